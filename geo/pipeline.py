@@ -1,0 +1,64 @@
+"""The pipeline from a bulletin's text to fully annotated items.
+
+ingest (normalise) -> items (split) -> metrics -> sectors -> geocode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from geo import gazetteer as _gaz
+from geo.geocode import geocode_item
+from geo.ingest import normalise_text, parse_header
+from geo.items import single_item, split_items
+from geo.metrics import extract_metrics
+from geo.models import Bulletin
+from geo.sectors import classify_sector, load_taxonomy
+
+__all__ = ["parse_text", "annotate_items"]
+
+
+def annotate_items(items, gazetteer, taxonomy=None):
+    """Fill metrics, sectors and places of ``items`` in place and return them."""
+    taxonomy = taxonomy or load_taxonomy()
+    for item in items:
+        item.metrics = extract_metrics(item.text)
+        result = classify_sector(item.headline, item.body, item.unit, taxonomy)
+        item.sector, item.sectors, item.sector_cues = result.primary, result.sectors, result.cues
+        item.place = geocode_item(item, gazetteer)
+    return items
+
+
+def parse_text(
+    raw: str,
+    *,
+    county: str | None = None,
+    single: bool = False,
+    source_name: str = "<text>",
+) -> Bulletin:
+    """Parse a bulletin's raw text into a :class:`~geo.models.Bulletin`.
+
+    Parameters
+    ----------
+    raw : str
+        Decoded text, as read by :mod:`geo.io.bulletin_files`.
+    county : str, optional
+        County name or 6-digit code; detected from the text when omitted.
+    single : bool
+        Treat the whole text as one item.
+    source_name : str
+        File name shown to users and stored with the bulletin.
+    """
+    text = normalise_text(raw)
+    gazetteer = _gaz.load_gazetteer(county) if county else _gaz.detect_gazetteer(text)
+    items = single_item(text) if single else split_items(text)
+    annotate_items(items, gazetteer)
+    return Bulletin(
+        source_name=source_name,
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        header=parse_header(text),
+        county=gazetteer.county_name if gazetteer else None,
+        county_code=gazetteer.county_code if gazetteer else None,
+        items=items,
+    )
