@@ -1,0 +1,612 @@
+"""Benchmark of the bulletin pipeline, the map and the app (outside the test suite).
+
+Usage::
+
+    python bench/run.py [--quick] [--out bench/results.json]
+
+Measures, in one process so ratios compare like with like:
+
+* pipeline throughput (items/s) and time per stage (split, metrics, sectors, geocode) on a corpus
+  of >= 10,000 items recombined from the sample bulletin and the dev items (sentences shuffled
+  and paragraphs swapped between items: no invented text);
+* jionlp ``parse_location(text, town_village=True)`` on the same items, ``speedup_vs_jionlp``
+  (our geocode stage vs jionlp), and township accuracy of both on the labelled dev items;
+* peak memory (tracemalloc over one pipeline pass, and the process's ``ru_maxrss``);
+* filter + aggregate time for 10,000 and 100,000 items (``geo.aggregate``);
+* the 息县 map's HTML size (``geo.webmap``) and the app's cold start to the first map drawn in
+  headless Chromium (streamlit + ``geo.browser``).
+
+A part whose modules are missing or fail is recorded under ``"skipped"`` with the reason; the rest
+still runs. Results go to ``bench/results.json`` and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import gc
+import hashlib
+import io
+import json
+import os
+import platform
+import random
+import re
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(REPO))
+
+SHARED_DATA = REPO.parent / "shared" / "data"
+SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"
+DEFAULT_OUT = REPO / "bench" / "results.json"
+COUNTY_CODE = "411528"
+TARGET_ITEMS = 10_000
+ITEMS_PER_BULLETIN = 20
+SEED = 20261127
+
+_SENTENCE = re.compile(r"[^。！？；]*[。！？；]+|[^。！？；]+$")
+_ATTRIBUTION = re.compile(r"[（(][^（）()\n]{2,40}[）)]\s*$")
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+@dataclass
+class _Source:
+    """One real item cut into parts that can be recombined."""
+
+    headline: str
+    sentences: list[str]
+    attribution: str  # "（县人社局 张某）" or ""
+
+
+def _sentences(text: str) -> list[str]:
+    flat = "".join(text.split())
+    return [s for s in _SENTENCE.findall(flat) if s.strip()]
+
+
+def _sample_sources() -> list[_Source]:
+    from geo.ingest import normalise_text
+    from geo.items import split_items
+
+    text = normalise_text(SAMPLE.read_text(encoding="utf-8"))
+    out = []
+    for it in split_items(text):
+        segment = text[it.start : it.end] if it.end > it.start else it.body
+        m = _ATTRIBUTION.search(segment)
+        body = it.body
+        attribution = m.group(0).strip() if m else ""
+        if attribution and body.rstrip().endswith(attribution):
+            body = body.rstrip()[: -len(attribution)]
+        out.append(_Source(it.headline, _sentences(body), attribution))
+    return out
+
+
+def _dev_items() -> list[dict]:
+    path = SHARED_DATA / "dev_bulletins.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def _dev_sources(dev: list[dict]) -> list[_Source]:
+    out = []
+    for d in dev:
+        lines = [x.strip() for x in d["text"].splitlines() if x.strip()]
+        if len(lines) > 1 and len(lines[0]) <= 40:
+            headline, rest = lines[0], "".join(lines[1:])
+        else:
+            sents = _sentences(d["text"])
+            headline, rest = sents[0].rstrip("。！？；"), "".join(sents[1:])
+        sentences = _sentences(rest)
+        if sentences:
+            out.append(_Source(headline, sentences, ""))
+    return out
+
+
+def build_corpus(target_items: int, seed: int = SEED) -> tuple[list[str], int]:
+    """Bulletin texts recombined from real items until the splitter finds ``target_items``.
+
+    Returns
+    -------
+    (list of str, int)
+        Raw bulletin texts and the number of real source items they were built from.
+    """
+    from geo.ingest import normalise_text
+    from geo.items import split_items
+
+    sample = _sample_sources()
+    pool = sample + _dev_sources(_dev_items())
+    attributions = [s.attribution for s in sample if s.attribution]
+    rng = random.Random(seed)
+    texts, n_items = [], 0
+    while n_items < target_items:
+        parts = []
+        for _ in range(ITEMS_PER_BULLETIN):
+            base = rng.choice(pool)
+            sents = list(base.sentences)
+            rng.shuffle(sents)
+            if rng.random() < 0.5:  # paragraph recombination: swap in sentences of another item
+                donor = rng.choice(pool).sentences
+                k = min(2, len(donor))
+                sents[: min(k, len(sents))] = rng.sample(donor, k)
+            attribution = base.attribution or (rng.choice(attributions) if attributions else "")
+            parts.append(f" {base.headline} {''.join(sents)}\n{attribution}\n")
+        text = "\n".join(parts)
+        texts.append(text)
+        n_items += len(split_items(normalise_text(text)))
+    return texts, len(pool)
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def run_pipeline(texts: list[str], gazetteer) -> tuple[dict, list]:
+    """Run the text stages over ``texts`` stage by stage; return timings and bulletins."""
+    from geo.geocode import geocode_item
+    from geo.ingest import normalise_text, parse_header
+    from geo.items import split_items
+    from geo.metrics import extract_metrics
+    from geo.models import Bulletin
+    from geo.sectors import classify_sector, load_taxonomy
+
+    taxonomy = load_taxonomy()
+    stages = dict.fromkeys(("split", "metrics", "sectors", "geocode"), 0.0)
+    t = time.perf_counter()
+    bulletins = []
+    for raw in texts:
+        text = normalise_text(raw)
+        bulletins.append(
+            Bulletin(
+                source_name="bench.txt",
+                text=text,
+                sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                header=parse_header(text),
+                county=gazetteer.county_name,
+                county_code=gazetteer.county_code,
+                items=split_items(text),
+            )
+        )
+    stages["split"] = time.perf_counter() - t
+    items = [it for b in bulletins for it in b.items]
+    t = time.perf_counter()
+    for it in items:
+        it.metrics = extract_metrics(it.text)
+    stages["metrics"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for it in items:
+        r = classify_sector(it.headline, it.body, it.unit, taxonomy)
+        it.sector, it.sectors, it.sector_cues = r.primary, r.sectors, r.cues
+    stages["sectors"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for it in items:
+        it.place = geocode_item(it, gazetteer)
+    stages["geocode"] = time.perf_counter() - t
+    return stages, bulletins
+
+
+def bench_pipeline(texts: list[str], gazetteer) -> tuple[dict, list]:
+    run_pipeline(texts[:5], gazetteer)  # warm caches (automata, taxonomy) as a running app has
+    gc.collect()
+    stages, bulletins = run_pipeline(texts, gazetteer)
+    n = sum(len(b.items) for b in bulletins)
+    total = sum(stages.values())
+    res = {
+        "n_bulletins": len(bulletins),
+        "n_items": n,
+        "items_per_s": n / total,
+        "total_s": total,
+        "stage_s": stages,
+        "stage_items_per_s": {k: (n / v if v else None) for k, v in stages.items()},
+        "n_metrics": sum(len(it.metrics) for b in bulletins for it in b.items),
+        "scope_counts": _count(it.place.scope for b in bulletins for it in b.items),
+    }
+    return res, bulletins
+
+
+def _count(values) -> dict:
+    out: dict = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def bench_memory(texts: list[str], gazetteer) -> dict:
+    gc.collect()
+    tracemalloc.start()
+    run_pipeline(texts, gazetteer)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"tracemalloc_peak_mb": peak / 2**20, "tracemalloc_items_texts": len(texts)}
+
+
+# --------------------------------------------------------------------------- jionlp baseline
+
+
+def _jionlp():
+    # jionlp prints a banner on import; keep the table clean
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        import jionlp
+
+    return jionlp
+
+
+def bench_jionlp(item_texts: list[str]) -> dict:
+    jio = _jionlp()
+    jio.parse_location(item_texts[0], town_village=True)  # loads its dictionaries
+    t = time.perf_counter()
+    for text in item_texts:
+        jio.parse_location(text, town_village=True)
+    elapsed = time.perf_counter() - t
+    return {
+        "n_items": len(item_texts),
+        "total_s": elapsed,
+        "items_per_s": len(item_texts) / elapsed,
+    }
+
+
+def _same_township(pred: str | None, label: str | None) -> bool:
+    from geo.gazetteer import township_key
+
+    if not pred or not label:
+        return not pred and not label
+    return township_key(pred) == township_key(label)
+
+
+def bench_accuracy(dev: list[dict]) -> dict:
+    from geo.pipeline import parse_text
+
+    jio = _jionlp()
+    ours = theirs = 0
+    for d in dev:
+        item = parse_text(d["text"], county=d["county"], single=True, source_name=d["id"]).items[0]
+        ours += _same_township(item.place.township, d["township"])
+        loc = jio.parse_location(d["text"], town_village=True)
+        theirs += _same_township(loc.get("town"), d["township"])
+    n = len(dev)
+    return {"n_dev_items": n, "township_accuracy": ours / n, "jionlp_township_accuracy": theirs / n}
+
+
+# --------------------------------------------------------------------------- filter + aggregate
+
+
+def _scaled_frames(items_df, metrics_df, n: int):
+    """``n`` item rows: the corpus frames repeated with fresh item ids."""
+    import pandas as pd
+
+    reps = -(-n // len(items_df))
+    items, metrics = [], []
+    for r in range(reps):
+        i, m = items_df.copy(), metrics_df.copy()
+        i["item_id"] = i["item_id"] + f"-r{r}"
+        m["item_id"] = m["item_id"] + f"-r{r}"
+        items.append(i)
+        metrics.append(m)
+    items_n = pd.concat(items, ignore_index=True).iloc[:n]
+    metrics_n = pd.concat(metrics, ignore_index=True)
+    metrics_n = metrics_n[metrics_n["item_id"].isin(items_n["item_id"])].reset_index(drop=True)
+    return items_n, metrics_n
+
+
+def bench_filter_aggregate(bulletins: list, township_codes: list[str], repeats: int) -> dict:
+    from geo import aggregate as agg
+
+    items_df, metrics_df = agg.items_frame(bulletins)
+    metrics_df = agg.assign_metric_keys(metrics_df)
+    catalog = agg.metric_catalog(metrics_df, items_df)
+    money = [k for k in catalog["key"] if k != "items"]
+    metric_key = money[0] if money else "items"
+    top_sectors = tuple(items_df["sector"].value_counts().index[:3])
+    filters = agg.Filters(sectors=top_sectors)
+    out = {"metric_key": metric_key, "sectors": list(top_sectors)}
+    for n, name in ((10_000, "filter_aggregate_10k_s"), (100_000, "filter_aggregate_100k_s")):
+        items_n, metrics_n = _scaled_frames(items_df, metrics_df, n)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fi, fm = agg.filter_items(items_n, metrics_n, filters)
+            agg.aggregate_townships(fi, fm, metric_key=metric_key, township_codes=township_codes)
+            times.append(time.perf_counter() - t)
+        out[name] = statistics.median(times)
+        out[name.replace("_s", "_rows")] = len(items_n)
+    return out
+
+
+# --------------------------------------------------------------------------- map and app
+
+
+def bench_map_payload() -> dict:
+    from geo import aggregate as agg
+    from geo import webmap
+    from geo.boundaries import county_layers
+    from geo.pipeline import parse_text
+
+    bulletin = parse_text(
+        SAMPLE.read_text(encoding="utf-8"), county=COUNTY_CODE, source_name=SAMPLE.name
+    )
+    items_df, metrics_df = agg.items_frame([bulletin])
+    metrics_df = agg.assign_metric_keys(metrics_df)
+    layers = county_layers(COUNTY_CODE)
+    m = webmap.build_map(
+        layers.townships,
+        items_df,
+        metrics_df,
+        outline=layers.outline,
+        county_seat=layers.seat,
+        approximate=layers.approximate,
+        assets="static",
+        title="息县",
+    )
+    html = m.get_root().render()
+    out = {"map_payload_bytes": len(html.encode("utf-8"))}
+    with contextlib.suppress(ImportError):
+        from geo import export
+
+        view = export.make_view(
+            items_df,
+            metrics_df,
+            layers.townships,
+            county="息县",
+            county_code=COUNTY_CODE,
+            outline=layers.outline,
+            county_seat=layers.seat,
+            approximate=layers.approximate,
+            sources=layers.note,
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            path = export.export_html(view, Path(tmp) / "map.html")
+            out["standalone_html_bytes"] = Path(path).stat().st_size
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _map_drawn(page) -> bool:
+    for frame in page.frames:
+        with contextlib.suppress(Exception):
+            if frame.query_selector(".leaflet-container path.leaflet-interactive"):
+                return True
+    return False
+
+
+def bench_app_cold_start(timeout: float = 180.0) -> dict:
+    from geo.browser import browser_page, chromium_path
+
+    app = REPO / "streamlit_app.py"
+    if not app.exists():
+        raise FileNotFoundError("streamlit_app.py is not in the repository yet")
+    if chromium_path() is None:
+        raise FileNotFoundError("no system chromium")
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, GEO_STORE=str(Path(tmp) / "cold.sqlite"))
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        try:
+            with browser_page((1280, 900)) as (page, blocked):
+                url = f"http://127.0.0.1:{port}/"
+                while True:
+                    if time.perf_counter() - t0 > timeout:
+                        raise TimeoutError("the app did not answer")
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"streamlit exited: {proc.stderr.read()[-300:]!r}")
+                    try:
+                        page.goto(url, wait_until="domcontentloaded", timeout=5000)
+                        break
+                    except Exception:  # server not listening yet
+                        time.sleep(0.2)
+                t_page = time.perf_counter() - t0
+                while not _map_drawn(page):
+                    if time.perf_counter() - t0 > timeout:
+                        raise TimeoutError(f"no township paths in a Leaflet map after {timeout}s")
+                    page.wait_for_timeout(100)
+                elapsed = time.perf_counter() - t0
+                return {
+                    "app_cold_start_s": elapsed,
+                    "app_first_page_s": t_page,
+                    "app_blocked_requests": len(blocked),
+                }
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine() -> dict:
+    def first(path: str, key: str) -> str | None:
+        with contextlib.suppress(OSError):
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
+        return None
+
+    mem = first("/proc/meminfo", "MemTotal")
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(int(mem.split()[0]) / 2**20, 1) if mem else None,
+        "cpu": first("/proc/cpuinfo", "model name") or platform.processor(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _step(results: dict, name: str, fn: Callable[[], dict | None]) -> dict | None:
+    print(f"… {name}", file=sys.stderr, flush=True)
+    t = time.perf_counter()
+    try:
+        out = fn()
+    except Exception as err:  # a missing or broken module must not stop the other parts
+        results["skipped"][name] = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
+        print(f"  skipped: {results['skipped'][name]}", file=sys.stderr)
+        return None
+    print(f"  done in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    return out
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.3f}" if v < 100 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def print_table(r: dict) -> None:
+    p, j, a = r.get("pipeline") or {}, r.get("jionlp") or {}, r.get("accuracy") or {}
+    rows = [
+        ("corpus items (bulletins)", f"{_fmt(p.get('n_items'))} ({_fmt(p.get('n_bulletins'))})"),
+        ("pipeline items/s", _fmt(p.get("items_per_s"))),
+    ]
+    for k, v in (p.get("stage_s") or {}).items():
+        rows.append((f"  {k} s (items/s)", f"{_fmt(v)} ({_fmt(p['stage_items_per_s'][k])})"))
+    rows += [
+        ("jionlp items/s (n)", f"{_fmt(j.get('items_per_s'))} ({_fmt(j.get('n_items'))})"),
+        ("speedup_vs_jionlp (geocode)", _fmt(r.get("speedup_vs_jionlp"))),
+        (
+            "township accuracy ours / jionlp",
+            f"{_fmt(a.get('township_accuracy'))} / "
+            f"{_fmt(a.get('jionlp_township_accuracy'))} (n={_fmt(a.get('n_dev_items'))})",
+        ),
+        ("tracemalloc peak MB", _fmt((r.get("memory") or {}).get("tracemalloc_peak_mb"))),
+        ("ru_maxrss MB", _fmt((r.get("memory") or {}).get("ru_maxrss_mb"))),
+        ("filter_aggregate_10k_s", _fmt(r.get("filter_aggregate_10k_s"))),
+        ("filter_aggregate_100k_s", _fmt(r.get("filter_aggregate_100k_s"))),
+        ("map_payload_bytes", _fmt(r.get("map_payload_bytes"))),
+        ("standalone_html_bytes", _fmt(r.get("standalone_html_bytes"))),
+        ("app_cold_start_s", _fmt(r.get("app_cold_start_s"))),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print(
+        f"benchmark {r['date']} quick={r['quick']} on {r['machine']['cpu']}, "
+        f"{r['machine']['nproc']} cpu, {r['machine']['ram_gb']} GB"
+    )
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    for k, v in r["skipped"].items():
+        print(f"skipped {k}: {v}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="jionlp on a subset, fewer repeats")
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--items", type=int, default=TARGET_ITEMS, help="corpus size (>= 10000)")
+    ap.add_argument("--no-app", action="store_true", help="skip the app cold start")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    results: dict = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "machine": machine(),
+        "skipped": {},
+    }
+
+    corpus = _step(
+        results,
+        "corpus",
+        lambda: dict(zip(("texts", "n_sources"), build_corpus(args.items), strict=True)),
+    )
+    gaz = _step(
+        results,
+        "gazetteer",
+        lambda: {"g": __import__("geo.gazetteer", fromlist=["x"]).load_gazetteer(COUNTY_CODE)},
+    )
+    bulletins = []
+    if corpus and gaz:
+        results["corpus"] = {
+            "n_source_items": corpus["n_sources"],
+            "n_bulletins": len(corpus["texts"]),
+        }
+        out = _step(results, "pipeline", lambda: bench_pipeline(corpus["texts"], gaz["g"]))
+        if out:
+            results["pipeline"], bulletins = out
+    items_texts = [it.text for b in bulletins for it in b.items]
+    if items_texts:
+        n_jio = 500 if args.quick else len(items_texts)
+        jio = _step(results, "jionlp", lambda: bench_jionlp(items_texts[:n_jio]))
+        if jio:
+            results["jionlp"] = jio
+            ours = results["pipeline"]["stage_items_per_s"]["geocode"]
+            results["speedup_vs_jionlp"] = ours / jio["items_per_s"]
+    dev = _dev_items()
+    if dev:
+        acc = _step(results, "accuracy", lambda: bench_accuracy(dev))
+        if acc:
+            results["accuracy"] = acc
+    if corpus and gaz:
+        texts = corpus["texts"][: max(1, len(corpus["texts"]) // (5 if args.quick else 1))]
+        mem = _step(results, "memory", lambda: bench_memory(texts, gaz["g"]))
+        if mem:
+            results["memory"] = mem
+    if bulletins and gaz:
+        codes = [t.code for t in gaz["g"].townships]
+        fa = _step(
+            results,
+            "filter_aggregate",
+            lambda: bench_filter_aggregate(bulletins, codes, 1 if args.quick else 5),
+        )
+        if fa:
+            results.update(fa)
+    mp = _step(results, "map_payload", bench_map_payload)
+    if mp:
+        results.update(mp)
+    if args.no_app:
+        results["skipped"]["app_cold_start"] = "--no-app"
+    else:
+        app = _step(results, "app_cold_start", bench_app_cold_start)
+        if app:
+            results.update(app)
+    # ru_maxrss is KiB on Linux; it covers the whole run (corpus, pandas, jionlp's dictionaries)
+    results.setdefault("memory", {})["ru_maxrss_mb"] = (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    results["bench_wall_s"] = time.perf_counter() - started
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print_table(results)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,699 @@
+"""Township boundaries: read any CRS/datum into WGS84, repair, join to the gazetteer, defaults.
+
+Everything returned is in EPSG:4326 (WGS84 longitude/latitude); :func:`metric_crs` gives the
+CGCS2000 Gauss-Kruger zone to measure areas and distances in. Chinese web maps (高德, 腾讯) use the
+GCJ-02 datum, offset by about 500 m from WGS84: :func:`gcj02_to_wgs84` converts their exports and
+:func:`wgs84_to_gcj02` shifts WGS84 overlays onto GCJ-02 tiles.
+
+:func:`read_boundaries` reports what it repaired or dropped in ``gdf.attrs["report"]`` (a
+:class:`BoundaryReport`); :func:`join_to_gazetteer` returns a :class:`JoinReport` beside the
+joined layer. Default layers per county are listed in ``data/counties.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import eviltransform
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from geo.config import data_dir
+from geo.errors import BoundaryReadError
+from geo.io.boundary_files import read_vector
+
+__all__ = [
+    "DATUMS",
+    "QUALITIES",
+    "BoundaryReport",
+    "CountyLayers",
+    "JoinReport",
+    "boundary_report",
+    "county_layers",
+    "gcj02_to_wgs84",
+    "join_to_gazetteer",
+    "metric_crs",
+    "read_boundaries",
+    "wgs84_to_gcj02",
+]
+
+#: Datums of the coordinates in a file: true WGS84/CGCS2000, 高德/腾讯 GCJ-02, 百度 BD-09.
+DATUMS = ("wgs84", "gcj02", "bd09")
+#: How far a township polygon can be trusted.
+QUALITIES = ("official", "approximate", "user")
+
+_WGS84 = "EPSG:4326"
+# Fixed-point iterations for the GCJ-02 inverse: the offset changes by < 1e-6 deg per 100 m,
+# so each pass gains about five digits; three reach far below a millimetre.
+_INVERSE_ITERATIONS = 3
+_NAME_HINTS = ("name", "名", "township", "乡镇", "xzqmc", "mc")
+_CODE_RE = re.compile(r"^(?:156)?(\d{9}|\d{12})$")
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@dataclass
+class BoundaryReport:
+    """What :func:`read_boundaries` did to a file's features.
+
+    Feature labels are ``"#<row> <name>"`` (row numbers from 1, the name when a name-like column
+    exists).
+    """
+
+    source: str
+    source_crs: str | None = None
+    crs_assigned: bool = False
+    datum: str = "wgs84"
+    n_read: int = 0
+    n_kept: int = 0
+    repaired: list[str] = field(default_factory=list)
+    dropped_empty: list[str] = field(default_factory=list)
+    dropped_non_polygon: list[str] = field(default_factory=list)
+    trimmed_mixed: list[str] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[str]:
+        """One line per kind of change, empty when the file was clean."""
+        out = []
+        for what, labels in (
+            ("invalid geometries repaired", self.repaired),
+            ("empty geometries dropped", self.dropped_empty),
+            ("non-polygon features dropped", self.dropped_non_polygon),
+            ("mixed geometries reduced to their polygons", self.trimmed_mixed),
+        ):
+            if labels:
+                out.append(f"{len(labels)} {what}: {_short_list(labels)}")
+        return out
+
+    def to_text(self) -> str:
+        """A short paragraph for the UI."""
+        head = f"{self.source}: kept {self.n_kept} of {self.n_read} features"
+        crs = self.source_crs or "none"
+        head += f" (CRS {crs}{', assigned by user' if self.crs_assigned else ''}"
+        head += f", datum {self.datum})."
+        return "\n".join([head, *self.messages])
+
+
+@dataclass
+class JoinReport:
+    """How a boundary layer's features matched the gazetteer's townships.
+
+    Attributes
+    ----------
+    method : str
+        ``"code"`` or ``"name"``.
+    field : str
+        The column used.
+    matched : list of str
+        Township names that received a polygon.
+    unmatched : list of str
+        Values in the file that are no township of the county.
+    missing : list of str
+        Gazetteer townships without a polygon.
+    ambiguous : list of str
+        Values matching several townships, as ``"value → A / B"``; left unjoined.
+    """
+
+    method: str
+    field: str
+    matched: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True when every township got a polygon and every feature found its township."""
+        return not (self.unmatched or self.missing or self.ambiguous)
+
+    def to_text(self) -> str:
+        """A short paragraph for the UI."""
+        lines = [f"Matched {len(self.matched)} townships by {self.method} (column '{self.field}')."]
+        if self.unmatched:
+            lines.append(f"Not in the gazetteer: {_short_list(self.unmatched)}")
+        if self.ambiguous:
+            lines.append(f"Ambiguous (left out): {_short_list(self.ambiguous)}")
+        if self.missing:
+            lines.append(f"Townships without a polygon: {_short_list(self.missing)}")
+        return "\n".join(lines)
+
+
+@dataclass
+class CountyLayers:
+    """A county's default layers (``None`` where the county has none).
+
+    ``approximate`` is True when the township polygons are an estimate (示意范围，非官方边界);
+    ``note`` says so in words for the map legend.
+    """
+
+    county_code: str
+    name: str | None = None
+    outline: gpd.GeoDataFrame | None = None
+    townships: gpd.GeoDataFrame | None = None
+    seat: tuple[float, float] | None = None
+    approximate: bool = False
+    note: str = ""
+
+
+def _short_list(labels: list[str], limit: int = 12) -> str:
+    shown = "、".join(labels[:limit])
+    return shown + (f" … (+{len(labels) - limit})" if len(labels) > limit else "")
+
+
+def boundary_report(gdf: gpd.GeoDataFrame) -> BoundaryReport | None:
+    """The :class:`BoundaryReport` attached by :func:`read_boundaries`, if it survived."""
+    report = gdf.attrs.get("report")
+    return report if isinstance(report, BoundaryReport) else None
+
+
+# --------------------------------------------------------------------------- datum shifts
+
+
+_delta = np.vectorize(eviltransform.delta, otypes=[float, float])
+
+
+def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    # Same box as eviltransform.outOfChina: GCJ-02 leaves coordinates outside it unshifted.
+    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+
+
+def _wgs_to_gcj_xy(xy: np.ndarray) -> np.ndarray:
+    lon, lat = xy[:, 0], xy[:, 1]
+    if len(xy) == 0:
+        return xy
+    dlat, dlon = _delta(lat, lon)
+    inside = _in_china(lon, lat)
+    return np.column_stack([np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)])
+
+
+def _gcj_to_wgs_xy(xy: np.ndarray) -> np.ndarray:
+    lon, lat = xy[:, 0], xy[:, 1]
+    if len(xy) == 0:
+        return xy
+    wlon, wlat = lon.copy(), lat.copy()
+    for _ in range(_INVERSE_ITERATIONS):  # solve wgs + delta(wgs) = gcj
+        dlat, dlon = _delta(wlat, wlon)
+        wlon, wlat = lon - dlon, lat - dlat
+    inside = _in_china(lon, lat)
+    return np.column_stack([np.where(inside, wlon, lon), np.where(inside, wlat, lat)])
+
+
+def _bd_to_gcj_xy(xy: np.ndarray) -> np.ndarray:
+    if len(xy) == 0:
+        return xy
+    lat, lon = np.vectorize(eviltransform.bd2gcj, otypes=[float, float])(xy[:, 1], xy[:, 0])
+    return np.column_stack([lon, lat])
+
+
+def _shift(gdf: gpd.GeoDataFrame, func) -> gpd.GeoDataFrame:
+    out = gdf.to_crs(_WGS84) if gdf.crs is not None else gdf.set_crs(_WGS84)
+    out = out.copy()
+    out[out.geometry.name] = shapely.transform(out.geometry.values, func)
+    return out
+
+
+def gcj02_to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Move geometries drawn on GCJ-02 (高德/腾讯) maps to true WGS84 positions.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Longitude/latitude in GCJ-02 (CRS ``None`` is taken as EPSG:4326).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy in EPSG:4326; points outside China are unchanged, as GCJ-02 defines.
+    """
+    return _shift(gdf, _gcj_to_wgs_xy)
+
+
+def wgs84_to_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Shift WGS84 geometries so they sit right on GCJ-02 (高德/腾讯) tiles.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Any CRS (reprojected to EPSG:4326 first; ``None`` is taken as EPSG:4326).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy whose coordinates are GCJ-02 longitude/latitude (CRS still labelled EPSG:4326,
+        as web maps expect).
+    """
+    return _shift(gdf, _wgs_to_gcj_xy)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_boundaries(
+    source: str | os.PathLike | bytes,
+    *,
+    crs: Any = None,
+    datum: str = "wgs84",
+    name: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a boundary file into clean WGS84 polygons.
+
+    Parameters
+    ----------
+    source : str, path-like or bytes
+        Any file :func:`geo.io.boundary_files.read_vector` reads (.shp, .zip, .geojson, .gpkg).
+    crs : str, int or pyproj.CRS, optional
+        The file's CRS when it states none (a shapefile without ``.prj``) or states a wrong one;
+        when given it replaces whatever the file says (assigned, not transformed).
+    datum : {"wgs84", "gcj02", "bd09"}
+        The datum of the coordinates: ``"gcj02"`` for 高德/腾讯 exports, ``"bd09"`` for 百度.
+        CGCS2000 (EPSG:4490 and its projections) counts as ``"wgs84"``.
+    name : str, optional
+        File name for messages (and the type hint for bytes).
+    layer : str, optional
+        GeoPackage layer or shapefile (stem) inside a zip.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, 2-D valid (Multi)Polygons only, original attributes kept, index reset.
+        ``gdf.attrs["report"]`` holds a :class:`BoundaryReport`: invalid geometries repaired
+        (``shapely.make_valid``), empty and non-polygon features dropped, mixed collections
+        reduced to their polygon parts.
+
+    Raises
+    ------
+    geo.errors.BoundaryReadError
+        Unreadable file, no CRS (and ``crs`` not given), unknown CRS or datum, coordinates that
+        are not longitude/latitude after reprojection, or no polygon left.
+    """
+    if datum not in DATUMS:
+        raise BoundaryReadError(f"unknown datum '{datum}' (choose one of {', '.join(DATUMS)})")
+    label = name or (Path(source).name if not isinstance(source, bytes) else "upload")
+    gdf = read_vector(source, name=name, layer=layer)
+    report = BoundaryReport(source=label, datum=datum, n_read=len(gdf))
+    report.source_crs = gdf.crs.to_string() if gdf.crs is not None else None
+    if crs is not None:
+        try:
+            user_crs = pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError:
+            raise BoundaryReadError(f"unknown CRS '{crs}'") from None
+        gdf = gdf.set_crs(user_crs, allow_override=True)
+        report.source_crs, report.crs_assigned = user_crs.to_string(), True
+    elif gdf.crs is None:
+        raise BoundaryReadError(f"{label} has no CRS (.prj missing) — choose its CRS")
+
+    gdf = _clean_geometries(gdf.reset_index(drop=True), report)
+    try:
+        gdf = gdf.to_crs(_WGS84)
+    except Exception as err:  # pyproj raises several types for impossible transforms
+        raise BoundaryReadError(f"{label}: cannot reproject to WGS84 ({err})") from None
+    _check_lonlat(gdf, label)
+    if datum == "gcj02":
+        gdf = gcj02_to_wgs84(gdf)
+    elif datum == "bd09":
+        gdf = gcj02_to_wgs84(_shift(gdf, _bd_to_gcj_xy))
+    # Datum shifts and reprojection can, rarely, create slivers; repair quietly.
+    gdf[gdf.geometry.name] = shapely.make_valid(gdf.geometry.values)
+    report.n_kept = len(gdf)
+    gdf.attrs["report"] = report
+    return gdf
+
+
+def _feature_labels(gdf: gpd.GeoDataFrame) -> list[str]:
+    """``#row name`` for each feature, to tell users which ones were touched."""
+    name_col = next(
+        (
+            c
+            for c in gdf.columns
+            if c != gdf.geometry.name
+            and gdf[c].dtype == object
+            and any(h in str(c).lower() for h in _NAME_HINTS)
+        ),
+        None,
+    )
+    labels = []
+    for i in range(len(gdf)):
+        value = gdf[name_col].iloc[i] if name_col is not None else None
+        labels.append(f"#{i + 1} {value}" if isinstance(value, str) and value else f"#{i + 1}")
+    return labels
+
+
+def _polygon_parts(geom: BaseGeometry) -> list[BaseGeometry]:
+    if isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
+        return [geom]
+    if isinstance(geom, shapely.GeometryCollection):
+        return [p for g in geom.geoms for p in _polygon_parts(g)]
+    return []
+
+
+def _clean_geometries(gdf: gpd.GeoDataFrame, report: BoundaryReport) -> gpd.GeoDataFrame:
+    """Drop empty and non-polygon features, repair invalid ones, keep polygon parts of mixes."""
+    labels = _feature_labels(gdf)
+    keep, geoms = [], []
+    for i, geom in enumerate(gdf.geometry.values):
+        if geom is None or geom.is_empty:
+            report.dropped_empty.append(labels[i])
+            continue
+        geom = shapely.force_2d(geom)
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+            report.repaired.append(labels[i])
+        parts = _polygon_parts(geom)
+        if not parts:
+            report.dropped_non_polygon.append(f"{labels[i]} ({geom.geom_type})")
+            continue
+        if len(parts) > 1 or not isinstance(geom, shapely.Polygon | shapely.MultiPolygon):
+            # make_valid of a bow-tie gives a MultiPolygon: not a "mix", nothing was lost.
+            if isinstance(geom, shapely.GeometryCollection) and any(
+                not isinstance(g, shapely.Polygon | shapely.MultiPolygon) for g in geom.geoms
+            ):
+                report.trimmed_mixed.append(labels[i])
+            geom = shapely.union_all(parts)
+        if geom.is_empty or geom.area == 0:
+            report.dropped_empty.append(labels[i])
+            continue
+        keep.append(i)
+        geoms.append(geom)
+    if not keep:
+        raise BoundaryReadError(f"{report.source} has no polygon features")
+    out = gdf.iloc[keep].copy()
+    out[out.geometry.name] = gpd.GeoSeries(geoms, index=out.index, crs=gdf.crs)
+    return out.reset_index(drop=True)
+
+
+def _check_lonlat(gdf: gpd.GeoDataFrame, label: str) -> None:
+    minx, miny, maxx, maxy = gdf.total_bounds
+    if not np.all(np.isfinite([minx, miny, maxx, maxy])) or (
+        minx < -180 or maxx > 180 or miny < -90 or maxy > 90
+    ):
+        raise BoundaryReadError(
+            f"{label}: coordinates are not longitude/latitude in its stated CRS — choose its CRS"
+        )
+
+
+# --------------------------------------------------------------------------- metric CRS
+
+
+def metric_crs(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
+    """The CGCS2000 3-degree Gauss-Kruger CRS for measuring ``gdf`` in metres.
+
+    The zone is chosen by the central meridian nearest the layer's centre longitude:
+    EPSG:4534 (75°E) … EPSG:4554 (135°E), e.g. 114°E → EPSG:4547. Outside China's longitudes
+    the layer's UTM zone is used instead.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Any CRS (``None`` is taken as EPSG:4326).
+
+    Returns
+    -------
+    pyproj.CRS
+    """
+    geo = gdf if gdf.crs is None else gdf.to_crs(_WGS84)
+    minx, _, maxx, _ = geo.total_bounds
+    lon = (minx + maxx) / 2
+    if not np.isfinite(lon):
+        raise BoundaryReadError("cannot choose a metric CRS for an empty layer")
+    if not 73.5 <= lon <= 136.5:
+        return (geo if geo.crs is not None else geo.set_crs(_WGS84)).estimate_utm_crs()
+    return pyproj.CRS.from_epsg(4534 + round((lon - 75) / 3))
+
+
+# --------------------------------------------------------------------------- gazetteer join
+
+
+def _key_func():
+    """The gazetteer's suffix-insensitive township key (private fallback until it lands)."""
+    try:
+        from geo.gazetteer import township_key
+    except ImportError:
+        return _township_key
+    return township_key
+
+
+def _township_key(name: str) -> str:
+    name = re.sub(r"\s+", "", name).replace("办事处", "街道")
+    return re.sub(r"(街道|民族乡|镇|乡|管理区)$", "", name)
+
+
+def _code_value(value: Any) -> str | None:
+    """A code cell as a digit string (dbf numbers come back as floats)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _township_code(value: Any, county_code: str) -> str | None:
+    """The 9-digit township code in a 9/12-digit (optionally 156-prefixed) code, else None."""
+    text = _code_value(value)
+    m = _CODE_RE.match(text) if text else None
+    if not m:
+        return None
+    digits = m.group(1)
+    return digits[:9] if digits.startswith(county_code) else None
+
+
+def _detect_code_field(gdf: gpd.GeoDataFrame, county_code: str) -> str | None:
+    best, best_hits = None, 0
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        values = gdf[col].dropna()
+        if values.empty:
+            continue
+        hits = sum(_township_code(v, county_code) is not None for v in values)
+        if hits > best_hits and hits >= len(values) / 2:
+            best, best_hits = col, hits
+    return best
+
+
+def _detect_name_field(gdf: gpd.GeoDataFrame, match) -> str | None:
+    best, best_hits = None, 0
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        values = [v for v in gdf[col].dropna() if isinstance(v, str) and v.strip()]
+        hits = sum(bool(match(v)) for v in values)
+        if hits > best_hits:
+            best, best_hits = col, hits
+    return best
+
+
+def _name_matcher(gazetteer):
+    """A function name → list of townships: key index first, then the gazetteer's own matcher."""
+    key = _key_func()
+    index: dict[str, dict[str, Any]] = {}
+    for t in gazetteer.townships:
+        for n in (t.name, *(getattr(t, "aliases", None) or ())):
+            index.setdefault(key(n), {})[t.code] = t
+    prefixes = [
+        p
+        for p in {
+            getattr(gazetteer, "county_name", None) or "",
+            re.sub(r"[县市区]$", "", getattr(gazetteer, "county_name", None) or ""),
+        }
+        if p
+    ]
+
+    def match(value: str) -> list:
+        text = re.sub(r"\s+", "", str(value))
+        for p in sorted(prefixes, key=len, reverse=True):
+            if text.startswith(p) and len(text) > len(p):
+                text = text[len(p) :]
+                break
+        hits = list(index.get(key(text), {}).values())
+        if not hits and hasattr(gazetteer, "match_township_name"):
+            hits = list(gazetteer.match_township_name(text) or [])
+        return hits
+
+    return match
+
+
+def join_to_gazetteer(
+    gdf: gpd.GeoDataFrame,
+    gazetteer,
+    *,
+    code_field: str | None = None,
+    name_field: str | None = None,
+    quality: str = "user",
+    source: str | None = None,
+) -> tuple[gpd.GeoDataFrame, JoinReport]:
+    """Attach boundary polygons to the gazetteer's townships, by code or by name.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Polygons, e.g. from :func:`read_boundaries` (reprojected to EPSG:4326 if needed).
+    gazetteer : geo.gazetteer.Gazetteer
+        Gives ``county_code``, ``townships`` (``code``, ``name``, ``aliases``) and
+        ``match_township_name``.
+    code_field, name_field : str, optional
+        Column with township codes (9 or 12 digits, ``156``-prefixed allowed; 12-digit village
+        codes are dissolved into their townships) or names (suffix variants such as 办事处/街道
+        or a missing 乡/镇 are fine). Detected when neither is given: codes first.
+    quality : {"official", "approximate", "user"}
+        Written to every row.
+    source : str, optional
+        Written to every row; default the file name from the read report.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, JoinReport)
+        One row per township (sorted by code), columns ``township_code, township, quality,
+        source, geometry`` in EPSG:4326, and what matched.
+
+    Raises
+    ------
+    geo.errors.BoundaryReadError
+        The named column is absent, no code/name column is found, or nothing matched.
+    """
+    if quality not in QUALITIES:
+        raise BoundaryReadError(f"unknown quality '{quality}' (choose one of {QUALITIES})")
+    if gdf.crs is None:
+        gdf = gdf.set_crs(_WGS84)
+    elif not gdf.crs.equals(pyproj.CRS.from_user_input(_WGS84)):
+        gdf = gdf.to_crs(_WGS84)
+    report_in = boundary_report(gdf)
+    source = source or (report_in.source if report_in else "upload")
+    county_code = str(gazetteer.county_code)
+    by_code = {str(t.code): t for t in gazetteer.townships}
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    for given in (code_field, name_field):
+        if given is not None and given not in columns:
+            raise BoundaryReadError(
+                f"{source} has no column '{given}' (columns: {', '.join(map(str, columns))})"
+            )
+    match = _name_matcher(gazetteer)
+    if code_field is None and name_field is None:
+        code_field = _detect_code_field(gdf, county_code)
+        if code_field is None:
+            name_field = _detect_name_field(gdf, match)
+        if code_field is None and name_field is None:
+            raise BoundaryReadError(
+                f"{source}: no column of township codes or names of {county_code} found "
+                f"(columns: {', '.join(map(str, columns)) or 'none'}) — choose one"
+            )
+
+    report = JoinReport(
+        method="code" if code_field is not None else "name",
+        field=str(code_field if code_field is not None else name_field),
+    )
+    codes: list[str | None] = []
+    for value in gdf[code_field if code_field is not None else name_field]:
+        if code_field is not None:
+            code = _township_code(value, county_code)
+            if code in by_code:
+                codes.append(code)
+                continue
+            shown = _code_value(value)
+        else:
+            hits = match(value) if isinstance(value, str) and value.strip() else []
+            if len(hits) == 1:
+                codes.append(str(hits[0].code))
+                continue
+            shown = str(value).strip() if value is not None else None
+            if len(hits) > 1:
+                options = " / ".join(t.name for t in hits)
+                report.ambiguous.append(f"{shown} → {options}")
+                codes.append(None)
+                continue
+        codes.append(None)
+        if shown and shown not in report.unmatched:
+            report.unmatched.append(shown)
+    if not any(codes):
+        raise BoundaryReadError(
+            f"{source}: none of its {len(gdf)} features matched a township of {county_code} "
+            f"by {report.method} (column '{report.field}') — is it the right county?"
+        )
+    joined = gpd.GeoDataFrame(
+        {"township_code": codes}, geometry=gdf.geometry.values, crs=_WGS84
+    ).dropna(subset=["township_code"])
+    out = joined.dissolve(by="township_code", as_index=False, sort=True)
+    out["township"] = [by_code[c].name for c in out["township_code"]]
+    out["quality"] = quality
+    out["source"] = source
+    out = out[["township_code", "township", "quality", "source", "geometry"]]
+    got = set(out["township_code"])
+    report.matched = list(out["township"])
+    report.missing = [t.name for t in gazetteer.townships if str(t.code) not in got]
+    return out.reset_index(drop=True), report
+
+
+# --------------------------------------------------------------------------- defaults
+
+_APPROX_NOTE = "示意范围，非官方边界"
+
+
+@lru_cache(maxsize=1)
+def _counties_config(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise BoundaryReadError(f"cannot read county settings {path}: {err}") from None
+
+
+@lru_cache(maxsize=8)
+def _read_layer(path: str) -> gpd.GeoDataFrame:
+    gdf = gpd.read_file(path, engine="pyogrio")
+    return gdf.to_crs(_WGS84) if gdf.crs is not None else gdf.set_crs(_WGS84)
+
+
+def county_layers(county_code: str | None = None) -> CountyLayers:
+    """The default outline, township layer and seat of a county, from ``data/counties.json``.
+
+    Parameters
+    ----------
+    county_code : str, optional
+        6-digit county code; default the file's ``"default"`` (411528, 息县).
+
+    Returns
+    -------
+    CountyLayers
+        Fresh copies of the layers (callers may modify them). For a county without defaults
+        every layer is ``None`` and ``note`` says to upload boundaries.
+    """
+    cfg_path = data_dir() / "counties.json"
+    cfg = _counties_config(str(cfg_path))
+    code = str(county_code or cfg.get("default", ""))
+    entry = cfg.get("counties", {}).get(code)
+    if entry is None:
+        return CountyLayers(
+            county_code=code,
+            note=f"no default boundaries for county {code} — upload a boundary file",
+        )
+    base = cfg_path.parent
+
+    def layer(key: str) -> gpd.GeoDataFrame | None:
+        rel = entry.get(key)
+        return _read_layer(str(base / rel)).copy() if rel else None
+
+    seat = entry.get("seat")
+    approximate = entry.get("townships_quality") == "approximate"
+    note = entry.get("note") or (_APPROX_NOTE if approximate else "")
+    townships = layer("townships")
+    if townships is not None:
+        townships["township_code"] = townships["township_code"].astype(str)
+    return CountyLayers(
+        county_code=code,
+        name=entry.get("name"),
+        outline=layer("outline"),
+        townships=townships,
+        seat=(float(seat[0]), float(seat[1])) if seat else None,
+        approximate=approximate,
+        note=note,
+    )

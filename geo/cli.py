@@ -1,0 +1,642 @@
+"""``python -m geo``: parse bulletins, keep them in the store, review places, export maps.
+
+Subcommands::
+
+    parse PATH|-        parse one bulletin and print it (json, table or csv); stores nothing
+    ingest FILE...      parse files into the store (one line per file)
+    bulletins           list the store's bulletins;  delete ID  removes one
+    corrections         list reviewers' corrections;  correct ITEM_ID  adds one
+    regeocode           recompute stored places with the current gazetteer and geocoder
+    counties            list the counties the gazetteer knows
+    export              write the map or tables (html, png, pdf, csv, geojson, gpkg)
+
+Bad input of any kind ends with one line ``error: …`` on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from geo import __version__
+from geo.errors import GeoInputError
+
+__all__ = ["build_parser", "display_width", "format_table", "main"]
+
+EXPORT_FORMATS = ("html", "png", "pdf", "csv", "geojson", "gpkg")
+_SCOPE_ZH = {"village": "村", "township": "乡镇", "county": "全县", "unknown": "未定位"}
+_UNIT_ZH = {
+    "yuan": "元",
+    "person": "人",
+    "person_time": "人次",
+    "mu": "亩",
+    "tonne": "吨",
+    "enterprise": "家",
+    "project": "个项目",
+    "item": "件",
+    "time": "次",
+    "household": "户",
+    "other": "",
+}
+_QUALIFIER_ZH = {"approx": "约", "at_least": "≥", "at_most": "≤"}
+_CLEAR = {"", "-", "无", "none"}
+
+
+class _UsageError(GeoInputError):
+    """A command-line value that argparse cannot check by itself."""
+
+
+# --------------------------------------------------------------------------- text tables
+
+
+def display_width(text: str) -> int:
+    """Terminal columns taken by ``text``: wide and full-width (CJK) characters count twice.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    int
+    """
+    return sum(
+        0
+        if unicodedata.combining(ch)
+        else 2
+        if unicodedata.east_asian_width(ch) in ("W", "F")
+        else 1
+        for ch in text
+    )
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` columns, ending in "…" when cut."""
+    text = " ".join(str(text).split())
+    if display_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "…"
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - display_width(text))
+
+
+def format_table(
+    rows: Sequence[Sequence[Any]], headers: Sequence[str], max_widths: Sequence[int] | None = None
+) -> str:
+    """Rows as aligned text columns, measuring CJK characters as two columns.
+
+    Parameters
+    ----------
+    rows : sequence of sequences
+        Cell values; ``None`` shows as empty.
+    headers : sequence of str
+    max_widths : sequence of int, optional
+        Per-column limit; longer cells are cut with "…".
+
+    Returns
+    -------
+    str
+        Header, a rule and one line per row, without trailing newline.
+    """
+    limits = list(max_widths or [10_000] * len(headers))
+    cells = [
+        [_clip("" if v is None else str(v), limits[j]) for j, v in enumerate(row)] for row in rows
+    ]
+    heads = [str(h) for h in headers]
+    widths = [
+        max([display_width(h)] + [display_width(r[j]) for r in cells]) for j, h in enumerate(heads)
+    ]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(heads, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in cells:
+        lines.append("  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _number_zh(value: float) -> str:
+    """Compact Chinese number: 13.5亿, 2354, 35万."""
+    for size, suffix in ((1e8, "亿"), (1e4, "万")):
+        if abs(value) >= size:
+            return f"{value / size:.4g}{suffix}"
+    return f"{value:.6g}"
+
+
+def _metric_zh(m: dict) -> str:
+    unit = _UNIT_ZH.get(m.get("unit", ""), "")
+    return f"{_QUALIFIER_ZH.get(m.get('qualifier'), '')}{_number_zh(float(m['value']))}{unit}"
+
+
+def _sector_names() -> dict[str, str]:
+    try:
+        from geo.sectors import sector_names
+
+        return sector_names()
+    except (ImportError, GeoInputError, OSError):
+        return {}
+
+
+# --------------------------------------------------------------------------- reading input
+
+
+def _read(path: str) -> tuple[str, str]:
+    """Raw text of a bulletin file, or of stdin for ``-``; returns ``(text, display name)``."""
+    from geo.io.bulletin_files import read_bulletin
+
+    if path == "-":
+        return read_bulletin(sys.stdin.buffer.read(), name="<stdin>"), "<stdin>"
+    return read_bulletin(Path(path)), Path(path).name
+
+
+def _parse_file(path: str, county: str | None, single: bool):
+    from geo.pipeline import parse_text
+
+    raw, name = _read(path)
+    return parse_text(raw, county=county, single=single, source_name=name)
+
+
+def _open_store(path: str | None):
+    from geo.store import Store
+
+    return Store(path)
+
+
+# --------------------------------------------------------------------------- parse
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from geo.aggregate import item_id
+
+    bulletin = _parse_file(args.path, args.county, args.single_item)
+    out = sys.stdout
+    if args.format == "json":
+        data = bulletin.to_dict()
+        for it, d in zip(bulletin.items, data["items"], strict=True):
+            d["item_id"] = item_id(bulletin.sha256, it.index)
+        json.dump(data, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    elif args.format == "csv":
+        from geo.aggregate import items_frame
+
+        items_df, _ = items_frame([bulletin])
+        items_df.to_csv(out, index=False, lineterminator="\n")
+    else:
+        out.write(_bulletin_table(bulletin) + "\n")
+    return 0
+
+
+def _bulletin_table(bulletin) -> str:
+    h = bulletin.header
+    head = (
+        " ".join(x for x in (bulletin.county, h.title, h.issue, h.date) if x)
+        or bulletin.source_name
+    )
+    sectors = _sector_names()
+    rows = []
+    for it in bulletin.items:
+        p = it.place
+        where = "/".join(x for x in (p.township, p.village) if x)
+        if p.outside and not where:
+            where = "县外:" + "、".join(p.outside)
+        rows.append(
+            [
+                it.index,
+                it.headline or it.body,
+                it.unit,
+                sectors.get(it.sector, it.sector) if it.sector else "",
+                _SCOPE_ZH.get(p.scope, p.scope),
+                where,
+                "；".join(_metric_zh(m.to_dict()) for m in it.metrics[:3]),
+            ]
+        )
+    table = format_table(
+        rows,
+        ["#", "标题", "单位", "领域", "范围", "乡镇/村", "主要指标"],
+        [4, 30, 14, 10, 6, 18, 40],
+    )
+    return f"{head} — {len(bulletin.items)} 条 ({bulletin.source_name})\n{table}"
+
+
+# --------------------------------------------------------------------------- store commands
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    counts = {"created": 0, "unchanged": 0, "failed": 0}
+    with _open_store(args.store) as store:
+        # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
+        bar = tqdm(
+            args.files, file=sys.stderr, unit="file", disable=True if len(args.files) < 2 else None
+        )
+        for path in bar:
+            try:
+                bulletin = _parse_file(path, args.county, args.single_item)
+                if not bulletin.items:
+                    raise _UsageError("no items found in the text")
+                result = store.ingest(bulletin)
+            except (GeoInputError, OSError) as err:
+                counts["failed"] += 1
+                tqdm.write(f"error: {path}: {_one_line(err)}", file=sys.stderr)
+                continue
+            status = "created" if result.created else "unchanged"
+            counts[status] += 1
+            tqdm.write(
+                f"{status:9}  {result.bulletin_id[:12]}  {result.n_items:3d} items  {path}",
+                file=sys.stdout,
+            )
+        print(
+            f"{counts['created']} created, {counts['unchanged']} unchanged, "
+            f"{counts['failed']} failed; store {store.path}"
+        )
+    return 2 if counts["failed"] else 0
+
+
+def _cmd_bulletins(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        df = store.bulletins()
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False, lineterminator="\n")
+        return 0
+    rows = [
+        [r.id[:12], r.source_name, r.title, r.issue, r.date, r.county, r.n_items, r.n_corrections]
+        for r in df.itertuples()
+    ]
+    print(
+        format_table(
+            rows,
+            ["id", "文件", "标题", "期号", "日期", "县", "条数", "更正"],
+            [12, 30, 20, 10, 10, 8, 5, 5],
+        )
+    )
+    return 0
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        if not store.delete_bulletin(args.bulletin_id):
+            raise _UsageError(f"no bulletin {args.bulletin_id} in the store")
+    print(f"deleted {args.bulletin_id}")
+    return 0
+
+
+def _cmd_corrections(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        df = store.corrections()
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False, lineterminator="\n")
+    elif args.format == "json":
+        json.dump(df.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        rows = [
+            [r.item_id, r.field, r.value, r.name, r.note, r.created_at, r.headline]
+            for r in df.itertuples()
+        ]
+        print(
+            format_table(
+                rows,
+                ["item_id", "字段", "值", "名称", "说明", "时间", "标题"],
+                [16, 13, 12, 12, 20, 25, 30],
+            )
+        )
+    return 0
+
+
+def _resolve_township(gaz, value: str) -> str:
+    if value.strip().lower() in _CLEAR:
+        return ""
+    if re.fullmatch(r"\d{9}", value):
+        return value
+    if re.fullmatch(r"\d{12}", value):
+        return value[:9]
+    found = gaz.match_township_name(value)
+    if not found:
+        raise _UsageError(f"no township {value!r} in {gaz.county_name}")
+    if len(found) > 1:
+        options = "、".join(f"{t.name} {t.code}" for t in found)
+        raise _UsageError(f"township {value!r} is ambiguous in {gaz.county_name}: {options}")
+    return found[0].code
+
+
+def _resolve_village(gaz, value: str, township_code: str | None) -> str:
+    if value.strip().lower() in _CLEAR:
+        return ""
+    if re.fullmatch(r"\d{12}", value):
+        return value
+    key = value.strip()
+    found = [
+        v
+        for v in gaz.villages
+        if key in (v.name, v.full_name) and (not township_code or v.township_code == township_code)
+    ]
+    if not found:
+        where = f"township {township_code}" if township_code else gaz.county_name
+        raise _UsageError(f"no village {value!r} in {where}")
+    if len(found) > 1:
+        options = "、".join(f"{v.name} {v.code}" for v in found)
+        raise _UsageError(f"village {value!r} is ambiguous: {options}; give its code")
+    return found[0].code
+
+
+def _cmd_correct(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        items_df, _ = store.frames()
+        rows = items_df[items_df["item_id"] == args.item_id]
+        if rows.empty:
+            raise _UsageError(f"no item {args.item_id} in the store")
+        row = rows.iloc[0]
+        township_code = village_code = gaz = None
+        if args.township is not None or args.village is not None:
+            from geo.gazetteer import load_gazetteer
+
+            if not row["county_code"]:
+                raise _UsageError(f"item {args.item_id} has no county; cannot place it")
+            gaz = load_gazetteer(row["county_code"])
+            if args.township is not None:
+                township_code = _resolve_township(gaz, args.township)
+            if args.village is not None:
+                in_town = township_code if township_code is not None else row["township_code"]
+                village_code = _resolve_village(gaz, args.village, in_town or None)
+        store.correct(
+            args.item_id,
+            township_code=township_code,
+            village_code=village_code,
+            sector=args.sector,
+            note=args.note,
+            gazetteer=gaz,
+        )
+        items_df, _ = store.frames()
+        r = items_df[items_df["item_id"] == args.item_id].iloc[0]
+    where = "/".join(str(x) for x in (r["township"], r["village"]) if isinstance(x, str) and x)
+    scope = _SCOPE_ZH.get(r["scope"], r["scope"])
+    print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}")
+    return 0
+
+
+def _cmd_regeocode(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        changed = store.regeocode()
+    print(f"{changed} items got a new place")
+    return 0
+
+
+def _cmd_counties(args: argparse.Namespace) -> int:
+    from geo.gazetteer import list_counties
+
+    df = list_counties(args.province)
+    if df.empty:
+        raise _UsageError(f"no counties with code prefix {args.province}")
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False, lineterminator="\n")
+        return 0
+    cols = [c for c in ("code", "name", "city", "province") if c in df.columns]
+    print(format_table(df[cols].itertuples(index=False), ["代码", "名称", "市", "省"][: len(cols)]))
+    return 0
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _size(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d{2,5})\s*[xX×*]\s*(\d{2,5})\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1600x1200")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (100 <= w <= 8000 and 100 <= h <= 8000):
+        raise argparse.ArgumentTypeError(f"size {text} is outside 100x100 … 8000x8000")
+    return w, h
+
+
+def _export_frames(args: argparse.Namespace):
+    """Items and metrics: the given bulletins parsed in memory, else the store."""
+    from geo.aggregate import items_frame
+
+    if args.bulletins:
+        bulletins = [_parse_file(p, args.county, args.single_item) for p in args.bulletins]
+        return items_frame(bulletins)
+    with _open_store(args.store) as store:
+        return store.frames()
+
+
+def _export_county(args: argparse.Namespace, items_df):
+    from geo.gazetteer import load_gazetteer
+
+    if args.county:
+        return load_gazetteer(args.county)
+    codes = sorted({c for c in items_df["county_code"].dropna() if c})
+    if len(codes) > 1:
+        raise _UsageError(
+            f"items from several counties ({', '.join(codes)}); choose one with --county"
+        )
+    if codes:
+        return load_gazetteer(codes[0])
+    from geo.boundaries import county_layers
+
+    return load_gazetteer(county_layers(None).county_code)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from geo import aggregate as agg
+    from geo import export
+    from geo.boundaries import county_layers
+
+    fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
+    if fmt not in EXPORT_FORMATS:
+        raise _UsageError(
+            f"cannot tell the format of {args.out}; give --format ({'|'.join(EXPORT_FORMATS)})"
+        )
+    items_df, metrics_df = _export_frames(args)
+    gaz = _export_county(args, items_df)
+    keep = items_df["county_code"].isna() | (items_df["county_code"] == gaz.county_code)
+    items_df = items_df[keep].reset_index(drop=True)
+    metrics_df = metrics_df[metrics_df["item_id"].isin(items_df["item_id"])].reset_index(drop=True)
+    metrics_df = agg.assign_metric_keys(metrics_df)
+
+    layers = county_layers(gaz.county_code)
+    townships, approximate, note = layers.townships, layers.approximate, layers.note
+    if args.boundaries:
+        from geo.boundaries import join_to_gazetteer, read_boundaries
+
+        townships, _ = join_to_gazetteer(read_boundaries(args.boundaries), gaz)
+        approximate, note = False, f"乡镇边界：{Path(args.boundaries).name}"
+    if townships is None:
+        raise _UsageError(f"no township boundaries for {gaz.county_name}; pass --boundaries FILE")
+
+    sectors = tuple(args.sector or ())
+    known = _sector_names()
+    unknown = [s for s in sectors if known and s not in known]
+    if unknown:
+        raise _UsageError(f"unknown sector {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    town_codes = tuple(_resolve_township(gaz, t) for t in (args.township or ()))
+    metric = args.metric or "items"
+    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
+    if metric not in keys:
+        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
+
+    filters = agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c))
+    view = export.make_view(
+        items_df,
+        metrics_df,
+        townships,
+        county=gaz.county_name,
+        county_code=gaz.county_code,
+        outline=layers.outline,
+        county_seat=layers.seat,
+        filters=filters,
+        metric_key=metric,
+        approximate=approximate,
+        sources=note,
+    )
+    out = Path(args.out)
+    if out.is_dir():
+        raise _UsageError(f"--out {out} is a folder; give a file name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "png":
+        written = export.export_png(view, out, size=args.size or (1600, 1200))
+    else:
+        written = getattr(export, f"export_{fmt}")(view, out)
+    for path in written if isinstance(written, list) else [written]:
+        print(path)
+    return 0
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m geo`` argument parser with all subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    p = argparse.ArgumentParser(
+        prog="python -m geo",
+        description="Township-activity map: county work bulletins (工作简报) to a township map.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def store_arg(sp):
+        sp.add_argument(
+            "--store", metavar="PATH", help="store file (default: $GEO_STORE or user data dir)"
+        )
+
+    def county_args(sp):
+        sp.add_argument(
+            "--county", metavar="NAME_OR_CODE", help="county (default: detected from the text)"
+        )
+        sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
+
+    sp = sub.add_parser("parse", help="parse one bulletin and print it; stores nothing")
+    sp.add_argument("path", metavar="PATH", help="bulletin file (.txt/.pdf/.docx) or - for stdin")
+    county_args(sp)
+    sp.add_argument("--format", choices=("json", "table", "csv"), default="json")
+    sp.set_defaults(func=_cmd_parse)
+
+    sp = sub.add_parser("ingest", help="parse bulletin files into the store")
+    sp.add_argument("files", nargs="+", metavar="FILE")
+    county_args(sp)
+    store_arg(sp)
+    sp.set_defaults(func=_cmd_ingest)
+
+    sp = sub.add_parser("bulletins", help="list the stored bulletins")
+    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    store_arg(sp)
+    sp.set_defaults(func=_cmd_bulletins)
+
+    sp = sub.add_parser("delete", help="delete a stored bulletin (its corrections are kept)")
+    sp.add_argument("bulletin_id", metavar="BULLETIN_ID", help="id or its first 6+ characters")
+    store_arg(sp)
+    sp.set_defaults(func=_cmd_delete)
+
+    sp = sub.add_parser("corrections", help="list reviewers' corrections")
+    sp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    store_arg(sp)
+    sp.set_defaults(func=_cmd_corrections)
+
+    sp = sub.add_parser("correct", help="correct an item's township, village or sector")
+    sp.add_argument("item_id", metavar="ITEM_ID")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help='township; "-" = no single township')
+    sp.add_argument("--village", metavar="NAME_OR_CODE", help='village; "-" = no single village')
+    sp.add_argument("--sector", metavar="SLUG")
+    sp.add_argument("--note", default="", help="why (kept with the correction)")
+    store_arg(sp)
+    sp.set_defaults(func=_cmd_correct)
+
+    sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
+    store_arg(sp)
+    sp.set_defaults(func=_cmd_regeocode)
+
+    sp = sub.add_parser("counties", help="list the counties the gazetteer knows")
+    sp.add_argument(
+        "--province", metavar="CODE", help="2-digit province code or code prefix, e.g. 41"
+    )
+    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    sp.set_defaults(func=_cmd_counties)
+
+    sp = sub.add_parser("export", help="export the map or tables")
+    sp.add_argument("bulletins", nargs="*", metavar="BULLETIN", help="files; default: the store")
+    county_args(sp)
+    sp.add_argument("--boundaries", metavar="FILE", help="official township boundaries")
+    sp.add_argument("--sector", nargs="+", metavar="SLUG", help="keep these sectors")
+    sp.add_argument("--metric", metavar="KEY", help="map metric (default: number of items)")
+    sp.add_argument("--township", nargs="+", metavar="NAME", help="keep these townships")
+    sp.add_argument("--format", choices=EXPORT_FORMATS, help="default: from --out")
+    sp.add_argument("--out", required=True, metavar="FILE")
+    sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")
+    store_arg(sp)
+    sp.set_defaults(func=_cmd_export)
+    return p
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and not isinstance(err, GeoInputError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 2 bad input).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; default ``sys.argv[1:]``.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_usage(sys.stderr)
+        print("error: choose a command", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # reader went away (| head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except (GeoInputError, OSError) as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

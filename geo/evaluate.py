@@ -1,0 +1,385 @@
+"""Score the pipeline on labelled items: ``python -m geo.evaluate labelled.jsonl``.
+
+Each line of the input is one item: ``text``, ``county`` and the labels ``township``,
+``village``, ``sector`` and ``metrics`` (see ``shared/data/SOURCES.md`` for the conventions).
+Every item is parsed on its own (:func:`geo.items.single_item` +
+:func:`geo.pipeline.annotate_items` with the item's county).
+
+Townships and villages are compared as units, not spellings: a label 金刚台乡 matches
+the current 金刚台镇 (same code), 紫水街道办事处 matches 紫水街道. Metrics are matched one
+to one on value (within 0.5 %) and unit, on the core units; other quantities are scored
+separately on value alone, since labels file them under ``other``.
+
+``--baseline-jionlp`` scores jionlp's ``parse_location(text, town_village=True)`` on the
+same items (township/village only; jionlp is a development dependency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from geo.errors import GeoInputError
+from geo.gazetteer import Gazetteer, load_gazetteer, township_key
+from geo.models import Item, Metric
+
+__all__ = [
+    "CORE_UNITS",
+    "ItemResult",
+    "evaluate",
+    "load_labelled",
+    "main",
+    "match_metrics",
+    "same_township",
+    "same_village",
+]
+
+#: Units scored on value and unit; everything else is scored on value only.
+CORE_UNITS = ("yuan", "person", "person_time", "mu", "tonne", "enterprise", "project")
+_TOLERANCE = 0.005
+
+
+@dataclass
+class ItemResult:
+    """Labels, predictions and per-field correctness of one item."""
+
+    id: str
+    county: str
+    township: str | None
+    village: str | None
+    sector: str | None
+    pred_township: str | None = None
+    pred_village: str | None = None
+    pred_sector: str | None = None
+    scope: str = "unknown"
+    township_ok: bool = False
+    village_ok: bool = False
+    sector_ok: bool = False
+    core: tuple[int, int, int] = (0, 0, 0)  # matched, predicted, labelled
+    rest: tuple[int, int, int] = (0, 0, 0)
+    missed: list[str] = field(default_factory=list)
+    spurious: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def load_labelled(path: str | Path) -> list[dict]:
+    """Labelled items from a JSON-lines file.
+
+    Raises
+    ------
+    GeoInputError
+        Missing file or a line that is not a JSON object with ``text`` and ``county``.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise GeoInputError(f"Labelled file not found: {p}")
+    out = []
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise GeoInputError(f"{p.name} line {n}: not JSON ({exc.msg})") from None
+        if not isinstance(d, dict) or "text" not in d or "county" not in d:
+            raise GeoInputError(f"{p.name} line {n}: needs 'text' and 'county'")
+        out.append(d)
+    return out
+
+
+def same_township(gaz: Gazetteer, label: str | None, pred_code: str | None) -> bool:
+    """True if the predicted township code is the labelled township (or both are None)."""
+    if not label or not pred_code:
+        return not label and not pred_code
+    hits = gaz.match_township_name(label)
+    if hits:
+        return pred_code in {t.code for t in hits}
+    pred = gaz.township_by_code(pred_code)
+    return pred is not None and township_key(pred.name) == township_key(label)
+
+
+def same_village(
+    gaz: Gazetteer, label: str | None, label_town: str | None, pred_code: str | None
+) -> bool:
+    """True if the predicted village code is the labelled village (or both are None)."""
+    if not label or not pred_code:
+        return not label and not pred_code
+    towns = gaz.match_township_name(label_town) if label_town else []
+    hits = [v for t in towns for v in gaz.match_village_name(label, t.code)]
+    hits = hits or gaz.match_village_name(label)
+    if hits:
+        return pred_code in {v.code for v in hits}
+    pred = gaz.village_by_code(pred_code)
+    return pred is not None and pred.name == label
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _TOLERANCE * max(abs(a), abs(b)) if (a or b) else True
+
+
+def match_metrics(
+    predicted: list[Metric], labelled: list[dict], *, core: bool
+) -> tuple[int, int, int, list[str], list[str]]:
+    """One-to-one match of metrics on value (±0.5 %) and, for core units, unit.
+
+    Returns
+    -------
+    (matched, n_predicted, n_labelled, missed labels, spurious predictions)
+    """
+
+    def keep(unit: str) -> bool:
+        return (unit in CORE_UNITS) == core
+
+    preds = [m for m in predicted if keep(m.unit)]
+    labels = [m for m in labelled if keep(m.get("unit", ""))]
+    free = list(range(len(preds)))
+    missed = []
+    for lab in labels:
+        lv = float(lab["value"])
+        cands = [
+            i
+            for i in free
+            if _close(float(preds[i].value), lv) and (not core or preds[i].unit == lab["unit"])
+        ]
+        if cands:
+            best = min(cands, key=lambda i: abs(float(preds[i].value) - lv))
+            free.remove(best)
+        else:
+            missed.append(f"{lab['value']:g} {lab['unit']} {lab.get('label', '')}".strip())
+    spurious = [f"{preds[i].value:g} {preds[i].unit} «{preds[i].text}»" for i in free]
+    matched = len(labels) - len(missed)
+    return matched, len(preds), len(labels), missed, spurious
+
+
+def _pipeline_problem() -> str:
+    """Why the full pipeline cannot run here ("" when it can)."""
+    try:
+        import geo.items
+        import geo.pipeline  # noqa: F401
+    except ImportError as exc:
+        return str(exc)
+    return ""
+
+
+def _annotate(text: str, gaz: Gazetteer) -> Item | None:
+    """Run the pipeline on one text, or geocode alone if the pipeline is not importable."""
+    if _pipeline_problem():
+        # Other stages still in progress: score geocoding on a first-line headline.
+        from geo.geocode import geocode_item
+
+        head, _, body = text.strip().partition("\n")
+        item = Item(index=0, headline=head, body=body)
+        item.place = geocode_item(item, gaz)
+        return item
+    from geo.items import single_item
+    from geo.pipeline import annotate_items
+
+    items = single_item(text)
+    if not items:
+        return None
+    annotate_items(items, gaz)
+    return items[0]
+
+
+def _score_item(d: dict) -> tuple[ItemResult, tuple[Item, Gazetteer] | None]:
+    r = ItemResult(
+        id=str(d.get("id", "")),
+        county=str(d["county"]),
+        township=d.get("township"),
+        village=d.get("village"),
+        sector=d.get("sector"),
+    )
+    try:
+        gaz = load_gazetteer(r.county)
+    except GeoInputError as exc:
+        r.error = str(exc)
+        return r, None
+    item = _annotate(d["text"], gaz)
+    if item is None:
+        r.error = "no item found in text"
+        return r, None
+    p = item.place
+    r.pred_township, r.pred_village, r.pred_sector, r.scope = (
+        p.township,
+        p.village,
+        item.sector,
+        p.scope,
+    )
+    r.township_ok = same_township(gaz, r.township, p.township_code)
+    r.village_ok = same_village(gaz, r.village, r.township, p.village_code)
+    r.sector_ok = item.sector == r.sector
+    labels = d.get("metrics") or []
+    m, np_, nl, missed, spurious = match_metrics(item.metrics, labels, core=True)
+    r.core = (m, np_, nl)
+    r.missed, r.spurious = missed, spurious
+    m2, np2, nl2, missed2, spurious2 = match_metrics(item.metrics, labels, core=False)
+    r.rest = (m2, np2, nl2)
+    r.missed += [f"[other] {x}" for x in missed2]
+    r.spurious += [f"[other] {x}" for x in spurious2]
+    return r, (item, gaz)
+
+
+def _geocode_ms(done: list[tuple[Item, Gazetteer] | None], repeat: int = 5) -> float:
+    """Warm geocoding time per item (gazetteers and automata already loaded)."""
+    from geo.geocode import geocode_item
+
+    pairs = [x for x in done if x is not None]
+    if not pairs:
+        return 0.0
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        for item, gaz in pairs:
+            geocode_item(item, gaz)
+    return 1000 * (time.perf_counter() - t0) / (repeat * len(pairs))
+
+
+def _baseline_jionlp(d: dict) -> tuple[str | None, str | None]:
+    import jionlp  # development dependency, imported only for the baseline
+
+    res = jionlp.parse_location(d["text"], town_village=True)
+    return res.get("town"), res.get("village")
+
+
+def _prf(matched: int, predicted: int, labelled: int) -> dict:
+    p = matched / predicted if predicted else 0.0
+    r = matched / labelled if labelled else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": p, "recall": r, "f1": f, "matched": matched}
+
+
+def evaluate(items: list[dict], *, baseline_jionlp: bool = False) -> dict:
+    """Score every labelled item; returns a JSON-ready summary with per-item results."""
+    t0 = time.perf_counter()
+    scored = [_score_item(d) for d in items]
+    elapsed = time.perf_counter() - t0
+    results = [r for r, _ in scored]
+    geocode_ms = _geocode_ms([it for _, it in scored])
+    n = len(results) or 1
+    core = [sum(r.core[i] for r in results) for i in range(3)]
+    rest = [sum(r.rest[i] for r in results) for i in range(3)]
+    problem = _pipeline_problem()
+    summary = {
+        "items": len(results),
+        "mode": f"geocode only: pipeline not importable ({problem})" if problem else "pipeline",
+        "township_accuracy": sum(r.township_ok for r in results) / n,
+        "village_accuracy": sum(r.village_ok for r in results) / n,
+        "sector_accuracy": sum(r.sector_ok for r in results) / n,
+        "metrics_core": {**_prf(*core), "predicted": core[1], "labelled": core[2]},
+        "metrics_other": {**_prf(*rest), "predicted": rest[1], "labelled": rest[2]},
+        "ms_per_item": 1000 * elapsed / n,
+        "geocode_ms_per_item": geocode_ms,
+        "results": [r.__dict__ for r in results],
+    }
+    if baseline_jionlp:
+        ok_t = ok_v = 0
+        base = []
+        _baseline_jionlp({"text": "息县白土店乡新庄村"})  # load its dictionaries before timing
+        t0 = time.perf_counter()
+        for d, r in zip(items, results, strict=True):
+            town, village = _baseline_jionlp(d)
+            try:
+                gaz = load_gazetteer(r.county)
+            except GeoInputError:
+                continue
+            hits = gaz.match_township_name(town) if town else []
+            t_code = hits[0].code if len(hits) == 1 else None
+            t_ok = same_township(gaz, r.township, t_code) if (town is None or t_code) else False
+            vh = gaz.match_village_name(village, t_code) if village and t_code else []
+            v_code = vh[0].code if len(vh) == 1 else None
+            v_ok = (
+                same_village(gaz, r.village, r.township, v_code)
+                if (not village or v_code)
+                else False
+            )
+            ok_t += t_ok
+            ok_v += v_ok
+            base.append({"id": r.id, "township": town, "village": village})
+        summary["jionlp"] = {
+            "township_accuracy": ok_t / n,
+            "village_accuracy": ok_v / n,
+            "ms_per_item": 1000 * (time.perf_counter() - t0) / n,
+            "results": base,
+        }
+    return summary
+
+
+def _table(s: dict, verbose: bool) -> str:
+    lines = []
+    base = s.get("jionlp")
+    head = f"{'':28}{'pipeline':>10}" + (f"{'jionlp':>10}" if base else "")
+    lines.append(f"{s['items']} labelled items, mode: {s['mode']}")
+    lines.append(head)
+
+    def row(label: str, ours: float, theirs: float | None = None) -> None:
+        line = f"{label:28}{ours:>10.3f}"
+        if base:
+            line += f"{theirs:>10.3f}" if theirs is not None else f"{'-':>10}"
+        lines.append(line)
+
+    row("township accuracy", s["township_accuracy"], base and base["township_accuracy"])
+    row("village accuracy", s["village_accuracy"], base and base["village_accuracy"])
+    row("sector accuracy", s["sector_accuracy"])
+    for key, name in (("metrics_core", "core units"), ("metrics_other", "other units")):
+        m = s[key]
+        for k in ("precision", "recall", "f1"):
+            row(f"metrics {name} {k}", m[k])
+        lines.append(
+            f"{'':28}({m['matched']} matched, {m['predicted']} found, {m['labelled']} labelled)"
+        )
+    lines.append(f"{'ms per item, whole pipeline':28}{s['ms_per_item']:>10.1f}")
+    lines.append(
+        f"{'ms per item, geocode (warm)':28}{s['geocode_ms_per_item']:>10.2f}"
+        + (f"{base['ms_per_item']:>10.2f}" if base else "")
+    )
+    if verbose:
+        lines.append("")
+        for r in s["results"]:
+            bad = []
+            if r["error"]:
+                bad.append(f"error: {r['error']}")
+            if not r["township_ok"]:
+                bad.append(f"township {r['pred_township']} ≠ {r['township']}")
+            if not r["village_ok"]:
+                bad.append(f"village {r['pred_village']} ≠ {r['village']}")
+            if not r["sector_ok"]:
+                bad.append(f"sector {r['pred_sector']} ≠ {r['sector']}")
+            bad += [f"missed {x}" for x in r["missed"]]
+            bad += [f"spurious {x}" for x in r["spurious"]]
+            if bad:
+                lines.append(f"{r['id']} ({r['county']}, scope {r['scope']})")
+                lines += [f"    {b}" for b in bad]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: print the score table (or JSON); exit 2 on bad input."""
+    ap = argparse.ArgumentParser(prog="python -m geo.evaluate", description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "path", help="labelled JSON-lines file (e.g. ../shared/data/dev_bulletins.jsonl)"
+    )
+    ap.add_argument("--baseline-jionlp", action="store_true", help="also score jionlp")
+    ap.add_argument("--verbose", "-v", action="store_true", help="list every mismatch")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    try:
+        items = load_labelled(args.path)
+        summary = evaluate(items, baseline_jionlp=args.baseline_jionlp)
+    except GeoInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        print(f"error: {exc} (jionlp is in requirements-dev.txt)", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(_table(summary, args.verbose))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

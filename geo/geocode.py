@@ -1,0 +1,549 @@
+"""Place one bulletin item: a village, a township, the whole county, or unknown.
+
+The reporting unit (``Item.unit``), the headline and the body are trusted in that
+order. Place names are found with one Aho-Corasick automaton per county (gazetteer
+names and aliases, plus the national list of counties, cities, provinces and
+regions that mark a place as *outside* the county). Each mention is weighed by
+where and how it occurs -- after the county name (息县白土店乡), in a list of
+participants (X乡、Y镇), inside a quotation, before a person's role (…村党支部书记) --
+and the evidence is kept on the :class:`~geo.models.Place`.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import ahocorasick
+
+from geo.gazetteer import DATA_DIR, Gazetteer, Village, township_key
+from geo.models import Evidence, Item, Place
+
+__all__ = ["Mention", "find_places", "geocode_item"]
+
+_MAX_EVIDENCE = 40
+
+
+@dataclass(frozen=True)
+class _Entry:
+    kind: str  # township, township_stem, village, village_stem, county, context, outside
+    codes: tuple[str, ...]
+    name: str
+
+
+@dataclass
+class Mention:
+    """One place name found in one field of an item (offsets into that field)."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+    entries: tuple[_Entry, ...]
+    weight: float = 0.0
+    reason: str = ""
+    chained_after: int | None = None  # index of the mention this one directly follows
+
+    def entry(self, kind: str) -> _Entry | None:
+        for e in self.entries:
+            if e.kind == kind:
+                return e
+        return None
+
+
+# --------------------------------------------------------------------------- data
+
+
+@functools.lru_cache(maxsize=1)
+def _cues() -> dict:
+    with open(DATA_DIR / "geocode_cues.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@functools.lru_cache(maxsize=1)
+def _simplify_table() -> tuple[dict[int, str], frozenset[str]]:
+    # Character-by-character so offsets into the original text stay valid.
+    from zhconv import zhconv as _zc
+
+    table = _zc.getdict("zh-cn")
+    single = {k: v for k, v in table.items() if len(k) == 1 and len(v) == 1 and k != v}
+    return {ord(k): v for k, v in single.items()}, frozenset(single)
+
+
+def _simplify(text: str) -> str:
+    table, chars = _simplify_table()
+    return text if chars.isdisjoint(text) else text.translate(table)
+
+
+def _short_region(name: str) -> str:
+    for suffix in (
+        "维吾尔自治区",
+        "壮族自治区",
+        "回族自治区",
+        "自治区",
+        "自治州",
+        "省",
+        "市",
+        "地区",
+        "盟",
+    ):
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
+@functools.lru_cache(maxsize=1)
+def _national_places() -> tuple[tuple[str, str, str], ...]:
+    """``(name, county_code or "", kind)`` for every county, city, province and region."""
+    out: list[tuple[str, str, str]] = []
+    generic = {"城区", "郊区", "矿区", "市辖区", "新区", "县", "市辖县", "省直辖县级行政区划"}
+    with open(DATA_DIR / "counties.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["name"] not in generic and len(r["name"]) >= 2:
+                out.append((r["name"], r["code"], "county"))
+            for former in filter(None, r.get("former_names", "").split("|")):
+                out.append((former, r["code"], "county"))
+    with open(DATA_DIR / "cities.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["name"] in generic:
+                continue
+            out.append((r["name"], r["code"], "city"))
+            short = _short_region(r["name"])
+            if short != r["name"] and len(short) >= 2:
+                out.append((short, r["code"], "city"))
+    with open(DATA_DIR / "outside_regions.csv", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            out.append((r["name"], "", "region"))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _automaton(gaz: Gazetteer) -> ahocorasick.Automaton:
+    """One automaton per county: local names first, national outside names last."""
+    entries: dict[str, list[_Entry]] = defaultdict(list)
+
+    def add(key: str, entry: _Entry) -> None:
+        if key and entry not in entries[key]:
+            entries[key].append(entry)
+
+    placeable = tuple(_cues()["placeable_other_suffixes"])
+    for t in gaz.townships:
+        if t.type == "other":
+            # Zones and farms named 工业园区 or 农场 are not places an item happens in.
+            suffix = next((x for x in placeable if t.name.endswith(x)), None)
+            if suffix is None or len(t.name) - len(suffix) < 2:
+                continue
+        add(t.name, _Entry("township", (t.code,), t.name))
+        for alias in t.aliases:
+            stem_only = alias == township_key(t.name) or alias == township_key(alias)
+            kind = "township_stem" if stem_only else "township"
+            add(alias, _Entry(kind, (t.code,), t.name))
+    by_name: dict[str, list[str]] = defaultdict(list)
+    stems: dict[str, list[str]] = defaultdict(list)
+    for v in gaz.villages:
+        by_name[v.name].append(v.code)
+        for other in {v.full_name, *v.aliases} - {v.name}:
+            by_name[other].append(v.code)
+        # Bare stems only for 村 (新庄); 社区 stems (北街, 东关) are street names.
+        if v.name.endswith("村") and len(v.name) >= 3:
+            stems[v.name[:-1]].append(v.code)
+    for name, codes in by_name.items():
+        add(name, _Entry("village", tuple(codes), name))
+    for stem, codes in stems.items():
+        add(stem, _Entry("village_stem", tuple(codes), stem))
+    own = {gaz.county_name, gaz.short_name if len(gaz.short_name) >= 2 else "", *gaz.former_names}
+    own.discard("")
+    for name in own:
+        add(name, _Entry("county", (gaz.county_code,), gaz.county_name))
+    context = {
+        gaz.city,
+        _short_region(gaz.city),
+        gaz.province,
+        _short_region(gaz.province),
+    } - {""}
+    for name in context:
+        add(name, _Entry("context", (), name))
+    local = set(entries)
+    for name, code, kind in _national_places():
+        if name in local or name in own or code == gaz.county_code:
+            continue
+        if code and (gaz.county_code.startswith(code) and kind == "city"):
+            continue
+        add(name, _Entry("outside", (code,) if code else (), name))
+    auto = ahocorasick.Automaton()
+    for key, lst in entries.items():
+        auto.add_word(key, (key, tuple(lst)))
+    auto.make_automaton()
+    return auto
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def _scan(text: str, auto: ahocorasick.Automaton, field: str) -> list[Mention]:
+    """Leftmost-longest, non-overlapping matches in ``text``."""
+    if not text:
+        return []
+    out = []
+    for end, (key, entries) in auto.iter_long(text):
+        out.append(Mention(field, end - len(key) + 1, end + 1, key, entries))
+    return out
+
+
+def find_places(text: str, gazetteer: Gazetteer, field: str = "body") -> list[Mention]:
+    """All place names of ``gazetteer`` (and outside places) found in ``text``.
+
+    Parameters
+    ----------
+    text : str
+        Any text; traditional characters are read as simplified.
+    gazetteer : Gazetteer
+    field : str
+        Field name recorded on each mention.
+    """
+    return _find(_simplify(text or ""), gazetteer, field)
+
+
+def _find(simple: str, gazetteer: Gazetteer, field: str) -> list[Mention]:
+    mentions = _scan(simple, _automaton(gazetteer), field)
+    for i in range(1, len(mentions)):
+        if mentions[i - 1].end == mentions[i].start:
+            mentions[i].chained_after = i - 1
+    return mentions
+
+
+def _in_quotes(text: str, pos: int) -> bool:
+    # An odd number of opening quotes before ``pos`` on the same paragraph.
+    para_start = text.rfind("\n", 0, pos) + 1
+    before = text[para_start:pos]
+    for open_q, close_q in _cues()["quote_pairs"]:
+        if open_q == close_q:
+            if before.count(open_q) % 2 == 1:
+                return True
+        elif before.count(open_q) > before.count(close_q):
+            return True
+    return False
+
+
+def _followed_by(text: str, pos: int, words: list[str]) -> str | None:
+    for w in sorted(words, key=len, reverse=True):
+        if text.startswith(w, pos):
+            return w
+    return None
+
+
+def _in_list(text: str, ms: list[Mention], i: int, kinds: tuple[str, ...]) -> bool:
+    """Mention ``i`` is joined to another mention of the same kind by 、/和/及/与."""
+    joiners = _cues()["list_joiners"]
+    m = ms[i]
+
+    def _kind_of(x: Mention) -> bool:
+        return any(e.kind in kinds for e in x.entries)
+
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(ms) and _kind_of(ms[j]):
+            a, b = (ms[j], m) if j < i else (m, ms[j])
+            gap = text[a.end : b.start]
+            # Allow a suffix between a stem and the joiner (白土店、小茴店等乡镇).
+            if gap in joiners or (len(gap) <= 2 and gap[-1:] in ("、",)):
+                return True
+    # "白土店乡等乡镇": an example from a longer list.
+    return text.startswith(tuple(_cues()["list_enders"]), m.end)
+
+
+# --------------------------------------------------------------------------- deciding
+
+
+_COUNTY_BODY_RE_CACHE: dict[str, re.Pattern] = {}
+
+
+def _is_county_body(unit: str, gaz: Gazetteer) -> bool:
+    pat = _COUNTY_BODY_RE_CACHE.get(gaz.county_code)
+    if pat is None:
+        names = [re.escape(n) for n in {gaz.county_name, gaz.short_name + "县"} if n]
+        endings = "|".join(re.escape(e) for e in _cues()["county_body_endings"])
+        pat = re.compile(rf"^(?:{'|'.join(names)}|县)[^乡镇村]{{0,16}}?(?:{endings})")
+        _COUNTY_BODY_RE_CACHE[gaz.county_code] = pat
+    return bool(pat.match(unit))
+
+
+def _evidence(m: Mention, original: str, kind: str, reason: str, used: bool) -> Evidence:
+    return Evidence(original[m.start : m.end], m.field, m.start, m.end, kind, reason, used)
+
+
+def _township_of(m: Mention) -> _Entry | None:
+    return m.entry("township") or m.entry("township_stem")
+
+
+def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
+    """Decide where one item happens.
+
+    Parameters
+    ----------
+    item : Item
+        Uses ``unit``, ``headline`` and ``body``.
+    gazetteer : Gazetteer or None
+        The bulletin's county. Without it the item is ``unknown`` (only outside
+        places are recorded).
+
+    Returns
+    -------
+    Place
+        ``scope`` is ``village`` (village and its township set), ``township``,
+        ``county`` (county-wide or several townships with equal weight) or ``unknown``.
+    """
+    if gazetteer is None:
+        return Place(scope="unknown")
+    gaz = gazetteer
+    cues = _cues()
+    unit = (item.unit or "").strip()
+    unit = re.split(r"\s+", unit)[0] if unit else ""
+    fields = {"unit": unit, "headline": item.headline or "", "body": item.body or ""}
+    simple = {k: _simplify(v) for k, v in fields.items()}
+    mentions = {k: _find(v, gaz, k) for k, v in simple.items()}
+
+    place = Place(county=gaz.county_name, county_code=gaz.county_code)
+    evidence: list[Evidence] = []
+    outside: list[str] = []
+    county_signal = False
+
+    # Per-township and per-village weights, with the mentions behind them.
+    t_weight: dict[str, float] = defaultdict(float)
+    t_full: set[str] = set()  # townships written with their full name somewhere
+    headline_towns: set[str] = set()
+    unit_town: str | None = None
+    unit_village: tuple[str, ...] | None = None
+    # (mention, field, weight, township it follows, village entry, reason)
+    v_mentions: list[tuple[Mention, str, float, str | None, _Entry, str]] = []
+    codes_of: dict[int, str] = {}  # id(evidence) -> township or village code it names
+
+    if unit and _is_county_body(simple["unit"], gaz):
+        county_signal = True
+        evidence.append(
+            Evidence(unit, "unit", 0, len(unit), "county_body", "county body reports", True)
+        )
+
+    for fname in ("unit", "headline", "body"):
+        text, ms = simple[fname], mentions[fname]
+        for i, m in enumerate(ms):
+            prev = ms[m.chained_after] if m.chained_after is not None else None
+            if m.entry("outside"):
+                # A local name right after another county's name belongs to that county.
+                name = m.entry("outside").name
+                if name not in outside:
+                    outside.append(name)
+                evidence.append(_evidence(m, fields[fname], "outside", "outside the county", False))
+                continue
+            if m.entry("county") or m.entry("context"):
+                if m.entry("county"):
+                    county_signal = True
+                    evidence.append(_evidence(m, fields[fname], "county", "county named", True))
+                continue
+            after_outside = prev is not None and prev.entry("outside") is not None
+            tow = _township_of(m)
+            vil = m.entry("village")
+            if tow and not vil:
+                is_stem = m.entry("township") is None
+                if after_outside:
+                    evidence.append(
+                        _evidence(m, fields[fname], "township", "name of another county", False)
+                    )
+                    continue
+                if is_stem and fname != "unit":
+                    # Bare stems (路口, 淮河, 龙湖) are common words: count only with a suffix word.
+                    nxt = text[m.end : m.end + 1]
+                    if len(m.text) < 3 and nxt not in ("乡", "镇", "街"):
+                        continue
+                code = tow.codes[0]
+                if fname == "unit":
+                    unit_town = code
+                    evidence.append(_evidence(m, fields[fname], "township", "reporting unit", True))
+                    codes_of[id(evidence[-1])] = code
+                    continue
+                w = 3.0 if fname == "headline" else 1.0
+                reason = "headline" if fname == "headline" else "body"
+                if prev is not None and prev.entry("county"):
+                    w += 1.0
+                    reason += ", after county name"
+                if fname == "body" and "。" not in text[: m.start] and m.start < 120:
+                    w += 0.5
+                    reason += ", lead sentence"
+                if _in_list(text, ms, i, ("township", "township_stem")):
+                    w = 0.0
+                    reason += ", in a list of townships"
+                elif _in_quotes(text, m.start):
+                    w *= 0.5
+                    reason += ", in a quotation"
+                if is_stem:
+                    w *= 0.5
+                else:
+                    t_full.add(code)
+                if fname == "headline" and w > 0:
+                    headline_towns.add(code)
+                t_weight[code] += w
+                evidence.append(_evidence(m, fields[fname], "township", reason, w > 0))
+                codes_of[id(evidence[-1])] = code
+                continue
+            if vil or m.entry("village_stem"):
+                chain_town = _township_of(prev) if prev is not None else None
+                if vil is None:
+                    # Bare village names only directly after their township (白土店乡新庄).
+                    if chain_town is None:
+                        continue
+                    vil = m.entry("village_stem")
+                    codes = tuple(c for c in vil.codes if _vt(gaz, c) == chain_town.codes[0])
+                    if not codes:
+                        continue
+                    vil = _Entry("village", codes, vil.name + "村")
+                if after_outside:
+                    evidence.append(
+                        _evidence(m, fields[fname], "village", "name of another county", False)
+                    )
+                    continue
+                if len(m.text) <= 2 and chain_town is None:
+                    continue  # 街村, 湾村: too short to trust without the township before it
+                if fname == "unit":
+                    unit_village = vil.codes
+                    evidence.append(_evidence(m, fields[fname], "village", "reporting unit", True))
+                    continue
+                w = 3.0 if fname == "headline" else 1.0
+                reason = fname
+                if chain_town is not None:
+                    w += 1.0
+                    reason += ", after township name"
+                role = _followed_by(text, m.end, cues["person_roles"])
+                if _in_list(text, ms, i, ("village",)):
+                    w = 0.0
+                    reason += ", in a list of villages"
+                elif role:
+                    w *= 0.25
+                    reason += f", before a person ({role})"
+                elif _in_quotes(text, m.start):
+                    w *= 0.5
+                    reason += ", in a quotation"
+                v_mentions.append(
+                    (m, fname, w, chain_town.codes[0] if chain_town else None, vil, reason)
+                )
+
+    county_unit = any(e.kind == "county_body" for e in evidence)
+    # Words like 该乡/全镇 back a single township candidate.
+    alive = [c for c, w in t_weight.items() if w > 0]
+    if len(alive) == 1:
+        kind = gaz.township_by_code(alive[0]).type
+        words = cues["same_township_words"].get(kind, [])
+        body = simple["body"]
+        if any(w in body for w in words):
+            t_weight[alive[0]] += 1.0
+    county_words = [
+        w for w in cues["county_words"] if w in simple["body"] or w in simple["headline"]
+    ]
+    if county_words:
+        county_signal = True
+
+    # ---- township
+    township: str | None = None
+    t_reason = ""
+    if unit_town:
+        township, t_reason = unit_town, "reporting unit"
+    elif unit_village:
+        towns = {_vt(gaz, c) for c in unit_village}
+        if len(towns) == 1:
+            township, t_reason = towns.pop(), "reporting village"
+    if township is None:
+        ranked = sorted(t_weight.items(), key=lambda kv: -kv[1])
+        ranked = [(c, w) for c, w in ranked if w > 0]
+        if len(headline_towns) > 1:
+            t_reason = "several townships in the headline"
+        elif ranked:
+            top, tw = ranked[0]
+            second = ranked[1][1] if len(ranked) > 1 else 0.0
+            # A county body's item needs more than a mention; one lead mention will do otherwise.
+            need = 3.0 if county_unit else 1.5
+            strong = top in headline_towns or (tw >= need and tw >= 2 * second)
+            if strong and tw > second:
+                township, t_reason = top, "strongest township mention"
+
+    # ---- village
+    village: Village | None = None
+    scores: dict[str, float] = defaultdict(float)
+    vmeta: dict[str, tuple[Mention, str, str]] = {}
+    for m, fname, w, chain_town, vil, reason in v_mentions:
+        codes = vil.codes
+        if chain_town:
+            codes = tuple(c for c in codes if _vt(gaz, c) == chain_town) or codes
+        if township:
+            in_town = tuple(c for c in codes if _vt(gaz, c) == township)
+            if not in_town:
+                evidence.append(
+                    _evidence(m, fields[fname], "village", "village of another township", False)
+                )
+                continue
+            codes = in_town
+        if len(codes) != 1:
+            evidence.append(
+                _evidence(m, fields[fname], "village", "name shared by several villages", False)
+            )
+            continue
+        scores[codes[0]] += w
+        vmeta.setdefault(codes[0], (m, fname, reason))
+        evidence.append(_evidence(m, fields[fname], "village", reason, w > 0))
+        codes_of[id(evidence[-1])] = codes[0]
+    same_village = any(w in simple["body"] for w in cues["same_village_words"])
+    alive_v = [c for c, w in scores.items() if w > 0]
+    if same_village and len(alive_v) == 1:
+        scores[alive_v[0]] += 1.0
+    if unit_village and len(unit_village) == 1:
+        village = gaz.village_by_code(unit_village[0])
+    else:
+        ranked_v = sorted(((c, w) for c, w in scores.items() if w >= 1.0), key=lambda kv: -kv[1])
+        if len(ranked_v) == 1:
+            vcode, w = ranked_v[0]
+            vt = gaz.village_by_code(vcode).township_code
+            # One plain mention is enough only inside the reporting township.
+            if w >= (3.0 if county_unit else 2.0) or (unit_town and vt == unit_town):
+                village = gaz.village_by_code(vcode)
+        elif len(ranked_v) > 1 and ranked_v[0][1] >= 4 and ranked_v[0][1] >= 3 * ranked_v[1][1]:
+            village = gaz.village_by_code(ranked_v[0][0])
+        if village is not None and township is None:
+            # A village alone implies its township, unless other townships compete.
+            others = [c for c, w in t_weight.items() if w > 0 and c != village.township_code]
+            if others and max(t_weight[c] for c in others) >= scores[village.code]:
+                village = None
+    if village is not None:
+        if township is None:
+            township, t_reason = village.township_code, "township of the village"
+        elif village.township_code != township:
+            village = None
+
+    # ---- assemble
+    if township:
+        t = gaz.township_by_code(township)
+        place.township, place.township_code = t.name, t.code
+        place.scope = "township"
+    if village:
+        place.village, place.village_code = village.name, village.code
+        place.scope = "village"
+    if not township:
+        place.scope = "county" if (county_signal or not outside) else "unknown"
+    # Mark the evidence that decided the place.
+    chosen = {township, village.code if village else None} - {None}
+    for e in evidence:
+        if e.kind in ("township", "village") and e.used:
+            e.used = codes_of.get(id(e)) in chosen
+            if e.used and e.kind == "township" and t_reason:
+                e.reason += f"; chosen: {t_reason}"
+        elif e.kind == "county" and township:
+            e.used = False
+    place.outside = outside
+    place.evidence = evidence[:_MAX_EVIDENCE]
+    return place
+
+
+def _vt(gaz: Gazetteer, village_code: str) -> str:
+    """Current township code of a village."""
+    v = gaz.village_by_code(village_code)
+    return v.township_code if v else village_code[:9]

@@ -1,0 +1,417 @@
+"""Clean extracted bulletin text and read its masthead.
+
+Text copied out of PDF and Word files carries typesetting artefacts: lines broken at the page
+width, blank lines between every line, a stray space where a page ended, page-number lines,
+full-width and zero-width spaces. :func:`normalise_text` repairs them and returns one paragraph
+per line; :func:`parse_header` reads the title, issue and date of a masthead when there is one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import unicodedata
+
+from geo.models import BulletinHeader
+
+__all__ = ["cn_number", "masthead_end", "normalise_text", "parse_header"]
+
+# Characters removed outright: zero-width spaces/joiners, word joiner, BOM, soft hyphen.
+_DROP = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
+# Spaces of every width become one ASCII space.
+_SPACES = dict.fromkeys(
+    map(
+        ord,
+        "\t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+        "\u202f\u205f\u3000",
+    ),
+    " ",
+)
+_LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_FULLWIDTH_ALNUM = re.compile(r"[０-９Ａ-Ｚａ-ｚ]+")
+_FULLWIDTH_DECIMAL = re.compile(r"(?<=[0-9])．(?=[0-9])")
+
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—–－_·•]*\s*\d{1,4}\s*[-—–－_·•]*"
+    r"|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|\d{1,4}\s*/\s*\d{1,4}"
+    r"|(?:page|Page|PAGE)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?)\s*$"
+)
+# A line ends a sentence when its last visible character is one of these (closing quotes and
+# brackets count when they follow one).
+_FINAL = "。！？!?；;…"
+_CLOSERS = "”’」』）)》】\"'"
+_CONTINUES = "，,、：:（(“‘《【—-"
+# A unit/author parenthetical closing a line: "（县人社局 张继铭）" alone or after a sentence.
+_SIGNATURE_TAIL = re.compile(
+    r"(?:^|(?<=[。！？!?…”」）)]))\s*[（(][^（()）。，,；;！？!?]{1,40}[）)]\s*$"
+)
+
+_TITLE_WORDS = (
+    "工作简报",
+    "政务信息",
+    "信息专报",
+    "工作动态",
+    "政务动态",
+    "督查通报",
+    "情况通报",
+    "工作通讯",
+    "简报",
+    "专报",
+    "快报",
+    "要情",
+    "动态",
+    "通讯",
+)
+_TITLE_LINE = re.compile(
+    r"^[\u4e00-\u9fff（）()“”]{0,16}?(?:"
+    + "|".join(_TITLE_WORDS)
+    + r")(?:[（(](?![^）)]*期)[^）)]{1,8}[）)])?"
+    # the title word ends the title: "息县通讯员培训班开班" is a headline, not a masthead
+    + rf"(?=$|\s|[（(]|第|\d|[{'〇零一二三四五六七八九'}]{{4}}\s*年)"
+)
+_CN_DIGITS = "〇零一二三四五六七八九"
+_NUM = rf"[0-9{_CN_DIGITS}十百千两]+"
+_ISSUE = re.compile(
+    rf"(?:(?P<year>\d{{4}}|[{_CN_DIGITS}]{{4}})\s*年\s*(?:度\s*)?)?"
+    rf"(?<!总)第\s*(?P<no>{_NUM})\s*期"
+)
+_DATE_ARABIC = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?:年\s*(?P<m1>\d{1,2})\s*月\s*(?P<d1>\d{1,2})\s*日"
+    r"|[-./]\s*(?P<m2>\d{1,2})\s*[-./]\s*(?P<d2>\d{1,2})(?!\d))"
+)
+_DATE_CHINESE = re.compile(
+    rf"(?P<y>[{_CN_DIGITS}]{{4}})\s*年\s*(?P<m>[{_CN_DIGITS}十]{{1,3}})\s*月"
+    rf"\s*(?P<d>[{_CN_DIGITS}十]{{1,3}})\s*日"
+)
+_MASTHEAD_MISC = re.compile(
+    r"^(?:[（(【\[]?\s*(?:内部资料|内部刊物|注意保存|内部资料\s*注意保存|秘密|机密|绝密|"
+    r"此件?公开发布|不公开|特急|加急)\s*[】\])）]?"
+    r"|(?:签发|主编|编辑|责任编辑|审核|校对|编印|印发|主办|承办|联系电话|电话|邮箱|投稿)\s*[：:].{0,40}"
+    r"|[\u4e00-\u9fff（）()]{2,30}(?:编|印发|主办|编印|办公室|编辑部|信息科)"
+    r"(?:\s+\S{0,20})?)$"
+)
+_RULE = re.compile(r"^[\s\-—–_=*＊~～·•━─═]{3,}$")
+_TOC = re.compile(r"^(?:目\s*录|本期要目|本期目录|本期导读|本期内容)\s*[：:]?$")
+_TOC_ENTRY = re.compile(
+    r"^(?:[★☆●○◆◇■□▲△►▶※·•\-—]|[0-9]{1,2}[.、．]|[一二三四五六七八九十]{1,3}、|[（(][0-9一二三四五六七八九十]{1,3}[）)])"
+    r"|(?:[.…·．\s]{3,}\s*\d{1,3})$"
+)
+_MAX_MASTHEAD_LINES = 15
+
+
+# --- normalise -----------------------------------------------------------------------------
+
+
+def normalise_text(raw: str) -> str:
+    """Clean extracted bulletin text into one paragraph per line.
+
+    Parameters
+    ----------
+    raw : str
+        Text as extracted from a .txt/.pdf/.docx file.
+
+    Returns
+    -------
+    str
+        Paragraphs separated by ``"\\n"``, no blank lines, no page-number lines, single ASCII
+        spaces, full-width digits and Latin letters made ASCII (Chinese punctuation kept).
+
+    Notes
+    -----
+    Lines are joined when the text looks hard-wrapped (most lines have about the same display
+    width) and a line neither ends a sentence short of that width, nor ends with a unit/author
+    parenthetical, nor is followed by an indented line. Blank lines count as paragraph breaks,
+    unless they sit between (nearly) every pair of lines, as in text copied out of some PDFs.
+    """
+    lines = _clean_chars(raw).split("\n")
+    lines = [ln.rstrip() for ln in lines]
+    lines = _drop_page_furniture(lines)
+    content = [ln for ln in lines if ln.strip()]
+    if not content:
+        return ""
+    wrap_width = _wrap_width([ln.strip() for ln in content])
+    blanks_hard = _blank_lines_are_breaks(lines)
+
+    paragraphs: list[str] = []
+    current = ""
+    prev = None
+    blank_since_prev = False
+    for ln in lines:
+        if not ln.strip():
+            blank_since_prev = True
+            continue
+        if prev is None:
+            current = ln.strip()
+        elif (blank_since_prev and blanks_hard) or _breaks(prev, ln, wrap_width):
+            paragraphs.append(current)
+            current = ln.strip()
+        else:
+            current = _join(current, ln.strip())
+        prev = ln
+        blank_since_prev = False
+    paragraphs.append(current)
+    return "\n".join(_squeeze(p) for p in paragraphs if p.strip())
+
+
+def _drop_page_furniture(lines: list[str]) -> list[str]:
+    """Remove page-number lines and repeats of a masthead line printed on every page.
+
+    Blank lines around them go too: they come from the page break, not from a paragraph end.
+    """
+    seen: set[str] = set()
+    marked: list[str | None] = []
+    for ln in lines:
+        key = re.sub(r"\s+", "", ln)
+        if _PAGE_NUMBER.match(ln) or key in seen:
+            marked.append(None)
+            continue
+        if 0 < len(key) <= 40 and _is_masthead_line(key) and not _MASTHEAD_MISC.match(key):
+            seen.add(key)
+        marked.append(ln)
+    out: list[str] = []
+    for i, ln in enumerate(marked):
+        if ln is None:
+            while out and not out[-1].strip():
+                out.pop()
+            continue
+        if not ln.strip() and (out[-1:] == [] or _after_dropped(marked, i)):
+            continue
+        out.append(ln)
+    return out
+
+
+def _after_dropped(marked: list[str | None], i: int) -> bool:
+    """Is blank line ``i`` in a run of blank lines that follows a dropped line?"""
+    j = i - 1
+    while j >= 0 and marked[j] is not None and not marked[j].strip():
+        j -= 1
+    return j >= 0 and marked[j] is None
+
+
+def _clean_chars(raw: str) -> str:
+    text = _LINE_BREAKS.sub("\n", raw)
+    text = text.translate(_DROP).translate(_SPACES)
+    # Full-width digits and letters to ASCII so numbers read the same everywhere; NFKC on the
+    # whole text would also turn Chinese punctuation （，） into ASCII, which we keep.
+    text = _FULLWIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    text = _FULLWIDTH_DECIMAL.sub(".", text)
+    # Other control characters are extraction debris.
+    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in s)
+
+
+def _wrap_width(lines: list[str]) -> int | None:
+    """The page width in display columns when the text is hard-wrapped, else ``None``."""
+    widths = sorted(_width(ln) for ln in lines)
+    if len(widths) < 4:
+        return None
+    width = widths[(3 * len(widths)) // 4]
+    if width > 160:  # no printed page is that wide: these are whole paragraphs
+        return None
+    full = sum(1 for w in widths if 0.85 * width <= w <= 1.15 * width)
+    if full < 3 or full < 0.5 * len(widths):
+        return None
+    return width
+
+
+def _blank_lines_are_breaks(lines: list[str]) -> bool:
+    """False when blank lines sit between most lines (a double-spacing artefact)."""
+    gaps = blanks = 0
+    seen = False
+    blank = False
+    for ln in lines:
+        if not ln.strip():
+            blank = True
+            continue
+        if seen:
+            gaps += 1
+            blanks += blank
+        seen, blank = True, False
+    return not (gaps >= 3 and blanks >= 0.6 * gaps)
+
+
+def _ends_sentence(s: str) -> bool:
+    s = s.rstrip()
+    while s and s[-1] in _CLOSERS:
+        if s[-1] in "）)" and _SIGNATURE_TAIL.search(s):
+            return True
+        s = s[:-1]
+    return bool(s) and s[-1] in _FINAL
+
+
+def _is_signature_line(s: str) -> bool:
+    s = s.strip()
+    return bool(s) and s[0] in "（(" and bool(_SIGNATURE_TAIL.fullmatch(s))
+
+
+def _breaks(prev: str, line: str, wrap_width: int | None) -> bool:
+    """Is there a paragraph break between ``prev`` and ``line`` (both raw lines)?"""
+    if wrap_width is None:
+        return True  # not hard-wrapped: every line is a paragraph
+    if line.startswith("  ") or _is_signature_line(line):
+        return True  # indented first line, or a unit/author line of its own
+    p = prev.strip()
+    if _SIGNATURE_TAIL.search(p):
+        return True  # "…余个。 （县人社局 张继铭）": the item ends here
+    width = _width(p)
+    if _ends_sentence(p):
+        return width < 0.9 * wrap_width
+    if p[-1] in _CONTINUES:
+        return False
+    return width < 0.6 * wrap_width
+
+
+def _join(left: str, right: str) -> str:
+    # Latin words broken at the margin need their space back; Chinese lines join directly.
+    if left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalpha():
+        return f"{left} {right}"
+    return left + right
+
+
+def _squeeze(p: str) -> str:
+    return re.sub(r" {2,}", " ", p).strip()
+
+
+# --- masthead ------------------------------------------------------------------------------
+
+
+def cn_number(s: str) -> int | None:
+    """Integer value of an Arabic or Chinese numeral (``"5"``, ``"十二"``, ``"二〇二四"``).
+
+    Returns ``None`` when ``s`` is not a number.
+    """
+    s = s.strip()
+    if not s:
+        return None
+    if s.isdigit():
+        return int(s)
+    digits = {c: i for i, c in enumerate("〇一二三四五六七八九")}
+    digits.update({"零": 0, "两": 2})
+    if all(c in digits for c in s):
+        return int("".join(str(digits[c]) for c in s))
+    total, section, num = 0, 0, 0
+    for c in s:
+        if c in digits:
+            num = digits[c]
+        elif c in "十百千":
+            unit = {"十": 10, "百": 100, "千": 1000}[c]
+            section += (num or 1) * unit
+            num = 0
+        else:
+            return None
+    return total + section + num
+
+
+def _iso_date(y: int | None, m: int | None, d: int | None) -> str | None:
+    try:
+        return _dt.date(y, m, d).isoformat() if y and m and d else None
+    except ValueError:
+        return None
+
+
+def _find_date(line: str) -> str | None:
+    m = _DATE_ARABIC.search(line)
+    if m:
+        month = m.group("m1") or m.group("m2")
+        day = m.group("d1") or m.group("d2")
+        return _iso_date(int(m.group("y")), int(month), int(day))
+    m = _DATE_CHINESE.search(line)
+    if m:
+        return _iso_date(cn_number(m.group("y")), cn_number(m.group("m")), cn_number(m.group("d")))
+    return None
+
+
+def _masthead_lines(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, line)`` of the masthead lines at the top of normalised text."""
+    out: list[tuple[int, int, str]] = []
+    pos = 0
+    in_toc = False
+    for line in text.split("\n"):
+        start, end = pos, pos + len(line)
+        pos = end + 1
+        s = line.strip()
+        if len(out) >= _MAX_MASTHEAD_LINES or not s:
+            if not s:
+                continue
+            break
+        if _is_masthead_line(s):
+            in_toc = in_toc or bool(_TOC.match(s))
+            out.append((start, end, line))
+        elif in_toc and len(s) <= 60 and "。" not in s and _TOC_ENTRY.search(s):
+            out.append((start, end, line))
+        else:
+            break
+    return out
+
+
+def _is_masthead_line(s: str) -> bool:
+    if len(s) > 60:
+        return False
+    if _RULE.match(s) or _TOC.match(s) or _MASTHEAD_MISC.match(s):
+        return True
+    rest = s
+    title = _TITLE_LINE.match(rest)
+    if title:
+        rest = rest[title.end() :]
+    issue = _ISSUE.search(rest)
+    if issue:
+        rest = rest[: issue.start()] + rest[issue.end() :]
+    date = _DATE_ARABIC.search(rest) or _DATE_CHINESE.search(rest)
+    if date:
+        rest = rest[: date.start()] + rest[date.end() :]
+    if not (title or issue or date):
+        return False
+    # What is left may be the issuing office or decoration, not a sentence.
+    rest = re.sub(r"[\s（）()【】\[\]《》·•—\-_|,，、：:]", "", rest)
+    rest = re.sub(r"总第\s*\S{1,6}?期", "", rest)
+    return len(rest) <= 20 and not any(c in rest for c in "。！？")
+
+
+def masthead_end(text: str) -> int:
+    """Offset in normalised ``text`` where the masthead (title, issue, date, 目录) ends.
+
+    ``0`` when the text starts directly with an item.
+    """
+    lines = _masthead_lines(text)
+    if not lines:
+        return 0
+    end = lines[-1][1]
+    return end + 1 if end < len(text) else end
+
+
+def parse_header(text: str) -> BulletinHeader:
+    """Title, issue and date of a bulletin's masthead.
+
+    Parameters
+    ----------
+    text : str
+        Normalised bulletin text (see :func:`normalise_text`).
+
+    Returns
+    -------
+    geo.models.BulletinHeader
+        ``title`` such as ``"息县工作简报"``, ``issue`` such as ``"2024年第3期"`` (numerals made
+        Arabic), ``date`` as ISO ``"2024-02-05"``; each ``None`` when the masthead lacks it or
+        there is no masthead.
+    """
+    header = BulletinHeader()
+    for _, _, line in _masthead_lines(text):
+        s = line.strip()
+        if header.title is None:
+            m = _TITLE_LINE.match(s)
+            if m:
+                header.title = re.sub(r"\s+", "", m.group())
+        if header.issue is None:
+            m = _ISSUE.search(s)
+            if m:
+                no = cn_number(m.group("no"))
+                year = cn_number(m.group("year")) if m.group("year") else None
+                if no is not None:
+                    header.issue = (f"{year}年" if year else "") + f"第{no}期"
+        if header.date is None:
+            header.date = _find_date(s)
+    return header

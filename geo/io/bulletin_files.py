@@ -1,0 +1,422 @@
+"""Read a bulletin file (.txt, .pdf, .docx) into raw text.
+
+The format is decided by the file's first bytes, then by its extension. Text files may be
+UTF-8 (with or without BOM), UTF-16/32 with BOM or GB18030/GBK. Every failure is a
+:class:`~geo.errors.BulletinReadError` whose message is one line naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+from geo.errors import BulletinReadError
+
+__all__ = ["MAX_BULLETIN_BYTES", "MAX_DOCX_UNZIPPED_BYTES", "read_bulletin"]
+
+#: Largest bulletin file accepted (bytes); a work bulletin is rarely over 2 MB.
+MAX_BULLETIN_BYTES = 20 * 1024 * 1024
+#: Largest total uncompressed size of a .docx's parts; guards against zip bombs.
+MAX_DOCX_UNZIPPED_BYTES = 200 * 1024 * 1024
+
+_MAX_ZIP_MEMBERS = 5000
+_MAX_ZIP_RATIO = 200  # deflate rarely exceeds ~20:1 on real XML; bombs reach 1000:1
+
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"GIF8", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+)
+_TEXT_EXTENSIONS = {"", ".txt", ".text", ".md", ".csv", ".log"}
+_ALLOWED_CONTROLS = set("\t\n\r\f\v\x1a")  # \x1a: DOS end-of-file marker in old GBK files
+_SAMPLE_CHARS = 200_000  # plausibility checks look at this many characters at most
+
+
+def read_bulletin(
+    source: str | Path | bytes | BinaryIO,
+    name: str | None = None,
+    *,
+    max_bytes: int = MAX_BULLETIN_BYTES,
+) -> str:
+    """Decoded raw text of a bulletin file.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, bytes or binary file object
+        A path, or the file's content (an upload, stdin).
+    name : str, optional
+        File name used for the extension and in messages; defaults to the path's name.
+    max_bytes : int
+        Files larger than this are refused before they are read.
+
+    Returns
+    -------
+    str
+        The text as extracted, artefacts included; clean it with :func:`geo.ingest.normalise_text`.
+
+    Raises
+    ------
+    geo.errors.BulletinReadError
+        Missing, empty, too large, binary, scanned, encrypted, damaged or unsupported files.
+    """
+    data, label = _load(source, name, max_bytes)
+    ext = Path(label).suffix.lower()
+    if not data.strip():
+        raise BulletinReadError(f"{label} is empty")
+    kind = _sniff(data, ext, label)
+    if kind == "pdf":
+        text = _read_pdf(data, label)
+    elif kind == "docx":
+        text = _read_docx(data, label)
+    else:
+        text = _decode_text(data, label)
+    if not _visible(text):
+        raise BulletinReadError(f"{label} contains no text (only whitespace)")
+    return text
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+def _too_large(label: str, size: int, max_bytes: int) -> BulletinReadError:
+    return BulletinReadError(
+        f"{label} is too large ({_mb(size)}; the limit for a bulletin is {_mb(max_bytes)})"
+    )
+
+
+def _load(source, name: str | None, max_bytes: int) -> tuple[bytes, str]:
+    """Bytes of ``source`` and the label used in messages, refusing oversized input early."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        label = name or "<upload>"
+        if len(data) > max_bytes:
+            raise _too_large(label, len(data), max_bytes)
+        return data, label
+    if hasattr(source, "read"):
+        label = name or getattr(source, "name", None) or "<stream>"
+        label = Path(str(label)).name or str(label)
+        # Read one byte past the cap so an oversized stream fails without being slurped.
+        data = source.read(max_bytes + 1)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if len(data) > max_bytes:
+            raise BulletinReadError(
+                f"{label} is too large (over {_mb(max_bytes)}, the limit for a bulletin)"
+            )
+        return bytes(data), label
+    if not isinstance(source, (str, Path)):
+        raise BulletinReadError(f"cannot read a bulletin from a {type(source).__name__}")
+    path = Path(source)
+    label = name or path.name or str(path)
+    if not path.exists():
+        raise BulletinReadError(f"{path} does not exist")
+    if path.is_dir():
+        raise BulletinReadError(f"{path} is a folder, not a bulletin file")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _too_large(label, size, max_bytes)
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as err:
+        raise BulletinReadError(f"cannot read {path}: {err.strerror or err}") from None
+    if len(data) > max_bytes:  # the file grew while we looked at it
+        raise _too_large(label, len(data), max_bytes)
+    return data, label
+
+
+def _sniff(data: bytes, ext: str, label: str) -> str:
+    """``"pdf"``, ``"docx"`` or ``"text"``; raises for formats we do not read."""
+    head = data[:16]
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "docx"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        # Password-protected .docx files are OLE containers holding an "EncryptedPackage".
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise BulletinReadError(
+                f"{label} is password-protected; remove the password and upload it again"
+            )
+        raise BulletinReadError(
+            f"{label} is an old binary Word/WPS document (.doc/.wps); "
+            "save it as .docx or .pdf and upload that"
+        )
+    if head.startswith(b"{\\rtf"):
+        raise BulletinReadError(f"{label} is an RTF document; save it as .docx, .pdf or .txt")
+    for magic, kind in _IMAGE_MAGIC:
+        if head.startswith(magic) and not _looks_textual(data[:4096]):
+            raise BulletinReadError(
+                f"{label} is a {kind} image, not a text bulletin; scanned pages need OCR first"
+            )
+    if ext == ".pdf":
+        raise BulletinReadError(f"{label} is named .pdf but is not a PDF (damaged file?)")
+    if ext == ".docx":
+        raise BulletinReadError(f"{label} is named .docx but is not a Word document (damaged?)")
+    if ext in {".doc", ".wps"}:
+        raise BulletinReadError(
+            f"{label}: old .doc/.wps files are not supported; save it as .docx or .pdf"
+        )
+    return "text"
+
+
+def _looks_textual(chunk: bytes) -> bool:
+    return b"\x00" not in chunk and all(b >= 0x20 or b in (9, 10, 13) for b in chunk[:64])
+
+
+# --- text files ----------------------------------------------------------------------------
+
+
+def _binary(label: str) -> BulletinReadError:
+    return BulletinReadError(f"{label} is not a text bulletin (binary data)")
+
+
+def _decode_text(data: bytes, label: str) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                raise _binary(label) from None
+            if _control_ratio(text) > 0.002:
+                raise _binary(label)
+            return text.lstrip("\ufeff")
+    if b"\x00" in data:
+        # UTF-16 without BOM is the one text encoding with NUL bytes; anything else is binary.
+        for encoding in ("utf-16-le", "utf-16-be"):
+            text = _try_decode(data, encoding)
+            if text is not None and _plausible(text, strict_cjk=True):
+                return text
+        raise _binary(label)
+    text = _try_decode(data, "utf-8")
+    if text is not None:
+        if _control_ratio(text) > 0.002:
+            raise _binary(label)
+        return text
+    gb = _try_decode(data, "gb18030")
+    if gb is not None and _plausible(gb, strict_cjk=True):
+        return gb
+    # UTF-8 damaged in a few places (a cut-off last character, one bad byte) is still UTF-8.
+    lossy = data.decode("utf-8", errors="replace")
+    if lossy.count("\ufffd") <= max(2, len(lossy) // 1000) and _plausible(lossy, strict_cjk=False):
+        return lossy
+    guess = _charset_normalizer_guess(data)
+    if guess is not None and _plausible(guess, strict_cjk=False):
+        return guess
+    if gb is not None and _plausible(gb, strict_cjk=False):
+        return gb
+    raise _binary(label)
+
+
+def _try_decode(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _charset_normalizer_guess(data: bytes) -> str | None:
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # optional fallback only
+        return None
+    best = from_bytes(data[: 4 * _SAMPLE_CHARS]).best()
+    if best is None or best.encoding is None:
+        return None
+    return _try_decode(data, best.encoding)
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:_SAMPLE_CHARS]
+    if not sample:
+        return 0.0
+    bad = sum(1 for c in sample if unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROLS)
+    return bad / len(sample)
+
+
+def _is_common_cjk(c: str) -> bool:
+    """True for the 3,755 most common simplified characters (GB2312 level 1)."""
+    try:
+        b = c.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return len(b) == 2 and 0xB0 <= b[0] <= 0xD7
+
+
+def _plausible(text: str, *, strict_cjk: bool) -> bool:
+    """Does a decode look like Chinese (or plain) text rather than mis-decoded bytes?
+
+    Wrong decodes of binary data or of another encoding give control characters, private-use
+    and rare characters; real bulletins are mostly common hanzi, punctuation and ASCII.
+    """
+    sample = text[:_SAMPLE_CHARS]
+    if _control_ratio(sample) > 0.002:
+        return False
+    non_ascii = [c for c in sample if ord(c) > 0x7F and not c.isspace()]
+    if not non_ascii:
+        return True
+    odd = sum(1 for c in non_ascii if unicodedata.category(c) in ("Co", "Cn", "Cs", "So", "Sk"))
+    if odd / len(non_ascii) > 0.05:
+        return False
+    hanzi = [c for c in non_ascii if "\u4e00" <= c <= "\u9fff"]
+    cjk_like = len(hanzi) + sum(1 for c in non_ascii if _is_cjk_punct(c))
+    if cjk_like / len(non_ascii) < 0.6:
+        return False
+    if strict_cjk and len(hanzi) >= 20:
+        common = sum(1 for c in hanzi if _is_common_cjk(c))
+        return common / len(hanzi) >= 0.7
+    return True
+
+
+def _is_cjk_punct(c: str) -> bool:
+    o = ord(c)
+    return (
+        0x3000 <= o <= 0x303F
+        or 0xFF00 <= o <= 0xFFEF
+        or 0x2010 <= o <= 0x206F
+        or c in "·×÷°±"
+        or 0x2460 <= o <= 0x24FF  # circled numbers ①
+    )
+
+
+def _visible(text: str) -> bool:
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc") for c in text)
+
+
+# --- PDF -----------------------------------------------------------------------------------
+
+
+def _read_pdf(data: bytes, label: str) -> str:
+    try:
+        from pypdf import PdfReader
+    except ImportError:  # pragma: no cover - pypdf is a runtime requirement
+        raise BulletinReadError("reading PDF needs the pypdf package") from None
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            # Owner-password-only PDFs open with the empty user password.
+            try:
+                ok = reader.decrypt("")
+            except Exception:
+                ok = 0
+            if not ok:
+                raise BulletinReadError(
+                    f"{label} is password-protected; remove the password and upload it again"
+                )
+        pages = list(reader.pages)
+    except BulletinReadError:
+        raise
+    except Exception:
+        raise BulletinReadError(f"{label} is not a readable PDF (damaged or incomplete)") from None
+    if not pages:
+        raise BulletinReadError(f"{label} has no pages")
+    texts = []
+    for page in pages:
+        try:
+            raw = page.extract_text() or ""
+        except Exception:
+            raise BulletinReadError(
+                f"{label} is not a readable PDF (page {len(texts) + 1} is damaged)"
+            ) from None
+        # Some CID fonts extract with NUL padding between characters.
+        texts.append(raw.replace("\x00", ""))
+    # Plain newlines between pages: normalise_text decides from line widths whether a
+    # paragraph runs on across the page break.
+    text = "\n".join(texts)
+    if not _visible(text):
+        raise BulletinReadError(
+            f"{label} has no text layer (scanned pages?); it needs OCR before it can be read"
+        )
+    if not _plausible(text, strict_cjk=False):
+        raise BulletinReadError(
+            f"{label}'s text layer cannot be decoded (fonts without Unicode mapping); "
+            "export it again with text or run OCR"
+        )
+    return text
+
+
+# --- DOCX ----------------------------------------------------------------------------------
+
+
+def _check_zip(data: bytes, label: str) -> None:
+    """Refuse damaged zips, non-Word zips and zip bombs before python-docx opens them."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise BulletinReadError(f"{label} is not a readable .docx (damaged zip)") from None
+    if len(infos) > _MAX_ZIP_MEMBERS:
+        raise BulletinReadError(f"{label} has {len(infos)} parts; this is not a normal .docx")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_DOCX_UNZIPPED_BYTES:
+        raise BulletinReadError(
+            f"{label} would expand to {_mb(total)} "
+            f"(limit {_mb(MAX_DOCX_UNZIPPED_BYTES)}); refusing a possible zip bomb"
+        )
+    for i in infos:
+        if i.file_size > 1024 * 1024 and i.file_size > _MAX_ZIP_RATIO * max(i.compress_size, 1):
+            raise BulletinReadError(
+                f"{label} contains a part compressed {i.file_size // max(i.compress_size, 1)}:1; "
+                "refusing a possible zip bomb"
+            )
+    names = {i.filename for i in infos}
+    if "word/document.xml" not in names:
+        if "xl/workbook.xml" in names:
+            what = "an Excel workbook"
+        elif any(n.startswith("ppt/") for n in names):
+            what = "a PowerPoint file"
+        elif "mimetype" in names or "content.xml" in names:
+            what = "an OpenDocument file (save it as .docx)"
+        else:
+            what = "a ZIP archive, not a .docx"
+        raise BulletinReadError(f"{label} is {what}")
+
+
+def _read_docx(data: bytes, label: str) -> str:
+    _check_zip(data, label)
+    try:
+        import docx
+    except ImportError:  # pragma: no cover - python-docx is a runtime requirement
+        raise BulletinReadError("reading .docx needs the python-docx package") from None
+    try:
+        document = docx.Document(io.BytesIO(data))
+        lines = list(_docx_blocks(document))
+    except Exception:
+        raise BulletinReadError(f"{label} is not a readable .docx (damaged document)") from None
+    return "\n".join(lines)
+
+
+def _docx_blocks(container) -> list[str]:
+    """Paragraph texts of a document or table cell, tables cell by cell, in reading order."""
+    out: list[str] = []
+    for block in container.iter_inner_content():
+        if hasattr(block, "rows"):
+            # Merged cells are returned once per grid position; read them once. The dict keeps
+            # the elements alive so their ids cannot be reused.
+            seen: dict[int, object] = {}
+            for row in block.rows:
+                for cell in row.cells:
+                    if id(cell._tc) in seen:
+                        continue
+                    seen[id(cell._tc)] = cell._tc
+                    out.extend(_docx_blocks(cell))
+        else:
+            out.append(block.text)
+    return out

@@ -1,0 +1,591 @@
+"""Reported quantities of bulletin items: numbers, multipliers, units, qualifiers and labels.
+
+A small grammar reads ``[qualifier] number [余/多] [multiplier] [余/多] unit [qualifier]`` and
+ranges ``A至B`` / ``A-B`` / ``三四千``. Units, multipliers, cue words and the words that rule a
+number out (dates, durations, shares, grades...) live in ``data/config/metric_units.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from geo.config import config_dir
+from geo.errors import GeoInputError
+from geo.models import Metric
+
+__all__ = ["MetricGrammar", "extract_metrics", "load_grammar", "parse_chinese_number"]
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_SMALL = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+_APPROX_MARKS = "余多来"
+# Same-length translation, so offsets found in the scan string index the original text.
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．％＋：", "0123456789.%+:")
+_NUM_RE = re.compile(
+    r"(?P<ar>\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?)|(?P<cn>[零〇一二两三四五六七八九十百千万亿]+)"
+)
+_SPACES = " \t\u3000\xa0"
+_DELIMS = frozenset("，,。；;：:！？!?、\n（）()“”\"'‘’《》【】|[]/")
+_MASK = "|"
+_LABEL_MAX = 12
+_NOUN_WINDOW = 12
+
+
+@dataclass(frozen=True)
+class MetricGrammar:
+    """Word tables of the metric grammar, read from ``metric_units.json``."""
+
+    multipliers: dict[str, int]
+    units: dict[str, tuple[str, float]]
+    arabic_only: frozenset[str]
+    needs_noun: dict[str, str]
+    noun_cues: dict[str, str]
+    skip_after: frozenset[str]
+    skip_before: tuple[str, ...]
+    distance_cues: tuple[str, ...]
+    distance_units: frozenset[str]
+    prefix_qualifiers: dict[str, str]
+    prefix_blockers: tuple[str, ...]
+    threshold_nouns: tuple[str, ...]
+    suffix_qualifiers: dict[str, str]
+    range_connectors: frozenset[str]
+    money_cues: tuple[str, ...]
+    label_strip_tail: tuple[str, ...]
+    label_strip_head: tuple[str, ...]
+    label_entity_suffixes: tuple[str, ...]
+    noun_stop: tuple[str, ...]
+    idioms: tuple[str, ...]
+    #: Length of the longest word that can follow a number.
+    max_word: int = 1
+
+
+def load_grammar(path: str | Path | None = None) -> MetricGrammar:
+    """Read the metric grammar tables.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A ``metric_units.json``; defaults to ``data/config/metric_units.json``.
+
+    Returns
+    -------
+    MetricGrammar
+
+    Raises
+    ------
+    GeoInputError
+        If the file is missing or malformed.
+    """
+    if path is None:
+        return _default_grammar()
+    return _read_grammar(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _default_grammar() -> MetricGrammar:
+    return _read_grammar(config_dir() / "metric_units.json")
+
+
+def _read_grammar(path: Path) -> MetricGrammar:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        by_length = lambda words: tuple(sorted(words, key=len, reverse=True))  # noqa: E731
+        return MetricGrammar(
+            multipliers={k: int(v) for k, v in raw["multipliers"].items()},
+            units={k: (v[0], float(v[1])) for k, v in raw["units"].items()},
+            arabic_only=frozenset(raw["arabic_only"]),
+            needs_noun=dict(raw["needs_noun"]),
+            noun_cues=dict(raw["noun_cues"]),
+            skip_after=frozenset(raw["skip_after"]),
+            skip_before=by_length(raw["skip_before"]),
+            distance_cues=tuple(raw["distance_cues"]),
+            distance_units=frozenset(raw["distance_units"]),
+            prefix_qualifiers=dict(raw["prefix_qualifiers"]),
+            prefix_blockers=tuple(raw.get("prefix_blockers", ())),
+            threshold_nouns=tuple(raw.get("threshold_nouns", ())),
+            suffix_qualifiers=dict(raw["suffix_qualifiers"]),
+            range_connectors=frozenset(raw["range_connectors"]),
+            money_cues=tuple(raw["money_cues"]),
+            label_strip_tail=by_length(raw["label_strip_tail"]),
+            label_strip_head=by_length(raw["label_strip_head"]),
+            label_entity_suffixes=tuple(raw["label_entity_suffixes"]),
+            noun_stop=tuple(raw["noun_stop"]),
+            idioms=by_length(raw["idioms"]),
+            max_word=max(len(w) for w in (*raw["units"], *raw["needs_noun"], *raw["skip_after"])),
+        )
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
+        raise GeoInputError(f"Cannot read metric grammar {path.name}: {err}") from None
+
+
+def parse_chinese_number(s: str) -> float | None:
+    """Value of a Chinese numeral such as ``三千五百``, ``两万``, ``十`` or ``1.2亿``'s ``亿``.
+
+    Parameters
+    ----------
+    s : str
+        Chinese numeral characters only.
+
+    Returns
+    -------
+    float or None
+        ``None`` when ``s`` is not one well-formed number (``十四五``, ``一二三``).
+    """
+    if not s:
+        return None
+    total, section, digit, last_small = 0, 0, None, None
+    for ch in s:
+        if ch in "零〇" and (section or total) and digit is None:
+            continue  # 一万零五: a place-holder zero
+        if ch in _CN_DIGITS:
+            if digit is not None:  # two digits in a row: not a number (一二三)
+                return None
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_SMALL:
+            unit = _CN_SMALL[ch]
+            if last_small is not None and unit >= last_small:
+                return None
+            section += (1 if digit is None else digit) * unit
+            digit, last_small = None, unit
+        else:  # 万 / 亿
+            big = _CN_BIG[ch]
+            section += digit or 0
+            if section == 0 and total == 0:
+                section = 1
+            if section == 0:  # 万亿: scale what came before
+                total *= big
+            else:
+                total = (total + section) * big if big > total else total + section * big
+            section, digit, last_small = 0, None, None
+    if digit is not None:
+        prev = s[-2] if len(s) > 1 else ""
+        if prev in _CN_SMALL and _CN_SMALL[prev] >= 100:
+            digit *= _CN_SMALL[prev] // 10  # 三千五 = 3500
+        elif prev in _CN_BIG:
+            digit *= _CN_BIG[prev] // 10  # 两万五 = 25000
+        elif prev and prev not in "零〇" and last_small is None:
+            return None
+        section += digit
+    return float(total + section)
+
+
+@dataclass
+class _Number:
+    value: float
+    start: int
+    end: int
+    chinese: bool
+    bare: bool = False  # 万亩, 百亿: a round multiplier without digits
+    has_mult: bool = False
+    approx: bool = False
+    cn_range: bool = False  # 三四千
+    mult: int = 1  # the multiplier read after an Arabic number (2至10万: 10 x 10000)
+
+
+def _skip_spaces(s: str, i: int) -> int:
+    while i < len(s) and s[i] in _SPACES:
+        i += 1
+    return i
+
+
+def _word_at(s: str, i: int, g: MetricGrammar) -> tuple[str, str] | None:
+    """Longest unit / counted-noun / skip word at ``i``: ``(word, kind)``."""
+    for n in range(min(g.max_word, len(s) - i), 0, -1):
+        w = s[i : i + n]
+        if w in g.skip_after:
+            return w, "skip"
+        if w in g.units:
+            return w, "unit"
+        if w in g.needs_noun:
+            return w, "noun"
+    return None
+
+
+def _read_number(s: str, m: re.Match, g: MetricGrammar) -> _Number | None:
+    if m.group("ar"):
+        value = Decimal(m.group("ar").replace(",", ""))
+        num = _Number(value, m.start(), m.end(), chinese=False)
+    else:
+        run = m.group("cn")
+        # Leave a trailing 千/百 that starts a unit (三千克 is 3 kg... rare, but 千米/千瓦 are not).
+        while (
+            len(run) > 1 and (hit := _word_at(s, m.start() + len(run) - 1, g)) and len(hit[0]) > 1
+        ):
+            run = run[:-1]
+        num = _read_chinese(run, m.start())
+        if num is None:
+            return None
+    i = num.end
+    mult = 1
+    while True:
+        j = _skip_spaces(s, i)
+        ch = s[j] if j < len(s) else ""
+        if ch and ch in _APPROX_MARKS and not num.approx and j > num.start:
+            # 余/多/来 before a multiplier (10多万) or before the unit (300余亩, 800来亩)
+            num.approx, i = True, j + 1
+            continue
+        if ch in g.multipliers and (num.chinese or ch != "十"):  # no "3十"
+            hit = _word_at(s, j, g)
+            if hit and len(hit[0]) > 1:  # 千克, 千米: a unit, not a multiplier
+                break
+            mult *= g.multipliers[ch]
+            num.has_mult, i = True, j + 1
+            continue
+        break
+    num.value = (
+        float(Decimal(num.value) * mult) if isinstance(num.value, Decimal) else num.value * mult
+    )
+    num.end = i
+    num.mult *= mult
+    return num
+
+
+def _read_chinese(run: str, start: int) -> _Number | None:
+    digits = [c for c in run if c in _CN_DIGITS]
+    if not digits:  # 万 / 百亿 / 十: round numbers
+        value = parse_chinese_number(run)
+        if value is None:
+            return None
+        return _Number(
+            value, start, start + len(run), chinese=True, bare=run != "十", has_mult=True
+        )
+    # 三四千 / 两三万 / 七八十: two adjacent digits then multipliers -> lower bound
+    if len(run) >= 2 and run[0] in _CN_DIGITS and run[1] in _CN_DIGITS:
+        d1, d2 = _CN_DIGITS[run[0]], _CN_DIGITS[run[1]]
+        rest = run[2:]
+        if d1 and d2 > d1 and all(c in _CN_SMALL or c in _CN_BIG for c in rest):
+            scale = parse_chinese_number(rest) if rest else 1.0
+            if scale is None:
+                return None
+            return _Number(
+                d1 * scale,
+                start,
+                start + len(run),
+                chinese=True,
+                cn_range=True,
+                has_mult=bool(rest),
+            )
+        return None
+    value = parse_chinese_number(run)
+    if value is None:
+        return None
+    has_mult = any(c in _CN_BIG for c in run)
+    trailing = 1
+    for c in reversed(run):  # 两至三万: the shared 万 scales the lower bound too
+        if c not in _CN_BIG:
+            break
+        trailing *= _CN_BIG[c]
+    return _Number(value, start, start + len(run), chinese=True, has_mult=has_mult, mult=trailing)
+
+
+def _prepare(text: str, g: MetricGrammar) -> str:
+    scan = text.translate(_FULLWIDTH)
+    for idiom in g.idioms:
+        if idiom in scan:
+            scan = scan.replace(idiom, _MASK * len(idiom))
+    return scan
+
+
+def _clause_start(s: str, i: int, floor: int) -> int:
+    j = i
+    while j > floor and s[j - 1] not in _DELIMS:
+        j -= 1
+    return j
+
+
+def _ends_with_any(s: str, words: tuple[str, ...]) -> str | None:
+    """The longest of ``words`` (sorted longest first) that ``s`` ends with."""
+    if not s.endswith(words):
+        return None
+    return next(w for w in words if s.endswith(w))
+
+
+def _prefix_qualifier(before: str, num: _Number, g: MetricGrammar) -> tuple[str, str] | None:
+    stripped = before.rstrip(_SPACES)
+    if _ends_with_any(stripped, g.prefix_blockers):
+        return None  # 附近, 节约: the character is part of a word, not a qualifier
+    best = None
+    for word, qual in g.prefix_qualifiers.items():
+        if stripped.endswith(word) and (best is None or len(word) > len(best[0])):
+            best = (word, qual)
+    if best and best[0] == "上" and not num.bare:  # 上千/上万 only
+        return None
+    return best
+
+
+def _resolve_noun(s: str, after: int, before: str, g: MetricGrammar) -> str | None:
+    """Counted noun's base unit: first cue after the measure word, else last cue before it."""
+    window = []
+    for ch in s[after : after + _NOUN_WINDOW]:
+        if ch in _DELIMS or ch.isdigit():
+            break
+        window.append(ch)
+    following = "".join(window)
+    best = None
+    for cue, unit in g.noun_cues.items():
+        k = following.find(cue)
+        if k >= 0 and (best is None or k < best[0] or (k == best[0] and len(cue) > best[2])):
+            best = (k, unit, len(cue))
+    if best:
+        return best[1]
+    tail = before[-10:]
+    best = None
+    for cue, unit in g.noun_cues.items():
+        k = tail.rfind(cue)
+        if k >= 0 and (best is None or k + len(cue) > best[0]):
+            best = (k + len(cue), unit)
+    return best[1] if best else None
+
+
+def _noun_after(s: str, i: int, g: MetricGrammar) -> str:
+    chars = []
+    depth = 0
+    for ch in s[i : i + 16]:
+        if ch in "（(":
+            depth += 1
+            continue
+        if ch in "）)":
+            depth = max(0, depth - 1)
+            continue
+        if depth:
+            continue
+        if ch in _DELIMS or ch.isdigit() or ch in _SPACES or ch == _MASK:
+            break
+        chars.append(ch)
+    noun = "".join(chars)
+    cut = len(noun)
+    for stop in g.noun_stop:
+        k = noun.find(stop)
+        if 0 < k < cut:
+            cut = k
+        elif k == 0:
+            cut = 0
+    return noun[: min(cut, 6)]
+
+
+def _clean_label(before: str, g: MetricGrammar) -> str:
+    label = "".join(ch for ch in before if ch not in _SPACES and ch != _MASK)
+    label = _strip_fillers(label, g)
+    # Drop a leading subject (各…单位送工 -> 送工) when a real phrase remains after it.
+    for suffix in g.label_entity_suffixes:
+        k = label.rfind(suffix)
+        if k >= 2 and len(label) - (k + len(suffix)) >= 2:
+            label = _strip_fillers(label[k + len(suffix) :], g)
+    return label[-_LABEL_MAX:]
+
+
+def _strip_fillers(label: str, g: MetricGrammar) -> str:
+    changed = True
+    while changed and label:
+        changed = False
+        if w := _ends_with_any(label, g.label_strip_tail):
+            label, changed = label[: -len(w)], True
+        for w in g.label_strip_head:
+            if label.startswith(w) and len(label) > len(w):
+                label, changed = label[len(w) :], True
+                break
+    return label
+
+
+def _is_threshold(s: str, end: int, g: MetricGrammar) -> bool:
+    """Whether a bounded quantity is attributive: followed (after 的) by a noun it qualifies."""
+    k = end + 1 if s.startswith("的", end) else end
+    window = s[k : k + 6]
+    return any(0 <= window.find(noun) <= 2 for noun in g.threshold_nouns)
+
+
+def _is_money(before: str, g: MetricGrammar) -> bool:
+    return any(cue in before for cue in g.money_cues)
+
+
+def extract_metrics(text: str, grammar: MetricGrammar | None = None) -> list[Metric]:
+    """Every reported quantity in an item's text, normalised to base units.
+
+    Parameters
+    ----------
+    text : str
+        The item's headline + "\\n" + body (``Item.text``); spans index into it.
+    grammar : MetricGrammar, optional
+        Word tables; defaults to ``data/config/metric_units.json``.
+
+    Returns
+    -------
+    list of Metric
+        In text order, one per fact (an exact restatement of the same value, unit and label is
+        dropped).
+
+    Examples
+    --------
+    >>> [(m.value, m.unit, m.qualifier) for m in extract_metrics("流转土地300余亩")]
+    [(300.0, 'mu', 'approx')]
+    """
+    if not text:
+        return []
+    g = grammar or load_grammar()
+    s = _prepare(text, g)
+    metrics: list[Metric] = []
+    seen: set[tuple[float, str, str]] = set()
+    pos = last_end = 0
+    while (m := _NUM_RE.search(s, pos)) is not None:
+        found = _read_quantity(s, m, last_end, g)
+        if found is None:
+            pos = m.end()
+            continue
+        end, metric, fresh_clause = found
+        pos = last_end = end
+        if metric is None:
+            continue
+        key = (metric.value, metric.unit, metric.label)
+        if key in seen or (fresh_clause and any(k[:2] == key[:2] for k in seen)):
+            continue  # a restatement (7个项目 after 项目共有7个) is one fact
+        seen.add(key)
+        metric.text = text[metric.span[0] : metric.span[1]]
+        metrics.append(metric)
+    return metrics
+
+
+def _read_quantity(
+    s: str, m: re.Match, last_end: int, g: MetricGrammar
+) -> tuple[int, Metric | None, bool] | None:
+    """Parse the quantity at match ``m``: ``(end, metric or None, clause_is_empty)``."""
+    num = _read_number(s, m, g)
+    if num is None:
+        return None
+    start = num.start
+    prev = s[start - 1] if start else ""
+    prev2 = s[start - 2] if start > 1 else ""
+    # 1+1+1, 3·15, 17:48, 2024/01, G312, dates like 01-03 after a digit
+    if prev and (prev in "+·・•.:/_" or (prev.isascii() and prev.isalpha())):
+        return None
+    if prev and prev in "-－" and prev2.isdigit():
+        return None
+    clause_from = _clause_start(s, start, last_end)
+    before = s[clause_from:start]
+    if _ends_with_any(before.rstrip(_SPACES), g.skip_before):
+        return num.end, None, False
+    if num.chinese and prev in _CN_DIGITS:
+        return None
+
+    i = _skip_spaces(s, num.end)
+    word = _word_at(s, i, g)
+    nxt = s[i] if i < len(s) else ""
+    if nxt.isascii() and nxt.isalpha() and not word:
+        return None  # 5G, 3A级
+    qualifier = None
+    if word and word[0] == "级" and num.has_mult and num.value >= 1e8:
+        word, qualifier = None, "approx"  # 百亿级产业集群: a money scale
+    if word and word[1] == "skip":
+        return i + len(word[0]), None, False
+
+    end = i
+    unit_word = word[0] if word else None
+    if word:
+        end = i + len(unit_word)
+    # range: A[unit] 至 B [mult] unit
+    j = _skip_spaces(s, end)
+    if j < len(s) and s[j] in g.range_connectors:
+        m2 = _NUM_RE.match(s, _skip_spaces(s, j + 1))
+        if m2 is not None and (m2.group("ar") or not (s[j] == "-" and num.chinese)):
+            num2 = _read_number(s, m2, g)
+            if num2 is not None:
+                k = _skip_spaces(s, num2.end)
+                word2 = _word_at(s, k, g)
+                if word2 and word2[1] == "skip":
+                    return k + len(word2[0]), None, False
+                same = word2 and (unit_word is None or word2[0] == unit_word)
+                if same:
+                    shared = not num.has_mult and num2.has_mult
+                    if shared and num.value * num2.mult <= num2.value:
+                        num.value *= num2.mult
+                    unit_word, word = word2[0], word2
+                    end = k + len(unit_word)
+                    qualifier = "at_least"
+                elif unit_word is None and s[j] in "-－":
+                    return num2.end, None, False
+
+    base = None
+    factor = 1.0
+    if word and word[1] == "unit":
+        if num.chinese and unit_word in g.arabic_only:
+            return None
+        base, factor = g.units[unit_word]
+    elif word and word[1] == "noun":
+        base = _resolve_noun(s, end, before, g)
+        if base is None:
+            if num.chinese:
+                return None
+            base = g.needs_noun[unit_word]
+    elif qualifier == "approx":
+        base, end = "yuan", i + 1
+    elif num.has_mult and not num.bare and num.value >= 1e4 and _is_money(before, g):
+        base, end = "yuan", i  # money without 元: 资金50万, 产值5000万
+    if base is None:
+        return None
+    if num.value <= 0:
+        return end, None, False  # 0 of something is a statement, not an amount
+    if num.chinese and not num.bare and num.value == 1 and not num.has_mult:
+        return end, None, False  # 一家/一批/一次: idiom, not a count
+    if num.chinese and end < len(s) and s[end] in _CN_DIGITS:
+        return end, None, False  # 三个一批, 五位一体: slogans
+    if unit_word in g.distance_units and any(c in before[-8:] for c in g.distance_cues):
+        return end, None, False  # 距县城7公里: a location, not an amount
+
+    # qualifiers
+    pre = _prefix_qualifier(before, num, g)
+    span_start = start
+    if pre:
+        span_start = len(before.rstrip(_SPACES)) - len(pre[0]) + clause_from
+    k = _skip_spaces(s, end)
+    suffix = None
+    for w, q in g.suffix_qualifiers.items():
+        if w not in _APPROX_MARKS and s.startswith(w, k):
+            suffix = (w, q)
+            end = k + len(w)
+            break
+    if qualifier is None:
+        if num.cn_range:
+            qualifier = "at_least"
+        elif pre and pre[1] != "approx":
+            qualifier = pre[1]
+        elif suffix and suffix[1] != "approx":
+            qualifier = suffix[1]
+        elif pre or suffix or num.approx or num.bare:
+            qualifier = "approx"
+        else:
+            qualifier = "exact"
+    if qualifier in ("at_least", "at_most") and _is_threshold(s, end, g):
+        return end, None, False  # 超亿元项目, 50亩以上的大户: a class of things, not an amount
+
+    label_src = before.rstrip(_SPACES)
+    if pre:
+        label_src = label_src[: -len(pre[0])]
+    label = _clean_label(label_src, g)
+    fresh = not before.strip(_SPACES)
+    noun = _noun_after(s, end, g)
+    if noun and (not label or label.endswith(("等", "和", "及")) or len(label) <= 2):
+        label = noun if label.endswith(("等", "和", "及")) else label + noun
+    metric = Metric(
+        value=round(num.value * factor, 6),
+        unit=base,
+        qualifier=qualifier,
+        label=label,
+        span=(span_start, end),
+    )
+    return end, metric, fresh

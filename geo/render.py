@@ -1,0 +1,364 @@
+"""A static cartographic render of the township map with geopandas and matplotlib.
+
+Used for PNG exports when no Chromium is installed and for the map of the PDF report. The map is
+drawn in a metric CRS (so the scale bar is true), with a Chinese legend, township names, a north
+arrow, the title, data sources and the approximate-boundary note. Chinese text uses Noto Sans
+CJK (the ``noto_cjk_sans_otc`` pip package, or Debian's ``fonts-noto-cjk``), never boxes.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from matplotlib import font_manager
+from matplotlib import patheffects as pe
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+
+from geo import aggregate as agg
+from geo.webmap import APPROXIMATE_NOTE, NODATA_LABEL, classify, sector_color
+
+__all__ = [
+    "CJK_FAMILY",
+    "cjk_font",
+    "cjk_rc",
+    "draw_map",
+    "metric_crs_of",
+    "render_figure",
+    "render_png",
+]
+
+CJK_FAMILY = "Noto Sans CJK SC"
+_DEBIAN_FONTS = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+_NODATA_FACE = "#eeeeee"
+_NODATA_HATCH = "#9e9e9e"
+
+
+@lru_cache(maxsize=1)
+def _register_fonts() -> str:
+    """Register Noto Sans CJK with matplotlib; return the family name to use."""
+    paths = []
+    try:
+        import noto_cjk_sans_otc
+
+        paths.append(Path(noto_cjk_sans_otc.__file__).parent / "NotoSansCJK-Regular.ttc")
+    except ImportError:
+        pass
+    paths.append(_DEBIAN_FONTS)
+    for path in paths:
+        if path.exists():
+            # A .ttc registers every face; "Noto Sans CJK SC" picks the Simplified Chinese one.
+            font_manager.fontManager.addfont(str(path))
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    if CJK_FAMILY not in names:
+        raise RuntimeError(
+            "Noto Sans CJK not found: pip install noto-cjk-sans-otc "
+            "or apt-get install fonts-noto-cjk"
+        )
+    return CJK_FAMILY
+
+
+def cjk_font(size: float | None = None, weight: str = "normal") -> font_manager.FontProperties:
+    """Font properties of Noto Sans CJK SC (registered on first use)."""
+    return font_manager.FontProperties(family=_register_fonts(), size=size, weight=weight)
+
+
+def cjk_rc() -> dict:
+    """rcParams for a figure with Chinese text (TrueType-embedded, so PDF text is extractable)."""
+    return {
+        "font.family": [_register_fonts()],
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "axes.unicode_minus": False,
+    }
+
+
+def metric_crs_of(gdf):
+    """A metric CRS for ``gdf`` (``geo.boundaries.metric_crs`` when available, else UTM)."""
+    try:
+        from geo.boundaries import metric_crs
+
+        return metric_crs(gdf)
+    except Exception:  # boundaries module missing or not ready: a UTM zone is as good here
+        from pyproj import CRS
+
+        lon, lat = gdf.to_crs(4326).union_all().representative_point().coords[0]
+        zone = int((lon + 180) // 6) + 1
+        return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def _view_parts(view):
+    """Township aggregates (GeoDataFrame with value) and item points of a view."""
+    tables = getattr(view, "aggregates", None)
+    if tables is None:
+        tw = view.townships.to_crs(4326) if view.townships.crs else view.townships
+        codes = tw["township_code"].astype(str).tolist()
+        table = agg.aggregate_townships(view.items_df, view.metrics_df, view.metric_key, codes)
+        tables = tw.assign(township_code=codes).merge(
+            table.drop(columns="township").reset_index(), on="township_code", how="left"
+        )
+    points = getattr(view, "points", None)
+    if points is None:
+        points = agg.item_points(view.items_df, view.townships, getattr(view, "county_seat", None))
+    return tables, points
+
+
+def _nice_length(span_m: float) -> float:
+    """A round scale-bar length near a fifth of the map width."""
+    target = span_m / 5
+    exp = 10 ** math.floor(math.log10(target))
+    for f in (5, 2, 1):
+        if f * exp <= target:
+            return f * exp
+    return exp
+
+
+def _scale_bar(ax, font, x0: float, y0: float, length: float, height: float) -> None:
+    for i in range(4):
+        ax.add_patch(
+            Rectangle(
+                (x0 + i * length / 4, y0),
+                length / 4,
+                height,
+                facecolor="#222222" if i % 2 == 0 else "white",
+                edgecolor="#222222",
+                linewidth=0.8,
+                zorder=20,
+            )
+        )
+    ticks = [(0, "0"), (length, f"{_num(length / 1000)} 公里")]
+    for dx, text in ticks:
+        ax.text(
+            x0 + dx,
+            y0 + height * 1.6,
+            text,
+            fontproperties=font,
+            ha="center",
+            va="bottom",
+            zorder=20,
+        )
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def _north_arrow(ax, font, x: float, y: float, size: float) -> None:
+    ax.annotate(
+        "",
+        xy=(x, y),
+        xytext=(x, y - size),
+        arrowprops={"facecolor": "#222222", "edgecolor": "#222222", "width": 3, "headwidth": 12},
+        zorder=20,
+    )
+    ax.text(x, y + size * 0.08, "北", fontproperties=font, ha="center", va="bottom", zorder=20)
+
+
+def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool = True) -> None:
+    """Draw the choropleth of ``view`` on ``ax`` (in a metric CRS).
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    view : geo.export.MapView
+        Or any object with ``townships, outline, items_df, metrics_df, metric_key``.
+    labels : bool
+        Township names.
+    legend : bool
+        Legend with the metric name and unit, classes and 无数据.
+    items : bool
+        Approximate item points.
+    """
+    tables, points = _view_parts(view)
+    crs = metric_crs_of(tables)
+    tw = tables.to_crs(crs)
+    unit_zh = agg.metric_unit_zh(view.metric_key)
+    classes = classify(tw["value"].to_numpy(dtype=float), unit_zh)
+    idx = classes.index
+    face = [classes.colors[i] if i >= 0 else _NODATA_FACE for i in idx]
+    tw.plot(ax=ax, color=face, edgecolor="#555555", linewidth=0.8, zorder=2)
+    nodata = tw[idx < 0]
+    if len(nodata):
+        nodata.plot(
+            ax=ax, facecolor="none", edgecolor=_NODATA_HATCH, hatch="///", linewidth=0, zorder=3
+        )
+        tw[idx < 0].boundary.plot(ax=ax, color="#555555", linewidth=0.8, zorder=3)
+    outline = getattr(view, "outline", None)
+    if outline is not None and len(outline):
+        outline.to_crs(crs).boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=4)
+    if items and points is not None and len(points):
+        # One dot per location, sized by how many items share it (county items share the seat).
+        p = points.to_crs(crs)
+        xy = pd.DataFrame({"x": p.geometry.x.round(1), "y": p.geometry.y.round(1)})
+        xy["color"] = [sector_color(s) for s in p["sector"]]
+        spots = xy.groupby(["x", "y"], sort=False).agg(
+            n=("color", "size"), color=("color", "first")
+        )
+        spots = spots.reset_index()
+        ax.scatter(
+            spots["x"],
+            spots["y"],
+            s=40 + 25 * (spots["n"] - 1).clip(upper=12),
+            c=spots["color"],
+            edgecolors="white",
+            linewidths=1.0,
+            zorder=6,
+        )
+        for x, y, n in zip(spots["x"], spots["y"], spots["n"], strict=True):
+            if n > 1:
+                ax.text(x, y, str(n), fontsize=7, color="white", ha="center", va="center", zorder=7)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    minx, miny, maxx, maxy = tw.total_bounds
+    pad = 0.04 * max(maxx - minx, maxy - miny)
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    fig_px = min(ax.figure.get_size_inches()) * ax.figure.dpi
+    base = max(7.0, min(13.0, fig_px / 85))
+    if labels:
+        font = cjk_font(base)
+        halo = [pe.Stroke(linewidth=3, foreground="white")]
+        for name, pt in zip(tw["township"], tw.geometry.representative_point(), strict=True):
+            # Just above the point, so an item dot on the same point stays visible. The white
+            # halo is a stroke-only copy; the plain text on top stays real (searchable) text.
+            for effects in (halo, None):
+                ax.annotate(
+                    str(name),
+                    (pt.x, pt.y),
+                    xytext=(0, 5),
+                    textcoords="offset points",
+                    fontproperties=font,
+                    ha="center",
+                    va="bottom",
+                    parse_math=False,
+                    zorder=10,
+                    path_effects=effects,
+                    color="#111111",
+                )
+    width, height = maxx - minx + 2 * pad, maxy - miny + 2 * pad
+    small = cjk_font(base * 0.9)
+    length = _nice_length(width)
+    _scale_bar(ax, small, minx, miny - pad * 0.6, length, height * 0.012)
+    _north_arrow(ax, cjk_font(base * 1.1, "bold"), maxx + pad * 0.4, maxy, height * 0.08)
+    if legend:
+        handles = [
+            Patch(facecolor=c, edgecolor="#555555", label=lab)
+            for c, lab in zip(classes.colors, classes.labels, strict=True)
+        ]
+        if (idx < 0).any() or not handles:
+            handles.append(
+                Patch(
+                    facecolor=_NODATA_FACE, edgecolor=_NODATA_HATCH, hatch="///", label=NODATA_LABEL
+                )
+            )
+        leg = ax.legend(
+            handles=handles,
+            title=agg.metric_label(view.metric_key),
+            loc="lower right",
+            prop=small,
+            title_fontproperties=cjk_font(base, "bold"),
+            framealpha=0.92,
+        )
+        leg.set_zorder(30)
+
+
+def _created(view) -> str:
+    created = getattr(view, "created", None)
+    return str(created)[:10] if created else pd.Timestamp.now().date().isoformat()
+
+
+def render_figure(
+    view, size: tuple[int, int] = (1600, 1200), *, labels: bool = True, dpi: int = 100
+) -> Figure:
+    """A complete map figure: title, map, legend, north arrow, scale bar, notes and sources.
+
+    Parameters
+    ----------
+    view : geo.export.MapView
+    size : (int, int)
+        Width and height in pixels (portrait sizes stack the notes under the map).
+    labels : bool
+        Township names (tests compare renders with and without them).
+    dpi : int
+        Pixels per inch of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    w, h = size
+    with matplotlib.rc_context(cjk_rc()):
+        fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="white")
+        FigureCanvasAgg(fig)
+        portrait = h > w
+        base = max(9.0, min(18.0, min(w, h) / 70))
+        title = getattr(view, "title", "") or f"{getattr(view, 'county', '') or ''}乡镇活动图"
+        fig.text(
+            0.5,
+            0.975,
+            title,
+            fontproperties=cjk_font(base * 1.5, "bold"),
+            ha="center",
+            va="top",
+            parse_math=False,
+        )
+        summary = _summary(view)
+        fig.text(
+            0.5,
+            0.975 - base * 2.4 / h * dpi / 72 * 1.0,
+            summary,
+            parse_math=False,
+            fontproperties=cjk_font(base),
+            ha="center",
+            va="top",
+            color="#444444",
+            wrap=True,
+        )
+        bottom = 0.16 if portrait else 0.1
+        ax = fig.add_axes((0.03, bottom, 0.94, 0.88 - bottom - 0.04))
+        draw_map(ax, view, labels=labels)
+        notes = []
+        if getattr(view, "approximate", True):
+            notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
+        sources = getattr(view, "sources", "") or ""
+        if sources:
+            notes.append(f"数据来源：{sources}")
+        notes.append(f"制图日期：{_created(view)}")
+        fig.text(
+            0.03,
+            0.015,
+            "\n".join(notes),
+            parse_math=False,
+            fontproperties=cjk_font(base * 0.85),
+            ha="left",
+            va="bottom",
+            color="#8a4b00" if getattr(view, "approximate", True) else "#444444",
+            wrap=True,
+        )
+    return fig
+
+
+def _summary(view) -> str:
+    try:
+        from geo.export import filter_summary
+
+        return filter_summary(view)
+    except ImportError:
+        return ""
+
+
+def render_png(
+    view, path: str | Path, size: tuple[int, int] = (1600, 1200), *, labels: bool = True
+) -> Path:
+    """Write the static map of ``view`` as a PNG of exactly ``size`` pixels."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig = render_figure(view, size, labels=labels)
+    fig.savefig(path, dpi=fig.dpi, facecolor="white")
+    return path

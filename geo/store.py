@@ -1,0 +1,902 @@
+"""The embedded store: ingested bulletins, their items and metrics, and reviewers' corrections.
+
+One SQLite file (stdlib ``sqlite3``, WAL, foreign keys on). Bulletins are keyed by the SHA-256 of
+their normalised text, so ingesting the same content twice changes nothing. Corrections are kept
+apart from the parsed items, keyed by the stable ``item_id``: they win over whatever the parser or
+geocoder says, also after re-geocoding or after a bulletin is deleted and ingested again.
+
+The schema is versioned: :data:`MIGRATIONS` is an ordered list of SQL steps; opening an older file
+applies the missing steps, opening a file from a newer version raises :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from geo import config
+from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id
+from geo.errors import GeoInputError
+from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
+
+__all__ = [
+    "CORRECTABLE_FIELDS",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "IngestResult",
+    "Store",
+    "StoreError",
+]
+
+#: Item fields a reviewer may correct.
+CORRECTABLE_FIELDS = ("township_code", "village_code", "sector")
+
+#: Ordered schema steps; step ``i`` brings a file from version ``i`` to ``i + 1``. Append only.
+MIGRATIONS: list[str] = [
+    # 1: tables
+    """
+    CREATE TABLE bulletins (
+        id TEXT PRIMARY KEY,
+        source_name TEXT NOT NULL,
+        title TEXT,
+        issue TEXT,
+        date TEXT,
+        county TEXT,
+        county_code TEXT,
+        text TEXT NOT NULL,
+        ingested_at TEXT NOT NULL
+    );
+    CREATE TABLE items (
+        item_id TEXT PRIMARY KEY,
+        bulletin_id TEXT NOT NULL REFERENCES bulletins(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        headline TEXT NOT NULL,
+        body TEXT NOT NULL,
+        unit TEXT,
+        authors TEXT NOT NULL DEFAULT '[]',
+        start_offset INTEGER NOT NULL DEFAULT 0,
+        end_offset INTEGER NOT NULL DEFAULT 0,
+        sector TEXT,
+        sectors TEXT NOT NULL DEFAULT '[]',
+        sector_cues TEXT NOT NULL DEFAULT '[]',
+        scope TEXT NOT NULL DEFAULT 'unknown',
+        county TEXT,
+        county_code TEXT,
+        township TEXT,
+        township_code TEXT,
+        village TEXT,
+        village_code TEXT,
+        outside TEXT NOT NULL DEFAULT '[]',
+        evidence TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (bulletin_id, idx)
+    );
+    CREATE TABLE metrics (
+        item_id TEXT NOT NULL REFERENCES items(item_id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        value REAL NOT NULL,
+        unit TEXT NOT NULL,
+        qualifier TEXT NOT NULL DEFAULT 'exact',
+        label TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        span_start INTEGER NOT NULL DEFAULT 0,
+        span_end INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (item_id, position)
+    );
+    -- no foreign key to items: a correction outlives its item being deleted and re-ingested
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        item_id TEXT NOT NULL,
+        field TEXT NOT NULL CHECK (field IN ('township_code', 'village_code', 'sector')),
+        value TEXT NOT NULL,
+        name TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    """,
+    # 2: indexes for the joins frames() and the review pages run
+    """
+    CREATE INDEX items_bulletin ON items (bulletin_id, idx);
+    CREATE INDEX corrections_item ON corrections (item_id, field, id);
+    CREATE INDEX items_township ON items (county_code, township_code);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_BULLETIN_COLUMNS = [
+    "id",
+    "source_name",
+    "title",
+    "issue",
+    "date",
+    "county",
+    "county_code",
+    "ingested_at",
+    "n_items",
+    "n_corrections",
+]
+_CORRECTION_COLUMNS = [
+    "id",
+    "item_id",
+    "field",
+    "value",
+    "name",
+    "note",
+    "created_at",
+    "headline",
+    "bulletin_name",
+]
+
+
+class StoreError(GeoInputError):
+    """The store file cannot be used (not a store, newer schema, unknown item, bad correction)."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Outcome of :meth:`Store.ingest`.
+
+    Attributes
+    ----------
+    bulletin_id : str
+        SHA-256 of the bulletin's normalised text.
+    created : bool
+        False when the same content was already stored (nothing changed).
+    n_items : int
+        Items of the bulletin as stored.
+    """
+
+    bulletin_id: str
+    created: bool
+    n_items: int
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _bulletin_sha(bulletin: Bulletin) -> str:
+    if bulletin.sha256:
+        return bulletin.sha256
+    return hashlib.sha256(bulletin.text.encode("utf-8")).hexdigest()
+
+
+def _user_version(conn: sqlite3.Connection) -> int | None:
+    """Schema version of an open file, 0 for an empty file, None for some other SQLite file."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "schema_version" in tables:
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+    tables.discard("sqlite_sequence")
+    return 0 if not tables else None
+
+
+def _migrate(conn: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:
+    """Apply ``MIGRATIONS[current:target]``, each step in its own transaction."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
+    )
+    for version in range(current + 1, target + 1):
+        # executescript commits first; the explicit BEGIN makes each step all-or-nothing
+        try:
+            conn.executescript(
+                "BEGIN IMMEDIATE;\n"
+                + MIGRATIONS[version - 1]
+                + f"\nINSERT INTO schema_version VALUES ({version}, '{_now()}');\nCOMMIT;"
+            )
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def _lookup_township(gazetteer: Any, code: str) -> Any | None:
+    by_code = getattr(gazetteer, "township_by_code", None)
+    if callable(by_code):
+        try:
+            return by_code(code)
+        except (KeyError, LookupError):
+            return None
+    if isinstance(by_code, dict):
+        return by_code.get(code)
+    return next((t for t in getattr(gazetteer, "townships", []) if t.code == code), None)
+
+
+def _lookup_village(gazetteer: Any, code: str) -> Any | None:
+    return next((v for v in getattr(gazetteer, "villages", []) if v.code == code), None)
+
+
+def _village_township_code(village: Any, code: str) -> str:
+    # NBS village codes are the township's 9 digits plus 3
+    return getattr(village, "township_code", None) or code[:9]
+
+
+def _apply_corrections(
+    row: dict, fixes: list[tuple[str, str, str | None]], gazetteer: Any | None
+) -> dict:
+    """Return ``row`` (an items_df record) with corrections ``(field, value, name)`` applied.
+
+    ``fixes`` holds the latest correction of each field, oldest first, so a later "no township"
+    also clears an earlier village.
+    """
+    row = dict(row)
+    for fld, value, name in fixes:
+        if fld == "sector":
+            others = [s for s in (row.get("sectors") or "").split(",") if s and s != value]
+            row["sector"] = value
+            row["sectors"] = ",".join([value, *others])
+            continue
+        if fld == "township_code":
+            _set_township(row, value, name, gazetteer)
+        else:
+            _set_village(row, value, name, gazetteer)
+        if row.get("village_code"):
+            row["scope"] = "village"
+        elif row.get("township_code"):
+            row["scope"] = "township"
+        else:
+            row["scope"] = "county" if row.get("county_code") else "unknown"
+    row["corrected"] = True
+    return row
+
+
+def _set_township(row: dict, code: str, name: str | None, gazetteer: Any | None) -> None:
+    if not code:  # reviewer said: not in any one township
+        row.update(township=None, township_code=None, village=None, village_code=None)
+        return
+    town = _lookup_township(gazetteer, code) if gazetteer is not None else None
+    if row.get("township_code") != code:
+        row["township_code"] = code
+        row["township"] = None
+        if not (row.get("village_code") or "").startswith(code):
+            row.update(village=None, village_code=None)
+    row["township"] = town.name if town is not None else (name or row.get("township"))
+
+
+def _set_village(row: dict, code: str, name: str | None, gazetteer: Any | None) -> None:
+    if not code:
+        row.update(village=None, village_code=None)
+        return
+    village = _lookup_village(gazetteer, code) if gazetteer is not None else None
+    row["village"] = village.name if village is not None else name
+    row["village_code"] = code
+    town_code = _village_township_code(village, code)
+    if row.get("township_code") != town_code:
+        town = _lookup_township(gazetteer, town_code) if gazetteer is not None else None
+        row["township_code"] = town_code
+        row["township"] = town.name if town is not None else None
+
+
+def _default_loader(county_code: str) -> Any | None:
+    from geo.gazetteer import load_gazetteer  # lazy: the store works without the gazetteer data
+
+    return load_gazetteer(county_code)
+
+
+class Store:
+    """SQLite store of bulletins, items, metrics and corrections.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The store file; ``":memory:"`` for a throw-away store. Default:
+        :func:`geo.config.store_path`
+        (``$GEO_STORE`` or the user data folder). Missing folders are created.
+
+    Raises
+    ------
+    StoreError
+        The file is not a store, or was written by a newer version.
+
+    Examples
+    --------
+    >>> with Store(":memory:") as store:  # doctest: +SKIP
+    ...     store.ingest(bulletin)
+    ...     items_df, metrics_df = store.frames()
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = str(path) if str(path) == ":memory:" else config.store_path(path)
+        if self.path != ":memory:":
+            if self.path.is_dir():
+                raise StoreError(f"{self.path} is a folder, not a store file")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        # one connection shared by the app's threads, serialised by the lock
+        self._lock = threading.RLock()
+        self._gazetteers: dict[str, Any] = {}
+        try:
+            self._conn = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=10
+            )
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open store {self.path}: {err}") from None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as err:
+            self._conn.close()
+            raise StoreError(f"{self.path} is not a township-activity store ({err})") from None
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def _open(self) -> None:
+        conn = self._conn
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if self.path != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+        version = _user_version(conn)
+        if version is None:
+            raise StoreError(f"{self.path} is an SQLite file but not a township-activity store")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {version}, newer than this program's "
+                f"{SCHEMA_VERSION}; upgrade township-activity-map to open it"
+            )
+        if version < SCHEMA_VERSION:
+            _migrate(conn, version)
+
+    # context manager and lifetime -----------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the file. The store cannot be used afterwards."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        """Schema version of the open file (equals :data:`SCHEMA_VERSION` once opened)."""
+        with self._lock:
+            return _user_version(self._conn) or 0
+
+    # writing --------------------------------------------------------------------------------
+
+    def ingest(self, bulletin: Bulletin) -> IngestResult:
+        """Store a parsed bulletin with its items and metrics, in one transaction.
+
+        Parameters
+        ----------
+        bulletin : geo.models.Bulletin
+
+        Returns
+        -------
+        IngestResult
+            ``created=False`` (and nothing written) when the same content is already stored.
+
+        Raises
+        ------
+        StoreError
+            The bulletin could not be stored (for example two items with the same index);
+            nothing of it is left in the store.
+        """
+        sha = _bulletin_sha(bulletin)
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT (SELECT COUNT(*) FROM items WHERE bulletin_id = ?) FROM bulletins"
+                    " WHERE id = ?",
+                    (sha, sha),
+                ).fetchone()
+                if row is not None:
+                    conn.execute("ROLLBACK")
+                    return IngestResult(sha, False, int(row[0]))
+                self._insert(conn, sha, bulletin)
+                conn.execute("COMMIT")
+            except BaseException as err:
+                conn.execute("ROLLBACK")
+                if isinstance(err, sqlite3.Error):
+                    raise StoreError(
+                        f"could not store {bulletin.source_name}: {err}; nothing was stored"
+                    ) from None
+                raise
+        return IngestResult(sha, True, len(bulletin.items))
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, sha: str, b: Bulletin) -> None:
+        h = b.header or BulletinHeader()
+        conn.execute(
+            "INSERT INTO bulletins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sha, b.source_name, h.title, h.issue, h.date, b.county, b.county_code, b.text, _now()),
+        )
+        for it in b.items:
+            iid = item_id(sha, it.index)
+            p = it.place or Place()
+            conn.execute(
+                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?)",
+                (
+                    iid,
+                    sha,
+                    it.index,
+                    it.headline,
+                    it.body,
+                    it.unit,
+                    _dumps(list(it.authors)),
+                    it.start,
+                    it.end,
+                    it.sector,
+                    _dumps(list(it.sectors)),
+                    _dumps(list(it.sector_cues)),
+                    p.scope,
+                    p.county or b.county,
+                    p.county_code or b.county_code,
+                    p.township,
+                    p.township_code,
+                    p.village,
+                    p.village_code,
+                    _dumps(list(p.outside)),
+                    _dumps([e.to_dict() for e in p.evidence]),
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (iid, k, float(m.value), m.unit, m.qualifier, m.label, m.text, *m.span)
+                    for k, m in enumerate(it.metrics)
+                ],
+            )
+
+    def ingest_many(
+        self,
+        bulletins: Iterable[Bulletin],
+        progress: Callable[[IngestResult], None] | None = None,
+    ) -> list[IngestResult]:
+        """Ingest bulletins one transaction each; ``progress(result)`` is called after each."""
+        results = []
+        for bulletin in bulletins:
+            result = self.ingest(bulletin)
+            results.append(result)
+            if progress is not None:
+                progress(result)
+        return results
+
+    def delete_bulletin(self, bulletin_id: str) -> bool:
+        """Delete a bulletin with its items and metrics.
+
+        Parameters
+        ----------
+        bulletin_id : str
+            The full SHA-256 or a unique prefix of at least 6 characters.
+
+        Returns
+        -------
+        bool
+            False when no bulletin matched.
+
+        Notes
+        -----
+        Corrections are kept: ingesting the same bulletin again brings them back.
+        """
+        with self._lock:
+            full = self._resolve_bulletin(bulletin_id)
+            if full is None:
+                return False
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return True
+
+    def _resolve_bulletin(self, bulletin_id: str) -> str | None:
+        bulletin_id = (bulletin_id or "").strip().lower()
+        if len(bulletin_id) < 6:
+            raise StoreError("give at least 6 characters of the bulletin id")
+        rows = self._conn.execute(
+            "SELECT id FROM bulletins WHERE id LIKE ? || '%'", (bulletin_id,)
+        ).fetchall()
+        if len(rows) > 1:
+            raise StoreError(f"bulletin id {bulletin_id} is ambiguous; give more characters")
+        return rows[0][0] if rows else None
+
+    def correct(
+        self,
+        item_id: str,
+        *,
+        township_code: str | None = None,
+        village_code: str | None = None,
+        sector: str | None = None,
+        note: str = "",
+        gazetteer: Any | None = None,
+    ) -> None:
+        """Record a reviewer's correction of an item's township, village and/or sector.
+
+        Parameters
+        ----------
+        item_id : str
+            An item of the store (``geo.aggregate.item_id``).
+        township_code, village_code : str, optional
+            Codes from the item's county gazetteer; ``""`` says the item is in no single
+            township (or village).
+        sector : str, optional
+            A sector slug of :func:`geo.sectors.sector_names`.
+        note : str
+            Why, for the next reviewer.
+        gazetteer : geo.gazetteer.Gazetteer, optional
+            The item's county gazetteer; loaded from the item's county code when omitted.
+
+        Raises
+        ------
+        StoreError
+            Unknown item, unknown sector, or a code outside the item's county.
+        """
+        fields = {"township_code": township_code, "village_code": village_code, "sector": sector}
+        fields = {k: v.strip() for k, v in fields.items() if v is not None}
+        if not fields:
+            raise StoreError("nothing to correct: give a township, village or sector")
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT i.county_code AS icc, b.county_code AS bcc, b.county AS county"
+                " FROM items i JOIN bulletins b ON b.id = i.bulletin_id WHERE i.item_id = ?",
+                (item_id,),
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"no item {item_id} in the store")
+        names: dict[str, str | None] = {}
+        if "sector" in fields:
+            from geo.sectors import sector_names
+
+            known = sector_names()
+            if fields["sector"] not in known:
+                raise StoreError(
+                    f"unknown sector {fields['sector']!r}; known: {', '.join(sorted(known))}"
+                )
+            names["sector"] = known[fields["sector"]]
+        codes = {k: v for k, v in fields.items() if k != "sector" and v}
+        if codes:
+            county_code = row["icc"] or row["bcc"]
+            if gazetteer is None:
+                if not county_code:
+                    raise StoreError(f"item {item_id} has no county; cannot check place codes")
+                gazetteer = self._gazetteer(county_code, _default_loader, strict=True)
+            names.update(self._check_codes(gazetteer, codes))
+        created = _now()
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO corrections (item_id, field, value, name, note, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(item_id, k, v, names.get(k), note, created) for k, v in fields.items()],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _check_codes(gazetteer: Any, codes: dict[str, str]) -> dict[str, str | None]:
+        county = f"{gazetteer.county_name} ({gazetteer.county_code})"
+        names: dict[str, str | None] = {}
+        town_code = codes.get("township_code")
+        if town_code:
+            town = _lookup_township(gazetteer, town_code)
+            if town is None:
+                raise StoreError(f"township code {town_code} is not in {county}")
+            names["township_code"] = town.name
+        village_code = codes.get("village_code")
+        if village_code:
+            village = _lookup_village(gazetteer, village_code)
+            if village is None:
+                raise StoreError(f"village code {village_code} is not in {county}")
+            if town_code and _village_township_code(village, village_code) != town_code:
+                raise StoreError(
+                    f"village {village.name} ({village_code}) is not in township {town_code}"
+                )
+            names["village_code"] = village.name
+        return names
+
+    def regeocode(self, gazetteer_loader: Callable[[str], Any] | None = None) -> int:
+        """Recompute the places of all stored items with the current geocoder.
+
+        Parameters
+        ----------
+        gazetteer_loader : callable, optional
+            ``county_code -> Gazetteer``; default :func:`geo.gazetteer.load_gazetteer`.
+            Bulletins without a county are geocoded with the gazetteer detected from their text.
+
+        Returns
+        -------
+        int
+            Number of items whose stored place changed. Corrections are untouched and still win
+            in :meth:`frames`.
+        """
+        from geo.gazetteer import detect_gazetteer
+        from geo.geocode import geocode_item
+
+        loader = gazetteer_loader or _default_loader
+        changed = 0
+        with self._lock:
+            conn = self._conn
+            bulletins = conn.execute("SELECT id, county_code, text FROM bulletins").fetchall()
+            updates = []
+            for b in bulletins:
+                if b["county_code"]:
+                    gaz = self._gazetteer(b["county_code"], loader, strict=True)
+                else:
+                    gaz = detect_gazetteer(b["text"])
+                for item, old in self._items_of(b["id"]):
+                    place = geocode_item(item, gaz)
+                    new = self._place_values(place)
+                    if new != old:
+                        changed += 1
+                        updates.append((*new, item_id(b["id"], item.index)))
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "UPDATE items SET scope = ?, county = ?, county_code = ?, township = ?,"
+                    " township_code = ?, village = ?, village_code = ?, outside = ?, evidence = ?"
+                    " WHERE item_id = ?",
+                    updates,
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return changed
+
+    @staticmethod
+    def _place_values(p: Place) -> tuple:
+        return (
+            p.scope,
+            p.county,
+            p.county_code,
+            p.township,
+            p.township_code,
+            p.village,
+            p.village_code,
+            _dumps(list(p.outside)),
+            _dumps([e.to_dict() for e in p.evidence]),
+        )
+
+    # reading --------------------------------------------------------------------------------
+
+    def _gazetteer(self, county_code: str, loader: Callable, *, strict: bool) -> Any | None:
+        if county_code not in self._gazetteers:
+            try:
+                self._gazetteers[county_code] = loader(county_code)
+            except (GeoInputError, ImportError, OSError) as err:
+                if strict:
+                    if isinstance(err, GeoInputError):
+                        raise
+                    raise StoreError(f"no gazetteer for county {county_code}: {err}") from None
+                return None
+        return self._gazetteers[county_code]
+
+    def _items_of(self, bulletin_id: str) -> list[tuple[Item, tuple]]:
+        """Items of one bulletin rebuilt as :class:`Item`, with their stored place values."""
+        rows = self._conn.execute(
+            "SELECT * FROM items WHERE bulletin_id = ? ORDER BY idx", (bulletin_id,)
+        ).fetchall()
+        metrics: dict[str, list[Metric]] = {}
+        for m in self._conn.execute(
+            "SELECT m.* FROM metrics m JOIN items i ON i.item_id = m.item_id"
+            " WHERE i.bulletin_id = ? ORDER BY m.item_id, m.position",
+            (bulletin_id,),
+        ):
+            metrics.setdefault(m["item_id"], []).append(
+                Metric(
+                    value=m["value"],
+                    unit=m["unit"],
+                    qualifier=m["qualifier"],
+                    label=m["label"],
+                    text=m["text"],
+                    span=(m["span_start"], m["span_end"]),
+                )
+            )
+        out = []
+        for r in rows:
+            place = Place(
+                scope=r["scope"],
+                county=r["county"],
+                county_code=r["county_code"],
+                township=r["township"],
+                township_code=r["township_code"],
+                village=r["village"],
+                village_code=r["village_code"],
+                outside=json.loads(r["outside"]),
+                evidence=[Evidence(**e) for e in json.loads(r["evidence"])],
+            )
+            item = Item(
+                index=r["idx"],
+                headline=r["headline"],
+                body=r["body"],
+                unit=r["unit"],
+                authors=json.loads(r["authors"]),
+                start=r["start_offset"],
+                end=r["end_offset"],
+                metrics=metrics.get(r["item_id"], []),
+                sector=r["sector"],
+                sectors=json.loads(r["sectors"]),
+                sector_cues=json.loads(r["sector_cues"]),
+                place=place,
+            )
+            values = (
+                r["scope"],
+                r["county"],
+                r["county_code"],
+                r["township"],
+                r["township_code"],
+                r["village"],
+                r["village_code"],
+                r["outside"],
+                r["evidence"],
+            )
+            out.append((item, values))
+        return out
+
+    def load_bulletins(self, bulletin_ids: Iterable[str] | None = None) -> list[Bulletin]:
+        """Stored bulletins rebuilt as :class:`~geo.models.Bulletin`, as parsed (no corrections).
+
+        Parameters
+        ----------
+        bulletin_ids : iterable of str, optional
+            Full ids; all bulletins, in ingest order, when omitted.
+        """
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM bulletins ORDER BY rowid").fetchall()
+            wanted = None if bulletin_ids is None else set(bulletin_ids)
+            out = []
+            for r in rows:
+                if wanted is not None and r["id"] not in wanted:
+                    continue
+                out.append(
+                    Bulletin(
+                        source_name=r["source_name"],
+                        text=r["text"],
+                        sha256=r["id"],
+                        header=BulletinHeader(title=r["title"], issue=r["issue"], date=r["date"]),
+                        county=r["county"],
+                        county_code=r["county_code"],
+                        items=[item for item, _ in self._items_of(r["id"])],
+                    )
+                )
+        return out
+
+    def frames(
+        self, gazetteer_loader: Callable[[str], Any] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """All stored items and metrics as ``(items_df, metrics_df)``, corrections applied.
+
+        Parameters
+        ----------
+        gazetteer_loader : callable, optional
+            ``county_code -> Gazetteer`` used to name corrected codes; default
+            :func:`geo.gazetteer.load_gazetteer`. Without a gazetteer the names stored with the
+            correction are used.
+
+        Returns
+        -------
+        items_df, metrics_df : pandas.DataFrame
+            Columns :data:`geo.aggregate.ITEM_COLUMNS` and :data:`geo.aggregate.METRIC_COLUMNS`,
+            like :func:`geo.aggregate.items_frame`; corrected items have ``corrected=True``.
+        """
+        loader = gazetteer_loader or _default_loader
+        with self._lock:
+            conn = self._conn
+            rows = conn.execute(
+                "SELECT i.*, b.source_name, b.title, b.issue, b.date,"
+                " b.county AS b_county, b.county_code AS b_county_code"
+                " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+                " ORDER BY b.rowid, i.idx"
+            ).fetchall()
+            fixes = self._latest_corrections(conn)
+            metric_rows = conn.execute(
+                "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text"
+                " FROM metrics m JOIN items i ON i.item_id = m.item_id"
+                " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
+            ).fetchall()
+        records = []
+        for r in rows:
+            rec = {
+                "item_id": r["item_id"],
+                "bulletin_id": r["bulletin_id"],
+                "bulletin_name": r["source_name"],
+                "bulletin_title": r["title"],
+                "bulletin_issue": r["issue"],
+                "bulletin_date": r["date"],
+                "index": r["idx"],
+                "headline": r["headline"],
+                "body": r["body"],
+                "unit": r["unit"],
+                "authors": "、".join(json.loads(r["authors"])),
+                "sector": r["sector"],
+                "sectors": ",".join(json.loads(r["sectors"])),
+                "scope": r["scope"],
+                "county": r["county"] or r["b_county"],
+                "county_code": r["county_code"] or r["b_county_code"],
+                "township": r["township"],
+                "township_code": r["township_code"],
+                "village": r["village"],
+                "village_code": r["village_code"],
+                "outside": ",".join(json.loads(r["outside"])),
+                "corrected": False,
+            }
+            item_fixes = fixes.get(r["item_id"])
+            if item_fixes:
+                gaz = None
+                if rec["county_code"] and any(f[0] != "sector" for f in item_fixes):
+                    gaz = self._gazetteer(rec["county_code"], loader, strict=False)
+                rec = _apply_corrections(rec, item_fixes, gaz)
+            records.append(rec)
+        items_df = pd.DataFrame(records, columns=ITEM_COLUMNS)
+        metrics_df = pd.DataFrame([dict(m) for m in metric_rows], columns=METRIC_COLUMNS)
+        return items_df, metrics_df
+
+    @staticmethod
+    def _latest_corrections(
+        conn: sqlite3.Connection,
+    ) -> dict[str, list[tuple[str, str, str | None]]]:
+        """Per item, the latest correction of each field, ``(field, value, name)``, oldest first."""
+        latest: dict[str, dict[str, tuple[int, str, str | None]]] = {}
+        for c in conn.execute(
+            "SELECT id, item_id, field, value, name FROM corrections ORDER BY id"
+        ):
+            latest.setdefault(c["item_id"], {})[c["field"]] = (c["id"], c["value"], c["name"])
+        out = {}
+        for iid, per_field in latest.items():
+            ordered = sorted(per_field.items(), key=lambda kv: kv[1][0])
+            out[iid] = [(fld, value, name) for fld, (_, value, name) in ordered]
+        return out
+
+    def bulletins(self) -> pd.DataFrame:
+        """One row per stored bulletin (without its text), in ingest order.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``id, source_name, title, issue, date, county, county_code, ingested_at,
+            n_items, n_corrections``.
+        """
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT b.id, b.source_name, b.title, b.issue, b.date, b.county, b.county_code,"
+                " b.ingested_at,"
+                " (SELECT COUNT(*) FROM items i WHERE i.bulletin_id = b.id) AS n_items,"
+                " (SELECT COUNT(DISTINCT c.item_id) FROM corrections c JOIN items i"
+                "  ON i.item_id = c.item_id WHERE i.bulletin_id = b.id) AS n_corrections"
+                " FROM bulletins b ORDER BY b.rowid"
+            ).fetchall()
+        return pd.DataFrame([dict(r) for r in rows], columns=_BULLETIN_COLUMNS)
+
+    def corrections(self) -> pd.DataFrame:
+        """Every correction, oldest first, with the item's headline where the item is stored.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``id, item_id, field, value, name, note, created_at, headline,
+            bulletin_name``.
+        """
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, c.item_id, c.field, c.value, c.name, c.note, c.created_at,"
+                " i.headline, b.source_name AS bulletin_name FROM corrections c"
+                " LEFT JOIN items i ON i.item_id = c.item_id"
+                " LEFT JOIN bulletins b ON b.id = i.bulletin_id ORDER BY c.id"
+            ).fetchall()
+        return pd.DataFrame([dict(r) for r in rows], columns=_CORRECTION_COLUMNS)

@@ -1,0 +1,614 @@
+"""乡镇工作动态地图 — Streamlit app over the ``geo`` package.
+
+Run with ``streamlit run streamlit_app.py``. Thin on purpose: widgets and session state here,
+everything computed in ``geo`` (``geo.app_state`` holds the app-only helpers). Opens on the default
+county of ``data/counties.json`` with the bundled sample bulletin, no setup needed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from geo import aggregate as agg
+from geo import app_state, config
+from geo.errors import GeoInputError
+from geo.models import BulletinHeader
+
+st.set_page_config(
+    page_title="乡镇工作动态地图",
+    page_icon="🗺️",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+#: Coordinate systems a boundary upload may be in: label -> (crs to assign, datum).
+CRS_CHOICES = {
+    "从文件读取": (None, "wgs84"),
+    "WGS84 经纬度 (EPSG:4326)": ("EPSG:4326", "wgs84"),
+    "CGCS2000 经纬度 (EPSG:4490)": ("EPSG:4490", "wgs84"),
+    "GCJ-02 (高德/腾讯)": ("EPSG:4326", "gcj02"),
+    "BD-09 (百度)": ("EPSG:4326", "bd09"),
+}
+BOUNDARY_TYPES = ["zip", "geojson", "json", "gpkg"]
+_ALL = "__all__"
+_NO_PLACE = "__none__"
+_KEEP = "__keep__"
+
+
+# --------------------------------------------------------------------------- cached resources
+
+
+@st.cache_resource(show_spinner=False)
+def _static_assets() -> dict:
+    from geo import assets
+
+    return assets.ensure_static_assets()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str):
+    from geo.store import Store
+
+    return Store(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _gazetteer(county_code: str):
+    from geo.gazetteer import load_gazetteer
+
+    return load_gazetteer(county_code)
+
+
+@st.cache_resource(show_spinner=False)
+def _county_layers(county_code: str):
+    from geo.boundaries import county_layers
+
+    return county_layers(county_code)
+
+
+@st.cache_data(show_spinner=False)
+def _sector_names() -> dict[str, str]:
+    from geo.sectors import sector_names
+
+    return dict(sector_names())
+
+
+@st.cache_data(show_spinner="正在解析简报…", max_entries=16)
+def _parse_cached(digest: str, _text: str, county: str, source_name: str):
+    """Parse once per content (``digest``); filter changes never re-parse."""
+    from geo.pipeline import parse_text
+
+    bulletin = parse_text(_text, county=county, source_name=source_name)
+    items_df, metrics_df = agg.items_frame([bulletin])
+    return bulletin, items_df, agg.assign_metric_keys(metrics_df)
+
+
+@st.cache_data(show_spinner="正在读取数据库…", max_entries=8)
+def _store_frames(path: str, fingerprint: tuple):
+    """Store frames with metric keys, recomputed only when the store changed."""
+    items_df, metrics_df = _store(path).frames()
+    return items_df, agg.assign_metric_keys(metrics_df)
+
+
+def _store_fingerprint(store) -> tuple:
+    b = store.bulletins()
+    c = store.corrections()
+    last = int(c["id"].max()) if len(c) else 0
+    return (len(b), app_state.content_hash("".join(b["id"])), len(c), last)
+
+
+def _tianditu_key() -> str | None:
+    try:
+        key = st.secrets.get("tianditu_key")
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        key = None
+    return key or os.environ.get("TIANDITU_KEY") or None
+
+
+# --------------------------------------------------------------------------- state from the URL
+
+
+def _restore_from_url(counties: dict[str, str]) -> None:
+    """On a session's first run, seed widget state from ``st.query_params`` (shared links)."""
+    if st.session_state.get("_restored"):
+        return
+    st.session_state["_restored"] = True
+    params = st.query_params.to_dict()
+    filters, view = agg.filters_from_query(params)
+    county = params.get("county")
+    if county in counties:
+        st.session_state["county"] = county
+    st.session_state["_url_filters"] = filters
+    st.session_state["_url_view"] = view
+
+
+def _seed(key: str, value, valid: bool = True) -> None:
+    """Set a widget's first value (from the URL) unless the user already set it."""
+    if key not in st.session_state and valid:
+        st.session_state[key] = value
+
+
+# --------------------------------------------------------------------------- sidebar: data in
+
+
+def _upload_bulletins(store, county_code: str) -> None:
+    st.subheader("上传简报")
+    nonce = st.session_state.setdefault("_upload_nonce", 0)
+    files = st.file_uploader(
+        "工作简报（txt / pdf / docx，可多选）",
+        type=list(app_state.UPLOAD_TYPES),
+        accept_multiple_files=True,
+        key=f"bulletin_files_{nonce}",
+    )
+    for kind, msg in st.session_state.get("_upload_msgs", []):
+        (st.error if kind == "error" else st.success)(msg)
+    if not files:
+        return
+    uploads = [app_state.read_upload(f.name, f.getvalue()) for f in files]
+    headers: dict[str, BulletinHeader] = {}
+    for i, up in enumerate(uploads):
+        if up.needs_date:
+            st.caption(f"{app_state.md_escape(up.name)}：未在报头找到日期，请补充")
+            date = st.date_input("简报日期", value=None, key=f"up_date_{nonce}_{i}")
+            issue = st.text_input("期号（可选）", key=f"up_issue_{nonce}_{i}")
+            headers[up.name] = BulletinHeader(
+                issue=issue.strip() or None, date=date.isoformat() if date else None
+            )
+    if st.button(f"导入 {len(uploads)} 份简报", type="primary", key=f"up_go_{nonce}"):
+        bar = st.progress(0.0, text="正在导入…")
+
+        def progress(done: int, name: str) -> None:
+            bar.progress(done / len(uploads), text=f"{done}/{len(uploads)} {name}")
+
+        report = app_state.ingest_uploads(
+            uploads, store, county=county_code, headers=headers, progress=progress
+        )
+        msgs = [("error", msg) for _, msg in report.errors]
+        for name, result in report.ingested:
+            note = "" if result.created else "（已存在，未重复导入）"
+            msgs.append(("success", f"{name}：{result.n_items} 条事项{note}"))
+        st.session_state["_upload_msgs"] = msgs
+        if report.ingested:
+            st.session_state["_upload_nonce"] = nonce + 1  # clears the uploader
+            st.rerun()
+        for _, msg in report.errors:
+            st.error(msg)
+
+
+def _upload_boundaries(county_code: str) -> None:
+    st.subheader("上传乡镇边界")
+    f = st.file_uploader(
+        "官方乡镇边界（zip 打包的 shapefile / GeoJSON / GeoPackage）",
+        type=BOUNDARY_TYPES,
+        key="boundary_file",
+    )
+    crs_label = st.selectbox("坐标系", list(CRS_CHOICES), key="boundary_crs")
+    if f is not None and st.button("使用此边界", key="boundary_go"):
+        from geo.boundaries import join_to_gazetteer, read_boundaries
+
+        crs, datum = CRS_CHOICES[crs_label]
+        try:
+            gdf = read_boundaries(f.getvalue(), crs=crs, datum=datum, name=f.name)
+            joined, report = join_to_gazetteer(gdf, _gazetteer(county_code), source=f.name)
+        except GeoInputError as err:
+            st.error(str(err).splitlines()[0])
+        else:
+            st.session_state.setdefault("_boundaries", {})[county_code] = joined
+            read_report = gdf.attrs.get("report")
+            text = report.to_text()
+            if read_report is not None:
+                text = read_report.to_text() + "\n" + text
+            st.session_state["_boundary_report"] = text
+    if st.session_state.get("_boundary_report"):
+        st.info(st.session_state["_boundary_report"])
+    if county_code in st.session_state.get("_boundaries", {}) and st.button(
+        "恢复默认边界", key="boundary_reset"
+    ):
+        del st.session_state["_boundaries"][county_code]
+        st.session_state.pop("_boundary_report", None)
+        st.rerun()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _county_data(store, store_path: str, county_code: str):
+    """(items_df, metrics_df, sample_bulletin) for the county: the store, else the sample."""
+    items_df, metrics_df = _store_frames(store_path, _store_fingerprint(store))
+    mine = items_df["county_code"].astype(str) == county_code
+    if mine.any():
+        items_df = items_df[mine.to_numpy()]
+        metrics_df = metrics_df[metrics_df["item_id"].isin(items_df["item_id"])]
+        return items_df.reset_index(drop=True), metrics_df.reset_index(drop=True), None
+    if county_code != app_state.DEFAULT_COUNTY_CODE:
+        return items_df.iloc[0:0], metrics_df.iloc[0:0], None
+    text = app_state.sample_text()
+    bulletin, s_items, s_metrics = _parse_cached(
+        app_state.content_hash(text), text, county_code, app_state.SAMPLE_PATH.name
+    )
+    return s_items, s_metrics, bulletin
+
+
+def _filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[str, str]):
+    """Filter widgets; returns (Filters, metric_key)."""
+    url_f: agg.Filters = st.session_state.get("_url_filters") or agg.Filters()
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    catalog = agg.metric_catalog(metrics_df, items_df)
+    metric_labels = {r.key: f"{agg.metric_label(r.key)} · {int(r.n)}" for r in catalog.itertuples()}
+
+    st.header("筛选")
+    _seed("f_sectors", [s for s in url_f.sectors if s in sectors])
+    chosen_sectors = st.multiselect(
+        "行业",
+        list(sectors),
+        format_func=lambda s: sectors.get(s, s),
+        placeholder="全部行业",
+        key="f_sectors",
+    )
+    metric_key = url_f.metric_key or url_v.metric
+    _seed("f_metric", metric_key, metric_key in metric_labels)
+    metric = st.selectbox(
+        "指标",
+        list(metric_labels),
+        format_func=lambda k: metric_labels.get(k, k),
+        key="f_metric",
+    )
+    lo_hi = app_state.metric_bounds(metrics_df, metric)
+    metric_min = metric_max = None
+    if lo_hi is not None and lo_hi[0] < lo_hi[1]:
+        lo, hi = lo_hi
+        # Bounds in the key: new data gives a fresh slider instead of an out-of-range value.
+        rkey = f"f_range_{metric}_{lo:g}_{hi:g}"
+        if url_f.metric_key == metric:
+            start = lo if url_f.metric_min is None else min(max(url_f.metric_min, lo), hi)
+            end = hi if url_f.metric_max is None else max(min(url_f.metric_max, hi), lo)
+            _seed(rkey, (start, end))
+        low, high = st.slider(
+            f"{agg.metric_label(metric)} 范围", min_value=lo, max_value=hi, value=(lo, hi), key=rkey
+        )
+        metric_min = None if low <= lo else low
+        metric_max = None if high >= hi else high
+    _seed("f_towns", [t for t in url_f.townships if t in towns])
+    chosen_towns = st.multiselect(
+        "乡镇",
+        list(towns),
+        format_func=lambda c: towns.get(c, c),
+        placeholder="全部乡镇",
+        key="f_towns",
+    )
+    bulletins = (
+        items_df.drop_duplicates("bulletin_id")
+        .set_index("bulletin_id")[["bulletin_name", "bulletin_date", "bulletin_issue"]]
+        .fillna("")
+    )
+    b_labels = {
+        bid: " ".join(x for x in (r.bulletin_date, r.bulletin_issue, r.bulletin_name) if x)
+        for bid, r in bulletins.iterrows()
+    }
+    _seed("f_bulletins", [b for b in url_f.bulletins if b in b_labels])
+    chosen_bulletins = st.multiselect(
+        "简报",
+        list(b_labels),
+        format_func=lambda b: b_labels.get(b, b),
+        placeholder="全部简报",
+        key="f_bulletins",
+    )
+    date_from = date_to = None
+    dates = pd.to_datetime(items_df["bulletin_date"], errors="coerce").dropna()
+    if not dates.empty and dates.min() < dates.max():
+        dmin, dmax = dates.min().date(), dates.max().date()
+        dkey = f"f_dates_{dmin}_{dmax}"
+        if url_f.date_from or url_f.date_to:
+            start = dt.date.fromisoformat(url_f.date_from) if url_f.date_from else dmin
+            end = dt.date.fromisoformat(url_f.date_to) if url_f.date_to else dmax
+            _seed(dkey, (min(max(start, dmin), dmax), max(min(end, dmax), dmin)))
+        picked = st.date_input(
+            "简报日期", value=(dmin, dmax), min_value=dmin, max_value=dmax, key=dkey
+        )
+        if isinstance(picked, tuple | list) and len(picked) == 2:
+            date_from = None if picked[0] <= dmin else picked[0].isoformat()
+            date_to = None if picked[1] >= dmax else picked[1].isoformat()
+    _seed("f_text", url_f.text)
+    text = st.text_input("搜索（标题、正文、单位）", key="f_text")
+    filters = agg.Filters(
+        sectors=tuple(chosen_sectors),
+        townships=tuple(chosen_towns),
+        bulletins=tuple(chosen_bulletins),
+        date_from=date_from,
+        date_to=date_to,
+        text=text.strip(),
+        metric_key=metric if metric != "items" and (metric_min or metric_max) else None,
+        metric_min=metric_min,
+        metric_max=metric_max,
+    )
+    return filters, metric
+
+
+def _basemap_choice() -> str:
+    from geo.webmap import BASEMAPS
+
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    _seed("basemap", url_v.basemap, url_v.basemap in BASEMAPS)
+    basemap = st.selectbox("底图", list(BASEMAPS), format_func=lambda k: BASEMAPS[k], key="basemap")
+    if basemap.startswith("tianditu") and not _tianditu_key():
+        st.warning("天地图需要密钥：在 secrets.toml 设置 tianditu_key 或环境变量 TIANDITU_KEY。")
+    return basemap
+
+
+def _township_panel(code: str, items_df, metrics_df, sectors: dict[str, str]) -> None:
+    info = app_state.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
+    st.subheader(f"{info['township']}")
+    st.metric("事项数", info["n_items"])
+    if info["sectors"]:
+        st.caption(
+            "行业：" + "、".join(f"{sectors.get(s, s)} {n}" for s, n in info["sectors"].items())
+        )
+    for label, value in info["totals"][:8]:
+        st.write(f"{app_state.md_escape(label)}：{value:,.4g}")
+    for row in info["items"].itertuples():
+        with st.expander(app_state.md_escape(row.headline or "（无标题）")):
+            st.text(row.body or "")
+    if st.button("只看此乡镇", key="town_only"):
+        st.session_state["f_towns"] = [code]
+        st.rerun()
+
+
+def _metric_names(metrics_df) -> dict[str, str]:
+    if "metric_key" not in metrics_df:
+        return {}
+    return {k: agg.metric_label(k) for k in metrics_df["metric_key"].dropna().unique()}
+
+
+def _review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]) -> None:
+    """Correct an item's township, village or sector (kept in the store, shown as corrected)."""
+    if items_df.empty:
+        st.caption("没有可更正的事项。")
+        return
+    labels = {
+        r.item_id: f"{r.headline or r.item_id}"[:60] for r in items_df.itertuples(index=False)
+    }
+    iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
+    row = items_df[items_df["item_id"] == iid].iloc[0]
+    st.caption(
+        f"当前：{row['township'] or '（无乡镇）'} / {row['village'] or '（无村）'} / "
+        f"{sectors.get(row['sector'], row['sector'] or '（无行业）')}"
+        + ("（已更正）" if row["corrected"] else "")
+    )
+    towns = {_KEEP: "不修改", _NO_PLACE: "不属于单一乡镇"}
+    towns.update({t.code: t.name for t in gazetteer.townships} if gazetteer else {})
+    town = st.selectbox("乡镇", list(towns), format_func=towns.get, key=f"rv_town_{iid}")
+    village_town = row["township_code"] if town == _KEEP else town
+    villages = {_KEEP: "不修改", _NO_PLACE: "不属于单一村"}
+    if gazetteer and village_town and village_town != _NO_PLACE:
+        villages.update({v.code: v.name for v in gazetteer.villages_of(str(village_town))})
+    village = st.selectbox(
+        "村（社区）", list(villages), format_func=villages.get, key=f"rv_vil_{iid}"
+    )
+    sector_opts = {_KEEP: "不修改", **sectors}
+    sector = st.selectbox(
+        "行业", list(sector_opts), format_func=sector_opts.get, key=f"rv_sector_{iid}"
+    )
+    note = st.text_input("说明（可选）", key=f"rv_note_{iid}")
+    if st.button("保存更正", key="rv_save"):
+        kw = {
+            "township_code": None if town == _KEEP else ("" if town == _NO_PLACE else town),
+            "village_code": None if village == _KEEP else ("" if village == _NO_PLACE else village),
+            "sector": None if sector == _KEEP else sector,
+        }
+        try:
+            if sample_bulletin is not None:
+                store.ingest(sample_bulletin)  # corrections need the item in the store
+            store.correct(iid, note=note, gazetteer=gazetteer, **kw)
+        except GeoInputError as err:
+            st.error(str(err).splitlines()[0])
+        else:
+            st.session_state["_review_msg"] = f"已保存更正：{labels[iid]}"
+            st.rerun()
+    if st.session_state.get("_review_msg"):
+        st.success(st.session_state.pop("_review_msg"))
+
+
+def _exports(view, stem: str) -> None:
+    """Download buttons; each file is generated only when its button is clicked."""
+    from geo import export
+
+    def make(func, suffix: str, pick: int | None = None):
+        def build() -> bytes:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = func(view, Path(tmp) / f"{stem}{suffix}")
+                path = out[pick] if pick is not None else out
+                return Path(path).read_bytes()
+
+        return build
+
+    specs = [
+        ("网页地图 HTML", export.export_html, ".html", "text/html", None),
+        ("图片 PNG", export.export_png, ".png", "image/png", None),
+        ("报告 PDF", export.export_pdf, ".pdf", "application/pdf", None),
+        ("事项表 CSV", export.export_csv, ".csv", "text/csv", 0),
+        ("GeoJSON", export.export_geojson, ".geojson", "application/geo+json", None),
+        ("GeoPackage", export.export_gpkg, ".gpkg", "application/geopackage+sqlite3", None),
+    ]
+    cols = st.columns(len(specs))
+    for col, (label, func, suffix, mime, pick) in zip(cols, specs, strict=True):
+        col.download_button(
+            label,
+            data=make(func, suffix, pick),
+            file_name=f"{stem}{suffix}",
+            mime=mime,
+            on_click="ignore",
+            key=f"dl{suffix}",
+        )
+
+
+def main() -> None:
+    _static_assets()
+    counties = app_state.county_choices()
+    _restore_from_url(counties)
+    store_path = str(config.store_path())
+    try:
+        store = _store(store_path)
+    except GeoInputError as err:
+        st.error(str(err).splitlines()[0])
+        st.stop()
+    sectors = _sector_names()
+
+    with st.sidebar:
+        st.title("乡镇工作动态地图")
+        county_code = st.selectbox(
+            "县（区）", list(counties), format_func=lambda c: counties[c], key="county"
+        )
+        try:
+            gazetteer = _gazetteer(county_code)
+        except GeoInputError as err:
+            st.error(str(err).splitlines()[0])
+            gazetteer = None
+        items_df, metrics_df, sample_bulletin = _county_data(store, store_path, county_code)
+        try:
+            layers = _county_layers(county_code)
+        except GeoInputError as err:
+            from geo.boundaries import CountyLayers
+
+            st.error(str(err).splitlines()[0])
+            layers = CountyLayers(county_code=county_code)
+        user_towns = st.session_state.get("_boundaries", {}).get(county_code)
+        townships = user_towns if user_towns is not None else layers.townships
+        towns = {}
+        if gazetteer is not None:
+            towns = {t.code: t.name for t in gazetteer.townships}
+        elif townships is not None:
+            towns = dict(zip(townships["township_code"], townships["township"], strict=False))
+        filters, metric = _filters_sidebar(items_df, metrics_df, towns, sectors)
+        basemap = _basemap_choice()
+        st.divider()
+        _upload_bulletins(store, county_code)
+        _upload_boundaries(county_code)
+
+    county_name = counties.get(county_code, county_code)
+    approximate = user_towns is None and layers.approximate
+    st.title(f"{county_name} 乡镇工作动态")
+    if sample_bulletin is not None:
+        st.caption("示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。")
+    if approximate:
+        st.warning(
+            "乡镇边界为**示意范围，非官方边界**。请在侧栏“上传乡镇边界”导入官方边界"
+            "（shapefile zip / GeoJSON / GeoPackage）。"
+        )
+    elif townships is None:
+        st.info("该县尚无乡镇边界：请在侧栏上传乡镇边界。")
+
+    shown_items, shown_metrics = agg.filter_items(items_df, metrics_df, filters)
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+
+    map_col, panel_col = st.columns([3, 1])
+    view = None
+    with map_col:
+        if townships is not None:
+            view, map_state = _show_map(
+                items_df,
+                metrics_df,
+                townships,
+                layers,
+                county_name=county_name,
+                county_code=county_code,
+                filters=filters,
+                metric=metric,
+                basemap=basemap,
+                approximate=approximate,
+                url_view=url_v,
+            )
+            clicked = app_state.township_from_map(map_state, townships)
+            if clicked:
+                st.session_state["town"] = clicked
+            if map_state:
+                center, zoom = map_state.get("center"), map_state.get("zoom")
+                if center and zoom:
+                    st.session_state["_view_now"] = (center["lat"], center["lng"], int(zoom))
+    with panel_col:
+        code = st.session_state.get("town")
+        if code:
+            _township_panel(code, shown_items, shown_metrics, sectors)
+        else:
+            st.caption("点击地图上的乡镇查看其事项与合计。")
+
+    st.subheader(f"事项（{len(shown_items)} / {len(items_df)}）")
+    st.dataframe(
+        app_state.items_table(shown_items, shown_metrics, sectors),
+        hide_index=True,
+        width="stretch",
+        column_config={"已更正": st.column_config.CheckboxColumn("已更正")},
+    )
+    with st.expander("更正事项（乡镇、村、行业）"):
+        _review(store, items_df, sample_bulletin, gazetteer, sectors)
+    if view is not None:
+        st.subheader("导出当前视图")
+        _exports(view, f"{county_name}-乡镇工作动态")
+
+    lat, lon, zoom = st.session_state.get("_view_now", (url_v.lat, url_v.lon, url_v.zoom))
+    view_state = agg.ViewState(lat=lat, lon=lon, zoom=zoom, basemap=basemap, metric=metric)
+    params = {"county": county_code, **agg.filters_to_query(filters, view_state)}
+    if county_code == app_state.default_county_code():
+        params.pop("county")
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+
+
+def _show_map(
+    items_df,
+    metrics_df,
+    townships,
+    layers,
+    *,
+    county_name,
+    county_code,
+    filters,
+    metric,
+    basemap,
+    approximate,
+    url_view,
+):
+    from streamlit_folium import st_folium
+
+    from geo import export, webmap
+
+    view = export.make_view(
+        items_df,
+        metrics_df,
+        townships,
+        county=county_name,
+        county_code=county_code,
+        outline=layers.outline,
+        county_seat=layers.seat,
+        filters=filters,
+        metric_key=metric,
+        basemap=basemap,
+        approximate=approximate,
+        sources=layers.note or "",
+    )
+    # The first view comes from the URL and stays fixed for the session, so panning never
+    # changes the map's HTML (which would re-mount it).
+    location = None
+    if url_view.lat is not None:
+        location = (url_view.lat, url_view.lon)
+    m = webmap.build_map_from_view(
+        view, assets="static", location=location, zoom=url_view.zoom, tianditu_key=_tianditu_key()
+    )
+    # folium drops max_zoom on a tile-less map; MarkerCluster refuses to work without one.
+    m.options.setdefault("maxZoom", 18)
+    state = st_folium(
+        m,
+        key="map",
+        height=560,
+        use_container_width=True,
+        returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
+    )
+    return view, state
+
+
+main()

@@ -1,0 +1,188 @@
+"""The Streamlit app (AppTest, no browser) and its pure helpers in geo.app_state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from geo import app_state
+from geo.aggregate import items_frame
+from geo.models import Bulletin, BulletinHeader, Item, Metric, Place
+
+APP = str(app_state.config.data_dir().parent / "streamlit_app.py")
+TIMEOUT = 120
+
+
+# --------------------------------------------------------------------------- helpers' tests
+
+
+def _bulletin(items: list[Item], name: str = "测试简报.txt", date: str | None = "2024-02-01"):
+    text = "\n".join(f"{it.headline}\n{it.body}" for it in items)
+    return Bulletin(
+        source_name=name,
+        text=text,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        header=BulletinHeader(title="工作简报", issue="第3期", date=date),
+        county="息县",
+        county_code="411528",
+        items=items,
+    )
+
+
+def _item(index, headline, body, *, town=None, code=None, sector="agriculture", metrics=()):
+    scope = "township" if code else "county"
+    place = Place(
+        scope=scope, county="息县", county_code="411528", township=town, township_code=code
+    )
+    return Item(
+        index=index,
+        headline=headline,
+        body=body,
+        unit="县农业农村局",
+        sector=sector,
+        sectors=[sector],
+        place=place,
+        metrics=list(metrics),
+    )
+
+
+@pytest.fixture()
+def frames():
+    b = _bulletin(
+        [
+            _item(
+                1,
+                "息县甲乡发展大棚蔬菜",
+                "新建大棚120座，带动就业80人。",
+                town="甲乡",
+                code="411528201",
+                metrics=[Metric(120, "other", label="大棚"), Metric(80, "person", label="就业")],
+            ),
+            _item(
+                2,
+                "息县全县招工",
+                "送工2354人。",
+                sector="employment",
+                metrics=[Metric(2354, "person")],
+            ),
+            _item(
+                3,
+                "息县甲乡修路",
+                "修路5公里。",
+                town="甲乡",
+                code="411528201",
+                sector="infrastructure",
+            ),
+        ]
+    )
+    items_df, metrics_df = items_frame([b])
+    metrics_df = metrics_df.assign(metric_key=["count_other", "people", "people"])
+    return items_df, metrics_df
+
+
+def test_md_escape_neutralises_html_and_markdown():
+    out = app_state.md_escape('<script>alert("x")</script> ![图](http://evil.example/a.png)')
+    assert "<" not in out and ">" not in out
+    assert "![" not in out and "](" not in out
+    assert "&lt;script&gt;" in out
+
+
+def test_content_hash_is_sha256_of_utf8():
+    assert app_state.content_hash("息县") == hashlib.sha256("息县".encode()).hexdigest()
+    assert app_state.content_hash(b"ab") == hashlib.sha256(b"ab").hexdigest()
+
+
+def test_county_choices_put_default_first(tmp_path):
+    path = tmp_path / "counties.json"
+    path.write_text(
+        json.dumps(
+            {
+                "default": "411528",
+                "counties": {"411521": {"name": "罗山县"}, "411528": {"name": "息县"}},
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    assert list(app_state.county_choices(path).items()) == [
+        ("411528", "息县"),
+        ("411521", "罗山县"),
+    ]
+    assert app_state.default_county_code(path) == "411528"
+    assert app_state.county_choices(tmp_path / "missing.json") == {"411528": "息县"}
+
+
+def test_township_from_map_reads_feature_properties_then_coordinates():
+    towns = gpd.GeoDataFrame(
+        {"township_code": ["411528201", "411528202"]},
+        geometry=[box(114.0, 32.0, 114.1, 32.1), box(114.1, 32.0, 114.2, 32.1)],
+        crs="EPSG:4326",
+    )
+    drawn = {"last_active_drawing": {"properties": {"township_code": "411528202"}}}
+    assert app_state.township_from_map(drawn) == "411528202"
+    clicked = {"last_active_drawing": None, "last_object_clicked": {"lat": 32.05, "lng": 114.05}}
+    assert app_state.township_from_map(clicked, towns) == "411528201"
+    outside = {"last_object_clicked": {"lat": 10.0, "lng": 10.0}}
+    assert app_state.township_from_map(outside, towns) is None
+    assert app_state.township_from_map(None) is None
+
+
+def test_items_table_has_chinese_headers_and_metric_summary(frames):
+    items_df, metrics_df = frames
+    table = app_state.items_table(items_df, metrics_df, {"agriculture": "农业农村"})
+    assert list(table.columns) == list(app_state.TABLE_COLUMNS)
+    assert table.loc[0, "行业"] == "农业农村"
+    assert table.loc[0, "主要数据"] == "120；80人"
+    assert table.loc[1, "乡镇"] == "全县"  # no township: the scope is shown
+    assert table.loc[1, "主要数据"] == "2354人"
+    assert table.loc[2, "主要数据"] == ""
+
+
+def test_metric_bounds_and_township_summary(frames):
+    items_df, metrics_df = frames
+    assert app_state.metric_bounds(metrics_df, "people") == (80.0, 2354.0)
+    assert app_state.metric_bounds(metrics_df, "items") is None
+    info = app_state.township_summary(items_df, metrics_df, "411528201", {"people": "人数（人）"})
+    assert info["township"] == "甲乡"
+    assert info["n_items"] == 2
+    assert info["sectors"] == {"agriculture": 1, "infrastructure": 1}
+    assert ("人数（人）", 80.0) in info["totals"]
+
+
+class _ListStore:
+    """The smallest store: keeps what it is given (the real Store is tested elsewhere)."""
+
+    def __init__(self):
+        self.bulletins = []
+
+    def ingest(self, bulletin):
+        self.bulletins.append(bulletin)
+        return type("R", (), {"created": True, "n_items": len(bulletin.items)})()
+
+
+def test_ingest_uploads_reports_bad_files_and_keeps_the_others():
+    good = app_state.UploadFile(
+        name="好.txt",
+        text="息县白土店乡发展鲜食玉米种植 流转土地300余亩。（白土店乡人民政府 张三）",
+    )
+    bad = app_state.read_upload("坏.pdf", b"%PDF-1.4 not really a pdf")
+    assert bad.error
+    store = _ListStore()
+    done = []
+    report = app_state.ingest_uploads(
+        [bad, good],
+        store,
+        county="411528",
+        headers={"好.txt": BulletinHeader(date="2024-03-01", issue="第5期")},
+        progress=lambda n, name: done.append((n, name)),
+    )
+    assert [name for name, _ in report.ingested] == ["好.txt"]
+    assert len(report.errors) == 1 and report.errors[0][0] == "坏.pdf"
+    assert "坏.pdf" in report.errors[0][1] and "\n" not in report.errors[0][1]
+    assert store.bulletins[0].header.date == "2024-03-01"
+    assert store.bulletins[0].header.issue == "第5期"
+    assert done == [(1, "坏.pdf"), (2, "好.txt")]

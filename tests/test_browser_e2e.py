@@ -1,0 +1,169 @@
+"""End to end in a real browser: Debian's chromium, Playwright, the network blocked.
+
+``streamlit run streamlit_app.py`` is started on a free localhost port with an empty temporary
+store, so the app shows the bundled 息县 sample. Chromium may only talk to localhost: the map
+must draw from ``/app/static`` alone. A missing chromium fails these tests (CI installs it).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from browser_utils import ARTIFACTS, REPO, start_app
+
+from geo import browser
+
+pytestmark = pytest.mark.browser
+
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
+TIMEOUT_MS = 60_000
+
+
+# --------------------------------------------------------------------------- geo.browser
+
+
+def test_chromium_is_installed():
+    path = browser.chromium_path()
+    assert path, "Debian's chromium is missing: run tools/setup_tests.sh (apt-get install chromium)"
+    assert path == shutil.which("chromium") or path == shutil.which("chromium-browser")
+
+
+def test_is_local_url():
+    assert browser.is_local_url("http://localhost:8501/app/static/vendor/leaflet.js")
+    assert browser.is_local_url("http://127.0.0.1/x")
+    assert browser.is_local_url("data:image/png;base64,AAAA")
+    assert browser.is_local_url("file:///tmp/a.html")
+    assert browser.is_local_url("about:blank")
+    assert not browser.is_local_url("https://unpkg.com/leaflet@1.9.3/dist/leaflet.js")
+    assert not browser.is_local_url("http://localhost.evil.example/")
+    assert not browser.is_local_url("https://t0.tianditu.gov.cn/vec_w/wmts")
+
+
+def test_screenshot_html_blocks_remote_requests(tmp_path):
+    page = tmp_path / "页面.html"
+    page.write_text(
+        '<html><body style="margin:0"><div class="leaflet-container" '
+        'style="width:300px;height:200px;background:#b5452b">息县</div>'
+        '<img src="https://tiles.example.com/1/2/3.png">'
+        '<script src="https://cdn.example.org/leaflet.js"></script></body></html>',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out" / "shot.png"
+    blocked = browser.screenshot_html(page, out, (320, 240), settle_ms=0)
+    assert sorted(blocked.urls) == [
+        "https://cdn.example.org/leaflet.js",
+        "https://tiles.example.com/1/2/3.png",
+    ]
+    from PIL import Image
+
+    with Image.open(out) as img:
+        assert img.size == (320, 240)
+        assert img.getpixel((10, 10))[:3] == (0xB5, 0x45, 0x2B)  # the page really rendered
+
+
+def test_pdf_html_writes_a_pdf(tmp_path):
+    page = tmp_path / "p.html"
+    page.write_text('<div class="leaflet-container">乡镇工作动态</div>', encoding="utf-8")
+    blocked = browser.pdf_html(page, tmp_path / "p.pdf", settle_ms=0)
+    assert not blocked
+    assert (tmp_path / "p.pdf").read_bytes().startswith(b"%PDF")
+
+
+# --------------------------------------------------------------------------- the app
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    running = start_app(tmp / "store.sqlite", ARTIFACTS / "streamlit.log")
+    yield running
+    running.stop()
+    assert running.process.poll() is not None
+
+
+def _count_label(page) -> tuple[int, int]:
+    """(shown, total) from the table heading "事项（shown / total）"."""
+    heading = page.get_by_text(re.compile(r"^事项（\d+ / \d+）$")).first
+    heading.wait_for(timeout=TIMEOUT_MS)
+    m = re.search(r"（(\d+) / (\d+)）", heading.inner_text())
+    return int(m.group(1)), int(m.group(2))
+
+
+def _map_frame(page):
+    """The streamlit-folium iframe, once Leaflet has drawn into it."""
+    page.locator(MAP_FRAME).wait_for()
+    page.frame_locator(MAP_FRAME).locator(".leaflet-overlay-pane path").first.wait_for()
+    return next(f for f in page.frames if "streamlit_folium" in f.url)
+
+
+def _map_counts(page) -> dict[str, int]:
+    """Township features, items (markers, or counted in clusters) and SVG paths on the map."""
+    page.wait_for_timeout(1000)  # the component adds layers in one go; let it finish
+    return _map_frame(page).evaluate(
+        """() => {
+            let townships = 0, markers = 0;
+            window.map_div.eachLayer((l) => {
+              const p = l.feature && l.feature.properties;
+              if (p && p.township_code && l.getLatLngs) townships += 1;
+              else if (L.MarkerCluster && l instanceof L.MarkerCluster)
+                markers += l.getChildCount();  // items folded into a cluster icon
+              else if (l instanceof L.CircleMarker) markers += 1;
+            });
+            const paths = document.querySelectorAll('.leaflet-overlay-pane svg path').length;
+            return {townships, markers, paths};
+        }"""
+    )
+
+
+def _expected_townships() -> int:
+    from geo.boundaries import county_layers
+
+    return len(county_layers("411528").townships)
+
+
+def test_app_draws_xixian_offline_and_filters(app):
+    n_towns = _expected_townships()
+    with browser.browser_page((1400, 1000)) as (page, blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app.url, wait_until="domcontentloaded")
+        assert _count_label(page) == (6, 6)
+        before = _map_counts(page)
+        assert before["townships"] == n_towns, (before, app.log())
+        assert before["markers"] >= 1
+        assert before["paths"] >= n_towns  # really drawn as SVG
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "app-default.png"))
+
+        # Sector filter: only the 就业 items
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.locator('[data-testid="stMultiSelect"]').first.click()
+        page.get_by_role("option", name=re.compile("就业")).first.click()
+        page.keyboard.press("Escape")
+        page.get_by_text(re.compile(r"^事项（[1-5] / 6）$")).first.wait_for()
+        shown, total = _count_label(page)
+        assert total == 6 and 0 < shown < 6
+        page.wait_for_function(
+            "() => new URLSearchParams(location.search).get('sector') === 'employment'"
+        )
+        after = _map_counts(page)
+        assert after["townships"] == n_towns
+        assert after["markers"] == shown < before["markers"], (before, after)
+        page.screenshot(path=str(ARTIFACTS / "app-filtered.png"))
+        assert blocked.urls == [], f"the page needed the network: {blocked.urls}"
+
+
+def test_readme_screenshot(app):
+    """docs/screenshot.png: the default view, as a planner first sees it."""
+    with browser.browser_page((1440, 960)) as (page, blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app.url, wait_until="domcontentloaded")
+        _map_frame(page)
+        _count_label(page)
+        page.wait_for_timeout(2000)
+        out = REPO / "docs" / "screenshot.png"
+        page.screenshot(path=str(out))
+        assert out.stat().st_size > 20_000
+        assert blocked.urls == []

@@ -1,0 +1,314 @@
+"""``python -m geo`` run as a user runs it: a subprocess, real files, real exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from geo.aggregate import ITEM_COLUMNS
+from geo.cli import display_width, format_table
+
+# Written for these tests in the style of a county bulletin (hard breaks, author lines).
+BULLETIN = """\
+ 息县孙庙乡推进冬季农田水利建设 组织群众疏浚沟渠 12 公里，
+
+新修机耕路 3.5 公里，投入资金 35 万元，受益农户 800 余户。
+
+（孙庙乡 李明）
+
+ 息县小茴店镇开展返乡青年就业对接活动 组织辖区 16 家企业
+
+现场招聘，提供岗位 600 余个，达成就业意向 210 人。
+
+（小茴店镇 王芳）
+"""
+OTHER = """\
+ 息县路口乡开展秸秆禁烧巡查 出动巡查人员 320 人次，
+
+清理田间秸秆 45 吨，发放宣传资料 5000 余份。
+
+（路口乡 赵强）
+"""
+
+
+def _run(*args, stdin=None, env_store=None, cwd=None):
+    env = dict(os.environ)
+    if env_store is not None:
+        env["GEO_STORE"] = str(env_store)
+    return subprocess.run(
+        [sys.executable, "-m", "geo", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def _err_line(proc) -> str:
+    err = proc.stderr.decode("utf-8")
+    assert "Traceback" not in err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def bulletin_file(tmp_path):
+    path = tmp_path / "简报-2026-03.txt"
+    path.write_text(BULLETIN, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def other_file(tmp_path):
+    path = tmp_path / "简报-2026-04.txt"
+    path.write_text(OTHER, encoding="utf-8")
+    return path
+
+
+def _pipeline_ready():
+    try:
+        import geo.pipeline  # noqa: F401
+    except ImportError as err:
+        pytest.skip(f"pipeline not importable yet: {err}")
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def test_display_width_counts_cjk_as_two_columns():
+    assert display_width("abc") == 3
+    assert display_width("息县") == 4
+    assert display_width("（县人社局）") == 12
+    assert display_width("2354人") == 6
+
+
+def test_format_table_aligns_cjk_columns_and_clips():
+    text = format_table(
+        [["小茴店镇", "35万元"], ["八里岔乡开展冬季农田水利建设活动", 1]],
+        ["乡镇", "指标"],
+        [12, 10],
+    )
+    lines = text.splitlines()
+    assert lines[2].startswith("小茴店镇     35万元")
+    assert "…" in lines[3]
+    # the second column starts at the same display column on every line
+    starts = {
+        display_width(line[: line.rindex(cell)])
+        for line, cell in ((lines[0], "指标"), (lines[2], "35万元"), (lines[3], "1"))
+    }
+    assert starts == {display_width("八里岔乡开…") + 2}
+
+
+# --------------------------------------------------------------------------- errors and usage
+
+
+def test_no_command_and_bad_options_exit_2():
+    proc = _run()
+    assert proc.returncode == 2
+    assert "error" in proc.stderr.decode()
+    proc = _run("parse", "--format", "yaml", "x.txt")
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr
+    proc = _run("export", "--out", "map.png", "--size", "big")
+    assert proc.returncode == 2 and b"WIDTHxHEIGHT" in proc.stderr
+
+
+def test_missing_and_empty_files_are_one_line_errors(tmp_path):
+    _pipeline_ready()
+    proc = _run("parse", tmp_path / "nope.txt")
+    assert proc.returncode == 2
+    _err_line(proc)
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    proc = _run("parse", empty)
+    assert proc.returncode == 2
+    _err_line(proc)
+
+
+def test_unknown_county_is_one_line_error(bulletin_file):
+    _pipeline_ready()
+    proc = _run("parse", bulletin_file, "--county", "不存在县")
+    assert proc.returncode == 2
+    assert "不存在县" in _err_line(proc)
+
+
+def test_store_from_a_newer_version_is_one_line_error(tmp_path):
+    from geo.store import SCHEMA_VERSION, Store
+
+    path = tmp_path / "s.sqlite"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION + 1}, 'later')")
+    conn.commit()
+    conn.close()
+    proc = _run("bulletins", "--store", path)
+    assert proc.returncode == 2
+    assert "newer" in _err_line(proc)
+
+
+# --------------------------------------------------------------------------- counties
+
+
+def test_counties_lists_xi_county_in_henan():
+    proc = _run("counties", "--province", "41", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8"))))
+    assert {"code": "411528", "name": "息县"}.items() <= next(
+        r for r in rows if r["code"] == "411528"
+    ).items()
+    assert all(r["code"].startswith("41") for r in rows)
+    proc = _run("counties", "--province", "99")
+    assert proc.returncode == 2
+    _err_line(proc)
+
+
+# --------------------------------------------------------------------------- parse
+
+
+def test_parse_json_prints_items_and_writes_no_store(bulletin_file, tmp_path):
+    _pipeline_ready()
+    store = tmp_path / "never.sqlite"
+    proc = _run("parse", bulletin_file, "--county", "息县", env_store=store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = proc.stdout.decode("utf-8")
+    assert "孙庙乡" in out  # ensure_ascii=False: Chinese as is, not \\u escapes
+    data = json.loads(out)
+    assert data["county_code"] == "411528"
+    assert data["source_name"] == "简报-2026-03.txt"
+    assert len(data["items"]) == 2
+    first = data["items"][0]
+    assert first["township"] == "孙庙乡"
+    assert first["item_id"] == f"{data['sha256'][:12]}-000"
+    assert any(m["value"] == 350000 and m["unit"] == "yuan" for m in first["metrics"])
+    assert not store.exists()
+
+
+def test_parse_reads_stdin_and_single_item(tmp_path):
+    _pipeline_ready()
+    proc = _run("parse", "-", "--single-item", stdin=BULLETIN.encode("utf-8"))
+    assert proc.returncode == 0, proc.stderr.decode()
+    data = json.loads(proc.stdout)
+    assert data["source_name"] == "<stdin>"
+    assert len(data["items"]) == 1
+
+
+def test_parse_table_is_aligned_for_people(bulletin_file):
+    _pipeline_ready()
+    proc = _run("parse", bulletin_file, "--format", "table")
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = proc.stdout.decode("utf-8").splitlines()
+    header, rule, *rows = lines[1:]
+    assert header.split()[:3] == ["#", "标题", "单位"]
+    assert len(rows) == 2
+    assert "孙庙乡" in rows[0] and "小茴店镇" in rows[1]
+    # columns line up in display width: the rule's gaps match the header's column starts
+    col = display_width(header[: header.index("单位")])
+    assert rule[col - 2 : col] == "  "
+    for row in rows:
+        assert display_width(row) <= display_width(rule)
+
+
+def test_parse_csv_has_item_columns(bulletin_file):
+    _pipeline_ready()
+    proc = _run("parse", bulletin_file, "--format", "csv")
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.reader(io.StringIO(proc.stdout.decode("utf-8"))))
+    assert rows[0] == ITEM_COLUMNS
+    assert len(rows) == 3
+
+
+# --------------------------------------------------------------------------- store commands
+
+
+def test_ingest_reports_each_file_and_keeps_going_after_a_bad_one(
+    bulletin_file, other_file, tmp_path
+):
+    _pipeline_ready()
+    store = tmp_path / "s.sqlite"
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"")
+    proc = _run("ingest", bulletin_file, bad, other_file, "--county", "411528", "--store", store)
+    assert proc.returncode == 2
+    out = proc.stdout.decode("utf-8")
+    assert out.count("created") >= 2 and "简报-2026-04.txt" in out
+    assert "bad.txt" in _err_line(proc)
+
+    proc = _run("ingest", bulletin_file, env_store=store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().startswith("unchanged")
+
+    proc = _run("bulletins", "--format", "csv", "--store", store)
+    rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8"))))
+    assert sorted(r["source_name"] for r in rows) == ["简报-2026-03.txt", "简报-2026-04.txt"]
+
+
+def test_correct_then_list_corrections(bulletin_file, tmp_path):
+    _pipeline_ready()
+    from geo.store import Store
+
+    store = tmp_path / "s.sqlite"
+    assert _run("ingest", bulletin_file, "--store", store).returncode == 0
+    with Store(store) as s:
+        first = s.frames()[0]["item_id"].iloc[0]
+    proc = _run(
+        "correct", first, "--township", "小茴店镇", "--note", "实为小茴店镇", "--store", store
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "小茴店镇" in proc.stdout.decode("utf-8")
+    proc = _run("correct", first, "--township", "火星乡", "--store", store)
+    assert proc.returncode == 2
+    assert "火星乡" in _err_line(proc)
+    proc = _run("correct", "000000000000-001", "--township", "小茴店镇", "--store", store)
+    assert proc.returncode == 2
+    _err_line(proc)
+
+    proc = _run("corrections", "--format", "json", "--store", store)
+    (row,) = json.loads(proc.stdout)
+    assert (row["item_id"], row["value"], row["name"], row["note"]) == (
+        first,
+        "411528105",
+        "小茴店镇",
+        "实为小茴店镇",
+    )
+    with Store(store) as s:
+        items = s.frames()[0].set_index("item_id")
+    assert items.loc[first, "township"] == "小茴店镇" and bool(items.loc[first, "corrected"])
+
+
+# --------------------------------------------------------------------------- export
+
+
+def test_export_given_bulletins_writes_html_and_no_store(bulletin_file, tmp_path):
+    _pipeline_ready()
+    pytest.importorskip("geo.export")
+    store = tmp_path / "never.sqlite"
+    out = tmp_path / "map.html"
+    proc = _run("export", bulletin_file, "--format", "html", "--out", out, env_store=store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    html = out.read_text(encoding="utf-8")
+    assert "孙庙乡" in html and "leaflet" in html.lower()
+    assert not store.exists()
+
+
+def test_export_csv_from_store_filters_by_township(bulletin_file, other_file, tmp_path):
+    _pipeline_ready()
+    pytest.importorskip("geo.export")
+    store = tmp_path / "s.sqlite"
+    assert _run("ingest", bulletin_file, other_file, "--store", store).returncode == 0
+    out = tmp_path / "items.csv"
+    proc = _run("export", "--township", "路口乡", "--out", out, "--store", store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert rows and {r["township"] for r in rows} == {"路口乡"}
+    proc = _run("export", "--sector", "space_travel", "--out", out, "--store", store)
+    assert proc.returncode == 2
+    _err_line(proc)

@@ -1,0 +1,262 @@
+"""Every export opened and checked: HTML, PNG (matplotlib and Chromium), PDF, CSV, GeoJSON, GPKG."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pypdf
+import pytest
+from PIL import Image
+from test_aggregate import SEAT, make_frames, make_outline, make_townships
+
+from geo import aggregate as agg
+from geo import export, render
+from geo.errors import GeoInputError
+
+HEADLINE = "<script>alert(1)</script>路口乡土地流转"
+
+
+def _view(**kw) -> export.MapView:
+    items, metrics = make_frames()
+    kw.setdefault("metric_key", "investment_yuan")
+    return export.make_view(
+        items,
+        metrics,
+        make_townships(),
+        county="息县",
+        county_code="411528",
+        outline=make_outline(),
+        county_seat=SEAT,
+        sources="测试用简报；乡镇边界为示意",
+        created="2024-03-05",
+        **kw,
+    )
+
+
+def _chromium() -> bool:
+    try:
+        from geo.browser import chromium_path
+    except ImportError:
+        return False
+    return chromium_path() is not None
+
+
+# --------------------------------------------------------------------------- view
+
+
+def test_make_view_filters_and_titles():
+    v = _view(filters=agg.Filters(sectors=("investment",)))
+    assert len(v.items_df) == 2
+    assert v.title == "息县乡镇活动图 · 投资额（元）"
+    assert export.filter_summary(v) == "筛选：行业 招商投资 · 共 2 条事项"
+    agg_tw = v.aggregates.set_index("township_code")
+    assert agg_tw.loc["411528201", "value"] == 1.2e8
+    assert agg_tw.loc["411528101", "value"] == 5e7
+
+
+def test_filter_summary_names_townships_dates_and_text():
+    f = agg.Filters(townships=("411528101",), date_from="2024-01-01", text="招工")
+    s = export.filter_summary(_view(filters=f))
+    assert "乡镇 项店镇" in s and "日期 2024-01-01 至 …" in s and "关键词“招工”" in s
+
+
+def test_make_view_without_townships_is_a_user_error():
+    items, metrics = make_frames()
+    with pytest.raises(GeoInputError, match="乡镇边界"):
+        export.make_view(items, metrics, None)
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def test_html_is_standalone_and_escaped(tmp_path):
+    path = export.export_html(_view(), tmp_path / "map.html")
+    html = path.read_text(encoding="utf-8")
+    srcs = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']([^\"']+)", html)
+    assert srcs == []  # everything inlined
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']https?://", html)
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;路口乡土地流转" in html
+    for text in (
+        "息县乡镇活动图",
+        "投资额（元）",
+        "无数据",
+        "全部事项",
+        "制图日期：2024-03-05",
+        "数据来源：测试用简报",
+        "示意范围，非官方边界",
+    ):
+        assert text in html
+
+
+def test_html_from_a_built_map(tmp_path):
+    from geo.webmap import build_map_from_view
+
+    m = build_map_from_view(_view(), assets="static")
+    html = export.export_html(m, tmp_path / "m").read_text(encoding="utf-8")
+    assert (tmp_path / "m.html").exists()
+    assert "/app/static/vendor" not in html and "Leaflet 1.9" in html
+
+
+# --------------------------------------------------------------------------- PNG
+
+
+def _label_boxes(view, size, dpi=100):
+    """Pixel boxes (left, top, right, bottom) just above each township's label point."""
+    fig = render.render_figure(view, size)
+    ax = fig.axes[0]
+    crs = render.metric_crs_of(view.aggregates)
+    pts = view.aggregates.to_crs(crs).geometry.representative_point()
+    boxes = {}
+    for name, pt in zip(view.aggregates["township"], pts, strict=True):
+        x, y = ax.transData.transform((pt.x, pt.y))
+        top = size[1] - y  # display y grows upwards, image rows downwards
+        boxes[name] = (int(x - 40), int(top - 30), int(x + 40), int(top))
+    return boxes
+
+
+@pytest.mark.parametrize("size", [(1600, 1200), (750, 1334)])
+def test_png_static_render_size_content_and_chinese_labels(tmp_path, size):
+    v = _view()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing CJK glyph warns: make it fail
+        with_labels = export.export_png(v, tmp_path / "a.png", size, browser=False)
+        without = export.export_png(v, tmp_path / "b.png", size, browser=False, labels=False)
+    a = np.asarray(Image.open(with_labels).convert("L"), dtype=int)
+    b = np.asarray(Image.open(without).convert("L"), dtype=int)
+    assert Image.open(with_labels).size == size
+    assert a.std() > 20 and len(np.unique(a)) > 20  # not blank
+    crops = {}
+    for name, (l, t, r, btm) in _label_boxes(v, size).items():
+        diff = np.abs(a[t:btm, l:r] - b[t:btm, l:r])
+        assert (diff > 60).sum() > 30, f"no label drawn for {name}"
+        crops[name] = a[t:btm, l:r]
+    # Two different three-character names must not look alike (tofu boxes would).
+    assert np.abs(crops["孙庙乡"] - crops["路口乡"]).sum() > 2000
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not _chromium(), reason="Debian chromium not installed")
+@pytest.mark.parametrize("size", [(1600, 1200), (750, 1334)])
+def test_png_chromium_size_and_labels(tmp_path, size):
+    v = _view()
+    a_path = export.export_png(v, tmp_path / "a.png", size, browser=True)
+    b_path = export.export_png(v, tmp_path / "b.png", size, browser=True, labels=False)
+    a = np.asarray(Image.open(a_path).convert("L"), dtype=int)
+    b = np.asarray(Image.open(b_path).convert("L"), dtype=int)
+    assert Image.open(a_path).size == size
+    assert a.std() > 20
+    changed = np.argwhere(np.abs(a - b) > 60)
+    assert len(changed) > 200  # the four township names
+    rows = changed[:, 0]
+    assert rows.min() > 0.1 * size[1] and rows.max() < 0.95 * size[1]  # on the map, not edges
+
+
+def test_png_bad_size_is_a_user_error(tmp_path):
+    with pytest.raises(export.ExportError, match="尺寸"):
+        export.export_png(_view(), tmp_path / "x.png", (10, 10), browser=False)
+    with pytest.raises(export.ExportError):
+        export.export_png(_view(), tmp_path / "x.png", "big", browser=False)
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def test_pdf_one_page_with_extractable_chinese(tmp_path):
+    path = export.export_pdf(_view(), tmp_path / "report.pdf")
+    reader = pypdf.PdfReader(path)
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text()
+    for s in (
+        "息县乡镇活动图",
+        "投资额（元）",
+        "乡镇排名",
+        "孙庙乡",
+        "1.2亿元",
+        "项店镇",
+        "孙庙乡新签约农产品加工项目",
+        "示意范围，非官方边界",
+        "制图日期：2024-03-05",
+    ):
+        assert s in text, s
+    assert "<script>alert(1)</script>" in text  # PDF text is not HTML: shown as written
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_csv_utf8_bom_items_metrics_townships(tmp_path):
+    paths = export.export_csv(_view(), tmp_path / "items.csv")
+    assert [p.name for p in paths] == ["items.csv", "items_metrics.csv", "items_townships.csv"]
+    for p in paths:
+        assert p.read_bytes()[:3] == b"\xef\xbb\xbf"
+    items = pd.read_csv(paths[0], encoding="utf-8-sig", dtype={"township_code": str})
+    assert HEADLINE in set(items["headline"])
+    row = items.set_index("headline").loc["孙庙乡新签约农产品加工项目"]
+    assert row["investment_yuan"] == 1.2e8 and row["project"] == 2
+    assert "总投资=1.2亿元" in row["metrics"]
+    assert row["position"] == "approximate" and 32.3 < row["lat"] < 32.5
+    metrics = pd.read_csv(paths[1], encoding="utf-8-sig")
+    assert "metric_key" in metrics.columns and "总投资" in set(metrics["label"])
+    tw = pd.read_csv(paths[2], encoding="utf-8-sig", dtype={"township_code": str})
+    tw = tw.set_index("township_code")
+    assert tw.loc["411528201", "township"] == "孙庙乡" and tw.loc["411528201", "value"] == 1.2e8
+    assert np.isnan(tw.loc["411528001", "value"])
+    assert set(tw["metric"]) == {"投资额（元）"}
+
+
+def _coords(geom: dict):
+    if geom["type"] == "Point":
+        yield geom["coordinates"]
+    elif geom["type"] == "Polygon":
+        for ring in geom["coordinates"]:
+            yield from ring
+    elif geom["type"] == "MultiPolygon":
+        for poly in geom["coordinates"]:
+            for ring in poly:
+                yield from ring
+
+
+def test_geojson_valid_types_and_ranges(tmp_path):
+    path = export.export_geojson(_view(), tmp_path / "map.geojson")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection"
+    layers = {"townships": 0, "items": 0}
+    for f in doc["features"]:
+        assert f["type"] == "Feature"
+        kind = f["properties"]["layer"]
+        layers[kind] += 1
+        expected = {"Point"} if kind == "items" else {"Polygon", "MultiPolygon"}
+        assert f["geometry"]["type"] in expected
+        for lon, lat in _coords(f["geometry"]):
+            assert 73 < lon < 136 and 3 < lat < 54
+    assert layers == {"townships": 4, "items": 5}  # the item of unknown place has no point
+    heads = {f["properties"].get("headline") for f in doc["features"]}
+    assert HEADLINE in heads
+
+
+def test_gpkg_layers_open_with_pyogrio(tmp_path):
+    path = export.export_gpkg(_view(), tmp_path / "map.gpkg")
+    names = {name for name, _ in pyogrio.list_layers(path)}
+    assert {"items", "townships", "outline"} <= names
+    items = pyogrio.read_dataframe(path, layer="items")
+    assert set(items.geom_type) == {"Point"} and len(items) == 5
+    assert set(items["position"]) == {"approximate"}
+    assert HEADLINE in set(items["headline"])
+    tw = pyogrio.read_dataframe(path, layer="townships")
+    assert len(tw) == 4 and set(tw.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert tw.crs.to_epsg() == 4326
+    # writing again replaces the file instead of failing or appending
+    export.export_gpkg(_view(), path)
+    assert len(pyogrio.read_dataframe(path, layer="townships")) == 4
+
+
+def test_unwritable_target_is_a_user_error(tmp_path):
+    (tmp_path / "taken.csv").mkdir()
+    with pytest.raises(export.ExportError):
+        export.export_csv(_view(), tmp_path / "taken.csv")

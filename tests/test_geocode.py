@@ -1,0 +1,251 @@
+"""Geocoding hand-written bulletin items (fictional texts about real 息县 places)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from geo.gazetteer import load_gazetteer
+from geo.geocode import find_places, geocode_item
+from geo.models import Item
+
+
+@pytest.fixture(scope="module")
+def gaz():
+    return load_gazetteer("息县")
+
+
+def place(gaz, body, headline="", unit=None):
+    return geocode_item(Item(index=0, headline=headline, body=body, unit=unit), gaz)
+
+
+def test_township_reporting_unit_decides(gaz):
+    p = place(
+        gaz,
+        "组织党员志愿者清理沟渠12条，发放宣传资料500份。",
+        "息县开展人居环境整治",
+        "白土店乡人民政府",
+    )
+    assert (p.scope, p.township, p.township_code) == ("township", "白土店乡", "411528206")
+    assert p.county_code == "411528"
+    assert any(e.field == "unit" and e.used for e in p.evidence)
+
+
+def test_office_unit_maps_to_jiedao(gaz):
+    p = place(gaz, "走访辖区企业8家，收集岗位120个。", "多措并举助企招工", "澺河街道办事处")
+    assert (p.scope, p.township, p.township_code) == ("township", "澺河街道", "411528004")
+
+
+def test_village_after_its_township(gaz):
+    p = place(
+        gaz,
+        "引进合作社投资300万元，在白土店乡新庄村建设蔬菜大棚，带动群众就业50人。",
+        "息县白土店乡发展大棚蔬菜",
+        "白土店乡人民政府",
+    )
+    assert (p.scope, p.township, p.village, p.village_code) == (
+        "village",
+        "白土店乡",
+        "新庄村",
+        "411528206212",
+    )
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["县人社局", "县供电公司", "县招商服务中心", "县委组织部", "县行政审批局", "息县融媒体中心"],
+)
+def test_county_body_makes_county_item(gaz, unit):
+    p = place(
+        gaz,
+        "动员各乡镇（街道）开展走访活动，累计服务群众3000余人次。",
+        "息县优化服务温暖群众",
+        unit,
+    )
+    assert (p.scope, p.township, p.village) == ("county", None, None)
+    assert any(e.kind == "county_body" for e in p.evidence)
+
+
+def test_county_body_item_clearly_about_one_township(gaz):
+    p = place(
+        gaz,
+        "日前，息县在小茴店镇召开秋收秋种现场会。今年以来，小茴店镇实现机收面积4万亩，"
+        "该镇农机合作社达到12家。",
+        "",
+        "县农业农村局",
+    )
+    assert (p.scope, p.township) == ("township", "小茴店镇")
+
+
+def test_list_of_participating_townships_is_county_scope(gaz):
+    p = place(
+        gaz,
+        "包信镇、夏庄镇、东岳镇和项店镇负责同志参加会议，会议要求各乡镇抓好秸秆禁烧工作。",
+        "全县秸秆禁烧工作会议召开",
+    )
+    assert (p.scope, p.township) == ("county", None)
+    assert not any(e.used for e in p.evidence if e.kind == "township")
+
+
+def test_two_townships_with_equal_weight_is_county_scope(gaz):
+    p = place(
+        gaz,
+        "息县包信镇新建冷库一座。息县夏庄镇新建烘干塔一座。",
+        "我县两镇完善农业设施",
+    )
+    assert (p.scope, p.township) == ("county", None)
+
+
+def test_outside_places_are_recorded_not_placed(gaz):
+    p = place(
+        gaz,
+        "招商小分队赴苏州、上海等地拜访客商，并与长三角、珠三角商会座谈，签约项目3个。",
+        "息县赴外开展招商活动",
+        "县招商服务中心",
+    )
+    assert p.scope == "county" and p.township is None
+    assert {"苏州", "上海", "长三角", "珠三角"} <= set(p.outside)
+    assert all(not e.used for e in p.evidence if e.kind == "outside")
+
+
+def test_township_of_another_county_is_not_taken(gaz):
+    # 陈棚乡 is a 息县 township; here it follows another county's name.
+    p = place(gaz, "固始县陈棚乡的客商到我县考察红薯加工项目。", "客商来息考察")
+    assert p.township is None
+    assert "固始县" in p.outside
+
+
+def test_village_name_shared_by_two_townships(gaz):
+    alone = place(gaz, "杨楼村新修生产路2公里，杨楼村群众出行更方便。", "修路惠民")
+    assert alone.village is None  # two 杨楼村 in 息县, no township given
+    with_town = place(gaz, "小茴店镇杨楼村新修生产路2公里，杨楼村群众出行更方便。", "修路惠民")
+    assert (with_town.scope, with_town.township, with_town.village_code[:9]) == (
+        "village",
+        "小茴店镇",
+        "411528105",
+    )
+
+
+def test_unique_village_implies_its_township(gaz):
+    p = place(
+        gaz,
+        "白衣阁村种植艾草100亩，白衣阁村村集体年增收10万元。",
+        "艾草种植助农增收",
+    )
+    assert (p.scope, p.township, p.village) == ("village", "白土店乡", "白衣阁村")
+
+
+def test_quoted_persons_home_village_does_not_place_item(gaz):
+    p = place(
+        gaz,
+        "全县秋粮收获进度已达九成。白土店乡新庄村村民张某说：“今年收成好。”全县完成机收60万亩。",
+        "我县秋收进度过九成",
+        "县农业农村局",
+    )
+    assert p.village is None
+    assert p.scope == "county"
+
+
+def test_several_villages_give_township_scope(gaz):
+    p = place(
+        gaz,
+        "在新庄村、白衣阁村、魏寨村分别建成文化广场，白土店乡文化活动更加丰富。",
+        "白土店乡建成三处文化广场",
+        "白土店乡人民政府",
+    )
+    assert (p.scope, p.township, p.village) == ("township", "白土店乡", None)
+
+
+def test_traditional_characters(gaz):
+    p = place(gaz, "息縣白土店鄉新莊村建成光伏電站一座。", "光伏發電助力鄉村振興")
+    assert (p.township, p.village) == ("白土店乡", "新庄村")
+    used = [e for e in p.evidence if e.used and e.kind == "village"]
+    assert used and used[0].text == "新莊村"
+
+
+def test_without_gazetteer_scope_is_unknown():
+    p = geocode_item(Item(index=0, headline="", body="白土店乡召开会议。"), None)
+    assert p.scope == "unknown" and p.township is None
+
+
+def test_common_words_are_not_township_stems(gaz):
+    # 路口 (路口乡), 淮河 (淮河街道) and 龙湖 (龙湖街道) are also common words.
+    p = place(gaz, "在十字路口设置警示牌，淮河沿岸和龙湖公园周边加强巡查。", "", "县交通运输局")
+    assert (p.scope, p.township) == ("county", None)
+
+
+def test_evidence_offsets_index_their_field(gaz):
+    item = Item(
+        index=0,
+        headline="息县白土店乡发展鲜食玉米",
+        body="在白土店乡新庄村建设示范基地，产品销往苏州。",
+        unit="白土店乡人民政府",
+    )
+    p = geocode_item(item, gaz)
+    fields = {"unit": item.unit, "headline": item.headline, "body": item.body}
+    assert p.evidence
+    for e in p.evidence:
+        assert fields[e.field][e.start : e.end] == e.text
+
+
+def test_find_places_marks_chains(gaz):
+    ms = find_places("息县白土店乡新庄村", gaz)
+    assert [m.text for m in ms] == ["息县", "白土店乡", "新庄村"]
+    assert [m.chained_after for m in ms] == [None, 0, 1]
+
+
+def _sample_items(text: str) -> list[Item]:
+    """The sample bulletin's six items, split at their closing credit lines."""
+    flat = re.sub(r"\s*\n\s*", "", text)
+    items = []
+    for i, m in enumerate(re.finditer(r"(.*?)（(\S+)\s+\S+）", flat)):
+        head, _, body = m.group(1).strip().partition(" ")
+        items.append(Item(index=i, headline=head, body=body, unit=m.group(2)))
+    return items
+
+
+def test_sample_bulletin(gaz, sample_text):
+    items = _sample_items(sample_text)
+    assert len(items) == 6
+    places = {it.unit: geocode_item(it, gaz) for it in items}
+    for unit in ("县人社局", "县招商服务中心", "县行政审批局", "县供电公司"):
+        assert (places[unit].scope, places[unit].township) == ("county", None)
+    yihe = places["澺河街道办事处"]
+    assert (yihe.scope, yihe.township_code) == ("township", "411528004")
+    btd = places["白土店乡人民政府"]
+    assert (btd.scope, btd.township, btd.village) == ("village", "白土店乡", "新庄村")
+    placed = {p.township for p in places.values()} | {p.village for p in places.values()}
+    assert not placed & {"苏州", "长三角"}
+    assert {"苏州", "长三角"} <= set(places["县招商服务中心"].outside)
+
+
+def test_dev_items_township_and_village(dev_items):
+    """Geocoding alone on the labelled dev items (headline = first line)."""
+    from geo.evaluate import same_township, same_village
+
+    ok_t = ok_v = 0
+    for d in dev_items:
+        g = load_gazetteer(d["county"])
+        head, _, body = d["text"].strip().partition("\n")
+        p = geocode_item(Item(index=0, headline=head, body=body), g)
+        ok_t += same_township(g, d["township"], p.township_code)
+        ok_v += same_village(g, d["village"], d["township"], p.village_code)
+    assert ok_t / len(dev_items) >= 0.9
+    assert ok_v / len(dev_items) >= 0.85
+
+
+@pytest.mark.parametrize(
+    ("county", "zone"), [("411771", "驻马店市职教园区"), ("411726", "工业园区")]
+)
+def test_zones_are_not_townships(county, zone):
+    # Both are township-level statistical units of these counties, not townships.
+    gaz = load_gazetteer(county)
+    assert gaz.match_township_name(zone)
+    item = Item(index=0, headline=f"{zone}举办招聘会", body=f"{zone}举办招聘会，企业30家参加。")
+    assert geocode_item(item, gaz).township is None
+
+
+def test_management_area_is_a_township(gaz):
+    p = place(gaz, "濮公山管理区组织干部群众植树造林，栽植苗木3000株。", "濮公山管理区植树造林")
+    assert (p.scope, p.township_code) == ("township", "411528400")

@@ -1,0 +1,159 @@
+"""geo.sectors: taxonomy file, weighted cue scoring and the sample's sectors."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import ahocorasick
+import pytest
+
+from geo.errors import GeoInputError
+from geo.sectors import SECTOR_SLUGS, classify_sector, load_taxonomy, sector_names
+
+
+@pytest.fixture(scope="module")
+def taxonomy():
+    return load_taxonomy()
+
+
+def test_taxonomy_has_the_twelve_sectors_with_chinese_names(taxonomy):
+    names = sector_names(taxonomy)
+    assert set(names) == set(SECTOR_SLUGS)
+    assert names["employment"] == "就业"
+    assert names["government_services"] == "政务服务"
+    assert names["other"] == "其他"
+    assert all(re.fullmatch(r"[\u4e00-\u9fff]+", n) for n in names.values())
+    assert isinstance(taxonomy.text_automaton, ahocorasick.Automaton)
+    assert sector_names() == names
+
+
+@pytest.mark.parametrize(
+    ("headline", "body", "unit", "sector"),
+    [
+        (
+            "某镇举办春风行动招聘会",
+            "现场提供就业岗位800个，达成求职意向300人。",
+            None,
+            "employment",
+        ),
+        ("某县重点项目集中开工", "此次集中开工项目12个，总投资36亿元。", None, "investment"),
+        (
+            "某县推进一网通办",
+            "政务服务大厅新增自助终端，群众办事更便捷。",
+            None,
+            "government_services",
+        ),
+        ("某镇完成农村电网改造", "新增变压器12台，保障群众用电。", None, "utilities"),
+        ("某村小麦喜获丰收", "全村种植小麦3000亩，亩产达1200斤。", None, "agriculture"),
+        ("某县智能制造产业园投产", "园区工业企业新增生产线5条。", None, "industry"),
+        ("某镇农村公路通车", "新建道路8公里，改造桥梁2座。", None, "infrastructure"),
+        ("某县开展送医下乡义诊", "县医院专家为群众免费体检。", None, "education_health"),
+        ("某镇乡村旅游火热", "景区接待游客5万人次，民宿一房难求。", None, "culture_tourism"),
+        ("某镇全力做好秸秆禁烧", "镇村干部巡查田块，严防焚烧。", None, "environment"),
+        ("某县为困难群众送温暖", "为低保户、特困人员发放慰问金。", None, "social_welfare"),
+        ("某县开展交通秩序整治", "查扣非法营运车辆10辆。", None, "other"),
+    ],
+)
+def test_one_clear_item_per_sector(taxonomy, headline, body, unit, sector):
+    assert classify_sector(headline, body, unit, taxonomy).primary == sector
+
+
+def test_no_cue_falls_back_to_other(taxonomy):
+    result = classify_sector("某镇召开会议", "会议研究部署了下一阶段工作。", None, taxonomy)
+    assert (result.primary, result.sectors, result.cues) == ("other", ["other"], [])
+    assert classify_sector(None, None, None, taxonomy).primary == "other"
+
+
+def test_reporting_unit_decides_a_neutral_text(taxonomy):
+    headline, body = "某县召开专题会议", "研究部署春节期间相关工作。"
+    assert classify_sector(headline, body, "县供电公司", taxonomy).primary == "utilities"
+    assert classify_sector(headline, body, "县人社局", taxonomy).primary == "employment"
+    assert (
+        classify_sector(headline, body, "县行政审批局", taxonomy).primary == "government_services"
+    )
+    assert classify_sector(headline, body, "县招商服务中心", taxonomy).primary == "investment"
+
+
+def test_headline_cues_weigh_more_than_body_cues(taxonomy):
+    body_only = classify_sector("", "组织人员开展秸秆禁烧巡查，同时做好小麦田管。", None, taxonomy)
+    assert body_only.primary == "environment"
+    flipped = classify_sector("某镇小麦种植", "组织人员开展秸秆禁烧巡查。", None, taxonomy)
+    assert flipped.primary == "agriculture"
+
+
+def test_purpose_clause_decides(taxonomy):
+    body = "市直单位帮扶联系村筹资10万元，用于该村道路硬化和基础设施建设。"
+    result = classify_sector("", body, None, taxonomy)
+    assert result.primary == "infrastructure"
+    assert result.cues[0] in body
+
+
+def test_secondary_sectors_and_cues(taxonomy):
+    result = classify_sector(
+        "某镇招商引资助企招工",
+        "新签约项目3个，总投资5亿元；组织招聘会，送工200人，入职150人。",
+        None,
+        taxonomy,
+    )
+    assert set(result.sectors) == {"investment", "employment"}
+    assert result.sectors[0] == result.primary
+    assert result.cues and all(
+        c in "某镇招商引资助企招工新签约项目总投资招聘会送工入职" for c in result.cues
+    )
+
+
+def test_longest_cue_counts_once(taxonomy):
+    # 土地流转 is one cue; 流转 inside it must not score again.
+    result = classify_sector("", "土地流转", None, taxonomy)
+    assert result.cues == ["土地流转"]
+    assert result.scores == {"agriculture": taxonomy.cues["agriculture"]["土地流转"]}
+
+
+def _sample_items(raw: str) -> list[tuple[str, str, str]]:
+    flat = re.sub(r"\s*\n\s*", "", raw)
+    parts = re.split(r"（([^（）]{2,20}) [^（）]{2,4}）", flat)
+    items = []
+    for k in range(0, len(parts) - 1, 2):
+        headline, _, body = parts[k].strip().partition(" ")
+        items.append((headline, body, parts[k + 1]))
+    return items
+
+
+def test_sample_bulletin_sectors(sample_text, taxonomy):
+    got = [classify_sector(h, b, u, taxonomy).primary for h, b, u in _sample_items(sample_text)]
+    assert got == [
+        "employment",
+        "investment",
+        "government_services",
+        "utilities",
+        "employment",
+        "agriculture",
+    ]
+
+
+def test_dev_set_accuracy(dev_items, taxonomy):
+    ok = 0
+    for it in dev_items:
+        first, _, rest = it["text"].partition("\n")
+        short = rest and len(first.strip()) <= 40 and not first.rstrip().endswith("。")
+        headline, body = (first, rest) if short else ("", it["text"])
+        ok += classify_sector(headline, body, None, taxonomy).primary == it["sector"]
+    assert ok / len(dev_items) >= 0.85
+
+
+def test_missing_sector_is_one_line_error(tmp_path):
+    path = tmp_path / "sectors.json"
+    path.write_text(json.dumps({"sectors": {"other": {"name": "其他"}}}), encoding="utf-8")
+    with pytest.raises(GeoInputError, match="missing sectors employment") as err:
+        load_taxonomy(path)
+    assert "\n" not in str(err.value)
+
+
+def test_unreadable_taxonomy_is_one_line_error(tmp_path):
+    path = tmp_path / "sectors.json"
+    path.write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(GeoInputError):
+        load_taxonomy(path)
+    with pytest.raises(GeoInputError):
+        load_taxonomy(tmp_path / "absent.json")

@@ -1,0 +1,325 @@
+"""The SQLite store: ingest, idempotence, atomicity, migrations, corrections."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pytest
+
+from geo import config
+from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id, items_frame
+from geo.errors import GeoInputError
+from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
+from geo.store import MIGRATIONS, SCHEMA_VERSION, IngestResult, Store, StoreError
+
+
+# A two-township, two-village slice of 息县 written out by hand: the store only reads these fields.
+@dataclass
+class _Town:
+    code: str
+    name: str
+
+
+@dataclass
+class _Village:
+    code: str
+    name: str
+    township_code: str
+
+
+@dataclass
+class _Gaz:
+    county_name: str = "息县"
+    county_code: str = "411528"
+    townships: list = field(
+        default_factory=lambda: [
+            _Town("411528105", "小茴店镇"),
+            _Town("411528201", "孙庙乡"),
+        ]
+    )
+    villages: list = field(
+        default_factory=lambda: [_Village("411528105201", "孙棚村", "411528105")]
+    )
+
+    def township_by_code(self, code):
+        return next((t for t in self.townships if t.code == code), None)
+
+
+def _bulletin(text_tag: str = "一", n_items: int = 2) -> Bulletin:
+    """A hand-made bulletin; ``text_tag`` changes the content (and so the id)."""
+    items = []
+    for i in range(n_items):
+        headline = f"孙庙乡开展冬季农田水利建设{text_tag}{i}"
+        body = f"组织群众疏浚沟渠 12 公里，投入资金 35 万元，受益农户 800 余户。（孙庙乡 李{i}）"
+        items.append(
+            Item(
+                index=i,
+                headline=headline,
+                body=body,
+                unit="孙庙乡",
+                authors=[f"李{i}"],
+                start=i * 100,
+                end=i * 100 + 60,
+                metrics=[
+                    Metric(350000, "yuan", "exact", "投入资金", "35 万元", (30, 35)),
+                    Metric(800, "household", "approx", "受益农户", "800 余户", (40, 46)),
+                ],
+                sector="agriculture",
+                sectors=["agriculture", "infrastructure"],
+                sector_cues=["农田水利"],
+                place=Place(
+                    scope="township",
+                    county="息县",
+                    county_code="411528",
+                    township="孙庙乡",
+                    township_code="411528201",
+                    evidence=[Evidence("孙庙乡", "unit", 0, 3, "township")],
+                ),
+            )
+        )
+    text = "\n".join(f"{it.headline}\n{it.body}" for it in items)
+    return Bulletin(
+        source_name=f"简报{text_tag}.txt",
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        header=BulletinHeader(title="工作简报", issue="第3期", date="2026-02-01"),
+        county="息县",
+        county_code="411528",
+        items=items,
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "s.sqlite") as s:
+        yield s
+
+
+def test_ingest_then_same_content_changes_nothing(store):
+    b = _bulletin()
+    first = store.ingest(b)
+    assert first == IngestResult(b.sha256, True, 2)
+    again = store.ingest(_bulletin())
+    assert again == IngestResult(b.sha256, False, 2)
+    assert len(store.bulletins()) == 1
+    items_df, metrics_df = store.frames()
+    assert len(items_df) == 2 and len(metrics_df) == 4
+
+
+def test_frames_match_items_frame_of_the_same_bulletins(store):
+    bs = [_bulletin("一"), _bulletin("二", 3)]
+    store.ingest_many(bs)
+    got_items, got_metrics = store.frames()
+    want_items, want_metrics = items_frame(bs)
+    assert list(got_items.columns) == ITEM_COLUMNS
+    assert list(got_metrics.columns) == METRIC_COLUMNS
+    pd.testing.assert_frame_equal(got_items, want_items)
+    pd.testing.assert_frame_equal(got_metrics, want_metrics)
+
+
+def test_load_bulletins_round_trips_the_parsed_objects(store):
+    b = _bulletin()
+    store.ingest(b)
+    (back,) = store.load_bulletins()
+    assert back.to_dict() == b.to_dict()
+
+
+def test_failure_mid_ingest_leaves_nothing_behind(store):
+    bad = _bulletin("坏", 3)
+    bad.items[2].index = 0  # duplicate item id: the third insert fails
+    with pytest.raises(StoreError, match="nothing was stored"):
+        store.ingest(bad)
+    assert store.bulletins().empty
+    items_df, metrics_df = store.frames()
+    assert items_df.empty and metrics_df.empty
+    # the store is still usable
+    assert store.ingest(_bulletin()).created
+
+
+def test_ingest_many_reports_progress(store):
+    seen = []
+    results = store.ingest_many([_bulletin("一"), _bulletin("一"), _bulletin("二")], seen.append)
+    assert [r.created for r in results] == [True, False, True]
+    assert seen == results
+
+
+def test_data_survives_reopening_and_uses_wal_and_foreign_keys(tmp_path):
+    path = tmp_path / "deep" / "folder" / "s.sqlite"
+    with Store(path) as s:
+        s.ingest(_bulletin())
+        assert s._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert s._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with Store(path) as s:
+        assert s.bulletins()["n_items"].tolist() == [2]
+
+
+def test_delete_bulletin_removes_its_items_and_metrics(store):
+    keep, gone = _bulletin("一"), _bulletin("二")
+    store.ingest_many([keep, gone])
+    assert store.delete_bulletin(gone.sha256[:10])
+    assert not store.delete_bulletin("ffffffffff")
+    items_df, metrics_df = store.frames()
+    assert set(items_df["bulletin_id"]) == {keep.sha256}
+    assert set(metrics_df["item_id"]) == {item_id(keep.sha256, 0), item_id(keep.sha256, 1)}
+    with pytest.raises(StoreError):
+        store.delete_bulletin("ab")
+
+
+def test_older_file_is_migrated_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("INSERT INTO schema_version VALUES (1, '2026-01-01')")
+    conn.execute(
+        "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
+        " '411528', '正文', '2026-01-01')"
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        assert s.bulletins()["source_name"].tolist() == ["旧.txt"]
+        indexes = {r[0] for r in s._conn.execute("SELECT name FROM sqlite_master")}
+        assert "corrections_item" in indexes
+
+
+def test_newer_file_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "new.sqlite"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION + 1}, 'later')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer") as err:
+        Store(path)
+    assert isinstance(err.value, GeoInputError) and "\n" not in str(err.value)
+
+
+def test_files_that_are_not_stores_are_refused(tmp_path):
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError, match="not a township-activity store"):
+        Store(junk)
+    other = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE mine (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="not a township-activity store"):
+        Store(other)
+    with pytest.raises(StoreError, match="folder"):
+        Store(tmp_path)
+
+
+def test_store_path_prefers_argument_then_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(config.STORE_ENV, str(tmp_path / "env.sqlite"))
+    assert config.store_path() == tmp_path / "env.sqlite"
+    assert config.store_path(tmp_path / "arg.sqlite") == tmp_path / "arg.sqlite"
+    monkeypatch.delenv(config.STORE_ENV)
+    default = config.store_path()
+    assert default.name == "activity.sqlite" and "township-activity-map" in str(default)
+
+
+def test_township_and_village_corrections_win_and_name_from_gazetteer(store):
+    b = _bulletin()
+    store.ingest(b)
+    first = item_id(b.sha256, 0)
+    gaz = _Gaz()
+    store.correct(first, township_code="411528105", note="实为小茴店镇", gazetteer=gaz)
+    items_df, _ = store.frames(gazetteer_loader=lambda code: gaz)
+    row = items_df.set_index("item_id").loc[first]
+    assert (row.township, row.township_code, row.scope) == ("小茴店镇", "411528105", "township")
+    assert bool(row.corrected)
+    other = items_df.set_index("item_id").loc[item_id(b.sha256, 1)]
+    assert other.township == "孙庙乡" and not bool(other.corrected)
+
+    store.correct(first, village_code="411528105201", gazetteer=gaz)
+    row = store.frames(gazetteer_loader=lambda code: gaz)[0].set_index("item_id").loc[first]
+    assert (row.village, row.village_code, row.scope) == ("孙棚村", "411528105201", "village")
+
+    # "" = not in any single township: the item becomes county-wide
+    store.correct(first, township_code="", gazetteer=gaz)
+    row = store.frames(gazetteer_loader=lambda code: gaz)[0].set_index("item_id").loc[first]
+    assert pd.isna(row.township) and pd.isna(row.village) and row.scope == "county"
+    assert store.corrections()["field"].tolist() == [
+        "township_code",
+        "village_code",
+        "township_code",
+    ]
+
+
+def test_corrections_use_stored_names_without_a_gazetteer(store):
+    b = _bulletin()
+    store.ingest(b)
+    first = item_id(b.sha256, 0)
+    store.correct(first, township_code="411528105", gazetteer=_Gaz())
+
+    def no_gazetteer(code):
+        raise StoreError("no gazetteer here")
+
+    row = store.frames(gazetteer_loader=no_gazetteer)[0].set_index("item_id").loc[first]
+    assert row.township == "小茴店镇"
+
+
+def test_corrections_survive_delete_and_reingest(store):
+    b = _bulletin()
+    store.ingest(b)
+    first = item_id(b.sha256, 1)
+    store.correct(first, township_code="411528105", gazetteer=_Gaz())
+    store.delete_bulletin(b.sha256)
+    assert store.frames()[0].empty
+    store.ingest(_bulletin())
+    row = store.frames(gazetteer_loader=lambda c: _Gaz())[0].set_index("item_id").loc[first]
+    assert row.township == "小茴店镇" and bool(row.corrected)
+
+
+def test_bad_corrections_are_refused(store):
+    b = _bulletin()
+    store.ingest(b)
+    first = item_id(b.sha256, 0)
+    gaz = _Gaz()
+    with pytest.raises(StoreError, match="no item"):
+        store.correct("000000000000-009", township_code="411528105", gazetteer=gaz)
+    with pytest.raises(StoreError, match="nothing to correct"):
+        store.correct(first)
+    with pytest.raises(StoreError, match="not in 息县"):
+        store.correct(first, township_code="411502001", gazetteer=gaz)
+    with pytest.raises(StoreError, match="not in township"):
+        store.correct(first, township_code="411528201", village_code="411528105201", gazetteer=gaz)
+    assert store.corrections().empty
+
+
+def test_sector_correction_checks_the_taxonomy(store):
+    sectors = pytest.importorskip("geo.sectors")
+    names = sectors.sector_names()
+    assert "employment" in names
+    b = _bulletin()
+    store.ingest(b)
+    first = item_id(b.sha256, 0)
+    with pytest.raises(StoreError, match="unknown sector"):
+        store.correct(first, sector="space_travel")
+    store.correct(first, sector="employment", note="以招工为主")
+    row = store.frames()[0].set_index("item_id").loc[first]
+    assert row.sector == "employment"
+    assert row.sectors == "employment,agriculture,infrastructure"
+
+
+def test_regeocode_updates_places_but_corrections_still_win(store):
+    gazetteer = pytest.importorskip("geo.gazetteer")
+    pytest.importorskip("geo.geocode")
+    gaz = gazetteer.load_gazetteer("411528")
+    b = _bulletin()
+    for it in b.items:  # pretend an older geocoder found nothing
+        it.place = Place(scope="unknown")
+    store.ingest(b)
+    first, second = item_id(b.sha256, 0), item_id(b.sha256, 1)
+    store.correct(first, township_code="411528105", gazetteer=gaz)
+    assert store.regeocode(lambda code: gaz) == 2
+    items_df = store.frames(gazetteer_loader=lambda code: gaz)[0].set_index("item_id")
+    assert items_df.loc[second, "township"] == "孙庙乡"
+    assert items_df.loc[first, "township"] == "小茴店镇"
+    assert store.regeocode(lambda code: gaz) == 0

@@ -1,0 +1,308 @@
+"""The folium map: local assets only, escaping, legend, notes, base maps, payload size."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import Point
+from test_aggregate import SEAT, make_frames, make_outline, make_townships
+
+from geo import assets, webmap
+
+SHARED_XIXIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "xixian"
+
+
+def _html(m: folium.Map) -> str:
+    return m.get_root().render()
+
+
+def _resource_urls(html: str) -> list[str]:
+    """src of every <script> and href of every stylesheet <link>."""
+    scripts = re.findall(r"<script\b[^>]*\bsrc\s*=\s*[\"']([^\"']+)", html, flags=re.I)
+    links = re.findall(r"<link\b[^>]*\bhref\s*=\s*[\"']([^\"']+)", html, flags=re.I)
+    return scripts + links
+
+
+def _map(**kw) -> folium.Map:
+    items, metrics = make_frames()
+    kw.setdefault("county_seat", SEAT)
+    return webmap.build_map(make_townships(), items, metrics, outline=make_outline(), **kw)
+
+
+def _township_layer(m: folium.Map) -> folium.GeoJson:
+    return next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
+
+
+# --------------------------------------------------------------------------- assets
+
+
+@pytest.mark.parametrize("mode", ["static", "inline"])
+def test_no_remote_script_or_stylesheet(mode):
+    html = _html(_map(assets=mode))
+    urls = _resource_urls(html)
+    assert not [u for u in urls if re.match(r"(https?:)?//", u)]
+    if mode == "static":
+        assert urls and all(u.startswith("/app/static/vendor/") for u in urls)
+        assert "/app/static/vendor/leaflet/leaflet.js" in urls
+    else:
+        assert urls == []
+        assert "Leaflet 1.9" in html and len(html) > 140_000  # Leaflet itself is in the page
+    for cdn in ("cdn.jsdelivr", "cdnjs", "code.jquery", "bootstrapcdn", "fontawesome"):
+        assert cdn not in html
+
+
+def test_many_items_cluster_with_local_markercluster():
+    items, metrics = make_frames()
+    many = pd.concat([items] * 15, ignore_index=True)
+    many["item_id"] = [f"x-{i:04d}" for i in range(len(many))]
+    m = webmap.build_map(make_townships(), many, metrics, assets="static", county_seat=SEAT)
+    html = _html(m)
+    assert "L.markerClusterGroup" in html
+    urls = _resource_urls(html)
+    assert "/app/static/vendor/markercluster/leaflet.markercluster.js" in urls
+    assert "/app/static/vendor/markercluster/MarkerCluster.Default.css" in urls
+
+
+def test_ensure_static_assets_copies_vendor_files(tmp_path):
+    urls = assets.ensure_static_assets(tmp_path)
+    assert urls["leaflet"] == "/app/static/vendor/leaflet/leaflet.js"
+    assert (tmp_path / "leaflet" / "leaflet.js").stat().st_size > 100_000
+    assert (tmp_path / "leaflet" / "images" / "layers.png").exists()
+    assert (tmp_path / "markercluster" / "leaflet.markercluster.js").exists()
+    assert assets.ensure_static_assets(tmp_path) == urls  # idempotent
+
+
+def test_localise_drops_unknown_cdn_resources_with_a_warning():
+    m = folium.Map(tiles=None)
+    folium.plugins.Fullscreen().add_to(m)
+    with pytest.warns(UserWarning, match="dropped non-local"):
+        assets.localise(m, "static")
+    assert not [u for u in _resource_urls(_html(m)) if u.startswith("http")]
+
+
+def test_inline_css_embeds_leaflet_images():
+    html = _html(_map(assets="inline"))
+    assert "url(data:image/png;base64," in html
+    assert "url(images/" not in html
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def test_bulletin_text_is_escaped_everywhere():
+    items, metrics = make_frames()
+    gdf = make_townships()
+    gdf.loc[0, "township"] = '<img src=x onerror="alert(2)">街道'
+    m = webmap.build_map(
+        gdf, items, metrics, title="<b>标题</b>", county_seat=SEAT, assets="inline"
+    )
+    html = _html(m)
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;路口乡土地流转" in html
+    assert "<img src=x" not in html and "&lt;img src=x" in html
+    assert "<b>标题</b>" not in html and "&lt;b&gt;标题&lt;/b&gt;" in html
+    assert "<title>&lt;b&gt;标题&lt;/b&gt;</title>" in html
+
+
+# --------------------------------------------------------------------------- content
+
+
+def test_township_features_carry_codes_and_values():
+    m = _map(metric_key="investment_yuan")
+    features = _township_layer(m).data["features"]
+    props = {f["properties"]["township_code"]: f["properties"] for f in features}
+    assert set(props) == {"411528001", "411528101", "411528201", "411528202"}
+    assert props["411528201"]["value"] == 1.2e8
+    assert props["411528201"]["value_text"] == "1.2亿元"
+    assert props["411528001"]["value"] is None
+    assert props["411528001"]["value_text"] == "无数据"
+
+
+def test_legend_in_chinese_with_unit_and_nodata():
+    html = _html(_map(metric_key="investment_yuan"))
+    assert "投资额（元）" in html
+    assert "5000万元" in html and "1.2亿元" in html
+    assert "无数据" in html and "geo-nodata-hatch" in html
+
+
+def test_labels_markers_villages_outline_and_layer_control():
+    villages = gpd.GeoDataFrame(
+        {"village": ["王庄村", "李楼村"]}, geometry=[Point(114.85, 32.45), Point(114.75, 32.35)]
+    ).set_crs(4326)
+    html = _html(_map(villages=villages))
+    for name in ("谯楼街道", "项店镇", "孙庙乡", "路口乡", "王庄村", "李楼村"):
+        assert name in html
+    layers = [
+        c.layer_name for c in _map(villages=villages)._children.values() if hasattr(c, "layer_name")
+    ]
+    assert {"乡镇名称", "村（社区）", "县界"} <= set(layers)
+    assert "L.control.layers" in html
+    assert "L.circleMarker" in html
+    assert "就业创业" in html or "employment" not in html  # popups name sectors in Chinese
+
+
+def test_approximate_note_shown_only_when_approximate():
+    assert webmap.APPROXIMATE_NOTE in _html(_map(approximate=True))
+    assert webmap.APPROXIMATE_NOTE not in _html(_map(approximate=False))
+
+
+def test_township_labels_can_be_turned_off():
+    names = [getattr(c, "layer_name", "") for c in _map(labels=False)._children.values()]
+    assert "乡镇名称" not in names
+    assert "乡镇名称" in [getattr(c, "layer_name", "") for c in _map()._children.values()]
+
+
+# --------------------------------------------------------------------------- base maps
+
+
+def test_blank_basemap_has_no_tiles():
+    html = _html(_map())
+    for host in ("openstreetmap", "tianditu", "autonavi"):
+        assert host not in html
+
+
+def test_osm_tiles_only_when_chosen():
+    html = _html(_map(basemap="osm"))
+    assert "tile.openstreetmap.org" in html
+    assert not [u for u in _resource_urls(html) if u.startswith("http")]
+
+
+def test_tianditu_needs_a_key():
+    html = _html(_map(basemap="tianditu_vec"))
+    assert "tianditu.gov.cn" not in html and "天地图需要密钥" in html
+    html = _html(_map(basemap="tianditu_img", tianditu_key="abc123"))
+    assert "img_w" in html and "cia_w" in html and "tk=abc123" in html
+
+
+def test_amap_shifts_every_overlay_to_gcj02():
+    plain = _township_layer(_map()).data["features"][0]["geometry"]["coordinates"][0][0]
+    shifted = _township_layer(_map(basemap="amap")).data["features"][0]["geometry"]
+    dx = shifted["coordinates"][0][0][0] - plain[0]
+    dy = shifted["coordinates"][0][0][1] - plain[1]
+    # GCJ-02 near 息县 is about +0.005° lon, -0.002° lat
+    assert 0.003 < dx < 0.008 and -0.004 < dy < -0.0005
+    assert "autonavi" in _html(_map(basemap="amap"))
+
+
+def test_unknown_basemap_falls_back_to_blank():
+    html = _html(_map(basemap="nope"))
+    assert "未知底图" in html
+
+
+# --------------------------------------------------------------------------- classes and numbers
+
+
+def test_classify_handles_few_and_many_values():
+    c = webmap.classify([np.nan, np.nan])
+    assert list(c.index) == [-1, -1] and c.colors == []
+    c = webmap.classify([5.0, np.nan, 5.0], "人")
+    assert list(c.index) == [0, -1, 0] and c.labels == ["5人"]
+    c = webmap.classify([1.0, 3.0, 1.0], "人")
+    assert list(c.index) == [0, 1, 0] and len(c.colors) == 2
+    values = [1, 2, 3, 10, 11, 12, 50, 55, 100, 120, np.nan]
+    c = webmap.classify(values, "元")
+    assert len(c.colors) == 5 and len(c.labels) == 5
+    assert c.index[-1] == -1
+    assert list(c.index[:-1]) == sorted(c.index[:-1])  # classes grow with the values
+    assert c.index[0] == 0 and c.index[-2] == 4
+
+
+def test_format_value_in_chinese_units():
+    assert webmap.format_value(1.35e9, "元") == "13.5亿元"
+    assert webmap.format_value(26000, "人") == "2.6万人"
+    assert webmap.format_value(85, "人") == "85人"
+    assert webmap.format_value(float("nan"), "人") == "无数据"
+
+
+# --------------------------------------------------------------------------- payload
+
+
+def test_geometries_are_simplified_and_rounded():
+    circle = Point(114.8, 32.4).buffer(0.1, quad_segs=2000)  # 8000 vertices
+    gdf = gpd.GeoDataFrame(
+        {"township_code": ["411528001"], "township": ["谯楼街道"]}, geometry=[circle], crs=4326
+    )
+    items, metrics = make_frames()
+    m = webmap.build_map(gdf, items, metrics)
+    ring = _township_layer(m).data["features"][0]["geometry"]["coordinates"][0]
+    assert len(ring) < 1000
+    assert all(len(repr(x).split(".")[-1]) <= 5 for x, _ in ring)
+
+
+@pytest.mark.skipif(not SHARED_XIXIAN.exists(), reason="../shared/data/xixian not present")
+def test_xixian_sized_map_is_under_one_megabyte():
+    outline = gpd.read_file(SHARED_XIXIAN / "xixian_county_outline_wgs84.geojson")
+    poly = outline.geometry.iloc[0]
+    rng = np.random.default_rng(7)
+    minx, miny, maxx, maxy = poly.bounds
+    seeds = []
+    while len(seeds) < 23:
+        p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+        if poly.contains(p):
+            seeds.append(p)
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=poly.envelope)
+    cells = [c.intersection(poly) for s in seeds for c in cells.geoms if c.contains(s)]
+    townships = gpd.GeoDataFrame(
+        {"township_code": [f"411528{i:03d}" for i in range(23)], "township": ["某某镇"] * 23},
+        geometry=cells,
+        crs=4326,
+    )
+    villages = gpd.GeoDataFrame(
+        {"village": ["某村"] * 364},
+        geometry=[
+            shapely.Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy)) for _ in range(364)
+        ],
+        crs=4326,
+    )
+    items, metrics = make_frames()
+    for mode in ("static", "inline"):
+        m = webmap.build_map(
+            townships, items, metrics, outline=outline, villages=villages, assets=mode
+        )
+        assert len(_html(m).encode("utf-8")) < 1_000_000
+
+
+# --------------------------------------------------------------------------- in a browser
+
+
+def _chromium():
+    try:
+        from geo.browser import chromium_path
+    except ImportError:
+        return None
+    return chromium_path()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
+def test_inline_map_runs_offline_in_chromium(tmp_path):
+    from geo.browser import browser_page
+
+    path = tmp_path / "map.html"
+    path.write_text(_html(_map(assets="inline", metric_key="investment_yuan")), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with browser_page((1000, 800)) as (page, blocked):
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri(), wait_until="load")
+            page.wait_for_selector(".leaflet-container")
+            n_polygons = page.locator("path.leaflet-interactive").count()
+            labels = page.locator(".geo-tlabel").all_inner_texts()
+            legend = page.locator(".geo-legend").inner_text()
+            page.locator("path.leaflet-interactive").nth(0).hover()
+            # click a village/item marker: its popup shows the escaped headline as text
+            page.evaluate("document.querySelectorAll('.leaflet-interactive').length")
+    assert not errors and not blocked
+    assert n_polygons >= 4
+    assert sorted(labels) == sorted(["谯楼街道", "项店镇", "孙庙乡", "路口乡"])
+    assert "投资额（元）" in legend and "无数据" in legend
