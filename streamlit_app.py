@@ -7,6 +7,7 @@ county of ``data/counties.json`` with the bundled sample bulletin, no setup need
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import tempfile
@@ -200,6 +201,8 @@ def _upload_boundaries(county_code: str) -> None:
             st.error(str(err).splitlines()[0])
         else:
             st.session_state.setdefault("_boundaries", {})[county_code] = joined
+            digest = app_state.content_hash(f.getvalue())
+            st.session_state.setdefault("_boundary_keys", {})[county_code] = (digest, crs_label)
             read_report = gdf.attrs.get("report")
             text = report.to_text()
             if read_report is not None:
@@ -219,20 +222,24 @@ def _upload_boundaries(county_code: str) -> None:
 
 
 def _county_data(store, store_path: str, county_code: str):
-    """(items_df, metrics_df, sample_bulletin) for the county: the store, else the sample."""
-    items_df, metrics_df = _store_frames(store_path, _store_fingerprint(store))
+    """(items_df, metrics_df, sample_bulletin, data_key) for the county: the store, else the
+    sample. ``data_key`` changes whenever the data does (it keys the map cache)."""
+    fingerprint = _store_fingerprint(store)
+    items_df, metrics_df = _store_frames(store_path, fingerprint)
     mine = items_df["county_code"].astype(str) == county_code
     if mine.any():
         items_df = items_df[mine.to_numpy()]
         metrics_df = metrics_df[metrics_df["item_id"].isin(items_df["item_id"])]
-        return items_df.reset_index(drop=True), metrics_df.reset_index(drop=True), None
+        key = ("store", store_path, fingerprint, county_code)
+        return items_df.reset_index(drop=True), metrics_df.reset_index(drop=True), None, key
     if county_code != app_state.DEFAULT_COUNTY_CODE:
-        return items_df.iloc[0:0], metrics_df.iloc[0:0], None
+        return items_df.iloc[0:0], metrics_df.iloc[0:0], None, ("empty", county_code)
     text = app_state.sample_text()
+    digest = app_state.content_hash(text)
     bulletin, s_items, s_metrics = _parse_cached(
-        app_state.content_hash(text), text, county_code, app_state.SAMPLE_PATH.name
+        digest, text, county_code, app_state.SAMPLE_PATH.name
     )
-    return s_items, s_metrics, bulletin
+    return s_items, s_metrics, bulletin, ("sample", digest, county_code)
 
 
 def _filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[str, str]):
@@ -282,15 +289,13 @@ def _filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[
         placeholder="全部乡镇",
         key="f_towns",
     )
-    bulletins = (
-        items_df.drop_duplicates("bulletin_id")
-        .set_index("bulletin_id")[["bulletin_name", "bulletin_date", "bulletin_issue"]]
-        .fillna("")
+    b = items_df.drop_duplicates("bulletin_id")
+    parts = [
+        b[c].fillna("").astype(str) for c in ("bulletin_date", "bulletin_issue", "bulletin_name")
+    ]
+    b_labels = dict(
+        zip(b["bulletin_id"], (parts[0] + " " + parts[1] + " " + parts[2]).str.strip(), strict=True)
     )
-    b_labels = {
-        bid: " ".join(x for x in (r.bulletin_date, r.bulletin_issue, r.bulletin_name) if x)
-        for bid, r in bulletins.iterrows()
-    }
     _seed("f_bulletins", [b for b in url_f.bulletins if b in b_labels])
     chosen_bulletins = st.multiselect(
         "简报",
@@ -370,9 +375,10 @@ def _review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]
     if items_df.empty:
         st.caption("没有可更正的事项。")
         return
-    labels = {
-        r.item_id: f"{r.headline or r.item_id}"[:60] for r in items_df.itertuples(index=False)
-    }
+    heads = items_df["headline"].fillna("").astype(str).str.slice(0, 60)
+    labels = dict(
+        zip(items_df["item_id"], heads.where(heads != "", items_df["item_id"]), strict=True)
+    )
     iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
     row = items_df[items_df["item_id"] == iid].iloc[0]
     st.caption(
@@ -469,7 +475,9 @@ def main() -> None:
         except GeoInputError as err:
             st.error(str(err).splitlines()[0])
             gazetteer = None
-        items_df, metrics_df, sample_bulletin = _county_data(store, store_path, county_code)
+        items_df, metrics_df, sample_bulletin, data_key = _county_data(
+            store, store_path, county_code
+        )
         try:
             layers = _county_layers(county_code)
         except GeoInputError as err:
@@ -510,11 +518,13 @@ def main() -> None:
     view = None
     with map_col:
         if townships is not None:
+            boundary_key = st.session_state.get("_boundary_keys", {}).get(county_code, "default")
             view, map_state = _show_map(
                 items_df,
                 metrics_df,
                 townships,
                 layers,
+                data_key=(*data_key, boundary_key),
                 county_name=county_name,
                 county_code=county_code,
                 filters=filters,
@@ -559,12 +569,31 @@ def main() -> None:
         st.query_params.from_dict(params)
 
 
+@st.cache_resource(show_spinner="正在绘制地图…", max_entries=8)
+def _built_map(key: tuple, _view, location, zoom, tianditu_key):
+    """The folium map of a view, built and rendered once per ``key`` (data + filters + view).
+
+    st_folium mutates the map it draws, so callers get a deep copy; the big GeoJSON payloads
+    are strings, which the copy shares, so copying costs milliseconds.
+    """
+    from geo import webmap
+
+    m = webmap.build_map_from_view(
+        _view, assets="static", location=location, zoom=zoom, tianditu_key=tianditu_key
+    )
+    # folium drops max_zoom on a tile-less map; MarkerCluster refuses to work without one.
+    m.options.setdefault("maxZoom", 18)
+    m.get_root().render()  # once here, so st_folium can skip it (render=False)
+    return m
+
+
 def _show_map(
     items_df,
     metrics_df,
     townships,
     layers,
     *,
+    data_key,
     county_name,
     county_code,
     filters,
@@ -575,7 +604,7 @@ def _show_map(
 ):
     from streamlit_folium import st_folium
 
-    from geo import export, webmap
+    from geo import export
 
     view = export.make_view(
         items_df,
@@ -593,20 +622,16 @@ def _show_map(
     )
     # The first view comes from the URL and stays fixed for the session, so panning never
     # changes the map's HTML (which would re-mount it).
-    location = None
-    if url_view.lat is not None:
-        location = (url_view.lat, url_view.lon)
-    m = webmap.build_map_from_view(
-        view, assets="static", location=location, zoom=url_view.zoom, tianditu_key=_tianditu_key()
-    )
-    # folium drops max_zoom on a tile-less map; MarkerCluster refuses to work without one.
-    m.options.setdefault("maxZoom", 18)
+    location = (url_view.lat, url_view.lon) if url_view.lat is not None else None
+    key = (data_key, repr(filters), metric, basemap, approximate, location, url_view.zoom)
+    m = copy.deepcopy(_built_map(key, view, location, url_view.zoom, _tianditu_key()))
     state = st_folium(
         m,
         key="map",
         height=560,
         use_container_width=True,
         returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
+        render=False,
     )
     return view, state
 

@@ -23,12 +23,14 @@ from typing import Any
 import eviltransform
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo.config import data_dir
 from geo.errors import BoundaryReadError
+from geo.gazetteer import township_key
 from geo.io.boundary_files import read_vector
 
 __all__ = [
@@ -152,17 +154,18 @@ class JoinReport:
 class CountyLayers:
     """A county's default layers (``None`` where the county has none).
 
-    ``approximate`` is True when the township polygons are an estimate (示意范围，非官方边界);
-    ``note`` says so in words for the map legend.
+    ``seat`` is the county town as (lon, lat) in WGS84. ``approximate`` is True when the
+    township polygons are an estimate (示意范围，非官方边界); ``note`` says so in words for the
+    map legend.
     """
 
-    county_code: str
-    name: str | None = None
     outline: gpd.GeoDataFrame | None = None
     townships: gpd.GeoDataFrame | None = None
     seat: tuple[float, float] | None = None
     approximate: bool = False
     note: str = ""
+    county_code: str = ""
+    name: str | None = None
 
 
 def _short_list(labels: list[str], limit: int = 12) -> str:
@@ -299,7 +302,8 @@ def read_boundaries(
     """
     if datum not in DATUMS:
         raise BoundaryReadError(f"unknown datum '{datum}' (choose one of {', '.join(DATUMS)})")
-    label = name or (Path(source).name if not isinstance(source, bytes) else "upload")
+    is_bytes = isinstance(source, bytes | bytearray | memoryview)
+    label = name or ("upload" if is_bytes else Path(source).name)
     gdf = read_vector(source, name=name, layer=layer)
     report = BoundaryReport(source=label, datum=datum, n_read=len(gdf))
     report.source_crs = gdf.crs.to_string() if gdf.crs is not None else None
@@ -317,14 +321,19 @@ def read_boundaries(
     try:
         gdf = gdf.to_crs(_WGS84)
     except Exception as err:  # pyproj raises several types for impossible transforms
-        raise BoundaryReadError(f"{label}: cannot reproject to WGS84 ({err})") from None
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise BoundaryReadError(f"{label}: cannot reproject to WGS84 ({first})") from None
     _check_lonlat(gdf, label)
     if datum == "gcj02":
         gdf = gcj02_to_wgs84(gdf)
     elif datum == "bd09":
         gdf = gcj02_to_wgs84(_shift(gdf, _bd_to_gcj_xy))
-    # Datum shifts and reprojection can, rarely, create slivers; repair quietly.
-    gdf[gdf.geometry.name] = shapely.make_valid(gdf.geometry.values)
+    # Reprojection and datum shifts can, rarely, fold a sliver; repair quietly.
+    bad = ~gdf.is_valid
+    if bad.any():
+        gdf.loc[bad, gdf.geometry.name] = [
+            shapely.union_all(_polygon_parts(shapely.make_valid(g))) for g in gdf.geometry[bad]
+        ]
     report.n_kept = len(gdf)
     gdf.attrs["report"] = report
     return gdf
@@ -337,7 +346,7 @@ def _feature_labels(gdf: gpd.GeoDataFrame) -> list[str]:
             c
             for c in gdf.columns
             if c != gdf.geometry.name
-            and gdf[c].dtype == object
+            and (pd.api.types.is_string_dtype(gdf[c]) or gdf[c].dtype == object)
             and any(h in str(c).lower() for h in _NAME_HINTS)
         ),
         None,
@@ -434,20 +443,6 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
 # --------------------------------------------------------------------------- gazetteer join
 
 
-def _key_func():
-    """The gazetteer's suffix-insensitive township key (private fallback until it lands)."""
-    try:
-        from geo.gazetteer import township_key
-    except ImportError:
-        return _township_key
-    return township_key
-
-
-def _township_key(name: str) -> str:
-    name = re.sub(r"\s+", "", name).replace("办事处", "街道")
-    return re.sub(r"(街道|民族乡|镇|乡|管理区)$", "", name)
-
-
 def _code_value(value: Any) -> str | None:
     """A code cell as a digit string (dbf numbers come back as floats)."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
@@ -495,33 +490,14 @@ def _detect_name_field(gdf: gpd.GeoDataFrame, match) -> str | None:
 
 
 def _name_matcher(gazetteer):
-    """A function name → list of townships: key index first, then the gazetteer's own matcher."""
-    key = _key_func()
+    """A function name → list of townships: the gazetteer's matcher, else a key index."""
+    if hasattr(gazetteer, "match_township_name"):
+        return lambda value: list(gazetteer.match_township_name(str(value)) or [])
     index: dict[str, dict[str, Any]] = {}
     for t in gazetteer.townships:
         for n in (t.name, *(getattr(t, "aliases", None) or ())):
-            index.setdefault(key(n), {})[t.code] = t
-    prefixes = [
-        p
-        for p in {
-            getattr(gazetteer, "county_name", None) or "",
-            re.sub(r"[县市区]$", "", getattr(gazetteer, "county_name", None) or ""),
-        }
-        if p
-    ]
-
-    def match(value: str) -> list:
-        text = re.sub(r"\s+", "", str(value))
-        for p in sorted(prefixes, key=len, reverse=True):
-            if text.startswith(p) and len(text) > len(p):
-                text = text[len(p) :]
-                break
-        hits = list(index.get(key(text), {}).values())
-        if not hits and hasattr(gazetteer, "match_township_name"):
-            hits = list(gazetteer.match_township_name(text) or [])
-        return hits
-
-    return match
+            index.setdefault(township_key(n), {})[t.code] = t
+    return lambda value: list(index.get(township_key(str(value)), {}).values())
 
 
 def join_to_gazetteer(

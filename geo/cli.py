@@ -92,6 +92,13 @@ def _clip(text: str, width: int) -> str:
     return "".join(out) + "…"
 
 
+def _cell(value: Any) -> str:
+    # pandas turns missing strings into NaN; show both as empty
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
 def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - display_width(text))
 
@@ -115,9 +122,7 @@ def format_table(
         Header, a rule and one line per row, without trailing newline.
     """
     limits = list(max_widths or [10_000] * len(headers))
-    cells = [
-        [_clip("" if v is None else str(v), limits[j]) for j, v in enumerate(row)] for row in rows
-    ]
+    cells = [[_clip(_cell(v), limits[j]) for j, v in enumerate(row)] for row in rows]
     heads = [str(h) for h in headers]
     widths = [
         max([display_width(h)] + [display_width(r[j]) for r in cells]) for j, h in enumerate(heads)
@@ -252,7 +257,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                 result = store.ingest(bulletin)
             except (GeoInputError, OSError) as err:
                 counts["failed"] += 1
-                tqdm.write(f"error: {path}: {_one_line(err)}", file=sys.stderr)
+                msg = _one_line(err)
+                msg = msg if path in msg else f"{path}: {msg}"
+                tqdm.write(f"error: {msg}", file=sys.stderr)
                 continue
             status = "created" if result.created else "unchanged"
             counts[status] += 1

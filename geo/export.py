@@ -354,11 +354,16 @@ def export_png(
 
 
 def _png_with_chromium(view: MapView, out: Path, size: tuple[int, int], labels: bool) -> None:
+    from branca.element import Element
+
     from geo.browser import screenshot_html
     from geo.webmap import build_map_from_view
 
     snap = MapView(**{**_fields(view), "basemap": "none"})
     m = build_map_from_view(snap, assets="inline", labels=labels, caption=_caption(view))
+    # A snapshot has nothing to click: hide the zoom buttons and the layer switcher.
+    hide = "<style>.leaflet-control-zoom, .leaflet-control-layers { display: none; }</style>"
+    m.get_root().header.add_child(Element(hide), name="snapshot_css")
     tmp = Path(tempfile.mkdtemp(prefix="geo-png-"))
     try:
         html_path = tmp / "map.html"

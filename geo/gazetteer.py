@@ -147,19 +147,22 @@ class Gazetteer:
         A leading county name (息县白土店乡) is ignored. Several results mean the
         name is ambiguous in this county (a 乡 and a 镇 with the same stem).
         """
-        text = to_simplified(str(name)).strip()
-        for prefix in (self.county_name, self.short_name):
+        text = re.sub(r"\s+", "", to_simplified(str(name)))
+        forms = [text]
+        for prefix in (self.province, self.city, self.county_name, self.short_name):
+            # 河南省信阳市息县白土店乡 → 白土店乡 (tried after the name as given)
             if prefix and text.startswith(prefix) and len(text) > len(prefix) + 1:
                 text = text[len(prefix) :]
-                break
-        key = township_key(text)
-        hits = self._by_key.get(key, [])
-        if len(hits) > 1:
-            # An exact name beats a shared stem (白土店乡 vs a 白土店镇).
-            exact = [t for t in hits if t.name == text or text in t.aliases]
-            if exact:
-                return exact
-        return list(hits)
+                forms.append(text)
+        for form in forms:
+            hits = self._by_key.get(township_key(form), [])
+            if len(hits) > 1:
+                # An exact name beats a shared stem (白土店乡 vs a 白土店镇).
+                exact = [t for t in hits if t.name == form or form in t.aliases]
+                hits = exact or hits
+            if hits:
+                return list(hits)
+        return []
 
     def match_village_name(self, name: str, township_code: str | None = None) -> list[Village]:
         """Villages called ``name`` (short or full name, or alias), optionally in one township."""
@@ -254,14 +257,16 @@ def _counties() -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=1)
 def _curated_aliases() -> dict[str, list[tuple[str, str]]]:
-    """``{township code: [(alias, kind), ...]}`` from ``aliases.csv`` (hand-curated)."""
+    """``{township code: [(alias, kind), ...]}`` from ``aliases.csv`` (hand-curated) and
+    ``inferred_aliases.csv`` (城关镇 → its successor 街道, inferred by the build script)."""
     out: dict[str, list[tuple[str, str]]] = {}
-    path = DATA_DIR / "aliases.csv"
-    if not path.exists():
-        return out
-    with open(path, encoding="utf-8") as fh:
-        for row in csv.DictReader(line for line in fh if not line.startswith("#")):
-            out.setdefault(row["township_code"], []).append((row["alias"], row["kind"]))
+    for name in ("aliases.csv", "inferred_aliases.csv"):
+        path = DATA_DIR / name
+        if not path.exists():
+            continue
+        with open(path, encoding="utf-8") as fh:
+            for row in csv.DictReader(line for line in fh if not line.startswith("#")):
+                out.setdefault(row["township_code"], []).append((row["alias"], row["kind"]))
     return out
 
 
@@ -286,10 +291,16 @@ def _load_by_code(code: str) -> Gazetteer:
     row = _counties().set_index("code").loc[code]
     prov = code[:2]
     rows = [r for r in _read_gz_csv(DATA_DIR / "townships" / f"{prov}.csv.gz") if r[3] == code]
-    # Villages carry NBS 2023 township codes; the build script links them to current codes.
-    remap = {r[7]: r[0] for r in rows if r[7]}
-    names = {r[1] for r in rows}
     curated = _curated_aliases()
+    # A unit "replaced" by another (城关镇 → 父城街道) is dropped; its villages move over.
+    replaced = {
+        alias: r[0] for r in rows for alias, kind in curated.get(r[0], []) if kind == "replaced"
+    }
+    successor = {r[7]: replaced[r[1]] for r in rows if r[1] in replaced and r[5] == "no"}
+    rows = [r for r in rows if r[7] not in successor or r[5] == "yes"]
+    # Villages carry NBS 2023 township codes; the build script links them to current codes.
+    remap = {r[7]: r[0] for r in rows if r[7]} | successor
+    names = {r[1] for r in rows}
     townships = []
     for code9, name, kind, _, nbs, mca, former, _nbs_code in rows:
         aliases = _township_aliases(name, former, kind, names)
@@ -437,6 +448,7 @@ def detect_gazetteer(text: str) -> Gazetteer | None:
     index = _county_name_index()
     df = _counties().set_index("code")
     counts: dict[str, int] = {}
+    first: dict[str, int] = {}
     # Scan 2..8-character windows ending in a county suffix; faster than one search per name.
     for m in re.finditer(r"(?:县|市|区|旗)", s):
         end = m.end()
@@ -454,10 +466,11 @@ def detect_gazetteer(text: str) -> Gazetteer | None:
                 ]
             if len(codes) == 1:
                 counts[codes[0]] = counts.get(codes[0], 0) + 1
+                first.setdefault(codes[0], end)
     if not counts:
         return None
-    # 县 beats a city of the same stem (息县 named in 信阳市 text); then frequency.
-    best = max(counts, key=lambda c: (counts[c], -int(c[4:6] == "00")))
+    # The county named most often; on a tie the one named first.
+    best = max(counts, key=lambda c: (counts[c], -first[c]))
     return _load_by_code(best)
 
 

@@ -205,7 +205,14 @@ def find_places(text: str, gazetteer: Gazetteer, field: str = "body") -> list[Me
     field : str
         Field name recorded on each mention.
     """
-    return _find(_simplify(text or ""), gazetteer, field)
+    original = text or ""
+    simple, index = _compact(_simplify(original))
+    mentions = _find(simple, gazetteer, field)
+    if index:
+        for m in mentions:
+            m.start, m.end = index[m.start], index[m.end - 1] + 1
+            m.text = original[m.start : m.end]
+    return mentions
 
 
 def _find(simple: str, gazetteer: Gazetteer, field: str) -> list[Mention]:
@@ -230,6 +237,8 @@ def _in_quotes(text: str, pos: int) -> bool:
 
 
 def _followed_by(text: str, pos: int, words: list[str]) -> str | None:
+    if text.startswith("的", pos):  # 新庄村的村民
+        pos += 1
     for w in sorted(words, key=len, reverse=True):
         if text.startswith(w, pos):
             return w
@@ -261,18 +270,49 @@ def _in_list(text: str, ms: list[Mention], i: int, kinds: tuple[str, ...]) -> bo
 _COUNTY_BODY_RE_CACHE: dict[str, re.Pattern] = {}
 
 
-def _is_county_body(unit: str, gaz: Gazetteer) -> bool:
+def _is_county_body(unit: str, unit_mentions: list[Mention], gaz: Gazetteer) -> bool:
+    """县人社局, 息县供电公司, 信阳市生态环境局息县分局: a county-level reporting body."""
+    if any(_township_of(m) or m.entry("village") for m in unit_mentions):
+        return False
     pat = _COUNTY_BODY_RE_CACHE.get(gaz.county_code)
     if pat is None:
-        names = [re.escape(n) for n in {gaz.county_name, gaz.short_name + "县"} if n]
+        names = "|".join(re.escape(n) for n in {gaz.county_name, gaz.short_name + "县"} if n)
+        city = "|".join(re.escape(n) for n in {gaz.city, _short_region(gaz.city)} if n)
         endings = "|".join(re.escape(e) for e in _cues()["county_body_endings"])
-        pat = re.compile(rf"^(?:{'|'.join(names)}|县)[^乡镇村]{{0,16}}?(?:{endings})")
+        pat = re.compile(
+            rf"^(?:{city})?(?:{names}|县)\S{{0,16}}?(?:{endings})|(?:{names})\S{{0,8}}(?:{endings})$"
+            if city
+            else rf"^(?:{names}|县)\S{{0,16}}?(?:{endings})|(?:{names})\S{{0,8}}(?:{endings})$"
+        )
         _COUNTY_BODY_RE_CACHE[gaz.county_code] = pat
-    return bool(pat.match(unit))
+    return bool(pat.search(unit))
 
 
-def _evidence(m: Mention, original: str, kind: str, reason: str, used: bool) -> Evidence:
-    return Evidence(original[m.start : m.end], m.field, m.start, m.end, kind, reason, used)
+_HAN_GAP_RE = re.compile(r"(?<=[\u4e00-\u9fff])[ \t\u3000\u00a0]+(?=[\u4e00-\u9fff])")
+
+
+def _compact(text: str) -> tuple[str, list[int] | None]:
+    """``text`` without spaces between Chinese characters (白 土 店 乡 from PDF justification).
+
+    Returns the compact text and, if anything was removed, the original offset of each
+    of its characters.
+    """
+    if not _HAN_GAP_RE.search(text):
+        return text, None
+    keep = [True] * len(text)
+    for m in _HAN_GAP_RE.finditer(text):
+        for i in range(m.start(), m.end()):
+            keep[i] = False
+    index = [i for i, k in enumerate(keep) if k]
+    return "".join(text[i] for i in index), index
+
+
+def _evidence(
+    m: Mention, src: tuple[str, list[int] | None], kind: str, reason: str, used: bool
+) -> Evidence:
+    original, index = src
+    start, end = (index[m.start], index[m.end - 1] + 1) if index else (m.start, m.end)
+    return Evidence(original[start:end], m.field, start, end, kind, reason, used)
 
 
 def _township_of(m: Mention) -> _Entry | None:
@@ -303,7 +343,11 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
     unit = (item.unit or "").strip()
     unit = re.split(r"\s+", unit)[0] if unit else ""
     fields = {"unit": unit, "headline": item.headline or "", "body": item.body or ""}
-    simple = {k: _simplify(v) for k, v in fields.items()}
+    simple: dict[str, str] = {}
+    srcs: dict[str, tuple[str, list[int] | None]] = {}
+    for k, v in fields.items():
+        simple[k], index = _compact(_simplify(v))
+        srcs[k] = (v, index)
     mentions = {k: _find(v, gaz, k) for k, v in simple.items()}
 
     place = Place(county=gaz.county_name, county_code=gaz.county_code)
@@ -313,7 +357,6 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
 
     # Per-township and per-village weights, with the mentions behind them.
     t_weight: dict[str, float] = defaultdict(float)
-    t_full: set[str] = set()  # townships written with their full name somewhere
     headline_towns: set[str] = set()
     unit_town: str | None = None
     unit_village: tuple[str, ...] | None = None
@@ -321,7 +364,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
     v_mentions: list[tuple[Mention, str, float, str | None, _Entry, str]] = []
     codes_of: dict[int, str] = {}  # id(evidence) -> township or village code it names
 
-    if unit and _is_county_body(simple["unit"], gaz):
+    if unit and _is_county_body(simple["unit"], mentions["unit"], gaz):
         county_signal = True
         evidence.append(
             Evidence(unit, "unit", 0, len(unit), "county_body", "county body reports", True)
@@ -336,12 +379,12 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 name = m.entry("outside").name
                 if name not in outside:
                     outside.append(name)
-                evidence.append(_evidence(m, fields[fname], "outside", "outside the county", False))
+                evidence.append(_evidence(m, srcs[fname], "outside", "outside the county", False))
                 continue
             if m.entry("county") or m.entry("context"):
                 if m.entry("county"):
                     county_signal = True
-                    evidence.append(_evidence(m, fields[fname], "county", "county named", True))
+                    evidence.append(_evidence(m, srcs[fname], "county", "county named", True))
                 continue
             after_outside = prev is not None and prev.entry("outside") is not None
             tow = _township_of(m)
@@ -350,7 +393,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 is_stem = m.entry("township") is None
                 if after_outside:
                     evidence.append(
-                        _evidence(m, fields[fname], "township", "name of another county", False)
+                        _evidence(m, srcs[fname], "township", "name of another county", False)
                     )
                     continue
                 if is_stem and fname != "unit":
@@ -358,10 +401,13 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                     nxt = text[m.end : m.end + 1]
                     if len(m.text) < 3 and nxt not in ("乡", "镇", "街"):
                         continue
+                    unit_type = gaz.township_by_code(tow.codes[0]).type
+                    if nxt == "镇" and unit_type == "乡":
+                        continue  # 陈店镇 is another county's town, not our 陈店乡
                 code = tow.codes[0]
                 if fname == "unit":
                     unit_town = code
-                    evidence.append(_evidence(m, fields[fname], "township", "reporting unit", True))
+                    evidence.append(_evidence(m, srcs[fname], "township", "reporting unit", True))
                     codes_of[id(evidence[-1])] = code
                     continue
                 w = 3.0 if fname == "headline" else 1.0
@@ -380,12 +426,10 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                     reason += ", in a quotation"
                 if is_stem:
                     w *= 0.5
-                else:
-                    t_full.add(code)
                 if fname == "headline" and w > 0:
                     headline_towns.add(code)
                 t_weight[code] += w
-                evidence.append(_evidence(m, fields[fname], "township", reason, w > 0))
+                evidence.append(_evidence(m, srcs[fname], "township", reason, w > 0))
                 codes_of[id(evidence[-1])] = code
                 continue
             if vil or m.entry("village_stem"):
@@ -401,14 +445,14 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                     vil = _Entry("village", codes, vil.name + "村")
                 if after_outside:
                     evidence.append(
-                        _evidence(m, fields[fname], "village", "name of another county", False)
+                        _evidence(m, srcs[fname], "village", "name of another county", False)
                     )
                     continue
                 if len(m.text) <= 2 and chain_town is None:
                     continue  # 街村, 湾村: too short to trust without the township before it
                 if fname == "unit":
                     unit_village = vil.codes
-                    evidence.append(_evidence(m, fields[fname], "village", "reporting unit", True))
+                    evidence.append(_evidence(m, srcs[fname], "village", "reporting unit", True))
                     continue
                 w = 3.0 if fname == "headline" else 1.0
                 reason = fname
@@ -438,10 +482,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
         body = simple["body"]
         if any(w in body for w in words):
             t_weight[alive[0]] += 1.0
-    county_words = [
-        w for w in cues["county_words"] if w in simple["body"] or w in simple["headline"]
-    ]
-    if county_words:
+    if any(w in simple["body"] or w in simple["headline"] for w in cues["county_words"]):
         county_signal = True
 
     # ---- township
@@ -454,23 +495,11 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
         if len(towns) == 1:
             township, t_reason = towns.pop(), "reporting village"
     if township is None:
-        ranked = sorted(t_weight.items(), key=lambda kv: -kv[1])
-        ranked = [(c, w) for c, w in ranked if w > 0]
-        if len(headline_towns) > 1:
-            t_reason = "several townships in the headline"
-        elif ranked:
-            top, tw = ranked[0]
-            second = ranked[1][1] if len(ranked) > 1 else 0.0
-            # A county body's item needs more than a mention; one lead mention will do otherwise.
-            need = 3.0 if county_unit else 1.5
-            strong = top in headline_towns or (tw >= need and tw >= 2 * second)
-            if strong and tw > second:
-                township, t_reason = top, "strongest township mention"
+        township, t_reason = _choose_township(t_weight, headline_towns, county_unit)
 
     # ---- village
     village: Village | None = None
     scores: dict[str, float] = defaultdict(float)
-    vmeta: dict[str, tuple[Mention, str, str]] = {}
     for m, fname, w, chain_town, vil, reason in v_mentions:
         codes = vil.codes
         if chain_town:
@@ -479,18 +508,17 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
             in_town = tuple(c for c in codes if _vt(gaz, c) == township)
             if not in_town:
                 evidence.append(
-                    _evidence(m, fields[fname], "village", "village of another township", False)
+                    _evidence(m, srcs[fname], "village", "village of another township", False)
                 )
                 continue
             codes = in_town
         if len(codes) != 1:
             evidence.append(
-                _evidence(m, fields[fname], "village", "name shared by several villages", False)
+                _evidence(m, srcs[fname], "village", "name shared by several villages", False)
             )
             continue
         scores[codes[0]] += w
-        vmeta.setdefault(codes[0], (m, fname, reason))
-        evidence.append(_evidence(m, fields[fname], "village", reason, w > 0))
+        evidence.append(_evidence(m, srcs[fname], "village", reason, w > 0))
         codes_of[id(evidence[-1])] = codes[0]
     same_village = any(w in simple["body"] for w in cues["same_village_words"])
     alive_v = [c for c, w in scores.items() if w > 0]
@@ -499,20 +527,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
     if unit_village and len(unit_village) == 1:
         village = gaz.village_by_code(unit_village[0])
     else:
-        ranked_v = sorted(((c, w) for c, w in scores.items() if w >= 1.0), key=lambda kv: -kv[1])
-        if len(ranked_v) == 1:
-            vcode, w = ranked_v[0]
-            vt = gaz.village_by_code(vcode).township_code
-            # One plain mention is enough only inside the reporting township.
-            if w >= (3.0 if county_unit else 2.0) or (unit_town and vt == unit_town):
-                village = gaz.village_by_code(vcode)
-        elif len(ranked_v) > 1 and ranked_v[0][1] >= 4 and ranked_v[0][1] >= 3 * ranked_v[1][1]:
-            village = gaz.village_by_code(ranked_v[0][0])
-        if village is not None and township is None:
-            # A village alone implies its township, unless other townships compete.
-            others = [c for c, w in t_weight.items() if w > 0 and c != village.township_code]
-            if others and max(t_weight[c] for c in others) >= scores[village.code]:
-                village = None
+        village = _choose_village(gaz, scores, t_weight, township, unit_town, county_unit)
     if village is not None:
         if township is None:
             township, t_reason = village.township_code, "township of the village"
@@ -541,6 +556,52 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
     place.outside = outside
     place.evidence = evidence[:_MAX_EVIDENCE]
     return place
+
+
+def _choose_township(
+    weights: dict[str, float], headline_towns: set[str], county_unit: bool
+) -> tuple[str | None, str]:
+    """The township that clearly dominates the mentions, or None (county-wide, or a tie)."""
+    ranked = sorted(((c, w) for c, w in weights.items() if w > 0), key=lambda kv: -kv[1])
+    if len(headline_towns) > 1:
+        return None, "several townships in the headline"
+    if not ranked:
+        return None, ""
+    top, tw = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    # A county body's item needs more than a mention; one lead mention will do otherwise.
+    need = 3.0 if county_unit else 1.5
+    strong = top in headline_towns or (tw >= need and tw >= 2 * second)
+    if strong and tw > second:
+        return top, "strongest township mention"
+    return None, ""
+
+
+def _choose_village(
+    gaz: Gazetteer,
+    scores: dict[str, float],
+    t_weight: dict[str, float],
+    township: str | None,
+    unit_town: str | None,
+    county_unit: bool,
+) -> Village | None:
+    """The one village the item is about, or None (no village, or several)."""
+    ranked = sorted(((c, w) for c, w in scores.items() if w >= 1.0), key=lambda kv: -kv[1])
+    village = None
+    if len(ranked) == 1:
+        vcode, w = ranked[0]
+        cand = gaz.village_by_code(vcode)
+        # One plain mention is enough only inside the reporting township.
+        if w >= (3.0 if county_unit else 2.0) or (unit_town and cand.township_code == unit_town):
+            village = cand
+    elif len(ranked) > 1 and ranked[0][1] >= 4 and ranked[0][1] >= 3 * ranked[1][1]:
+        village = gaz.village_by_code(ranked[0][0])
+    if village is not None and township is None:
+        # A village alone implies its township, unless other townships compete.
+        others = [w for c, w in t_weight.items() if w > 0 and c != village.township_code]
+        if others and max(others) >= scores[village.code]:
+            return None
+    return village
 
 
 def _vt(gaz: Gazetteer, village_code: str) -> str:

@@ -489,7 +489,8 @@ def _read_quantity(
     if nxt.isascii() and nxt.isalpha() and not word:
         return None  # 5G, 3A级
     qualifier = None
-    if word and word[0] == "级" and num.has_mult and num.value >= 1e8:
+    money_scale = bool(word and word[0] == "级" and num.has_mult and num.value >= 1e8)
+    if money_scale:
         word, qualifier = None, "approx"  # 百亿级产业集群: a money scale
     if word and word[1] == "skip":
         return i + len(word[0]), None, False
@@ -532,7 +533,7 @@ def _read_quantity(
             if num.chinese:
                 return None
             base = g.needs_noun[unit_word]
-    elif qualifier == "approx":
+    elif money_scale:
         base, end = "yuan", i + 1
     elif num.has_mult and not num.bare and num.value >= 1e4 and _is_money(before, g):
         base, end = "yuan", i  # money without 元: 资金50万, 产值5000万

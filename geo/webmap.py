@@ -554,6 +554,10 @@ def build_map(
     classes = classify(values, unit_zh)
 
     points = agg.item_points(items_df, tw, county_seat)
+    placed = items_df["township_code"].dropna().astype(str)
+    missing = int((~placed.isin(codes)).sum())
+    if missing:
+        notes.append(f"{missing} 条事项所在乡镇不在边界图层中，未在图上显示")
     labels_at = tw.geometry.representative_point()
     tw_draw = _compact(shift(tw))
 

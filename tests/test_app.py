@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
@@ -186,3 +187,159 @@ def test_ingest_uploads_reports_bad_files_and_keeps_the_others():
     assert store.bulletins[0].header.date == "2024-03-01"
     assert store.bulletins[0].header.issue == "第5期"
     assert done == [(1, "坏.pdf"), (2, "好.txt")]
+
+
+# --------------------------------------------------------------------------- the app (AppTest)
+
+# Hand-written bulletins in the 工作简报 style (not taken from any real bulletin).
+_MASTHEAD = "息县工作简报\n2024年第7期\n息县人民政府办公室            2024年3月8日\n"
+_GOOD_TEXT = (
+    _MASTHEAD + "息县路口乡开展春季招聘会 组织辖区企业12家进场招聘，提供岗位300余个，"
+    "达成就业意向85人。\n（路口乡人民政府 李明）\n"
+    + "息县曹黄林镇推进高标准农田建设 新建高标准农田1.2万亩，总投资1800万元。"
+    "\n（曹黄林镇人民政府 王芳）\n"
+)
+
+
+def _app(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("GEO_STORE", str(tmp_path / "store.sqlite"))
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+def _table(at) -> pd.DataFrame:
+    return at.dataframe[0].value
+
+
+def _markdown_texts(at) -> list[str]:
+    """Every string the app rendered as Markdown (markdown, captions, labels, alerts...)."""
+    out = []
+    for kind in ("markdown", "caption", "title", "header", "subheader", "error",
+                 "warning", "info", "success", "expander", "metric"):  # fmt: skip
+        for el in getattr(at, kind, []):
+            for attr in ("value", "label", "body"):
+                v = getattr(el, attr, None)
+                if isinstance(v, str):
+                    out.append(v)
+    return out
+
+
+def test_default_view_shows_the_six_sample_items(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    assert not at.exception
+    assert len(_table(at)) == 6
+    assert "事项（6 / 6）" in [s.value for s in at.subheader]
+    assert any("示意范围，非官方边界" in w.value for w in at.warning)
+    assert at.selectbox(key="county").value == "411528"
+
+
+def test_sector_filter_changes_the_table_and_the_url(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.multiselect(key="f_sectors").set_value(["employment"]).run()
+    table = _table(at)
+    assert 0 < len(table) < 6
+    assert set(table["行业"]) == {"就业"}
+    assert at.query_params["sector"] == "employment"
+
+
+def test_query_params_restore_filters(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path)
+    at.query_params["sector"] = "agriculture"
+    at.query_params["q"] = "玉米"
+    at.query_params["basemap"] = "osm"
+    at.run()
+    assert at.multiselect(key="f_sectors").value == ["agriculture"]
+    assert at.text_input(key="f_text").value == "玉米"
+    assert at.selectbox(key="basemap").value == "osm"
+    table = _table(at)
+    assert len(table) == 1 and "玉米" in table.loc[0, "标题"]
+
+
+def test_bad_upload_shows_an_error_and_the_good_file_is_ingested(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.file_uploader(key="bulletin_files_0").set_value(
+        [
+            ("坏文件.pdf", b"%PDF-1.4 this is not a real pdf", "application/pdf"),
+            ("三月简报.txt", _GOOD_TEXT.encode("utf-8"), "text/plain"),
+        ]
+    ).run()
+    at.button(key="up_go_0").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "坏文件.pdf" in errors[0] and "\n" not in errors[0]
+    assert any("三月简报.txt" in s.value for s in at.success)
+    # the store now holds the good bulletin, so the app shows it instead of the sample
+    table = _table(at)
+    assert len(table) == 2
+    assert set(table["日期"]) == {"2024-03-08"}
+    from geo.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        assert list(store.bulletins()["source_name"]) == ["三月简报.txt"]
+
+
+def test_upload_without_a_masthead_date_asks_for_it(monkeypatch, tmp_path):
+    import datetime as dt
+
+    at = _app(monkeypatch, tmp_path).run()
+    body = _GOOD_TEXT.split("\n", 3)[3]  # no masthead
+    at.file_uploader(key="bulletin_files_0").set_value(
+        ("无报头.txt", body.encode("utf-8"), "text/plain")
+    ).run()
+    at.date_input(key="up_date_0_0").set_value(dt.date(2024, 4, 1))
+    at.text_input(key="up_issue_0_0").input("第9期")
+    at.button(key="up_go_0").click().run()
+    table = _table(at)
+    assert set(table["日期"]) == {"2024-04-01"} and set(table["期号"]) == {"第9期"}
+
+
+def test_review_corrects_an_item_and_marks_it(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    first = _table(at).loc[0, "编号"]
+    at.selectbox(key="rv_item").set_value(first).run()
+    gaz = __import__("geo.gazetteer", fromlist=["load_gazetteer"]).load_gazetteer("411528")
+    town = next(t for t in gaz.townships if t.name.startswith("路口"))
+    at.selectbox(key=f"rv_town_{first}").set_value(town.code).run()
+    at.selectbox(key=f"rv_sector_{first}").set_value("agriculture").run()
+    at.button(key="rv_save").click().run()
+    assert not at.exception and not at.error
+    row = _table(at).set_index("编号").loc[first]
+    assert row["乡镇"] == town.name and row["行业"] == "农业" and bool(row["已更正"])
+
+
+def test_bulletin_html_is_never_rendered(monkeypatch, tmp_path):
+    from geo.store import Store
+
+    evil = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    b = _bulletin(
+        [
+            _item(
+                1,
+                f"息县甲乡{evil}修路",
+                f"正文 {evil} ![图](http://evil.example/a.png) 修路5公里。",
+                town="息县",
+                code=None,
+            )
+        ]
+    )
+    with Store(tmp_path / "store.sqlite") as store:
+        store.ingest(b)
+    at = _app(monkeypatch, tmp_path)
+    at.run()
+    gaz = __import__("geo.gazetteer", fromlist=["load_gazetteer"]).load_gazetteer("411528")
+    code = gaz.townships[0].code
+    with Store(tmp_path / "store.sqlite") as store:
+        store.correct(f"{b.sha256[:12]}-001", township_code=code)
+    at.session_state["town"] = code  # as if the township was clicked on the map
+    at.run()
+    assert not at.exception
+    assert _table(at).loc[0, "标题"] == f"息县甲乡{evil}修路"  # shown as plain text
+    texts = _markdown_texts(at)
+    assert any("修路" in t for t in texts)  # the panel did render the item
+    for t in texts:
+        assert "<img" not in t and "<script" not in t, t
+        assert "](http" not in t, t
+    # the body goes through st.text, which shows characters as they are and renders nothing
+    assert any(evil in el.value for el in at.text)

@@ -42,13 +42,17 @@ def make_text_pdf(lines: list[str]) -> bytes:
     pdf = fpdf.FPDF()
     pdf.set_auto_page_break(True, margin=10)
     pdf.add_page()
-    # pypdf misreads glyph codes above 255 in fpdf2's subsets, so each block of lines gets its
-    # own subset (a separate family) with fewer than 256 glyphs.
-    for i, line in enumerate(lines):
-        if i % 10 == 0:
-            family = f"noto{i // 10}"
-            pdf.add_font(family, fname=font[0], collection_font_number=font[1])
-            pdf.set_font(family, size=9)
+    # pypdf misreads glyph codes above 255 in fpdf2's subsets, so a new subset (a separate
+    # family) starts before one would hold 256 glyphs.
+    glyphs: set[str] = set()
+    families = 0
+    for line in lines:
+        if families == 0 or len(glyphs | set(line)) > 240:
+            families += 1
+            glyphs = set()
+            pdf.add_font(f"noto{families}", fname=font[0], collection_font_number=font[1])
+            pdf.set_font(f"noto{families}", size=9)
+        glyphs |= set(line)
         pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
@@ -139,6 +143,12 @@ def test_binary_file_named_txt_is_refused(tmp_path):
     assert "report.txt is not a text bulletin (binary data)" in _message(excinfo)
 
 
+def test_latin1_text_is_not_taken_for_chinese():
+    data = "Résumé of the café meeting: déjà vu, naïve façade.\n".encode("latin-1") * 5
+    with pytest.raises(BulletinReadError, match="is not Chinese text"):
+        read_bulletin(data, "notes.txt")
+
+
 def test_text_with_nul_bytes_is_binary():
     data = "息县简报".encode() + b"\x00\x01\x02\x03" * 50
     with pytest.raises(BulletinReadError, match="binary data"):
@@ -208,7 +218,7 @@ def test_password_protected_docx_is_reported_as_such():
     data = (
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512 + "EncryptedPackage".encode("utf-16-le")
     )
-    with pytest.raises(BulletinReadError, match="locked.docx is password-protected"):
+    with pytest.raises(BulletinReadError, match=r"locked.docx is password-protected"):
         read_bulletin(data, "locked.docx")
 
 
@@ -234,6 +244,13 @@ def test_pdf_detected_by_magic_whatever_the_name(tmp_path):
     path = tmp_path / "misnamed.txt"
     path.write_bytes(data)
     assert "息县临河乡开展防汛演练" in read_bulletin(path)
+
+
+def test_pdf_after_blank_lines_is_read_quietly(caplog):
+    data = b"\r\n" + make_text_pdf(["息县孙庙乡举办农技培训"])
+    with caplog.at_level("WARNING"):
+        assert "息县孙庙乡举办农技培训" in read_bulletin(data, "shifted.pdf")
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]
 
 
 def test_scanned_pdf_needs_ocr(tmp_path):

@@ -132,10 +132,10 @@ def test_png_static_render_size_content_and_chinese_labels(tmp_path, size):
     assert Image.open(with_labels).size == size
     assert a.std() > 20 and len(np.unique(a)) > 20  # not blank
     crops = {}
-    for name, (l, t, r, btm) in _label_boxes(v, size).items():
-        diff = np.abs(a[t:btm, l:r] - b[t:btm, l:r])
+    for name, (x0, y0, x1, y1) in _label_boxes(v, size).items():
+        diff = np.abs(a[y0:y1, x0:x1] - b[y0:y1, x0:x1])
         assert (diff > 60).sum() > 30, f"no label drawn for {name}"
-        crops[name] = a[t:btm, l:r]
+        crops[name] = a[y0:y1, x0:x1]
     # Two different three-character names must not look alike (tofu boxes would).
     assert np.abs(crops["孙庙乡"] - crops["路口乡"]).sum() > 2000
 

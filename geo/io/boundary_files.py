@@ -108,8 +108,10 @@ def read_vector(
         else:
             path = Path(source)
             label = name or path.name
-            if not path.is_file():
+            if not path.exists():
                 raise BoundaryReadError(f"{label}: file not found")
+            if not path.is_file():
+                raise BoundaryReadError(f"{label} is not a file")
             size = path.stat().st_size
             if size == 0:
                 raise BoundaryReadError(f"{label} is empty")

@@ -7,8 +7,11 @@ UTF-8 (with or without BOM), UTF-16/32 with BOM or GB18030/GBK. Every failure is
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import unicodedata
+import warnings
 import zipfile
 from pathlib import Path
 from typing import BinaryIO
@@ -145,7 +148,8 @@ def _load(source, name: str | None, max_bytes: int) -> tuple[bytes, str]:
 def _sniff(data: bytes, ext: str, label: str) -> str:
     """``"pdf"``, ``"docx"`` or ``"text"``; raises for formats we do not read."""
     head = data[:16]
-    if head.startswith(b"%PDF"):
+    # Some generators put a BOM or blank lines before the PDF header; readers accept that.
+    if data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n\x00").startswith(b"%PDF"):
         return "pdf"
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "docx"
@@ -217,12 +221,21 @@ def _decode_text(data: bytes, label: str) -> str:
     lossy = data.decode("utf-8", errors="replace")
     if lossy.count("\ufffd") <= max(2, len(lossy) // 1000) and _plausible(lossy, strict_cjk=False):
         return lossy
-    guess = _charset_normalizer_guess(data)
+    encoding, guess = _charset_normalizer_guess(data)
     if guess is not None and _plausible(guess, strict_cjk=False):
         return guess
     if gb is not None and _plausible(gb, strict_cjk=False):
         return gb
+    if guess is not None and _control_ratio(guess) <= 0.002 and not _has_hanzi(guess):
+        raise BulletinReadError(
+            f"{label} is not Chinese text (it reads as {encoding}, without Chinese characters); "
+            "save the bulletin as UTF-8 or GB18030"
+        )
     raise _binary(label)
+
+
+def _has_hanzi(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text[:_SAMPLE_CHARS])
 
 
 def _try_decode(data: bytes, encoding: str) -> str | None:
@@ -232,15 +245,16 @@ def _try_decode(data: bytes, encoding: str) -> str | None:
         return None
 
 
-def _charset_normalizer_guess(data: bytes) -> str | None:
+def _charset_normalizer_guess(data: bytes) -> tuple[str | None, str | None]:
+    """``(encoding, text)`` as guessed by charset-normalizer, or ``(None, None)``."""
     try:
         from charset_normalizer import from_bytes
     except ImportError:  # optional fallback only
-        return None
+        return None, None
     best = from_bytes(data[: 4 * _SAMPLE_CHARS]).best()
     if best is None or best.encoding is None:
-        return None
-    return _try_decode(data, best.encoding)
+        return None, None
+    return best.encoding, _try_decode(data, best.encoding)
 
 
 def _control_ratio(text: str) -> float:
@@ -303,7 +317,26 @@ def _visible(text: str) -> bool:
 # --- PDF -----------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _quiet_pypdf():
+    """Silence pypdf's repair notes ("incorrect startxref pointer"): users get one line or text."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def _read_pdf(data: bytes, label: str) -> str:
+    with _quiet_pypdf():
+        return _read_pdf_text(data, label)
+
+
+def _read_pdf_text(data: bytes, label: str) -> str:
     try:
         from pypdf import PdfReader
     except ImportError:  # pragma: no cover - pypdf is a runtime requirement
