@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -123,10 +121,34 @@ def _restore_from_url(counties: dict[str, str]) -> None:
     params = st.query_params.to_dict()
     filters, view = agg.filters_from_query(params)
     county = params.get("county")
+    if county and county not in counties:
+        try:
+            gaz = _gazetteer(county)
+        except GeoInputError:
+            county = None
+        else:
+            st.session_state.setdefault("_extra_counties", {})[gaz.county_code] = gaz.county_name
+            counties[gaz.county_code] = gaz.county_name
+            county = gaz.county_code
     if county in counties:
         st.session_state["county"] = county
     st.session_state["_url_filters"] = filters
     st.session_state["_url_view"] = view
+
+
+def _add_county() -> None:
+    """Button callback: find the typed county in the gazetteer and switch to it."""
+    query = st.session_state.get("other_county", "").strip()
+    if not query:
+        return
+    try:
+        gaz = _gazetteer(query)
+    except GeoInputError as err:
+        st.session_state["_county_error"] = str(err).splitlines()[0]
+        return
+    st.session_state.pop("_county_error", None)
+    st.session_state.setdefault("_extra_counties", {})[gaz.county_code] = gaz.county_name
+    st.session_state["county"] = gaz.county_code
 
 
 def _seed(key: str, value, valid: bool = True) -> None:
@@ -208,6 +230,7 @@ def _upload_boundaries(county_code: str) -> None:
             if read_report is not None:
                 text = read_report.to_text() + "\n" + text
             st.session_state["_boundary_report"] = text
+            st.rerun()  # the map and the note above were drawn with the old layer
     if st.session_state.get("_boundary_report"):
         st.info(st.session_state["_boundary_report"])
     if county_code in st.session_state.get("_boundaries", {}) and st.button(
@@ -355,7 +378,7 @@ def _township_panel(code: str, items_df, metrics_df, sectors: dict[str, str]) ->
             "行业：" + "、".join(f"{sectors.get(s, s)} {n}" for s, n in info["sectors"].items())
         )
     for label, value in info["totals"][:8]:
-        st.write(f"{app_state.md_escape(label)}：{value:,.4g}")
+        st.write(f"{app_state.md_escape(label)}：{app_state.format_number(value)}")
     for row in info["items"].itertuples():
         with st.expander(app_state.md_escape(row.headline or "（无标题）")):
             st.text(row.body or "")
@@ -422,40 +445,22 @@ def _review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]
 
 def _exports(view, stem: str) -> None:
     """Download buttons; each file is generated only when its button is clicked."""
-    from geo import export
-
-    def make(func, suffix: str, pick: int | None = None):
-        def build() -> bytes:
-            with tempfile.TemporaryDirectory() as tmp:
-                out = func(view, Path(tmp) / f"{stem}{suffix}")
-                path = out[pick] if pick is not None else out
-                return Path(path).read_bytes()
-
-        return build
-
-    specs = [
-        ("网页地图 HTML", export.export_html, ".html", "text/html", None),
-        ("图片 PNG", export.export_png, ".png", "image/png", None),
-        ("报告 PDF", export.export_pdf, ".pdf", "application/pdf", None),
-        ("事项表 CSV", export.export_csv, ".csv", "text/csv", 0),
-        ("GeoJSON", export.export_geojson, ".geojson", "application/geo+json", None),
-        ("GeoPackage", export.export_gpkg, ".gpkg", "application/geopackage+sqlite3", None),
-    ]
+    specs = app_state.export_specs(view, stem)
     cols = st.columns(len(specs))
-    for col, (label, func, suffix, mime, pick) in zip(cols, specs, strict=True):
+    for col, spec in zip(cols, specs, strict=True):
         col.download_button(
-            label,
-            data=make(func, suffix, pick),
-            file_name=f"{stem}{suffix}",
-            mime=mime,
+            spec.label,
+            data=spec.build,
+            file_name=spec.file_name,
+            mime=spec.mime,
             on_click="ignore",
-            key=f"dl{suffix}",
+            key=f"dl_{spec.fmt}",
         )
 
 
 def main() -> None:
     _static_assets()
-    counties = app_state.county_choices()
+    counties = {**app_state.county_choices(), **st.session_state.get("_extra_counties", {})}
     _restore_from_url(counties)
     store_path = str(config.store_path())
     try:
@@ -470,6 +475,13 @@ def main() -> None:
         county_code = st.selectbox(
             "县（区）", list(counties), format_func=lambda c: counties[c], key="county"
         )
+        with st.expander("其他县（区）"):
+            st.text_input(
+                "县名或 6 位代码", key="other_county", placeholder="例如 光山县 或 411522"
+            )
+            st.button("切换", key="other_county_go", on_click=_add_county)
+            if st.session_state.get("_county_error"):
+                st.error(st.session_state["_county_error"])
         try:
             gazetteer = _gazetteer(county_code)
         except GeoInputError as err:

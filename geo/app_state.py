@@ -24,11 +24,14 @@ __all__ = [
     "SAMPLE_PATH",
     "TABLE_COLUMNS",
     "UPLOAD_TYPES",
+    "ExportSpec",
     "UploadFile",
     "UploadReport",
     "content_hash",
     "county_choices",
     "default_county_code",
+    "export_specs",
+    "format_number",
     "ingest_uploads",
     "item_metric_totals",
     "items_table",
@@ -406,7 +409,17 @@ def metric_bounds(metrics_df: pd.DataFrame, metric_key: str | None) -> tuple[flo
     return float(totals.min()), float(totals.max())
 
 
-def _format_number(value: float) -> str:
+def format_number(value: float) -> str:
+    """A compact Chinese reading of a number: 6660000 -> "666万", 1.35e9 -> "13.5亿".
+
+    Parameters
+    ----------
+    value : float
+
+    Returns
+    -------
+    str
+    """
     if abs(value) >= 1e8:
         return f"{value / 1e8:.4g}亿"
     if abs(value) >= 1e4:
@@ -426,7 +439,7 @@ def _metric_summaries(metrics_df: pd.DataFrame, unit_zh: Mapping[str, str]) -> p
         metrics_df["unit"].tolist(),
         strict=True,
     ):
-        parts.setdefault(iid, []).append(_format_number(value) + unit_zh.get(unit, ""))
+        parts.setdefault(iid, []).append(format_number(value) + unit_zh.get(unit, ""))
     return pd.Series({k: "；".join(v) for k, v in parts.items()}, dtype=object)
 
 
@@ -522,3 +535,78 @@ def township_summary(
         "sectors": sel["sector"].fillna("other").value_counts().to_dict(),
         "totals": totals,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# exports
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """One download button: what it says, the file it gives and how to make it."""
+
+    fmt: str
+    label: str
+    file_name: str
+    mime: str
+    build: Callable[[], bytes]
+
+
+#: fmt -> (button label, suffix, MIME type), in button order.
+_EXPORTS = {
+    "html": ("网页地图 HTML", ".html", "text/html"),
+    "png": ("图片 PNG", ".png", "image/png"),
+    "pdf": ("报告 PDF", ".pdf", "application/pdf"),
+    "csv": ("事项表 CSV", ".csv", "text/csv"),
+    "csv_townships": ("乡镇汇总 CSV", "_乡镇.csv", "text/csv"),
+    "geojson": ("GeoJSON", ".geojson", "application/geo+json"),
+    "gpkg": ("GeoPackage", ".gpkg", "application/geopackage+sqlite3"),
+}
+
+
+def export_specs(view: Any, stem: str) -> list[ExportSpec]:
+    """Download specs for exactly the current view (filters, metric, base map).
+
+    Parameters
+    ----------
+    view : geo.export.MapView
+        From ``geo.export.make_view``, the same object the app's map is drawn from.
+    stem : str
+        File name without suffix.
+
+    Returns
+    -------
+    list of ExportSpec
+        ``build()`` writes the file with :mod:`geo.export` into a temporary folder and returns
+        its bytes; it runs only when called (Streamlit calls it on click).
+    """
+    import tempfile
+
+    from geo import export
+
+    funcs = {
+        "html": export.export_html,
+        "png": export.export_png,
+        "pdf": export.export_pdf,
+        "csv": export.export_csv,
+        "csv_townships": export.export_csv,
+        "geojson": export.export_geojson,
+        "gpkg": export.export_gpkg,
+    }
+
+    def builder(fmt: str, suffix: str) -> Callable[[], bytes]:
+        def build() -> bytes:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = funcs[fmt](view, Path(tmp) / f"{stem}{suffix}")
+                # export_csv writes <stem>.csv (items) and <stem>_townships.csv
+                if isinstance(out, list | tuple):
+                    out = out[1] if fmt == "csv_townships" else out[0]
+                path = out
+                return Path(path).read_bytes()
+
+        return build
+
+    return [
+        ExportSpec(fmt, label, f"{stem}{suffix}", mime, builder(fmt, suffix))
+        for fmt, (label, suffix, mime) in _EXPORTS.items()
+    ]

@@ -244,6 +244,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     counts = {"created": 0, "unchanged": 0, "failed": 0}
+    if args.county:  # a wrong county is one error, not one per file
+        from geo.gazetteer import load_gazetteer
+
+        load_gazetteer(args.county)
     with _open_store(args.store) as store:
         # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
         bar = tqdm(
@@ -647,3 +651,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug, not bad input: still one line unless debugging
+        if os.environ.get("GEO_DEBUG"):
+            raise
+        print(
+            f"error: internal error {type(err).__name__}: {_one_line(err)} "
+            "(run with GEO_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1

@@ -539,14 +539,13 @@ def _items_table(view: MapView) -> pd.DataFrame:
         totals = m.pivot_table(index="item_id", columns="metric_key", values="value", aggfunc="sum")
         totals.columns = [str(c) for c in totals.columns]
         items = items.merge(totals, left_on="item_id", right_index=True, how="left")
-        text = (
-            m["label"].fillna("").astype(str).where(m["label"].astype(bool), m["metric_key"])
-            + "="
-            + [
-                format_value(v, agg.metric_unit_zh(k))
-                for v, k in zip(m["value"], m["metric_key"], strict=True)
-            ]
-        )
+        labels = m["label"].fillna("").astype(str)
+        names = labels.where(labels != "", m["metric_key"].astype(str))
+        values = [
+            format_value(v, agg.metric_unit_zh(k))
+            for v, k in zip(m["value"], m["metric_key"], strict=True)
+        ]
+        text = names + "=" + pd.Series(values, index=m.index, dtype=str)
         joined = text.groupby(m["item_id"].to_numpy()).agg("; ".join)
         items["metrics"] = items["item_id"].map(joined).fillna("")
     else:

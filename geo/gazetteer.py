@@ -72,7 +72,9 @@ class Township:
 
     ``aliases`` are other names it goes by in text: the short name without suffix,
     办事处 forms of a 街道, former names (乡→镇 upgrades, renames).
-    ``sources`` says which lists hold it (``"nbs2023"``, ``"mca2025"``).
+    ``sources`` says which lists hold it (``"nbs2023"``, ``"mca2025"``). ``code`` is the
+    current (2025) code; ``nbs_code`` the NBS 2023 code, which differs for recoded units
+    (and is the prefix of the NBS village codes).
     """
 
     code: str
@@ -80,6 +82,7 @@ class Township:
     type: str
     aliases: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    nbs_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class Gazetteer:
 
     def __post_init__(self) -> None:
         self._by_code = {t.code: t for t in self.townships}
+        self._by_nbs_code = {t.nbs_code: t for t in self.townships if t.nbs_code}
         self._by_key: dict[str, list[Township]] = {}
         for t in self.townships:
             for name in (t.name, *t.aliases):
@@ -138,8 +142,12 @@ class Gazetteer:
         return isinstance(other, Gazetteer) and other.county_code == self.county_code
 
     def township_by_code(self, code: str) -> Township | None:
-        """The township with this 9-digit (or 12-digit NBS) code, or None."""
+        """The township with this current 9-digit (or 12-digit) code, or None."""
         return self._by_code.get(str(code).strip()[:9])
+
+    def township_by_nbs_code(self, code: str) -> Township | None:
+        """The township whose NBS 2023 code is ``code`` (9 or 12 digits), or None."""
+        return self._by_nbs_code.get(str(code).strip()[:9])
 
     def match_township_name(self, name: str) -> list[Township]:
         """Townships called ``name`` (any alias, suffix- and 政府/办事处-insensitive).
@@ -302,11 +310,11 @@ def _load_by_code(code: str) -> Gazetteer:
     remap = {r[7]: r[0] for r in rows if r[7]} | successor
     names = {r[1] for r in rows}
     townships = []
-    for code9, name, kind, _, nbs, mca, former, _nbs_code in rows:
+    for code9, name, kind, _, nbs, mca, former, nbs_code in rows:
         aliases = _township_aliases(name, former, kind, names)
         aliases += [a for a, _ in curated.get(code9, []) if a not in aliases and a != name]
         sources = tuple(s for s, flag in (("nbs2023", nbs), ("mca2025", mca)) if flag == "yes")
-        townships.append(Township(code9, name, kind, tuple(aliases), sources))
+        townships.append(Township(code9, name, kind, tuple(aliases), sources, nbs_code))
     villages = []
     for vcode, vname in _read_gz_csv(DATA_DIR / "villages" / f"{prov}.csv.gz"):
         tcode = remap.get(vcode[:9])

@@ -297,14 +297,16 @@ def _compact(text: str) -> tuple[str, list[int] | None]:
     Returns the compact text and, if anything was removed, the original offset of each
     of its characters.
     """
-    if not _HAN_GAP_RE.search(text):
+    gaps = [m.span() for m in _HAN_GAP_RE.finditer(text)]
+    if not gaps:
         return text, None
-    keep = [True] * len(text)
-    for m in _HAN_GAP_RE.finditer(text):
-        for i in range(m.start(), m.end()):
-            keep[i] = False
-    index = [i for i, k in enumerate(keep) if k]
-    return "".join(text[i] for i in index), index
+    index: list[int] = []
+    prev = 0
+    for start, end in gaps:
+        index.extend(range(prev, start))
+        prev = end
+    index.extend(range(prev, len(text)))
+    return _HAN_GAP_RE.sub("", text), index
 
 
 def _evidence(

@@ -14,6 +14,7 @@ import html
 import json
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 import folium
 import numpy as np
@@ -24,6 +25,7 @@ from folium.template import Template
 
 from geo import aggregate as agg
 from geo.assets import localise
+from geo.errors import GeoInputError
 
 __all__ = [
     "APPROXIMATE_NOTE",
@@ -99,17 +101,21 @@ _GRID = 1e-5  # coordinate rounding
 # --------------------------------------------------------------------------- helpers
 
 
-def sector_label(slug: str | None) -> str:
-    """Chinese name of a sector slug (from ``geo.sectors`` when available)."""
-    if not slug:
-        return _SECTOR_NAMES["other"]
+@lru_cache(maxsize=1)
+def _sector_names() -> dict[str, str]:
     try:
         from geo.sectors import sector_names
 
-        names = sector_names()
+        return dict(sector_names())
     except Exception:  # taxonomy module missing or broken: fall back to built-in names
-        names = _SECTOR_NAMES
-    return names.get(slug, _SECTOR_NAMES.get(slug, slug))
+        return dict(_SECTOR_NAMES)
+
+
+def sector_label(slug: str | None) -> str:
+    """Chinese name of a sector slug (from ``geo.sectors`` when available)."""
+    if not slug or slug != slug:  # None or NaN
+        return _SECTOR_NAMES["other"]
+    return _sector_names().get(slug, _SECTOR_NAMES.get(slug, slug))
 
 
 def sector_color(slug: str | None) -> str:
@@ -279,6 +285,7 @@ class _Setup(folium.MacroElement):
           svg.innerHTML = {{ this.defs }};
           document.body.appendChild(svg);
         })();
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -357,9 +364,19 @@ class _PointLayer(JSCSSMixin, Layer):
         """
     )
 
-    def __init__(self, data: dict, *, name: str, kind: str = "marker", cluster: bool = False,
-                 radius: float = 6, fill: str = "#3182bd", stroke: str = "#ffffff",
-                 show: bool = True, control: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        data: dict,
+        *,
+        name: str,
+        kind: str = "marker",
+        cluster: bool = False,
+        radius: float = 6,
+        fill: str = "#3182bd",
+        stroke: str = "#ffffff",
+        show: bool = True,
+        control: bool = True,
+    ):
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "GeoPoints"
         self.data = _safe_json(data)
@@ -543,6 +560,8 @@ def build_map(
         basemap = "none"
     shift = _to_gcj02 if basemap == "amap" else (lambda g: g)
 
+    if townships_gdf is None or "township_code" not in townships_gdf.columns:
+        raise GeoInputError("乡镇边界缺少 township_code 列：请先与行政区划对照后再制图")
     tw = _to_wgs84(townships_gdf).reset_index(drop=True)
     tw["township_code"] = tw["township_code"].astype(str)
     codes = tw["township_code"].tolist()
@@ -567,7 +586,7 @@ def build_map(
         location=list(center),
         zoom_start=zoom or 10,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # a metric-only scale bar is added by _Setup
         width="100%",
         height="100%",
         zoom_snap=0.25,

@@ -343,3 +343,87 @@ def test_bulletin_html_is_never_rendered(monkeypatch, tmp_path):
         assert "](http" not in t, t
     # the body goes through st.text, which shows characters as they are and renders nothing
     assert any(evil in el.value for el in at.text)
+
+
+def test_export_specs_write_the_current_view(frames):
+    from geo import export
+    from geo.boundaries import county_layers
+
+    items_df, metrics_df = frames
+    layers = county_layers("411528")
+    gaz_code = layers.townships["township_code"].iloc[0]
+    items_df = items_df.assign(
+        township_code=items_df["township_code"].where(items_df["township_code"].isna(), gaz_code)
+    )
+    from geo.aggregate import Filters
+
+    view = export.make_view(
+        items_df,
+        metrics_df.drop(columns="metric_key"),
+        layers.townships,
+        county="息县",
+        county_code="411528",
+        filters=Filters(sectors=("agriculture",)),
+    )
+    specs = {s.fmt: s for s in app_state.export_specs(view, "息县-测试")}
+    assert list(specs) == ["html", "png", "pdf", "csv", "csv_townships", "geojson", "gpkg"]
+    assert specs["csv"].file_name == "息县-测试.csv"
+    csv_text = specs["csv"].build().decode("utf-8-sig")
+    assert "息县甲乡发展大棚蔬菜" in csv_text
+    assert "息县全县招工" not in csv_text  # the sector filter is applied
+    geo = json.loads(specs["geojson"].build())
+    assert geo["type"] == "FeatureCollection"
+    html_bytes = specs["html"].build()
+    assert b"leaflet" in html_bytes.lower() and b"unpkg.com" not in html_bytes
+    assert specs["gpkg"].build()[:16] == b"SQLite format 3\x00"
+
+
+def test_boundary_upload_joins_and_replaces_the_approximate_layer(monkeypatch, tmp_path):
+    from geo.boundaries import county_layers
+
+    towns = county_layers("411528").townships
+    mine = towns[towns["township"].isin(["路口乡", "曹黄林镇"])][["township", "geometry"]]
+    data = mine.rename(columns={"township": "名称"}).to_json().encode("utf-8")
+    at = _app(monkeypatch, tmp_path).run()
+    at.file_uploader(key="boundary_file").set_value(
+        ("乡镇边界.geojson", data, "application/geo+json")
+    ).run()
+    at.selectbox(key="boundary_crs").set_value("从文件读取").run()
+    at.button(key="boundary_go").click().run()
+    assert not at.exception and not at.error
+    report = " ".join(i.value for i in at.info)
+    assert "Matched 2 townships" in report
+    assert not any("示意范围" in w.value for w in at.warning)  # official layer now
+
+
+def test_bad_boundary_file_shows_one_line_error(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.file_uploader(key="boundary_file").set_value(
+        ("坏.geojson", b'{"type": "FeatureCollection", "features": [', "application/geo+json")
+    ).run()
+    at.button(key="boundary_go").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "\n" not in at.error[0].value
+    assert any("示意范围" in w.value for w in at.warning)  # still the default layer
+
+
+def test_switch_to_another_county_from_the_gazetteer(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.text_input(key="other_county").input("光山县")
+    at.button(key="other_county_go").click().run()
+    assert not at.exception
+    assert at.selectbox(key="county").value == "411522"
+    assert at.query_params["county"] == "411522"
+    assert len(_table(at)) == 0  # nothing ingested for 光山 yet, and the 息县 sample is not shown
+    assert any("上传乡镇边界" in i.value for i in at.info)  # no default layer: asked to upload
+    at.text_input(key="other_county").input("不存在县")
+    at.button(key="other_county_go").click().run()
+    assert len(at.error) == 1 and at.selectbox(key="county").value == "411522"
+
+
+def test_county_in_the_url_is_restored(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path)
+    at.query_params["county"] = "411522"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="county").value == "411522"

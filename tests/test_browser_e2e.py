@@ -155,14 +155,70 @@ def test_app_draws_xixian_offline_and_filters(app):
         assert blocked.urls == [], f"the page needed the network: {blocked.urls}"
 
 
+def _click_township(page, name: str) -> None:
+    """Click inside a township polygon (found through Leaflet, clicked as a user would)."""
+    frame = _map_frame(page)
+    point = frame.evaluate(
+        """(name) => {
+            let hit = null;
+            window.map_div.eachLayer((l) => {
+              const p = l.feature && l.feature.properties;
+              if (p && p.township_code && l.getLatLngs && p.township === name) hit = l;
+            });
+            if (!hit) return null;
+            const c = window.map_div.latLngToContainerPoint(hit.getCenter());
+            return {x: c.x, y: c.y};
+        }""",
+        name,
+    )
+    assert point is not None, f"no township {name} on the map"
+    box = page.locator(MAP_FRAME).bounding_box()
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+
+
+def test_clicking_a_township_opens_its_panel(app):
+    with browser.browser_page((1400, 1000)) as (page, blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app.url, wait_until="domcontentloaded")
+        _count_label(page)
+        _map_counts(page)
+        _click_township(page, "白土店乡")
+        panel = page.locator('[data-testid="stColumn"]').nth(1)
+        panel.get_by_text("白土店乡", exact=True).wait_for()
+        panel.get_by_text("鲜食玉米", exact=False).first.wait_for()
+        assert panel.get_by_text("事项数").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "app-township.png"))
+        assert blocked.urls == []
+
+
+def test_shared_link_restores_filters_and_map_view(app):
+    with browser.browser_page((1400, 1000)) as (page, blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app.url + "?sector=agriculture&lat=32.45000&lon=114.70000&zoom=11")
+        assert _count_label(page) == (1, 6)
+        _map_counts(page)
+        center = _map_frame(page).evaluate(
+            "() => ({zoom: window.map_div.getZoom(), lat: window.map_div.getCenter().lat,"
+            " lng: window.map_div.getCenter().lng})"
+        )
+        assert center["zoom"] == 11
+        assert abs(center["lat"] - 32.45) < 0.01 and abs(center["lng"] - 114.70) < 0.01
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        assert sidebar.get_by_text("农业", exact=True).count() >= 1
+        assert blocked.urls == []
+
+
 def test_readme_screenshot(app):
     """docs/screenshot.png: the default view, as a planner first sees it."""
     with browser.browser_page((1440, 960)) as (page, blocked):
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(app.url, wait_until="domcontentloaded")
-        _map_frame(page)
         _count_label(page)
-        page.wait_for_timeout(2000)
+        _map_counts(page)
+        _click_township(page, "白土店乡")  # show the township panel too
+        page.locator('[data-testid="stColumn"]').nth(1).get_by_text("白土店乡").first.wait_for()
+        page.mouse.move(5, 950)  # no tooltip in the picture
+        page.wait_for_timeout(1500)
         out = REPO / "docs" / "screenshot.png"
         page.screenshot(path=str(out))
         assert out.stat().st_size > 20_000

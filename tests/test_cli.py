@@ -250,6 +250,19 @@ def test_ingest_reports_each_file_and_keeps_going_after_a_bad_one(
     rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8"))))
     assert sorted(r["source_name"] for r in rows) == ["简报-2026-03.txt", "简报-2026-04.txt"]
 
+    gone = next(r["id"] for r in rows if r["source_name"] == "简报-2026-04.txt")
+    assert _run("delete", gone[:8], "--store", store).returncode == 0
+    proc = _run("bulletins", "--format", "csv", "--store", store)
+    assert "简报-2026-04.txt" not in proc.stdout.decode("utf-8")
+
+
+def test_ingest_with_unknown_county_fails_once(bulletin_file, other_file, tmp_path):
+    _pipeline_ready()
+    store = tmp_path / "s.sqlite"
+    proc = _run("ingest", bulletin_file, other_file, "--county", "不存在县", "--store", store)
+    assert proc.returncode == 2
+    assert "不存在县" in _err_line(proc)
+
 
 def test_correct_then_list_corrections(bulletin_file, tmp_path):
     _pipeline_ready()

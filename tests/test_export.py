@@ -256,6 +256,26 @@ def test_gpkg_layers_open_with_pyogrio(tmp_path):
     assert len(pyogrio.read_dataframe(path, layer="townships")) == 4
 
 
+def test_exports_of_an_empty_view(tmp_path):
+    empty = export.make_view(
+        pd.DataFrame(columns=agg.ITEM_COLUMNS),
+        pd.DataFrame(columns=agg.METRIC_COLUMNS),
+        make_townships(),
+        county="息县",
+    )
+    assert export.filter_summary(empty) == "全部事项 · 共 0 条事项"
+    export.export_html(empty, tmp_path / "e.html")
+    export.export_png(empty, tmp_path / "e.png", browser=False)
+    assert len(pypdf.PdfReader(export.export_pdf(empty, tmp_path / "e.pdf")).pages) == 1
+    tw = pd.read_csv(export.export_csv(empty, tmp_path / "e.csv")[2], encoding="utf-8-sig")
+    assert len(tw) == 4 and (tw["n_items"] == 0).all()
+    doc = json.loads(export.export_geojson(empty, tmp_path / "e.geojson").read_text("utf-8"))
+    assert len(doc["features"]) == 4
+    assert {n for n, _ in pyogrio.list_layers(export.export_gpkg(empty, tmp_path / "e.gpkg"))} >= {
+        "townships"
+    }
+
+
 def test_unwritable_target_is_a_user_error(tmp_path):
     (tmp_path / "taken.csv").mkdir()
     with pytest.raises(export.ExportError):

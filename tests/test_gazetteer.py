@@ -158,6 +158,9 @@ def test_recoded_townships_keep_their_villages():
     g = load_gazetteer("商城县")
     wanggang = g.match_township_name("汪岗镇")[0]
     assert "韩冲村" in [v.name for v in g.villages_of(wanggang.code)]
+    assert wanggang.code != wanggang.nbs_code
+    assert g.township_by_nbs_code(wanggang.nbs_code) == wanggang
+    assert g.township_by_code(wanggang.nbs_code).name == "观庙镇"
     hefengqiao = g.match_township_name("河凤桥乡")
     assert [t.name for t in hefengqiao] == ["河凤桥镇"]
     assert g.villages_of(hefengqiao[0].code)

@@ -16,6 +16,7 @@ import shapely
 from shapely.geometry import Point
 from test_aggregate import SEAT, make_frames, make_outline, make_townships
 
+from geo import aggregate as agg
 from geo import assets, webmap
 
 SHARED_XIXIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "xixian"
@@ -162,6 +163,23 @@ def test_items_of_townships_without_polygons_are_counted_in_a_note():
     assert "2 条事项所在乡镇不在边界图层中" in _html(m)
 
 
+def test_townships_without_codes_are_a_user_error():
+    from geo.errors import GeoInputError
+
+    items, metrics = make_frames()
+    with pytest.raises(GeoInputError, match="township_code"):
+        webmap.build_map(make_townships().drop(columns="township_code"), items, metrics)
+
+
+def test_map_without_items():
+    empty_items = pd.DataFrame(columns=agg.ITEM_COLUMNS)
+    empty_metrics = pd.DataFrame(columns=agg.METRIC_COLUMNS)
+    m = webmap.build_map(make_townships(), empty_items, empty_metrics, metric_key="land_mu")
+    props = [f["properties"] for f in _township_layer(m).data["features"]]
+    assert all(p["value"] is None and p["n_items"] == 0 for p in props)
+    assert "流转土地（亩）" in _html(m) and "无数据" in _html(m)
+
+
 def test_township_labels_can_be_turned_off():
     names = [getattr(c, "layer_name", "") for c in _map(labels=False)._children.values()]
     assert "乡镇名称" not in names
@@ -299,17 +317,20 @@ def test_inline_map_runs_offline_in_chromium(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         with browser_page((1000, 800)) as (page, blocked):
-            errors = []
+            errors, dialogs = [], []
             page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(path.as_uri(), wait_until="load")
             page.wait_for_selector(".leaflet-container")
             n_polygons = page.locator("path.leaflet-interactive").count()
             labels = page.locator(".geo-tlabel").all_inner_texts()
             legend = page.locator(".geo-legend").inner_text()
-            page.locator("path.leaflet-interactive").nth(0).hover()
-            # click a village/item marker: its popup shows the escaped headline as text
-            page.evaluate("document.querySelectorAll('.leaflet-interactive').length")
-    assert not errors and not blocked
+            # the agriculture item (green) carries the <script> headline
+            page.locator('path.leaflet-interactive[fill="#33a02c"]').click()
+            popup = page.locator(".leaflet-popup-content").inner_text()
+    assert not errors and not blocked and not dialogs
     assert n_polygons >= 4
     assert sorted(labels) == sorted(["谯楼街道", "项店镇", "孙庙乡", "路口乡"])
     assert "投资额（元）" in legend and "无数据" in legend
+    assert "<script>alert(1)</script>路口乡土地流转" in popup  # shown as text, never run
+    assert "流转土地：3000亩" in popup and webmap.sector_label("agriculture") in popup
