@@ -526,38 +526,27 @@ def main() -> None:
     shown_items, shown_metrics = agg.filter_items(items_df, metrics_df, filters)
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
 
-    map_col, panel_col = st.columns([3, 1])
-    view = None
-    with map_col:
-        if townships is not None:
-            boundary_key = st.session_state.get("_boundary_keys", {}).get(county_code, "default")
-            view, map_state = _show_map(
-                items_df,
-                metrics_df,
-                townships,
-                layers,
-                data_key=(*data_key, boundary_key),
-                county_name=county_name,
-                county_code=county_code,
-                filters=filters,
-                metric=metric,
-                basemap=basemap,
-                approximate=approximate,
-                url_view=url_v,
-            )
-            clicked = app_state.township_from_map(map_state, townships)
-            if clicked:
-                st.session_state["town"] = clicked
-            if map_state:
-                center, zoom = map_state.get("center"), map_state.get("zoom")
-                if center and zoom:
-                    st.session_state["_view_now"] = (center["lat"], center["lng"], int(zoom))
-    with panel_col:
-        code = st.session_state.get("town")
-        if code:
-            _township_panel(code, shown_items, shown_metrics, sectors)
-        else:
-            st.caption("点击地图上的乡镇查看其事项与合计。")
+    view = map_key = None
+    if townships is not None:
+        from geo import export
+
+        view = export.make_view(
+            items_df,
+            metrics_df,
+            townships,
+            county=county_name,
+            county_code=county_code,
+            outline=layers.outline,
+            county_seat=layers.seat,
+            filters=filters,
+            metric_key=metric,
+            basemap=basemap,
+            approximate=approximate,
+            sources=layers.note or "",
+        )
+        boundary_key = st.session_state.get("_boundary_keys", {}).get(county_code, "default")
+        map_key = (*data_key, boundary_key, repr(filters), metric, basemap, approximate)
+    _map_and_panel(view, map_key, townships, shown_items, shown_metrics, sectors, url_v)
 
     st.subheader(f"事项（{len(shown_items)} / {len(items_df)}）")
     st.dataframe(
@@ -595,57 +584,52 @@ def _built_map(key: tuple, _view, location, zoom, tianditu_key):
     )
     # folium drops max_zoom on a tile-less map; MarkerCluster refuses to work without one.
     m.options.setdefault("maxZoom", 18)
-    m.get_root().render()  # once here, so st_folium can skip it (render=False)
+    root = m.get_root()
+    root.render()  # once here, so st_folium can skip it (render=False)
+    # st_folium reads only the header of the rendered page; the rendered script holds the whole
+    # payload as a jinja template, which every deep copy would recompile (~1 s at 10,000 items).
+    root.script._children.clear()
     return m
 
 
-def _show_map(
-    items_df,
-    metrics_df,
-    townships,
-    layers,
-    *,
-    data_key,
-    county_name,
-    county_code,
-    filters,
-    metric,
-    basemap,
-    approximate,
-    url_view,
-):
+@st.fragment
+def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, url_view) -> None:
+    """Map and township panel. A fragment: clicking or panning the map reruns only this part."""
     from streamlit_folium import st_folium
 
-    from geo import export
-
-    view = export.make_view(
-        items_df,
-        metrics_df,
-        townships,
-        county=county_name,
-        county_code=county_code,
-        outline=layers.outline,
-        county_seat=layers.seat,
-        filters=filters,
-        metric_key=metric,
-        basemap=basemap,
-        approximate=approximate,
-        sources=layers.note or "",
-    )
-    # The first view comes from the URL and stays fixed for the session, so panning never
-    # changes the map's HTML (which would re-mount it).
-    location = (url_view.lat, url_view.lon) if url_view.lat is not None else None
-    key = (data_key, repr(filters), metric, basemap, approximate, location, url_view.zoom)
-    m = copy.deepcopy(_built_map(key, view, location, url_view.zoom, _tianditu_key()))
-    state = st_folium(
-        m,
-        key="map",
-        height=560,
-        use_container_width=True,
-        returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
-        render=False,
-    )
-    return view, state
+    map_col, panel_col = st.columns([3, 1])
+    with map_col:
+        if view is not None:
+            # The first view comes from the URL and stays fixed for the session, so panning
+            # never changes the map's HTML (which would re-mount it).
+            location = (url_view.lat, url_view.lon) if url_view.lat is not None else None
+            key = (*map_key, location, url_view.zoom)
+            m = copy.deepcopy(_built_map(key, view, location, url_view.zoom, _tianditu_key()))
+            state = st_folium(
+                m,
+                key="map",
+                height=560,
+                use_container_width=True,
+                returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
+                render=False,
+            )
+            clicked = app_state.township_from_map(state, townships)
+            if clicked:
+                st.session_state["town"] = clicked
+            center, zoom = (state or {}).get("center"), (state or {}).get("zoom")
+            if center and zoom:
+                now = (round(center["lat"], 5), round(center["lng"], 5), int(zoom))
+                if now != st.session_state.get("_view_now"):
+                    st.session_state["_view_now"] = now
+                    st.query_params.update(
+                        {"lat": f"{now[0]:.5f}", "lon": f"{now[1]:.5f}", "zoom": str(now[2])}
+                    )
+    with panel_col:
+        code = st.session_state.get("town")
+        if code:
+            _township_panel(code, items_df, metrics_df, sectors)
+        else:
+            st.caption("点击地图上的乡镇查看其事项与合计。")
 
 
 main()

@@ -42,6 +42,7 @@ __all__ = [
     "metric_label",
     "metric_name",
     "metric_unit_zh",
+    "village_points",
 ]
 
 METRIC_KEYS_PATH = Path(__file__).resolve().parents[1] / "data" / "config" / "metric_keys.json"
@@ -658,15 +659,23 @@ def _seat_point(county_seat, townships_gdf):
     return Point(float(lon), float(lat))
 
 
-def _hash_point(polygon, key: str, tries: int = 64):
-    """A deterministic point inside ``polygon`` chosen by the hash of ``key``."""
+def _inner(polygon):
+    """``polygon`` shrunk a little, so hashed points stay off township boundaries."""
+    minx, miny, maxx, maxy = polygon.bounds
+    inner = polygon.buffer(-0.08 * min(maxx - minx, maxy - miny))
+    return inner if not inner.is_empty else polygon
+
+
+def _hash_point(polygon, key: str, tries: int = 64, inner=None):
+    """A deterministic point inside ``polygon`` chosen by the hash of ``key``.
+
+    ``inner`` (from :func:`_inner`) may be passed in to reuse it for many keys.
+    """
     import shapely
     from shapely.geometry import Point
 
-    # Stay off the edges so village dots do not sit on township boundaries.
+    target = inner if inner is not None else _inner(polygon)
     minx, miny, maxx, maxy = polygon.bounds
-    inner = polygon.buffer(-0.08 * min(maxx - minx, maxy - miny))
-    target = inner if not inner.is_empty else polygon
     digest = b""
     seed = key.encode("utf-8")
     while len(digest) < tries * 4:
@@ -680,6 +689,62 @@ def _hash_point(polygon, key: str, tries: int = 64):
         i = int(np.argmax(inside))
         return Point(round(float(xs[i]), 6), round(float(ys[i]), 6))
     return polygon.representative_point()
+
+
+def _township_polygons(townships_gdf) -> dict:
+    """township_code → polygon (EPSG:4326)."""
+    tw = townships_gdf
+    if tw is None or len(tw) == 0:
+        return {}
+    if tw.crs is not None and tw.crs.to_epsg() != 4326:
+        tw = tw.to_crs(4326)
+    return dict(zip(tw["township_code"].astype(str), tw.geometry, strict=False))
+
+
+def village_points(villages, townships_gdf):
+    """Approximate village positions, the same points :func:`item_points` gives village items.
+
+    Villages have no coordinates in the gazetteer, so each gets the deterministic point inside
+    its township chosen by the hash of ``township_code:village_code``.
+
+    Parameters
+    ----------
+    villages : DataFrame or iterable of geo.gazetteer.Village
+        Columns (or attributes) ``village_code``/``code``, ``village``/``name``,
+        ``township_code``.
+    townships_gdf : GeoDataFrame
+        Township polygons with ``township_code``.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``village_code, village, township_code, position="approximate"``, EPSG:4326; villages
+        whose township has no polygon are left out.
+    """
+    import geopandas as gpd
+
+    if isinstance(villages, pd.DataFrame):
+        df = villages.rename(columns={"code": "village_code", "name": "village"})
+    else:
+        rows = [
+            {"village_code": v.code, "village": v.name, "township_code": v.township_code}
+            for v in villages
+        ]
+        df = pd.DataFrame(rows, columns=["village_code", "village", "township_code"])
+    polys = _township_polygons(townships_gdf)
+    inner = {code: _inner(poly) for code, poly in polys.items()}
+    keep, geoms = [], []
+    for i, (t, code, name) in enumerate(
+        zip(df["township_code"].astype(str), df["village_code"], df["village"], strict=True)
+    ):
+        if t not in polys:
+            continue
+        key = str(code) if isinstance(code, str) and code else str(name)
+        keep.append(i)
+        geoms.append(_hash_point(polys[t], f"{t}:{key}", inner=inner[t]))
+    out = df.iloc[keep][["village_code", "village", "township_code"]].copy()
+    out["position"] = "approximate"
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geoms, crs=4326)
 
 
 def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
@@ -710,9 +775,7 @@ def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
     tw = townships_gdf
     if tw is not None and tw.crs is not None and tw.crs.to_epsg() != 4326:
         tw = tw.to_crs(4326)
-    polys = {}
-    if tw is not None and len(tw):
-        polys = dict(zip(tw["township_code"].astype(str), tw.geometry, strict=False))
+    polys = _township_polygons(tw)
     seat = _seat_point(county_seat, tw)
 
     tcode = items_df["township_code"].fillna("").astype(str).to_numpy()
@@ -727,12 +790,15 @@ def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
     keep = at_village | at_township | at_seat
 
     cache: dict[tuple[str, str], Any] = {}
+    inner: dict[str, Any] = {}
     geoms = []
     for t, v, where in zip(tcode[keep], vkey[keep], placed_at[keep], strict=True):
         k = (t, v) if where == "village" else (t, "") if where == "township" else ("", "")
         if k not in cache:
             if where == "village":
-                cache[k] = _hash_point(polys[t], f"{t}:{v}")
+                if t not in inner:
+                    inner[t] = _inner(polys[t])
+                cache[k] = _hash_point(polys[t], f"{t}:{v}", inner=inner[t])
             elif where == "township":
                 cache[k] = polys[t].representative_point()
             else:

@@ -135,7 +135,7 @@ def make_view(
     sources: str = "",
     created: str | None = None,
     county_seat: Any = None,
-    villages: gpd.GeoDataFrame | None = None,
+    villages: Any = None,
 ) -> MapView:
     """Build a :class:`MapView`: apply ``filters`` and check the inputs.
 
@@ -147,6 +147,8 @@ def make_view(
         Township polygons (``township_code``, ``township``); any CRS, reprojected to EPSG:4326.
     title : str, optional
         Defaults to ``"<county>乡镇活动图 · <metric>"``.
+    villages : GeoDataFrame, DataFrame or iterable of geo.gazetteer.Village, optional
+        Village points; without geometry they are placed by :func:`geo.aggregate.village_points`.
     Other parameters
         As the attributes of :class:`MapView`.
 
@@ -164,6 +166,8 @@ def make_view(
     tw["township_code"] = tw["township_code"].astype(str)
     if "township" not in tw.columns:
         tw["township"] = tw["township_code"]
+    if villages is not None and not isinstance(villages, gpd.GeoDataFrame):
+        villages = agg.village_points(villages, tw)  # gazetteer villages have no coordinates
     f = filters or agg.Filters()
     items, metrics = agg.filter_items(items_df, metrics_df, f)
     label = agg.metric_label(metric_key)

@@ -120,7 +120,7 @@ def sector_label(slug: str | None) -> str:
 
 def sector_color(slug: str | None) -> str:
     """Marker colour of a sector: fixed for known slugs, hashed for others."""
-    slug = slug or "other"
+    slug = slug if isinstance(slug, str) and slug else "other"
     if slug in _SECTOR_COLORS:
         return _SECTOR_COLORS[slug]
     palette = list(_SECTOR_COLORS.values())
@@ -643,9 +643,8 @@ def build_map(
         vg = vg[vg.geometry.notna()]
         vg["geometry"] = vg.geometry.representative_point()
         name_col = next((c for c in ("village", "name") if c in vg.columns), None)
-        vprops = [
-            {"tip": _e(n) if name_col else ""} for n in (vg[name_col] if name_col else vg.index)
-        ]
+        names = vg[name_col] if name_col else [""] * len(vg)
+        vprops = [{"tip": f"{_e(n)}（示意位置）"} for n in names]
         vdata = _features(vg, vprops)
         _PointLayer(
             vdata, name="村（社区）", radius=2.5, fill="#555", stroke="#555", show=False

@@ -382,3 +382,27 @@ def test_item_points_seat_forms(seat):
     county = pts[pts["placed_at"] == "county_seat"]
     assert len(county) == 1
     assert make_townships().union_all().contains(county.geometry.iloc[0])
+
+
+def test_village_points_match_village_item_points():
+    from geo.gazetteer import Village
+
+    gdf = make_townships()
+    villages = [
+        Village("411528202201", "王庄村", "王庄村民委员会", "411528202"),
+        Village("411528202202", "李楼村", "李楼村民委员会", "411528202"),
+        Village("411528999201", "某村", "某村民委员会", "411528999"),  # township without polygon
+    ]
+    vp = agg.village_points(villages, gdf)
+    assert list(vp["village"]) == ["王庄村", "李楼村"]
+    assert set(vp["position"]) == {"approximate"} and vp.crs.to_epsg() == 4326
+    assert all(gdf.geometry.iloc[3].contains(g) for g in vp.geometry)
+    assert not vp.geometry.iloc[0].equals(vp.geometry.iloc[1])
+    items, _ = make_frames()
+    pts = agg.item_points(items, gdf, SEAT)
+    wangzhuang = pts[pts["village"] == "王庄村"].geometry.iloc[0]
+    assert wangzhuang.equals(vp.geometry.iloc[0])  # the item sits on its village's dot
+    frame = pd.DataFrame(
+        {"code": ["411528202201"], "name": ["王庄村"], "township_code": ["411528202"]}
+    )
+    assert agg.village_points(frame, gdf).geometry.iloc[0].equals(wangzhuang)

@@ -7,6 +7,7 @@ must draw from ``/app/static`` alone. A missing chromium fails these tests (CI i
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -209,7 +210,11 @@ def test_shared_link_restores_filters_and_map_view(app):
 
 
 def test_readme_screenshot(app):
-    """docs/screenshot.png: the default view, as a planner first sees it."""
+    """The README picture: the default view with a township clicked.
+
+    ``UPDATE_SCREENSHOT=1 pytest tests/test_browser_e2e.py -k readme`` copies it to
+    docs/screenshot.png.
+    """
     with browser.browser_page((1440, 960)) as (page, blocked):
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(app.url, wait_until="domcontentloaded")
@@ -219,7 +224,11 @@ def test_readme_screenshot(app):
         page.locator('[data-testid="stColumn"]').nth(1).get_by_text("白土店乡").first.wait_for()
         page.mouse.move(5, 950)  # no tooltip in the picture
         page.wait_for_timeout(1500)
-        out = REPO / "docs" / "screenshot.png"
+        out = ARTIFACTS / "screenshot.png"
         page.screenshot(path=str(out))
         assert out.stat().st_size > 20_000
         assert blocked.urls == []
+        page.screenshot(path=str(ARTIFACTS / "app-full-page.png"), full_page=True)
+    # Only on request, so a test run never dirties the checkout.
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(out, REPO / "docs" / "screenshot.png")

@@ -65,6 +65,16 @@ def test_filter_summary_names_townships_dates_and_text():
     assert "乡镇 项店镇" in s and "日期 2024-01-01 至 …" in s and "关键词“招工”" in s
 
 
+def test_make_view_places_gazetteer_villages(tmp_path):
+    from geo.gazetteer import Village
+
+    v = _view(villages=[Village("411528202201", "王庄村", "王庄村民委员会", "411528202")])
+    assert list(v.villages["village"]) == ["王庄村"]
+    assert v.townships.geometry.iloc[3].contains(v.villages.geometry.iloc[0])
+    html = export.export_html(v, tmp_path / "v.html").read_text(encoding="utf-8")
+    assert "王庄村（示意位置）" in html
+
+
 def test_make_view_without_townships_is_a_user_error():
     items, metrics = make_frames()
     with pytest.raises(GeoInputError, match="乡镇边界"):

@@ -241,6 +241,12 @@ def test_classify_handles_few_and_many_values():
     assert c.index[0] == 0 and c.index[-2] == 4
 
 
+def test_sector_names_and_colours_tolerate_missing_values():
+    assert webmap.sector_label(None) == webmap.sector_label(float("nan")) == "其他"
+    assert webmap.sector_color(float("nan")) == webmap.sector_color("other")
+    assert webmap.sector_color("brand_new_sector") == webmap.sector_color("brand_new_sector")
+
+
 def test_format_value_in_chinese_units():
     assert webmap.format_value(1.35e9, "元") == "13.5亿元"
     assert webmap.format_value(26000, "人") == "2.6万人"
