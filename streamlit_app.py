@@ -35,7 +35,6 @@ CRS_CHOICES = {
     "BD-09 (百度)": ("EPSG:4326", "bd09"),
 }
 BOUNDARY_TYPES = ["zip", "geojson", "json", "gpkg"]
-_ALL = "__all__"
 _NO_PLACE = "__none__"
 _KEEP = "__keep__"
 
@@ -69,6 +68,20 @@ def _county_layers(county_code: str):
     from geo.boundaries import county_layers
 
     return county_layers(county_code)
+
+
+@st.cache_data(show_spinner="正在读取文件…", max_entries=64)
+def _read_upload(digest: str, name: str, _data: bytes):
+    """Read an uploaded file once per content, not on every rerun while it sits in the widget."""
+    return app_state.read_upload(name, _data)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _village_points(county_code: str, boundary_key, _gazetteer, _townships):
+    """Approximate village dots for the map's hidden 村（社区） layer, per county and layer."""
+    if _gazetteer is None or not _gazetteer.villages:
+        return None
+    return agg.village_points(_gazetteer.villages, _townships)
 
 
 @st.cache_data(show_spinner=False)
@@ -134,6 +147,7 @@ def _restore_from_url(counties: dict[str, str]) -> None:
         st.session_state["county"] = county
     st.session_state["_url_filters"] = filters
     st.session_state["_url_view"] = view
+    st.session_state["_url_county"] = st.session_state.get("county") or next(iter(counties))
 
 
 def _add_county() -> None:
@@ -144,11 +158,16 @@ def _add_county() -> None:
     try:
         gaz = _gazetteer(query)
     except GeoInputError as err:
-        st.session_state["_county_error"] = str(err).splitlines()[0]
+        st.session_state["_county_error"] = (str(err).strip() or "?").splitlines()[0]
         return
     st.session_state.pop("_county_error", None)
     st.session_state.setdefault("_extra_counties", {})[gaz.county_code] = gaz.county_name
     st.session_state["county"] = gaz.county_code
+
+
+def _err_line(err: BaseException) -> str:
+    """First line of a user-facing error, made inert (it may quote file names and contents)."""
+    return app_state.md_escape((str(err).strip() or type(err).__name__).splitlines()[0])
 
 
 def _seed(key: str, value, valid: bool = True) -> None:
@@ -170,10 +189,12 @@ def _upload_bulletins(store, county_code: str) -> None:
         key=f"bulletin_files_{nonce}",
     )
     for kind, msg in st.session_state.get("_upload_msgs", []):
-        (st.error if kind == "error" else st.success)(msg)
+        (st.error if kind == "error" else st.success)(app_state.md_escape(msg))
     if not files:
         return
-    uploads = [app_state.read_upload(f.name, f.getvalue()) for f in files]
+    uploads = [
+        _read_upload(app_state.content_hash(f.getvalue()), f.name, f.getvalue()) for f in files
+    ]
     headers: dict[str, BulletinHeader] = {}
     for i, up in enumerate(uploads):
         if up.needs_date:
@@ -187,7 +208,9 @@ def _upload_bulletins(store, county_code: str) -> None:
         bar = st.progress(0.0, text="正在导入…")
 
         def progress(done: int, name: str) -> None:
-            bar.progress(done / len(uploads), text=f"{done}/{len(uploads)} {name}")
+            bar.progress(
+                done / len(uploads), text=f"{done}/{len(uploads)} {app_state.md_escape(name)}"
+            )
 
         report = app_state.ingest_uploads(
             uploads, store, county=county_code, headers=headers, progress=progress
@@ -201,7 +224,7 @@ def _upload_bulletins(store, county_code: str) -> None:
             st.session_state["_upload_nonce"] = nonce + 1  # clears the uploader
             st.rerun()
         for _, msg in report.errors:
-            st.error(msg)
+            st.error(app_state.md_escape(msg))
 
 
 def _upload_boundaries(county_code: str) -> None:
@@ -220,7 +243,7 @@ def _upload_boundaries(county_code: str) -> None:
             gdf = read_boundaries(f.getvalue(), crs=crs, datum=datum, name=f.name)
             joined, report = join_to_gazetteer(gdf, _gazetteer(county_code), source=f.name)
         except GeoInputError as err:
-            st.error(str(err).splitlines()[0])
+            st.error(_err_line(err))
         else:
             st.session_state.setdefault("_boundaries", {})[county_code] = joined
             digest = app_state.content_hash(f.getvalue())
@@ -232,7 +255,8 @@ def _upload_boundaries(county_code: str) -> None:
             st.session_state["_boundary_report"] = text
             st.rerun()  # the map and the note above were drawn with the old layer
     if st.session_state.get("_boundary_report"):
-        st.info(st.session_state["_boundary_report"])
+        lines = st.session_state["_boundary_report"].splitlines()
+        st.info("  \n".join(app_state.md_escape(line) for line in lines))
     if county_code in st.session_state.get("_boundaries", {}) and st.button(
         "恢复默认边界", key="boundary_reset"
     ):
@@ -351,7 +375,7 @@ def _filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[
         date_from=date_from,
         date_to=date_to,
         text=text.strip(),
-        metric_key=metric if metric != "items" and (metric_min or metric_max) else None,
+        metric_key=metric if metric_min is not None or metric_max is not None else None,
         metric_min=metric_min,
         metric_max=metric_max,
     )
@@ -369,9 +393,12 @@ def _basemap_choice() -> str:
     return basemap
 
 
-def _township_panel(code: str, items_df, metrics_df, sectors: dict[str, str]) -> None:
+_PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
+
+
+def _township_panel(code: str, name: str, items_df, metrics_df, sectors: dict[str, str]) -> None:
     info = app_state.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
-    st.subheader(f"{info['township']}")
+    st.subheader(app_state.md_escape(name or info["township"]))
     st.metric("事项数", info["n_items"])
     if info["sectors"]:
         st.caption(
@@ -379,12 +406,26 @@ def _township_panel(code: str, items_df, metrics_df, sectors: dict[str, str]) ->
         )
     for label, value in info["totals"][:8]:
         st.write(f"{app_state.md_escape(label)}：{app_state.format_number(value)}")
-    for row in info["items"].itertuples():
+    for row in info["items"].head(_PANEL_ITEMS).itertuples():
         with st.expander(app_state.md_escape(row.headline or "（无标题）")):
             st.text(row.body or "")
-    if st.button("只看此乡镇", key="town_only"):
-        st.session_state["f_towns"] = [code]
+    if info["n_items"] > _PANEL_ITEMS:
+        st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在下表查看。")
+    # The filter widget is already drawn: change it in a callback, then rerun the whole app
+    # (this runs inside the map fragment).
+    if st.button("只看此乡镇", key="town_only", on_click=_only_township, args=(code,)):
         st.rerun()
+
+
+def _sources_note(layers, user_towns) -> str:
+    """Where the township polygons come from, for the map and the exports."""
+    if user_towns is not None and len(user_towns) and "source" in user_towns:
+        return f"乡镇边界：{user_towns['source'].iloc[0]}（用户上传）"
+    return layers.note or ""
+
+
+def _only_township(code: str) -> None:
+    st.session_state["f_towns"] = [code]
 
 
 def _metric_names(metrics_df) -> dict[str, str]:
@@ -404,23 +445,31 @@ def _review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]
     )
     iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
     row = items_df[items_df["item_id"] == iid].iloc[0]
+
+    def text(value, empty: str) -> str:
+        return empty if value is None or pd.isna(value) or value == "" else str(value)
+
+    sector_now = text(row["sector"], "")
     st.caption(
-        f"当前：{row['township'] or '（无乡镇）'} / {row['village'] or '（无村）'} / "
-        f"{sectors.get(row['sector'], row['sector'] or '（无行业）')}"
-        + ("（已更正）" if row["corrected"] else "")
+        app_state.md_escape(
+            f"当前：{text(row['township'], '（无乡镇）')} / {text(row['village'], '（无村）')} / "
+            f"{sectors.get(sector_now, sector_now or '（无行业）')}"
+            + ("（已更正）" if bool(row["corrected"]) else "")
+        )
     )
     towns = {_KEEP: "不修改", _NO_PLACE: "不属于单一乡镇"}
     towns.update({t.code: t.name for t in gazetteer.townships} if gazetteer else {})
-    town = st.selectbox("乡镇", list(towns), format_func=towns.get, key=f"rv_town_{iid}")
-    village_town = row["township_code"] if town == _KEEP else town
+    c1, c2, c3 = st.columns(3)
+    town = c1.selectbox("乡镇", list(towns), format_func=towns.get, key=f"rv_town_{iid}")
+    village_town = text(row["township_code"], "") if town == _KEEP else town
     villages = {_KEEP: "不修改", _NO_PLACE: "不属于单一村"}
     if gazetteer and village_town and village_town != _NO_PLACE:
         villages.update({v.code: v.name for v in gazetteer.villages_of(str(village_town))})
-    village = st.selectbox(
+    village = c2.selectbox(
         "村（社区）", list(villages), format_func=villages.get, key=f"rv_vil_{iid}"
     )
     sector_opts = {_KEEP: "不修改", **sectors}
-    sector = st.selectbox(
+    sector = c3.selectbox(
         "行业", list(sector_opts), format_func=sector_opts.get, key=f"rv_sector_{iid}"
     )
     note = st.text_input("说明（可选）", key=f"rv_note_{iid}")
@@ -435,12 +484,12 @@ def _review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]
                 store.ingest(sample_bulletin)  # corrections need the item in the store
             store.correct(iid, note=note, gazetteer=gazetteer, **kw)
         except GeoInputError as err:
-            st.error(str(err).splitlines()[0])
+            st.error(_err_line(err))
         else:
             st.session_state["_review_msg"] = f"已保存更正：{labels[iid]}"
             st.rerun()
     if st.session_state.get("_review_msg"):
-        st.success(st.session_state.pop("_review_msg"))
+        st.success(app_state.md_escape(st.session_state.pop("_review_msg")))
 
 
 def _exports(view, stem: str) -> None:
@@ -466,7 +515,7 @@ def main() -> None:
     try:
         store = _store(store_path)
     except GeoInputError as err:
-        st.error(str(err).splitlines()[0])
+        st.error(_err_line(err))
         st.stop()
     sectors = _sector_names()
 
@@ -481,11 +530,11 @@ def main() -> None:
             )
             st.button("切换", key="other_county_go", on_click=_add_county)
             if st.session_state.get("_county_error"):
-                st.error(st.session_state["_county_error"])
+                st.error(app_state.md_escape(st.session_state["_county_error"]))
         try:
             gazetteer = _gazetteer(county_code)
         except GeoInputError as err:
-            st.error(str(err).splitlines()[0])
+            st.error(_err_line(err))
             gazetteer = None
         items_df, metrics_df, sample_bulletin, data_key = _county_data(
             store, store_path, county_code
@@ -495,7 +544,7 @@ def main() -> None:
         except GeoInputError as err:
             from geo.boundaries import CountyLayers
 
-            st.error(str(err).splitlines()[0])
+            st.error(_err_line(err))
             layers = CountyLayers(county_code=county_code)
         user_towns = st.session_state.get("_boundaries", {}).get(county_code)
         townships = user_towns if user_towns is not None else layers.townships
@@ -512,7 +561,7 @@ def main() -> None:
 
     county_name = counties.get(county_code, county_code)
     approximate = user_towns is None and layers.approximate
-    st.title(f"{county_name} 乡镇工作动态")
+    st.title(f"{app_state.md_escape(county_name)} 乡镇工作动态")
     if sample_bulletin is not None:
         st.caption("示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。")
     if approximate:
@@ -525,11 +574,20 @@ def main() -> None:
 
     shown_items, shown_metrics = agg.filter_items(items_df, metrics_df, filters)
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    if st.session_state.get("_url_county") != county_code:
+        # the URL's centre and zoom belong to the county it was shared for
+        url_v = agg.ViewState(basemap=url_v.basemap, metric=url_v.metric)
+    previous = st.session_state.get("_view_county")
+    st.session_state["_view_county"] = county_code
+    if previous is not None and previous != county_code:  # a new county: forget the old view
+        st.session_state.pop("_view_now", None)
+        st.session_state.pop("town", None)
 
     view = map_key = None
     if townships is not None:
         from geo import export
 
+        boundary_key = st.session_state.get("_boundary_keys", {}).get(county_code, "default")
         view = export.make_view(
             items_df,
             metrics_df,
@@ -542,9 +600,9 @@ def main() -> None:
             metric_key=metric,
             basemap=basemap,
             approximate=approximate,
-            sources=layers.note or "",
+            sources=_sources_note(layers, user_towns),
+            villages=_village_points(county_code, boundary_key, gazetteer, townships),
         )
-        boundary_key = st.session_state.get("_boundary_keys", {}).get(county_code, "default")
         map_key = (*data_key, boundary_key, repr(filters), metric, basemap, approximate)
     _map_and_panel(view, map_key, townships, shown_items, shown_metrics, sectors, url_v)
 
@@ -582,8 +640,6 @@ def _built_map(key: tuple, _view, location, zoom, tianditu_key):
     m = webmap.build_map_from_view(
         _view, assets="static", location=location, zoom=zoom, tianditu_key=tianditu_key
     )
-    # folium drops max_zoom on a tile-less map; MarkerCluster refuses to work without one.
-    m.options.setdefault("maxZoom", 18)
     root = m.get_root()
     root.render()  # once here, so st_folium can skip it (render=False)
     # st_folium reads only the header of the rendered page; the rendered script holds the whole
@@ -605,6 +661,9 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, url_
             location = (url_view.lat, url_view.lon) if url_view.lat is not None else None
             key = (*map_key, location, url_view.zoom)
             m = copy.deepcopy(_built_map(key, view, location, url_view.zoom, _tianditu_key()))
+            # After a filter change the map is new; center/zoom keep the user's last view
+            # (st_folium applies them without re-mounting the map).
+            now = st.session_state.get("_view_now")
             state = st_folium(
                 m,
                 key="map",
@@ -612,6 +671,8 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, url_
                 use_container_width=True,
                 returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
                 render=False,
+                center=(now[0], now[1]) if now else None,
+                zoom=now[2] if now else None,
             )
             clicked = app_state.township_from_map(state, townships)
             if clicked:
@@ -627,7 +688,10 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, url_
     with panel_col:
         code = st.session_state.get("town")
         if code:
-            _township_panel(code, items_df, metrics_df, sectors)
+            names = {}
+            if townships is not None and "township" in townships:
+                names = dict(zip(townships["township_code"], townships["township"], strict=True))
+            _township_panel(code, names.get(code, ""), items_df, metrics_df, sectors)
         else:
             st.caption("点击地图上的乡镇查看其事项与合计。")
 

@@ -77,7 +77,8 @@ def sample_text() -> str:
     return SAMPLE_PATH.read_text(encoding="utf-8")
 
 
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|~>")
+# "." only makes a list after a leading number; file names read better without "\."
+_MD_SPECIAL = set("\\`*_{}[]()#+-!|~>$:")
 _HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;"}
 
 
@@ -598,9 +599,10 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
         def build() -> bytes:
             with tempfile.TemporaryDirectory() as tmp:
                 out = funcs[fmt](view, Path(tmp) / f"{stem}{suffix}")
-                # export_csv writes <stem>.csv (items) and <stem>_townships.csv
+                # export_csv writes <stem>.csv (items) beside <stem>_townships.csv and others
                 if isinstance(out, list | tuple):
-                    out = out[1] if fmt == "csv_townships" else out[0]
+                    want = "_townships.csv" if fmt == "csv_townships" else None
+                    out = next((p for p in out if want and str(p).endswith(want)), out[0])
                 path = out
                 return Path(path).read_bytes()
 

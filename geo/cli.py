@@ -484,7 +484,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.boundaries:
         from geo.boundaries import join_to_gazetteer, read_boundaries
 
-        townships, _ = join_to_gazetteer(read_boundaries(args.boundaries), gaz)
+        gdf = read_boundaries(args.boundaries, datum=args.datum)
+        townships, _ = join_to_gazetteer(gdf, gaz)
         approximate, note = False, f"乡镇边界：{Path(args.boundaries).name}"
     if townships is None:
         raise _UsageError(f"no township boundaries for {gaz.county_name}; pass --boundaries FILE")
@@ -606,9 +607,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("bulletins", nargs="*", metavar="BULLETIN", help="files; default: the store")
     county_args(sp)
     sp.add_argument("--boundaries", metavar="FILE", help="official township boundaries")
-    sp.add_argument("--sector", nargs="+", metavar="SLUG", help="keep these sectors")
+    sp.add_argument(
+        "--datum",
+        choices=("wgs84", "gcj02", "bd09"),
+        default="wgs84",
+        help="datum of --boundaries: gcj02 for 高德/腾讯, bd09 for 百度 (default wgs84/CGCS2000)",
+    )
+    sp.add_argument(
+        "--sector", nargs="+", action="extend", metavar="SLUG", help="keep these sectors"
+    )
     sp.add_argument("--metric", metavar="KEY", help="map metric (default: number of items)")
-    sp.add_argument("--township", nargs="+", metavar="NAME", help="keep these townships")
+    sp.add_argument(
+        "--township", nargs="+", action="extend", metavar="NAME", help="keep these townships"
+    )
     sp.add_argument("--format", choices=EXPORT_FORMATS, help="default: from --out")
     sp.add_argument("--out", required=True, metavar="FILE")
     sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")

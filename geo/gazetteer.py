@@ -28,6 +28,7 @@ __all__ = [
     "detect_gazetteer",
     "list_counties",
     "load_gazetteer",
+    "simplify_chars",
     "to_simplified",
     "township_key",
     "village_short_name",
@@ -198,6 +199,32 @@ class Gazetteer:
 def to_simplified(text: str) -> str:
     """``text`` in simplified characters (bulletins and web copies mix both)."""
     return zhconv.convert(text, "zh-cn") if text else text
+
+
+@functools.lru_cache(maxsize=1)
+def _char_table() -> tuple[dict[int, str], frozenset[str]]:
+    from zhconv import zhconv as _zc
+
+    table = _zc.getdict("zh-cn")
+    single = {k: v for k, v in table.items() if len(k) == 1 and len(v) == 1 and k != v}
+    return {ord(k): v for k, v in single.items()}, frozenset(single)
+
+
+def simplify_chars(text: str) -> str:
+    """``text`` with traditional characters replaced one for one by simplified ones.
+
+    Unlike :func:`to_simplified` the result has the same length, so offsets found in it
+    index the original text (億→亿, 萬→万, 畝→亩, 項→项).
+
+    Examples
+    --------
+    >>> simplify_chars("總投資5.5億元")
+    '总投资5.5亿元'
+    """
+    if not text:
+        return text
+    table, chars = _char_table()
+    return text if chars.isdisjoint(text) else text.translate(table)
 
 
 def township_key(name: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from geo.gazetteer import DATA_DIR, Gazetteer, Village, township_key
+from geo.gazetteer import DATA_DIR, Gazetteer, Village, simplify_chars, township_key
 from geo.models import Evidence, Item, Place
 
 __all__ = ["Mention", "find_places", "geocode_item"]
@@ -64,19 +64,9 @@ def _cues() -> dict:
         return json.load(fh)
 
 
-@functools.lru_cache(maxsize=1)
-def _simplify_table() -> tuple[dict[int, str], frozenset[str]]:
-    # Character-by-character so offsets into the original text stay valid.
-    from zhconv import zhconv as _zc
-
-    table = _zc.getdict("zh-cn")
-    single = {k: v for k, v in table.items() if len(k) == 1 and len(v) == 1 and k != v}
-    return {ord(k): v for k, v in single.items()}, frozenset(single)
-
-
 def _simplify(text: str) -> str:
-    table, chars = _simplify_table()
-    return text if chars.isdisjoint(text) else text.translate(table)
+    # Character-by-character so offsets into the original text stay valid.
+    return simplify_chars(text)
 
 
 def _short_region(name: str) -> str:
@@ -148,9 +138,12 @@ def _automaton(gaz: Gazetteer) -> ahocorasick.Automaton:
         by_name[v.name].append(v.code)
         for other in {v.full_name, *v.aliases} - {v.name}:
             by_name[other].append(v.code)
-        # Bare stems only for 村 (新庄); 社区 stems (北街, 东关) are street names.
+        # Bare stems (新庄 for 新庄村, 大新庄 for 大新庄社区) count only right after their
+        # township; two-character 社区 stems (北街, 东关) are street names even there.
         if v.name.endswith("村") and len(v.name) >= 3:
             stems[v.name[:-1]].append(v.code)
+        elif v.name.endswith("社区") and len(v.name) >= 5:
+            stems[v.name[:-2]].append(v.code)
     for name, codes in by_name.items():
         add(name, _Entry("village", tuple(codes), name))
     for stem, codes in stems.items():
@@ -264,6 +257,27 @@ def _in_list(text: str, ms: list[Mention], i: int, kinds: tuple[str, ...]) -> bo
     return text.startswith(tuple(_cues()["list_enders"]), m.end)
 
 
+_VILLAGE_TAIL_RE = re.compile(r"[\u4e00-\u9fff]{1,5}?(?:村|社区|组)")
+
+
+def _address_of_person(text: str, pos: int, roles: list[str]) -> str | None:
+    """慎水乡刘冢村村民, 黄寺岗乡邓寨村养殖户王某: the township is a person's address."""
+    m = _VILLAGE_TAIL_RE.match(text, pos)
+    if m is None:
+        return None
+    return _followed_by(text, m.end(), roles)
+
+
+def _is_example(text: str, pos: int) -> bool:
+    """The place is called an example (缩影) of something wider in the same sentence."""
+    stop = len(text)
+    for ch in "。！？!?\n":
+        k = text.find(ch, pos)
+        if 0 <= k < stop:
+            stop = k
+    return any(w in text[pos:stop] for w in _cues()["example_words"])
+
+
 # --------------------------------------------------------------------------- deciding
 
 
@@ -360,6 +374,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
     # Per-township and per-village weights, with the mentions behind them.
     t_weight: dict[str, float] = defaultdict(float)
     headline_towns: set[str] = set()
+    example_towns: set[str] = set()  # called a 缩影 of the county: the item is wider
     unit_town: str | None = None
     unit_village: tuple[str, ...] | None = None
     # (mention, field, weight, township it follows, village entry, reason)
@@ -423,6 +438,13 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 if _in_list(text, ms, i, ("township", "township_stem")):
                     w = 0.0
                     reason += ", in a list of townships"
+                elif _is_example(text, m.end):
+                    w = 0.0
+                    reason += ", an example of a wider trend"
+                    example_towns.add(code)
+                elif role := _address_of_person(text, m.end, cues["person_roles"]):
+                    w *= 0.25
+                    reason += f", address of a person ({role})"
                 elif _in_quotes(text, m.start):
                     w *= 0.5
                     reason += ", in a quotation"
@@ -444,7 +466,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                     codes = tuple(c for c in vil.codes if _vt(gaz, c) == chain_town.codes[0])
                     if not codes:
                         continue
-                    vil = _Entry("village", codes, vil.name + "村")
+                    vil = _Entry("village", codes, gaz.village_by_code(codes[0]).name)
                 if after_outside:
                     evidence.append(
                         _evidence(m, srcs[fname], "village", "name of another county", False)
@@ -465,6 +487,12 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 if _in_list(text, ms, i, ("village",)):
                     w = 0.0
                     reason += ", in a list of villages"
+                elif _is_example(text, m.end):
+                    w = 0.0
+                    reason += ", an example of a wider trend"
+                    example_towns.update(
+                        {chain_town.codes[0]} if chain_town else {_vt(gaz, c) for c in vil.codes}
+                    )
                 elif role:
                     w *= 0.25
                     reason += f", before a person ({role})"
@@ -476,6 +504,9 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 )
 
     county_unit = any(e.kind == "county_body" for e in evidence)
+    headline_county = any(m.entry("county") for m in mentions["headline"])
+    for code in example_towns - headline_towns:
+        t_weight[code] = 0.0
     # Words like 该乡/全镇 back a single township candidate.
     alive = [c for c, w in t_weight.items() if w > 0]
     if len(alive) == 1:
@@ -498,6 +529,10 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
             township, t_reason = towns.pop(), "reporting village"
     if township is None:
         township, t_reason = _choose_township(t_weight, headline_towns, county_unit)
+        body_towns = [c for c, w in t_weight.items() if w > 0]
+        if township and headline_county and not headline_towns and len(body_towns) > 1:
+            # 郏县返乡创业结硕果: examples from several townships under a county headline.
+            township, t_reason = None, ""
 
     # ---- village
     village: Village | None = None
@@ -601,8 +636,11 @@ def _choose_village(
     if village is not None and township is None:
         # A village alone implies its township, unless other townships compete.
         others = [w for c, w in t_weight.items() if w > 0 and c != village.township_code]
+        own = t_weight.get(village.township_code, 0.0)
         if others and max(others) >= scores[village.code]:
             return None
+        if others and max(others) >= own and scores[village.code] < 3.0:
+            return None  # 在朱堂乡老寨山…在铁铺镇何家冲村: examples from several townships
     return village
 
 

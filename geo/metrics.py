@@ -16,6 +16,7 @@ from pathlib import Path
 
 from geo.config import config_dir
 from geo.errors import GeoInputError
+from geo.gazetteer import simplify_chars
 from geo.models import Metric
 
 __all__ = ["MetricGrammar", "extract_metrics", "load_grammar", "parse_chinese_number"]
@@ -45,7 +46,10 @@ _NUM_RE = re.compile(
 _SPACES = " \t\u3000\xa0"
 _DELIMS = frozenset("，,。；;：:！？!?、\n（）()“”\"'‘’《》【】|[]/")
 _MASK = "|"
+# Punctuation that may sit inside one noun phrase: lists (省、市) and quoted names.
+_PHRASE_INNER = frozenset("、“”‘’《》")
 _LABEL_MAX = 12
+_HEADLINE_MAX = 80
 _NOUN_WINDOW = 12
 
 
@@ -62,6 +66,7 @@ class MetricGrammar:
     skip_before: tuple[str, ...]
     distance_cues: tuple[str, ...]
     distance_units: frozenset[str]
+    distance_after: tuple[str, ...]
     prefix_qualifiers: dict[str, str]
     prefix_blockers: tuple[str, ...]
     threshold_nouns: tuple[str, ...]
@@ -118,6 +123,7 @@ def _read_grammar(path: Path) -> MetricGrammar:
             skip_before=by_length(raw["skip_before"]),
             distance_cues=tuple(raw["distance_cues"]),
             distance_units=frozenset(raw["distance_units"]),
+            distance_after=tuple(raw.get("distance_after", ())),
             prefix_qualifiers=dict(raw["prefix_qualifiers"]),
             prefix_blockers=tuple(raw.get("prefix_blockers", ())),
             threshold_nouns=tuple(raw.get("threshold_nouns", ())),
@@ -296,7 +302,8 @@ def _read_chinese(run: str, start: int) -> _Number | None:
 
 
 def _prepare(text: str, g: MetricGrammar) -> str:
-    scan = text.translate(_FULLWIDTH)
+    # Web copies of provincial media are often in traditional characters (億, 萬, 畝).
+    scan = simplify_chars(text).translate(_FULLWIDTH)
     for idiom in g.idioms:
         if idiom in scan:
             scan = scan.replace(idiom, _MASK * len(idiom))
@@ -331,18 +338,31 @@ def _prefix_qualifier(before: str, num: _Number, g: MetricGrammar) -> tuple[str,
 
 
 def _resolve_noun(s: str, after: int, before: str, g: MetricGrammar) -> str | None:
-    """Counted noun's base unit: first cue after the measure word, else last cue before it."""
+    """Counted noun's base unit: the head noun after the measure word, else a noun just before.
+
+    The head of a Chinese noun phrase is its last noun (30个重点招商项目 counts 项目, not 点),
+    and a list or quoted name may sit inside the phrase (103个省、市重点项目). A noun before the
+    number counts only when nothing but a verb separates them (项目共有7个, not 企业生产的8个种类).
+    """
     window = []
     for ch in s[after : after + _NOUN_WINDOW]:
-        if ch in _DELIMS or ch.isdigit():
+        if (ch in _DELIMS and ch not in _PHRASE_INNER) or ch.isdigit():
             break
         window.append(ch)
     following = "".join(window)
+    cut = len(following)
+    for stop in g.noun_stop:
+        k = following.find(stop)
+        if 0 < k < cut:
+            cut = k
+    following = following[:cut]
     best = None
     for cue, unit in g.noun_cues.items():
-        k = following.find(cue)
-        if k >= 0 and (best is None or k < best[0] or (k == best[0] and len(cue) > best[2])):
-            best = (k, unit, len(cue))
+        k = following.rfind(cue)
+        # Latest-ending cue is the head; of two ending together the longer wins (经营主体).
+        key = (k + len(cue), len(cue))
+        if k >= 0 and (best is None or key > best[0]):
+            best = (key, unit)
     if best:
         return best[1]
     tail = before[-10:]
@@ -351,7 +371,12 @@ def _resolve_noun(s: str, after: int, before: str, g: MetricGrammar) -> str | No
         k = tail.rfind(cue)
         if k >= 0 and (best is None or k + len(cue) > best[0]):
             best = (k + len(cue), unit)
-    return best[1] if best else None
+    if best is None:
+        return None
+    gap = tail[best[0] :]
+    if "的" in gap or len(gap) > 4:
+        return None  # the noun before qualifies something else (企业生产的8个种类)
+    return best[1]
 
 
 def _noun_after(s: str, i: int, g: MetricGrammar) -> str:
@@ -442,6 +467,8 @@ def extract_metrics(text: str, grammar: MetricGrammar | None = None) -> list[Met
     s = _prepare(text, g)
     metrics: list[Metric] = []
     seen: set[tuple[float, str, str]] = set()
+    head_end = _headline_end(text)
+    headline_keys: set[tuple[float, str]] = set()
     pos = last_end = 0
     while (m := _NUM_RE.search(s, pos)) is not None:
         found = _read_quantity(s, m, last_end, g)
@@ -455,10 +482,24 @@ def extract_metrics(text: str, grammar: MetricGrammar | None = None) -> list[Met
         key = (metric.value, metric.unit, metric.label)
         if key in seen or (fresh_clause and any(k[:2] == key[:2] for k in seen)):
             continue  # a restatement (7个项目 after 项目共有7个) is one fact
+        if metric.span[0] > head_end and key[:2] in headline_keys:
+            headline_keys.discard(key[:2])  # only the first restatement is the same fact
+            continue  # the body fact the headline announced (标题: 65个项目…; 正文: 合计65个)
+        if metric.span[1] <= head_end:
+            headline_keys.add(key[:2])
         seen.add(key)
         metric.text = text[metric.span[0] : metric.span[1]]
         metrics.append(metric)
     return metrics
+
+
+def _headline_end(text: str) -> int:
+    """End of a headline-like first line (short, no full stop), else -1."""
+    k = text.find("\n")
+    first = text[:k] if k > 0 else ""
+    if not first or len(first) > _HEADLINE_MAX or "。" in first:
+        return -1
+    return k
 
 
 def _read_quantity(
@@ -472,8 +513,12 @@ def _read_quantity(
     prev = s[start - 1] if start else ""
     prev2 = s[start - 2] if start > 1 else ""
     # 1+1+1, 3·15, 17:48, 2024/01, G312, dates like 01-03 after a digit
-    if prev and (prev in "+·・•.:/_" or (prev.isascii() and prev.isalpha())):
+    if prev and (prev in "+·・•/_" or (prev.isascii() and prev.isalpha())):
         return None
+    if prev and prev in ".:" and prev2.isdigit():
+        return None  # 3.15, 17:48 (平舆:15万农民 is a count after a place name)
+    if num.chinese and prev.isdigit():
+        return None  # the multiplier of a number already rejected
     if prev and prev in "-－" and prev2.isdigit():
         return None
     clause_from = _clause_start(s, start, last_end)
@@ -545,8 +590,10 @@ def _read_quantity(
         return end, None, False  # 一家/一批/一次: idiom, not a count
     if num.chinese and end < len(s) and s[end] in _CN_DIGITS:
         return end, None, False  # 三个一批, 五位一体: slogans
-    if unit_word in g.distance_units and any(c in before[-8:] for c in g.distance_cues):
-        return end, None, False  # 距县城7公里: a location, not an amount
+    if unit_word in g.distance_units and (
+        any(c in before[-8:] for c in g.distance_cues) or s.startswith(g.distance_after, end)
+    ):
+        return end, None, False  # 距县城7公里, 城南4公里处: a location, not an amount
 
     # qualifiers
     pre = _prefix_qualifier(before, num, g)

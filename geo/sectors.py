@@ -18,6 +18,7 @@ import ahocorasick
 
 from geo.config import config_dir
 from geo.errors import GeoInputError
+from geo.gazetteer import simplify_chars
 
 __all__ = [
     "SECTOR_SLUGS",
@@ -236,6 +237,7 @@ def classify_sector(
     contrib: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     wts = tax.weights
     for text, weight in ((headline or "", wts["headline"]), (body or "", wts["body"])):
+        text = simplify_chars(text)  # cue words are simplified; cues index nothing back
         _score_text(
             text,
             tax.text_automaton,
@@ -245,7 +247,7 @@ def classify_sector(
             _purpose_ranges(text, tax),
             wts["purpose"],
         )
-    _score_text(unit or "", tax.unit_automaton, wts["unit"], scores, contrib)
+    _score_text(simplify_chars(unit or ""), tax.unit_automaton, wts["unit"], scores, contrib)
 
     ranked = sorted(
         (s for s in scores if scores[s] > 0),

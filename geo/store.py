@@ -279,6 +279,11 @@ def _set_village(row: dict, code: str, name: str | None, gazetteer: Any | None) 
         row["township"] = town.name if town is not None else None
 
 
+def _joined(json_list: str, sep: str) -> str:
+    """A stored JSON list of strings as items_frame joins it."""
+    return "" if json_list == "[]" else sep.join(json.loads(json_list))
+
+
 def _default_loader(county_code: str) -> Any | None:
     from geo.gazetteer import load_gazetteer  # lazy: the store works without the gazetteer data
 
@@ -797,54 +802,40 @@ class Store:
         """
         loader = gazetteer_loader or _default_loader
         with self._lock:
-            conn = self._conn
-            rows = conn.execute(
-                "SELECT i.*, b.source_name, b.title, b.issue, b.date,"
-                " b.county AS b_county, b.county_code AS b_county_code"
+            # plain tuples in ITEM_COLUMNS order: ~2x faster than sqlite3.Row for large stores
+            cur = self._conn.cursor()
+            cur.row_factory = None
+            rows = cur.execute(
+                "SELECT i.item_id, i.bulletin_id, b.source_name, b.title, b.issue, b.date, i.idx,"
+                " i.headline, i.body, i.unit, i.authors, i.sector, i.sectors, i.scope,"
+                " COALESCE(i.county, b.county), COALESCE(i.county_code, b.county_code),"
+                " i.township, i.township_code, i.village, i.village_code, i.outside, 0"
                 " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
                 " ORDER BY b.rowid, i.idx"
             ).fetchall()
-            fixes = self._latest_corrections(conn)
-            metric_rows = conn.execute(
+            metric_rows = cur.execute(
                 "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text"
                 " FROM metrics m JOIN items i ON i.item_id = m.item_id"
                 " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
             ).fetchall()
+            fixes = self._latest_corrections(self._conn)
         records = []
         for r in rows:
-            rec = {
-                "item_id": r["item_id"],
-                "bulletin_id": r["bulletin_id"],
-                "bulletin_name": r["source_name"],
-                "bulletin_title": r["title"],
-                "bulletin_issue": r["issue"],
-                "bulletin_date": r["date"],
-                "index": r["idx"],
-                "headline": r["headline"],
-                "body": r["body"],
-                "unit": r["unit"],
-                "authors": "、".join(json.loads(r["authors"])),
-                "sector": r["sector"],
-                "sectors": ",".join(json.loads(r["sectors"])),
-                "scope": r["scope"],
-                "county": r["county"] or r["b_county"],
-                "county_code": r["county_code"] or r["b_county_code"],
-                "township": r["township"],
-                "township_code": r["township_code"],
-                "village": r["village"],
-                "village_code": r["village_code"],
-                "outside": ",".join(json.loads(r["outside"])),
-                "corrected": False,
-            }
-            item_fixes = fixes.get(r["item_id"])
+            rec = list(r)
+            rec[10] = _joined(rec[10], "、")  # authors
+            rec[12] = _joined(rec[12], ",")  # sectors
+            rec[20] = _joined(rec[20], ",")  # outside
+            rec[21] = False
+            item_fixes = fixes.get(rec[0])
             if item_fixes:
+                row = dict(zip(ITEM_COLUMNS, rec, strict=True))
                 gaz = None
-                if rec["county_code"] and any(f[0] != "sector" for f in item_fixes):
-                    gaz = self._gazetteer(rec["county_code"], loader, strict=False)
-                rec = _apply_corrections(rec, item_fixes, gaz)
+                if row["county_code"] and any(f[0] != "sector" for f in item_fixes):
+                    gaz = self._gazetteer(row["county_code"], loader, strict=False)
+                rec = [_apply_corrections(row, item_fixes, gaz)[c] for c in ITEM_COLUMNS]
             records.append(rec)
         items_df = pd.DataFrame(records, columns=ITEM_COLUMNS)
-        metrics_df = pd.DataFrame([dict(m) for m in metric_rows], columns=METRIC_COLUMNS)
+        metrics_df = pd.DataFrame(metric_rows, columns=METRIC_COLUMNS)
         return items_df, metrics_df
 
     @staticmethod

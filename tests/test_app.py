@@ -201,6 +201,12 @@ _GOOD_TEXT = (
 )
 
 
+_DOCX_TEXT = (
+    "息县工作简报\n2024年第9期\n息县人民政府办公室            2024年4月12日\n"
+    "息县项店镇开展农村人居环境整治 清理沟渠45公里，清运垃圾320吨。\n（项店镇人民政府 赵强）\n"
+)
+
+
 def _app(monkeypatch, tmp_path):
     from streamlit.testing.v1 import AppTest
 
@@ -259,10 +265,20 @@ def test_query_params_restore_filters(monkeypatch, tmp_path):
 
 def test_bad_upload_shows_an_error_and_the_good_file_is_ingested(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path).run()
+    import io
+
+    import docx
+
+    doc = docx.Document()
+    for line in _DOCX_TEXT.splitlines():
+        doc.add_paragraph(line)
+    buf = io.BytesIO()
+    doc.save(buf)
     at.file_uploader(key="bulletin_files_0").set_value(
         [
             ("坏文件.pdf", b"%PDF-1.4 this is not a real pdf", "application/pdf"),
             ("三月简报.txt", _GOOD_TEXT.encode("utf-8"), "text/plain"),
+            ("四月简报.docx", buf.getvalue(), "application/octet-stream"),
         ]
     ).run()
     at.button(key="up_go_0").click().run()
@@ -270,14 +286,15 @@ def test_bad_upload_shows_an_error_and_the_good_file_is_ingested(monkeypatch, tm
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "坏文件.pdf" in errors[0] and "\n" not in errors[0]
     assert any("三月简报.txt" in s.value for s in at.success)
-    # the store now holds the good bulletin, so the app shows it instead of the sample
+    assert any("四月简报.docx" in s.value for s in at.success)
+    # the store now holds the good bulletins, so the app shows them instead of the sample
     table = _table(at)
-    assert len(table) == 2
-    assert set(table["日期"]) == {"2024-03-08"}
+    assert len(table) == 3
+    assert sorted(set(table["日期"])) == ["2024-03-08", "2024-04-12"]
     from geo.store import Store
 
     with Store(tmp_path / "store.sqlite") as store:
-        assert list(store.bulletins()["source_name"]) == ["三月简报.txt"]
+        assert sorted(store.bulletins()["source_name"]) == ["三月简报.txt", "四月简报.docx"]
 
 
 def test_upload_without_a_masthead_date_asks_for_it(monkeypatch, tmp_path):
@@ -307,6 +324,10 @@ def test_review_corrects_an_item_and_marks_it(monkeypatch, tmp_path):
     assert not at.exception and not at.error
     row = _table(at).set_index("编号").loc[first]
     assert row["乡镇"] == town.name and row["行业"] == "农业" and bool(row["已更正"])
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("当前：") and "（已更正）" in c for c in captions)
+    assert not any("nan" in c for c in captions)
+    assert any("已保存更正" in m.value for m in at.success)
 
 
 def test_bulletin_html_is_never_rendered(monkeypatch, tmp_path):
@@ -371,6 +392,8 @@ def test_export_specs_write_the_current_view(frames):
     csv_text = specs["csv"].build().decode("utf-8-sig")
     assert "息县甲乡发展大棚蔬菜" in csv_text
     assert "息县全县招工" not in csv_text  # the sector filter is applied
+    towns_csv = specs["csv_townships"].build().decode("utf-8-sig")
+    assert "township_code" in towns_csv.splitlines()[0] and "息县甲乡" not in towns_csv
     geo = json.loads(specs["geojson"].build())
     assert geo["type"] == "FeatureCollection"
     html_bytes = specs["html"].build()
@@ -427,3 +450,48 @@ def test_county_in_the_url_is_restored(monkeypatch, tmp_path):
     at.run()
     assert not at.exception
     assert at.selectbox(key="county").value == "411522"
+
+
+def test_township_panel_lists_items_and_filters_to_the_township(monkeypatch, tmp_path):
+    gaz = __import__("geo.gazetteer", fromlist=["load_gazetteer"]).load_gazetteer("411528")
+    code = next(t.code for t in gaz.townships if t.name == "白土店乡")
+    at = _app(monkeypatch, tmp_path)
+    at.session_state["town"] = code  # as if clicked on the map
+    at.run()
+    assert "白土店乡" in [s.value for s in at.subheader]
+    assert at.metric[0].value == "1"
+    assert any("鲜食玉米" in e.label for e in at.expander)
+    at.button(key="town_only").click().run()
+    assert not at.exception
+    assert at.multiselect(key="f_towns").value == [code]
+    assert len(_table(at)) == 1
+    assert at.query_params["township"] == code
+
+
+def test_hostile_file_names_are_inert_in_messages(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    name = "![x](http://evil.example/a.png)<img src=x>.pdf"
+    at.file_uploader(key="bulletin_files_0").set_value(
+        (name, b"%PDF-1.4 broken", "application/pdf")
+    ).run()
+    at.button(key="up_go_0").click().run()
+    assert len(at.error) >= 1
+    for t in _markdown_texts(at):
+        assert "<img" not in t and "![" not in t and "](http" not in t, t
+
+
+def test_metric_range_restores_from_the_url_and_filters(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path)
+    at.query_params["metric"] = "employment_person"
+    at.query_params["mk"] = "employment_person"
+    at.query_params["min"] = "120"
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="f_metric").value == "employment_person"
+    slider = at.slider[0]
+    assert slider.value[0] == 120
+    shown = len(_table(at))
+    assert 0 < shown < 6  # only items with at least 120 employed people
+    slider.set_range(slider.min, slider.max).run()
+    assert "min" not in at.query_params
+    assert len(_table(at)) > shown

@@ -209,6 +209,27 @@ def test_shared_link_restores_filters_and_map_view(app):
         assert blocked.urls == []
 
 
+@pytest.mark.parametrize(
+    ("button", "magic"),
+    [("图片 PNG", b"\x89PNG"), ("报告 PDF", b"%PDF"), ("事项表 CSV", "\ufeff".encode())],
+)
+def test_download_buttons_give_the_files(app, tmp_path, button, magic):
+    with browser.browser_page((1400, 1000)) as (page, blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app.url + "?sector=agriculture", wait_until="domcontentloaded")
+        assert _count_label(page) == (1, 6)
+        with page.expect_download(timeout=120_000) as info:
+            page.get_by_role("button", name=button).click()
+        out = tmp_path / info.value.suggested_filename
+        info.value.save_as(out)
+        data = out.read_bytes()
+        assert data.startswith(magic), data[:40]
+        if button == "事项表 CSV":
+            text = data.decode("utf-8-sig")
+            assert "鲜食玉米" in text and "招工" not in text  # exactly the filtered view
+        assert blocked.urls == []
+
+
 def test_readme_screenshot(app):
     """The README picture: the default view with a township clicked.
 

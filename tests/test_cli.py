@@ -325,3 +325,47 @@ def test_export_csv_from_store_filters_by_township(bulletin_file, other_file, tm
     proc = _run("export", "--sector", "space_travel", "--out", out, "--store", store)
     assert proc.returncode == 2
     _err_line(proc)
+
+
+def test_export_uses_uploaded_boundaries(tmp_path):
+    _pipeline_ready()
+    pytest.importorskip("geo.export")
+    squares = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": name},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[x, 32.3], [x + 0.1, 32.3], [x + 0.1, 32.4], [x, 32.4], [x, 32.3]]
+                    ],
+                },
+            }
+            for name, x in (("孙庙乡", 114.6), ("路口乡", 114.7))
+        ],
+    }
+    bounds = tmp_path / "乡镇.geojson"
+    bounds.write_text(json.dumps(squares, ensure_ascii=False), encoding="utf-8")
+    bulletin = tmp_path / "one.txt"
+    bulletin.write_text(
+        BULLETIN.split("（孙庙乡 李明）")[0] + "（孙庙乡 李明）\n", encoding="utf-8"
+    )
+    out = tmp_path / "out.geojson"
+    proc = _run("export", bulletin, "--boundaries", bounds, "--out", out)
+    assert proc.returncode == 0, proc.stderr.decode()
+    feats = json.loads(out.read_text(encoding="utf-8"))["features"]
+    polys = {
+        f["properties"]["township"]: f["properties"]
+        for f in feats
+        if f["geometry"]["type"] == "Polygon"
+    }
+    assert set(polys) == {"孙庙乡", "路口乡"}
+    assert polys["孙庙乡"]["n_items"] == 1 and polys["路口乡"]["n_items"] == 0
+
+    broken = tmp_path / "broken.geojson"
+    broken.write_text("{not json", encoding="utf-8")
+    proc = _run("export", bulletin, "--boundaries", broken, "--out", out)
+    assert proc.returncode == 2
+    _err_line(proc)
