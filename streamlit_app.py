@@ -604,7 +604,10 @@ def main() -> None:
             villages=_village_points(county_code, boundary_key, gazetteer, townships),
         )
         map_key = (*data_key, boundary_key, repr(filters), metric, basemap, approximate)
-    _map_and_panel(view, map_key, townships, shown_items, shown_metrics, sectors, url_v)
+    # A map rebuilt after a filter change opens where the user left the previous one.
+    now = st.session_state.get("_view_now")
+    start = agg.ViewState(lat=now[0], lon=now[1], zoom=now[2]) if now else url_v
+    _map_and_panel(view, map_key, townships, shown_items, shown_metrics, sectors, start)
 
     st.subheader(f"事项（{len(shown_items)} / {len(items_df)}）")
     st.dataframe(
@@ -649,21 +652,18 @@ def _built_map(key: tuple, _view, location, zoom, tianditu_key):
 
 
 @st.fragment
-def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, url_view) -> None:
+def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, start) -> None:
     """Map and township panel. A fragment: clicking or panning the map reruns only this part."""
     from streamlit_folium import st_folium
 
     map_col, panel_col = st.columns([3, 1])
     with map_col:
         if view is not None:
-            # The first view comes from the URL and stays fixed for the session, so panning
-            # never changes the map's HTML (which would re-mount it).
-            location = (url_view.lat, url_view.lon) if url_view.lat is not None else None
-            key = (*map_key, location, url_view.zoom)
-            m = copy.deepcopy(_built_map(key, view, location, url_view.zoom, _tianditu_key()))
-            # After a filter change the map is new; center/zoom keep the user's last view
-            # (st_folium applies them without re-mounting the map).
-            now = st.session_state.get("_view_now")
+            # ``start`` is fixed between full reruns, so panning (a fragment rerun) never
+            # changes the map's HTML, which would re-mount it.
+            location = (start.lat, start.lon) if start.lat is not None else None
+            key = (*map_key, location, start.zoom)
+            m = copy.deepcopy(_built_map(key, view, location, start.zoom, _tianditu_key()))
             state = st_folium(
                 m,
                 key="map",
@@ -671,8 +671,6 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, url_
                 use_container_width=True,
                 returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
                 render=False,
-                center=(now[0], now[1]) if now else None,
-                zoom=now[2] if now else None,
             )
             clicked = app_state.township_from_map(state, townships)
             if clicked:

@@ -645,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         fa = _step(
             results,
             "filter_aggregate",
-            lambda: bench_filter_aggregate(bulletins, codes, 1 if args.quick else 5),
+            lambda: bench_filter_aggregate(bulletins, codes, 3 if args.quick else 5),
         )
         if fa:
             results.update(fa)

@@ -376,13 +376,14 @@ def _cmd_correct(args: argparse.Namespace) -> int:
         if args.township is not None or args.village is not None:
             from geo.gazetteer import load_gazetteer
 
-            if not row["county_code"]:
+            county_code = _cell(row["county_code"])
+            if not county_code:
                 raise _UsageError(f"item {args.item_id} has no county; cannot place it")
-            gaz = load_gazetteer(row["county_code"])
+            gaz = load_gazetteer(county_code)
             if args.township is not None:
                 township_code = _resolve_township(gaz, args.township)
             if args.village is not None:
-                in_town = township_code if township_code is not None else row["township_code"]
+                in_town = _cell(row["township_code"]) if township_code is None else township_code
                 village_code = _resolve_village(gaz, args.village, in_town or None)
         store.correct(
             args.item_id,

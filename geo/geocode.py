@@ -265,7 +265,18 @@ def _address_of_person(text: str, pos: int, roles: list[str]) -> str | None:
     m = _VILLAGE_TAIL_RE.match(text, pos)
     if m is None:
         return None
-    return _followed_by(text, m.end(), roles)
+    return _role_after(text, m.end(), roles)
+
+
+def _role_after(text: str, pos: int, roles: list[str]) -> str | None:
+    """A person role at ``pos``, allowing a two-character trade before it (甲鱼养殖户)."""
+    for skip in range(3):
+        if skip and not ("\u4e00" <= text[pos + skip - 1 : pos + skip] <= "\u9fff"):
+            return None
+        role = _followed_by(text, pos + skip, roles)
+        if role:
+            return role
+    return None
 
 
 def _is_example(text: str, pos: int) -> bool:
@@ -375,6 +386,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
     t_weight: dict[str, float] = defaultdict(float)
     headline_towns: set[str] = set()
     example_towns: set[str] = set()  # called a 缩影 of the county: the item is wider
+    example_villages: set[str] = set()
     unit_town: str | None = None
     unit_village: tuple[str, ...] | None = None
     # (mention, field, weight, township it follows, village entry, reason)
@@ -483,7 +495,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 if chain_town is not None:
                     w += 1.0
                     reason += ", after township name"
-                role = _followed_by(text, m.end, cues["person_roles"])
+                role = _role_after(text, m.end, cues["person_roles"])
                 if _in_list(text, ms, i, ("village",)):
                     w = 0.0
                     reason += ", in a list of villages"
@@ -493,6 +505,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                     example_towns.update(
                         {chain_town.codes[0]} if chain_town else {_vt(gaz, c) for c in vil.codes}
                     )
+                    example_villages.update(vil.codes)
                 elif role:
                     w *= 0.25
                     reason += f", before a person ({role})"
@@ -557,6 +570,8 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
         scores[codes[0]] += w
         evidence.append(_evidence(m, srcs[fname], "village", reason, w > 0))
         codes_of[id(evidence[-1])] = codes[0]
+    for code in example_villages:
+        scores[code] = 0.0
     same_village = any(w in simple["body"] for w in cues["same_village_words"])
     alive_v = [c for c, w in scores.items() if w > 0]
     if same_village and len(alive_v) == 1:

@@ -247,6 +247,9 @@ def _read_number(s: str, m: re.Match, g: MetricGrammar) -> _Number | None:
             # 余/多/来 before a multiplier (10多万) or before the unit (300余亩, 800来亩)
             num.approx, i = True, j + 1
             continue
+        if ch == "个" and s[j + 1 : j + 2] in ("亿", "万") and not num.has_mult:
+            i = j + 1  # 15个亿: spoken form of 15亿
+            continue
         if ch in g.multipliers and (num.chinese or ch != "十"):  # no "3十"
             hit = _word_at(s, j, g)
             if hit and len(hit[0]) > 1:  # 千克, 千米: a unit, not a multiplier
@@ -546,7 +549,21 @@ def _read_quantity(
         end = i + len(unit_word)
     # range: A[unit] 至 B [mult] unit
     j = _skip_spaces(s, end)
-    if j < len(s) and s[j] in g.range_connectors:
+    if (
+        unit_word is None
+        and not num.chinese
+        and s.startswith("、", j)
+        and (m3 := re.match(r"\d+", s[j + 1 :]))
+        and int(m3.group()) == num.value + 1
+        and num.value < 10
+    ):
+        # 7、8只 is the written form of 七八只: the lower bound of a range
+        k = _skip_spaces(s, j + 1 + m3.end())
+        word3 = _word_at(s, k, g)
+        if word3 and word3[1] != "skip":
+            word, unit_word, end = word3, word3[0], k + len(word3[0])
+            num.cn_range = True
+    elif j < len(s) and s[j] in g.range_connectors:
         m2 = _NUM_RE.match(s, _skip_spaces(s, j + 1))
         if m2 is not None and (m2.group("ar") or not (s[j] == "-" and num.chinese)):
             num2 = _read_number(s, m2, g)

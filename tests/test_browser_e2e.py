@@ -209,6 +209,28 @@ def test_shared_link_restores_filters_and_map_view(app):
         assert blocked.urls == []
 
 
+def test_map_keeps_its_view_when_filters_change(app):
+    with browser.browser_page((1400, 1000)) as (page, blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app.url, wait_until="domcontentloaded")
+        _count_label(page)
+        _map_counts(page)
+        _map_frame(page).evaluate("() => window.map_div.setView([32.30, 114.75], 12)")
+        page.wait_for_function("() => new URLSearchParams(location.search).get('zoom') === '12'")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.locator('[data-testid="stMultiSelect"]').first.click()
+        page.get_by_role("option", name=re.compile("农业")).first.click()
+        page.keyboard.press("Escape")
+        page.get_by_text("事项（1 / 6）").wait_for()
+        _map_counts(page)
+        view = _map_frame(page).evaluate(
+            "() => ({z: window.map_div.getZoom(), lat: window.map_div.getCenter().lat})"
+        )
+        assert view["z"] == 12 and abs(view["lat"] - 32.30) < 0.01
+        assert "zoom=12" in page.url and "sector=agriculture" in page.url
+        assert blocked.urls == []
+
+
 @pytest.mark.parametrize(
     ("button", "magic"),
     [("图片 PNG", b"\x89PNG"), ("报告 PDF", b"%PDF"), ("事项表 CSV", "\ufeff".encode())],

@@ -296,6 +296,13 @@ def test_correct_then_list_corrections(bulletin_file, tmp_path):
         items = s.frames()[0].set_index("item_id")
     assert items.loc[first, "township"] == "小茴店镇" and bool(items.loc[first, "corrected"])
 
+    # a village by name is looked up in the item's (corrected) township
+    proc = _run("correct", first, "--village", "孙棚村", "--store", store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    with Store(store) as s:
+        items = s.frames()[0].set_index("item_id")
+    assert (items.loc[first, "village"], items.loc[first, "scope"]) == ("孙棚村", "village")
+
 
 # --------------------------------------------------------------------------- export
 

@@ -268,3 +268,13 @@ def test_build_script_merges_lists_by_name_before_code(tmp_path, repo_root):
         county = next(csv.DictReader(fh))
     assert (county["name"], county["short_name"], county["city"]) == ("甲县", "甲", "测试市")
     assert county["former_names"] == "甲城县"
+
+
+def test_simplify_chars_keeps_length():
+    from geo.gazetteer import simplify_chars
+
+    text = "總投資540億元 萬畝 噸 個 鄉 鎮 著名"
+    out = simplify_chars(text)
+    assert out == "总投资540亿元 万亩 吨 个 乡 镇 著名"
+    assert len(out) == len(text)
+    assert simplify_chars("") == ""

@@ -330,3 +330,71 @@ def test_spaces_inside_names_from_pdf_justification(gaz):
 def test_items_from_other_henan_counties(county, township, village, headline, body):
     p = geocode_item(Item(index=0, headline=headline, body=body), load_gazetteer(county))
     assert (p.township, p.village) == (township, village)
+
+
+# ---- generalisation to web copies and county-wide features (hold-out review, 2026-11)
+
+
+def test_community_stem_right_after_its_township(gaz):
+    # 社区 names are often written without 社区 straight after the township.
+    p = place(gaz, "龙湖街道办事处听淮桥是一个老旧小区集中的片区，近日新装路灯40盏。")
+    assert (p.township, p.village) == ("龙湖街道", "听淮桥社区")
+
+
+def test_community_stem_alone_is_not_a_place(gaz):
+    p = place(gaz, "听淮桥一带近日新装路灯40盏。", "息县点亮背街小巷")
+    assert p.village is None
+
+
+def test_township_called_an_example_of_the_county_trend(gaz):
+    p = place(
+        gaz,
+        "近年来全县大力发展稻渔综合种养，面积达到3万亩。"
+        "路口乡只是全县发展稻渔产业的一个缩影，该乡去年新挖虾沟20公里。",
+        "息县稻渔产业富了一方百姓",
+    )
+    assert p.township is None and p.scope == "county"
+
+
+def test_village_called_an_example_does_not_place_the_item(gaz):
+    p = place(
+        gaz,
+        "在项店镇李楼村，村民正在起虾。李楼村的变化只是全县稻渔产业发展的缩影。",
+        "息县稻渔共作成为增收新路",
+    )
+    assert (p.township, p.village) == (None, None)
+
+
+def test_address_of_a_quoted_person_does_not_place_a_county_item(gaz):
+    p = place(
+        gaz,
+        "“俺家也装上了光伏板！”白土店乡桂庄村村民李某高兴地说。"
+        "今年全县整合资金建成村级光伏电站60座，收益用于公益岗位。",
+    )
+    assert p.township is None
+
+
+def test_trade_before_a_role_still_marks_a_person(gaz):
+    p = place(
+        gaz,
+        "全县有甲鱼养殖合作社8个。图为白土店乡时楼村甲鱼养殖户张某在收获。",
+    )
+    assert (p.township, p.village) == (None, None)
+
+
+def test_county_headline_with_examples_from_several_townships(gaz):
+    p = place(
+        gaz,
+        "在息县小茴店镇的一家养殖场，负责人说返乡办场是小茴店镇政府牵的线。"
+        "在路口乡的服装厂里，几十名女工正在赶订单。",
+        "息县返乡创业结硕果",
+    )
+    assert p.township is None
+
+
+def test_village_examples_from_two_townships_do_not_break_the_tie(gaz):
+    p = place(
+        gaz,
+        "春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，群众欢聚看大戏。",
+    )
+    assert (p.township, p.village) == (None, None)

@@ -325,3 +325,75 @@ def test_spans_stay_valid_on_scrambled_text():
             assert text[m.span[0] : m.span[1]] == m.text != ""
             assert m.value > 0
             assert m.qualifier in ("exact", "approx", "at_least", "at_most")
+
+
+# ---- generalisation to web copies (hold-out review, 2026-11)
+
+
+def test_traditional_characters_keep_their_spans():
+    text = "該鎮流轉土地3200畝，總投資1.5億元，帶動農戶120戶。"
+    ms = extract_metrics(text)
+    assert [(m.value, m.unit) for m in ms] == [
+        (3200, "mu"),
+        (150_000_000, "yuan"),
+        (120, "household"),
+    ]
+    assert [text[m.span[0] : m.span[1]] for m in ms] == ["3200畝", "1.5億元", "120戶"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("今年共谋划12个重点招商项目。", (12, "project")),  # head noun, not 点
+        ("纳入5个省、市重点项目。", (5, "project")),  # a list inside the noun phrase
+        ("纳入7个省“三个一批”项目。", (7, "project")),  # a quoted name inside it
+        ("吸引外地的9家企业到该镇落户。", (9, "enterprise")),  # 落户 is not the noun
+        ("其中有6家企业生产的4个品种。", (4, "other")),  # 企业 qualifies 品种 via 的
+    ],
+)
+def test_counted_noun_is_the_head_of_its_phrase(text, expected):
+    got = [(m.value, m.unit) for m in extract_metrics(text) if m.value == expected[0]]
+    assert got == [expected]
+
+
+def test_people_counted_without_a_measure_word():
+    assert _triples("全镇已有2万农民在家门口就业，帮扶带动360贫困人口增收。") == [
+        (20000, "person", "exact"),
+        (360, "person", "exact"),
+    ]
+
+
+def test_colon_after_a_place_name_is_not_a_clock_time():
+    assert _triples("路口乡:3万群众喝上放心水") == [(30000, "person", "exact")]
+    assert _triples("会议于17:30结束") == []
+
+
+def test_position_in_kilometres_is_not_an_amount():
+    assert _triples("在镇区以东3公里处新建一座桥，并新修道路2.5公里。") == [(2.5, "other", "exact")]
+
+
+def test_headline_figure_restated_in_the_body_is_one_fact():
+    text = "全县12个项目集中开工\n此次集中开工项目12个，总投资8亿元。另有12个项目完成签约。"
+    assert _triples(text) == [
+        (12, "project", "exact"),
+        (800_000_000, "yuan", "exact"),
+        (12, "project", "exact"),
+    ]
+
+
+def test_spoken_ge_yi_and_enumerated_range():
+    assert _triples("项目投产后产值可达15个亿。") == [(1_500_000_000, "yuan", "exact")]
+    assert _triples("母兔一窝能产7、8只。") == [(7, "other", "at_least")]
+
+
+def test_small_counts_of_tables_bottles_and_trips():
+    assert _triples("摆起流水席30多桌，卖出矿泉水150多瓶，往返两趟，两家饭店满座。") == [
+        (30, "other", "approx"),
+        (150, "other", "approx"),
+        (2, "time", "exact"),
+        (2, "enterprise", "exact"),
+    ]
+
+
+def test_couple_is_not_a_head_count():
+    assert _triples("夫妻二人都在车间上班，每月工资4500元。") == [(4500, "yuan", "exact")]

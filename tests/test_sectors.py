@@ -157,3 +157,28 @@ def test_unreadable_taxonomy_is_one_line_error(tmp_path):
         load_taxonomy(path)
     with pytest.raises(GeoInputError):
         load_taxonomy(tmp_path / "absent.json")
+
+
+def test_traditional_characters_are_classified(taxonomy):
+    r = classify_sector("縣重點項目集中簽約開工", "總投資12億元，涉及項目8個。", None, taxonomy)
+    assert r.primary == "investment"
+
+
+def test_village_factory_jobs_are_employment(taxonomy):
+    r = classify_sector(
+        "家门口上班 留守妇女有了稳定收入",
+        "村里引进一家服装加工厂，建起扶贫车间，30多名留守妇女在车间上班，每月工资2500元。",
+        None,
+        taxonomy,
+    )
+    assert r.primary == "employment"
+
+
+def test_returning_entrepreneurs_are_employment(taxonomy):
+    r = classify_sector(
+        "返乡创业 带富乡邻",
+        "外出务工多年的张某回乡创业，流转土地种植果蔬，建起养殖大棚，带动村民就业。",
+        None,
+        taxonomy,
+    )
+    assert r.primary == "employment"
