@@ -28,6 +28,7 @@ __all__ = [
     "detect_gazetteer",
     "list_counties",
     "load_gazetteer",
+    "mask_pinyin_glosses",
     "simplify_chars",
     "to_simplified",
     "township_key",
@@ -225,6 +226,29 @@ def simplify_chars(text: str) -> str:
         return text
     table, chars = _char_table()
     return text if chars.isdisjoint(text) else text.translate(table)
+
+
+# A pinyin reading in brackets after a character: 鄉(xiāng), 發(fā) in mirrored web copies.
+_PINYIN_GLOSS_RE = re.compile(
+    r"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,8}\)"
+)
+
+
+def mask_pinyin_glosses(text: str) -> str:
+    """``text`` with bracketed pinyin readings after characters blanked out.
+
+    Some mirror sites print a reading after traditional characters (``鄉(xiāng)``), which
+    splits place names, numbers and units. The glosses become spaces, so the result has the
+    same length and offsets into it index the original text.
+
+    Examples
+    --------
+    >>> mask_pinyin_glosses("慎水鄉(xiāng)劉冢村")
+    '慎水鄉       劉冢村'
+    """
+    if not text or "(" not in text:
+        return text
+    return _PINYIN_GLOSS_RE.sub(lambda m: " " * len(m.group()), text)
 
 
 def township_key(name: str) -> str:

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from geo.gazetteer import DATA_DIR, Gazetteer, Village, simplify_chars, township_key
+from geo.gazetteer import (
+    DATA_DIR,
+    Gazetteer,
+    Village,
+    mask_pinyin_glosses,
+    simplify_chars,
+    township_key,
+)
 from geo.models import Evidence, Item, Place
 
 __all__ = ["Mention", "find_places", "geocode_item"]
@@ -66,7 +73,7 @@ def _cues() -> dict:
 
 def _simplify(text: str) -> str:
     # Character-by-character so offsets into the original text stay valid.
-    return simplify_chars(text)
+    return simplify_chars(mask_pinyin_glosses(text))
 
 
 def _short_region(name: str) -> str:
@@ -517,6 +524,13 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 )
 
     county_unit = any(e.kind == "county_body" for e in evidence)
+    # A village of an already-named township backs it (鄢岗镇 … 山坎村秋月梨).
+    for _m, _f, w, chain_town, vil, _r in v_mentions:
+        towns = {chain_town} if chain_town else {_vt(gaz, c) for c in vil.codes}
+        if w >= 1.0 and not chain_town and len(towns) == 1:
+            town = towns.pop()
+            if t_weight.get(town, 0.0) > 0:
+                t_weight[town] += 0.5
     headline_county = any(m.entry("county") for m in mentions["headline"])
     for code in example_towns - headline_towns:
         t_weight[code] = 0.0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from geo.config import config_dir
 from geo.errors import GeoInputError
-from geo.gazetteer import simplify_chars
+from geo.gazetteer import mask_pinyin_glosses, simplify_chars
 from geo.models import Metric
 
 __all__ = ["MetricGrammar", "extract_metrics", "load_grammar", "parse_chinese_number"]
@@ -306,7 +306,7 @@ def _read_chinese(run: str, start: int) -> _Number | None:
 
 def _prepare(text: str, g: MetricGrammar) -> str:
     # Web copies of provincial media are often in traditional characters (億, 萬, 畝).
-    scan = simplify_chars(text).translate(_FULLWIDTH)
+    scan = simplify_chars(mask_pinyin_glosses(text)).translate(_FULLWIDTH)
     for idiom in g.idioms:
         if idiom in scan:
             scan = scan.replace(idiom, _MASK * len(idiom))

@@ -18,7 +18,7 @@ import ahocorasick
 
 from geo.config import config_dir
 from geo.errors import GeoInputError
-from geo.gazetteer import simplify_chars
+from geo.gazetteer import mask_pinyin_glosses, simplify_chars
 
 __all__ = [
     "SECTOR_SLUGS",
@@ -237,7 +237,8 @@ def classify_sector(
     contrib: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     wts = tax.weights
     for text, weight in ((headline or "", wts["headline"]), (body or "", wts["body"])):
-        text = simplify_chars(text)  # cue words are simplified; cues index nothing back
+        # Cue words are simplified and contiguous; sector cues index nothing back.
+        text = simplify_chars(mask_pinyin_glosses(text)).replace(" ", "")
         _score_text(
             text,
             tax.text_automaton,

@@ -278,3 +278,13 @@ def test_simplify_chars_keeps_length():
     assert out == "总投资540亿元 万亩 吨 个 乡 镇 著名"
     assert len(out) == len(text)
     assert simplify_chars("") == ""
+
+
+def test_mask_pinyin_glosses_keeps_length_and_other_brackets():
+    from geo.gazetteer import mask_pinyin_glosses
+
+    text = "慎水鄉(xiāng)劉冢村(記者 王某)供水190萬m3(m3)"
+    out = mask_pinyin_glosses(text)
+    assert len(out) == len(text)
+    assert out.startswith("慎水鄉" + " " * 7 + "劉冢村(記者 王某)")
+    assert out.endswith("(m3)")  # no tone mark: not a reading

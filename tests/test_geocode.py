@@ -398,3 +398,19 @@ def test_village_examples_from_two_townships_do_not_break_the_tie(gaz):
         "春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，群众欢聚看大戏。",
     )
     assert (p.township, p.village) == (None, None)
+
+
+def test_pinyin_glosses_do_not_split_place_names(gaz):
+    p = place(gaz, "“俺村也通了自來水！”白土店鄉(xiāng)桂莊村村民說(shuō)。全縣今年新建水廠3座。")
+    assert p.township is None  # a quoted villager's address, read through the glosses
+    p = place(gaz, "近日,項(xiàng)店鎮(zhèn)李樓村新修道路2公里。")
+    assert (p.township, p.village) == ("项店镇", "李楼村")
+
+
+def test_village_of_a_named_township_backs_it(gaz):
+    p = place(
+        gaz,
+        "金秋时节，全县处处是丰收景象。在素有“粮仓”之称的白土店乡，稻谷连片金黄。"
+        "时楼村的稻田里，收割机来回穿梭。",
+    )
+    assert p.township == "白土店乡"

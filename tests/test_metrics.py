@@ -397,3 +397,22 @@ def test_small_counts_of_tables_bottles_and_trips():
 
 def test_couple_is_not_a_head_count():
     assert _triples("夫妻二人都在车间上班，每月工资4500元。") == [(4500, "yuan", "exact")]
+
+
+def test_pinyin_glosses_of_mirror_sites_do_not_split_quantities():
+    text = "全鎮(zhèn)茶園近3萬(wàn)畝,產(chǎn)值1.2億元。"
+    ms = extract_metrics(text)
+    assert [(m.value, m.unit, m.qualifier) for m in ms] == [
+        (30000, "mu", "approx"),
+        (120_000_000, "yuan", "exact"),
+    ]
+    assert text[ms[0].span[0] : ms[0].span[1]] == "近3萬(wàn)畝"
+
+
+def test_latin_unit_abbreviations():
+    assert _triples("年新增粮食产能56.5万kg，硬化机耕路2.4km，新增蓄水12万m3。") == [
+        (565, "tonne", "exact"),
+        (2.4, "other", "exact"),
+        (120000, "other", "exact"),
+    ]
+    assert _triples("全村通了5G网络") == []

@@ -182,3 +182,8 @@ def test_returning_entrepreneurs_are_employment(taxonomy):
         taxonomy,
     )
     assert r.primary == "employment"
+
+
+def test_pinyin_glosses_do_not_hide_cue_words(taxonomy):
+    r = classify_sector("全縣招(zhāo)商(shāng)引資簽(qiān)約項目12個", "", None, taxonomy)
+    assert r.primary == "investment"
