@@ -51,7 +51,8 @@ def parse_text(
     """
     text = normalise_text(raw)
     gazetteer = _gaz.load_gazetteer(county) if county else _gaz.detect_gazetteer(text)
-    items = single_item(text) if single else split_items(text)
+    # A text with no recognisable item structure (one pasted news story) is still one item.
+    items = single_item(text) if single else (split_items(text) or single_item(text))
     annotate_items(items, gazetteer)
     return Bulletin(
         source_name=source_name,
