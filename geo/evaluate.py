@@ -2,8 +2,8 @@
 
 Each line of the input is one item: ``text``, ``county`` and the labels ``township``,
 ``village``, ``sector`` and ``metrics`` (see ``shared/data/SOURCES.md`` for the conventions).
-Every item is parsed on its own (:func:`geo.items.single_item` +
-:func:`geo.pipeline.annotate_items` with the item's county).
+Every item is parsed on its own by the product pipeline (``normalise_text``, ``single_item``,
+``annotate_items`` with the item's county).
 
 Townships and villages are compared as units, not spellings: a label 金刚台乡 matches
 the current 金刚台镇 (same code), 紫水街道办事处 matches 紫水街道. Metrics are matched one
@@ -25,7 +25,10 @@ from pathlib import Path
 
 from geo.errors import GeoInputError
 from geo.gazetteer import Gazetteer, load_gazetteer, township_key
+from geo.ingest import normalise_text
+from geo.items import single_item
 from geo.models import Item, Metric
+from geo.pipeline import annotate_items
 
 __all__ = [
     "CORE_UNITS",
@@ -155,30 +158,9 @@ def match_metrics(
     return matched, len(preds), len(labels), missed, spurious
 
 
-def _pipeline_problem() -> str:
-    """Why the full pipeline cannot run here ("" when it can)."""
-    try:
-        import geo.items
-        import geo.pipeline  # noqa: F401
-    except ImportError as exc:
-        return str(exc)
-    return ""
-
-
 def _annotate(text: str, gaz: Gazetteer) -> Item | None:
-    """Run the pipeline on one text, or geocode alone if the pipeline is not importable."""
-    if _pipeline_problem():
-        # Other stages still in progress: score geocoding on a first-line headline.
-        from geo.geocode import geocode_item
-
-        head, _, body = text.strip().partition("\n")
-        item = Item(index=0, headline=head, body=body)
-        item.place = geocode_item(item, gaz)
-        return item
-    from geo.items import single_item
-    from geo.pipeline import annotate_items
-
-    items = single_item(text)
+    """Run the product pipeline (normalise, one item, annotate) on one labelled text."""
+    items = single_item(normalise_text(text))
     if not items:
         return None
     annotate_items(items, gaz)
@@ -261,10 +243,9 @@ def evaluate(items: list[dict], *, baseline_jionlp: bool = False) -> dict:
     n = len(results) or 1
     core = [sum(r.core[i] for r in results) for i in range(3)]
     rest = [sum(r.rest[i] for r in results) for i in range(3)]
-    problem = _pipeline_problem()
     summary = {
         "items": len(results),
-        "mode": f"geocode only: pipeline not importable ({problem})" if problem else "pipeline",
+        "mode": "pipeline",
         "township_accuracy": sum(r.township_ok for r in results) / n,
         "village_accuracy": sum(r.village_ok for r in results) / n,
         "sector_accuracy": sum(r.sector_ok for r in results) / n,
@@ -374,10 +355,15 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as exc:
         print(f"error: {exc} (jionlp is in requirements-dev.txt)", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False, indent=2))
-    else:
-        print(_table(summary, args.verbose))
+    out = (
+        json.dumps(summary, ensure_ascii=False, indent=2)
+        if args.json
+        else _table(summary, args.verbose)
+    )
+    try:
+        print(out)
+    except BrokenPipeError:  # `| head` closed the pipe: not an error of ours
+        sys.stderr.close()
     return 0
 
 
