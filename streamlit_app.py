@@ -26,14 +26,6 @@ st.set_page_config(
     initial_sidebar_state="expanded",
 )
 
-#: Coordinate systems a boundary upload may be in: label -> (crs to assign, datum).
-CRS_CHOICES = {
-    "从文件读取": (None, "wgs84"),
-    "WGS84 经纬度 (EPSG:4326)": ("EPSG:4326", "wgs84"),
-    "CGCS2000 经纬度 (EPSG:4490)": ("EPSG:4490", "wgs84"),
-    "GCJ-02 (高德/腾讯)": ("EPSG:4326", "gcj02"),
-    "BD-09 (百度)": ("EPSG:4326", "bd09"),
-}
 BOUNDARY_TYPES = ["zip", "geojson", "json", "gpkg"]
 _NO_PLACE = "__none__"
 _KEEP = "__keep__"
@@ -68,6 +60,12 @@ def _county_layers(county_code: str):
     from geo.boundaries import county_layers
 
     return county_layers(county_code)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _stored_boundaries(path: str, county_code: str, set_id: int):
+    """A county's saved township layer, read once per saved set (``set_id``)."""
+    return _store(path).boundaries(county_code)
 
 
 @st.cache_data(show_spinner="正在读取文件…", max_entries=64)
@@ -227,42 +225,83 @@ def _upload_bulletins(store, county_code: str) -> None:
             st.error(app_state.md_escape(msg))
 
 
-def _upload_boundaries(county_code: str) -> None:
-    st.subheader("上传乡镇边界")
+def _active_boundaries(store, store_path: str, county_code: str):
+    """(saved layer or None, its metadata or None): saved boundaries win over the default."""
+    try:
+        meta = store.boundary_set(county_code)
+        if meta is None:
+            return None, None
+        return _stored_boundaries(store_path, county_code, meta["id"]), meta
+    except GeoInputError as err:
+        st.error(_err_line(err))
+        return None, None
+
+
+def _upload_boundaries(store, county_code: str, meta, default_note: str) -> None:
+    st.subheader("乡镇边界")
+    label = app_state.boundary_label(meta, default_note)
+    st.caption("当前使用：" + app_state.md_escape(label))
+    if meta is not None:
+        if st.button("恢复默认边界", key="boundary_reset", help="删除已保存的边界，改用默认图层"):
+            store.delete_boundaries(county_code)
+            st.session_state.pop("_boundary_msg", None)
+            st.rerun()
+        if meta.get("join_report"):
+            with st.expander("边界匹配报告"):
+                st.text(meta["join_report"])
     f = st.file_uploader(
-        "官方乡镇边界（zip 打包的 shapefile / GeoJSON / GeoPackage）",
+        "上传官方乡镇边界（zip 打包的 shapefile / GeoJSON / GeoPackage），保存后长期使用",
         type=BOUNDARY_TYPES,
         key="boundary_file",
     )
-    crs_label = st.selectbox("坐标系", list(CRS_CHOICES), key="boundary_crs")
+    crs_choices = app_state.boundary_crs_choices()
+    crs_label = st.selectbox(
+        "坐标系（CRS）",
+        list(crs_choices),
+        key="boundary_crs",
+        help="文件没有 .prj 或声明有误时选择；投影坐标（高斯-克吕格、Web 墨卡托）会换算为经纬度",
+    )
+    typed = ""
+    if crs_label == app_state.OTHER_CRS:
+        typed = st.text_input("EPSG 代码", key="boundary_epsg", placeholder="例如 4549")
+    datum_label = st.selectbox(
+        "坐标基准（datum）",
+        list(app_state.DATUM_CHOICES),
+        key="boundary_datum",
+        help="高德、腾讯地图导出的坐标为 GCJ-02，百度为 BD-09；与坐标系无关，需另选",
+    )
     if f is not None and st.button("使用此边界", key="boundary_go"):
-        from geo.boundaries import join_to_gazetteer, read_boundaries
+        from geo.boundaries import boundary_report, join_to_gazetteer, read_boundaries
 
-        crs, datum = CRS_CHOICES[crs_label]
+        datum = app_state.DATUM_CHOICES[datum_label]
         try:
+            crs = crs_choices[crs_label]
+            if crs == "":
+                crs = app_state.parse_crs(typed)
             gdf = read_boundaries(f.getvalue(), crs=crs, datum=datum, name=f.name)
             joined, report = join_to_gazetteer(gdf, _gazetteer(county_code), source=f.name)
+            read_report = boundary_report(gdf)
+            crs_note = ""
+            if read_report is not None and read_report.source_crs:
+                crs_note = read_report.source_crs + (
+                    " (assigned)" if read_report.crs_assigned else ""
+                )
+            store.save_boundaries(
+                county_code,
+                joined,
+                source_name=f.name,
+                report=[read_report, report],
+                crs_note=crs_note,
+                datum=datum,
+                name=_gazetteer(county_code).county_name,
+            )
         except GeoInputError as err:
             st.error(_err_line(err))
         else:
-            st.session_state.setdefault("_boundaries", {})[county_code] = joined
-            digest = app_state.content_hash(f.getvalue())
-            st.session_state.setdefault("_boundary_keys", {})[county_code] = (digest, crs_label)
-            read_report = gdf.attrs.get("report")
-            text = report.to_text()
-            if read_report is not None:
-                text = read_report.to_text() + "\n" + text
-            st.session_state["_boundary_report"] = text
+            st.session_state["_boundary_msg"] = f"已保存乡镇边界：{f.name}（{len(joined)} 个乡镇）"
             st.rerun()  # the map and the note above were drawn with the old layer
-    if st.session_state.get("_boundary_report"):
-        lines = st.session_state["_boundary_report"].splitlines()
-        st.info("  \n".join(app_state.md_escape(line) for line in lines))
-    if county_code in st.session_state.get("_boundaries", {}) and st.button(
-        "恢复默认边界", key="boundary_reset"
-    ):
-        del st.session_state["_boundaries"][county_code]
-        st.session_state.pop("_boundary_report", None)
-        st.rerun()
+    if st.session_state.get("_boundary_msg"):
+        st.success(app_state.md_escape(st.session_state.pop("_boundary_msg")))
 
 
 # --------------------------------------------------------------------------- main
@@ -417,11 +456,23 @@ def _township_panel(code: str, name: str, items_df, metrics_df, sectors: dict[st
         st.rerun()
 
 
-def _sources_note(layers, user_towns) -> str:
+def _sources_note(layers, boundary_meta) -> str:
     """Where the township polygons come from, for the map and the exports."""
-    if user_towns is not None and len(user_towns) and "source" in user_towns:
-        return f"乡镇边界：{user_towns['source'].iloc[0]}（用户上传）"
+    if boundary_meta is not None:
+        return "乡镇边界：" + app_state.boundary_label(boundary_meta)
     return layers.note or ""
+
+
+def _data_sources(county_code: str, layers, boundary_meta, sample: bool) -> None:
+    """The 数据来源 section: every source with its licence (CC BY 4.0 needs the attribution)."""
+    rows = app_state.data_sources(county_code, layers, boundary_meta, sample=sample)
+    with st.expander("数据来源"):
+        for r in rows:
+            licence = f"（{app_state.md_escape(r['licence'])}）" if r["licence"] else ""
+            st.markdown(
+                f"- **{app_state.md_escape(r['data'])}**：{app_state.md_escape(r['source'])}"
+                + licence
+            )
 
 
 def _only_township(code: str) -> None:
@@ -546,7 +597,7 @@ def main() -> None:
 
             st.error(_err_line(err))
             layers = CountyLayers(county_code=county_code)
-        user_towns = st.session_state.get("_boundaries", {}).get(county_code)
+        user_towns, boundary_meta = _active_boundaries(store, store_path, county_code)
         townships = user_towns if user_towns is not None else layers.townships
         towns = {}
         if gazetteer is not None:
@@ -557,10 +608,14 @@ def main() -> None:
         basemap = _basemap_choice()
         st.divider()
         _upload_bulletins(store, county_code)
-        _upload_boundaries(county_code)
+        _upload_boundaries(store, county_code, boundary_meta, layers.note)
 
     county_name = counties.get(county_code, county_code)
-    approximate = user_towns is None and layers.approximate
+    approximate = (
+        boundary_meta.get("quality") == "approximate"
+        if boundary_meta is not None
+        else layers.approximate
+    )
     st.title(f"{app_state.md_escape(county_name)} 乡镇工作动态")
     if sample_bulletin is not None:
         st.caption("示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。")
@@ -571,6 +626,8 @@ def main() -> None:
         )
     elif townships is None:
         st.info("该县尚无乡镇边界：请在侧栏上传乡镇边界。")
+    elif boundary_meta is not None:
+        st.caption("乡镇边界：" + app_state.md_escape(app_state.boundary_label(boundary_meta)))
 
     shown_items, shown_metrics = agg.filter_items(items_df, metrics_df, filters)
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
@@ -587,7 +644,7 @@ def main() -> None:
     if townships is not None:
         from geo import export
 
-        boundary_key = st.session_state.get("_boundary_keys", {}).get(county_code, "default")
+        boundary_key = ("stored", boundary_meta["id"]) if boundary_meta else "default"
         view = export.make_view(
             items_df,
             metrics_df,
@@ -600,7 +657,7 @@ def main() -> None:
             metric_key=metric,
             basemap=basemap,
             approximate=approximate,
-            sources=_sources_note(layers, user_towns),
+            sources=_sources_note(layers, boundary_meta),
             villages=_village_points(county_code, boundary_key, gazetteer, townships),
         )
         map_key = (*data_key, boundary_key, repr(filters), metric, basemap, approximate)
@@ -621,6 +678,7 @@ def main() -> None:
     if view is not None:
         st.subheader("导出当前视图")
         _exports(view, f"{county_name}-乡镇工作动态")
+    _data_sources(county_code, layers, boundary_meta, sample_bulletin is not None)
 
     lat, lon, zoom = st.session_state.get("_view_now", (url_v.lat, url_v.lon, url_v.zoom))
     view_state = agg.ViewState(lat=lat, lon=lon, zoom=zoom, basemap=basemap, metric=metric)

@@ -14,7 +14,10 @@ Measures, in one process so ratios compare like with like:
 * peak memory (tracemalloc over one pipeline pass, and the process's ``ru_maxrss``);
 * filter + aggregate time for 10,000 and 100,000 items (``geo.aggregate``);
 * the 息县 map's HTML size (``geo.webmap``) and the app's cold start to the first map drawn in
-  headless Chromium (streamlit + ``geo.browser``).
+  headless Chromium (streamlit + ``geo.browser``);
+* the map at 10,000 items: ``build_map`` + HTML render time and page size, also with every
+  headline, unit and metric label made distinct (the corpus repeats them, which flatters the
+  map's shared string table).
 
 A part whose modules are missing or fail is recorded under ``"skipped"`` with the reason; the rest
 still runs. Results go to ``bench/results.json`` and a table on stdout.
@@ -415,6 +418,51 @@ def bench_map_payload() -> dict:
     return out
 
 
+def bench_map_10k(bulletins: list, repeats: int) -> dict:
+    """``build_map`` + HTML render of the 息县 map with the first 10,000 corpus items."""
+    from geo import aggregate as agg
+    from geo import webmap
+    from geo.boundaries import county_layers
+
+    items_df, metrics_df = agg.items_frame(bulletins)
+    items_df = items_df.iloc[:TARGET_ITEMS]
+    metrics_df = agg.assign_metric_keys(metrics_df[metrics_df["item_id"].isin(items_df["item_id"])])
+    layers = county_layers(COUNTY_CODE)
+
+    def build(items, metrics) -> tuple[float, int]:
+        t = time.perf_counter()
+        m = webmap.build_map(
+            layers.townships,
+            items,
+            metrics,
+            outline=layers.outline,
+            county_seat=layers.seat,
+            approximate=layers.approximate,
+            assets="static",
+            title="息县",
+        )
+        html = m.get_root().render()
+        return time.perf_counter() - t, len(html.encode("utf-8"))
+
+    build(items_df, metrics_df)  # warm-up: imports and caches, as in a running app
+    runs = [build(items_df, metrics_df) for _ in range(repeats)]
+    # Upper bound of the payload: no string shared between items.
+    tag = items_df["item_id"].str[-9:]
+    distinct = items_df.assign(
+        headline=items_df["headline"] + tag, unit=items_df["unit"].fillna("") + tag
+    )
+    mtag = metrics_df["item_id"].str[-9:]
+    distinct_m = metrics_df.assign(label=metrics_df["label"].fillna("") + mtag)
+    d_time, d_bytes = build(distinct, distinct_m)
+    return {
+        "map_10k_items": len(items_df),
+        "map_build_10k_s": statistics.median(t for t, _ in runs),
+        "map_payload_10k_bytes": runs[0][1],
+        "map_build_10k_distinct_s": d_time,
+        "map_payload_10k_distinct_bytes": d_bytes,
+    }
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -566,6 +614,15 @@ def print_table(r: dict) -> None:
             f"{_fmt(r.get('store_frames_s'))} ({_fmt(r.get('store_frames_rows'))})",
         ),
         ("map_payload_bytes", _fmt(r.get("map_payload_bytes"))),
+        (
+            "map_build_10k_s (payload bytes)",
+            f"{_fmt(r.get('map_build_10k_s'))} ({_fmt(r.get('map_payload_10k_bytes'))})",
+        ),
+        (
+            "  all strings distinct",
+            f"{_fmt(r.get('map_build_10k_distinct_s'))} "
+            f"({_fmt(r.get('map_payload_10k_distinct_bytes'))})",
+        ),
         ("standalone_html_bytes", _fmt(r.get("standalone_html_bytes"))),
         ("app_cold_start_s", _fmt(r.get("app_cold_start_s"))),
     ]
@@ -652,6 +709,10 @@ def main(argv: list[str] | None = None) -> int:
     mp = _step(results, "map_payload", bench_map_payload)
     if mp:
         results.update(mp)
+    if bulletins:
+        m10 = _step(results, "map_10k", lambda: bench_map_10k(bulletins, 3 if args.quick else 5))
+        if m10:
+            results.update(m10)
     if args.no_app:
         results["skipped"]["app_cold_start"] = "--no-app"
     else:

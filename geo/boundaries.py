@@ -31,7 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.config import data_dir
 from geo.errors import BoundaryReadError
 from geo.gazetteer import township_key
-from geo.io.boundary_files import read_vector
+from geo.io.boundary_files import _first_line, read_vector
 
 __all__ = [
     "DATUMS",
@@ -321,8 +321,9 @@ def read_boundaries(
     try:
         gdf = gdf.to_crs(_WGS84)
     except Exception as err:  # pyproj raises several types for impossible transforms
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-        raise BoundaryReadError(f"{label}: cannot reproject to WGS84 ({first})") from None
+        raise BoundaryReadError(
+            f"{label}: cannot reproject to WGS84 ({_first_line(err)})"
+        ) from None
     _check_lonlat(gdf, label)
     if datum == "gcj02":
         gdf = gcj02_to_wgs84(gdf)

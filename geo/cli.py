@@ -8,7 +8,10 @@ Subcommands::
     corrections         list reviewers' corrections;  correct ITEM_ID  adds one
     regeocode           recompute stored places with the current gazetteer and geocoder
     counties            list the counties the gazetteer knows
-    export              write the map or tables (html, png, pdf, csv, geojson, gpkg)
+    boundaries          import FILE --county X: keep official township boundaries in the store;
+                        list: the kept sets;  delete --county X: back to the default layer
+    export              write the map or tables (html, png, pdf, csv, geojson, gpkg); township
+                        polygons from --boundaries, else the store, else the county's default
 
 Bad input of any kind ends with one line ``error: …`` on stderr and exit code 2.
 """
@@ -164,7 +167,8 @@ def _read(path: str) -> tuple[str, str]:
     from geo.io.bulletin_files import read_bulletin
 
     if path == "-":
-        return read_bulletin(sys.stdin.buffer.read(), name="<stdin>"), "<stdin>"
+        # the stream itself: read_bulletin reads at most its size cap, never all of stdin
+        return read_bulletin(sys.stdin.buffer, name="<stdin>"), "<stdin>"
     return read_bulletin(Path(path)), Path(path).name
 
 
@@ -422,6 +426,110 @@ def _cmd_counties(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- boundaries
+
+_QUALITY_ZH = {"official": "官方", "user": "用户导入", "approximate": "示意"}
+
+
+def _crs_note(read_report) -> str:
+    """The file's CRS as read or assigned, for the store and listings."""
+    if read_report is None or not read_report.source_crs:
+        return ""
+    return read_report.source_crs + (" (assigned)" if read_report.crs_assigned else "")
+
+
+def _cmd_boundaries_import(args: argparse.Namespace) -> int:
+    from geo.boundaries import boundary_report, join_to_gazetteer, read_boundaries
+    from geo.gazetteer import load_gazetteer
+
+    gaz = load_gazetteer(args.county)
+    path = Path(args.file)
+    gdf = read_boundaries(path, crs=args.crs, datum=args.datum)
+    read_report = boundary_report(gdf)
+    joined, report = join_to_gazetteer(
+        gdf,
+        gaz,
+        code_field=args.code_field,
+        name_field=args.name_field,
+        quality=args.quality,
+        source=path.name,
+    )
+    with _open_store(args.store) as store:
+        set_id = store.save_boundaries(
+            gaz.county_code,
+            joined,
+            source_name=path.name,
+            report=[read_report, report],
+            crs_note=_crs_note(read_report),
+            datum=args.datum,
+            name=gaz.county_name,
+        )
+        where = store.path
+    if read_report is not None:
+        print(read_report.to_text())
+    print(report.to_text())
+    print(
+        f"saved boundary set {set_id}: {len(joined)} townships of {gaz.county_name} "
+        f"({gaz.county_code}), now active; store {where}"
+    )
+    return 0
+
+
+def _cmd_boundaries_list(args: argparse.Namespace) -> int:
+    county_code = None
+    if args.county:
+        from geo.gazetteer import load_gazetteer
+
+        county_code = load_gazetteer(args.county).county_code
+    with _open_store(args.store) as store:
+        df = store.boundary_sets(county_code)
+    if args.format == "csv":
+        df.drop(columns=["join_report"]).to_csv(sys.stdout, index=False, lineterminator="\n")
+        return 0
+    if df.empty:
+        print("no township boundaries in the store; counties use their default layers")
+        return 0
+    rows = [
+        [
+            r.id,
+            r.county_code,
+            r.name,
+            r.source_name,
+            r.n_townships,
+            _QUALITY_ZH.get(r.quality, r.quality),
+            r.datum,
+            r.crs_note,
+            r.created_at,
+            "*" if r.active else "",
+        ]
+        for r in df.itertuples()
+    ]
+    print(
+        format_table(
+            rows,
+            ["id", "代码", "县", "文件", "乡镇数", "质量", "datum", "CRS", "导入时间", "使用中"],
+            [6, 6, 8, 30, 6, 8, 6, 24, 25, 4],
+        )
+    )
+    return 0
+
+
+def _cmd_boundaries_delete(args: argparse.Namespace) -> int:
+    from geo.gazetteer import load_gazetteer
+
+    gaz = load_gazetteer(args.county)
+    with _open_store(args.store) as store:
+        n = store.delete_boundaries(gaz.county_code)
+    if not n:
+        raise _UsageError(f"no stored boundaries for {gaz.county_name} ({gaz.county_code})")
+    print(f"deleted {n} boundary set(s) of {gaz.county_name}; the default layer applies again")
+    return 0
+
+
+def _boundaries_usage(args: argparse.Namespace) -> int:
+    raise _UsageError("choose an action: boundaries import|list|delete")
+
+
 # --------------------------------------------------------------------------- export
 
 
@@ -463,6 +571,23 @@ def _export_county(args: argparse.Namespace, items_df):
     return load_gazetteer(county_layers(None).county_code)
 
 
+def _stored_boundaries(store_arg: str | None, county_code: str):
+    """The county's boundaries kept in the store; None without them (or without a store file,
+    which is not created just to look)."""
+    from geo import config
+
+    if not config.store_path(store_arg).exists():
+        return None
+    with _open_store(store_arg) as store:
+        return store.boundaries(county_code)
+
+
+def _stored_note(meta: dict) -> str:
+    quality = _QUALITY_ZH.get(meta.get("quality"), "用户导入")
+    when = str(meta.get("created_at") or "")[:10]
+    return f"乡镇边界：{meta.get('source_name', '')}（{quality}，{when} 导入）"
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from geo import aggregate as agg
     from geo import export
@@ -485,9 +610,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.boundaries:
         from geo.boundaries import join_to_gazetteer, read_boundaries
 
-        gdf = read_boundaries(args.boundaries, datum=args.datum)
+        gdf = read_boundaries(args.boundaries, crs=args.crs, datum=args.datum)
         townships, _ = join_to_gazetteer(gdf, gaz)
         approximate, note = False, f"乡镇边界：{Path(args.boundaries).name}"
+    else:
+        stored = _stored_boundaries(args.store, gaz.county_code)
+        if stored is not None:
+            meta = stored.attrs.get("boundary_set", {})
+            townships = stored
+            approximate = meta.get("quality") == "approximate"
+            note = _stored_note(meta)
     if townships is None:
         raise _UsageError(f"no township boundaries for {gaz.county_name}; pass --boundaries FILE")
 
@@ -557,6 +689,19 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
 
+    def crs_args(sp, what: str):
+        sp.add_argument(
+            "--crs",
+            metavar="CRS",
+            help=f"CRS of {what} when it states none or a wrong one, e.g. EPSG:4547 or EPSG:3857",
+        )
+        sp.add_argument(
+            "--datum",
+            choices=("wgs84", "gcj02", "bd09"),
+            default="wgs84",
+            help=f"datum of {what}: gcj02 for 高德/腾讯, bd09 for 百度 (default wgs84/CGCS2000)",
+        )
+
     sp = sub.add_parser("parse", help="parse one bulletin and print it; stores nothing")
     sp.add_argument("path", metavar="PATH", help="bulletin file (.txt/.pdf/.docx) or - for stdin")
     county_args(sp)
@@ -604,16 +749,44 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=("table", "csv"), default="table")
     sp.set_defaults(func=_cmd_counties)
 
+    sp = sub.add_parser("boundaries", help="township boundaries kept in the store")
+    sp.set_defaults(func=_boundaries_usage)
+    bsub = sp.add_subparsers(dest="boundaries_command", metavar="ACTION")
+    bp = bsub.add_parser(
+        "import", help="read, join and keep a boundary file; it becomes the county's layer"
+    )
+    bp.add_argument("file", metavar="FILE", help=".zip (shapefile), .shp, .geojson or .gpkg")
+    bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
+    crs_args(bp, "FILE")
+    bp.add_argument("--code-field", metavar="COLUMN", help="column of township codes")
+    bp.add_argument("--name-field", metavar="COLUMN", help="column of township names")
+    bp.add_argument(
+        "--quality",
+        choices=("user", "official"),
+        default="user",
+        help="official for boundaries from the natural-resources bureau (default user)",
+    )
+    store_arg(bp)
+    bp.set_defaults(func=_cmd_boundaries_import)
+    bp = bsub.add_parser("list", help="list the kept boundary sets (* = in use)")
+    bp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
+    bp.add_argument("--format", choices=("table", "csv"), default="table")
+    store_arg(bp)
+    bp.set_defaults(func=_cmd_boundaries_list)
+    bp = bsub.add_parser("delete", help="forget a county's kept boundaries (default layer again)")
+    bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
+    store_arg(bp)
+    bp.set_defaults(func=_cmd_boundaries_delete)
+
     sp = sub.add_parser("export", help="export the map or tables")
     sp.add_argument("bulletins", nargs="*", metavar="BULLETIN", help="files; default: the store")
     county_args(sp)
-    sp.add_argument("--boundaries", metavar="FILE", help="official township boundaries")
     sp.add_argument(
-        "--datum",
-        choices=("wgs84", "gcj02", "bd09"),
-        default="wgs84",
-        help="datum of --boundaries: gcj02 for 高德/腾讯, bd09 for 百度 (default wgs84/CGCS2000)",
+        "--boundaries",
+        metavar="FILE",
+        help="township boundaries (default: those imported into the store, else the county's)",
     )
+    crs_args(sp, "--boundaries")
     sp.add_argument(
         "--sector", nargs="+", action="extend", metavar="SLUG", help="keep these sectors"
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from geo.errors import GeoInputError
 from geo.gazetteer import Gazetteer, load_gazetteer, township_key
+from geo.geocode import geocode_item
 from geo.ingest import normalise_text
 from geo.items import single_item
 from geo.models import Item, Metric
@@ -207,8 +208,6 @@ def _score_item(d: dict) -> tuple[ItemResult, tuple[Item, Gazetteer] | None]:
 
 def _geocode_ms(done: list[tuple[Item, Gazetteer] | None], repeat: int = 5) -> float:
     """Warm geocoding time per item (gazetteers and automata already loaded)."""
-    from geo.geocode import geocode_item
-
     pairs = [x for x in done if x is not None]
     if not pairs:
         return 0.0

@@ -4,6 +4,12 @@ Every export takes one :class:`MapView` (built with :func:`make_view`): the coun
 polygons, the filtered items and metrics, the chosen metric and the notes that must travel with
 the map (approximate boundaries, sources, date). Files are written at the edges; everything else
 is computed from the view.
+
+A county without township polygons (any county but 息县 until the user uploads boundaries) still
+gets a view: the data exports (CSV, GeoJSON, GeoPackage) write the township aggregates without
+geometry and every item, with a point only where one is known (county-wide items at the seat);
+the map exports draw the county outline when there is one and otherwise raise
+:class:`ExportError` asking for township boundaries. :func:`available_exports` says which work.
 """
 
 from __future__ import annotations
@@ -24,8 +30,11 @@ from geo import aggregate as agg
 from geo.errors import GeoInputError
 
 __all__ = [
+    "DATA_FORMATS",
+    "MAP_FORMATS",
     "ExportError",
     "MapView",
+    "available_exports",
     "export_csv",
     "export_geojson",
     "export_gpkg",
@@ -38,6 +47,11 @@ __all__ = [
 
 _ITEMS_IN_PDF = 14
 _TOWNSHIPS_IN_PDF = 10
+#: Exports that draw a map: they need township polygons or at least the county outline.
+MAP_FORMATS = ("html", "png", "pdf")
+#: Exports of the data: they work without any boundary.
+DATA_FORMATS = ("csv", "geojson", "gpkg")
+_NO_MAP = "没有乡镇边界，无法导出地图：请先上传乡镇边界（CSV、GeoJSON、GeoPackage 仍可导出）"
 
 
 class ExportError(GeoInputError):
@@ -50,8 +64,9 @@ class MapView:
 
     Attributes
     ----------
-    townships : GeoDataFrame
-        Township polygons with ``township_code`` and ``township`` (EPSG:4326).
+    townships : GeoDataFrame or None
+        Township polygons with ``township_code`` and ``township`` (EPSG:4326); ``None`` when
+        the county has no polygons yet.
     items_df, metrics_df : DataFrame
         The filtered frames (``metrics_df`` with ``metric_key``).
     county, county_code : str
@@ -76,9 +91,12 @@ class MapView:
         Where county-wide items are drawn.
     villages : GeoDataFrame, optional
         Village points.
+    township_list : DataFrame, optional
+        ``township_code, township`` of every township (e.g. from the gazetteer) for the tables of
+        a view without polygons; without it the tables list the townships items mention.
     """
 
-    townships: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame | None
     items_df: pd.DataFrame
     metrics_df: pd.DataFrame
     county: str = ""
@@ -93,30 +111,104 @@ class MapView:
     created: str = field(default_factory=lambda: pd.Timestamp.now().date().isoformat())
     county_seat: Any = None
     villages: gpd.GeoDataFrame | None = None
+    township_list: pd.DataFrame | None = None
+
+    @property
+    def has_polygons(self) -> bool:
+        """The view has township polygons (a choropleth can be drawn)."""
+        return self.townships is not None and len(self.townships) > 0
+
+    @property
+    def can_draw_map(self) -> bool:
+        """Township polygons or at least the county outline: the map exports work."""
+        return self.has_polygons or (self.outline is not None and len(self.outline) > 0)
+
+    def _township_frame(self) -> pd.DataFrame | None:
+        """``township_code, township`` of the townships the tables report, None = as found."""
+        if self.has_polygons:
+            return pd.DataFrame(self.townships[["township_code", "township"]])
+        return self.township_list
 
     @cached_property
     def table(self) -> pd.DataFrame:
-        """Per-township aggregates (:func:`geo.aggregate.aggregate_townships`) of every polygon."""
-        codes = self.townships["township_code"].astype(str).tolist()
-        return agg.aggregate_townships(self.items_df, self.metrics_df, self.metric_key, codes)
+        """Per-township aggregates (:func:`geo.aggregate.aggregate_townships`) of every polygon
+        (without polygons: of ``township_list``, else of the townships items mention)."""
+        frame = self._township_frame()
+        codes = frame["township_code"].astype(str).tolist() if frame is not None else None
+        out = agg.aggregate_townships(self.items_df, self.metrics_df, self.metric_key, codes)
+        if frame is not None:  # townships without items have no name in the items
+            names = dict(zip(frame["township_code"].astype(str), frame["township"], strict=True))
+            out["township"] = [
+                names.get(c, t) for c, t in zip(out.index, out["township"], strict=True)
+            ]
+        return out
 
     @cached_property
     def aggregates(self) -> gpd.GeoDataFrame:
-        """Township polygons with ``n_items``, ``value``, sector counts and the metric's name."""
-        tw = self.townships[["township_code", "township", "geometry"]].copy()
-        tw["township_code"] = tw["township_code"].astype(str)
-        out = tw.merge(
-            self.table.drop(columns="township").reset_index(), on="township_code", how="left"
-        )
+        """Township polygons with ``n_items``, ``value``, sector counts and the metric's name
+        (geometry ``None`` for a view without polygons)."""
+        if self.has_polygons:
+            tw = self.townships[["township_code", "township", "geometry"]].copy()
+            tw["township_code"] = tw["township_code"].astype(str)
+            out = tw.merge(
+                self.table.drop(columns="township").reset_index(), on="township_code", how="left"
+            )
+            crs = self.townships.crs
+        else:
+            out = self.table.reset_index()
+            out["geometry"] = None
+            crs = 4326
         out["metric_key"] = self.metric_key
         out["metric"] = agg.metric_label(self.metric_key)
-        out["quality"] = "approximate" if self.approximate else "official"
-        return gpd.GeoDataFrame(out, geometry="geometry", crs=self.townships.crs)
+        out["quality"] = (
+            "none" if not self.has_polygons else "approximate" if self.approximate else "official"
+        )
+        return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
 
     @cached_property
     def points(self) -> gpd.GeoDataFrame:
-        """Approximate item points (:func:`geo.aggregate.item_points`)."""
-        return agg.item_points(self.items_df, self.townships, self.county_seat)
+        """Approximate item points (:func:`geo.aggregate.item_points`); without polygons only
+        county-wide items, at the seat (or inside the outline)."""
+        seat = self.county_seat
+        if seat is None and not self.has_polygons and self.can_draw_map:
+            seat = self.outline.to_crs(4326).union_all().representative_point()
+        return agg.item_points(self.items_df, self.townships, seat)
+
+
+def available_exports(view: MapView) -> list[str]:
+    """Export formats that work for ``view``: the data formats always, the map formats
+    (:data:`MAP_FORMATS`) only with township polygons or a county outline.
+
+    Returns
+    -------
+    list of str
+        Among ``"html", "png", "pdf", "csv", "geojson", "gpkg"``, in that order.
+    """
+    maps = list(MAP_FORMATS) if view.can_draw_map else []
+    return [*maps, *DATA_FORMATS]
+
+
+def _require_map(view: MapView) -> None:
+    if not view.can_draw_map:
+        raise ExportError(_NO_MAP)
+
+
+def _township_list(townships) -> pd.DataFrame | None:
+    """``township_code, township`` from a table or gazetteer ``Township`` objects."""
+    if townships is None:
+        return None
+    if isinstance(townships, pd.DataFrame):
+        df = townships.rename(columns={"code": "township_code", "name": "township"})
+    else:
+        rows = [(t.code, t.name) for t in townships]
+        df = pd.DataFrame(rows, columns=["township_code", "township"])
+    if "township_code" not in df.columns:
+        raise ExportError("乡镇列表缺少 township_code 列：请先与行政区划对照")
+    df = pd.DataFrame(df).copy()
+    df["township_code"] = df["township_code"].astype(str)
+    if "township" not in df.columns:
+        df["township"] = df["township_code"]
+    return df[["township_code", "township"]].drop_duplicates("township_code")
 
 
 def make_view(
@@ -143,8 +235,10 @@ def make_view(
     ----------
     items_df, metrics_df : DataFrame
         Unfiltered frames of :func:`geo.aggregate.items_frame` or the store.
-    townships : GeoDataFrame
+    townships : GeoDataFrame, DataFrame, iterable of geo.gazetteer.Township or None
         Township polygons (``township_code``, ``township``); any CRS, reprojected to EPSG:4326.
+        Without polygons (``None``, a table without geometry, or the gazetteer's townships) the
+        view has no choropleth: see :func:`available_exports`.
     title : str, optional
         Defaults to ``"<county>乡镇活动图 · <metric>"``.
     villages : GeoDataFrame, DataFrame or iterable of geo.gazetteer.Village, optional
@@ -155,19 +249,29 @@ def make_view(
     Raises
     ------
     ExportError
-        Without township polygons.
+        Townships without ``township_code``.
     """
-    if townships is None or len(townships) == 0:
-        raise ExportError("没有乡镇边界，无法制图：请先上传乡镇边界文件")
-    if "township_code" not in townships.columns:
-        raise ExportError("乡镇边界缺少 township_code 列：请先与行政区划对照")
-    tw = townships.to_crs(4326) if townships.crs and townships.crs.to_epsg() != 4326 else townships
-    tw = tw.copy()
-    tw["township_code"] = tw["township_code"].astype(str)
-    if "township" not in tw.columns:
-        tw["township"] = tw["township_code"]
+    tw, township_list = None, None
+    polygons = isinstance(townships, gpd.GeoDataFrame) and townships.geometry.notna().any()
+    if polygons:
+        if "township_code" not in townships.columns:
+            raise ExportError("乡镇边界缺少 township_code 列：请先与行政区划对照")
+        tw = (
+            townships.to_crs(4326)
+            if townships.crs and townships.crs.to_epsg() != 4326
+            else townships
+        )
+        tw = tw[tw.geometry.notna()].copy()
+        tw["township_code"] = tw["township_code"].astype(str)
+        if "township" not in tw.columns:
+            tw["township"] = tw["township_code"]
+    elif townships is not None and len(townships):
+        township_list = _township_list(townships)
+    if outline is not None and len(outline) == 0:
+        outline = None
     if villages is not None and not isinstance(villages, gpd.GeoDataFrame):
-        villages = agg.village_points(villages, tw)  # gazetteer villages have no coordinates
+        # gazetteer villages have no coordinates: placed inside their township's polygon
+        villages = agg.village_points(villages, tw) if tw is not None else None
     f = filters or agg.Filters()
     items, metrics = agg.filter_items(items_df, metrics_df, f)
     label = agg.metric_label(metric_key)
@@ -187,6 +291,7 @@ def make_view(
         created=created or pd.Timestamp.now().date().isoformat(),
         county_seat=county_seat,
         villages=villages,
+        township_list=township_list,
     )
 
 
@@ -199,7 +304,10 @@ def filter_summary(view: MapView) -> str:
     if f.sectors:
         parts.append("行业 " + "、".join(sector_label(s) for s in f.sectors))
     if f.townships:
-        names = dict(zip(view.townships["township_code"], view.townships["township"], strict=True))
+        frame = view._township_frame()
+        if frame is None:
+            frame = view.items_df[["township_code", "township"]].dropna()
+        names = dict(zip(frame["township_code"].astype(str), frame["township"], strict=True))
         parts.append("乡镇 " + "、".join(str(names.get(str(c), c)) for c in f.townships))
     if f.bulletins:
         names = dict(zip(view.items_df["bulletin_id"], view.items_df["bulletin_name"], strict=True))
@@ -276,10 +384,17 @@ def export_html(map_or_view, path: str | Path, *, tianditu_key: str | None = Non
     Returns
     -------
     Path
+
+    Raises
+    ------
+    ExportError
+        A view with neither township polygons nor a county outline.
     """
     from geo.assets import localise
     from geo.webmap import build_map_from_view
 
+    if isinstance(map_or_view, MapView):
+        _require_map(map_or_view)
     p = _target(path, ".html")
     if isinstance(map_or_view, MapView):
         m = build_map_from_view(
@@ -342,6 +457,7 @@ def export_png(
     """
     from geo import render
 
+    _require_map(view)
     w, h = _check_size(size)
     p = _target(path, ".png")
     use_browser = _chromium_available() if browser is None else browser
@@ -411,8 +527,9 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
     import matplotlib
 
     from geo import render
-    from geo.webmap import APPROXIMATE_NOTE, format_value, sector_label
+    from geo.webmap import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE, format_value, sector_label
 
+    _require_map(view)
     p = _target(path, ".pdf")
     with matplotlib.rc_context(render.cjk_rc()):
         from matplotlib.backends.backend_pdf import FigureCanvasPdf
@@ -511,7 +628,9 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
             )
 
         notes = []
-        if view.approximate:
+        if not view.has_polygons:
+            notes.append(NO_TOWNSHIPS_NOTE)
+        elif view.approximate:
             notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
         if view.sources:
             notes.append(f"数据来源：{view.sources}")
@@ -588,10 +707,14 @@ def export_csv(view: MapView, path: str | Path) -> list[Path]:
 
 
 def _items_layer(view: MapView) -> gpd.GeoDataFrame:
+    """Item points; without township polygons every item, unplaced ones with null geometry."""
     table = _items_table(view)
-    table = table[table["placed_at"].notna()].drop(columns=["lon", "lat"])
+    if view.has_polygons:
+        table = table[table["placed_at"].notna()]
+    table = table.drop(columns=["lon", "lat"])
     geoms = view.points.set_index("item_id").geometry
-    gdf = gpd.GeoDataFrame(table, geometry=table["item_id"].map(geoms).to_numpy(), crs=4326)
+    geometry = gpd.GeoSeries(table["item_id"].map(geoms).to_numpy(), crs=4326)
+    gdf = gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geometry, crs=4326)
     # GeoPackage/GeoJSON want plain types: object columns as str, no mixed None/float.
     for col in gdf.columns:
         if col != "geometry" and gdf[col].dtype == object:
@@ -603,13 +726,17 @@ def _townships_layer(view: MapView) -> gpd.GeoDataFrame:
     import shapely
 
     gdf = view.aggregates.copy()
-    gdf["geometry"] = shapely.set_precision(gdf.geometry.values, 1e-6)
+    if view.has_polygons:
+        gdf["geometry"] = shapely.set_precision(gdf.geometry.values, 1e-6)
     return gdf
 
 
 def export_geojson(view: MapView, path: str | Path) -> Path:
     """One GeoJSON FeatureCollection (WGS84): township polygons with the view's aggregates
     (``layer="townships"``) and approximate item points (``layer="items"``).
+
+    Without township polygons the township features and the items that have no known position
+    (all but county-wide items at the seat) have ``"geometry": null``.
 
     Returns
     -------
@@ -628,7 +755,7 @@ def export_geojson(view: MapView, path: str | Path) -> Path:
         "type": "FeatureCollection",
         "name": view.title,
         "metric": {"key": view.metric_key, "label": agg.metric_label(view.metric_key)},
-        "note": "示意范围，非官方边界" if view.approximate else "",
+        "note": _geo_note(view),
         "features": features,
     }
     with _writing(p):
@@ -636,9 +763,18 @@ def export_geojson(view: MapView, path: str | Path) -> Path:
     return p
 
 
+def _geo_note(view: MapView) -> str:
+    if not view.has_polygons:
+        return "无乡镇边界：乡镇汇总无几何，事项仅全县事项有位置（县城）"
+    return "示意范围，非官方边界" if view.approximate else ""
+
+
 def export_gpkg(view: MapView, path: str | Path) -> Path:
     """A GeoPackage with layers ``townships`` (polygons with aggregates) and ``items`` (points
     at approximate positions), plus ``outline`` when the view has one. Overwrites ``path``.
+
+    Without township polygons ``townships`` is a table without geometry and ``items`` holds
+    every item, with a null geometry where no position is known.
 
     Returns
     -------
@@ -650,10 +786,15 @@ def export_gpkg(view: MapView, path: str | Path) -> Path:
     with _writing(p):
         if p.exists():
             p.unlink()
-        pyogrio.write_dataframe(_townships_layer(view), p, layer="townships", driver="GPKG")
+        townships = _townships_layer(view)
+        if not view.has_polygons:  # an attribute table: GeoPackage allows layers without geometry
+            townships = pd.DataFrame(townships.drop(columns="geometry"))
+        pyogrio.write_dataframe(townships, p, layer="townships", driver="GPKG")
         items = _items_layer(view)
         if len(items):
-            pyogrio.write_dataframe(items, p, layer="items", driver="GPKG", append=True)
+            pyogrio.write_dataframe(
+                items, p, layer="items", driver="GPKG", append=True, geometry_type="Point"
+            )
         if view.outline is not None and len(view.outline):
             outline = view.outline.to_crs(4326)[["geometry"]]
             pyogrio.write_dataframe(outline, p, layer="outline", driver="GPKG", append=True)

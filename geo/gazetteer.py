@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import zhconv
 
+from geo.config import data_dir
 from geo.errors import CountyNotFoundError
 
 __all__ = [
@@ -35,7 +36,25 @@ __all__ = [
     "village_short_name",
 ]
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "gazetteer"
+DATA_DIR = data_dir() / "gazetteer"
+
+# Placeholder names of county- and city-level units (城区, 市辖区, 省直辖县级行政区划): each is
+# shared by many units, so it names no one place.
+_GENERIC_NAMES = frozenset(
+    {"城区", "郊区", "矿区", "市辖区", "新区", "县", "市辖县", "省直辖县级行政区划"}
+)
+# Region suffixes that may be dropped in text (河南省 → 河南, 信阳市 → 信阳), compound ones first.
+_REGION_SUFFIXES = (
+    "维吾尔自治区",
+    "壮族自治区",
+    "回族自治区",
+    "自治区",
+    "自治州",
+    "省",
+    "市",
+    "地区",
+    "盟",
+)
 
 # Organisation forms that follow a township name in bulletins (longest first).
 _ORG_SUFFIXES = (
@@ -177,7 +196,7 @@ class Gazetteer:
     def match_village_name(self, name: str, township_code: str | None = None) -> list[Village]:
         """Villages called ``name`` (short or full name, or alias), optionally in one township."""
         text = village_short_name(to_simplified(str(name)).strip())
-        hits = [v for v in self._villages_by_name.get(text, [])]
+        hits = list(self._villages_by_name.get(text, []))
         if township_code:
             hits = [v for v in hits if v.township_code == str(township_code)[:9]]
         return hits
@@ -408,7 +427,7 @@ def _candidates(query: str) -> pd.DataFrame:
                 bucket.append(row.code)
                 break
     former = []
-    if not exact and not short and "former_names" in df.columns:
+    if not exact and not short:
         # Renamed counties (淮阳县 → 淮阳区, 郫县 → 郫都区), for older bulletins.
         for row in df.itertuples(index=False):
             names = [n for n in row.former_names.split("|") if n]
@@ -422,17 +441,8 @@ def _candidates(query: str) -> pd.DataFrame:
 
 
 def _short_region(name: str) -> str:
-    for suffix in (
-        "维吾尔自治区",
-        "壮族自治区",
-        "回族自治区",
-        "自治区",
-        "自治州",
-        "省",
-        "市",
-        "地区",
-        "盟",
-    ):
+    """A province or city name without its suffix (河南省 → 河南), if two characters remain."""
+    for suffix in _REGION_SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
     return name
@@ -483,13 +493,12 @@ def load_gazetteer(county: str) -> Gazetteer:
 @functools.lru_cache(maxsize=1)
 def _county_name_index() -> dict[str, list[str]]:
     # Full county names only (息县, 光山县); generic names like 城区/郊区 are too common in text.
-    generic = {"城区", "郊区", "矿区", "市辖区", "新区"}
     out: dict[str, list[str]] = {}
     current = set(_counties()["name"])
     for row in _counties().itertuples(index=False):
-        if len(row.name) >= 2 and row.name not in generic:
+        if len(row.name) >= 2 and row.name not in _GENERIC_NAMES:
             out.setdefault(row.name, []).append(row.code)
-        for name in row.former_names.split("|") if "former_names" in row._fields else ():
+        for name in row.former_names.split("|"):
             if len(name) >= 2 and name not in current:
                 out.setdefault(name, []).append(row.code)
     return out

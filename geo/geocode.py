@@ -21,9 +21,12 @@ from dataclasses import dataclass
 import ahocorasick
 
 from geo.gazetteer import (
+    _GENERIC_NAMES,
     DATA_DIR,
     Gazetteer,
     Village,
+    _counties,
+    _short_region,
     mask_pinyin_glosses,
     simplify_chars,
     township_key,
@@ -56,10 +59,8 @@ class Mention:
     chained_after: int | None = None  # index of the mention this one directly follows
 
     def entry(self, kind: str) -> _Entry | None:
-        for e in self.entries:
-            if e.kind == kind:
-                return e
-        return None
+        """The first gazetteer entry of this ``kind`` behind the name, or None."""
+        return next((e for e in self.entries if e.kind == kind), None)
 
 
 # --------------------------------------------------------------------------- data
@@ -76,37 +77,18 @@ def _simplify(text: str) -> str:
     return simplify_chars(mask_pinyin_glosses(text))
 
 
-def _short_region(name: str) -> str:
-    for suffix in (
-        "维吾尔自治区",
-        "壮族自治区",
-        "回族自治区",
-        "自治区",
-        "自治州",
-        "省",
-        "市",
-        "地区",
-        "盟",
-    ):
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return name[: -len(suffix)]
-    return name
-
-
 @functools.lru_cache(maxsize=1)
 def _national_places() -> tuple[tuple[str, str, str], ...]:
     """``(name, county_code or "", kind)`` for every county, city, province and region."""
     out: list[tuple[str, str, str]] = []
-    generic = {"城区", "郊区", "矿区", "市辖区", "新区", "县", "市辖县", "省直辖县级行政区划"}
-    with open(DATA_DIR / "counties.csv", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            if r["name"] not in generic and len(r["name"]) >= 2:
-                out.append((r["name"], r["code"], "county"))
-            for former in filter(None, r.get("former_names", "").split("|")):
-                out.append((former, r["code"], "county"))
+    for r in _counties().itertuples(index=False):
+        if r.name not in _GENERIC_NAMES and len(r.name) >= 2:
+            out.append((r.name, r.code, "county"))
+        for former in filter(None, r.former_names.split("|")):
+            out.append((former, r.code, "county"))
     with open(DATA_DIR / "cities.csv", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            if r["name"] in generic:
+            if r["name"] in _GENERIC_NAMES:
                 continue
             out.append((r["name"], r["code"], "city"))
             short = _short_region(r["name"])
@@ -250,15 +232,15 @@ def _in_list(text: str, ms: list[Mention], i: int, kinds: tuple[str, ...]) -> bo
     joiners = _cues()["list_joiners"]
     m = ms[i]
 
-    def _kind_of(x: Mention) -> bool:
+    def of_kind(x: Mention) -> bool:
         return any(e.kind in kinds for e in x.entries)
 
     for j in (i - 1, i + 1):
-        if 0 <= j < len(ms) and _kind_of(ms[j]):
+        if 0 <= j < len(ms) and of_kind(ms[j]):
             a, b = (ms[j], m) if j < i else (m, ms[j])
             gap = text[a.end : b.start]
             # Allow a suffix between a stem and the joiner (白土店、小茴店等乡镇).
-            if gap in joiners or (len(gap) <= 2 and gap[-1:] in ("、",)):
+            if gap in joiners or (len(gap) <= 2 and gap.endswith("、")):
                 return True
     # "白土店乡等乡镇": an example from a longer list.
     return text.startswith(tuple(_cues()["list_enders"]), m.end)
@@ -299,25 +281,22 @@ def _is_example(text: str, pos: int) -> bool:
 # --------------------------------------------------------------------------- deciding
 
 
-_COUNTY_BODY_RE_CACHE: dict[str, re.Pattern] = {}
+@functools.lru_cache(maxsize=64)
+def _county_body_re(gaz: Gazetteer) -> re.Pattern:
+    names = "|".join(re.escape(n) for n in {gaz.county_name, gaz.short_name + "县"} if n)
+    city = "|".join(re.escape(n) for n in {gaz.city, _short_region(gaz.city)} if n)
+    endings = "|".join(re.escape(e) for e in _cues()["county_body_endings"])
+    city_prefix = f"(?:{city})?" if city else ""
+    return re.compile(
+        rf"^{city_prefix}(?:{names}|县)\S{{0,16}}?(?:{endings})|(?:{names})\S{{0,8}}(?:{endings})$"
+    )
 
 
 def _is_county_body(unit: str, unit_mentions: list[Mention], gaz: Gazetteer) -> bool:
     """县人社局, 息县供电公司, 信阳市生态环境局息县分局: a county-level reporting body."""
     if any(_township_of(m) or m.entry("village") for m in unit_mentions):
         return False
-    pat = _COUNTY_BODY_RE_CACHE.get(gaz.county_code)
-    if pat is None:
-        names = "|".join(re.escape(n) for n in {gaz.county_name, gaz.short_name + "县"} if n)
-        city = "|".join(re.escape(n) for n in {gaz.city, _short_region(gaz.city)} if n)
-        endings = "|".join(re.escape(e) for e in _cues()["county_body_endings"])
-        pat = re.compile(
-            rf"^(?:{city})?(?:{names}|县)\S{{0,16}}?(?:{endings})|(?:{names})\S{{0,8}}(?:{endings})$"
-            if city
-            else rf"^(?:{names}|县)\S{{0,16}}?(?:{endings})|(?:{names})\S{{0,8}}(?:{endings})$"
-        )
-        _COUNTY_BODY_RE_CACHE[gaz.county_code] = pat
-    return bool(pat.search(unit))
+    return bool(_county_body_re(gaz).search(unit))
 
 
 _HAN_GAP_RE = re.compile(r"(?<=[\u4e00-\u9fff])[ \t\u3000\u00a0]+(?=[\u4e00-\u9fff])")

@@ -63,14 +63,16 @@ _TITLE_WORDS = (
     "动态",
     "通讯",
 )
+_CN_DIGITS = "〇零一二三四五六七八九"
 _TITLE_LINE = re.compile(
     r"^[\u4e00-\u9fff（）()“”]{0,16}?(?:"
     + "|".join(_TITLE_WORDS)
     + r")(?:[（(](?![^）)]*期)[^）)]{1,8}[）)])?"
     # the title word ends the title: "息县通讯员培训班开班" is a headline, not a masthead
-    + rf"(?=$|\s|[（(]|第|\d|[{'〇零一二三四五六七八九'}]{{4}}\s*年)"
+    + rf"(?=$|\s|[（(]|第|\d|[{_CN_DIGITS}]{{4}}\s*年)"
 )
-_CN_DIGITS = "〇零一二三四五六七八九"
+_CN_DIGIT_VALUES = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
+_CN_TENS = {"十": 10, "百": 100, "千": 1000}
 _NUM = rf"[0-9{_CN_DIGITS}十百千两]+"
 _ISSUE = re.compile(
     rf"(?:(?P<year>\d{{4}}|[{_CN_DIGITS}]{{4}})\s*年\s*(?:度\s*)?)?"
@@ -91,7 +93,9 @@ _MASTHEAD_MISC = re.compile(
     r"|[\u4e00-\u9fff（）()]{2,30}(?:编|印发|主办|编印|办公室|编辑部|信息科)"
     r"(?:\s+\S{0,20})?)$"
 )
-_RULE = re.compile(r"^[\s\-—–_=*＊~～·•━─═]{3,}$")
+# A horizontal rule drawn with dashes, stars or box-drawing characters.
+_RULE_CHARS = r"[\s\-—–_=*＊~～·•━─═]{3,}"
+_RULE = re.compile(rf"^{_RULE_CHARS}$")
 _TOC = re.compile(r"^(?:目\s*录|本期要目|本期目录|本期导读|本期内容)\s*[：:]?$")
 _TOC_ENTRY = re.compile(
     r"^(?:[★☆●○◆◇■□▲△►▶※·•\-—]|[0-9]{1,2}[.、．]|[一二三四五六七八九十]{1,3}、|[（(][0-9一二三四五六七八九十]{1,3}[）)])"
@@ -289,21 +293,18 @@ def cn_number(s: str) -> int | None:
         return None
     if s.isdigit():
         return int(s)
-    digits = {c: i for i, c in enumerate("〇一二三四五六七八九")}
-    digits.update({"零": 0, "两": 2})
-    if all(c in digits for c in s):
-        return int("".join(str(digits[c]) for c in s))
-    total, section, num = 0, 0, 0
+    if all(c in _CN_DIGIT_VALUES for c in s):
+        return int("".join(str(_CN_DIGIT_VALUES[c]) for c in s))  # 二〇二四: digit by digit
+    total, num = 0, 0
     for c in s:
-        if c in digits:
-            num = digits[c]
-        elif c in "十百千":
-            unit = {"十": 10, "百": 100, "千": 1000}[c]
-            section += (num or 1) * unit
+        if c in _CN_DIGIT_VALUES:
+            num = _CN_DIGIT_VALUES[c]
+        elif c in _CN_TENS:
+            total += (num or 1) * _CN_TENS[c]
             num = 0
         else:
             return None
-    return total + section + num
+    return total + num
 
 
 def _iso_date(y: int | None, m: int | None, d: int | None) -> str | None:
@@ -334,9 +335,9 @@ def _masthead_lines(text: str) -> list[tuple[int, int, str]]:
         start, end = pos, pos + len(line)
         pos = end + 1
         s = line.strip()
-        if len(out) >= _MAX_MASTHEAD_LINES or not s:
-            if not s:
-                continue
+        if not s:
+            continue
+        if len(out) >= _MAX_MASTHEAD_LINES:
             break
         if _is_masthead_line(s):
             in_toc = in_toc or bool(_TOC.match(s))

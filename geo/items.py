@@ -5,7 +5,7 @@ Two layouts are recognised, and may be mixed in one text:
 * work-bulletin form: ``headline␠body … （县人社局 张继铭）`` — the headline runs into the body
   after a space and a unit/author parenthetical closes the item;
 * newspaper form: a headline on its own line (sometimes after a short kicker line), then
-  ``本报讯(记者 某某)…`` or ``息县融媒体中心1月3日讯(全媒体记者 王启宇 王振)…``.
+  ``本报讯(记者 某某)…`` or ``息县融媒体中心3月5日讯(全媒体记者 刘洋 陈静)…``.
 
 Credits (unit and author parentheticals, bylines, ``某某 摄``, ``责任编辑`` lines) and
 web-page furniture (timestamps, ``来源:``/``点击量`` lines) are taken out of the body;
@@ -17,13 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from geo.ingest import masthead_end
+from geo.ingest import _FINAL, _RULE_CHARS, masthead_end
 from geo.models import Item
 
 __all__ = ["parse_credit", "single_item", "split_items"]
 
 _HAN = "\u4e00-\u9fff"
-_FINAL = "。！？!?；;…"
 _ROLES = (
     "全媒体记者",
     "融媒体记者",
@@ -60,7 +59,9 @@ _EDITOR_ROLES = (
     "终审",
     "监制",
 )
-_ROLE_RE = "|".join(sorted(_ROLES + _EDITOR_ROLES + ("来源",), key=len, reverse=True))
+# Every word that marks a credit, the source line's 来源 included.
+_CREDIT_ROLES = _ROLES + _EDITOR_ROLES + ("来源",)
+_ROLE_RE = "|".join(sorted(_CREDIT_ROLES, key=len, reverse=True))
 _UNIT_SUFFIXES = (
     "办事处",
     "委员会",
@@ -122,7 +123,6 @@ _DATELINE = re.compile(
     rf"|(?P<wire>[{_HAN}]{{2,6}}?)消息(?=\s*[（(])"
     r")\s*(?:[（(](?P<credit>[^（()）]{1,60})[）)])?"
 )
-_PHOTO_CREDIT = re.compile(rf"(?P<names>(?:[{_HAN}·]{{1,4}}\s*){{1,6}}?)\s*摄\s*$")
 _FURNITURE = re.compile(
     r"^(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
     r"|(?:(?:发布|发表|更新)?时间|日期)\s*[:：]?\s*\d{4}[^。]{0,80}"
@@ -133,7 +133,7 @@ _FURNITURE = re.compile(
     r"|\S+\.(?:jpg|jpeg|png|gif|webp|bmp)"
     rf"|[{_HAN}]{{2,10}}(?:融媒体中心|新闻网|日报|晚报|电视台|广播电视台|客户端)"
     r"|[（(]?\s*(?:完|全文完|END|end)\s*[）)]?"
-    r"|[\s\-—–_=*＊~～·•━─═]{3,})$"
+    rf"|{_RULE_CHARS})$"
 )
 _FOOTER = re.compile(r"^(?:报|送|发|抄送|抄报|分送|主送|印发)\s*[：:]|共印\s*\d+\s*份|^[（(]共印")
 _EDITOR_LINE = re.compile(rf"^[（(]?\s*(?:{'|'.join(_EDITOR_ROLES)})\s*[：:]?")
@@ -192,7 +192,7 @@ def _merge_singles(tokens: list[str]) -> list[str] | None:
 
 
 def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
-    """Unit and authors of a credit such as ``"县人社局 张继铭"`` or ``"全媒体记者 王启宇 王振"``.
+    """Unit and authors of a credit such as ``"县人社局 张继铭"`` or ``"全媒体记者 刘洋 陈静"``.
 
     Parameters
     ----------
@@ -203,13 +203,13 @@ def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
     -------
     tuple of (str or None, list of str), or None
         ``(unit, authors)``; ``None`` when ``credit`` is not a credit at all (for example
-        ``"暨驻苏州办事处"`` or ``"相关资料图"``). Editors are not authors: ``"编辑 詹云清"``
+        ``"暨驻苏州办事处"`` or ``"相关资料图"``). Editors are not authors: ``"编辑 方晓"``
         gives ``(None, [])``.
     """
     s = credit.strip()
     if not s or len(s) > 60:
         return None
-    # A space after each role ("通讯员:李潭" -> "通讯员 李潭"); an outlet glued before a role
+    # A space after each role ("通讯员:周平" -> "通讯员 周平"); an outlet glued before a role
     # ("大象新闻记者") stays one token and is dropped with the role.
     s = re.sub(rf"({_ROLE_RE})\s*[：:]?", r"\1 ", s)
     tokens = [t for t in re.split(r"[\s、，,；;/／:：]+", s) if t]
@@ -219,7 +219,7 @@ def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
     found_role = False
     group: list[str] = []
     for tok in tokens:
-        role = next((r for r in _ROLES + _EDITOR_ROLES + ("来源",) if tok.endswith(r)), None)
+        role = next((r for r in _CREDIT_ROLES if tok.endswith(r)), None)
         if role is not None:
             found_role = True
             merged = _merge_singles(group)
@@ -276,7 +276,7 @@ def _closing_credit(s: str) -> tuple[int, str | None, list[str]] | None:
 
 
 def _photo_credit(s: str) -> tuple[int, list[str]] | None:
-    """``"…途径。谢万柏 摄"`` -> ``(start, ["谢万柏"])``."""
+    """``"…现场。马林 摄"`` -> ``(start, ["马林"])``."""
     if not s.rstrip().endswith("摄"):
         return None
     head = s.rstrip()[:-1].rstrip()
@@ -294,7 +294,7 @@ def _photo_credit(s: str) -> tuple[int, list[str]] | None:
 
 
 def _byline(s: str) -> tuple[str | None, list[str]] | None:
-    """A line that is only a credit: ``"全媒体记者 朱剑锋 汪洋"``, ``"本报记者"``."""
+    """A line that is only a credit: ``"全媒体记者 赵刚 孙丽"``, ``"本报记者"``."""
     if len(s) > 60 or any(c in s for c in "。，,！？"):
         return None
     if not re.search(_ROLE_RE, s):
@@ -396,7 +396,7 @@ def _group(paras: list[_Para]) -> list[list[_Para]]:
                 close()
             cur.append(p)
             continue
-        if has_body and _DATELINE.match(s) and _DATELINE.match(s).group("credit"):
+        if has_body and (dateline := _DATELINE.match(s)) and dateline.group("credit"):
             close()  # a new newspaper story without its own headline line
         cur.append(p)
         has_body = True

@@ -352,13 +352,7 @@ def _resolve_noun(s: str, after: int, before: str, g: MetricGrammar) -> str | No
         if (ch in _DELIMS and ch not in _PHRASE_INNER) or ch.isdigit():
             break
         window.append(ch)
-    following = "".join(window)
-    cut = len(following)
-    for stop in g.noun_stop:
-        k = following.find(stop)
-        if 0 < k < cut:
-            cut = k
-    following = following[:cut]
+    following = _cut_at_stop("".join(window), g.noun_stop)
     best = None
     for cue, unit in g.noun_cues.items():
         k = following.rfind(cue)
@@ -382,6 +376,16 @@ def _resolve_noun(s: str, after: int, before: str, g: MetricGrammar) -> str | No
     return best[1]
 
 
+def _cut_at_stop(phrase: str, stops: tuple[str, ...]) -> str:
+    """``phrase`` cut where a stop word (的, 和, 参加…) first occurs, unless that is its start."""
+    cut = len(phrase)
+    for stop in stops:
+        k = phrase.find(stop)
+        if 0 < k < cut:
+            cut = k
+    return phrase[:cut]
+
+
 def _noun_after(s: str, i: int, g: MetricGrammar) -> str:
     chars = []
     depth = 0
@@ -398,14 +402,9 @@ def _noun_after(s: str, i: int, g: MetricGrammar) -> str:
             break
         chars.append(ch)
     noun = "".join(chars)
-    cut = len(noun)
-    for stop in g.noun_stop:
-        k = noun.find(stop)
-        if 0 < k < cut:
-            cut = k
-        elif k == 0:
-            cut = 0
-    return noun[: min(cut, 6)]
+    if noun.startswith(g.noun_stop):
+        return ""  # 的/和/在…: what follows is no noun of this number
+    return _cut_at_stop(noun, g.noun_stop)[:6]
 
 
 def _clean_label(before: str, g: MetricGrammar) -> str:

@@ -10,19 +10,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 __all__ = [
-    "SCOPES",
     "QUALIFIERS",
+    "SCOPES",
     "UNITS",
-    "Metric",
-    "Evidence",
-    "Place",
-    "Item",
     "Bulletin",
     "BulletinHeader",
+    "Evidence",
+    "Item",
+    "Metric",
+    "Place",
 ]
 
 #: Where an item happens: one village, one township, the whole county, or not known.
 SCOPES = ("village", "township", "county", "unknown")
+#: How a reported value bounds the true one (约/余 = approx, 超过 = at_least, 不足 = at_most).
 QUALIFIERS = ("exact", "approx", "at_least", "at_most")
 #: Base units of normalised metric values.
 UNITS = (
@@ -55,6 +56,7 @@ class Metric:
     span: tuple[int, int] = (0, 0)
 
     def to_dict(self) -> dict:
+        """JSON-ready record; a whole-number value is written as an int."""
         d = asdict(self)
         d["span"] = list(self.span)
         if float(self.value).is_integer():
@@ -75,6 +77,7 @@ class Evidence:
     used: bool = True
 
     def to_dict(self) -> dict:
+        """JSON-ready record."""
         return asdict(self)
 
 
@@ -93,9 +96,8 @@ class Place:
     evidence: list[Evidence] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["evidence"] = [e.to_dict() for e in self.evidence]
-        return d
+        """JSON-ready record, evidence included (``asdict`` recurses into it)."""
+        return asdict(self)
 
 
 @dataclass
@@ -171,6 +173,7 @@ class Bulletin:
     items: list[Item] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """The JSON record of ``python -m geo parse``: header fields flat, items nested."""
         return {
             "source_name": self.source_name,
             "sha256": self.sha256,

@@ -12,14 +12,33 @@ from geo.geocode import geocode_item
 from geo.ingest import normalise_text, parse_header
 from geo.items import single_item, split_items
 from geo.metrics import extract_metrics
-from geo.models import Bulletin
-from geo.sectors import classify_sector, load_taxonomy
+from geo.models import Bulletin, Item
+from geo.sectors import Taxonomy, classify_sector, load_taxonomy
 
-__all__ = ["parse_text", "annotate_items"]
+__all__ = ["annotate_items", "parse_text"]
 
 
-def annotate_items(items, gazetteer, taxonomy=None):
-    """Fill metrics, sectors and places of ``items`` in place and return them."""
+def annotate_items(
+    items: list[Item],
+    gazetteer: _gaz.Gazetteer | None,
+    taxonomy: Taxonomy | None = None,
+) -> list[Item]:
+    """Fill metrics, sectors and places of ``items`` in place and return them.
+
+    Parameters
+    ----------
+    items : list of geo.models.Item
+        Items from :func:`geo.items.split_items` or :func:`geo.items.single_item`.
+    gazetteer : geo.gazetteer.Gazetteer or None
+        The bulletin's county; without one every place is ``unknown``.
+    taxonomy : geo.sectors.Taxonomy, optional
+        Defaults to the bundled ``data/config/sectors.json``.
+
+    Returns
+    -------
+    list of geo.models.Item
+        The same list, annotated.
+    """
     taxonomy = taxonomy or load_taxonomy()
     for item in items:
         item.metrics = extract_metrics(item.text)
@@ -48,6 +67,16 @@ def parse_text(
         Treat the whole text as one item.
     source_name : str
         File name shown to users and stored with the bulletin.
+
+    Returns
+    -------
+    geo.models.Bulletin
+        Normalised text, its SHA-256, the masthead and the annotated items.
+
+    Raises
+    ------
+    geo.errors.CountyNotFoundError
+        ``county`` is not in the gazetteer.
     """
     text = normalise_text(raw)
     gazetteer = _gaz.load_gazetteer(county) if county else _gaz.detect_gazetteer(text)

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from geo import aggregate as agg
-from geo.webmap import APPROXIMATE_NOTE, NODATA_LABEL, classify, sector_color
+from geo.webmap import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE, NODATA_LABEL, classify, sector_color
 
 __all__ = [
     "CJK_FAMILY",
@@ -161,6 +161,9 @@ def _north_arrow(ax, font, x: float, y: float, size: float) -> None:
 def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool = True) -> None:
     """Draw the choropleth of ``view`` on ``ax`` (in a metric CRS).
 
+    Without township polygons only the county outline and the items placed at the seat are
+    drawn, with no legend.
+
     Parameters
     ----------
     ax : matplotlib Axes
@@ -174,22 +177,28 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
         Approximate item points.
     """
     tables, points = _view_parts(view)
-    crs = metric_crs_of(tables)
+    tables = tables[tables.geometry.notna()] if len(tables) else tables
+    outline = getattr(view, "outline", None)
+    outline = outline if outline is not None and len(outline) else None
+    if not len(tables) and outline is None:
+        raise ValueError("nothing to draw: no township polygons and no county outline")
+    crs = metric_crs_of(tables if len(tables) else outline)
     tw = tables.to_crs(crs)
     unit_zh = agg.metric_unit_zh(view.metric_key)
     classes = classify(tw["value"].to_numpy(dtype=float), unit_zh)
     idx = classes.index
-    face = [classes.colors[i] if i >= 0 else _NODATA_FACE for i in idx]
-    tw.plot(ax=ax, color=face, edgecolor="#555555", linewidth=0.8, zorder=2)
+    if len(tw):
+        face = [classes.colors[i] if i >= 0 else _NODATA_FACE for i in idx]
+        tw.plot(ax=ax, color=face, edgecolor="#555555", linewidth=0.8, zorder=2)
     nodata = tw[idx < 0]
     if len(nodata):
         nodata.plot(
             ax=ax, facecolor="none", edgecolor=_NODATA_HATCH, hatch="///", linewidth=0, zorder=3
         )
         tw[idx < 0].boundary.plot(ax=ax, color="#555555", linewidth=0.8, zorder=3)
-    outline = getattr(view, "outline", None)
-    if outline is not None and len(outline):
-        outline.to_crs(crs).boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=4)
+    if outline is not None:
+        outline = outline.to_crs(crs)
+        outline.boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=4)
     if items and points is not None and len(points):
         # One dot per location, sized by how many items share it (county items share the seat).
         p = points.to_crs(crs)
@@ -213,7 +222,7 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
                 ax.text(x, y, str(n), fontsize=7, color="white", ha="center", va="center", zorder=7)
     ax.set_axis_off()
     ax.set_aspect("equal")
-    minx, miny, maxx, maxy = tw.total_bounds
+    minx, miny, maxx, maxy = (tw if len(tw) else outline).total_bounds
     pad = 0.04 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
@@ -244,7 +253,7 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
     length = _nice_length(width)
     _scale_bar(ax, small, minx, miny - pad * 0.6, length, height * 0.012)
     _north_arrow(ax, cjk_font(base * 1.1, "bold"), maxx + pad * 0.4, maxy, height * 0.08)
-    if legend:
+    if legend and len(tw):
         handles = [
             Patch(facecolor=c, edgecolor="#555555", label=lab)
             for c, lab in zip(classes.colors, classes.labels, strict=True)
@@ -324,7 +333,9 @@ def render_figure(
         ax = fig.add_axes((0.03, bottom, 0.94, 0.88 - bottom - 0.04))
         draw_map(ax, view, labels=labels)
         notes = []
-        if getattr(view, "approximate", True):
+        if not _has_polygons(view):
+            notes.append(NO_TOWNSHIPS_NOTE)
+        elif getattr(view, "approximate", True):
             notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
         sources = getattr(view, "sources", "") or ""
         if sources:
@@ -342,6 +353,11 @@ def render_figure(
             wrap=True,
         )
     return fig
+
+
+def _has_polygons(view) -> bool:
+    townships = getattr(view, "townships", None)
+    return townships is not None and len(townships) > 0
 
 
 def _summary(view) -> str:

@@ -29,6 +29,8 @@ from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
 
 __all__ = [
+    "BOUNDARY_COLUMNS",
+    "BOUNDARY_SET_COLUMNS",
     "CORRECTABLE_FIELDS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
@@ -108,6 +110,23 @@ MIGRATIONS: list[str] = [
     CREATE INDEX corrections_item ON corrections (item_id, field, id);
     CREATE INDEX items_township ON items (county_code, township_code);
     """,
+    # 3: uploaded township boundaries; the latest set of a county is the active one
+    """
+    CREATE TABLE boundaries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        county_code TEXT NOT NULL,
+        name TEXT,
+        source_name TEXT NOT NULL,
+        crs_note TEXT NOT NULL DEFAULT '',
+        datum TEXT NOT NULL DEFAULT 'wgs84',
+        quality TEXT NOT NULL DEFAULT 'user',
+        n_townships INTEGER NOT NULL DEFAULT 0,
+        geojson TEXT NOT NULL,
+        join_report TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX boundaries_county ON boundaries (county_code, id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -123,6 +142,24 @@ _BULLETIN_COLUMNS = [
     "n_items",
     "n_corrections",
 ]
+#: Columns of a stored township layer (as :func:`geo.boundaries.join_to_gazetteer` gives them).
+BOUNDARY_COLUMNS = ["township_code", "township", "quality", "source", "geometry"]
+#: Columns of :meth:`Store.boundary_sets` (one row per saved set, without its geometry).
+BOUNDARY_SET_COLUMNS = [
+    "id",
+    "county_code",
+    "name",
+    "source_name",
+    "crs_note",
+    "datum",
+    "quality",
+    "n_townships",
+    "created_at",
+    "active",
+    "join_report",
+]
+_BOUNDARY_DATUMS = ("wgs84", "gcj02", "bd09")
+_BOUNDARY_QUALITIES = ("official", "approximate", "user")
 _CORRECTION_COLUMNS = [
     "id",
     "item_id",
@@ -891,3 +928,234 @@ class Store:
                 " LEFT JOIN bulletins b ON b.id = i.bulletin_id ORDER BY c.id"
             ).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=_CORRECTION_COLUMNS)
+
+    # township boundaries --------------------------------------------------------------------
+
+    def save_boundaries(
+        self,
+        county_code: str,
+        gdf: Any,
+        *,
+        source_name: str,
+        report: Any = None,
+        crs_note: str = "",
+        datum: str = "wgs84",
+        name: str | None = None,
+    ) -> int:
+        """Keep a joined township layer; it becomes the county's active boundaries.
+
+        Parameters
+        ----------
+        county_code : str
+            Six-digit county code.
+        gdf : geopandas.GeoDataFrame
+            Output of :func:`geo.boundaries.join_to_gazetteer`: columns ``township_code``,
+            ``township``, ``quality``, ``source``, ``geometry`` (reprojected to EPSG:4326 here
+            if needed; a missing CRS is taken as EPSG:4326).
+        source_name : str
+            The file the polygons came from, shown with the layer.
+        report : JoinReport, BoundaryReport, str or a list of them, optional
+            What reading and joining did; kept as text (``to_text()``).
+        crs_note : str
+            The file's CRS as read or assigned (e.g. ``"EPSG:3857, assigned by user"``).
+        datum : {"wgs84", "gcj02", "bd09"}
+            Datum the file was in (already converted to WGS84 in ``gdf``).
+        name : str, optional
+            County name, for listings.
+
+        Returns
+        -------
+        int
+            Id of the saved set.
+
+        Raises
+        ------
+        StoreError
+            Bad county code, unknown datum, or a layer without township polygons.
+        """
+        county_code = str(county_code or "").strip()
+        if not (len(county_code) == 6 and county_code.isdigit()):
+            raise StoreError(f"county code {county_code!r} is not 6 digits")
+        if datum not in _BOUNDARY_DATUMS:
+            raise StoreError(
+                f"unknown datum {datum!r} (choose one of {', '.join(_BOUNDARY_DATUMS)})"
+            )
+        layer = _boundary_layer(gdf)
+        qualities = set(layer["quality"])
+        quality = qualities.pop() if len(qualities) == 1 else "user"
+        geojson = layer.to_json(drop_id=True, ensure_ascii=False)
+        row = (
+            county_code,
+            name,
+            str(source_name),
+            crs_note or "",
+            datum,
+            quality,
+            len(layer),
+            geojson,
+            _report_text(report),
+            _now(),
+        )
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = conn.execute(
+                    "INSERT INTO boundaries (county_code, name, source_name, crs_note, datum,"
+                    " quality, n_townships, geojson, join_report, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return int(cur.lastrowid)
+
+    def boundary_set(self, county_code: str) -> dict | None:
+        """The active boundary set of a county without its geometry (cheap), or None.
+
+        Returns
+        -------
+        dict or None
+            Keys ``id, county_code, name, source_name, crs_note, datum, quality, n_townships,
+            created_at, join_report``.
+        """
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_SET_FIELDS} FROM boundaries WHERE county_code = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (str(county_code),),
+            ).fetchone()
+        return dict(row) if row is not None else None
+
+    def boundaries(self, county_code: str) -> Any | None:
+        """The county's active (latest saved) township layer, or None when none was saved.
+
+        Parameters
+        ----------
+        county_code : str
+
+        Returns
+        -------
+        geopandas.GeoDataFrame or None
+            Columns :data:`BOUNDARY_COLUMNS` in EPSG:4326; ``gdf.attrs["boundary_set"]`` holds
+            the set's metadata (:meth:`boundary_set`).
+
+        Raises
+        ------
+        StoreError
+            The stored layer cannot be read back.
+        """
+        import geopandas as gpd  # lazy: only boundary users pay for geopandas
+
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_SET_FIELDS}, geojson FROM boundaries WHERE county_code = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (str(county_code),),
+            ).fetchone()
+        if row is None:
+            return None
+        meta = dict(row)
+        geojson = meta.pop("geojson")
+        try:
+            features = json.loads(geojson)["features"]
+            gdf = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise StoreError(
+                f"stored boundaries {meta['id']} of {county_code} are damaged ({err})"
+            ) from None
+        for col in BOUNDARY_COLUMNS[:-1]:
+            if col not in gdf:
+                gdf[col] = None
+        gdf = gdf[BOUNDARY_COLUMNS]
+        gdf["township_code"] = gdf["township_code"].astype(str)
+        gdf.attrs["boundary_set"] = meta
+        return gdf
+
+    def boundary_sets(self, county_code: str | None = None) -> pd.DataFrame:
+        """Every saved boundary set (without geometry), newest first.
+
+        Parameters
+        ----------
+        county_code : str, optional
+            Only this county's sets.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`BOUNDARY_SET_COLUMNS`; ``active`` marks each county's latest set.
+        """
+        where, args = ("WHERE county_code = ?", (str(county_code),)) if county_code else ("", ())
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_SET_FIELDS}, id = (SELECT MAX(b2.id) FROM boundaries b2"
+                f" WHERE b2.county_code = boundaries.county_code) AS active"
+                f" FROM boundaries {where} ORDER BY id DESC",
+                args,
+            ).fetchall()
+        df = pd.DataFrame([dict(r) for r in rows], columns=BOUNDARY_SET_COLUMNS)
+        df["active"] = df["active"].astype(bool)
+        return df
+
+    def delete_boundaries(self, county_code: str) -> int:
+        """Forget every saved boundary set of a county (its default layer applies again).
+
+        Returns
+        -------
+        int
+            Number of sets deleted.
+        """
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                n = conn.execute(
+                    "DELETE FROM boundaries WHERE county_code = ?", (str(county_code),)
+                ).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return int(n)
+
+
+_SET_FIELDS = (
+    "id, county_code, name, source_name, crs_note, datum, quality, n_townships, created_at,"
+    " join_report"
+)
+
+
+def _boundary_layer(gdf: Any) -> Any:
+    """``gdf`` reduced to :data:`BOUNDARY_COLUMNS` in EPSG:4326, or StoreError."""
+    columns = getattr(gdf, "columns", None)
+    if columns is None or "geometry" not in columns or "township_code" not in columns:
+        raise StoreError("boundaries need township_code and geometry columns (join them first)")
+    layer = gdf[[c for c in BOUNDARY_COLUMNS if c in columns]].copy()
+    layer = layer[layer.geometry.notna() & ~layer.geometry.is_empty]
+    if layer.empty:
+        raise StoreError("no township polygons to save")
+    if layer.crs is None:
+        layer = layer.set_crs("EPSG:4326")
+    elif layer.crs.to_epsg() != 4326:
+        layer = layer.to_crs("EPSG:4326")
+    layer["township_code"] = layer["township_code"].astype(str)
+    for col, default in (("township", None), ("quality", "user"), ("source", "")):
+        if col not in layer:
+            layer[col] = default
+    layer["quality"] = layer["quality"].fillna("user")
+    bad = set(layer["quality"]) - set(_BOUNDARY_QUALITIES)
+    if bad:
+        raise StoreError(f"unknown boundary quality {', '.join(sorted(map(str, bad)))}")
+    return layer[BOUNDARY_COLUMNS].reset_index(drop=True)
+
+
+def _report_text(report: Any) -> str:
+    """Reports (objects with ``to_text()``, strings, or a list of them) as one text."""
+    if report is None:
+        return ""
+    if isinstance(report, list | tuple):
+        return "\n".join(t for t in (_report_text(r) for r in report) if t)
+    to_text = getattr(report, "to_text", None)
+    return str(to_text() if callable(to_text) else report).strip()

@@ -3,8 +3,9 @@
 One function, :func:`build_map`, draws a choropleth of one metric per township, township labels,
 item markers with popups, village points and the county outline, with a Chinese legend and
 layer control. Scripts come from local files (:mod:`geo.assets`); the default base map is blank.
-Bulletin text is untrusted: every string from it is ``html.escape``-d before it reaches a popup,
-tooltip, label or legend, and JSON embedded in scripts has ``<``, ``>`` and ``&`` escaped too.
+Bulletin text is untrusted: every string from it is ``html.escape``-d (braces too) before it
+reaches a popup, tooltip, label or legend; JSON embedded in scripts has ``<`` and ``>`` escaped,
+and our elements' scripts are never compiled as Jinja templates (see :class:`_Direct`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import folium
 import numpy as np
 import pandas as pd
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
@@ -30,37 +34,26 @@ from geo.errors import GeoInputError
 __all__ = [
     "APPROXIMATE_NOTE",
     "BASEMAPS",
+    "BASEMAPS_PATH",
     "NODATA_COLOR",
     "NODATA_LABEL",
+    "NO_TOWNSHIPS_NOTE",
+    "Basemap",
     "Classes",
     "build_map",
     "build_map_from_view",
     "classify",
     "format_value",
+    "load_basemaps",
     "sector_color",
     "sector_label",
 ]
 
 APPROXIMATE_NOTE = "示意范围，非官方边界 — 请上传官方乡镇边界"
+NO_TOWNSHIPS_NOTE = "尚无乡镇边界：仅显示县界与全县事项，请上传乡镇边界"
 NODATA_LABEL = "无数据"
 NODATA_COLOR = "#d9d9d9"
-#: Base maps offered to users: key → Chinese name. "none" works offline.
-BASEMAPS = {
-    "none": "无底图",
-    "osm": "OpenStreetMap",
-    "tianditu_vec": "天地图 矢量",
-    "tianditu_img": "天地图 影像",
-    "amap": "高德地图",
-}
-_TIANDITU = (
-    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
-)
-_AMAP = (
-    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-    "&x={x}&y={y}&z={z}"
-)
+BASEMAPS_PATH = Path(__file__).resolve().parents[1] / "data" / "config" / "basemaps.json"
 # Sequential ramp (ColorBrewer YlOrRd, 5 classes) for the choropleth.
 _RAMP = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 # Marker colours (ColorBrewer Set1/Dark2) by sector; unknown sectors hash into the same list.
@@ -78,24 +71,94 @@ _SECTOR_COLORS = {
     "social_welfare": "#7570b3",
     "other": "#737373",
 }
-# Used only when geo.sectors (the taxonomy) is not importable.
-_SECTOR_NAMES = {
-    "employment": "就业创业",
-    "investment": "招商投资",
-    "government_services": "政务服务",
-    "utilities": "水电气讯",
-    "agriculture": "农业农村",
-    "industry": "工业企业",
-    "infrastructure": "基础设施",
-    "education_health": "教育卫生",
-    "culture_tourism": "文化旅游",
-    "environment": "生态环境",
-    "social_welfare": "民生保障",
-    "other": "其他",
-}
 _CLUSTER_FROM = 40  # cluster item markers from this many on
 _SIMPLIFY = 1e-4  # degrees (~10 m): invisible at county scale, halves the payload
 _GRID = 1e-5  # coordinate rounding
+_DIGITS = 5  # decimals of point coordinates (= _GRID)
+# Fixed popup texts; the JS adds them around the escaped bulletin strings.
+_POPUP_TEXT = {
+    "untitled": "（无标题）",
+    "unit": "单位：",
+    "source": "来源：",
+    "note": "位置为示意（乡镇/村内近似点）",
+}
+_QUALIFIER = {"approx": "约", "at_least": "≥", "at_most": "≤"}
+_KEY_OK = re.compile(r"[A-Za-z0-9]{1,64}")
+
+
+# --------------------------------------------------------------------------- base maps
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """One base map of ``data/config/basemaps.json``.
+
+    Attributes
+    ----------
+    key : str
+        Identifier used in URLs (``"none"``, ``"osm"``, ``"amap"``...).
+    name_zh : str
+        Menu name.
+    datum : str
+        Datum of the tiles (``"WGS84"``, ``"CGCS2000"``, ``"GCJ-02"``).
+    gcj02 : bool
+        Overlays must be shifted to GCJ-02 to sit on the tiles.
+    layers : tuple of dict
+        Tile layers: ``url`` (Leaflet template; ``{tk}`` = key placeholder), ``attribution``,
+        optional ``name_zh``, ``overlay``, ``subdomains``, ``max_zoom``.
+    needs_key : str, optional
+        Name of the key the tiles need (``"tianditu"``).
+    note_zh : str
+        Note shown on the map when this base map is on.
+    note_missing_key_zh : str
+        Note shown instead of the tiles when the key is missing.
+    """
+
+    key: str
+    name_zh: str
+    datum: str = "n/a"
+    gcj02: bool = False
+    layers: tuple[dict, ...] = field(default_factory=tuple)
+    needs_key: str | None = None
+    note_zh: str = ""
+    note_missing_key_zh: str = ""
+
+
+@lru_cache(maxsize=4)
+def _basemaps(path: str) -> dict[str, Basemap]:
+    cfg = json.loads(Path(path).read_text(encoding="utf-8"))
+    out = {}
+    for b in cfg["basemaps"]:
+        out[b["key"]] = Basemap(
+            key=b["key"],
+            name_zh=b["name_zh"],
+            datum=b.get("datum", "n/a"),
+            gcj02=bool(b.get("gcj02", False)),
+            layers=tuple(dict(layer) for layer in b.get("layers", ())),
+            needs_key=b.get("needs_key"),
+            note_zh=b.get("note_zh", ""),
+            note_missing_key_zh=b.get("note_missing_key_zh", ""),
+        )
+    return out
+
+
+def load_basemaps(path: str | Path | None = None) -> dict[str, Basemap]:
+    """Base maps by key, in menu order, from ``data/config/basemaps.json``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Another base-map file of the same form.
+
+    Returns
+    -------
+    dict of str to Basemap
+    """
+    return dict(_basemaps(str(path or BASEMAPS_PATH)))
+
+
+#: Base maps offered to users: key → Chinese name (menu order). "none" works offline.
+BASEMAPS: dict[str, str] = {k: b.name_zh for k, b in load_basemaps().items()}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -103,19 +166,17 @@ _GRID = 1e-5  # coordinate rounding
 
 @lru_cache(maxsize=1)
 def _sector_names() -> dict[str, str]:
-    try:
-        from geo.sectors import sector_names
+    from geo.sectors import sector_names
 
-        return dict(sector_names())
-    except Exception:  # taxonomy module missing or broken: fall back to built-in names
-        return dict(_SECTOR_NAMES)
+    return dict(sector_names())
 
 
 def sector_label(slug: str | None) -> str:
-    """Chinese name of a sector slug (from ``geo.sectors`` when available)."""
+    """Chinese name of a sector slug (:func:`geo.sectors.sector_names`; the slug if unknown)."""
+    names = _sector_names()
     if not slug or slug != slug:  # None or NaN
-        return _SECTOR_NAMES["other"]
-    return _sector_names().get(slug, _SECTOR_NAMES.get(slug, slug))
+        return names.get("other", "其他")
+    return names.get(slug, slug)
 
 
 def sector_color(slug: str | None) -> str:
@@ -197,17 +258,26 @@ def classify(values, unit_zh: str = "", k: int = 5) -> Classes:
     return Classes(index, colors, labels)
 
 
+_JINJA_OPENERS = re.compile(r"\{([{%#])")
+
+
 def _safe_json(obj) -> str:
     """JSON for embedding inside a <script> element."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # "<" and ">" only: enough to keep "</script>" out; "&" stays so escaped text reads as is.
-    return text.replace("<", "\\u003c").replace(">", "\\u003e")
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e")
+    # folium/branca compile rendered scripts as Jinja templates: a "{{" from bulletin text would
+    # be evaluated. Compact JSON has "{{", "{%" and "{#" only inside strings, where a \u escape
+    # reads the same.
+    return _JINJA_OPENERS.sub(lambda m: f"{{\\u{ord(m.group(1)):04x}", text)
 
 
 def _e(value) -> str:
+    """HTML-escaped text; braces as entities, so no Jinja pass can see "{{" or "{%"."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    text = html.escape(str(value), quote=True)
+    return text.replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _to_wgs84(gdf):
@@ -222,21 +292,9 @@ def _to_gcj02(gdf):
     """Shift WGS84 geometries to GCJ-02 so they sit on 高德 tiles."""
     if gdf is None or len(gdf) == 0:
         return gdf
-    try:
-        from geo.boundaries import wgs84_to_gcj02
+    from geo.boundaries import wgs84_to_gcj02
 
-        return wgs84_to_gcj02(gdf)
-    except ImportError:
-        import eviltransform
-        import shapely
-
-        def shift(coords: np.ndarray) -> np.ndarray:
-            out = [eviltransform.wgs2gcj(lat, lon) for lon, lat in coords]
-            return np.array([(lon, lat) for lat, lon in out]).reshape(coords.shape)
-
-        out = gdf.copy()
-        out.geometry = shapely.transform(gdf.geometry.values, shift)
-        return out
+    return wgs84_to_gcj02(gdf)
 
 
 def _compact(gdf):
@@ -266,7 +324,41 @@ def _features(gdf, props) -> dict:
 # --------------------------------------------------------------------------- map elements
 
 
-class _Setup(folium.MacroElement):
+class _Raw(Element):
+    """Text that joins the page as it is."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs) -> str:
+        return self._text
+
+
+class _Direct(MacroElement):
+    """A MacroElement whose rendered parts join the page as plain text.
+
+    branca wraps each rendered macro in a new ``Element``, which compiles it as a Jinja template
+    once more: slow for a big payload (0.8 s for 6 MB) and unsafe, since a "{{" in bulletin text
+    would be evaluated. Elements of this module skip that second pass.
+    """
+
+    def render(self, **kwargs) -> None:
+        figure = self.get_root()
+        module = self._template.module
+        for part, target in (
+            ("header", figure.header),
+            ("html", figure.html),
+            ("script", figure.script),
+        ):
+            macro = getattr(module, part, None)
+            if macro is not None:
+                target.add_child(_Raw(macro(self, kwargs)), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class _Setup(_Direct):
     """Page CSS and the SVG hatch pattern used for 无数据 townships."""
 
     _template = Template(
@@ -325,7 +417,7 @@ class _Setup(folium.MacroElement):
         self.defs = _safe_json(defs)
 
 
-class _PointLayer(JSCSSMixin, Layer):
+class _PointLayer(JSCSSMixin, Layer, _Direct):
     """Points from a GeoJSON FeatureCollection: item markers, village dots or text labels.
 
     Properties used: ``popup`` and ``tip`` (already escaped HTML), ``color``, ``html`` (labels).
@@ -387,7 +479,7 @@ class _PointLayer(JSCSSMixin, Layer):
             self.default_css = [("markerclustercss", ""), ("markerclusterdefaultcss", "")]
 
 
-class _Box(folium.MacroElement):
+class _Box(_Direct):
     """A Leaflet control holding pre-escaped HTML (legend, notes, title)."""
 
     _template = Template(
@@ -424,73 +516,186 @@ def _legend_html(title: str, classes: Classes, has_nodata: bool) -> str:
     return "".join(rows)
 
 
-def _popup_html(row, metric_lines: list[str]) -> str:
-    where = "".join(_e(x) for x in (row.get("township"), row.get("village")) if _e(x))
-    if not where:
-        where = "全县" if row.get("scope") == "county" else "地点不详"
-    parts = [
-        f"<b>{_e(row.get('headline')) or '（无标题）'}</b>",
-        f"<div>{_e(sector_label(row.get('sector')))} · {where}</div>",
-    ]
-    if _e(row.get("unit")):
-        parts.append(f"<div>单位：{_e(row.get('unit'))}</div>")
-    source = " ".join(
-        _e(row.get(c))
-        for c in ("bulletin_title", "bulletin_issue", "bulletin_date")
-        if _e(row.get(c))
+class _ItemLayer(JSCSSMixin, Layer, _Direct):
+    """Item markers from a compact table (see :func:`_item_data`), popups built on opening.
+
+    One record per item instead of a GeoJSON feature with its popup HTML keeps 10,000 items
+    near 1.5 MB: points, sectors and strings are shared through lookup tables. Every string in
+    the table is HTML-escaped in Python; the script only adds fixed markup around them.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+          var d = {{ this.data }};
+          var o = {{ this.opts }};
+          var S = d.s, t = o.text;
+          var group = o.cluster
+            ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40,
+                chunkedLoading: true})
+            : L.featureGroup();
+          function popup(r) {
+            var k = d.k[r[1]];
+            var h = '<div class="geo-pop"><b>' + (S[r[2]] || t.untitled) + '</b><div>'
+              + S[k[0]] + ' · ' + S[r[3]] + '</div>';
+            if (r[4]) { h += '<div>' + t.unit + S[r[4]] + '</div>'; }
+            if (r[5]) { h += '<div>' + t.source + S[r[5]] + '</div>'; }
+            if (r[6].length) {
+              h += '<ul>' + r[6].map(function (j) { return '<li>' + S[j] + '</li>'; }).join('')
+                + '</ul>';
+            }
+            return h + '<small>' + t.note + '</small></div>';
+          }
+          var layers = d.i.map(function (r) {
+            return L.circleMarker(d.p[r[0]], {radius: o.radius, color: o.stroke, weight: 1,
+              fillColor: d.k[r[1]][1], fillOpacity: 0.85})
+              .bindPopup(function () { return popup(r); }, {maxWidth: 320});
+          });
+          if (o.cluster) { group.addLayers(layers); }
+          else { layers.forEach(function (l) { group.addLayer(l); }); }
+          return group;
+        })();
+        {% endmacro %}
+        """
     )
-    if source:
-        parts.append(f"<div>来源：{source}</div>")
-    if metric_lines:
-        parts.append("<ul>" + "".join(f"<li>{line}</li>" for line in metric_lines) + "</ul>")
-    parts.append("<small>位置为示意（乡镇/村内近似点）</small>")
-    return '<div class="geo-pop">' + "".join(parts) + "</div>"
+
+    def __init__(self, data: dict, *, name: str, cluster: bool, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "GeoItems"
+        self.data = _safe_json(data)
+        text = {k: _e(v) for k, v in _POPUP_TEXT.items()}
+        opts = {"cluster": cluster, "radius": 6, "stroke": "#ffffff", "text": text}
+        self.opts = _safe_json(opts)
+        if cluster:
+            self.default_js = [("markerclusterjs", "")]
+            self.default_css = [("markerclustercss", ""), ("markerclusterdefaultcss", "")]
 
 
-def _metric_lines(metrics_df: pd.DataFrame) -> dict[str, list[str]]:
-    """Escaped "label value" lines per item id."""
-    if metrics_df is None or metrics_df.empty:
-        return {}
-    m = agg._with_keys(metrics_df)
-    out: dict[str, list[str]] = {}
-    qual = {"approx": "约", "at_least": "≥", "at_most": "≤"}
-    for iid, label, value, key, q in zip(
-        m["item_id"], m["label"], m["value"], m["metric_key"], m["qualifier"], strict=True
-    ):
-        name = _e(label) or _e(agg.metric_name(key))
-        text = qual.get(q, "") + format_value(value, agg.metric_unit_zh(key))
-        out.setdefault(iid, []).append(f"{name}：{_e(text)}")
+def _strings(values: list, escape: bool = True) -> list[str]:
+    """``_e`` of each value, escaping each distinct value once."""
+    cache: dict = {}
+    out = []
+    for v in values:
+        k = v if isinstance(v, str) else repr(v)
+        if k not in cache:
+            cache[k] = _e(v) if escape else ("" if v is None else str(v))
+        out.append(cache[k])
     return out
 
 
-def _tile_layers(m, basemap: str, tianditu_key: str | None, notes: list[str]) -> None:
-    if basemap == "osm":
-        folium.TileLayer(
-            "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            attr="&copy; OpenStreetMap contributors",
-            name=BASEMAPS["osm"],
-            max_zoom=19,
-        ).add_to(m)
-    elif basemap in ("tianditu_vec", "tianditu_img"):
-        if not tianditu_key:
-            notes.append("天地图需要密钥（tk），未加载底图")
+def _metric_lines(metrics_df: pd.DataFrame, item_ids=None) -> dict[str, list[str]]:
+    """Escaped "label：value" lines per item id (each distinct line formatted once)."""
+    if metrics_df is None or metrics_df.empty:
+        return {}
+    m = agg._with_keys(metrics_df)
+    if item_ids is not None:
+        m = m[agg._isin(m["item_id"], item_ids)]
+    cols = [m[c].tolist() for c in ("item_id", "label", "value", "metric_key", "qualifier")]
+    done: dict[tuple, str] = {}
+    out: dict[str, list[str]] = {}
+    for iid, label, value, key, q in zip(*cols, strict=True):
+        k = (label, value, key, q)
+        line = done.get(k)
+        if line is None:
+            name = _e(label) or _e(agg.metric_name(key))
+            text = _QUALIFIER.get(q, "") + format_value(value, agg.metric_unit_zh(key))
+            line = done[k] = f"{name}：{_e(text)}"
+        out.setdefault(iid, []).append(line)
+    return out
+
+
+def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
+    """The compact item table of :class:`_ItemLayer`.
+
+    ``{"s": strings, "p": [[lat, lon]...], "k": [[sector name, colour]...], "i": items}``,
+    an item being ``[point, sector, headline, place, unit, source, [metric lines]]`` with
+    indexes into ``p``, ``k`` and ``s`` (``s[0] = ""``).
+    """
+    import geopandas as gpd
+
+    n = len(points)
+    table: dict[str, int] = {"": 0}
+
+    def sid(text: str) -> int:
+        return table.setdefault(text, len(table))
+
+    # Items share a handful of spots (township points, village points, the seat).
+    xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
+    spots, where = np.unique(xy, axis=0, return_inverse=True)
+    spot_gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(spots[:, 0], spots[:, 1]), crs=4326)
+    spot_gdf = shift(spot_gdf)
+    lat = np.round(spot_gdf.geometry.y.to_numpy(), _DIGITS).tolist()
+    lon = np.round(spot_gdf.geometry.x.to_numpy(), _DIGITS).tolist()
+
+    col = {c: points[c].tolist() if c in points else [None] * n for c in points.columns}
+    heads = _strings(col["headline"])
+    units = _strings(col["unit"])
+    towns, villages = _strings(col["township"]), _strings(col["village"])
+    scopes = col["scope"]
+    sources = [
+        " ".join(x for x in parts if x)
+        for parts in zip(
+            _strings(col["bulletin_title"]),
+            _strings(col["bulletin_issue"]),
+            _strings(col["bulletin_date"]),
+            strict=True,
+        )
+    ]
+    sectors: dict[str, int] = {}
+    sector_rows: list[list] = []
+    lines = _metric_lines(metrics_df, points["item_id"])
+    items = []
+    for i in range(n):
+        slug = col["sector"][i]
+        slug = slug if isinstance(slug, str) and slug else "other"
+        if slug not in sectors:
+            sectors[slug] = len(sector_rows)
+            sector_rows.append([sid(_e(sector_label(slug))), sector_color(slug)])
+        place = towns[i] + villages[i]
+        if not place:
+            place = "全县" if scopes[i] == "county" else "地点不详"
+        items.append(
+            [
+                int(where[i]),
+                sectors[slug],
+                sid(heads[i]),
+                sid(place),
+                sid(units[i]),
+                sid(sources[i]),
+                [sid(line) for line in lines.get(col["item_id"][i], ())],
+            ]
+        )
+    return {
+        "s": list(table),
+        "p": [[y, x] for y, x in zip(lat, lon, strict=True)],
+        "k": sector_rows,
+        "i": items,
+    }
+
+
+def _tile_layers(m, basemap: Basemap, tianditu_key: str | None, notes: list[str]) -> None:
+    key = ""
+    if basemap.needs_key:
+        key = str(tianditu_key or "").strip()
+        if not key:
+            notes.append(basemap.note_missing_key_zh or f"{basemap.name_zh}需要密钥，未加载底图")
             return
-        base, label = ("vec", "cva") if basemap == "tianditu_vec" else ("img", "cia")
-        key = html.escape(str(tianditu_key).strip(), quote=True)
-        for layer, overlay, name in ((base, False, BASEMAPS[basemap]), (label, True, "天地图注记")):
-            folium.TileLayer(
-                _TIANDITU.format(layer=layer, key=key, s="{s}"),
-                attr="&copy; 天地图",
-                name=name,
-                overlay=overlay,
-                subdomains="01234567",
-                max_zoom=18,
-            ).add_to(m)
-    elif basemap == "amap":
+        if not _KEY_OK.fullmatch(key):
+            notes.append(f"{basemap.name_zh}密钥格式不对（应为字母和数字），未加载底图")
+            return
+    for i, layer in enumerate(basemap.layers):
+        kw = {"subdomains": layer["subdomains"]} if layer.get("subdomains") else {}
         folium.TileLayer(
-            _AMAP, attr="&copy; 高德地图", name=BASEMAPS["amap"], subdomains="1234", max_zoom=18
+            layer["url"].replace("{tk}", key),
+            attr=layer.get("attribution", ""),
+            name=layer.get("name_zh") or (basemap.name_zh if i == 0 else f"{basemap.name_zh} {i}"),
+            overlay=bool(layer.get("overlay", False)),
+            max_zoom=int(layer.get("max_zoom", 18)),
+            **kw,
         ).add_to(m)
-        notes.append("高德底图为 GCJ-02 坐标，图层已相应偏移")
+    if basemap.note_zh:
+        notes.append(basemap.note_zh)
 
 
 # --------------------------------------------------------------------------- build
@@ -519,10 +724,13 @@ def build_map(
 
     Parameters
     ----------
-    townships_gdf : GeoDataFrame
+    townships_gdf : GeoDataFrame or None
         Township polygons with ``township_code`` and ``township`` (any CRS, WGS84 datum).
+        ``None`` (or empty) draws the county ``outline`` with the county-wide items only.
     items_df, metrics_df : DataFrame
-        The (already filtered) frames of :func:`geo.aggregate.items_frame`.
+        The (already filtered) frames of :func:`geo.aggregate.items_frame`. Item markers are
+        one compact table with popups built in the browser on opening: 10,000 items make a
+        page of about 1.5 MB.
     metric_key : str
         Metric of the choropleth (``"items"`` = number of items).
     outline : GeoDataFrame, optional
@@ -530,7 +738,8 @@ def build_map(
     villages : GeoDataFrame, optional
         Village points (``village`` or ``name`` column), drawn as a hidden-by-default layer.
     basemap : str
-        A key of :data:`BASEMAPS`; unknown keys fall back to ``"none"``.
+        A key of :data:`BASEMAPS` (``data/config/basemaps.json``); unknown keys fall back to
+        ``"none"``.
     assets : {"static", "inline"}
         See :func:`geo.assets.localise`.
     approximate : bool
@@ -553,34 +762,50 @@ def build_map(
     Returns
     -------
     folium.Map
+
+    Raises
+    ------
+    GeoInputError
+        Townships without ``township_code``, or neither townships nor an outline.
     """
     notes: list[str] = []
-    if basemap not in BASEMAPS:
+    basemaps = load_basemaps()
+    if basemap not in basemaps:
         notes.append(f"未知底图 {basemap}，已改为无底图")
         basemap = "none"
-    shift = _to_gcj02 if basemap == "amap" else (lambda g: g)
+    bm = basemaps[basemap]
+    shift = _to_gcj02 if bm.gcj02 else (lambda g: g)
 
-    if townships_gdf is None or "township_code" not in townships_gdf.columns:
+    has_townships = townships_gdf is not None and len(townships_gdf) > 0
+    has_outline = outline is not None and len(outline) > 0
+    if townships_gdf is not None and "township_code" not in townships_gdf.columns:
         raise GeoInputError("乡镇边界缺少 township_code 列：请先与行政区划对照后再制图")
-    tw = _to_wgs84(townships_gdf).reset_index(drop=True)
-    tw["township_code"] = tw["township_code"].astype(str)
+    if not has_townships and not has_outline:
+        raise GeoInputError("没有乡镇边界，无法制图：请先上传乡镇边界文件")
+    if has_townships:
+        tw = _to_wgs84(townships_gdf).reset_index(drop=True)
+        tw["township_code"] = tw["township_code"].astype(str)
+    else:
+        import geopandas as gpd
+
+        tw = gpd.GeoDataFrame({"township_code": [], "township": []}, geometry=[], crs=4326)
+    outline = _to_wgs84(outline) if has_outline else None
     codes = tw["township_code"].tolist()
-    table = agg.aggregate_townships(items_df, metrics_df, metric_key, township_codes=codes)
     unit_zh = agg.metric_unit_zh(metric_key)
     label = agg.metric_label(metric_key)
-    values = table["value"].reindex(codes).to_numpy(dtype=float)
-    n_items = table["n_items"].reindex(codes).fillna(0).astype(int).to_numpy()
-    classes = classify(values, unit_zh)
 
+    if county_seat is None and not has_townships:
+        county_seat = outline.geometry.union_all().representative_point()
     points = agg.item_points(items_df, tw, county_seat)
     placed = items_df["township_code"].dropna().astype(str)
     missing = int((~placed.isin(codes)).sum())
-    if missing:
+    if missing and has_townships:
         notes.append(f"{missing} 条事项所在乡镇不在边界图层中，未在图上显示")
-    labels_at = tw.geometry.representative_point()
-    tw_draw = _compact(shift(tw))
+    elif missing:
+        notes.append(f"{missing} 条乡镇/村事项需乡镇边界才能显示")
 
-    minx, miny, maxx, maxy = tw.total_bounds if len(tw) else (73.0, 18.0, 135.0, 54.0)
+    extent = tw if has_townships else outline
+    minx, miny, maxx, maxy = extent.total_bounds
     center = location or ((miny + maxy) / 2, (minx + maxx) / 2)
     m = folium.Map(
         location=list(center),
@@ -594,43 +819,49 @@ def build_map(
         **{"maxZoom": 18, "minZoom": 4},
     )
     _Setup("#f7f6f2" if basemap == "none" else "#dddddd").add_to(m)
-    _tile_layers(m, basemap, tianditu_key, notes)
+    _tile_layers(m, bm, tianditu_key, notes)
 
-    # Choropleth
-    props = []
-    for i, code in enumerate(codes):
-        v = values[i]
-        cls = int(classes.index[i])
-        props.append(
-            {
-                "township_code": code,
-                "township": _e(tw["township"].iloc[i] if "township" in tw else code),
-                "value": None if not np.isfinite(v) else float(v),
-                "value_text": _e(format_value(v, unit_zh)),
-                "n_items": int(n_items[i]),
-                "fill": classes.colors[cls] if cls >= 0 else "url(#geo-nodata-hatch)",
-            }
-        )
-    folium.GeoJson(
-        _features(tw_draw, props),
-        name=f"乡镇：{_e(label)}",
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "fillOpacity": 0.75 if f["properties"]["value"] is not None else 0.6,
-            "color": "#555555",
-            "weight": 1,
-        },
-        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["township", "value_text", "n_items"],
-            aliases=["乡镇", _e(label), "事项数"],
-            sticky=True,
-        ),
-        zoom_on_click=False,
-    ).add_to(m)
+    classes = Classes(np.zeros(0, dtype=int), [], [])
+    props: list[dict] = []
+    if has_townships:
+        table = agg.aggregate_townships(items_df, metrics_df, metric_key, township_codes=codes)
+        values = table["value"].reindex(codes).to_numpy(dtype=float)
+        n_items = table["n_items"].reindex(codes).fillna(0).astype(int).to_numpy()
+        classes = classify(values, unit_zh)
+        names = tw["township"].tolist() if "township" in tw else codes
+        for i, code in enumerate(codes):
+            v = values[i]
+            cls = int(classes.index[i])
+            props.append(
+                {
+                    "township_code": code,
+                    "township": _e(names[i]),
+                    "value": None if not np.isfinite(v) else float(v),
+                    "value_text": _e(format_value(v, unit_zh)),
+                    "n_items": int(n_items[i]),
+                    "fill": classes.colors[cls] if cls >= 0 else "url(#geo-nodata-hatch)",
+                }
+            )
+        folium.GeoJson(
+            _features(_compact(shift(tw)), props),
+            name=f"乡镇：{_e(label)}",
+            style_function=lambda f: {
+                "fillColor": f["properties"]["fill"],
+                "fillOpacity": 0.75 if f["properties"]["value"] is not None else 0.6,
+                "color": "#555555",
+                "weight": 1,
+            },
+            highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+            tooltip=folium.GeoJsonTooltip(
+                fields=["township", "value_text", "n_items"],
+                aliases=["乡镇", _e(label), "事项数"],
+                sticky=True,
+            ),
+            zoom_on_click=False,
+        ).add_to(m)
 
-    if outline is not None and len(outline):
-        ol = _compact(shift(_to_wgs84(outline)))
+    if has_outline:
+        ol = _compact(shift(outline))
         folium.GeoJson(
             _features(ol, [{} for _ in range(len(ol))]),
             name="县界",
@@ -643,53 +874,45 @@ def build_map(
         vg = vg[vg.geometry.notna()]
         vg["geometry"] = vg.geometry.representative_point()
         name_col = next((c for c in ("village", "name") if c in vg.columns), None)
-        names = vg[name_col] if name_col else [""] * len(vg)
-        vprops = [{"tip": f"{_e(n)}（示意位置）"} for n in names]
+        vnames = vg[name_col] if name_col else [""] * len(vg)
+        vprops = [{"tip": f"{_e(n)}（示意位置）"} for n in vnames]
         vdata = _features(vg, vprops)
         _PointLayer(
             vdata, name="村（社区）", radius=2.5, fill="#555", stroke="#555", show=False
         ).add_to(m)
 
-    import geopandas as gpd
+    if labels and has_townships:
+        import geopandas as gpd
 
-    lab = _compact(shift(gpd.GeoDataFrame(geometry=labels_at.values, crs=4326)))
-    # Leaflet positions the icon element itself; the inner span lifts the name above the point.
-    lprops = [{"html": f"<span>{p['township']}</span>"} for p in props]
-    if labels:
-        _PointLayer(_features(lab, lprops), name="乡镇名称", kind="label").add_to(m)
+        at = gpd.GeoDataFrame(geometry=tw.geometry.representative_point().values, crs=4326)
+        # Leaflet positions the icon element itself; the inner span lifts the name above the point.
+        lprops = [{"html": f"<span>{p['township']}</span>"} for p in props]
+        _PointLayer(_features(_compact(shift(at)), lprops), name="乡镇名称", kind="label").add_to(m)
 
     if len(points):
-        lines = _metric_lines(metrics_df)
-        pts = _compact(shift(points))
-        iprops = [
-            {
-                "popup": _popup_html(row, lines.get(row["item_id"], [])),
-                "color": sector_color(row["sector"]),
-            }
-            for row in points.to_dict("records")
-        ]
+        data = _item_data(points, metrics_df, shift)
         # Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster.
-        shared = points.geometry.to_wkb().duplicated().any()
-        cluster = len(points) >= _CLUSTER_FROM or bool(shared)
-        _PointLayer(_features(pts, iprops), name=f"事项（{len(points)}）", cluster=cluster).add_to(
-            m
-        )
+        cluster = len(points) >= _CLUSTER_FROM or len(data["p"]) < len(points)
+        _ItemLayer(data, name=f"事项（{len(points)}）", cluster=cluster).add_to(m)
 
     folium.LayerControl(collapsed=True).add_to(m)
-    legend = _legend_html(label, classes, bool((classes.index < 0).any()))
-    _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
+    if has_townships:
+        legend = _legend_html(label, classes, bool((classes.index < 0).any()))
+        _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
     if title or caption:
         head = f'<div class="geo-title">{_e(title)}</div>' if title else ""
         lines = "".join(f'<div class="geo-caption">{_e(c)}</div>' for c in caption if c)
         _Box(head + lines, "topleft", "geo-box geo-head").add_to(m)
         m.get_root().title = _e(title) if title else None
-    if approximate:
+    if not has_townships:
+        notes.insert(0, NO_TOWNSHIPS_NOTE)
+    elif approximate:
         notes.insert(0, APPROXIMATE_NOTE)
     if notes:
         body = "<br>".join(_e(n) for n in notes)
         _Box(f'<div class="geo-note">{body}</div>', "bottomleft").add_to(m)
-    if location is None and len(tw):
-        bounds = _to_wgs84(shift(tw)).total_bounds
+    if location is None:
+        bounds = _to_wgs84(shift(extent)).total_bounds
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return localise(m, assets)
 

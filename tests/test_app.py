@@ -401,22 +401,119 @@ def test_export_specs_write_the_current_view(frames):
     assert specs["gpkg"].build()[:16] == b"SQLite format 3\x00"
 
 
-def test_boundary_upload_joins_and_replaces_the_approximate_layer(monkeypatch, tmp_path):
+def _two_townships():
+    """Two townships of the default 息县 layer, as a file would give them (WGS84)."""
     from geo.boundaries import county_layers
 
     towns = county_layers("411528").townships
     mine = towns[towns["township"].isin(["路口乡", "曹黄林镇"])][["township", "geometry"]]
-    data = mine.rename(columns={"township": "名称"}).to_json().encode("utf-8")
+    return mine.rename(columns={"township": "名称"}).reset_index(drop=True)
+
+
+def _stored(tmp_path):
+    from geo.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        return store.boundaries("411528")
+
+
+def _approximate_warning(at) -> bool:
+    return any("示意范围" in w.value for w in at.warning)
+
+
+def test_boundary_upload_is_saved_for_later_sessions_until_reset(monkeypatch, tmp_path):
+    data = _two_townships().to_json().encode("utf-8")
     at = _app(monkeypatch, tmp_path).run()
+    assert _approximate_warning(at)
     at.file_uploader(key="boundary_file").set_value(
         ("乡镇边界.geojson", data, "application/geo+json")
     ).run()
     at.selectbox(key="boundary_crs").set_value("从文件读取").run()
     at.button(key="boundary_go").click().run()
     assert not at.exception and not at.error
-    report = " ".join(i.value for i in at.info)
-    assert "Matched 2 townships" in report
-    assert not any("示意范围" in w.value for w in at.warning)  # official layer now
+    assert not _approximate_warning(at)  # the uploaded layer is in use
+    assert any("乡镇边界.geojson" in c.value for c in at.caption)
+    stored = _stored(tmp_path)
+    assert sorted(stored["township"]) == ["曹黄林镇", "路口乡"]
+    assert "Matched 2 townships" in stored.attrs["boundary_set"]["join_report"]
+
+    later = _app(monkeypatch, tmp_path).run()  # a new browser session, same store
+    assert not later.exception and not _approximate_warning(later)
+    assert any("当前使用：乡镇边界.geojson" in c.value for c in later.caption)
+    assert any(e.label == "边界匹配报告" for e in later.expander)
+    later.button(key="boundary_reset").click().run()
+    assert not later.exception and _approximate_warning(later)
+    assert _stored(tmp_path) is None
+
+
+def _shapefile_zip(gdf, tmp_path) -> bytes:
+    """A zipped shapefile of ``gdf`` without its .prj, as old GIS exports often come."""
+    import zipfile
+
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    gdf.to_file(folder / "towns.shp", encoding="utf-8")
+    (folder / "towns.prj").unlink()
+    out = tmp_path / "towns.zip"
+    with zipfile.ZipFile(out, "w") as zf:
+        for part in folder.iterdir():
+            zf.write(part, part.name)
+    return out.read_bytes()
+
+
+def _assert_same_places(stored, original, tol_deg=2e-5):
+    """Each stored polygon sits where the WGS84 original does (2e-5 deg is about 2 m)."""
+    got = stored.set_index("township").geometry
+    for name, geom in zip(original["名称"], original.geometry, strict=True):
+        assert got[name].centroid.distance(geom.centroid) < tol_deg, name
+        assert abs(got[name].area - geom.area) / geom.area < 1e-3, name
+
+
+def test_gcj02_file_in_web_mercator_is_read_with_its_own_crs(monkeypatch, tmp_path):
+    from geo.boundaries import wgs84_to_gcj02
+
+    original = _two_townships()
+    gcj_mercator = wgs84_to_gcj02(original).to_crs("EPSG:3857")
+    data = _shapefile_zip(gcj_mercator, tmp_path)
+    at = _app(monkeypatch, tmp_path).run()
+    at.file_uploader(key="boundary_file").set_value(("高德.zip", data, "application/zip")).run()
+    at.selectbox(key="boundary_crs").set_value("Web 墨卡托 (EPSG:3857)").run()
+    at.selectbox(key="boundary_datum").set_value("GCJ-02（高德/腾讯导出）").run()
+    at.button(key="boundary_go").click().run()
+    assert not at.exception and not at.error
+    stored = _stored(tmp_path)
+    meta = stored.attrs["boundary_set"]
+    assert meta["datum"] == "gcj02" and meta["crs_note"].startswith("EPSG:3857")
+    _assert_same_places(stored, original)
+
+
+def test_crs_menu_has_projected_zones_and_a_typed_code(monkeypatch, tmp_path):
+    original = _two_townships()
+    data = _shapefile_zip(original.to_crs("EPSG:4547"), tmp_path)
+    at = _app(monkeypatch, tmp_path).run()
+    options = at.selectbox(key="boundary_crs").options
+    for code in ("EPSG:4546", "EPSG:4547", "EPSG:4548", "EPSG:3857"):
+        assert any(code in o for o in options), code
+    assert at.selectbox(key="boundary_datum").options[0].startswith("WGS84")
+    at.file_uploader(key="boundary_file").set_value(("国土.zip", data, "application/zip")).run()
+    at.selectbox(key="boundary_crs").set_value(app_state.OTHER_CRS).run()
+    at.text_input(key="boundary_epsg").input("EPSG:99999")
+    at.button(key="boundary_go").click().run()
+    assert len(at.error) == 1 and "99999" in at.error[0].value
+    assert _stored(tmp_path) is None
+    at.text_input(key="boundary_epsg").input("4547")
+    at.button(key="boundary_go").click().run()
+    assert not at.exception and not at.error
+    _assert_same_places(_stored(tmp_path), original, tol_deg=1e-6)
+
+
+def test_data_sources_section_gives_the_cc_by_attribution(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    section = next(e for e in at.expander if e.label == "数据来源")
+    text = " ".join(m.value for m in section.markdown).replace("\\", "")
+    assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in text
+    assert "CC BY 4.0" in text and "china-division" in text
+    assert "display aid only" in text and "示意范围" in text
 
 
 def test_bad_boundary_file_shows_one_line_error(monkeypatch, tmp_path):

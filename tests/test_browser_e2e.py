@@ -231,6 +231,62 @@ def test_map_keeps_its_view_when_filters_change(app):
         assert blocked.urls == []
 
 
+def _approximate_alerts(page) -> int:
+    return page.locator('[data-testid="stAlert"]', has_text="示意范围").count()
+
+
+def test_uploaded_boundaries_are_kept_for_the_next_visit(tmp_path):
+    """Upload two township polygons in the browser; a new visit still draws them; reset."""
+    from geo.boundaries import county_layers
+
+    towns = county_layers("411528").townships
+    mine = towns[towns["township"].isin(["路口乡", "曹黄林镇"])][["township", "geometry"]]
+    upload = tmp_path / "乡镇边界.geojson"
+    upload.write_text(mine.rename(columns={"township": "名称"}).to_json(), encoding="utf-8")
+    running = start_app(tmp_path / "store.sqlite", ARTIFACTS / "streamlit-boundaries.log")
+    try:
+        with browser.browser_page((1400, 1000)) as (page, blocked):
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running.url, wait_until="domcontentloaded")
+            _count_label(page)
+            assert _map_counts(page)["townships"] == len(towns)
+            assert _approximate_alerts(page) == 1
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            uploader = sidebar.locator('[data-testid="stFileUploader"]', has_text="官方乡镇边界")
+            uploader.locator('input[type="file"]').set_input_files(str(upload))
+            sidebar.get_by_role("button", name="使用此边界").click()
+            sidebar.get_by_text(re.compile("当前使用：乡镇边界")).wait_for()
+            page.wait_for_function(
+                """() => {
+                  const f = [...document.querySelectorAll('iframe')].find(
+                    (x) => x.title === 'streamlit_folium.st_folium');
+                  const m = f && f.contentWindow.map_div;
+                  if (!m) return false;
+                  let n = 0;
+                  m.eachLayer((l) => { if (l.feature && l.feature.properties.township_code
+                                           && l.getLatLngs) n += 1; });
+                  return n === 2;
+                }"""
+            )
+            assert _approximate_alerts(page) == 0
+            assert blocked.urls == []
+
+        with browser.browser_page((1400, 1000)) as (page, blocked):  # a later visit
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running.url, wait_until="domcontentloaded")
+            _count_label(page)
+            assert _map_counts(page)["townships"] == 2
+            assert _approximate_alerts(page) == 0
+            page.screenshot(path=str(ARTIFACTS / "app-stored-boundaries.png"))
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_role("button", name="恢复默认边界").click()
+            page.locator('[data-testid="stAlert"]', has_text="示意范围").wait_for()
+            assert _map_counts(page)["townships"] == len(towns)
+            assert blocked.urls == []
+    finally:
+        running.stop()
+
+
 @pytest.mark.parametrize(
     ("button", "magic"),
     [("图片 PNG", b"\x89PNG"), ("报告 PDF", b"%PDF"), ("事项表 CSV", "\ufeff".encode())],

@@ -376,3 +376,155 @@ def test_export_uses_uploaded_boundaries(tmp_path):
     proc = _run("export", bulletin, "--boundaries", broken, "--out", out)
     assert proc.returncode == 2
     _err_line(proc)
+
+
+# --------------------------------------------------------------------------- stdin size cap
+
+
+def test_oversized_stdin_is_refused_without_reading_it_all():
+    """25 MB on stdin: one error line, exit 2, and the CLI stops reading near the 20 MB cap."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "geo", "parse", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    chunk = ("息县孙庙乡推进冬季农田水利建设。" * 4000).encode("utf-8")  # ~180 kB
+    total, accepted = 40 * 1024 * 1024, 0
+    try:
+        while accepted < total:
+            proc.stdin.write(chunk)
+            accepted += len(chunk)
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # the CLI stopped reading: what we want
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2
+    line = _err_line(subprocess.CompletedProcess([], 2, out, err))
+    assert "too large" in line and "<stdin>" in line
+    assert accepted < 30 * 1024 * 1024  # it never swallowed the whole 40 MB
+
+
+# --------------------------------------------------------------------------- boundaries
+
+
+def _square_features(names_x, y0=32.3):
+    return [
+        {
+            "type": "Feature",
+            "properties": {"name": name},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [
+                    [[x, y0], [x + 0.1, y0], [x + 0.1, y0 + 0.1], [x, y0 + 0.1], [x, y0]]
+                ],
+            },
+        }
+        for name, x in names_x
+    ]
+
+
+def _polygons(path) -> dict[str, dict]:
+    feats = json.loads(path.read_text(encoding="utf-8"))["features"]
+    return {
+        f["properties"]["township"]: f
+        for f in feats
+        if f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    }
+
+
+def test_boundaries_import_list_export_delete(bulletin_file, tmp_path):
+    _pipeline_ready()
+    pytest.importorskip("geo.export")
+    store = tmp_path / "s.sqlite"
+    squares = {
+        "type": "FeatureCollection",
+        "features": _square_features((("孙庙乡", 114.6), ("路口乡", 114.7))),
+    }
+    bounds = tmp_path / "自然资源局乡镇.geojson"
+    bounds.write_text(json.dumps(squares, ensure_ascii=False), encoding="utf-8")
+
+    proc = _run("boundaries", "list", "--store", store)
+    assert proc.returncode == 0 and "no township boundaries" in proc.stdout.decode()
+    proc = _run("boundaries", "import", bounds, "--county", "息县", "--store", store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    text = proc.stdout.decode()
+    assert "Matched 2 townships by name" in text and "Townships without a polygon" in text
+    proc = _run("boundaries", "list", "--store", store)
+    listing = proc.stdout.decode()
+    assert "自然资源局乡镇.geojson" in listing and "411528" in listing and "*" in listing
+
+    assert _run("ingest", bulletin_file, "--store", store).returncode == 0
+    out = tmp_path / "map.geojson"
+    proc = _run("export", "--out", out, "--store", store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    polys = _polygons(out)
+    assert set(polys) == {"孙庙乡", "路口乡"}  # the stored layer, not the 23 default areas
+    assert polys["孙庙乡"]["properties"]["n_items"] == 1
+
+    proc = _run("boundaries", "delete", "--county", "411528", "--store", store)
+    assert proc.returncode == 0 and "default layer" in proc.stdout.decode()
+    proc = _run("export", "--out", out, "--store", store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(_polygons(out)) > 2  # back to the county's default layer
+    proc = _run("boundaries", "delete", "--county", "411528", "--store", store)
+    assert proc.returncode == 2 and "no stored boundaries" in _err_line(proc)
+
+
+def test_boundaries_import_assigns_crs_and_converts_gcj02(tmp_path):
+    import zipfile
+
+    import geopandas as gpd
+
+    from geo.boundaries import wgs84_to_gcj02
+
+    wgs = gpd.GeoDataFrame.from_features(
+        _square_features((("孙庙乡", 114.6), ("路口乡", 114.7))), crs="EPSG:4326"
+    )
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    wgs84_to_gcj02(wgs).to_crs("EPSG:3857").to_file(folder / "t.shp", encoding="utf-8")
+    (folder / "t.prj").unlink()  # the file no longer says it is Web Mercator
+    archive = tmp_path / "高德导出.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for part in folder.iterdir():
+            zf.write(part, part.name)
+    store = tmp_path / "s.sqlite"
+
+    proc = _run("boundaries", "import", archive, "--county", "息县", "--store", store)
+    assert proc.returncode == 2 and "CRS" in _err_line(proc)
+    proc = _run(
+        "boundaries", "import", archive, "--county", "息县", "--crs", "EPSG:3857",
+        "--datum", "gcj02", "--store", store,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "EPSG:3857, assigned by user, datum gcj02" in proc.stdout.decode()
+    from geo.store import Store
+
+    with Store(store) as s:
+        got = s.boundaries("411528").set_index("township").geometry
+    for name, geom in zip(wgs["name"], wgs.geometry, strict=True):
+        assert got[name].bounds == pytest.approx(geom.bounds, abs=2e-5)  # about 2 m
+
+
+def test_boundaries_errors_are_one_line(tmp_path):
+    store = tmp_path / "s.sqlite"
+    proc = _run("boundaries")
+    assert proc.returncode == 2 and "import|list|delete" in _err_line(proc)
+    missing = tmp_path / "无.geojson"
+    proc = _run("boundaries", "import", missing, "--county", "息县", "--store", store)
+    assert proc.returncode == 2
+    _err_line(proc)
+    elsewhere = tmp_path / "别县.geojson"
+    elsewhere.write_text(
+        json.dumps(
+            {"type": "FeatureCollection", "features": _square_features((("某某镇", 100.0),))},
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    proc = _run("boundaries", "import", elsewhere, "--county", "息县", "--store", store)
+    assert proc.returncode == 2
+    _err_line(proc)
+    proc = _run("boundaries", "import", elsewhere, "--county", "不存在县", "--store", store)
+    assert proc.returncode == 2 and "不存在县" in _err_line(proc)

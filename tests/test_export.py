@@ -12,7 +12,7 @@ import pyogrio
 import pypdf
 import pytest
 from PIL import Image
-from test_aggregate import SEAT, make_frames, make_outline, make_townships
+from test_aggregate import SEAT, TOWNSHIPS, make_frames, make_outline, make_townships
 
 from geo import aggregate as agg
 from geo import export, render
@@ -75,10 +75,102 @@ def test_make_view_places_gazetteer_villages(tmp_path):
     assert "王庄村（示意位置）" in html
 
 
-def test_make_view_without_townships_is_a_user_error():
+def test_make_view_with_townships_lacking_codes_is_a_user_error():
     items, metrics = make_frames()
-    with pytest.raises(GeoInputError, match="乡镇边界"):
-        export.make_view(items, metrics, None)
+    with pytest.raises(GeoInputError, match="township_code"):
+        export.make_view(items, metrics, make_townships().drop(columns="township_code"))
+
+
+# --------------------------------------------------------------------------- no boundaries
+
+
+def _bare_view(**kw) -> export.MapView:
+    """A county without township polygons (any county until boundaries are uploaded)."""
+    items, metrics = make_frames()
+    kw.setdefault("metric_key", "investment_yuan")
+    return export.make_view(
+        items, metrics, kw.pop("townships", None), county="息县", created="2024-03-05", **kw
+    )
+
+
+def test_view_without_boundaries_offers_data_exports_only():
+    v = _bare_view()
+    assert not v.has_polygons and not v.can_draw_map
+    assert export.available_exports(v) == ["csv", "geojson", "gpkg"]
+    assert export.available_exports(_view()) == ["html", "png", "pdf", "csv", "geojson", "gpkg"]
+    with_outline = _bare_view(outline=make_outline())
+    assert with_outline.can_draw_map and not with_outline.has_polygons
+    assert export.available_exports(with_outline)[:3] == ["html", "png", "pdf"]
+
+
+@pytest.mark.parametrize("fmt", ["html", "png", "pdf"])
+def test_map_exports_without_any_boundary_are_one_line_errors(tmp_path, fmt):
+    with pytest.raises(export.ExportError, match="请先上传乡镇边界") as err:
+        getattr(export, f"export_{fmt}")(_bare_view(), tmp_path / f"x.{fmt}")
+    assert "\n" not in str(err.value)
+    assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_csv_without_boundaries(tmp_path):
+    items_csv, metrics_csv, towns_csv = export.export_csv(_bare_view(), tmp_path / "t.csv")
+    items = pd.read_csv(items_csv, encoding="utf-8-sig", dtype={"township_code": str})
+    assert len(items) == 6 and HEADLINE in set(items["headline"])
+    assert items["lon"].isna().all()  # no seat given: no item has a position
+    assert len(pd.read_csv(metrics_csv, encoding="utf-8-sig")) > 0
+    tw = pd.read_csv(towns_csv, encoding="utf-8-sig", dtype={"township_code": str})
+    tw = tw.set_index("township_code")
+    # the townships items mention, with their totals
+    assert tw.loc["411528201", "township"] == "孙庙乡" and tw.loc["411528201", "value"] == 1.2e8
+    assert set(tw["quality"]) == {"none"}
+
+
+def test_township_list_gives_every_township_a_row(tmp_path):
+    from geo.gazetteer import Township
+
+    towns = [Township(code, name, "镇") for code, name, _ in TOWNSHIPS]
+    towns.append(Township("411528999", "新设镇", "镇"))
+    v = _bare_view(townships=towns)
+    assert not v.has_polygons
+    t = v.table
+    assert len(t) == 5 and t.loc["411528999", "township"] == "新设镇"
+    assert t.loc["411528999", "n_items"] == 0 and np.isnan(t.loc["411528999", "value"])
+    s = export.filter_summary(
+        _bare_view(townships=towns, filters=agg.Filters(townships=("411528999",)))
+    )
+    assert "乡镇 新设镇" in s
+
+
+def test_geojson_and_gpkg_without_boundaries(tmp_path):
+    v = _bare_view(county_seat=SEAT)
+    doc = json.loads(export.export_geojson(v, tmp_path / "t.geojson").read_text("utf-8"))
+    assert "无乡镇边界" in doc["note"]
+    towns = [f for f in doc["features"] if f["properties"]["layer"] == "townships"]
+    items = [f for f in doc["features"] if f["properties"]["layer"] == "items"]
+    assert towns and all(f["geometry"] is None for f in towns)
+    assert len(items) == 6  # every item, not only those with a position
+    at_seat = [f for f in items if f["geometry"] is not None]
+    assert [f["properties"]["scope"] for f in at_seat] == ["county"]
+    assert at_seat[0]["geometry"]["coordinates"] == list(SEAT)
+
+    path = export.export_gpkg(v, tmp_path / "t.gpkg")
+    layers = dict(pyogrio.list_layers(path))
+    assert layers["townships"] is None and layers["items"] == "Point"
+    tw = pyogrio.read_dataframe(path, layer="townships")
+    assert "411528201" in set(tw["township_code"])
+    gi = pyogrio.read_dataframe(path, layer="items")
+    assert len(gi) == 6 and gi.geometry.notna().sum() == 1
+
+
+def test_map_exports_with_only_a_county_outline(tmp_path):
+    v = _bare_view(outline=make_outline(), county_seat=SEAT)
+    html = export.export_html(v, tmp_path / "o.html").read_text(encoding="utf-8")
+    assert "尚无乡镇边界" in html and "县界" in html
+    assert "geo-box geo-legend" not in html  # no choropleth, so no legend
+    png = export.export_png(v, tmp_path / "o.png", (800, 600), browser=False)
+    a = np.asarray(Image.open(png).convert("L"), dtype=int)
+    assert Image.open(png).size == (800, 600) and a.std() > 10
+    text = pypdf.PdfReader(export.export_pdf(v, tmp_path / "o.pdf")).pages[0].extract_text()
+    assert "尚无乡镇边界" in text and "孙庙乡" in text  # ranking from the items' townships
 
 
 # --------------------------------------------------------------------------- HTML

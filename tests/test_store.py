@@ -335,3 +335,116 @@ def test_correct_checks_codes_against_the_items_own_county(store):
     store.correct(first, village_code="411528105201")
     row = store.frames()[0].set_index("item_id").loc[first]
     assert (row.township, row.village, row.scope) == ("小茴店镇", "孙棚村", "village")
+
+
+# --------------------------------------------------------------------------- township boundaries
+
+
+def _squares(names=("孙庙乡", "路口乡"), x0=114.6, quality="user"):
+    """Joined-layer shaped squares (EPSG:4326), one per township, 0.1 degree wide."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    codes = {"孙庙乡": "411528201", "路口乡": "411528202", "小茴店镇": "411528105"}
+    return gpd.GeoDataFrame(
+        {
+            "township_code": [codes[n] for n in names],
+            "township": list(names),
+            "quality": quality,
+            "source": "乡镇.geojson",
+        },
+        geometry=[box(x0 + 0.1 * i, 32.3, x0 + 0.1 * (i + 1), 32.4) for i in range(len(names))],
+        crs="EPSG:4326",
+    )
+
+
+def test_saved_boundaries_come_back_and_the_latest_set_is_active(store):
+    assert store.boundaries("411528") is None and store.boundary_set("411528") is None
+    first = store.save_boundaries(
+        "411528", _squares(), source_name="旧.geojson", report="Matched 2 townships"
+    )
+    second = store.save_boundaries(
+        "411528",
+        _squares(("小茴店镇",), quality="official"),
+        source_name="自然资源局.zip",
+        report=["kept 1 of 1 features", "Matched 1 townships"],
+        crs_note="EPSG:4547",
+        datum="gcj02",
+        name="息县",
+    )
+    assert second > first
+    gdf = store.boundaries("411528")
+    assert list(gdf.columns) == ["township_code", "township", "quality", "source", "geometry"]
+    assert gdf.crs.to_epsg() == 4326
+    assert gdf["township"].tolist() == ["小茴店镇"] and gdf["quality"].tolist() == ["official"]
+    assert gdf.geometry.iloc[0].bounds == pytest.approx((114.6, 32.3, 114.7, 32.4))
+    meta = gdf.attrs["boundary_set"]
+    assert meta["source_name"] == "自然资源局.zip" and meta["datum"] == "gcj02"
+    assert meta["join_report"] == "kept 1 of 1 features\nMatched 1 townships"
+    assert meta["n_townships"] == 1 and meta["crs_note"] == "EPSG:4547"
+    sets = store.boundary_sets()
+    assert sets["id"].tolist() == [second, first]
+    assert sets["active"].tolist() == [True, False]
+    assert store.boundaries("411522") is None  # other counties keep their default
+    assert store.delete_boundaries("411528") == 2
+    assert store.boundaries("411528") is None and store.boundary_sets().empty
+
+
+def test_boundaries_in_another_crs_are_kept_in_wgs84(tmp_path):
+    metric = _squares().to_crs("EPSG:4547")
+    with Store(tmp_path / "s.sqlite") as s:
+        s.save_boundaries("411528", metric, source_name="gk.shp")
+    with Store(tmp_path / "s.sqlite") as s:  # survives reopening
+        got = s.boundaries("411528")
+    assert got.crs.to_epsg() == 4326
+    assert got.geometry.iloc[0].bounds == pytest.approx((114.6, 32.3, 114.7, 32.4), abs=1e-7)
+
+
+def test_bad_boundaries_are_refused_with_one_line(store):
+    for county, gdf, datum, match in (
+        ("4115", _squares(), "wgs84", "6 digits"),
+        ("411528", _squares().drop(columns="township_code"), "wgs84", "township_code"),
+        ("411528", _squares().iloc[0:0], "wgs84", "no township polygons"),
+        ("411528", _squares(quality="guess"), "wgs84", "quality"),
+        ("411528", _squares(), "utm", "datum"),
+    ):
+        with pytest.raises(StoreError, match=match) as err:
+            store.save_boundaries(county, gdf, source_name="x", datum=datum)
+        assert "\n" not in str(err.value)
+    assert store.boundary_sets().empty
+
+
+def test_damaged_stored_boundaries_are_a_store_error(store):
+    store.save_boundaries("411528", _squares(), source_name="x")
+    store._conn.execute("UPDATE boundaries SET geojson = '{broken'")
+    with pytest.raises(StoreError, match="damaged"):
+        store.boundaries("411528")
+
+
+def test_previous_schema_version_gains_the_boundaries_table(tmp_path):
+    """A store written before boundaries were kept (version 2) opens, keeps its rows, migrates."""
+    from geo.store import _migrate
+
+    path = tmp_path / "v2.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    _migrate(conn, 0, target=2)
+    conn.execute(
+        "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
+        " '411528', '正文', '2026-01-01')"
+    )
+    conn.execute(
+        "INSERT INTO corrections (item_id, field, value, created_at)"
+        " VALUES ('abc123abc123-000', 'sector', 'agriculture', '2026-01-01')"
+    )
+    conn.close()
+    assert SCHEMA_VERSION == 3
+    with Store(path) as s:
+        assert s.schema_version == 3
+        assert s.bulletins()["source_name"].tolist() == ["旧.txt"]
+        assert len(s.corrections()) == 1
+        assert s.boundaries("411528") is None
+        s.save_boundaries("411528", _squares(), source_name="新.geojson")
+    with Store(path) as s:
+        assert s.boundary_set("411528")["source_name"] == "新.geojson"
+        versions = [r[0] for r in s._conn.execute("SELECT version FROM schema_version")]
+        assert versions == [1, 2, 3]

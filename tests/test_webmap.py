@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import re
 import warnings
 from pathlib import Path
@@ -180,13 +182,122 @@ def test_map_without_items():
     assert "流转土地（亩）" in _html(m) and "无数据" in _html(m)
 
 
+def test_map_with_only_a_county_outline():
+    items, metrics = make_frames()
+    m = webmap.build_map(None, items, metrics, outline=make_outline(), county_seat=SEAT)
+    html = _html(m)
+    assert webmap.NO_TOWNSHIPS_NOTE in html and webmap.APPROXIMATE_NOTE not in html
+    assert "4 条乡镇/村事项需乡镇边界才能显示" in html
+    data = _item_table(m)
+    assert [data["s"][r[3]] for r in data["i"]] == ["全县"]  # the county-wide item, at the seat
+    assert data["p"] == [[SEAT[1], SEAT[0]]]
+    assert not [c for c in m._children.values() if getattr(c, "layer_name", "") == "乡镇名称"]
+
+
+def test_map_without_townships_or_outline_is_a_user_error():
+    from geo.errors import GeoInputError
+
+    items, metrics = make_frames()
+    with pytest.raises(GeoInputError, match="请先上传乡镇边界"):
+        webmap.build_map(None, items, metrics)
+
+
+def test_sector_names_come_from_the_taxonomy():
+    from geo.sectors import sector_names
+
+    names = sector_names()
+    assert all(webmap.sector_label(slug) == name for slug, name in names.items())
+    assert webmap.sector_label("brand_new_sector") == "brand_new_sector"
+
+
 def test_township_labels_can_be_turned_off():
     names = [getattr(c, "layer_name", "") for c in _map(labels=False)._children.values()]
     assert "乡镇名称" not in names
     assert "乡镇名称" in [getattr(c, "layer_name", "") for c in _map()._children.values()]
 
 
+def test_bulletin_text_never_runs_as_a_jinja_template():
+    items, metrics = make_frames()
+    items.loc[0, "headline"] = "{{ 7*7 }}项店镇{% if true %}招工{% endif %}"
+    items.loc[0, "unit"] = "{# 注 #}项店镇"
+    gdf = make_townships()
+    gdf.loc[1, "township"] = "{{ 6*7 }}镇"
+    m = webmap.build_map(
+        gdf, items, metrics, title="{{ 5*5 }}", caption=["{% raw %}x"], county_seat=SEAT
+    )
+    html = _html(m)
+    for text in ("7*7", "if true", "6*7", "5*5", "raw", "注"):
+        assert text in html, text  # still there as text, not evaluated or dropped
+    shown = [html_lib.unescape(t) for t in _item_table(m)["s"]]  # as the popup shows them
+    assert "{{ 7*7 }}项店镇{% if true %}招工{% endif %}" in shown
+
+
+def _item_table(m: folium.Map) -> dict:
+    layer = next(c for c in m._children.values() if type(c).__name__ == "_ItemLayer")
+    return json.loads(layer.data)
+
+
+def test_item_markers_are_one_compact_table():
+    m = _map(metric_key="investment_yuan")
+    data = _item_table(m)
+    assert len(data["i"]) == 5  # the item of unknown place has no marker
+    assert data["s"][0] == ""
+    # shared strings and points are stored once
+    assert len(set(data["s"])) == len(data["s"])
+    assert len({tuple(p) for p in data["p"]}) == len(data["p"])
+    rows = {data["s"][r[2]]: r for r in data["i"]}
+    row = rows["孙庙乡新签约农产品加工项目"]
+    lat, lon = data["p"][row[0]]
+    assert 32.4 < lat < 32.5 and 114.7 < lon < 114.8  # inside 孙庙乡, [lat, lon] for Leaflet
+    name, color = data["k"][row[1]]
+    assert data["s"][name] == webmap.sector_label("investment")
+    assert color == webmap.sector_color("investment")
+    assert data["s"][row[3]] == "孙庙乡"
+    assert "总投资：1.2亿元" in [data["s"][j] for j in row[6]]
+    html = _html(m)
+    assert "bindPopup(function" in html and "geo-pop" in html
+
+
+def test_ten_thousand_items_make_a_small_page():
+    items, metrics = make_frames()
+    reps = 10_000 // len(items) + 1
+    many = pd.concat([items] * reps, ignore_index=True).iloc[:10_000]
+    many["source_id"] = many["item_id"]
+    many["item_id"] = [f"x-{i:05d}" for i in range(len(many))]
+    # every headline distinct: the string table cannot share them
+    many["headline"] = many["headline"] + [f"（第{i}条）" for i in range(len(many))]
+    big_metrics = metrics.rename(columns={"item_id": "source_id"}).merge(
+        many[["item_id", "source_id"]], on="source_id"
+    )[agg.METRIC_COLUMNS]
+    m = webmap.build_map(
+        make_townships(), many, big_metrics, assets="static", county_seat=SEAT, labels=False
+    )
+    html = _html(m)
+    assert len(html.encode("utf-8")) < 2_000_000
+    assert html.count("L.markerClusterGroup") == 1 and "chunkedLoading" in html
+    assert "（第9999条）" in html
+    assert len(_item_table(m)["i"]) == (many["scope"] != "unknown").sum()
+
+
 # --------------------------------------------------------------------------- base maps
+
+
+def test_basemaps_come_from_the_config_file():
+    config = webmap.load_basemaps()
+    assert list(webmap.BASEMAPS) == list(config) and next(iter(config)) == "none"
+    assert webmap.BASEMAPS["amap"] == "高德地图" and config["amap"].gcj02
+    assert config["amap"].datum == "GCJ-02" and config["osm"].datum == "WGS84"
+    for b in config.values():
+        for layer in b.layers:
+            assert layer["url"].startswith("https://") and layer["attribution"]
+        if b.needs_key:
+            assert all("{tk}" in layer["url"] for layer in b.layers)
+    assert "tianditu" not in Path(webmap.__file__).read_text(encoding="utf-8").split("BASEMAPS")[0]
+
+
+def test_malformed_tianditu_key_loads_no_tiles():
+    html = _html(_map(basemap="tianditu_vec", tianditu_key='abc"><script>'))
+    assert "tianditu.gov.cn" not in html and "密钥格式不对" in html
 
 
 def test_blank_basemap_has_no_tiles():

@@ -43,7 +43,6 @@ _IMAGE_MAGIC = (
     (b"MM\x00*", "TIFF"),
     (b"BM", "BMP"),
 )
-_TEXT_EXTENSIONS = {"", ".txt", ".text", ".md", ".csv", ".log"}
 _ALLOWED_CONTROLS = set("\t\n\r\f\v\x1a")  # \x1a: DOS end-of-file marker in old GBK files
 _SAMPLE_CHARS = 200_000  # plausibility checks look at this many characters at most
 
