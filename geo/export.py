@@ -252,7 +252,11 @@ def make_view(
         Townships without ``township_code``.
     """
     tw, township_list = None, None
-    polygons = isinstance(townships, gpd.GeoDataFrame) and townships.geometry.notna().any()
+    polygons = (
+        isinstance(townships, gpd.GeoDataFrame)
+        and townships._geometry_column_name in townships.columns
+        and bool(townships.geometry.notna().any())
+    )
     if polygons:
         if "township_code" not in townships.columns:
             raise ExportError("乡镇边界缺少 township_code 列：请先与行政区划对照")

@@ -11,8 +11,8 @@ and our elements' scripts are never compiled as Jinja templates (see :class:`_Di
 from __future__ import annotations
 
 import hashlib
-import html
 import json
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -272,12 +272,25 @@ def _safe_json(obj) -> str:
     return _JINJA_OPENERS.sub(lambda m: f"{{\\u{ord(m.group(1)):04x}", text)
 
 
+# html.escape(quote=True) plus braces, so that no Jinja pass can see "{{" or "{%".
+_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "'": "&#x27;",
+        "{": "&#123;",
+        "}": "&#125;",
+    }
+)
+
+
 def _e(value) -> str:
-    """HTML-escaped text; braces as entities, so no Jinja pass can see "{{" or "{%"."""
+    """HTML-escaped text (quotes and braces too); ``""`` for None and NaN."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    text = html.escape(str(value), quote=True)
-    return text.replace("{", "&#123;").replace("}", "&#125;")
+    return str(value).translate(_ESCAPES)
 
 
 def _to_wgs84(gdf):
@@ -541,9 +554,12 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
               + S[k[0]] + ' · ' + S[r[3]] + '</div>';
             if (r[4]) { h += '<div>' + t.unit + S[r[4]] + '</div>'; }
             if (r[5]) { h += '<div>' + t.source + S[r[5]] + '</div>'; }
-            if (r[6].length) {
-              h += '<ul>' + r[6].map(function (j) { return '<li>' + S[j] + '</li>'; }).join('')
-                + '</ul>';
+            if (r.length > 6) {
+              h += '<ul>';
+              for (var j = 6; j < r.length; j += 2) {
+                h += '<li>' + S[r[j]] + '：' + S[r[j + 1]] + '</li>';
+              }
+              h += '</ul>';
             }
             return h + '<small>' + t.note + '</small></div>';
           }
@@ -584,24 +600,44 @@ def _strings(values: list, escape: bool = True) -> list[str]:
     return out
 
 
-def _metric_lines(metrics_df: pd.DataFrame, item_ids=None) -> dict[str, list[str]]:
-    """Escaped "label：value" lines per item id (each distinct line formatted once)."""
+def _value_texts(values, units_zh, qualifiers) -> list[str]:
+    """:func:`format_value` of many values at once, with the qualifier (约, ≥, ≤) in front."""
+    v = np.asarray(values, dtype=float)
+    a = np.abs(v)
+    big, mid = a >= 1e8, a >= 1e4
+    scaled = (v / np.where(big, 1e8, np.where(mid, 1e4, 1.0))).tolist()
+    suffix = np.where(big, "亿", np.where(mid, "万", "")).tolist()
+    out = []
+    for x, s, u, q in zip(scaled, suffix, units_zh, qualifiers, strict=True):
+        if not math.isfinite(x):
+            out.append(NODATA_LABEL)
+            continue
+        # same digits as _num: two decimals at most, no trailing zeros
+        out.append(f"{_QUALIFIER.get(q, '')}{f'{x:.2f}'.rstrip('0').rstrip('.')}{s}{u}")
+    return out
+
+
+def _metric_lines(metrics_df: pd.DataFrame, item_ids=None) -> dict[str, list[tuple[str, str]]]:
+    """Escaped (label, value text) pairs per item id.
+
+    Value texts are digits, 万/亿 and configured units: they need no escaping.
+    """
     if metrics_df is None or metrics_df.empty:
         return {}
     m = agg._with_keys(metrics_df)
     if item_ids is not None:
         m = m[agg._isin(m["item_id"], item_ids)]
-    cols = [m[c].tolist() for c in ("item_id", "label", "value", "metric_key", "qualifier")]
-    done: dict[tuple, str] = {}
-    out: dict[str, list[str]] = {}
-    for iid, label, value, key, q in zip(*cols, strict=True):
-        k = (label, value, key, q)
-        line = done.get(k)
-        if line is None:
-            name = _e(label) or _e(agg.metric_name(key))
-            text = _QUALIFIER.get(q, "") + format_value(value, agg.metric_unit_zh(key))
-            line = done[k] = f"{name}：{_e(text)}"
-        out.setdefault(iid, []).append(line)
+    keys = m["metric_key"].astype(str).tolist()
+    labels = m["label"].tolist()
+    # Labels come from a small vocabulary: escape each distinct (label, key) once.
+    names: dict[tuple, str] = {}
+    for pair in set(zip(labels, keys, strict=True)):
+        names[pair] = _e(pair[0]) or _e(agg.metric_name(pair[1]))
+    unit_of = {k: agg.metric_unit_zh(k) for k in set(keys)}
+    texts = _value_texts(m["value"], [unit_of[k] for k in keys], m["qualifier"].tolist())
+    out: dict[str, list[tuple[str, str]]] = {}
+    for iid, label, key, text in zip(m["item_id"].tolist(), labels, keys, texts, strict=True):
+        out.setdefault(iid, []).append((names[(label, key)], text))
     return out
 
 
@@ -609,16 +645,15 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
     """The compact item table of :class:`_ItemLayer`.
 
     ``{"s": strings, "p": [[lat, lon]...], "k": [[sector name, colour]...], "i": items}``,
-    an item being ``[point, sector, headline, place, unit, source, [metric lines]]`` with
-    indexes into ``p``, ``k`` and ``s`` (``s[0] = ""``).
+    an item being ``[point, sector, headline, place, unit, source, label, value, label,
+    value...]`` with indexes into ``p``, ``k`` and ``s`` (``s[0] = ""``). Metric labels and
+    value texts ("85人") repeat across items, so they are stored apart.
     """
     import geopandas as gpd
 
     n = len(points)
     table: dict[str, int] = {"": 0}
-
-    def sid(text: str) -> int:
-        return table.setdefault(text, len(table))
+    add = table.setdefault  # add(text, len(table)): index of text, added when new
 
     # Items share a handful of spots (township points, village points, the seat).
     xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
@@ -628,7 +663,9 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
     lat = np.round(spot_gdf.geometry.y.to_numpy(), _DIGITS).tolist()
     lon = np.round(spot_gdf.geometry.x.to_numpy(), _DIGITS).tolist()
 
-    col = {c: points[c].tolist() if c in points else [None] * n for c in points.columns}
+    needed = ("item_id", "headline", "unit", "township", "village", "scope", "sector")
+    needed += ("bulletin_title", "bulletin_issue", "bulletin_date")
+    col = {c: points[c].tolist() if c in points else [None] * n for c in needed}
     heads = _strings(col["headline"])
     units = _strings(col["unit"])
     towns, villages = _strings(col["township"]), _strings(col["village"])
@@ -651,21 +688,21 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
         slug = slug if isinstance(slug, str) and slug else "other"
         if slug not in sectors:
             sectors[slug] = len(sector_rows)
-            sector_rows.append([sid(_e(sector_label(slug))), sector_color(slug)])
+            sector_rows.append([add(_e(sector_label(slug)), len(table)), sector_color(slug)])
         place = towns[i] + villages[i]
         if not place:
             place = "全县" if scopes[i] == "county" else "地点不详"
-        items.append(
-            [
-                int(where[i]),
-                sectors[slug],
-                sid(heads[i]),
-                sid(place),
-                sid(units[i]),
-                sid(sources[i]),
-                [sid(line) for line in lines.get(col["item_id"][i], ())],
-            ]
-        )
+        row = [
+            int(where[i]),
+            sectors[slug],
+            add(heads[i], len(table)),
+            add(place, len(table)),
+            add(units[i], len(table)),
+            add(sources[i], len(table)),
+        ]
+        for name, text in lines.get(col["item_id"][i], ()):
+            row += (add(name, len(table)), add(text, len(table)))
+        items.append(row)
     return {
         "s": list(table),
         "p": [[y, x] for y, x in zip(lat, lon, strict=True)],

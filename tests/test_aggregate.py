@@ -190,6 +190,21 @@ def test_metric_labels_in_chinese():
     assert agg.metric_unit_zh("land_mu") == "亩"
 
 
+def test_metric_key_index_is_read_once_per_file(tmp_path):
+    # the map asks for names and units tens of thousands of times per build
+    assert agg._key_index() is agg._key_index()
+    custom = tmp_path / "keys.json"
+    custom.write_text(
+        '{"unit_zh": {"mu": "亩"}, "items": {"key": "items", "name_zh": "事项", "unit_zh": "条"},'
+        ' "families": [{"key": "pond_mu", "name_zh": "坑塘", "unit": "mu", "cues": ["坑塘"]}],'
+        ' "fallbacks": {"mu": {"key": "area_mu", "name_zh": "面积"}}}',
+        encoding="utf-8",
+    )
+    index = agg._key_index(custom)
+    assert set(index) == {"items", "pond_mu", "area_mu"} and index["pond_mu"].label == "坑塘（亩）"
+    assert "pond_mu" not in agg._key_index()
+
+
 def test_metric_catalog_counts():
     items, metrics = make_frames()
     cat = agg.metric_catalog(metrics, items)

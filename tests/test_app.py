@@ -12,6 +12,7 @@ from shapely.geometry import box
 
 from geo import app_state
 from geo.aggregate import items_frame
+from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader, Item, Metric, Place
 
 APP = str(app_state.config.data_dir().parent / "streamlit_app.py")
@@ -152,6 +153,41 @@ def test_metric_bounds_and_township_summary(frames):
     assert info["n_items"] == 2
     assert info["sectors"] == {"agriculture": 1, "infrastructure": 1}
     assert ("人数（人）", 80.0) in info["totals"]
+
+
+def test_parse_crs_accepts_epsg_codes_only():
+    assert app_state.parse_crs("4547") == "EPSG:4547"
+    assert app_state.parse_crs(" epsg：3857 ") == "EPSG:3857"
+    for bad in ("", "高斯", "EPSG:99999"):
+        with pytest.raises(GeoInputError):
+            app_state.parse_crs(bad)
+
+
+def test_boundary_label_names_the_layer_in_use():
+    assert (
+        app_state.boundary_label(None, "示意范围，非官方边界") == "默认图层（示意范围，非官方边界）"
+    )
+    meta = {"source_name": "乡镇.zip", "quality": "official", "created_at": "2026-03-01T08:00:00"}
+    assert app_state.boundary_label({**meta, "n_townships": 23}) == (
+        "乡镇.zip（官方，2026-03-01 保存，23 个乡镇）"
+    )
+
+
+def test_data_sources_follow_the_layers_in_use():
+    from geo.boundaries import county_layers
+
+    layers = county_layers("411528")
+    rows = app_state.data_sources("411528", layers, sample=True)
+    text = " ".join(f"{r['data']} {r['source']} {r['licence']}" for r in rows)
+    assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in text
+    assert "display aid only" in text and "示意范围，非官方边界" in text and "示例简报" in text
+    meta = {"source_name": "<b>乡镇</b>.zip", "quality": "user", "created_at": "2026-03-01"}
+    rows = app_state.data_sources("411528", layers, meta)
+    assert not any(r["data"].startswith("乡镇范围") for r in rows)  # the estimate is not shown
+    assert any("<b>乡镇</b>.zip" in r["source"] for r in rows)  # escaped by the app when shown
+    bare = app_state.data_sources("411522", county_layers("411522"))
+    assert [r["data"] for r in bare][:2] == [r["data"] for r in rows][:2]
+    assert not any(r["data"] in ("县界", "县城位置") for r in bare)
 
 
 class _ListStore:
@@ -444,6 +480,21 @@ def test_boundary_upload_is_saved_for_later_sessions_until_reset(monkeypatch, tm
     later.button(key="boundary_reset").click().run()
     assert not later.exception and _approximate_warning(later)
     assert _stored(tmp_path) is None
+
+
+def test_hostile_boundary_file_name_is_inert_everywhere(monkeypatch, tmp_path):
+    name = "![x](http://evil.example/a.png)<img src=x>.geojson"
+    at = _app(monkeypatch, tmp_path).run()
+    at.file_uploader(key="boundary_file").set_value(
+        (name, _two_townships().to_json().encode("utf-8"), "application/geo+json")
+    ).run()
+    at.button(key="boundary_go").click().run()
+    assert not at.exception and not at.error
+    assert _stored(tmp_path).attrs["boundary_set"]["source_name"] == name
+    shown = _markdown_texts(at)
+    assert any("evil.example" in t for t in shown)  # it is shown, as text
+    for t in shown:
+        assert "<img" not in t and "![" not in t and "](http" not in t, t
 
 
 def _shapefile_zip(gdf, tmp_path) -> bytes:

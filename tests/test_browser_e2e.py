@@ -235,6 +235,26 @@ def _approximate_alerts(page) -> int:
     return page.locator('[data-testid="stAlert"]', has_text="示意范围").count()
 
 
+def _wait_for_townships(page, n: int) -> None:
+    """Wait until the (re-mounted) map draws exactly ``n`` township polygons."""
+    page.wait_for_function(
+        """(n) => {
+          const f = [...document.querySelectorAll('iframe')].find(
+            (x) => x.title === 'streamlit_folium.st_folium');
+          // until Leaflet runs, window.map_div is the <div id="map_div"> itself
+          const m = f && f.contentWindow && f.contentWindow.map_div;
+          if (!m || typeof m.eachLayer !== "function") return false;
+          let count = 0;
+          m.eachLayer((l) => {
+            const p = l.feature && l.feature.properties;
+            if (p && p.township_code && l.getLatLngs) count += 1;
+          });
+          return count === n;
+        }""",
+        arg=n,
+    )
+
+
 def test_uploaded_boundaries_are_kept_for_the_next_visit(tmp_path):
     """Upload two township polygons in the browser; a new visit still draws them; reset."""
     from geo.boundaries import county_layers
@@ -256,18 +276,7 @@ def test_uploaded_boundaries_are_kept_for_the_next_visit(tmp_path):
             uploader.locator('input[type="file"]').set_input_files(str(upload))
             sidebar.get_by_role("button", name="使用此边界").click()
             sidebar.get_by_text(re.compile("当前使用：乡镇边界")).wait_for()
-            page.wait_for_function(
-                """() => {
-                  const f = [...document.querySelectorAll('iframe')].find(
-                    (x) => x.title === 'streamlit_folium.st_folium');
-                  const m = f && f.contentWindow.map_div;
-                  if (!m) return false;
-                  let n = 0;
-                  m.eachLayer((l) => { if (l.feature && l.feature.properties.township_code
-                                           && l.getLatLngs) n += 1; });
-                  return n === 2;
-                }"""
-            )
+            _wait_for_townships(page, 2)
             assert _approximate_alerts(page) == 0
             assert blocked.urls == []
 
@@ -281,7 +290,7 @@ def test_uploaded_boundaries_are_kept_for_the_next_visit(tmp_path):
             sidebar = page.locator('[data-testid="stSidebar"]')
             sidebar.get_by_role("button", name="恢复默认边界").click()
             page.locator('[data-testid="stAlert"]', has_text="示意范围").wait_for()
-            assert _map_counts(page)["townships"] == len(towns)
+            _wait_for_townships(page, len(towns))
             assert blocked.urls == []
     finally:
         running.stop()

@@ -95,7 +95,7 @@ def _triples(text: str) -> list[tuple[float, str, str]]:
             ],
         ),
         (
-            "该镇年产值达4亿多元，集体经济收入10多万元，带动就业人数超 100 人。",
+            "该镇年产值达4亿多元，村集体增收达10多万元，带动就业人数超 100 人。",
             [(4e8, "yuan", "approx"), (1e5, "yuan", "approx"), (100, "person", "at_least")],
         ),
         (

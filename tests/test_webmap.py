@@ -253,7 +253,8 @@ def test_item_markers_are_one_compact_table():
     assert data["s"][name] == webmap.sector_label("investment")
     assert color == webmap.sector_color("investment")
     assert data["s"][row[3]] == "孙庙乡"
-    assert "总投资：1.2亿元" in [data["s"][j] for j in row[6]]
+    pairs = [(data["s"][a], data["s"][b]) for a, b in zip(row[6::2], row[7::2], strict=True)]
+    assert ("总投资", "1.2亿元") in pairs
     html = _html(m)
     assert "bindPopup(function" in html and "geo-pop" in html
 
@@ -358,6 +359,16 @@ def test_sector_names_and_colours_tolerate_missing_values():
     assert webmap.sector_color("brand_new_sector") == webmap.sector_color("brand_new_sector")
 
 
+def test_popup_values_are_formatted_like_format_value():
+    values = [0, 85, 85.5, 2.999, 12_000, 26_000, 1.35e9, 1.2e8, 99_999_999, -3.25, 0.004]
+    texts = webmap._value_texts(values, ["人"] * len(values), [None] * len(values))
+    assert texts == [webmap.format_value(v, "人") for v in values]
+    assert webmap._value_texts([5e7, 3], ["元", "个"], ["approx", "at_least"]) == [
+        "约5000万元",
+        "≥3个",
+    ]
+
+
 def test_format_value_in_chinese_units():
     assert webmap.format_value(1.35e9, "元") == "13.5亿元"
     assert webmap.format_value(26000, "人") == "2.6万人"
@@ -451,3 +462,29 @@ def test_inline_map_runs_offline_in_chromium(tmp_path):
     assert "投资额（元）" in legend and "无数据" in legend
     assert "<script>alert(1)</script>路口乡土地流转" in popup  # shown as text, never run
     assert "流转土地：3000亩" in popup and webmap.sector_label("agriculture") in popup
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
+def test_outline_only_map_runs_offline_in_chromium(tmp_path):
+    from geo.browser import browser_page
+
+    items, metrics = make_frames()
+    items.loc[3, "headline"] = "{{ 7*7 }}全县<b>春耕</b>"  # the county-wide item, at the seat
+    m = webmap.build_map(
+        None, items, metrics, outline=make_outline(), county_seat=SEAT, assets="inline"
+    )
+    path = tmp_path / "outline.html"
+    path.write_text(_html(m), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with browser_page((900, 700)) as (page, blocked):
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri(), wait_until="load")
+            note = page.locator(".geo-note").inner_text()
+            page.locator("path.leaflet-interactive").first.click()
+            popup = page.locator(".leaflet-popup-content").inner_text()
+    assert not errors and not blocked
+    assert webmap.NO_TOWNSHIPS_NOTE in note
+    assert "{{ 7*7 }}全县<b>春耕</b>" in popup and "全县" in popup
