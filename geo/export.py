@@ -18,8 +18,9 @@ import json
 import shutil
 import tempfile
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,17 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import aggregate as agg
+from geo import config
 from geo.errors import GeoInputError
 
 __all__ = [
+    "ATTRIBUTION_PATH",
+    "BOUNDARY_KINDS",
     "DATA_FORMATS",
     "MAP_FORMATS",
     "ExportError",
     "MapView",
+    "attribution_lines",
     "available_exports",
     "export_csv",
     "export_geojson",
@@ -42,6 +47,7 @@ __all__ = [
     "export_pdf",
     "export_png",
     "filter_summary",
+    "load_attribution",
     "make_view",
 ]
 
@@ -52,6 +58,10 @@ MAP_FORMATS = ("html", "png", "pdf")
 #: Exports of the data: they work without any boundary.
 DATA_FORMATS = ("csv", "geojson", "gpkg")
 _NO_MAP = "没有乡镇边界，无法导出地图：请先上传乡镇边界（CSV、GeoJSON、GeoPackage 仍可导出）"
+#: Source and licence wording of every data set (configuration, not code).
+ATTRIBUTION_PATH = config.config_dir() / "attribution.json"
+#: Where a view's township layer comes from, for :func:`attribution_lines`.
+BOUNDARY_KINDS = ("approximate", "user", "official", "none")
 
 
 class ExportError(GeoInputError):
@@ -94,6 +104,8 @@ class MapView:
     township_list : DataFrame, optional
         ``township_code, township`` of every township (e.g. from the gazetteer) for the tables of
         a view without polygons; without it the tables list the townships items mention.
+    attribution : tuple of str
+        Source and licence lines every map export prints (:func:`attribution_lines`).
     """
 
     townships: gpd.GeoDataFrame | None
@@ -112,6 +124,7 @@ class MapView:
     county_seat: Any = None
     villages: gpd.GeoDataFrame | None = None
     township_list: pd.DataFrame | None = None
+    attribution: tuple[str, ...] = ()
 
     @property
     def has_polygons(self) -> bool:
@@ -211,6 +224,138 @@ def _township_list(townships) -> pd.DataFrame | None:
     return df[["township_code", "township"]].drop_duplicates("township_code")
 
 
+@lru_cache(maxsize=4)
+def _load_json(path: str) -> dict:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ExportError(f"无法读取署名配置 {path}：{err}") from err
+    if not isinstance(doc, dict):
+        raise ExportError(f"署名配置 {path} 不是 JSON 对象")
+    return doc
+
+
+def load_attribution(path: str | Path | None = None) -> dict:
+    """The source and licence wording of ``data/config/attribution.json``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Another attribution file (same keys); default :data:`ATTRIBUTION_PATH`.
+
+    Returns
+    -------
+    dict
+        Keys ``gazetteer`` (list of ``data, source, licence, line``), ``outline``,
+        ``townships``, ``layers``, ``seat``, ``sample``, ``basemap``. Shared: do not modify.
+
+    Raises
+    ------
+    ExportError
+        The file is missing or not a JSON object.
+    """
+    return _load_json(str(path or ATTRIBUTION_PATH))
+
+
+def _county_entry(county_code: str | None) -> dict:
+    """The county's entry of ``data/counties.json`` (``{}`` when it has none)."""
+    if not county_code:
+        return {}
+    try:
+        doc = _load_json(str(config.data_dir() / "counties.json"))
+    except ExportError:
+        return {}
+    counties = doc.get("counties")
+    entry = counties.get(str(county_code)) if isinstance(counties, dict) else None
+    return entry if isinstance(entry, dict) else {}
+
+
+def _layer_source(layer: Any) -> str:
+    """First ``source`` value of a layer, up to its first ";" (the rest is the caveat)."""
+    if layer is None or "source" not in getattr(layer, "columns", ()):
+        return ""
+    values = layer["source"].dropna().astype(str)
+    return values.iloc[0].split(";")[0].strip() if len(values) else ""
+
+
+def attribution_lines(
+    county_code: str | None = None,
+    *,
+    boundary: str = "approximate",
+    boundary_source: str = "",
+    outline: Any = None,
+    seat: bool = False,
+    sample: bool = False,
+    path: str | Path | None = None,
+) -> list[str]:
+    """The attribution every map export carries: data sets, their licences and caveats.
+
+    Parameters
+    ----------
+    county_code : str, optional
+        County of the map; its ``data/counties.json`` entry says whether the outline is a
+        display aid (``outline_quality``) and where the seat comes from (``seat_source``).
+    boundary : {"approximate", "user", "official", "none"}
+        Where the township layer comes from: the project's estimate, a user's upload (also
+        ``"official"`` when the uploader said so) or nothing yet.
+    boundary_source : str
+        The uploaded file or layer name, for ``"user"`` and ``"official"``.
+    outline : GeoDataFrame, optional
+        The county outline shown (its ``source`` column names its origin).
+    seat : bool
+        The map places county-wide items at the county seat.
+    sample : bool
+        The bundled sample bulletin is shown.
+    path : str or Path, optional
+        Another attribution file.
+
+    Returns
+    -------
+    list of str
+        Plain text, one line each; the CC BY 4.0 line of the gazetteer always comes first.
+
+    Raises
+    ------
+    ExportError
+        Unknown ``boundary`` or an unreadable attribution file.
+    """
+    if boundary not in BOUNDARY_KINDS:
+        raise ExportError(f"未知的边界来源 {boundary!r}：应为 {'、'.join(BOUNDARY_KINDS)}")
+    cfg = load_attribution(path)
+    entry = _county_entry(county_code)
+    # the CC BY 4.0 line first: it must survive any truncation of the list
+    gaz = sorted(cfg.get("gazetteer", []), key=lambda r: "CC BY" not in r.get("licence", ""))
+    lines = [r["line"] for r in gaz if r.get("line")]
+    towns = cfg.get("townships", {})
+    source = boundary_source.strip() or "（未注明来源）"
+    lines.append(towns.get(f"line_{boundary}", "").format(source=source))
+    if outline is not None and len(outline):
+        o = cfg.get("outline", {})
+        origin = _layer_source(outline) or str(entry.get("outline") or "（未注明来源）")
+        kind = "approximate" if entry.get("outline_quality") == "approximate" else "other"
+        lines.append(o.get(f"line_{kind}", "").format(source=origin))
+    if seat and entry.get("seat_source"):
+        lines.append(cfg.get("seat", {}).get("line", "").format(source=entry["seat_source"]))
+    if sample:
+        lines.append(cfg.get("sample", {}).get("line", ""))
+    return [line for line in lines if line]
+
+
+def _default_attribution(
+    county_code: str | None, has_polygons: bool, approximate: bool, sources: str, outline, seat
+) -> list[str]:
+    """Attribution guessed from what :func:`make_view` is given (callers may pass their own)."""
+    if not has_polygons:
+        kind, source = "none", ""
+    elif approximate:
+        kind, source = "approximate", ""
+    else:
+        kind, source = "user", sources.removeprefix("乡镇边界：")
+    return attribution_lines(
+        county_code, boundary=kind, boundary_source=source, outline=outline, seat=seat is not None
+    )
+
+
 def make_view(
     items_df: pd.DataFrame,
     metrics_df: pd.DataFrame,
@@ -228,6 +373,7 @@ def make_view(
     created: str | None = None,
     county_seat: Any = None,
     villages: Any = None,
+    attribution: Sequence[str] | None = None,
 ) -> MapView:
     """Build a :class:`MapView`: apply ``filters`` and check the inputs.
 
@@ -243,6 +389,10 @@ def make_view(
         Defaults to ``"<county>乡镇活动图 · <metric>"``.
     villages : GeoDataFrame, DataFrame or iterable of geo.gazetteer.Village, optional
         Village points; without geometry they are placed by :func:`geo.aggregate.village_points`.
+    attribution : sequence of str, optional
+        Source and licence lines of the map exports; default :func:`attribution_lines` for
+        ``county_code`` with the boundary kind read from ``townships``/``approximate``/``sources``
+        (pass your own when you know more, e.g. a stored upload's file name).
     Other parameters
         As the attributes of :class:`MapView`.
 
@@ -279,6 +429,10 @@ def make_view(
     f = filters or agg.Filters()
     items, metrics = agg.filter_items(items_df, metrics_df, f)
     label = agg.metric_label(metric_key)
+    if attribution is None:
+        attribution = _default_attribution(
+            county_code, tw is not None, approximate, sources, outline, county_seat
+        )
     return MapView(
         townships=tw,
         items_df=items,
@@ -296,6 +450,7 @@ def make_view(
         county_seat=county_seat,
         villages=villages,
         township_list=township_list,
+        attribution=tuple(str(a) for a in attribution if a),
     )
 
 
@@ -339,6 +494,15 @@ def _caption(view: MapView) -> list[str]:
     if view.sources:
         lines.append(f"数据来源：{view.sources}")
     return lines
+
+
+def _static_view(view: MapView) -> MapView:
+    """The view for :mod:`geo.render`, which prints ``数据来源：<sources>``: the attribution
+    folded in first, so its CC BY line reads exactly as required after that prefix."""
+    if not view.attribution:
+        return view
+    lines = [view.attribution[0].removeprefix("数据来源："), *view.attribution[1:], view.sources]
+    return MapView(**{**_fields(view), "sources": "；".join(s for s in lines if s)})
 
 
 def _target(path: str | Path, suffix: str | None = None) -> Path:
@@ -402,7 +566,11 @@ def export_html(map_or_view, path: str | Path, *, tianditu_key: str | None = Non
     p = _target(path, ".html")
     if isinstance(map_or_view, MapView):
         m = build_map_from_view(
-            map_or_view, assets="inline", tianditu_key=tianditu_key, caption=_caption(map_or_view)
+            map_or_view,
+            assets="inline",
+            tianditu_key=tianditu_key,
+            caption=_caption(map_or_view),
+            attribution=map_or_view.attribution,
         )
     else:
         m = localise(map_or_view, "inline")
@@ -473,7 +641,7 @@ def export_png(
             if browser:
                 raise ExportError(f"Chromium 截图失败：{str(err).splitlines()[0]}") from err
     with _writing(p):
-        render.render_png(view, p, (w, h), labels=labels)
+        render.render_png(_static_view(view), p, (w, h), labels=labels)
     return p
 
 
@@ -484,7 +652,9 @@ def _png_with_chromium(view: MapView, out: Path, size: tuple[int, int], labels: 
     from geo.webmap import build_map_from_view
 
     snap = MapView(**{**_fields(view), "basemap": "none"})
-    m = build_map_from_view(snap, assets="inline", labels=labels, caption=_caption(view))
+    m = build_map_from_view(
+        snap, assets="inline", labels=labels, caption=_caption(view), attribution=view.attribution
+    )
     # A snapshot has nothing to click: hide the zoom buttons and the layer switcher.
     hide = "<style>.leaflet-control-zoom, .leaflet-control-layers { display: none; }</style>"
     m.get_root().header.add_child(Element(hide), name="snapshot_css")
@@ -519,6 +689,28 @@ def _wrap(text: str, width: int, max_lines: int = 3) -> list[str]:
     return lines
 
 
+_PDF_NOTE_PT = 7.5
+_A4_SHORT_PT = 595.0
+_PDF_NOTE_CHARS = 100  # a note line's width in CJK characters at _PDF_NOTE_PT on A4 landscape
+
+
+def _pdf_notes(view: MapView) -> list[str]:
+    """Lines under the PDF's map: boundary caveat, the full attribution, the date."""
+    from geo.webmap import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE
+
+    notes = []
+    if not view.has_polygons:
+        notes.append(NO_TOWNSHIPS_NOTE)
+    elif view.approximate:
+        notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
+    if view.sources:
+        notes.append(f"数据来源：{view.sources}")
+    for line in view.attribution:
+        notes.extend(_wrap(line, _PDF_NOTE_CHARS, 2))
+    notes.append(f"制图日期：{view.created}")
+    return notes
+
+
 def export_pdf(view: MapView, path: str | Path) -> Path:
     """A one-page A4 (landscape) report: map, legend, filters, top townships and items.
 
@@ -531,7 +723,7 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
     import matplotlib
 
     from geo import render
-    from geo.webmap import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE, format_value, sector_label
+    from geo.webmap import format_value, sector_label
 
     _require_map(view)
     p = _target(path, ".pdf")
@@ -553,7 +745,10 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
             color="#444444",
             **kw,
         )
-        ax = fig.add_axes((0.02, 0.09, 0.56, 0.81))
+        notes = _pdf_notes(view)
+        # the notes block grows with the attribution; map and item list stop above it
+        foot = 0.02 + len(notes) * _PDF_NOTE_PT * 1.3 / _A4_SHORT_PT
+        ax = fig.add_axes((0.02, foot + 0.02, 0.56, 0.88 - foot))
         render.draw_map(ax, view)
 
         # Right column: top townships, then the items.
@@ -609,7 +804,7 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
             ["bulletin_date", "index"], ascending=[False, True], na_position="last"
         )
         for _, row in items.head(_ITEMS_IN_PDF).iterrows():
-            if y < 0.1:
+            if y < foot + 0.05:
                 break
             where = _s(row["township"]) + _s(row["village"])
             where = where or ("全县" if row["scope"] == "county" else "未定位")
@@ -623,7 +818,7 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
         if len(view.items_df) > _ITEMS_IN_PDF:
             fig.text(
                 x,
-                max(y, 0.07),
+                max(y, foot + 0.03),
                 f"……其余 {len(view.items_df) - _ITEMS_IN_PDF} 条见 CSV 导出",
                 fontproperties=font(8),
                 va="top",
@@ -631,19 +826,11 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
                 **kw,
             )
 
-        notes = []
-        if not view.has_polygons:
-            notes.append(NO_TOWNSHIPS_NOTE)
-        elif view.approximate:
-            notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
-        if view.sources:
-            notes.append(f"数据来源：{view.sources}")
-        notes.append(f"制图日期：{view.created}")
         fig.text(
             0.03,
             0.02,
             "\n".join(notes),
-            fontproperties=font(8),
+            fontproperties=font(_PDF_NOTE_PT),
             va="bottom",
             color="#8a4b00" if view.approximate else "#444444",
             **kw,
@@ -717,7 +904,8 @@ def _items_layer(view: MapView) -> gpd.GeoDataFrame:
         table = table[table["placed_at"].notna()]
     table = table.drop(columns=["lon", "lat"])
     geoms = view.points.set_index("item_id").geometry
-    geometry = gpd.GeoSeries(table["item_id"].map(geoms).to_numpy(), crs=4326)
+    # reindex keeps the geometry dtype even when no item has a point (map() gives floats)
+    geometry = gpd.GeoSeries(geoms.reindex(table["item_id"].to_numpy()).values, crs=4326)
     gdf = gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geometry, crs=4326)
     # GeoPackage/GeoJSON want plain types: object columns as str, no mixed None/float.
     for col in gdf.columns:

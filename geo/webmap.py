@@ -253,6 +253,10 @@ def classify(values, unit_zh: str = "", k: int = 5) -> Classes:
     lows = [float(distinct.min()), *bins[:-1].tolist()]
     labels = []
     for i, (lo, hi) in enumerate(zip(lows, bins.tolist(), strict=True)):
+        if format_value(lo, unit_zh) == format_value(hi, unit_zh):
+            # one value (or values that read the same): "200条", not "200–200条"
+            labels.append(format_value(hi, unit_zh))
+            continue
         sep = "–" if i == 0 else "以上 – "
         labels.append(f"{format_value(lo, '')}{sep}{format_value(hi, unit_zh)}")
     return Classes(index, colors, labels)
@@ -415,6 +419,7 @@ class _Setup(_Direct):
 .geo-title {{ font-size: 15px; font-weight: 700; }}
 .geo-head {{ max-width: 420px; }}
 .geo-caption {{ color: #444; }}
+.geo-attr {{ color: #444; font-size: 10px; line-height: 1.35; max-width: 560px; }}
 .geo-pop {{ font-size: 12px; line-height: 1.5; max-width: 300px; }}
 .geo-pop b {{ font-size: 13px; }}
 .geo-pop ul {{ margin: 4px 0; padding-left: 16px; }}
@@ -756,6 +761,7 @@ def build_map(
     county_seat=None,
     labels: bool = True,
     caption: tuple[str, ...] | list[str] = (),
+    attribution: tuple[str, ...] | list[str] = (),
 ) -> folium.Map:
     """The interactive township map.
 
@@ -795,6 +801,9 @@ def build_map(
         Township name labels.
     caption : sequence of str
         Extra lines under the title (filter summary, date, sources), escaped.
+    attribution : sequence of str
+        Data sources and licences (``geo.export.attribution_lines``), in a small box at the
+        bottom left, escaped; the exports pass it, the app shows its own 数据来源 section.
 
     Returns
     -------
@@ -948,6 +957,9 @@ def build_map(
     if notes:
         body = "<br>".join(_e(n) for n in notes)
         _Box(f'<div class="geo-note">{body}</div>', "bottomleft").add_to(m)
+    if any(attribution):
+        body = "<br>".join(_e(a) for a in attribution if a)
+        _Box(f'<div class="geo-attr">{body}</div>', "bottomleft", "geo-box").add_to(m)
     if location is None:
         bounds = _to_wgs84(shift(extent)).total_bounds
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
@@ -963,8 +975,10 @@ def build_map_from_view(
     tianditu_key: str | None = None,
     labels: bool = True,
     caption: tuple[str, ...] | list[str] = (),
+    attribution: tuple[str, ...] | list[str] = (),
 ) -> folium.Map:
-    """:func:`build_map` from an :class:`geo.export.MapView`."""
+    """:func:`build_map` from an :class:`geo.export.MapView` (pass ``view.attribution`` as
+    ``attribution`` to print the sources on the map, as the exports do)."""
     return build_map(
         view.townships,
         view.items_df,
@@ -982,4 +996,5 @@ def build_map_from_view(
         county_seat=view.county_seat,
         labels=labels,
         caption=caption,
+        attribution=attribution,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 
 import geopandas as gpd
@@ -643,3 +644,85 @@ def test_metric_range_restores_from_the_url_and_filters(monkeypatch, tmp_path):
     slider.set_range(slider.min, slider.max).run()
     assert "min" not in at.query_params
     assert len(_table(at)) > shown
+
+
+# --------------------------------------------------------------------------- counties without
+# township polygons, and the attribution of the exports
+
+# Written for these tests: one 光山县 item in the bulletin style.
+_GUANGSHAN = (
+    "光山县槐店乡发展茶叶种植 新建高标准茶园200亩，带动周边群众就业60人。（槐店乡人民政府 陈晓）\n"
+)
+
+
+def _guangshan_frames():
+    from geo.aggregate import assign_metric_keys
+    from geo.pipeline import parse_text
+
+    bulletin = parse_text(_GUANGSHAN, county="光山县", single=True, source_name="光山.txt")
+    items_df, metrics_df = items_frame([bulletin])
+    return bulletin, items_df, assign_metric_keys(metrics_df)
+
+
+def test_export_specs_offer_only_the_data_formats_without_polygons():
+    from geo import export
+    from geo.gazetteer import load_gazetteer
+
+    _, items_df, metrics_df = _guangshan_frames()
+    gaz = load_gazetteer("411522")
+    view = export.make_view(
+        items_df, metrics_df, gaz.townships, county="光山县", county_code="411522"
+    )
+    specs = {s.fmt: s for s in app_state.export_specs(view, "光山县")}
+    assert list(specs) == ["csv", "csv_townships", "geojson", "gpkg"]
+    assert "槐店乡发展茶叶种植" in specs["csv"].build().decode("utf-8-sig")
+    towns = pd.read_csv(io.BytesIO(specs["csv_townships"].build()), encoding="utf-8-sig")
+    assert len(towns) == len(gaz.townships)  # every township of the gazetteer has a row
+    assert specs["gpkg"].build()[:16] == b"SQLite format 3\x00"
+
+
+def test_export_attribution_follows_the_layer_in_use():
+    from geo.boundaries import county_layers
+
+    cc_by = "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division"
+    layers = county_layers("411528")
+    lines = app_state.export_attribution("411528", layers, sample=True)
+    assert lines[0].startswith(cc_by)
+    text = "\n".join(lines)
+    assert "示意范围" in text and "display aid only" in text and "示例简报" in text
+    meta = {"source_name": "自然资源局乡镇.zip", "quality": "official", "created_at": "2026-03-01"}
+    text = "\n".join(app_state.export_attribution("411528", layers, meta))
+    assert "自然资源局乡镇.zip（官方边界" in text and "本项目估算" not in text
+    bare = app_state.export_attribution("411522", county_layers("411522"))
+    assert bare[0].startswith(cc_by) and any("尚无" in line for line in bare)
+
+
+def test_data_sources_wording_comes_from_the_config_file():
+    from geo.export import load_attribution
+
+    cfg = load_attribution()
+    rows = app_state.data_sources("411522")
+    assert [r["source"] for r in rows[:2]] == [g["source"] for g in cfg["gazetteer"]]
+    assert rows[-1]["data"] == cfg["basemap"]["data"]
+
+
+def test_county_without_polygons_shows_table_and_data_downloads(monkeypatch, tmp_path):
+    from geo.store import Store
+
+    bulletin, _, _ = _guangshan_frames()
+    with Store(tmp_path / "store.sqlite") as store:
+        store.ingest(bulletin)
+    at = _app(monkeypatch, tmp_path).run()
+    at.text_input(key="other_county").input("光山县")
+    at.button(key="other_county_go").click().run()
+    assert not at.exception
+    assert at.selectbox(key="county").value == "411522"
+    table = _table(at)
+    assert list(table["标题"]) == ["光山县槐店乡发展茶叶种植"] and list(table["乡镇"]) == ["槐店乡"]
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["事项表 CSV", "乡镇汇总 CSV", "GeoJSON", "GeoPackage"]
+    assert any("无法绘制地图" in i.value and "上传乡镇边界" in i.value for i in at.info)
+    # 息县 again: polygons, so the map formats are back
+    at.selectbox(key="county").set_value("411528").run()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"] and len(labels) == 7

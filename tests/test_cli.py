@@ -528,3 +528,60 @@ def test_boundaries_errors_are_one_line(tmp_path):
     _err_line(proc)
     proc = _run("boundaries", "import", elsewhere, "--county", "不存在县", "--store", store)
     assert proc.returncode == 2 and "不存在县" in _err_line(proc)
+
+
+# --------------------------------------------------------------------------- counties without
+# township polygons (any county but 息县 until boundaries are imported)
+
+# Written for this test: one item of 光山县 in the bulletin style.
+GUANGSHAN = (
+    "光山县槐店乡发展茶叶种植 新建高标准茶园200亩，带动周边群众就业60人。（槐店乡人民政府 陈晓）\n"
+)
+
+
+def test_export_without_township_polygons(tmp_path):
+    _pipeline_ready()
+    pytest.importorskip("geo.export")
+    item = tmp_path / "光山.txt"
+    item.write_text(GUANGSHAN, encoding="utf-8")
+    args = ("export", item, "--county", "光山县", "--single-item")
+    store = tmp_path / "never.sqlite"
+
+    proc = _run(*args, "--out", tmp_path / "out.csv", env_store=store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text("utf-8-sig"))))
+    assert len(rows) == 1 and rows[0]["township"] == "槐店乡"
+    assert rows[0]["county_code"] == "411522"
+    towns = list(
+        csv.DictReader(io.StringIO((tmp_path / "out_townships.csv").read_text("utf-8-sig")))
+    )
+    assert len(towns) > 10  # every township of the gazetteer, not only the one mentioned
+    hit = next(t for t in towns if t["township"] == "槐店乡")
+    assert hit["n_items"] == "1" and {t["quality"] for t in towns} == {"none"}
+
+    proc = _run(*args, "--out", tmp_path / "out.geojson", env_store=store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    doc = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))
+    assert "无乡镇边界" in doc["note"]
+    assert all(f["geometry"] is None for f in doc["features"])  # nothing has a position
+
+    proc = _run(*args, "--out", tmp_path / "out.gpkg", env_store=store)
+    assert proc.returncode == 0, proc.stderr.decode()
+
+    for fmt in ("png", "html", "pdf"):  # no polygons and no outline: nothing to draw
+        proc = _run(*args, "--out", tmp_path / f"map.{fmt}", env_store=store)
+        assert proc.returncode == 2
+        assert "请先上传乡镇边界" in _err_line(proc)
+        assert not (tmp_path / f"map.{fmt}").exists()
+    assert not store.exists()
+
+
+def test_map_exports_carry_the_attribution(bulletin_file, tmp_path):
+    _pipeline_ready()
+    pytest.importorskip("geo.export")
+    out = tmp_path / "map.html"
+    proc = _run("export", bulletin_file, "--out", out, env_store=tmp_path / "s.sqlite")
+    assert proc.returncode == 0, proc.stderr.decode()
+    html = out.read_text(encoding="utf-8")
+    assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in html
+    assert "display aid only" in html and "乡镇范围：本项目估算的示意范围" in html

@@ -382,3 +382,86 @@ def test_unwritable_target_is_a_user_error(tmp_path):
     (tmp_path / "taken.csv").mkdir()
     with pytest.raises(export.ExportError):
         export.export_csv(_view(), tmp_path / "taken.csv")
+
+
+# --------------------------------------------------------------------------- attribution
+
+CC_BY = "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division"
+
+
+def test_attribution_lines_name_gazetteer_boundaries_outline_and_seat():
+    lines = export.attribution_lines(
+        "411528", boundary="approximate", outline=make_outline(), seat=True
+    )
+    assert lines[0].startswith(CC_BY) and "CC BY 4.0" in lines[0]
+    text = "\n".join(lines)
+    assert "国家统计局" in text  # the NBS code list too
+    assert "示意范围，非官方边界" in text  # the estimated township areas say so
+    assert "display aid only" in text  # 息县's outline is a display aid (counties.json)
+    assert "GeoNames" in text  # the seat's source
+
+    user = export.attribution_lines("411522", boundary="user", boundary_source="自然资源局.zip")
+    assert any("用户上传 自然资源局.zip" in line for line in user)
+    assert not any("示意" in line or "县界" in line for line in user)  # no outline, no estimate
+    none = export.attribution_lines("411522", boundary="none")
+    assert none[0].startswith(CC_BY) and any("尚无" in line for line in none)
+    with pytest.raises(export.ExportError):
+        export.attribution_lines("411528", boundary="guessed")
+
+
+def test_config_file_is_the_source_of_the_wording(tmp_path):
+    cfg = json.loads(export.ATTRIBUTION_PATH.read_text(encoding="utf-8"))
+    cfg["townships"]["line_none"] = "乡镇边界：测试用措辞"
+    path = tmp_path / "attribution.json"
+    path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
+    assert "乡镇边界：测试用措辞" in export.attribution_lines("411528", boundary="none", path=path)
+
+
+def test_make_view_attribution_defaults_from_the_boundaries():
+    assert any("示意范围" in a for a in _view().attribution)
+    bare = _bare_view(county_code="411528")
+    assert bare.attribution[0].startswith(CC_BY)
+    assert any("尚无" in a for a in bare.attribution)
+    mine = _view(attribution=["第一行", "第二行"])
+    assert mine.attribution == ("第一行", "第二行")
+
+
+def test_html_export_carries_the_full_attribution_escaped(tmp_path):
+    html = export.export_html(_view(), tmp_path / "a.html").read_text(encoding="utf-8")
+    assert CC_BY in html and "display aid only" in html
+    assert "乡镇范围：本项目估算的示意范围，非官方边界" in html
+
+    lines = export.attribution_lines(
+        "411528", boundary="user", boundary_source="<b>乡镇</b>.zip", outline=make_outline()
+    )
+    view = _view(approximate=False, attribution=lines)
+    html = export.export_html(view, tmp_path / "b.html").read_text(encoding="utf-8")
+    assert CC_BY in html and "用户上传 &lt;b&gt;乡镇&lt;/b&gt;.zip" in html
+    assert "<b>乡镇</b>" not in html
+
+
+def test_pdf_export_carries_the_full_attribution(tmp_path):
+    text = pypdf.PdfReader(export.export_pdf(_view(), tmp_path / "a.pdf")).pages[0].extract_text()
+    assert CC_BY in text
+    assert "display aid only" in text and "乡镇范围：本项目估算的示意范围" in text
+    assert "孙庙乡新签约农产品加工项目" in text  # the item list still fits above the notes
+    bare = _bare_view(county_code="411528", outline=make_outline(), county_seat=SEAT)
+    text = pypdf.PdfReader(export.export_pdf(bare, tmp_path / "b.pdf")).pages[0].extract_text()
+    assert CC_BY in text and "尚无" in text
+
+
+def test_static_png_prints_the_attribution(tmp_path):
+    # the matplotlib render prints ``sources``; the export folds the attribution into it
+    plain = export.export_png(_view(attribution=[]), tmp_path / "a.png", (1200, 900), browser=False)
+    full = export.export_png(_view(), tmp_path / "b.png", (1200, 900), browser=False)
+    dark = [(np.asarray(Image.open(p).convert("L"))[-160:, :] < 128).sum() for p in (plain, full)]
+    assert dark[1] > dark[0] * 1.5  # more text in the notes block at the bottom
+
+
+def test_data_exports_when_no_item_has_a_position(tmp_path):
+    v = _bare_view()  # no polygons, no seat: no item can be placed
+    doc = json.loads(export.export_geojson(v, tmp_path / "t.geojson").read_text("utf-8"))
+    items = [f for f in doc["features"] if f["properties"]["layer"] == "items"]
+    assert len(items) == 6 and all(f["geometry"] is None for f in items)
+    gi = pyogrio.read_dataframe(export.export_gpkg(v, tmp_path / "t.gpkg"), layer="items")
+    assert len(gi) == 6 and gi.geometry.isna().all()

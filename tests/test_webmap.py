@@ -488,3 +488,31 @@ def test_outline_only_map_runs_offline_in_chromium(tmp_path):
     assert not errors and not blocked
     assert webmap.NO_TOWNSHIPS_NOTE in note
     assert "{{ 7*7 }}全县<b>春耕</b>" in popup and "全县" in popup
+
+
+def test_single_value_class_shows_one_number():
+    # the lowest class holds only 200: "200条", never "200–200条"
+    c = webmap.classify([200, 1000, 5000, 1000, 5000], "条")
+    assert c.labels[0] == "200条"
+    assert all("200–200" not in lab for lab in c.labels)
+    assert c.labels[1] == "200以上 – 1000条"  # real ranges keep both bounds
+    c = webmap.classify([1, 2, 3, 10, 11, 12, 50, 55, 100, 120], "元")
+    assert c.labels[0] == "1–3元"
+
+
+def _boxes(page: str) -> list[str]:
+    """The HTML our boxes put into the page (each is a JSON string in a script)."""
+    return [json.loads(b) for b in re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', page)]
+
+
+def test_attribution_box_is_escaped_and_only_when_given():
+    lines = [
+        "数据来源：测试数据集（CC BY 4.0）",
+        "乡镇边界：用户上传 <img src=x onerror=alert(1)>.zip",
+    ]
+    boxes = [b for b in _boxes(_html(_map(attribution=lines))) if 'class="geo-attr"' in b]
+    assert len(boxes) == 1
+    assert "数据来源：测试数据集（CC BY 4.0）<br>" in boxes[0]
+    assert "&lt;img src=x onerror=alert(1)&gt;.zip" in boxes[0] and "<img" not in boxes[0]
+    plain = _boxes(_html(_map()))
+    assert plain and not any('class="geo-attr"' in b for b in plain)  # legend etc., no sources
