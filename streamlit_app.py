@@ -710,39 +710,39 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, star
     """Map and township panel. A fragment: clicking or panning the map reruns only this part."""
     from streamlit_folium import st_folium
 
+    if not view.can_draw_map:  # no map, so nothing to click for the township panel either
+        st.info(
+            "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
+            "（shapefile zip / GeoJSON / GeoPackage）。下表及 CSV、GeoJSON、GeoPackage "
+            "导出不受影响。"
+        )
+        return
     map_col, panel_col = st.columns([3, 1])
     with map_col:
-        if not view.can_draw_map:
-            st.info(
-                "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
-                "（shapefile zip / GeoJSON / GeoPackage）。下表及 CSV、GeoJSON、GeoPackage "
-                "导出不受影响。"
-            )
-        else:
-            # ``start`` is fixed between full reruns, so panning (a fragment rerun) never
-            # changes the map's HTML, which would re-mount it.
-            location = (start.lat, start.lon) if start.lat is not None else None
-            key = (*map_key, location, start.zoom)
-            m = copy.deepcopy(_built_map(key, view, location, start.zoom, _tianditu_key()))
-            state = st_folium(
-                m,
-                key="map",
-                height=560,
-                use_container_width=True,
-                returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
-                render=False,
-            )
-            clicked = app_state.township_from_map(state, townships)
-            if clicked:
-                st.session_state["town"] = clicked
-            center, zoom = (state or {}).get("center"), (state or {}).get("zoom")
-            if center and zoom:
-                now = (round(center["lat"], 5), round(center["lng"], 5), int(zoom))
-                if now != st.session_state.get("_view_now"):
-                    st.session_state["_view_now"] = now
-                    st.query_params.update(
-                        {"lat": f"{now[0]:.5f}", "lon": f"{now[1]:.5f}", "zoom": str(now[2])}
-                    )
+        # ``start`` is fixed between full reruns, so panning (a fragment rerun) never
+        # changes the map's HTML, which would re-mount it.
+        location = (start.lat, start.lon) if start.lat is not None else None
+        key = (*map_key, location, start.zoom)
+        m = copy.deepcopy(_built_map(key, view, location, start.zoom, _tianditu_key()))
+        state = st_folium(
+            m,
+            key="map",
+            height=560,
+            use_container_width=True,
+            returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
+            render=False,
+        )
+        clicked = app_state.township_from_map(state, townships)
+        if clicked:
+            st.session_state["town"] = clicked
+        center, zoom = (state or {}).get("center"), (state or {}).get("zoom")
+        if center and zoom:
+            now = (round(center["lat"], 5), round(center["lng"], 5), int(zoom))
+            if now != st.session_state.get("_view_now"):
+                st.session_state["_view_now"] = now
+                st.query_params.update(
+                    {"lat": f"{now[0]:.5f}", "lon": f"{now[1]:.5f}", "zoom": str(now[2])}
+                )
     with panel_col:
         code = st.session_state.get("town")
         if code:

@@ -35,6 +35,7 @@ __all__ = [
     "filters_from_query",
     "filters_to_query",
     "item_id",
+    "item_metric_values",
     "item_points",
     "items_frame",
     "load_metric_keys",
@@ -326,7 +327,7 @@ class Filters:
     metric_key : str, optional
         Keep items that report this metric key (``"items"`` does not filter).
     metric_min, metric_max : float, optional
-        Bounds, inclusive, on the item's total of ``metric_key``.
+        Bounds, inclusive, on the item's value of ``metric_key`` (:func:`item_metric_values`).
     scopes : tuple of str
         Scopes of :data:`geo.models.SCOPES`.
     """
@@ -415,8 +416,7 @@ def filter_items(
             hit[todo] = s.str.contains(text, case=case, regex=False).to_numpy()
         mask[rows] = hit
     if f.metric_key and f.metric_key != "items":
-        m = metrics_df[(metrics_df["metric_key"] == f.metric_key).to_numpy()]
-        totals = m.groupby("item_id", sort=False)["value"].sum()
+        totals = item_metric_values(metrics_df, f.metric_key)
         if f.metric_min is not None:
             totals = totals[totals >= f.metric_min]
         if f.metric_max is not None:
@@ -430,13 +430,39 @@ def filter_items(
 # --------------------------------------------------------------------------- aggregates
 
 
-def _metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str, by: str):
-    """Sum of ``metric_key`` per value of the items column ``by``."""
-    # Stay in Arrow-backed columns: .to_numpy() on 100,000 strings costs ~10 ms each time.
+def item_metric_values(metrics_df: pd.DataFrame, metric_key: str | None) -> pd.Series:
+    """Per item, its one value of a metric key: the largest of its figures of that key.
+
+    An item's several figures of one kind usually restate or nest rather than add up:
+    达成就业意向 2600 人 includes 送工 2354 人, 签约 10 亿元 includes 首期 3 亿元. Summing them
+    would report a total nobody wrote, so an item counts with its largest figure; totals over
+    townships, sectors or bulletins then add items up.
+
+    Parameters
+    ----------
+    metrics_df : DataFrame
+        Metrics, with or without ``metric_key``.
+    metric_key : str or None
+        A metric key; ``None`` or ``"items"`` gives an empty series.
+
+    Returns
+    -------
+    Series
+        Float values named ``"value"``, indexed by ``item_id``.
+    """
+    if not metric_key or metric_key == "items":
+        return pd.Series(dtype=float, name="value", index=pd.Index([], name="item_id"))
     m = _with_keys(metrics_df)
     m = m.loc[(m["metric_key"] == metric_key).to_numpy(), ["item_id", "value"]]
+    return m.groupby("item_id", sort=False)["value"].max().astype(float)
+
+
+def _metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str, by: str):
+    """Sum over items of their ``metric_key`` value, per value of the items column ``by``."""
+    # Stay in Arrow-backed columns: .to_numpy() on 100,000 strings costs ~10 ms each time.
+    per_item = item_metric_values(metrics_df, metric_key).rename("value").reset_index()
     keys = items_df[["item_id", by]].drop_duplicates("item_id")
-    joined = m.merge(keys, on="item_id", how="inner")
+    joined = per_item.merge(keys, on="item_id", how="inner")
     return joined.groupby(by, sort=False)["value"].sum(min_count=1)
 
 
@@ -453,7 +479,8 @@ def aggregate_townships(
     items_df, metrics_df : DataFrame
         Filtered frames.
     metric_key : str
-        ``"items"`` counts items; any other key sums that metric.
+        ``"items"`` counts items; any other key sums, over items, each item's value of that
+        metric (its largest figure of the key, see :func:`item_metric_values`).
     township_codes : iterable of str, optional
         Every township to report (e.g. all polygons), so townships without items get a row.
 
@@ -567,7 +594,7 @@ def filters_to_query(filters: Filters | None, view: ViewState | Mapping | None =
     for param, attr in _FLOAT_PARAMS.items():
         value = getattr(f, attr)
         if value is not None:
-            q[param] = f"{value:g}"
+            q[param] = _exact_number(value)
     if view is not None:
         v = view if isinstance(view, ViewState) else ViewState(**dict(view))
         if v.lat is not None and v.lon is not None:
@@ -579,6 +606,13 @@ def filters_to_query(filters: Filters | None, view: ViewState | Mapping | None =
         if v.metric and v.metric != "items":
             q["metric"] = v.metric
     return q
+
+
+def _exact_number(value: float) -> str:
+    """``value`` as a string that parses back to the same float (``%g`` would round
+    12345678 to 1.23457e+07 and a shared link would lose the boundary item)."""
+    x = float(value)
+    return str(int(x)) if x.is_integer() else repr(x)
 
 
 def _param(params: Mapping, name: str) -> str | None:

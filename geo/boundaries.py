@@ -124,6 +124,11 @@ class JoinReport:
         Gazetteer townships without a polygon.
     ambiguous : list of str
         Values matching several townships, as ``"value → A / B"``; left unjoined.
+    outside : list of str
+        Features (``"#row value"``) lying outside the county, left unjoined: far from the
+        county outline, or outside China where the county has no outline.
+    outside_of : str
+        What ``outside`` was checked against, e.g. ``"息县（相距 >5 km）"``.
     """
 
     method: str
@@ -132,15 +137,29 @@ class JoinReport:
     unmatched: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    outside_of: str = ""
 
     @property
     def complete(self) -> bool:
         """True when every township got a polygon and every feature found its township."""
-        return not (self.unmatched or self.missing or self.ambiguous)
+        return not (self.unmatched or self.missing or self.ambiguous or self.outside)
+
+    @property
+    def outside_warning(self) -> str:
+        """One line (Chinese) on features outside the county; ``""`` when there are none."""
+        if not self.outside:
+            return ""
+        return (
+            f"{len(self.outside)} 个要素不在{self.outside_of}范围内——请检查坐标系/基准面"
+            f"（未匹配）：{_short_list(self.outside)}"
+        )
 
     def to_text(self) -> str:
         """A short paragraph for the UI."""
         lines = [f"Matched {len(self.matched)} townships by {self.method} (column '{self.field}')."]
+        if self.outside:
+            lines.append(self.outside_warning)
         if self.unmatched:
             lines.append(f"Not in the gazetteer: {_short_list(self.unmatched)}")
         if self.ambiguous:
@@ -501,6 +520,45 @@ def _name_matcher(gazetteer):
     return lambda value: list(index.get(township_key(str(value)), {}).values())
 
 
+#: China's longitude/latitude box, the location check for counties without an outline.
+_CHINA_BOX = (73.0, 18.0, 135.0, 54.0)
+#: Degrees around the outline's bounds beyond which a feature is outside without measuring
+#: (5 km is < 0.06°; projecting far-away coordinates into the county's zone is meaningless).
+_NEAR_DEG = 0.5
+
+
+def _outside_features(
+    gdf: gpd.GeoDataFrame, county_code: str, county_name: str, margin_km: float
+) -> tuple[np.ndarray, str]:
+    """Which features of ``gdf`` (EPSG:4326) lie outside the county, and what was checked.
+
+    Against the county outline of ``data/counties.json`` buffered by ``margin_km``, measured in
+    the county's metric CRS; for a county without an outline, against China's lon/lat box.
+    """
+    geoms = gdf.geometry.values
+    try:
+        outline = county_layers(county_code).outline if county_code else None
+    except BoundaryReadError:
+        outline = None  # no county settings: the coarse check still catches swapped CRSs
+    if outline is None or outline.empty:
+        x0, y0, x1, y1 = _CHINA_BOX
+        pts = shapely.point_on_surface(geoms)
+        xs, ys = shapely.get_x(pts), shapely.get_y(pts)
+        inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
+        return ~inside, f"中国（{x0:g}–{x1:g}°E，{y0:g}–{y1:g}°N）"
+    minx, miny, maxx, maxy = outline.total_bounds
+    near_box = shapely.box(minx - _NEAR_DEG, miny - _NEAR_DEG, maxx + _NEAR_DEG, maxy + _NEAR_DEG)
+    near = shapely.intersects(geoms, near_box)
+    outside = ~near
+    if near.any():
+        crs = metric_crs(outline)
+        county = outline.to_crs(crs).union_all()
+        close = gpd.GeoSeries(geoms[near], crs=_WGS84).to_crs(crs).values
+        dist = shapely.distance(close, county)
+        outside[near] = ~(np.isfinite(dist) & (dist <= margin_km * 1000))
+    return outside, f"{county_name}（相距 >{margin_km:g} km）"
+
+
 def join_to_gazetteer(
     gdf: gpd.GeoDataFrame,
     gazetteer,
@@ -509,6 +567,7 @@ def join_to_gazetteer(
     name_field: str | None = None,
     quality: str = "user",
     source: str | None = None,
+    margin_km: float = 5.0,
 ) -> tuple[gpd.GeoDataFrame, JoinReport]:
     """Attach boundary polygons to the gazetteer's townships, by code or by name.
 
@@ -527,6 +586,11 @@ def join_to_gazetteer(
         Written to every row.
     source : str, optional
         Written to every row; default the file name from the read report.
+    margin_km : float
+        Features farther than this from the county outline (``county_layers``) are left
+        unjoined and listed in ``JoinReport.outside``: a township file in the wrong CRS or
+        datum, or of another county, must not be drawn as this county. Counties without an
+        outline only check that features lie in China (73–135°E, 18–54°N).
 
     Returns
     -------
@@ -537,7 +601,8 @@ def join_to_gazetteer(
     Raises
     ------
     geo.errors.BoundaryReadError
-        The named column is absent, no code/name column is found, or nothing matched.
+        The named column is absent, no code/name column is found, every feature lies outside
+        the county (wrong CRS or datum), or nothing matched.
     """
     if quality not in QUALITIES:
         raise BoundaryReadError(f"unknown quality '{quality}' (choose one of {QUALITIES})")
@@ -563,15 +628,31 @@ def join_to_gazetteer(
         if code_field is None and name_field is None:
             raise BoundaryReadError(
                 f"{source}: no column of township codes or names of {county_code} found "
-                f"(columns: {', '.join(map(str, columns)) or 'none'}) — choose one"
+                f"(columns: {', '.join(map(str, columns)) or 'none'}) — choose the name or code "
+                "column: CLI --name-field/--code-field, app 字段选择"
             )
 
     report = JoinReport(
         method="code" if code_field is not None else "name",
         field=str(code_field if code_field is not None else name_field),
     )
+    values = gdf[code_field if code_field is not None else name_field]
+    county_name = str(getattr(gazetteer, "county_name", "") or county_code)
+    outside, report.outside_of = _outside_features(gdf, county_code, county_name, margin_km)
+    report.outside = [
+        f"#{i + 1} {_code_value(v) or ''}".rstrip()
+        for i, v in zip(np.flatnonzero(outside), values.iloc[outside], strict=True)
+    ]
+    if len(gdf) and outside.all():
+        raise BoundaryReadError(
+            f"{source}: all {len(gdf)} features lie outside {report.outside_of} — "
+            "wrong CRS or datum? Check the file's coordinate system (选择坐标系/基准面)"
+        )
     codes: list[str | None] = []
-    for value in gdf[code_field if code_field is not None else name_field]:
+    for row, value in enumerate(values):
+        if outside[row]:
+            codes.append(None)
+            continue
         if code_field is not None:
             code = _township_code(value, county_code)
             if code in by_code:

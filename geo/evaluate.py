@@ -76,13 +76,26 @@ def load_labelled(path: str | Path) -> list[dict]:
     Raises
     ------
     GeoInputError
-        Missing file or a line that is not a JSON object with ``text`` and ``county``.
+        Missing or unreadable file, a file that is not UTF-8 text, or a line that is not a
+        JSON object with string ``text`` and ``county`` and a list of ``metrics`` with
+        numeric ``value``.
     """
     p = Path(path)
     if not p.is_file():
         raise GeoInputError(f"Labelled file not found: {p}")
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise GeoInputError(f"cannot read {p.name}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise GeoInputError(
+            f"{p.name} line {line}: not UTF-8 text (a binary file?) — expected JSON lines"
+        ) from None
     out = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -91,8 +104,27 @@ def load_labelled(path: str | Path) -> list[dict]:
             raise GeoInputError(f"{p.name} line {n}: not JSON ({exc.msg})") from None
         if not isinstance(d, dict) or "text" not in d or "county" not in d:
             raise GeoInputError(f"{p.name} line {n}: needs 'text' and 'county'")
+        if not isinstance(d["text"], str) or not isinstance(d["county"], str):
+            raise GeoInputError(f"{p.name} line {n}: 'text' and 'county' must be strings")
+        if not _metrics_ok(d.get("metrics")):
+            raise GeoInputError(
+                f"{p.name} line {n}: 'metrics' must be a list of objects with a numeric "
+                "'value' and a 'unit'"
+            )
         out.append(d)
     return out
+
+
+def _metrics_ok(metrics) -> bool:
+    if metrics is None:
+        return True
+    return isinstance(metrics, list) and all(
+        isinstance(m, dict)
+        and isinstance(m.get("value"), int | float)
+        and not isinstance(m.get("value"), bool)
+        and isinstance(m.get("unit", ""), str)
+        for m in metrics
+    )
 
 
 def same_township(gaz: Gazetteer, label: str | None, pred_code: str | None) -> bool:

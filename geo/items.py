@@ -144,6 +144,17 @@ _SENTENCE_OPENER = re.compile(r"^(?:今年|去年|近日|日前|近年|目前|�
 _SPACE_SPLIT = re.compile(r"(?<=[^\sA-Za-z0-9.%])\s+(?=[^\sA-Za-z0-9])")
 
 
+# An HTML/XML-like tag in untrusted text. Items never strip or interpret tags (they are
+# escaped where shown); credits are matched on the text around them, and a tag is one token.
+_TAG = re.compile(r"<[^<>\n]{0,80}>")
+_CREDIT_TOKEN = re.compile(r"(?:<[^<>\n]{0,80}>|[^\s、，,；;/／:：])+")
+
+
+def _bare(token: str) -> str:
+    """``token`` without tags, for recognising names and units (the token itself is kept)."""
+    return _TAG.sub("", token) if "<" in token else token
+
+
 @dataclass
 class _Para:
     start: int
@@ -155,6 +166,7 @@ class _Para:
 
 
 def _is_name(token: str) -> bool:
+    token = _bare(token)
     if _NOT_NAME.match(token):
         return False
     return (
@@ -165,6 +177,7 @@ def _is_name(token: str) -> bool:
 
 
 def _is_unit(token: str) -> bool:
+    token = _bare(token)
     return (
         len(token) >= 3
         and re.fullmatch(rf"[{_HAN}（）()]+", token) is not None
@@ -178,7 +191,7 @@ def _merge_singles(tokens: list[str]) -> list[str] | None:
     out: list[str] = []
     pending = ""
     for t in tokens:
-        if len(t) == 1:
+        if len(_bare(t)) == 1:
             if pending:
                 out.append(pending + t)
                 pending = ""
@@ -212,14 +225,14 @@ def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
     # A space after each role ("通讯员:周平" -> "通讯员 周平"); an outlet glued before a role
     # ("大象新闻记者") stays one token and is dropped with the role.
     s = re.sub(rf"({_ROLE_RE})\s*[：:]?", r"\1 ", s)
-    tokens = [t for t in re.split(r"[\s、，,；;/／:：]+", s) if t]
+    tokens = _CREDIT_TOKEN.findall(s)
     unit: str | None = None
     names: list[str] = []
     editor = False
     found_role = False
     group: list[str] = []
     for tok in tokens:
-        role = next((r for r in _CREDIT_ROLES if tok.endswith(r)), None)
+        role = next((r for r in _CREDIT_ROLES if _bare(tok).endswith(r)), None)
         if role is not None:
             found_role = True
             merged = _merge_singles(group)
@@ -228,7 +241,7 @@ def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
             names.extend([] if editor else merged)
             group = []
             editor = role in _EDITOR_ROLES
-            prefix = tok[: -len(role)]
+            prefix = _bare(tok)[: -len(role)]
             if role in ("供稿", "报送", "来源") and prefix:
                 if not _is_unit(prefix):
                     return None
@@ -237,7 +250,7 @@ def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
         if _is_unit(tok) and not group and not names and unit is None:
             unit = tok
             continue
-        if len(tok) == 1 or _is_name(tok):
+        if len(_bare(tok)) == 1 or _is_name(tok):
             group.append(tok)
             continue
         split = _split_unit_name(tok)
@@ -284,7 +297,7 @@ def _photo_credit(s: str) -> tuple[int, list[str]] | None:
     segment = head[cut + 1 :]
     tokens = segment.split()
     names: list[str] = []
-    while tokens and (len(tokens[-1]) == 1 or _is_name(tokens[-1])):
+    while tokens and (len(_bare(tokens[-1])) == 1 or _is_name(tokens[-1])):
         names.insert(0, tokens.pop())
     merged = _merge_singles(names) if names else None
     if not merged:

@@ -78,6 +78,9 @@ class MetricGrammar:
     label_entity_suffixes: tuple[str, ...]
     noun_stop: tuple[str, ...]
     idioms: tuple[str, ...]
+    label_place_suffixes: tuple[str, ...] = ()
+    label_place_words: frozenset[str] = frozenset()
+    label_cut_after: frozenset[str] = frozenset()
     #: Length of the longest word that can follow a number.
     max_word: int = 1
 
@@ -135,6 +138,9 @@ def _read_grammar(path: Path) -> MetricGrammar:
             label_entity_suffixes=tuple(raw["label_entity_suffixes"]),
             noun_stop=tuple(raw["noun_stop"]),
             idioms=by_length(raw["idioms"]),
+            label_place_suffixes=by_length(raw.get("label_place_suffixes", ())),
+            label_place_words=frozenset(raw.get("label_place_words", ())),
+            label_cut_after=frozenset(raw.get("label_cut_after", ())),
             max_word=max(len(w) for w in (*raw["units"], *raw["needs_noun"], *raw["skip_after"])),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
@@ -415,7 +421,43 @@ def _clean_label(before: str, g: MetricGrammar) -> str:
         k = label.rfind(suffix)
         if k >= 2 and len(label) - (k + len(suffix)) >= 2:
             label = _strip_fillers(label[k + len(suffix) :], g)
-    return label[-_LABEL_MAX:]
+    return _trim_label(label, g)
+
+
+def _trim_label(label: str, g: MetricGrammar) -> str:
+    """The end of a long label, cut where a word can start.
+
+    A plain cut to the last ``_LABEL_MAX`` characters can land inside a word: 路口乡成功签约…
+    would show as 口乡成功签约…. The label starts instead right after a place name (…乡, …镇,
+    …村, …县, …街道) that straddles the cut (a slightly shorter label) or ends at most two
+    characters before it (a slightly longer one); else after a function word (的, 和, 在…) in
+    its first two characters; else at the plain cut.
+    """
+    cut = len(label) - _LABEL_MAX
+    if cut <= 0:
+        return label
+    # cut+1, cut+2: a place name straddles the window's start (口乡|成功, 县|东和店镇); cut,
+    # cut-1, cut-2: one ends just before it. A suffix ending at cut+3 may close a whole
+    # two-character name inside the window (汝南县…), which is a fine start already.
+    for start in (cut, cut + 1, cut + 2, cut - 1, cut - 2):
+        if 0 < start < len(label) - 1 and _after_place(label, start, g):
+            return label[start:]
+    for k in (cut, cut + 1):
+        if label[k] in g.label_cut_after:
+            return label[k + 1 :]
+    return label[cut:]
+
+
+def _after_place(label: str, start: int, g: MetricGrammar) -> bool:
+    """Whether ``label[:start]`` ends with a place name (乡村, 市场, 村民 are words, not places)."""
+    suffix = _ends_with_any(label[:start], g.label_place_suffixes)
+    if not suffix or start - len(suffix) < 1:
+        return False
+    before = label[start - len(suffix) - 1]
+    # 乡村 ends in 村 but is no place; 发展乡|村振兴 and 农贸市|场 are cuts inside a word.
+    return before + suffix[0] not in g.label_place_words and (
+        suffix[-1] + label[start] not in g.label_place_words
+    )
 
 
 def _strip_fillers(label: str, g: MetricGrammar) -> str:

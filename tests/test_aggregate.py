@@ -254,6 +254,23 @@ def test_filter_by_metric_range():
     assert len(i) == len(items)  # "items" is not a metric filter
 
 
+def test_one_item_counts_its_largest_figure_of_a_key_not_their_sum():
+    items, metrics = make_frames()
+    per_item = agg.item_metric_values(metrics, "employment_person")
+    # Item a/1 reports 意向 120 and 送工 85 (both employment_person): 120, not 205.
+    assert per_item.sort_values().tolist() == [120.0, 200.0]
+    assert agg.item_metric_values(metrics, "items").empty
+    codes = [c for c, _, _ in TOWNSHIPS]
+    t = agg.aggregate_townships(items, metrics, "employment_person", township_codes=codes)
+    assert t.loc["411528101", "value"] == 320  # 120 + 200 over two items, not 405
+    # The range filter reads the same per-item value: 120 is below 150, 200 is not.
+    f = agg.Filters(metric_key="employment_person", metric_min=150)
+    i, _ = agg.filter_items(items, metrics, f)
+    assert list(i["headline"]) == ["项店镇招商引资再添新项目"]
+    f = agg.Filters(metric_key="employment_person", metric_min=121, metric_max=199)
+    assert agg.filter_items(items, metrics, f)[0].empty
+
+
 def test_filter_none_and_empty_keep_everything():
     items, metrics = make_frames()
     for f in (None, agg.Filters()):
@@ -283,7 +300,7 @@ def test_aggregate_sectors_and_bulletins():
     items, metrics = make_frames()
     s = agg.aggregate_sectors(items, metrics, "employment_person").set_index("sector")
     assert s.loc["employment", "n_items"] == 2
-    assert s.loc["employment", "value"] == 205
+    assert s.loc["employment", "value"] == 120  # 意向 120 includes 送工 85: the item counts 120
     assert s.loc["investment", "value"] == 200
     assert np.isnan(s.loc["agriculture", "value"])
     b = agg.aggregate_bulletins(items, metrics, "investment_yuan")
@@ -348,6 +365,15 @@ def test_query_round_trip():
     assert f2 == f
     assert v2 == view
     assert agg.filters_to_query(agg.Filters(), agg.ViewState()) == {}
+
+
+@pytest.mark.parametrize("bound", [12345678.0, 1234567.5, 0.1 + 0.2, 1e20, -3.0, 2.5e-7])
+def test_query_metric_bounds_are_exact(bound):
+    q = agg.filters_to_query(agg.Filters(metric_key="investment_yuan", metric_min=bound))
+    assert "e+" not in q["min"] or abs(bound) >= 1e16
+    f, _ = agg.filters_from_query(q)
+    assert f.metric_min == bound
+    assert agg.filters_to_query(agg.Filters(metric_max=12345678.0))["max"] == "12345678"
 
 
 def test_query_bad_values_are_dropped():

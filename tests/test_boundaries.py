@@ -329,6 +329,65 @@ def test_join_without_usable_column_or_match():
         join_to_gazetteer(other, _gazetteer(), name_field="name")
 
 
+def _xixian_towns(names, geoms) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"乡镇名称": names}, geometry=geoms, crs="EPSG:4326")
+
+
+def test_features_far_from_the_county_outline_are_not_joined():
+    from geo.gazetteer import load_gazetteer
+
+    gaz = load_gazetteer("息县")
+    towns = county_layers("411528").townships.set_index("township")
+    inside = towns.loc["项店镇"].geometry
+    # 路口乡 drawn at lon 10 / lat 10; 孙庙乡 ~20 km east of the county (a GCJ/BD mix-up or
+    # another county); 临河乡 just 2 km outside the outline, within the 5 km margin.
+    far = box(10.0, 10.0, 10.1, 10.1)
+    east = box(115.40, 32.30, 115.45, 32.35)
+    outline = county_layers("411528").outline.union_all()
+    maxx = outline.bounds[2]
+    near = box(maxx + 0.01, 32.30, maxx + 0.03, 32.32)  # ~1-3 km east of the easternmost point
+    gdf = _xixian_towns(["项店镇", "路口乡", "孙庙乡", "临河乡"], [inside, far, east, near])
+    out, report = join_to_gazetteer(gdf, gaz)
+    assert sorted(out["township"]) == ["临河乡", "项店镇"]
+    assert report.outside == ["#2 路口乡", "#3 孙庙乡"]
+    assert not report.complete
+    text = report.to_text()
+    assert "2 个要素不在息县（相距 >5 km）范围内——请检查坐标系/基准面" in text
+    assert "#2 路口乡" in text and "路口乡" in report.missing
+
+
+def test_all_features_outside_the_county_is_an_error(tmp_path):
+    from geo.gazetteer import load_gazetteer
+
+    gdf = _xixian_towns(["项店镇"], [box(10.0, 10.0, 10.1, 10.1)])
+    path = tmp_path / "towns.geojson"
+    gdf.to_file(path, driver="GeoJSON", engine="pyogrio")
+    with pytest.raises(BoundaryReadError, match=r"wrong CRS or datum") as err:
+        join_to_gazetteer(read_boundaries(path), load_gazetteer("息县"))
+    assert "\n" not in str(err.value) and "towns.geojson: all 1 features" in str(err.value)
+
+
+def test_county_without_outline_is_checked_against_china():
+    # 测试县 (419999) has no outline: features must at least lie in China's lon/lat box.
+    gdf = _wgs()
+    gdf.loc[1, "geometry"] = box(2.3, 48.8, 2.4, 48.9)  # Paris: lon/lat swapped or wrong CRS
+    out, report = join_to_gazetteer(gdf, _gazetteer(), name_field="名称")
+    assert list(out["township"]) == ["甲乡"]
+    assert report.outside == ["#2 乙镇"] and "中国" in report.outside_warning
+    gdf["geometry"] = [box(2.3, 48.8, 2.4, 48.9), box(2.4, 48.8, 2.5, 48.9)]
+    with pytest.raises(BoundaryReadError, match="all 2 features lie outside 中国"):
+        join_to_gazetteer(gdf, _gazetteer())
+
+
+def test_unrecognised_column_says_how_to_choose():
+    gdf = gpd.GeoDataFrame({"XZMC": ["某乡", "某镇"]}, geometry=WGS_POLYS, crs="EPSG:4326")
+    with pytest.raises(BoundaryReadError) as err:
+        join_to_gazetteer(gdf, _gazetteer())
+    msg = str(err.value)
+    assert "(columns: XZMC)" in msg
+    assert "--name-field/--code-field" in msg and "字段选择" in msg and "\n" not in msg
+
+
 def test_join_report_text_when_complete():
     report = JoinReport(method="code", field="code", matched=["甲乡"])
     assert report.complete and report.to_text() == "Matched 1 townships by code (column 'code')."

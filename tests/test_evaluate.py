@@ -75,6 +75,32 @@ def test_main_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert "county" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\x7fELF\x02\x01\x01\x00\xd0\xff\xfe binary", "line 1: not UTF-8"),
+        ('{"text": "x", "county": "息县"}\n{"text": \n'.encode(), "line 2: not JSON"),
+        ('{"county": "息县"}\n'.encode(), "line 1: needs 'text' and 'county'"),
+        ('{"text": "某乡召开会议"}\n'.encode(), "line 1: needs 'text' and 'county'"),
+        ('{"text": 5, "county": "息县"}\n'.encode(), "line 1: 'text' and 'county' must be"),
+        ('{"text": "x", "county": "息县", "metrics": [{"value": "五"}]}'.encode(), "'metrics'"),
+    ],
+)
+def test_main_bad_files_give_one_error_line_and_exit_2(tmp_path, capsys, content, expected):
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes(content)
+    assert main([str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: labels.jsonl ") and expected in captured.err
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+
+
+def test_main_directory_is_not_a_file(tmp_path, capsys):
+    assert main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("error: Labelled file not found")
+
+
 def test_load_labelled_rejects_broken_json(tmp_path):
     p = tmp_path / "b.jsonl"
     p.write_text('{"text": \n', "utf-8")

@@ -245,3 +245,49 @@ def test_dev_items_read_as_single_items(dev_items):
 )
 def test_parse_credit(credit, expected):
     assert parse_credit(credit) == expected
+
+
+# --- untrusted markup ------------------------------------------------------------------------
+
+
+TAGGED = (
+    "息县<b>某</b>乡召开秋收动员会议 该乡日前召开秋收动员会议，部署秋粮收购工作，"
+    "全乡共组织农机300余台。（<i>县委办</i> 张三）\n"
+    "项店镇举办招聘会 近日，项店镇举办招聘会，达成就业意向230人，送工150人。（项店镇 李四）\n"
+)
+
+
+def test_tags_are_ordinary_text_for_splitting():
+    first, second = split_items(normalise_text(TAGGED))
+    # The tags stay as written (they are escaped where shown) and do not move the credit.
+    assert first.headline == "息县<b>某</b>乡召开秋收动员会议"
+    assert (first.unit, first.authors) == ("<i>县委办</i>", ["张三"])
+    assert first.body.endswith("全乡共组织农机300余台。")
+    assert (second.headline, second.unit, second.authors) == (
+        "项店镇举办招聘会",
+        "项店镇",
+        ["李四"],
+    )
+
+
+def test_tags_in_headline_on_its_own_line():
+    text = TAGGED.replace("会议 该乡", "会议\n该乡").replace("招聘会 近日", "招聘会\n近日")
+    first, second = split_items(normalise_text(text))
+    assert first.headline == "息县<b>某</b>乡召开秋收动员会议" and first.unit == "<i>县委办</i>"
+    assert second.unit == "项店镇"
+
+
+@pytest.mark.parametrize(
+    ("credit", "expected"),
+    [
+        ("<i>县委办</i> 张三", ("<i>县委办</i>", ["张三"])),
+        (
+            '<a href="http://x/y">县人社局</a>张继铭',
+            ('<a href="http://x/y">县人社局</a>', ["张继铭"]),
+        ),
+        ("全媒体记者 <b>王一</b> 李二", (None, ["<b>王一</b>", "李二"])),
+        ("<script>alert(1)</script>", None),
+    ],
+)
+def test_parse_credit_keeps_tags_as_text(credit, expected):
+    assert parse_credit(credit) == expected

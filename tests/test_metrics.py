@@ -144,6 +144,25 @@ def test_labels_from_words_before_or_noun_after():
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        # The plain 12-character cut would start inside 路口乡 (口乡成功签约…).
+        ("息县路口乡成功签约食品加工项目1个，总投资5000万元。", "成功签约食品加工项目"),
+        ("息县路口乡成功签约食品加工项目总投资5000万元。", "成功签约食品加工项目总投资"),
+        ("近日夏庄镇举办招聘会达成就业意向230人。", "举办招聘会达成就业意向"),  # not 镇举办…
+        ("光山县东岳镇小李村耕地面积达到4390亩。", "东岳镇小李村耕地面积"),  # not 县东…
+        # 乡村 and 市场 are words, not places: no cut inside them either.
+        ("今年城郊乡乡村振兴产业园占地面积2000亩。", "乡村振兴产业园占地面积"),
+        ("各乡镇新建农贸市场与村民议事场所面积300平方米。", "贸市场与村民议事场所面积"),
+        # Short labels are untouched.
+        ("路口乡签约项目3个。", "路口乡签约项目"),
+    ],
+)
+def test_long_labels_do_not_start_inside_a_place_name(text, label):
+    assert extract_metrics(text)[0].label == label
+
+
 def test_spans_index_into_item_text_and_cover_qualifiers():
     headline = "某镇发展茶叶产业"
     body = "全镇茶园面积超 1.5 万亩，年产干茶 300 余吨。"
