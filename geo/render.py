@@ -329,18 +329,23 @@ def render_figure(
             color="#444444",
             wrap=True,
         )
-        bottom = 0.16 if portrait else 0.1
-        ax = fig.add_axes((0.03, bottom, 0.94, 0.88 - bottom - 0.04))
-        draw_map(ax, view, labels=labels)
         notes = []
         if not _has_polygons(view):
             notes.append(NO_TOWNSHIPS_NOTE)
         elif getattr(view, "approximate", True):
             notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
+        attribution = list(getattr(view, "attribution", None) or ())
         sources = getattr(view, "sources", "") or ""
-        if sources:
+        if attribution:
+            notes.extend(attribution)
+        elif sources:
             notes.append(f"数据来源：{sources}")
         notes.append(f"制图日期：{_created(view)}")
+        # Reserve room for every note line below the map, so the notes never cover the scale bar.
+        line_frac = base * 0.85 * 1.35 / 72 * dpi / h
+        bottom = max(0.16 if portrait else 0.1, 0.03 + len(notes) * line_frac)
+        ax = fig.add_axes((0.03, bottom, 0.94, 0.88 - bottom - 0.04))
+        draw_map(ax, view, labels=labels)
         fig.text(
             0.03,
             0.015,
