@@ -36,6 +36,7 @@ __all__ = [
     "filters_to_query",
     "item_id",
     "item_metric_values",
+    "item_metric_values_by_key",
     "item_points",
     "items_frame",
     "load_metric_keys",
@@ -455,6 +456,21 @@ def item_metric_values(metrics_df: pd.DataFrame, metric_key: str | None) -> pd.S
     m = _with_keys(metrics_df)
     m = m.loc[(m["metric_key"] == metric_key).to_numpy(), ["item_id", "value"]]
     return m.groupby("item_id", sort=False)["value"].max().astype(float)
+
+
+def item_metric_values_by_key(metrics_df: pd.DataFrame) -> pd.DataFrame:
+    """Every item's value of every metric key it reports (largest figure per key, as in
+    :func:`item_metric_values`), e.g. for a township panel's totals per key.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``item_id, metric_key, value``; summing ``value`` per ``metric_key`` gives
+        totals that never add one item's restated figures.
+    """
+    m = _with_keys(metrics_df)
+    out = m.groupby(["item_id", "metric_key"], sort=False)["value"].max().reset_index()
+    return out.astype({"value": float})
 
 
 def _metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str, by: str):

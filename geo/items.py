@@ -106,6 +106,8 @@ _UNIT_SUFFIXES = (
     "台",
 )
 _NOT_NAME_END = tuple("村乡镇县市区省局办委站所队部处社馆会厂场网台报图稿")
+# Two-character units: 县委, 市委, 县办 (longer units end in one of _UNIT_SUFFIXES).
+_SHORT_UNIT = re.compile(r"[省市县区乡镇][委办]")
 # Short parentheticals that are not people: photo positions (左二), drafting notes, times.
 _NOT_NAME = re.compile(
     r"^(?:[左右前后中][一二三四五六七八九十起]+|上午|下午|晚上|试行|草案|暂行|附件|社区|待续|"
@@ -178,6 +180,8 @@ def _is_name(token: str) -> bool:
 
 def _is_unit(token: str) -> bool:
     token = _bare(token)
+    if _SHORT_UNIT.fullmatch(token):
+        return True
     return (
         len(token) >= 3
         and re.fullmatch(rf"[{_HAN}（）()]+", token) is not None

@@ -269,6 +269,10 @@ def test_one_item_counts_its_largest_figure_of_a_key_not_their_sum():
     assert list(i["headline"]) == ["项店镇招商引资再添新项目"]
     f = agg.Filters(metric_key="employment_person", metric_min=121, metric_max=199)
     assert agg.filter_items(items, metrics, f)[0].empty
+    by_key = agg.item_metric_values_by_key(metrics)
+    assert list(by_key.columns) == ["item_id", "metric_key", "value"]
+    assert by_key.groupby("metric_key")["value"].sum()["employment_person"] == 320
+    assert len(by_key) == len(metrics) - 1  # only 意向/送工 of one item collapse
 
 
 def test_filter_none_and_empty_keep_everything():

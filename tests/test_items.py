@@ -277,9 +277,25 @@ def test_tags_in_headline_on_its_own_line():
     assert second.unit == "项店镇"
 
 
+def test_tagged_two_character_unit_closes_its_item():
+    text = (
+        "息县某镇开展秸秆禁烧巡查 该镇组织干部开展巡查，出动车辆20台次。（县农业农村局 王五）\n"
+        "息县<b>某</b>乡召开会议 该乡日前召开秋收动员会议，部署秋粮收购工作。（<i>县委</i> 张三）\n"
+        "项店镇举办招聘会 近日，项店镇举办招聘会，达成就业意向230人。（项店镇 李四）\n"
+    )
+    items = split_items(normalise_text(text))
+    assert [(it.headline, it.unit) for it in items] == [
+        ("息县某镇开展秸秆禁烧巡查", "县农业农村局"),
+        ("息县<b>某</b>乡召开会议", "<i>县委</i>"),
+        ("项店镇举办招聘会", "项店镇"),
+    ]
+    assert items[1].authors == ["张三"] and "（" not in items[1].body
+
+
 @pytest.mark.parametrize(
     ("credit", "expected"),
     [
+        ("县委 张三", ("县委", ["张三"])),
         ("<i>县委办</i> 张三", ("<i>县委办</i>", ["张三"])),
         (
             '<a href="http://x/y">县人社局</a>张继铭',
