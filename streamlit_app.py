@@ -74,6 +74,12 @@ def _read_upload(digest: str, name: str, _data: bytes):
     return app_state.read_upload(name, _data)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _boundary_columns(digest: str, name: str, _data: bytes) -> list[str]:
+    """The uploaded boundary file's columns, read once per content."""
+    return app_state.vector_columns(name, _data)
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _village_points(county_code: str, boundary_key, _gazetteer, _townships):
     """Approximate village dots for the map's hidden 村（社区） layer, per county and layer."""
@@ -248,7 +254,7 @@ def _upload_boundaries(store, county_code: str, meta, default_note: str) -> None
             st.rerun()
         if meta.get("join_report"):
             with st.expander("边界匹配报告"):
-                st.text(meta["join_report"])
+                st.text(app_state.note_zh(meta["join_report"]))
     f = st.file_uploader(
         "上传官方乡镇边界（zip 打包的 shapefile / GeoJSON / GeoPackage），保存后长期使用",
         type=BOUNDARY_TYPES,
@@ -270,6 +276,17 @@ def _upload_boundaries(store, county_code: str, meta, default_note: str) -> None
         key="boundary_datum",
         help="高德、腾讯地图导出的坐标为 GCJ-02，百度为 BD-09；与坐标系无关，需另选",
     )
+    code_field = name_field = None
+    if f is not None:
+        columns = _boundary_columns(app_state.content_hash(f.getvalue()), f.name, f.getvalue())
+        with st.expander("字段选择", expanded=bool(st.session_state.get("_boundary_field_error"))):
+            st.caption("自动识别失败时，请指定边界文件中的乡镇代码或名称字段。")
+            auto = "（自动识别）"
+            c1, c2 = st.columns(2)
+            code_field = c1.selectbox("乡镇代码字段", [auto, *columns], key="boundary_code_field")
+            name_field = c2.selectbox("乡镇名称字段", [auto, *columns], key="boundary_name_field")
+            code_field = None if code_field == auto else code_field
+            name_field = None if name_field == auto else name_field
     if f is not None and st.button("使用此边界", key="boundary_go"):
         from geo.boundaries import boundary_report, join_to_gazetteer, read_boundaries
 
@@ -279,13 +296,17 @@ def _upload_boundaries(store, county_code: str, meta, default_note: str) -> None
             if crs == "":
                 crs = app_state.parse_crs(typed)
             gdf = read_boundaries(f.getvalue(), crs=crs, datum=datum, name=f.name)
-            joined, report = join_to_gazetteer(gdf, _gazetteer(county_code), source=f.name)
+            joined, report = join_to_gazetteer(
+                gdf,
+                _gazetteer(county_code),
+                code_field=code_field,
+                name_field=name_field,
+                source=f.name,
+            )
             read_report = boundary_report(gdf)
             crs_note = ""
             if read_report is not None and read_report.source_crs:
-                crs_note = read_report.source_crs + (
-                    " (assigned)" if read_report.crs_assigned else ""
-                )
+                crs_note = read_report.source_crs + ("（指定）" if read_report.crs_assigned else "")
             store.save_boundaries(
                 county_code,
                 joined,
@@ -297,9 +318,19 @@ def _upload_boundaries(store, county_code: str, meta, default_note: str) -> None
             )
         except GeoInputError as err:
             st.error(_err_line(err))
+            # no code/name column recognised: open 字段选择 so the user can name it
+            field_error = "column" in str(err) or "字段" in str(err)
+            if field_error and not st.session_state.get("_boundary_field_error"):
+                st.session_state["_boundary_field_error"] = True
+                st.session_state["_boundary_err"] = _err_line(err)
+                st.rerun()
         else:
+            st.session_state.pop("_boundary_field_error", None)
             st.session_state["_boundary_msg"] = f"已保存乡镇边界：{f.name}（{len(joined)} 个乡镇）"
             st.rerun()  # the map and the note above were drawn with the old layer
+    if st.session_state.get("_boundary_err"):
+        st.error(st.session_state.pop("_boundary_err"))
+        st.info("请在“字段选择”中指定乡镇代码字段或乡镇名称字段后重试。")
     if st.session_state.get("_boundary_msg"):
         st.success(app_state.md_escape(st.session_state.pop("_boundary_msg")))
 
@@ -354,19 +385,27 @@ def _filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[
     )
     lo_hi = app_state.metric_bounds(metrics_df, metric)
     metric_min = metric_max = None
-    if lo_hi is not None and lo_hi[0] < lo_hi[1]:
-        lo, hi = lo_hi
+    # whole 万元/亿元 for money, whole units otherwise; filters get base units back
+    scale = app_state.metric_slider(metric, *lo_hi) if lo_hi is not None else None
+    if scale is not None:
         # Bounds in the key: new data gives a fresh slider instead of an out-of-range value.
-        rkey = f"f_range_{metric}_{lo:g}_{hi:g}"
+        rkey = f"f_range_{metric}_{lo_hi[0]:g}_{lo_hi[1]:g}"
+        exact = (None, None)
         if url_f.metric_key == metric:
-            start = lo if url_f.metric_min is None else min(max(url_f.metric_min, lo), hi)
-            end = hi if url_f.metric_max is None else max(min(url_f.metric_max, hi), lo)
-            _seed(rkey, (start, end))
+            exact = (url_f.metric_min, url_f.metric_max)
+            start = scale.lo if exact[0] is None else scale.to_slider(exact[0])
+            end = scale.hi if exact[1] is None else scale.to_slider(exact[1], upper=True)
+            _seed(rkey, (start, max(start, end)))
         low, high = st.slider(
-            f"{agg.metric_label(metric)} 范围", min_value=lo, max_value=hi, value=(lo, hi), key=rkey
+            f"{agg.metric_name(metric)} 范围（{scale.unit}）",
+            min_value=scale.lo,
+            max_value=scale.hi,
+            value=(scale.lo, scale.hi),
+            step=1,
+            format=f"%d {scale.unit}",
+            key=rkey,
         )
-        metric_min = None if low <= lo else low
-        metric_max = None if high >= hi else high
+        metric_min, metric_max = scale.to_range(low, high, *exact)
     _seed("f_towns", [t for t in url_f.townships if t in towns])
     chosen_towns = st.multiselect(
         "乡镇",
@@ -375,13 +414,7 @@ def _filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[
         placeholder="全部乡镇",
         key="f_towns",
     )
-    b = items_df.drop_duplicates("bulletin_id")
-    parts = [
-        b[c].fillna("").astype(str) for c in ("bulletin_date", "bulletin_issue", "bulletin_name")
-    ]
-    b_labels = dict(
-        zip(b["bulletin_id"], (parts[0] + " " + parts[1] + " " + parts[2]).str.strip(), strict=True)
-    )
+    b_labels = app_state.bulletin_labels(items_df)
     _seed("f_bulletins", [b for b in url_f.bulletins if b in b_labels])
     chosen_bulletins = st.multiselect(
         "简报",
@@ -427,6 +460,8 @@ def _basemap_choice() -> str:
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     _seed("basemap", url_v.basemap, url_v.basemap in BASEMAPS)
     basemap = st.selectbox("底图", list(BASEMAPS), format_func=lambda k: BASEMAPS[k], key="basemap")
+    if app_state.is_online_basemap(basemap):
+        st.caption("在线底图需联网；离线环境请选择“无底图”")
     if basemap.startswith("tianditu") and not _tianditu_key():
         st.warning("天地图需要密钥：在 secrets.toml 设置 tianditu_key 或环境变量 TIANDITU_KEY。")
     return basemap
@@ -436,6 +471,8 @@ _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slo
 
 
 def _township_panel(code: str, name: str, items_df, metrics_df, sectors: dict[str, str]) -> None:
+    from geo.webmap import item_title
+
     info = app_state.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
     st.subheader(app_state.md_escape(name or info["township"]))
     st.metric("事项数", info["n_items"])
@@ -446,7 +483,7 @@ def _township_panel(code: str, name: str, items_df, metrics_df, sectors: dict[st
     for label, value in info["totals"][:8]:
         st.write(f"{app_state.md_escape(label)}：{app_state.format_number(value)}")
     for row in info["items"].head(_PANEL_ITEMS).itertuples():
-        with st.expander(app_state.md_escape(row.headline or "（无标题）")):
+        with st.expander(app_state.md_escape(item_title(row.headline, row.body))):
             st.text(row.body or "")
     if info["n_items"] > _PANEL_ITEMS:
         st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在下表查看。")
@@ -483,10 +520,7 @@ def _review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]
     if items_df.empty:
         st.caption("没有可更正的事项。")
         return
-    heads = items_df["headline"].fillna("").astype(str).str.slice(0, 60)
-    labels = dict(
-        zip(items_df["item_id"], heads.where(heads != "", items_df["item_id"]), strict=True)
-    )
+    labels = app_state.review_labels(items_df)
     iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
     row = items_df[items_df["item_id"] == iid].iloc[0]
 
@@ -614,7 +648,7 @@ def main() -> None:
         st.caption("示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。")
     if approximate:
         st.warning(
-            "乡镇边界为**示意范围，非官方边界**。请在侧栏“上传乡镇边界”导入官方边界"
+            "乡镇边界为**示意范围，非官方边界**。请在侧栏“乡镇边界”一节导入官方边界"
             "（shapefile zip / GeoJSON / GeoPackage）。"
         )
     elif townships is None and layers.outline is not None:
@@ -710,6 +744,8 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, star
     """Map and township panel. A fragment: clicking or panning the map reruns only this part."""
     from streamlit_folium import st_folium
 
+    from geo.webmap import display_to_wgs84
+
     if not view.can_draw_map:  # no map, so nothing to click for the township panel either
         st.info(
             "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
@@ -737,7 +773,9 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, star
             st.session_state["town"] = clicked
         center, zoom = (state or {}).get("center"), (state or {}).get("zoom")
         if center and zoom:
-            now = (round(center["lat"], 5), round(center["lng"], 5), int(zoom))
+            # the map reports GCJ-02 on 高德: keep WGS84 so links and other base maps agree
+            lat, lon = display_to_wgs84(center["lat"], center["lng"], view.basemap)
+            now = (round(lat, 5), round(lon, 5), int(zoom))
             if now != st.session_state.get("_view_now"):
                 st.session_state["_view_now"] = now
                 st.query_params.update(
@@ -750,7 +788,7 @@ def _map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, star
             if townships is not None and "township" in townships:
                 names = dict(zip(townships["township_code"], townships["township"], strict=True))
             _township_panel(code, names.get(code, ""), items_df, metrics_df, sectors)
-        else:
+        elif view.has_polygons:  # an outline-only map has no township to click
             st.caption("点击地图上的乡镇查看其事项与合计。")
 
 

@@ -28,10 +28,12 @@ __all__ = [
     "TABLE_COLUMNS",
     "UPLOAD_TYPES",
     "ExportSpec",
+    "MetricSlider",
     "UploadFile",
     "UploadReport",
     "boundary_crs_choices",
     "boundary_label",
+    "bulletin_labels",
     "content_hash",
     "county_choices",
     "data_sources",
@@ -40,16 +42,21 @@ __all__ = [
     "export_specs",
     "format_number",
     "ingest_uploads",
+    "is_online_basemap",
     "item_metric_totals",
     "items_table",
     "md_escape",
     "metric_bounds",
+    "metric_slider",
+    "note_zh",
     "parse_crs",
     "read_upload",
+    "review_labels",
     "sample_text",
     "township_at",
     "township_from_map",
     "township_summary",
+    "vector_columns",
 ]
 
 SAMPLE_PATH = config.data_dir() / "xixian-bulletin-sample.txt"
@@ -303,11 +310,11 @@ def ingest_uploads(
                     date=h.date or given.date or None,
                 )
             if not bulletin.items:
-                raise GeoInputError(f"{up.name}: no items found in the text")
+                raise GeoInputError(f"{up.name}：文中没有找到事项")
             result = store.ingest(bulletin)
         except GeoInputError as err:
             msg = _one_line(err)
-            report.errors.append((up.name, msg if up.name in msg else f"{up.name}: {msg}"))
+            report.errors.append((up.name, msg if up.name in msg else f"{up.name}：{msg}"))
         else:
             report.ingested.append((up.name, result))
             report.bulletins.append(bulletin)
@@ -437,17 +444,23 @@ def format_number(value: float) -> str:
 
 
 def _metric_summaries(metrics_df: pd.DataFrame, unit_zh: Mapping[str, str]) -> pd.Series:
-    """One short string per item listing its metrics ("300亩；666万元")."""
+    """One short string per item listing its metrics ("300亩；666万元；45座")."""
     if metrics_df.empty:
         return pd.Series(dtype=object)
     # A plain dict beats groupby(...).agg(join) by ~20x on 10,000 items.
     parts: dict[str, list[str]] = {}
-    for iid, value, unit in zip(
+    texts = metrics_df["text"].tolist() if "text" in metrics_df else [""] * len(metrics_df)
+    for iid, value, unit, text in zip(
         metrics_df["item_id"].tolist(),
         metrics_df["value"].tolist(),
         metrics_df["unit"].tolist(),
+        texts,
         strict=True,
     ):
+        if unit == "other" and isinstance(text, str) and text.strip():
+            # "45座", "3.5公里": the bulletin's own unit word, which "other" does not know
+            parts.setdefault(iid, []).append("".join(text.split()))
+            continue
         parts.setdefault(iid, []).append(format_number(value) + unit_zh.get(unit, ""))
     return pd.Series({k: "；".join(v) for k, v in parts.items()}, dtype=object)
 
@@ -500,6 +513,13 @@ def items_table(
             out[label] = items_df["corrected"].fillna(False).astype(bool)
         else:
             out[label] = items_df[col].astype(object).where(items_df[col].notna(), "")
+    if "body" in items_df:
+        from geo.webmap import item_title
+
+        out["标题"] = [
+            item_title(h, b)
+            for h, b in zip(items_df["headline"].tolist(), items_df["body"].tolist(), strict=True)
+        ]
     no_town = out["乡镇"].isna() | (out["乡镇"] == "")
     out.loc[no_town, "乡镇"] = items_df.loc[no_town, "scope"].map(_SCOPE_ZH).fillna("")
     return out.reset_index(drop=True)
@@ -683,12 +703,12 @@ def parse_crs(text: str) -> str:
 
     m = re.fullmatch(r"\s*(?:epsg)?\s*[:：]?\s*(\d{4,6})\s*", text or "", flags=re.IGNORECASE)
     if not m:
-        raise GeoInputError(f"CRS {text.strip()!r} is not an EPSG code such as EPSG:4547")
+        raise GeoInputError(f"“{text.strip()}”不是 EPSG 代码（例如 EPSG:4547）")
     code = f"EPSG:{m.group(1)}"
     try:
         pyproj.CRS.from_user_input(code)
     except pyproj.exceptions.CRSError:
-        raise GeoInputError(f"unknown CRS {code}") from None
+        raise GeoInputError(f"未知的坐标系 {code}") from None
     return code
 
 
@@ -703,7 +723,7 @@ def boundary_label(meta: Mapping | None, default_note: str = "") -> str:
     meta : mapping or None
         ``geo.store.Store.boundary_set`` of the county; None for the default layer.
     default_note : str
-        The default layer's note (``CountyLayers.note``).
+        The default layer's note (``CountyLayers.note``), shown through :func:`note_zh`.
 
     Returns
     -------
@@ -711,7 +731,8 @@ def boundary_label(meta: Mapping | None, default_note: str = "") -> str:
         Plain text (escape it before Markdown: it holds a file name).
     """
     if not meta:
-        return f"默认图层（{default_note}）" if default_note else "默认图层"
+        note = note_zh(default_note)
+        return f"默认图层（{note}）" if note else "默认图层"
     quality = _QUALITY_ZH.get(str(meta.get("quality")), "用户上传")
     when = str(meta.get("created_at") or "")[:10]
     n = meta.get("n_townships")
@@ -858,4 +879,230 @@ def data_sources(
     for r in rows:  # GeoNames and others state their licence inside the source text
         if not r["licence"] and "CC BY" in r["source"]:
             r["licence"] = "CC BY 4.0"
+        r["source"] = note_zh(r["source"])
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# labels and wording
+
+
+def bulletin_labels(items_df: pd.DataFrame) -> dict[str, str]:
+    """Menu label of every bulletin of ``items_df``: title, issue and date, else its file name.
+
+    Parameters
+    ----------
+    items_df : pandas.DataFrame
+        ``ITEM_COLUMNS`` frame.
+
+    Returns
+    -------
+    dict
+        ``bulletin_id -> label``; labels that would repeat get the file name in brackets.
+    """
+    b = items_df.drop_duplicates("bulletin_id")
+    out: dict[str, str] = {}
+    for row in b.itertuples():
+        parts = [_text(getattr(row, c, None)) for c in ("bulletin_title", "bulletin_issue")]
+        parts.append(_text(row.bulletin_date))
+        label = " ".join(p for p in parts if p)
+        out[row.bulletin_id] = label or _text(row.bulletin_name) or str(row.bulletin_id)
+    seen = pd.Series(list(out.values())).value_counts()
+    for row in b.itertuples():
+        name = _text(row.bulletin_name)
+        if seen.get(out[row.bulletin_id], 0) > 1 and name and name != out[row.bulletin_id]:
+            out[row.bulletin_id] += f"（{name}）"
+    return out
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
+def review_labels(items_df: pd.DataFrame, width: int = 40) -> dict[str, str]:
+    """Labels of the correction menu: the item's title and the bulletin's date and name.
+
+    Parameters
+    ----------
+    items_df : pandas.DataFrame
+    width : int
+        Characters of the title kept.
+
+    Returns
+    -------
+    dict
+        ``item_id -> "标题（2024-02-01 简报.txt）"``; items without a headline show the start
+        of their body.
+    """
+    from geo.webmap import item_title
+
+    out = {}
+    for row in items_df.itertuples():
+        title = item_title(row.headline, row.body)[:width]
+        where = " ".join(p for p in (_text(row.bulletin_date), _text(row.bulletin_name)) if p)
+        out[row.item_id] = f"{title}（{where}）" if where else title
+    return out
+
+
+def is_online_basemap(basemap: str) -> bool:
+    """True when a base map loads tiles from the internet (anything but 无底图)."""
+    from geo.webmap import load_basemaps
+
+    bm = load_basemaps().get(basemap)
+    return bool(bm is not None and bm.layers)
+
+
+UI_ZH_PATH = config.config_dir() / "ui_zh.json"
+
+
+def _ui_replacements(path: Path | None = None) -> list[tuple[Any, str]]:
+    import re
+
+    doc = json.loads(Path(path or UI_ZH_PATH).read_text(encoding="utf-8"))
+    return [(re.compile(p), r) for p, r in doc["replacements"]]
+
+
+def note_zh(text: str | None, path: Path | None = None) -> str:
+    """Chinese wording of the English notes and reports other modules write, line by line.
+
+    The boundary read/join reports, the note of a county without default boundaries and the
+    source notes of ``data/counties.json`` are English; the app shows them through this. The
+    patterns live in ``data/config/ui_zh.json``; a line no pattern knows is kept as it is.
+
+    Parameters
+    ----------
+    text : str or None
+    path : pathlib.Path, optional
+        Another file of the same form.
+
+    Returns
+    -------
+    str
+    """
+    rules = _ui_replacements(path)
+    lines = []
+    for line in str(text or "").split("\n"):
+        for pattern, repl in rules:
+            line = pattern.sub(repl, line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# metric range slider
+
+
+@dataclass(frozen=True)
+class MetricSlider:
+    """A metric range slider in readable whole units (万元, 亿元, 人, 亩...).
+
+    Attributes
+    ----------
+    scale : float
+        Base units (元, 人...) per slider unit.
+    unit : str
+        Unit shown on the slider ("万元").
+    lo, hi : int
+        Slider bounds in slider units; they contain every value.
+    """
+
+    scale: float
+    unit: str
+    lo: int
+    hi: int
+
+    def to_slider(self, value: float, upper: bool = False) -> int:
+        """A base-unit value as a slider position (rounded outwards, within the bounds)."""
+        import math
+
+        x = value / self.scale
+        pos = math.ceil(x - 1e-9) if upper else math.floor(x + 1e-9)
+        return int(min(max(pos, self.lo), self.hi))
+
+    def to_range(
+        self,
+        low: int,
+        high: int,
+        exact_min: float | None = None,
+        exact_max: float | None = None,
+    ) -> tuple[float | None, float | None]:
+        """Filter bounds in base units from the slider; None where the slider is at its end.
+
+        ``exact_min`` / ``exact_max`` (from a shared link) are returned unchanged while the
+        slider still shows them, so a link keeps its exact bounds.
+        """
+        lo_val = None
+        if low > self.lo:
+            keep = exact_min is not None and self.to_slider(exact_min) == low
+            lo_val = float(exact_min) if keep else low * self.scale
+        hi_val = None
+        if high < self.hi:
+            keep = exact_max is not None and self.to_slider(exact_max, upper=True) == high
+            hi_val = float(exact_max) if keep else high * self.scale
+        return lo_val, hi_val
+
+
+#: Money shown in 亿元 from this total on, else in 万元 from _WAN_FROM on (yuan).
+_YI_FROM = 1e9
+_WAN_FROM = 1e5
+
+
+def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
+    """The range slider of a metric family with totals between ``lo`` and ``hi``.
+
+    Money (元) moves in whole 万元, or 亿元 when totals reach 10 亿; everything else in whole
+    units (人, 亩, 吨...).
+
+    Parameters
+    ----------
+    metric_key : str
+    lo, hi : float
+        Smallest and largest item total (:func:`metric_bounds`).
+
+    Returns
+    -------
+    MetricSlider or None
+        None when the slider would have a single position.
+    """
+    import math
+
+    from geo import aggregate as agg
+
+    unit = agg.metric_unit_zh(metric_key)
+    scale = 1.0
+    if unit == "元":
+        big = max(abs(lo), abs(hi))
+        if big >= _YI_FROM:
+            scale, unit = 1e8, "亿元"
+        elif big >= _WAN_FROM:
+            scale, unit = 1e4, "万元"
+    s_lo, s_hi = math.floor(lo / scale + 1e-9), math.ceil(hi / scale - 1e-9)
+    if s_lo >= s_hi:
+        return None
+    return MetricSlider(scale=scale, unit=unit, lo=int(s_lo), hi=int(s_hi))
+
+
+# ---------------------------------------------------------------------------------------------
+# boundary uploads: the file's columns for the field selects
+
+
+def vector_columns(name: str, data: bytes) -> list[str]:
+    """Attribute columns of an uploaded boundary file (for 乡镇代码字段 / 乡镇名称字段).
+
+    Parameters
+    ----------
+    name : str
+    data : bytes
+
+    Returns
+    -------
+    list of str
+        Empty when the file cannot be read (the upload itself then reports why).
+    """
+    from geo.io.boundary_files import read_vector
+
+    try:
+        gdf = read_vector(data, name=name)
+    except GeoInputError:
+        return []
+    return [str(c) for c in gdf.columns if c != gdf.geometry.name]

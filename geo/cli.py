@@ -147,8 +147,17 @@ def _number_zh(value: float) -> str:
 
 
 def _metric_zh(m: dict) -> str:
+    if m.get("unit") == "other" and str(m.get("text") or "").strip():
+        return "".join(str(m["text"]).split())  # "45座": the bulletin's own unit word
     unit = _UNIT_ZH.get(m.get("unit", ""), "")
     return f"{_QUALIFIER_ZH.get(m.get('qualifier'), '')}{_number_zh(float(m['value']))}{unit}"
+
+
+def _write_csv(df, out) -> None:
+    """CSV of ``df`` on ``out``; bulletin text cannot become a spreadsheet formula."""
+    from geo.export import csv_safe
+
+    csv_safe(df).to_csv(out, index=False, lineterminator="\n")
 
 
 def _sector_names() -> dict[str, str]:
@@ -204,7 +213,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         from geo.aggregate import items_frame
 
         items_df, _ = items_frame([bulletin])
-        items_df.to_csv(out, index=False, lineterminator="\n")
+        _write_csv(items_df, out)
     else:
         out.write(_bulletin_table(bulletin) + "\n")
     return 0
@@ -236,7 +245,7 @@ def _bulletin_table(bulletin) -> str:
         )
     table = format_table(
         rows,
-        ["#", "标题", "单位", "领域", "范围", "乡镇/村", "主要指标"],
+        ["#", "标题", "单位", "行业", "范围", "乡镇/村", "主要指标"],
         [4, 30, 14, 10, 6, 18, 40],
     )
     return f"{head} — {len(bulletin.items)} 条 ({bulletin.source_name})\n{table}"
@@ -287,7 +296,7 @@ def _cmd_bulletins(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.bulletins()
     if args.format == "csv":
-        df.to_csv(sys.stdout, index=False, lineterminator="\n")
+        _write_csv(df, sys.stdout)
         return 0
     rows = [
         [r.id[:12], r.source_name, r.title, r.issue, r.date, r.county, r.n_items, r.n_corrections]
@@ -315,7 +324,7 @@ def _cmd_corrections(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.corrections()
     if args.format == "csv":
-        df.to_csv(sys.stdout, index=False, lineterminator="\n")
+        _write_csv(df, sys.stdout)
     elif args.format == "json":
         json.dump(df.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -420,7 +429,7 @@ def _cmd_counties(args: argparse.Namespace) -> int:
     if df.empty:
         raise _UsageError(f"no counties with code prefix {args.province}")
     if args.format == "csv":
-        df.to_csv(sys.stdout, index=False, lineterminator="\n")
+        _write_csv(df, sys.stdout)
         return 0
     cols = [c for c in ("code", "name", "city", "province") if c in df.columns]
     print(format_table(df[cols].itertuples(index=False), ["代码", "名称", "市", "省"][: len(cols)]))
@@ -436,7 +445,7 @@ def _crs_note(read_report) -> str:
     """The file's CRS as read or assigned, for the store and listings."""
     if read_report is None or not read_report.source_crs:
         return ""
-    return read_report.source_crs + (" (assigned)" if read_report.crs_assigned else "")
+    return read_report.source_crs + ("（指定）" if read_report.crs_assigned else "")
 
 
 def _cmd_boundaries_import(args: argparse.Namespace) -> int:
@@ -485,7 +494,7 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.boundary_sets(county_code)
     if args.format == "csv":
-        df.drop(columns=["join_report"]).to_csv(sys.stdout, index=False, lineterminator="\n")
+        _write_csv(df.drop(columns=["join_report"]), sys.stdout)
         return 0
     if df.empty:
         print("no township boundaries in the store; counties use their default layers")

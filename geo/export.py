@@ -40,6 +40,7 @@ __all__ = [
     "MapView",
     "attribution_lines",
     "available_exports",
+    "csv_safe",
     "export_csv",
     "export_geojson",
     "export_gpkg",
@@ -723,7 +724,7 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
     import matplotlib
 
     from geo import render
-    from geo.webmap import format_value, sector_label
+    from geo.webmap import format_value, item_title, sector_label
 
     _require_map(view)
     p = _target(path, ".pdf")
@@ -810,7 +811,7 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
             where = where or ("全县" if row["scope"] == "county" else "未定位")
             date = _s(row["bulletin_date"])
             meta = " · ".join(v for v in (date, where, sector_label(_s(row["sector"]))) if v)
-            for line in _wrap(_s(row["headline"]) or "（无标题）", 30, 2):
+            for line in _wrap(item_title(row["headline"], row["body"]), 30, 2):
                 fig.text(x, y, line, fontproperties=font(8.5), va="top", **kw)
                 y -= 0.022
             fig.text(x + 0.01, y, meta, fontproperties=font(7.5), va="top", color="#666666", **kw)
@@ -845,7 +846,7 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
 
 def _items_table(view: MapView) -> pd.DataFrame:
     """Items with their metrics: a readable ``metrics`` column and one total column per key."""
-    from geo.webmap import format_value
+    from geo.webmap import metric_value_text
 
     items = view.items_df.copy()
     m = agg._with_keys(view.metrics_df)
@@ -855,9 +856,10 @@ def _items_table(view: MapView) -> pd.DataFrame:
         items = items.merge(totals, left_on="item_id", right_index=True, how="left")
         labels = m["label"].fillna("").astype(str)
         names = labels.where(labels != "", m["metric_key"].astype(str))
+        # unit "other" reads as written ("45座"), not with its family's 个
         values = [
-            format_value(v, agg.metric_unit_zh(k))
-            for v, k in zip(m["value"], m["metric_key"], strict=True)
+            metric_value_text(v, u, t, agg.metric_unit_zh(k))
+            for v, u, t, k in zip(m["value"], m["unit"], m["text"], m["metric_key"], strict=True)
         ]
         text = names + "=" + pd.Series(values, index=m.index, dtype=str)
         joined = text.groupby(m["item_id"].to_numpy()).agg("; ".join)
@@ -877,12 +879,45 @@ def _townships_table(view: MapView) -> pd.DataFrame:
     return pd.DataFrame(t)
 
 
+#: Cell starts that spreadsheets (Excel, WPS, LibreOffice) read as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas.
+
+    Text starting with ``= + - @``, a tab or a carriage return gets a leading single quote (the
+    OWASP guidance on CSV injection), so a headline such as ``=HYPERLINK(...)`` stays text in
+    Excel or WPS. Numeric columns are untouched: a negative number stays a number.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(_safe_cell)
+    return out
+
+
 def export_csv(view: MapView, path: str | Path) -> list[Path]:
     """CSV tables, UTF-8 with BOM (Excel opens the Chinese correctly).
 
     Writes ``<stem>.csv`` (one row per item, metric totals per key, a readable ``metrics``
     column and the approximate ``lon``/``lat``), ``<stem>_metrics.csv`` (one row per metric) and
-    ``<stem>_townships.csv`` (per-township aggregates of the view's metric).
+    ``<stem>_townships.csv`` (per-township aggregates of the view's metric). Text cells pass
+    through :func:`csv_safe`.
 
     Returns
     -------
@@ -893,7 +928,7 @@ def export_csv(view: MapView, path: str | Path) -> list[Path]:
     tables = [_items_table(view), agg._with_keys(view.metrics_df), _townships_table(view)]
     for target, table in zip(out, tables, strict=True):
         with _writing(target):
-            table.to_csv(target, index=False, encoding="utf-8-sig")
+            csv_safe(table).to_csv(target, index=False, encoding="utf-8-sig")
     return out
 
 

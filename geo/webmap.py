@@ -35,6 +35,7 @@ __all__ = [
     "APPROXIMATE_NOTE",
     "BASEMAPS",
     "BASEMAPS_PATH",
+    "COUNTY_ITEMS_LABEL",
     "NODATA_COLOR",
     "NODATA_LABEL",
     "NO_TOWNSHIPS_NOTE",
@@ -43,14 +44,19 @@ __all__ = [
     "build_map",
     "build_map_from_view",
     "classify",
+    "display_to_wgs84",
     "format_value",
+    "item_title",
     "load_basemaps",
+    "metric_value_text",
     "sector_color",
     "sector_label",
 ]
 
 APPROXIMATE_NOTE = "示意范围，非官方边界 — 请上传官方乡镇边界"
 NO_TOWNSHIPS_NOTE = "尚无乡镇边界：仅显示县界与全县事项，请上传乡镇边界"
+#: What the markers at the county seat are (legend and popups).
+COUNTY_ITEMS_LABEL = "全县事项（标在县城）"
 NODATA_LABEL = "无数据"
 NODATA_COLOR = "#d9d9d9"
 BASEMAPS_PATH = Path(__file__).resolve().parents[1] / "data" / "config" / "basemaps.json"
@@ -197,6 +203,95 @@ def format_value(value: float | None, unit_zh: str = "") -> str:
         if abs(v) >= size:
             return f"{_num(v / size)}{suffix}{unit_zh}"
     return f"{_num(v)}{unit_zh}"
+
+
+def metric_value_text(
+    value: float | None, unit: str | None, text: str | None, unit_zh: str = ""
+) -> str:
+    """How one metric reads in tables and popups.
+
+    A metric of unit ``other`` ("45座", "3.5公里") is shown as written in the bulletin, since
+    its family unit (个) would be wrong; the others as :func:`format_value` with ``unit_zh``.
+
+    Parameters
+    ----------
+    value : float or None
+    unit : str or None
+        Base unit of the metric (``"yuan"``, ``"other"``...).
+    text : str or None
+        The metric's original text (``Metric.text``).
+    unit_zh : str
+        Chinese unit for the other units.
+
+    Returns
+    -------
+    str
+        Plain text (escape before HTML).
+    """
+    if unit == "other":
+        written = "".join(str(text or "").split())
+        return written or format_value(value)
+    return format_value(value, unit_zh)
+
+
+def item_title(headline: str | None, body: str | None, n: int = 20) -> str:
+    """An item's title: its headline, else the first ``n`` characters of its body.
+
+    Parameters
+    ----------
+    headline, body : str or None
+    n : int
+        Characters of the body used when there is no headline.
+
+    Returns
+    -------
+    str
+        Plain text; "（无标题）" when both are empty.
+    """
+
+    def clean(v) -> str:
+        return "" if v is None or v != v else " ".join(str(v).split())
+
+    head = clean(headline)
+    if head:
+        return head
+    text = clean(body)
+    if not text:
+        return _POPUP_TEXT["untitled"]
+    return text[:n] + ("…" if len(text) > n else "")
+
+
+def display_to_wgs84(lat: float, lon: float, basemap: str = "none") -> tuple[float, float]:
+    """A map position as WGS84: undoes the GCJ-02 shift of 高德-type base maps.
+
+    The map of a GCJ-02 base map is drawn in shifted coordinates, so the centre it reports is
+    ~500 m off WGS84; shared links and other base maps need the WGS84 position.
+
+    Parameters
+    ----------
+    lat, lon : float
+        Position reported by the map.
+    basemap : str
+        Key of the base map it was drawn on.
+
+    Returns
+    -------
+    (lat, lon)
+    """
+    return _point_shift(lat, lon, basemap, to_display=False)
+
+
+def _point_shift(lat: float, lon: float, basemap: str, *, to_display: bool) -> tuple[float, float]:
+    bm = load_basemaps().get(basemap)
+    if bm is None or not bm.gcj02:
+        return float(lat), float(lon)
+    import geopandas as gpd
+
+    from geo.boundaries import gcj02_to_wgs84, wgs84_to_gcj02
+
+    pt = gpd.GeoDataFrame(geometry=gpd.points_from_xy([float(lon)], [float(lat)]), crs=4326)
+    out = (wgs84_to_gcj02 if to_display else gcj02_to_wgs84)(pt).geometry.iloc[0]
+    return float(out.y), float(out.x)
 
 
 def _num(v: float) -> str:
@@ -525,12 +620,18 @@ class _Box(_Direct):
         self.cls = _safe_json(cls)
 
 
-def _legend_html(title: str, classes: Classes, has_nodata: bool) -> str:
+def _legend_html(title: str, classes: Classes, has_nodata: bool, county_items: bool = False) -> str:
     rows = [f'<div class="geo-legend-title"><b>{_e(title)}</b></div>']
     for color, label in zip(classes.colors, classes.labels, strict=True):
         rows.append(f'<div><i style="background:{color}"></i>{_e(label)}</div>')
     if has_nodata or not classes.colors:
         rows.append(f'<div><i class="geo-nodata"></i>{NODATA_LABEL}</div>')
+    if county_items:
+        # markers of county-wide items pile up on the seat: say why
+        rows.append(
+            '<div><i style="border-radius:50%;width:12px;background:#737373"></i>'
+            f"{COUNTY_ITEMS_LABEL}</div>"
+        )
     return "".join(rows)
 
 
@@ -625,7 +726,8 @@ def _value_texts(values, units_zh, qualifiers) -> list[str]:
 def _metric_lines(metrics_df: pd.DataFrame, item_ids=None) -> dict[str, list[tuple[str, str]]]:
     """Escaped (label, value text) pairs per item id.
 
-    Value texts are digits, 万/亿 and configured units: they need no escaping.
+    Value texts are digits, 万/亿 and configured units, or the escaped original text of a metric
+    of unit ``other``.
     """
     if metrics_df is None or metrics_df.empty:
         return {}
@@ -640,6 +742,12 @@ def _metric_lines(metrics_df: pd.DataFrame, item_ids=None) -> dict[str, list[tup
         names[pair] = _e(pair[0]) or _e(agg.metric_name(pair[1]))
     unit_of = {k: agg.metric_unit_zh(k) for k in set(keys)}
     texts = _value_texts(m["value"], [unit_of[k] for k in keys], m["qualifier"].tolist())
+    # unit "other" (座, 公里, 台...): the bulletin's own words, not the family's 个
+    units = m["unit"].tolist() if "unit" in m else [None] * len(texts)
+    written = m["text"].tolist() if "text" in m else [None] * len(texts)
+    for j, (u, w) in enumerate(zip(units, written, strict=True)):
+        if u == "other" and isinstance(w, str) and w.strip():
+            texts[j] = _e("".join(w.split()))
     out: dict[str, list[tuple[str, str]]] = {}
     for iid, label, key, text in zip(m["item_id"].tolist(), labels, keys, texts, strict=True):
         out.setdefault(iid, []).append((names[(label, key)], text))
@@ -668,10 +776,15 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
     lat = np.round(spot_gdf.geometry.y.to_numpy(), _DIGITS).tolist()
     lon = np.round(spot_gdf.geometry.x.to_numpy(), _DIGITS).tolist()
 
-    needed = ("item_id", "headline", "unit", "township", "village", "scope", "sector")
+    needed = ("item_id", "headline", "body", "unit", "township", "village", "scope", "sector")
     needed += ("bulletin_title", "bulletin_issue", "bulletin_date")
     col = {c: points[c].tolist() if c in points else [None] * n for c in needed}
-    heads = _strings(col["headline"])
+    heads = _strings(
+        [
+            h if isinstance(h, str) and h.strip() else item_title(None, b)
+            for h, b in zip(col["headline"], col["body"], strict=True)
+        ]
+    )
     units = _strings(col["unit"])
     towns, villages = _strings(col["township"]), _strings(col["village"])
     scopes = col["scope"]
@@ -696,7 +809,7 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
             sector_rows.append([add(_e(sector_label(slug)), len(table)), sector_color(slug)])
         place = towns[i] + villages[i]
         if not place:
-            place = "全县" if scopes[i] == "county" else "地点不详"
+            place = COUNTY_ITEMS_LABEL if scopes[i] == "county" else "地点不详"
         row = [
             int(where[i]),
             sectors[slug],
@@ -792,7 +905,8 @@ def build_map(
     tianditu_key : str, optional
         天地图 key; without it the 天地图 layers are left out and a note says so.
     location : (lat, lon), optional
-        Initial centre; with ``zoom``. By default the map fits the townships.
+        Initial centre in WGS84 (shifted to GCJ-02 on such base maps); with ``zoom``. By
+        default the map fits the townships.
     zoom : int, optional
         Initial zoom.
     county_seat : Point or (lon, lat), optional
@@ -852,6 +966,8 @@ def build_map(
 
     extent = tw if has_townships else outline
     minx, miny, maxx, maxy = extent.total_bounds
+    if location is not None:  # given in WGS84, drawn in the tiles' datum
+        location = _point_shift(*location, basemap, to_display=True)
     center = location or ((miny + maxy) / 2, (minx + maxx) / 2)
     m = folium.Map(
         location=list(center),
@@ -943,7 +1059,8 @@ def build_map(
 
     folium.LayerControl(collapsed=True).add_to(m)
     if has_townships:
-        legend = _legend_html(label, classes, bool((classes.index < 0).any()))
+        county_items = "scope" in points and bool((points["scope"] == "county").any())
+        legend = _legend_html(label, classes, bool((classes.index < 0).any()), county_items)
         _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
     if title or caption:
         head = f'<div class="geo-title">{_e(title)}</div>' if title else ""

@@ -181,7 +181,7 @@ def test_data_sources_follow_the_layers_in_use():
     rows = app_state.data_sources("411528", layers, sample=True)
     text = " ".join(f"{r['data']} {r['source']} {r['licence']}" for r in rows)
     assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in text
-    assert "display aid only" in text and "示意范围，非官方边界" in text and "示例简报" in text
+    assert "仅作示意" in text and "示意范围，非官方边界" in text and "示例简报" in text
     meta = {"source_name": "<b>乡镇</b>.zip", "quality": "user", "created_at": "2026-03-01"}
     rows = app_state.data_sources("411528", layers, meta)
     assert not any(r["data"].startswith("乡镇范围") for r in rows)  # the estimate is not shown
@@ -565,7 +565,7 @@ def test_data_sources_section_gives_the_cc_by_attribution(monkeypatch, tmp_path)
     text = " ".join(m.value for m in section.markdown).replace("\\", "")
     assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in text
     assert "CC BY 4.0" in text and "china-division" in text
-    assert "display aid only" in text and "示意范围" in text
+    assert "仅作示意" in text and "示意范围" in text
 
 
 def test_bad_boundary_file_shows_one_line_error(monkeypatch, tmp_path):
@@ -689,7 +689,7 @@ def test_export_attribution_follows_the_layer_in_use():
     lines = app_state.export_attribution("411528", layers, sample=True)
     assert lines[0].startswith(cc_by)
     text = "\n".join(lines)
-    assert "示意范围" in text and "display aid only" in text and "示例简报" in text
+    assert "示意范围" in text and "仅作示意" in text and "示例简报" in text
     meta = {"source_name": "自然资源局乡镇.zip", "quality": "official", "created_at": "2026-03-01"}
     text = "\n".join(app_state.export_attribution("411528", layers, meta))
     assert "自然资源局乡镇.zip（官方边界" in text and "本项目估算" not in text
@@ -726,3 +726,151 @@ def test_county_without_polygons_shows_table_and_data_downloads(monkeypatch, tmp
     at.selectbox(key="county").set_value("411528").run()
     labels = [b.label for b in at.get("download_button")]
     assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"] and len(labels) == 7
+
+
+# --------------------------------------------------------------------------- QA fixes
+
+
+def test_metric_slider_reads_money_in_wan_or_yi_and_counts_as_integers():
+    s = app_state.metric_slider("investment_yuan", 5e4, 1.2e8)
+    assert (s.scale, s.unit, s.lo, s.hi) == (1e4, "万元", 5, 12000)
+    assert s.to_range(5, 12000) == (None, None)  # ends of the slider: no filter
+    assert s.to_range(100, 500) == (1e6, 5e6)
+    yi = app_state.metric_slider("investment_yuan", 6.66e6, 1.799e10)
+    assert (yi.unit, yi.lo, yi.hi) == ("亿元", 0, 180)
+    people = app_state.metric_slider("employment_person", 23.5, 2600)
+    assert (people.scale, people.unit, people.lo, people.hi) == (1.0, "人", 23, 2600)
+    assert app_state.metric_slider("employment_person", 5, 5) is None
+    # a shared link's exact bound survives while the slider still shows it
+    start = yi.to_slider(1.35e9)
+    assert start == 13 and yi.to_range(start, yi.hi, 1.35e9) == (1.35e9, None)
+    assert yi.to_range(20, yi.hi, 1.35e9) == (2e9, None)  # moved: whole 亿元
+
+
+def test_money_slider_in_the_app_keeps_the_url_exact(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path)
+    at.query_params["metric"] = "investment_yuan"
+    at.query_params["mk"] = "investment_yuan"
+    at.query_params["min"] = "1350000000"
+    at.run()
+    assert not at.exception
+    slider = at.slider[0]
+    assert "亿元" in slider.label and slider.value == (13, 180)
+    assert slider.step == 1 and slider.proto.format == "%d 亿元"  # whole 亿元, no decimals
+    assert len(_table(at)) == 1  # only the item with 13.5 + 166.4 亿元
+    assert float(at.query_params["min"]) == 1.35e9
+    slider.set_range(20, 180).run()
+    assert float(at.query_params["min"]) == 2e9
+
+
+def test_online_basemap_caption(monkeypatch, tmp_path):
+    note = "在线底图需联网；离线环境请选择“无底图”"
+    at = _app(monkeypatch, tmp_path).run()
+    assert at.selectbox(key="basemap").value == "none"
+    assert note not in [c.value for c in at.caption]
+    for key in ("osm", "amap", "tianditu_vec"):
+        at.selectbox(key="basemap").set_value(key).run()
+        assert note in [c.value for c in at.caption], key
+    assert app_state.is_online_basemap("osm") and not app_state.is_online_basemap("none")
+
+
+def test_boundary_field_selection_is_used_for_the_join(monkeypatch, tmp_path):
+    towns = _two_townships().rename(columns={"名称": "XZMC"})
+    towns["BH"] = ["甲", "乙"]
+    data = towns.to_json().encode("utf-8")
+    assert app_state.vector_columns("x.geojson", data)[-2:] == ["XZMC", "BH"]
+    at = _app(monkeypatch, tmp_path).run()
+    at.file_uploader(key="boundary_file").set_value(
+        ("字段.geojson", data, "application/geo+json")
+    ).run()
+    assert any(e.label == "字段选择" for e in at.expander)
+    assert at.selectbox(key="boundary_name_field").options[-2:] == ["XZMC", "BH"]
+    at.selectbox(key="boundary_name_field").set_value("BH").run()
+    at.button(key="boundary_go").click().run()  # the chosen column holds no township names
+    assert not at.exception and len(at.error) == 1 and "BH" in at.error[0].value
+    assert _stored(tmp_path) is None
+    at.selectbox(key="boundary_name_field").set_value("XZMC").run()
+    at.button(key="boundary_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    stored = _stored(tmp_path)
+    assert sorted(stored["township"]) == ["曹黄林镇", "路口乡"]
+    assert "'XZMC'" in stored.attrs["boundary_set"]["join_report"]
+
+
+def test_boundary_field_error_opens_the_field_selection(monkeypatch, tmp_path):
+    from shapely.geometry import box as shp_box
+
+    gdf = gpd.GeoDataFrame(
+        {"ID": [1, 2]},
+        geometry=[shp_box(114.7, 32.3, 114.75, 32.35), shp_box(114.75, 32.3, 114.8, 32.35)],
+        crs=4326,
+    )
+    at = _app(monkeypatch, tmp_path).run()
+    at.file_uploader(key="boundary_file").set_value(
+        ("无名.geojson", gdf.to_json().encode(), "application/geo+json")
+    ).run()
+    at.button(key="boundary_go").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and any("字段选择" in i.value for i in at.info)
+    assert next(e for e in at.expander if e.label == "字段选择").proto.expanded
+
+
+def test_item_titles_fall_back_to_the_body_and_labels_name_the_bulletin():
+    b = _bulletin(
+        [
+            _item(1, "", "全村组织志愿者清理沟渠杂草，共出动人员六十余人次，清运垃圾八车。"),
+            _item(2, "息县甲乡修路", "修路5公里。", town="甲乡", code="411528201"),
+        ]
+    )
+    items_df, metrics_df = items_frame([b])
+    table = app_state.items_table(items_df, metrics_df)
+    assert table.loc[0, "标题"] == "全村组织志愿者清理沟渠杂草，共出动人员六…"
+    labels = list(app_state.review_labels(items_df).values())
+    assert labels[0] == "全村组织志愿者清理沟渠杂草，共出动人员六…（2024-02-01 测试简报.txt）"
+    assert labels[1] == "息县甲乡修路（2024-02-01 测试简报.txt）"
+
+
+def test_bulletin_labels_prefer_title_issue_date_else_file_name():
+    named = _bulletin([_item(1, "甲", "乙。")], name="a.txt")
+    bare = _bulletin([_item(1, "丙", "丁。")], name="无报头.txt")
+    bare.header = BulletinHeader()
+    items_df, _ = items_frame([named, bare])
+    labels = app_state.bulletin_labels(items_df)
+    assert sorted(labels.values()) == ["工作简报 第3期 2024-02-01", "无报头.txt"]
+
+
+def test_other_unit_metrics_show_their_own_unit_word(frames):
+    items_df, metrics_df = frames
+    metrics_df = metrics_df.copy()
+    metrics_df.loc[metrics_df["unit"] == "other", "text"] = "120 座"
+    table = app_state.items_table(items_df, metrics_df)
+    assert table.loc[0, "主要数据"] == "120座；80人"
+
+
+def test_english_notes_and_reports_read_in_chinese():
+    from geo.boundaries import county_layers
+
+    label = app_state.boundary_label(None, county_layers("411522").note)
+    assert "411522" in label and "没有默认乡镇边界" in label and "upload" not in label
+    report = (
+        "乡镇.geojson: kept 2 of 2 features (CRS EPSG:4326, assigned by user, datum wgs84).\n"
+        "Matched 2 townships by name (column '名称').\n"
+        "Townships without a polygon: 项店镇、小茴店镇"
+    )
+    zh = app_state.note_zh(report)
+    assert zh.splitlines() == [
+        "乡镇.geojson：保留 2/2 个要素（坐标系 EPSG:4326，用户指定；基准 wgs84）。",
+        "按名称（字段“名称”）匹配到 2 个乡镇。",
+        "没有边界的乡镇：项店镇、小茴店镇",
+    ]
+    rows = app_state.data_sources("411528", county_layers("411528"))
+    text = " ".join(r["source"] for r in rows)
+    assert "precision" not in text and "display aid" not in text
+
+
+def test_app_wording_points_to_the_boundary_section(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    warning = next(w.value for w in at.warning if "示意范围" in w.value)
+    assert "“乡镇边界”一节" in warning and "上传乡镇边界”" not in warning
+    shown = " ".join(_markdown_texts(at))
+    assert "display aid" not in shown and "precision" not in shown

@@ -254,6 +254,29 @@ def test_map_keeps_its_view_when_filters_change(app):
         assert blocked.urls == []
 
 
+def test_amap_view_is_stored_in_wgs84(app):
+    from geo.webmap import _point_shift
+
+    lat, lon = 32.45, 114.70
+    g_lat, g_lon = _point_shift(lat, lon, "amap", to_display=True)  # where 高德 draws it
+    # the 高德 tiles are requested and blocked (no network in tests): only the view matters
+    with browser.browser_page((1400, 1000)) as (page, _blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app.url + f"?basemap=amap&lat={lat:.5f}&lon={lon:.5f}&zoom=11")
+        _count_label(page)
+        _map_counts(page)
+        center = _map_frame(page).evaluate(
+            "() => ({lat: window.map_div.getCenter().lat, lng: window.map_div.getCenter().lng})"
+        )
+        # drawn at the shifted centre (to a pixel: 1e-3 deg), which is ~5e-3 deg east of WGS84
+        assert abs(center["lat"] - g_lat) < 1e-3 and abs(center["lng"] - g_lon) < 1e-3
+        assert abs(g_lon - lon) > 3e-3
+        _set_view_until_reported(page, g_lat, g_lon, 12)  # same place, one zoom step in
+        params = dict(re.findall(r"[?&](lat|lon)=([0-9.]+)", page.url))
+        # the URL keeps WGS84, not the ~500 m shifted GCJ-02 centre
+        assert abs(float(params["lat"]) - lat) < 3e-4 and abs(float(params["lon"]) - lon) < 3e-4
+
+
 def _approximate_alerts(page) -> int:
     return page.locator('[data-testid="stAlert"]', has_text="示意范围").count()
 

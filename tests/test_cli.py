@@ -584,4 +584,35 @@ def test_map_exports_carry_the_attribution(bulletin_file, tmp_path):
     assert proc.returncode == 0, proc.stderr.decode()
     html = out.read_text(encoding="utf-8")
     assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in html
-    assert "display aid only" in html and "乡镇范围：本项目估算的示意范围" in html
+    assert "仅作示意" in html and "乡镇范围：本项目估算的示意范围" in html
+
+
+def test_parse_csv_quotes_formula_cells(tmp_path):
+    _pipeline_ready()
+    path = tmp_path / "公式.txt"
+    path.write_text(
+        ' =HYPERLINK("http://evil.example","点击") 路口乡组织群众疏浚沟渠 12 公里。\n',
+        encoding="utf-8",
+    )
+    proc = _run("parse", path, "--single-item", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8"))))
+    cells = [v for r in rows for v in r.values() if v]
+    assert any("HYPERLINK" in v for v in cells)
+    assert not [v for v in cells if v.startswith(("=", "+", "-", "@"))]
+
+
+def test_parse_table_calls_the_sector_column_hangye(bulletin_file):
+    _pipeline_ready()
+    proc = _run("parse", bulletin_file, "--format", "table")
+    header = proc.stdout.decode("utf-8").splitlines()[1]
+    assert "行业" in header and "领域" not in header
+
+
+def test_parse_table_shows_other_units_as_written(tmp_path):
+    _pipeline_ready()
+    path = tmp_path / "桥.txt"
+    path.write_text(" 息县孙庙乡新建便民桥梁 全乡新建桥梁 45 座。\n", encoding="utf-8")
+    proc = _run("parse", path, "--single-item", "--format", "table")
+    out = proc.stdout.decode("utf-8")
+    assert proc.returncode == 0 and "45座" in out and "45个" not in out

@@ -397,7 +397,7 @@ def test_attribution_lines_name_gazetteer_boundaries_outline_and_seat():
     text = "\n".join(lines)
     assert "国家统计局" in text  # the NBS code list too
     assert "示意范围，非官方边界" in text  # the estimated township areas say so
-    assert "display aid only" in text  # 息县's outline is a display aid (counties.json)
+    assert "仅作示意" in text  # 息县's outline is a display aid (counties.json)
     assert "GeoNames" in text  # the seat's source
 
     user = export.attribution_lines("411522", boundary="user", boundary_source="自然资源局.zip")
@@ -428,7 +428,7 @@ def test_make_view_attribution_defaults_from_the_boundaries():
 
 def test_html_export_carries_the_full_attribution_escaped(tmp_path):
     html = export.export_html(_view(), tmp_path / "a.html").read_text(encoding="utf-8")
-    assert CC_BY in html and "display aid only" in html
+    assert CC_BY in html and "仅作示意" in html
     assert "乡镇范围：本项目估算的示意范围，非官方边界" in html
 
     lines = export.attribution_lines(
@@ -443,7 +443,7 @@ def test_html_export_carries_the_full_attribution_escaped(tmp_path):
 def test_pdf_export_carries_the_full_attribution(tmp_path):
     text = pypdf.PdfReader(export.export_pdf(_view(), tmp_path / "a.pdf")).pages[0].extract_text()
     assert CC_BY in text
-    assert "display aid only" in text and "乡镇范围：本项目估算的示意范围" in text
+    assert "仅作示意" in text and "乡镇范围：本项目估算的示意范围" in text
     assert "孙庙乡新签约农产品加工项目" in text  # the item list still fits above the notes
     bare = _bare_view(county_code="411528", outline=make_outline(), county_seat=SEAT)
     text = pypdf.PdfReader(export.export_pdf(bare, tmp_path / "b.pdf")).pages[0].extract_text()
@@ -465,3 +465,73 @@ def test_data_exports_when_no_item_has_a_position(tmp_path):
     assert len(items) == 6 and all(f["geometry"] is None for f in items)
     gi = pyogrio.read_dataframe(export.export_gpkg(v, tmp_path / "t.gpkg"), layer="items")
     assert len(gi) == 6 and gi.geometry.isna().all()
+
+
+# --------------------------------------------------------------------------- CSV injection
+
+
+def test_csv_safe_quotes_formula_text_and_keeps_numbers():
+    df = pd.DataFrame(
+        {
+            "headline": ['=HYPERLINK("http://evil.example","点击")', "+1", "@SUM(A1)", "正常标题"],
+            "unit": ["-2+3", "\tx", "\rx", None],
+            "value": [-5.0, 1.5, 2.0, 3.0],
+        }
+    )
+    out = export.csv_safe(df)
+    assert list(out["headline"]) == [
+        '\'=HYPERLINK("http://evil.example","点击")',
+        "'+1",
+        "'@SUM(A1)",
+        "正常标题",
+    ]
+    assert list(out["unit"][:3]) == ["'-2+3", "'\tx", "'\rx"] and pd.isna(out["unit"][3])
+    assert out["value"].dtype == float and out["value"][0] == -5.0
+    assert df["headline"][0].startswith("=")  # input untouched
+
+
+def test_export_csv_neutralises_formula_headlines(tmp_path):
+    items, metrics = make_frames()
+    items.loc[0, "headline"] = '=HYPERLINK("http://evil.example","点击")'
+    metrics.loc[0, "label"] = "@cmd"
+    metrics.loc[0, "value"] = -3.0
+    view = export.make_view(
+        items, metrics, make_townships(), county="息县", county_code="411528", county_seat=SEAT
+    )
+    items_csv, metrics_csv, towns_csv = export.export_csv(view, tmp_path / "t.csv")
+    rows = pd.read_csv(items_csv, encoding="utf-8-sig", dtype=str)
+    heads = rows["headline"].dropna()
+    assert '\'=HYPERLINK("http://evil.example","点击")' in set(heads)
+    assert not heads.str.startswith(("=", "+", "-", "@")).any()
+    mets = pd.read_csv(metrics_csv, encoding="utf-8-sig")
+    assert "'@cmd" in set(mets["label"])
+    assert mets["value"].dtype == float and -3.0 in set(mets["value"])  # numbers stay numbers
+    towns = pd.read_csv(towns_csv, encoding="utf-8-sig", dtype=str)
+    assert not towns.fillna("").map(lambda s: s.startswith(("=", "@"))).any().any()
+
+
+def test_csv_shows_other_units_as_written_and_pdf_titles_fall_back_to_the_body(tmp_path):
+    items, metrics = make_frames()
+    iid = items.loc[0, "item_id"]
+    extra = pd.DataFrame(
+        {
+            "item_id": [iid],
+            "value": [45.0],
+            "unit": ["other"],
+            "qualifier": ["exact"],
+            "label": ["新建桥梁"],
+            "text": ["45 座"],
+        }
+    )
+    metrics = agg.assign_metric_keys(pd.concat([metrics, extra], ignore_index=True))
+    items.loc[:, "headline"] = ""
+    items.loc[:, "body"] = "全村组织志愿者清理沟渠杂草，共出动人员六十余人次。"
+    view = export.make_view(
+        items, metrics, make_townships(), county="息县", county_code="411528", county_seat=SEAT
+    )
+    rows = pd.read_csv(export.export_csv(view, tmp_path / "t.csv")[0], encoding="utf-8-sig")
+    text = rows.set_index("item_id").loc[iid, "metrics"]
+    assert "新建桥梁=45座" in text and "45个" not in text
+    pdf = export.export_pdf(view, tmp_path / "t.pdf")
+    page = pypdf.PdfReader(pdf).pages[0].extract_text()
+    assert "（无标题）" not in page and "全村组织志愿者" in page

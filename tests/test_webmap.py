@@ -189,7 +189,7 @@ def test_map_with_only_a_county_outline():
     assert webmap.NO_TOWNSHIPS_NOTE in html and webmap.APPROXIMATE_NOTE not in html
     assert "4 条乡镇/村事项需乡镇边界才能显示" in html
     data = _item_table(m)
-    assert [data["s"][r[3]] for r in data["i"]] == ["全县"]  # the county-wide item, at the seat
+    assert [data["s"][r[3]] for r in data["i"]] == ["全县事项（标在县城）"]  # at the seat
     assert data["p"] == [[SEAT[1], SEAT[0]]]
     assert not [c for c in m._children.values() if getattr(c, "layer_name", "") == "乡镇名称"]
 
@@ -516,3 +516,61 @@ def test_attribution_box_is_escaped_and_only_when_given():
     assert "&lt;img src=x onerror=alert(1)&gt;.zip" in boxes[0] and "<img" not in boxes[0]
     plain = _boxes(_html(_map()))
     assert plain and not any('class="geo-attr"' in b for b in plain)  # legend etc., no sources
+
+
+# --------------------------------------------------------------------------- QA fixes
+
+
+def test_item_without_headline_shows_the_start_of_its_body():
+    items, metrics = make_frames()
+    items.loc[0, "headline"] = ""
+    items.loc[0, "body"] = "全村组织志愿者清理沟渠杂草，共出动人员六十余人次，清运垃圾八车。"
+    m = webmap.build_map(make_townships(), items, metrics, county_seat=SEAT)
+    strings = _item_table(m)["s"]
+    assert "全村组织志愿者清理沟渠杂草，共出动人员六…" in strings  # 20 characters
+    assert webmap.item_title(None, None) == "（无标题）"
+    assert webmap.item_title(" 标题 ", "正文") == "标题"
+
+
+def test_other_unit_metrics_read_as_written():
+    items, metrics = make_frames()
+    iid = items.loc[0, "item_id"]
+    extra = pd.DataFrame(
+        {
+            "item_id": [iid],
+            "value": [45.0],
+            "unit": ["other"],
+            "qualifier": ["exact"],
+            "label": ["新建桥梁"],
+            "text": ["45 座"],
+        }
+    )
+    metrics = agg.assign_metric_keys(pd.concat([metrics, extra], ignore_index=True))
+    m = webmap.build_map(make_townships(), items, metrics, county_seat=SEAT)
+    strings = _item_table(m)["s"]
+    assert "45座" in strings and "45个" not in strings
+    assert webmap.metric_value_text(45, "other", "45 座", "个") == "45座"
+    assert webmap.metric_value_text(1.2e6, "yuan", "120万元", "元") == "120万元"
+
+
+def test_county_wide_items_are_explained_in_the_legend():
+    html = _html(_map())
+    assert "全县事项（标在县城）" in html
+    data = _item_table(_map())
+    assert "全县事项（标在县城）" in data["s"]
+
+
+def test_amap_centre_is_wgs84_in_and_out():
+    lat, lon = 32.35, 114.74
+    m = webmap.build_map(
+        make_townships(), *make_frames(), county_seat=SEAT, basemap="amap", location=(lat, lon)
+    )
+    shown = m.location
+    assert abs(shown[0] - lat) > 1e-4 or abs(shown[1] - lon) > 1e-4  # drawn on GCJ-02 tiles
+    back = webmap.display_to_wgs84(shown[0], shown[1], "amap")
+    assert abs(back[0] - lat) < 1e-5 and abs(back[1] - lon) < 1e-5
+    assert webmap.display_to_wgs84(lat, lon, "osm") == (lat, lon)
+    plain = webmap.build_map(
+        make_townships(), *make_frames(), county_seat=SEAT, basemap="osm", location=(lat, lon)
+    )
+    assert list(plain.location) == [lat, lon]
