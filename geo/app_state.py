@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from geo import aggregate as agg
 from geo import config
 from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader
@@ -391,7 +392,7 @@ def township_from_map(state: Mapping | None, townships: Any = None) -> str | Non
 
 
 def item_metric_totals(metrics_df: pd.DataFrame, metric_key: str | None) -> pd.Series:
-    """Per item, the total of one metric family (``metrics_df`` must have ``metric_key``).
+    """Per item, its value of one metric family: the largest of its figures of that family.
 
     Parameters
     ----------
@@ -405,10 +406,8 @@ def item_metric_totals(metrics_df: pd.DataFrame, metric_key: str | None) -> pd.S
     pandas.Series
         Indexed by ``item_id``.
     """
-    if not metric_key or metric_key == "items" or "metric_key" not in metrics_df:
-        return pd.Series(dtype=float, name="value")
-    sel = metrics_df[metrics_df["metric_key"] == metric_key]
-    return sel.groupby("item_id")["value"].sum()
+    # One value per item (its largest figure of the key): an item's figures restate or nest.
+    return agg.item_metric_values(metrics_df, metric_key)
 
 
 def metric_bounds(metrics_df: pd.DataFrame, metric_key: str | None) -> tuple[float, float] | None:
@@ -552,9 +551,9 @@ def township_summary(
     totals: list[tuple[str, float]] = []
     mets = metrics_df[metrics_df["item_id"].isin(sel["item_id"])]
     if not mets.empty:
-        key = "metric_key" if "metric_key" in mets else "unit"
         labels = dict(metric_labels or {})
-        sums = mets.groupby(key)["value"].sum().sort_values(ascending=False)
+        per_item = agg.item_metric_values_by_key(mets)
+        sums = per_item.groupby("metric_key")["value"].sum().sort_values(ascending=False)
         totals = [(labels.get(k, str(k)), float(v)) for k, v in sums.items()]
     return {
         "township_code": str(township_code),
@@ -1065,8 +1064,6 @@ def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
         None when the slider would have a single position.
     """
     import math
-
-    from geo import aggregate as agg
 
     unit = agg.metric_unit_zh(metric_key)
     scale = 1.0

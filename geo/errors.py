@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["GeoInputError", "BulletinReadError", "BoundaryReadError", "CountyNotFoundError"]
+__all__ = ["BoundaryReadError", "BulletinReadError", "CountyNotFoundError", "GeoInputError"]
 
 
 class GeoInputError(ValueError):
