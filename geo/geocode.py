@@ -258,7 +258,13 @@ def _address_of_person(text: str, pos: int, roles: list[str]) -> str | None:
 
 
 def _role_after(text: str, pos: int, roles: list[str]) -> str | None:
-    """A person role at ``pos``, allowing a two-character trade before it (甲鱼养殖户)."""
+    """A person role at ``pos``, allowing a two-character trade before it (甲鱼养殖户).
+
+    A named speaker (元古洞村的陈幸福说起) counts as a person too.
+    """
+    for verb in _cues()["speech_verbs"]:
+        if re.match(r"的[\u4e00-\u9fff]{2,3}" + re.escape(verb), text[pos : pos + 6 + len(verb)]):
+            return "named speaker"
     for skip in range(3):
         if skip and not ("\u4e00" <= text[pos + skip - 1 : pos + skip] <= "\u9fff"):
             return None
@@ -370,6 +376,7 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
 
     # Per-township and per-village weights, with the mentions behind them.
     t_weight: dict[str, float] = defaultdict(float)
+    t_full: dict[str, int] = defaultdict(int)  # plain (full-weight) body mentions
     headline_towns: set[str] = set()
     example_towns: set[str] = set()  # called a 缩影 of the county: the item is wider
     example_villages: set[str] = set()
@@ -450,6 +457,8 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                     w *= 0.5
                 if fname == "headline" and w > 0:
                     headline_towns.add(code)
+                if fname == "body" and w >= 1.0:
+                    t_full[code] += 1
                 t_weight[code] += w
                 evidence.append(_evidence(m, srcs[fname], "township", reason, w > 0))
                 codes_of[id(evidence[-1])] = code
@@ -579,6 +588,19 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
         elif village.township_code != township:
             village = None
 
+    # A county headline over a county-wide frame (全县/该县 counts) with one passing township
+    # mention: the township is the photo's or an example's spot, not the item's. (Without
+    # a headline, a captioned lead event decides, as in the labels.)
+    if township and headline_county and not (unit_town or unit_village or headline_towns):
+        kind = gaz.township_by_code(township).type
+        own_words = cues["same_township_words"].get(kind, [])
+        if (
+            t_full.get(township, 0) <= 1
+            and not any(w in simple["body"] for w in own_words)
+            and _has_county_scope(simple["body"], mentions["body"], cues["county_scope_words"])
+        ):
+            township, village, t_reason = None, None, ""
+
     # ---- assemble
     if township:
         t = gaz.township_by_code(township)
@@ -601,6 +623,16 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
     place.outside = outside
     place.evidence = evidence[:_MAX_EVIDENCE]
     return place
+
+
+def _has_county_scope(text: str, ms: list[Mention], words: list[str]) -> bool:
+    """Whether a county-wide word (全县, 该县) frames the text, not just a place (该县某镇)."""
+    starts = {m.start for m in ms if _township_of(m) or m.entry("village")}
+    for w in words:
+        for hit in re.finditer(re.escape(w), text):
+            if hit.end() not in starts:
+                return True
+    return False
 
 
 def _choose_township(

@@ -414,3 +414,33 @@ def test_village_of_a_named_township_backs_it(gaz):
         "时楼村的稻田里，收割机来回穿梭。",
     )
     assert p.township == "白土店乡"
+
+
+def test_county_headline_frame_ignores_a_captioned_township(gaz):
+    body = (
+        "这是位于息县白土店乡新庄村的光伏电站。今年，该县在86个行政村建设光伏电站，"
+        "带动1200户群众增收。"
+    )
+    p = place(gaz, body, "息县光伏扶贫助群众增收")
+    assert (p.scope, p.township, p.village) == ("county", None, None)
+    # Without a county headline the captioned place decides, as in the labels.
+    p = place(gaz, body)
+    assert (p.township, p.village) == ("白土店乡", "新庄村")
+
+
+def test_county_frame_needs_a_county_wide_word(gaz):
+    p = place(
+        gaz,
+        "白土店乡新庄村的大棚里，群众正在采摘西瓜，每人每天收入80元。",
+        "息县大棚西瓜喜获丰收",
+    )
+    assert p.township == "白土店乡"
+
+
+def test_named_speaker_marks_a_home_not_the_place(gaz):
+    p = place(
+        gaz,
+        "“有了这张卡，找村干部方便多了！”白土店乡新庄村的王小明说。全县已发放便民卡3万余张。",
+        "便民卡走进千家万户",
+    )
+    assert (p.township, p.village) == (None, None)

@@ -187,3 +187,23 @@ def test_returning_entrepreneurs_are_employment(taxonomy):
 def test_pinyin_glosses_do_not_hide_cue_words(taxonomy):
     r = classify_sector("全縣招(zhāo)商(shāng)引資簽(qiān)約項目12個", "", None, taxonomy)
     assert r.primary == "investment"
+
+
+def test_photovoltaic_poverty_relief_is_utilities(taxonomy):
+    r = classify_sector(
+        "光伏扶贫让贫困户稳定增收",
+        "全乡12个村的光伏电站全部并网发电，装机总容量600千瓦，收益用于帮扶脱贫户。",
+        None,
+        taxonomy,
+    )
+    assert r.primary == "utilities"
+
+
+def test_township_service_hall_is_government_services(taxonomy):
+    r = classify_sector(
+        "乡群众工作中心方便群众办事",
+        "中心办事大厅设有民政、社保等服务窗口，村干部周一集中办公，群众进一个门就能办成事。",
+        None,
+        taxonomy,
+    )
+    assert r.primary == "government_services"
