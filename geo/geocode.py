@@ -260,7 +260,7 @@ def _address_of_person(text: str, pos: int, roles: list[str]) -> str | None:
 def _role_after(text: str, pos: int, roles: list[str]) -> str | None:
     """A person role at ``pos``, allowing a two-character trade before it (甲鱼养殖户).
 
-    A named speaker (元古洞村的陈幸福说起) counts as a person too.
+    A named speaker (新庄村的王小明说) counts as a person too.
     """
     for verb in _cues()["speech_verbs"]:
         if re.match(r"的[\u4e00-\u9fff]{2,3}" + re.escape(verb), text[pos : pos + 6 + len(verb)]):
@@ -272,6 +272,14 @@ def _role_after(text: str, pos: int, roles: list[str]) -> str | None:
         if role:
             return role
     return None
+
+
+def _after_home_word(text: str, pos: int, ms: list[Mention], i: int, words: list[str]) -> bool:
+    """家住白土店乡新庄村的某某: the place (or the chain it ends) is where someone lives."""
+    while i > 0 and ms[i].chained_after is not None:
+        i = ms[i].chained_after
+        pos = ms[i].start
+    return any(text.endswith(w, 0, pos) for w in words)
 
 
 def _is_example(text: str, pos: int) -> bool:
@@ -450,6 +458,9 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 elif role := _address_of_person(text, m.end, cues["person_roles"]):
                     w *= 0.25
                     reason += f", address of a person ({role})"
+                elif _after_home_word(text, m.start, ms, i, cues["home_words"]):
+                    w *= 0.25
+                    reason += ", a person's home (家住…)"
                 elif _in_quotes(text, m.start):
                     w *= 0.5
                     reason += ", in a quotation"
@@ -504,6 +515,10 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
                 elif role:
                     w *= 0.25
                     reason += f", before a person ({role})"
+                elif _after_home_word(text, m.start, ms, i, cues["home_words"]):
+                    # Too weak to place the item, but still one of the villages named.
+                    w = min(w, 1.0)
+                    reason += ", a person's home (家住…)"
                 elif _in_quotes(text, m.start):
                     w *= 0.5
                     reason += ", in a quotation"

@@ -81,6 +81,9 @@ class MetricGrammar:
     label_place_suffixes: tuple[str, ...] = ()
     label_place_words: frozenset[str] = frozenset()
     label_cut_after: frozenset[str] = frozenset()
+    people_cues: tuple[str, ...] = ()
+    ranking_units: frozenset[str] = frozenset()
+    not_ranking: tuple[str, ...] = ()
     #: Length of the longest word that can follow a number.
     max_word: int = 1
 
@@ -141,6 +144,9 @@ def _read_grammar(path: Path) -> MetricGrammar:
             label_place_suffixes=by_length(raw.get("label_place_suffixes", ())),
             label_place_words=frozenset(raw.get("label_place_words", ())),
             label_cut_after=frozenset(raw.get("label_cut_after", ())),
+            people_cues=tuple(raw.get("people_cues", ())),
+            ranking_units=frozenset(raw.get("ranking_units", ())),
+            not_ranking=tuple(raw.get("not_ranking", ())),
             max_word=max(len(w) for w in (*raw["units"], *raw["needs_noun"], *raw["skip_after"])),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
@@ -484,6 +490,25 @@ def _is_money(before: str, g: MetricGrammar) -> bool:
     return any(cue in before for cue in g.money_cues)
 
 
+def _is_ranking(before: str, g: MetricGrammar) -> bool:
+    """前 right before the number reads as a rank (前三名), unless it ends a time word (目前)."""
+    return before.endswith("前") and not before.endswith(g.not_ranking)
+
+
+def _is_population(before: str, g: MetricGrammar) -> bool:
+    """The number is a head count after its label (人口近2万), with fillers between."""
+    fillers = (*g.label_strip_tail, *g.prefix_qualifiers)
+    rest = before.rstrip(_SPACES)
+    changed = True
+    while changed:
+        changed = False
+        for w in fillers:
+            if w and rest.endswith(w):
+                rest, changed = rest[: -len(w)], True
+                break
+    return rest.endswith(g.people_cues) if g.people_cues else False
+
+
 def extract_metrics(text: str, grammar: MetricGrammar | None = None) -> list[Metric]:
     """Every reported quantity in an item's text, normalised to base units.
 
@@ -574,6 +599,8 @@ def _read_quantity(
 
     i = _skip_spaces(s, num.end)
     word = _word_at(s, i, g)
+    if word and word[0] in g.ranking_units and _is_ranking(before.rstrip(_SPACES), g):
+        return i + len(word[0]), None, False  # 前三名, 全省前10位: a rank, not a head count
     nxt = s[i] if i < len(s) else ""
     if nxt.isascii() and nxt.isalpha() and not word:
         return None  # 5G, 3A级
@@ -640,6 +667,8 @@ def _read_quantity(
         base, end = "yuan", i + 1
     elif num.has_mult and not num.bare and num.value >= 1e4 and _is_money(before, g):
         base, end = "yuan", i  # money without 元: 资金50万, 产值5000万
+    elif num.has_mult and not num.bare and _is_population(before, g):
+        base, end = "person", i  # 有人口32万, 农村人口近2万
     if base is None:
         return None
     if num.value <= 0:

@@ -444,3 +444,10 @@ def test_named_speaker_marks_a_home_not_the_place(gaz):
         "便民卡走进千家万户",
     )
     assert (p.township, p.village) == (None, None)
+
+
+def test_home_of_a_person_does_not_place_the_item(gaz):
+    p = place(gaz, "家住白土店乡新庄村的李春生，今年流转土地300亩种植水稻，亩产达1200斤。")
+    assert p.village is None
+    p = place(gaz, "今年在白土店乡新庄村流转土地300亩种植水稻，亩产达1200斤。")
+    assert p.village == "新庄村"

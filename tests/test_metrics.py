@@ -435,3 +435,40 @@ def test_latin_unit_abbreviations():
         (120000, "other", "exact"),
     ]
     assert _triples("全村通了5G网络") == []
+
+
+def test_population_after_its_label_is_a_head_count():
+    got = [
+        (m.value, m.unit, m.qualifier)
+        for m in extract_metrics("全乡有人口3.2万，其中农村人口近2万，外出务工5000余人。")
+    ]
+    assert got == [
+        (32000, "person", "exact"),
+        (20000, "person", "approx"),
+        (5000, "person", "approx"),
+    ]
+
+
+def test_students_counted_without_a_measure_word():
+    got = [(m.value, m.unit) for m in extract_metrics("村小学现有158学生，师生共计170人。")]
+    assert got == [(158, "person"), (170, "person")]
+
+
+def test_a_big_number_without_people_label_is_not_a_head_count():
+    assert [m.unit for m in extract_metrics("该镇面积达到12万，位置偏远。")] == []
+
+
+def test_a_rank_is_not_a_head_count_but_present_staff_are():
+    got = [
+        (m.value, m.unit) for m in extract_metrics("评比前三名的村各奖励5000元，目前3名干部驻村。")
+    ]
+    assert got == [(5000, "yuan"), (3, "person")]
+
+
+def test_pairs_teams_and_latin_kw_are_counted():
+    got = [
+        (m.value, m.unit)
+        for m in extract_metrics("新建1200KW电站，年产布鞋30万双，组建宣讲队12支。")
+    ]
+    assert got == [(1200, "other"), (300000, "other"), (12, "other")]
+    assert extract_metrics("一双手、一支笔，写出好日子。") == []
