@@ -18,7 +18,7 @@ import pandas as pd
 from geo import aggregate as agg
 from geo import config
 from geo.errors import GeoInputError
-from geo.models import Bulletin, BulletinHeader
+from geo.models import UNIT_NAMES_ZH, Bulletin, BulletinHeader
 
 __all__ = [
     "DATUM_CHOICES",
@@ -464,21 +464,6 @@ def _metric_summaries(metrics_df: pd.DataFrame, unit_zh: Mapping[str, str]) -> p
     return pd.Series({k: "；".join(v) for k, v in parts.items()}, dtype=object)
 
 
-_UNIT_ZH = {
-    "yuan": "元",
-    "person": "人",
-    "person_time": "人次",
-    "mu": "亩",
-    "tonne": "吨",
-    "enterprise": "家",
-    "project": "个项目",
-    "item": "件",
-    "time": "次",
-    "household": "户",
-    "other": "",
-}
-
-
 def items_table(
     items_df: pd.DataFrame,
     metrics_df: pd.DataFrame,
@@ -500,7 +485,7 @@ def items_table(
         render HTML), so bulletin text needs no escaping here.
     """
     names = dict(sector_names or {})
-    summary = _metric_summaries(metrics_df, _UNIT_ZH)
+    summary = _metric_summaries(metrics_df, UNIT_NAMES_ZH)
     out = pd.DataFrame(index=items_df.index)
     for label, col in TABLE_COLUMNS.items():
         if col == "metrics":

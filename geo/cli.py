@@ -31,24 +31,12 @@ from typing import Any
 
 from geo import __version__
 from geo.errors import GeoInputError
+from geo.models import UNIT_NAMES_ZH
 
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
 EXPORT_FORMATS = ("html", "png", "pdf", "csv", "geojson", "gpkg")
 _SCOPE_ZH = {"village": "村", "township": "乡镇", "county": "全县", "unknown": "未定位"}
-_UNIT_ZH = {
-    "yuan": "元",
-    "person": "人",
-    "person_time": "人次",
-    "mu": "亩",
-    "tonne": "吨",
-    "enterprise": "家",
-    "project": "个项目",
-    "item": "件",
-    "time": "次",
-    "household": "户",
-    "other": "",
-}
 _QUALIFIER_ZH = {"approx": "约", "at_least": "≥", "at_most": "≤"}
 _CLEAR = {"", "-", "无", "none"}
 
@@ -149,7 +137,7 @@ def _number_zh(value: float) -> str:
 def _metric_zh(m: dict) -> str:
     if m.get("unit") == "other" and str(m.get("text") or "").strip():
         return "".join(str(m["text"]).split())  # "45座": the bulletin's own unit word
-    unit = _UNIT_ZH.get(m.get("unit", ""), "")
+    unit = UNIT_NAMES_ZH.get(m.get("unit", ""), "")
     return f"{_QUALIFIER_ZH.get(m.get('qualifier'), '')}{_number_zh(float(m['value']))}{unit}"
 
 
