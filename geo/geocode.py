@@ -270,8 +270,18 @@ def _role_after(text: str, pos: int, roles: list[str]) -> str | None:
             return None
         role = _followed_by(text, pos + skip, roles)
         if role:
+            if not skip and _collective_at_work(text, pos + len(role), role):
+                return None
             return role
     return None
+
+
+def _collective_at_work(text: str, pos: int, role: str) -> bool:
+    """罗沟村村民正在村头务工: an unnamed group at work there marks the site, not an address."""
+    cues = _cues()
+    if role not in cues.get("collective_roles", []):
+        return False
+    return _followed_by(text, pos, cues.get("collective_activity_after", [])) is not None
 
 
 def _after_home_word(text: str, pos: int, ms: list[Mention], i: int, words: list[str]) -> bool:
@@ -563,6 +573,16 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
         if township and headline_county and not headline_towns and len(body_towns) > 1:
             # 郏县返乡创业结硕果: examples from several townships under a county headline.
             township, t_reason = None, ""
+        elif (
+            township is None
+            and county_unit
+            and len(body_towns) == 1
+            and t_full.get(body_towns[0], 0) >= 2
+            and not _has_county_scope(simple["body"], mentions["body"], cues["county_scope_words"])
+        ):
+            # A county station's report that goes to one township (一进入周河乡境内…在周河乡…)
+            # and frames nothing county-wide is about that township.
+            township, t_reason = body_towns[0], "only township, named twice"
 
     # ---- village
     village: Village | None = None
@@ -596,7 +616,9 @@ def geocode_item(item: Item, gazetteer: Gazetteer | None) -> Place:
     if unit_village and len(unit_village) == 1:
         village = gaz.village_by_code(unit_village[0])
     else:
-        village = _choose_village(gaz, scores, t_weight, township, unit_town, county_unit)
+        village = _choose_village(
+            gaz, scores, t_weight, township, unit_town, county_unit, dict(t_full)
+        )
     if village is not None:
         if township is None:
             township, t_reason = village.township_code, "township of the village"
@@ -676,6 +698,7 @@ def _choose_village(
     township: str | None,
     unit_town: str | None,
     county_unit: bool,
+    t_full: dict[str, int] | None = None,
 ) -> Village | None:
     """The one village the item is about, or None (no village, or several)."""
     ranked = sorted(((c, w) for c, w in scores.items() if w >= 1.0), key=lambda kv: -kv[1])
@@ -696,6 +719,11 @@ def _choose_village(
             return None
         if others and max(others) >= own and scores[village.code] < 3.0:
             return None  # 在朱堂乡老寨山…在铁铺镇何家冲村: examples from several townships
+        # 先后来到张庄乡任店小学、赵集镇三小: another township named as often is a second
+        # site, so the village cannot settle a tie between townships.
+        rivals = [c for c, n in (t_full or {}).items() if n >= 2 and c != village.township_code]
+        if rivals and max(t_weight.get(c, 0.0) for c in rivals) >= own:
+            return None
     return village
 
 

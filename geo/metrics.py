@@ -84,6 +84,7 @@ class MetricGrammar:
     people_cues: tuple[str, ...] = ()
     ranking_units: frozenset[str] = frozenset()
     not_ranking: tuple[str, ...] = ()
+    bare_skip_units: frozenset[str] = frozenset()
     #: Length of the longest word that can follow a number.
     max_word: int = 1
 
@@ -147,6 +148,7 @@ def _read_grammar(path: Path) -> MetricGrammar:
             people_cues=tuple(raw.get("people_cues", ())),
             ranking_units=frozenset(raw.get("ranking_units", ())),
             not_ranking=tuple(raw.get("not_ranking", ())),
+            bare_skip_units=frozenset(raw.get("bare_skip_units", ())),
             max_word=max(len(w) for w in (*raw["units"], *raw["needs_noun"], *raw["skip_after"])),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
@@ -657,6 +659,14 @@ def _read_quantity(
         if num.chinese and unit_word in g.arabic_only:
             return None
         base, factor = g.units[unit_word]
+        if (
+            num.bare
+            and num.value == 1e4
+            and unit_word in g.bare_skip_units
+            and _prefix_qualifier(before, num, g) is None
+        ):
+            # 协调资金万元: the digits were lost (超万元, 亿元 are round sums)
+            return end, None, False
     elif word and word[1] == "noun":
         base = _resolve_noun(s, end, before, g)
         if base is None:

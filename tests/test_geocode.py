@@ -451,3 +451,32 @@ def test_home_of_a_person_does_not_place_the_item(gaz):
     assert p.village is None
     p = place(gaz, "今年在白土店乡新庄村流转土地300亩种植水稻，亩产达1200斤。")
     assert p.village == "新庄村"
+
+
+def test_unnamed_villagers_at_work_mark_the_site(gaz):
+    # A caption: the villagers are working in their own village, not quoted from home.
+    p = place(gaz, "图为5月6日，息县项店镇徐集村村民正在村头的服装厂务工，该厂已吸纳群众80余人。")
+    assert (p.township, p.village) == ("项店镇", "徐集村")
+
+
+def test_named_villager_is_still_an_address(gaz):
+    p = place(gaz, "“在家门口就能挣钱。”项店镇徐集村村民李大姐说。全县扶贫车间已有40个。")
+    assert p.village is None
+
+
+def test_village_cannot_break_a_tie_between_two_sites(gaz):
+    body = (
+        "爱心协会先后来到项店镇徐集小学、包信镇中心校捐赠图书。"
+        "在项店镇徐集小学，志愿者送去图书300册；在包信镇中心校，又送去图书200册。"
+    )
+    p = place(gaz, body)
+    assert (p.township, p.village) == (None, None)
+
+
+def test_county_station_report_on_one_township(gaz):
+    body = (
+        "国庆假期，游客纷纷来到乡村游玩。一进入东岳镇境内，车辆川流不息。"
+        "在东岳镇杨庄村的荷花园里，游客拍照打卡，农家乐生意红火。"
+    )
+    p = place(gaz, body, "假日乡村游升温", "息县融媒体中心")
+    assert p.township == "东岳镇"

@@ -472,3 +472,17 @@ def test_pairs_teams_and_latin_kw_are_counted():
     ]
     assert got == [(1200, "other"), (300000, "other"), (12, "other")]
     assert extract_metrics("一双手、一支笔，写出好日子。") == []
+
+
+def test_bare_wan_yuan_is_a_lost_number_but_round_sums_stay():
+    # Mirrors sometimes drop digits: 协调资金万元 is not 10000 yuan.
+    assert _triples("驻村工作队协调资金万元，发展大棚16个。") == [(16.0, "other", "exact")]
+    assert _triples("户均增收超万元。") == [(10000.0, "yuan", "at_least")]
+
+
+def test_labourers_counted_with_ge_are_people():
+    assert _triples("带动300多个闲置劳动力务工就业。") == [(300.0, "person", "approx")]
+
+
+def test_slogan_with_round_numbers_is_not_a_metric():
+    assert _triples("按照“千企帮千村”要求，企业选派3名干部驻村。") == [(3.0, "person", "exact")]

@@ -207,3 +207,12 @@ def test_township_service_hall_is_government_services(taxonomy):
         taxonomy,
     )
     assert r.primary == "government_services"
+
+
+def test_stated_theme_of_a_donation_decides(taxonomy):
+    # Charity words pull to social_welfare; the stated theme (主题是捐资助学) is the purpose.
+    body = (
+        "县志愿者协会来到镇中心小学开展爱心捐赠活动，为贫困家庭的孩子送去文具200套。"
+        "此次活动由县慈善协会牵头，主题是捐资助学。"
+    )
+    assert classify_sector("", body, "", taxonomy).primary == "education_health"
