@@ -460,6 +460,33 @@ def bench_map_10k(bulletins: list, repeats: int) -> dict:
     }
 
 
+def bench_bounded_input() -> dict:
+    """Normalisation is linear: a 20 MB hard-wrapped text against a 2 MB one (ratio ~10, where
+    the old quadratic join gave ~100), and a bulletin just under the character cap end to end."""
+    from geo.ingest import normalise_text
+    from geo.io.bulletin_files import MAX_BULLETIN_CHARS
+    from geo.pipeline import parse_text
+
+    line = "息县招商工作迎来开门红树牢企业至上企业家至上的理念夯实企业发展平台持续完善基础设施统筹"
+    out: dict = {}
+    for mb in (2, 20):
+        text = "\n".join([line] * (mb * 1024 * 1024 // (3 * (len(line) + 1))))
+        t = time.perf_counter()
+        normalise_text(text)
+        out[f"normalise_{mb}mb_s"] = time.perf_counter() - t
+    out["normalise_20mb_over_2mb"] = out["normalise_20mb_s"] / out["normalise_2mb_s"]
+    body = (
+        "息县招商工作迎来开门红，树牢企业至上理念，签约项目5个，总投资13.5亿元，"
+        "白土店乡流转土地300亩。"
+    )
+    text = "\n".join([body] * (MAX_BULLETIN_CHARS // (len(body) + 1) - 100))
+    t = time.perf_counter()
+    parse_text(text, county=COUNTY_CODE)
+    out["parse_at_char_cap_s"] = time.perf_counter() - t
+    out["parse_at_char_cap_chars"] = len(text)
+    return out
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -587,6 +614,7 @@ def _fmt(v) -> str:
 
 def print_table(r: dict) -> None:
     p, j, a = r.get("pipeline") or {}, r.get("jionlp") or {}, r.get("accuracy") or {}
+    bi = r.get("bounded_input") or {}
     rows = [
         ("corpus items (bulletins)", f"{_fmt(p.get('n_items'))} ({_fmt(p.get('n_bulletins'))})"),
         ("pipeline items/s", _fmt(p.get("items_per_s"))),
@@ -621,6 +649,15 @@ def print_table(r: dict) -> None:
             f"({_fmt(r.get('map_payload_10k_distinct_bytes'))})",
         ),
         ("standalone_html_bytes", _fmt(r.get("standalone_html_bytes"))),
+        (
+            "normalise 2 MB / 20 MB s (ratio)",
+            f"{_fmt(bi.get('normalise_2mb_s'))} / {_fmt(bi.get('normalise_20mb_s'))} "
+            f"({_fmt(bi.get('normalise_20mb_over_2mb'))})",
+        ),
+        (
+            "parse at the character cap s (chars)",
+            f"{_fmt(bi.get('parse_at_char_cap_s'))} ({_fmt(bi.get('parse_at_char_cap_chars'))})",
+        ),
         ("app_cold_start_s", _fmt(r.get("app_cold_start_s"))),
     ]
     width = max(len(k) for k, _ in rows)
@@ -703,6 +740,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         if fa:
             results.update(fa)
+    bounded = _step(results, "bounded_input", bench_bounded_input)
+    if bounded:
+        results["bounded_input"] = bounded
     mp = _step(results, "map_payload", bench_map_payload)
     if mp:
         results.update(mp)

@@ -7,3 +7,7 @@ The modules follow the data:
 """
 
 __version__ = "0.1.0"
+
+# GDAL must never reach the network or follow references in an uploaded file; its driver list
+# is fixed when GDAL loads, so the lock-down is applied before any module can load it.
+from geo.io import gdal_safety as _gdal_safety  # noqa: F401

@@ -6,6 +6,7 @@ it can be tested without a browser. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -17,8 +18,11 @@ import pandas as pd
 
 from geo import aggregate as agg
 from geo import config
+from geo.boundaries import read_boundaries
 from geo.errors import GeoInputError
 from geo.models import UNIT_NAMES_ZH, Bulletin, BulletinHeader
+from geo.pipeline import parse_file
+from geo.worker import run_bounded
 
 __all__ = [
     "DATUM_CHOICES",
@@ -27,10 +31,11 @@ __all__ = [
     "OTHER_CRS",
     "SAMPLE_PATH",
     "TABLE_COLUMNS",
+    "UPLOAD_TIMEOUT_S",
     "UPLOAD_TYPES",
     "ExportSpec",
     "MetricSlider",
-    "UploadFile",
+    "ParsedUpload",
     "UploadReport",
     "boundary_crs_choices",
     "boundary_label",
@@ -42,7 +47,7 @@ __all__ = [
     "export_attribution",
     "export_specs",
     "format_number",
-    "ingest_uploads",
+    "ingest_parsed",
     "is_online_basemap",
     "item_metric_totals",
     "items_table",
@@ -51,13 +56,13 @@ __all__ = [
     "metric_slider",
     "note_zh",
     "parse_crs",
-    "read_upload",
+    "parse_upload",
+    "read_boundary_upload",
     "review_labels",
     "sample_text",
     "township_at",
     "township_from_map",
     "township_summary",
-    "vector_columns",
 ]
 
 SAMPLE_PATH = config.data_dir() / "xixian-bulletin-sample.txt"
@@ -211,19 +216,23 @@ def default_county_code(path: Path | None = None) -> str:
 # uploads
 
 
+#: Seconds one upload may take to read and parse (in a bounded worker, :mod:`geo.worker`).
+UPLOAD_TIMEOUT_S = 120.0
+
+
 @dataclass
-class UploadFile:
-    """One uploaded bulletin after reading: its text and header, or why it was refused."""
+class ParsedUpload:
+    """One uploaded bulletin after reading and parsing: the bulletin, or why it was refused."""
 
     name: str
-    text: str | None = None
-    header: BulletinHeader = field(default_factory=BulletinHeader)
+    bulletin: Bulletin | None = None
     error: str | None = None
+    error_code: str | None = None
 
     @property
     def needs_date(self) -> bool:
-        """True when the header gave no date, so the user is asked for one."""
-        return self.error is None and not self.header.date
+        """True when the masthead gave no date, so the user is asked for one."""
+        return self.bulletin is not None and not self.bulletin.header.date
 
 
 @dataclass
@@ -235,8 +244,10 @@ class UploadReport:
     bulletins: list[Bulletin] = field(default_factory=list)
 
 
-def read_upload(name: str, data: bytes) -> UploadFile:
-    """Read one uploaded file and its masthead; a bad file gives ``error``, never raises.
+def parse_upload(
+    name: str, data: bytes, *, county: str | None, bounded: bool = True
+) -> ParsedUpload:
+    """Read and parse one uploaded file; a bad file gives ``error``, never raises.
 
     Parameters
     ----------
@@ -244,20 +255,28 @@ def read_upload(name: str, data: bytes) -> UploadFile:
         File name as uploaded (the extension is a hint; magic bytes decide).
     data : bytes
         File content.
+    county : str, optional
+        County code or name; detected from the text when None.
+    bounded : bool
+        Run in a child process stopped after :data:`UPLOAD_TIMEOUT_S` or when it needs too
+        much memory (the app always does: uploads are untrusted).
 
     Returns
     -------
-    UploadFile
+    ParsedUpload
     """
-    from geo.ingest import normalise_text, parse_header
-    from geo.io.bulletin_files import read_bulletin
-
     try:
-        raw = read_bulletin(data, name)
-        header = parse_header(normalise_text(raw))
+        if bounded:
+            bulletin = run_bounded(parse_file, data, name, county=county, timeout=UPLOAD_TIMEOUT_S)
+        else:
+            bulletin = parse_file(data, name, county=county)
+        if not bulletin.items:
+            raise GeoInputError(f"{name}：文中没有找到事项", code="bulletin.no_items")
     except GeoInputError as err:
-        return UploadFile(name=name, error=_one_line(err))
-    return UploadFile(name=name, text=raw, header=header or BulletinHeader())
+        msg = _one_line(err)
+        msg = msg if name in msg else f"{name}：{msg}"
+        return ParsedUpload(name=name, error=msg, error_code=err.code)
+    return ParsedUpload(name=name, bulletin=bulletin)
 
 
 def _one_line(err: BaseException) -> str:
@@ -265,27 +284,27 @@ def _one_line(err: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def ingest_uploads(
-    uploads: Iterable[UploadFile],
+def ingest_parsed(
+    uploads: Iterable[ParsedUpload],
     store: Any,
     *,
-    county: str | None,
     headers: Mapping[str, BulletinHeader] | None = None,
+    reassign_county: bool = False,
     progress: Callable[[int, str], None] | None = None,
 ) -> UploadReport:
-    """Parse and store uploaded bulletins one by one; a bad file never stops the others.
+    """Store parsed uploads one by one; a bad file never stops the others.
 
     Parameters
     ----------
-    uploads : iterable of UploadFile
-        As returned by :func:`read_upload`; files with ``error`` are reported, not parsed.
+    uploads : iterable of ParsedUpload
+        As returned by :func:`parse_upload`; files with ``error`` are reported, not stored.
     store : geo.store.Store
-        Where parsed bulletins go (``store.ingest``).
-    county : str, optional
-        County code or name the bulletins belong to; detected from the text when None.
+        Where the bulletins go (``store.ingest``).
     headers : mapping, optional
         ``name -> BulletinHeader`` typed in by the user; fills date/issue/title the masthead
         did not give (the masthead wins where it has a value).
+    reassign_county : bool
+        Passed to ``store.ingest``: a bulletin stored under another county is re-read.
     progress : callable, optional
         ``progress(done, name)`` after each file.
 
@@ -293,26 +312,14 @@ def ingest_uploads(
     -------
     UploadReport
     """
-    from geo.pipeline import parse_text
-
     report = UploadReport()
     headers = headers or {}
     for done, up in enumerate(uploads, start=1):
         try:
-            if up.error is not None:
-                raise GeoInputError(up.error)
-            bulletin = parse_text(up.text or "", county=county, source_name=up.name)
-            given = headers.get(up.name)
-            if given is not None:
-                h = bulletin.header
-                bulletin.header = BulletinHeader(
-                    title=h.title or given.title or None,
-                    issue=h.issue or given.issue or None,
-                    date=h.date or given.date or None,
-                )
-            if not bulletin.items:
-                raise GeoInputError(f"{up.name}：文中没有找到事项")
-            result = store.ingest(bulletin)
+            if up.bulletin is None:
+                raise GeoInputError(up.error or f"{up.name}：未能读取", code=up.error_code)
+            bulletin = _with_header(up.bulletin, headers.get(up.name))
+            result = store.ingest(bulletin, reassign_county=reassign_county)
         except GeoInputError as err:
             msg = _one_line(err)
             report.errors.append((up.name, msg if up.name in msg else f"{up.name}：{msg}"))
@@ -322,6 +329,36 @@ def ingest_uploads(
         if progress is not None:
             progress(done, up.name)
     return report
+
+
+def _with_header(bulletin: Bulletin, given: BulletinHeader | None) -> Bulletin:
+    """The bulletin with the user's date/issue/title where its masthead had none."""
+    if given is None:
+        return bulletin
+    h = bulletin.header
+    header = BulletinHeader(
+        title=h.title or given.title or None,
+        issue=h.issue or given.issue or None,
+        date=h.date or given.date or None,
+    )
+    return dataclasses.replace(bulletin, header=header)
+
+
+def read_boundary_upload(
+    name: str, data: bytes, *, crs: Any = None, datum: str = "wgs84", bounded: bool = True
+) -> Any:
+    """Read an uploaded boundary file (reprojected to WGS84), in a bounded worker.
+
+    Raises
+    ------
+    geo.errors.GeoInputError
+        The file cannot be read, or reading went over its time or memory bound.
+    """
+    if bounded:
+        return run_bounded(
+            read_boundaries, data, crs=crs, datum=datum, name=name, timeout=UPLOAD_TIMEOUT_S
+        )
+    return read_boundaries(data, crs=crs, datum=datum, name=name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1062,29 +1099,3 @@ def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
     if s_lo >= s_hi:
         return None
     return MetricSlider(scale=scale, unit=unit, lo=int(s_lo), hi=int(s_hi))
-
-
-# ---------------------------------------------------------------------------------------------
-# boundary uploads: the file's columns for the field selects
-
-
-def vector_columns(name: str, data: bytes) -> list[str]:
-    """Attribute columns of an uploaded boundary file (for 乡镇代码字段 / 乡镇名称字段).
-
-    Parameters
-    ----------
-    name : str
-    data : bytes
-
-    Returns
-    -------
-    list of str
-        Empty when the file cannot be read (the upload itself then reports why).
-    """
-    from geo.io.boundary_files import read_vector
-
-    try:
-        gdf = read_vector(data, name=name)
-    except GeoInputError:
-        return []
-    return [str(c) for c in gdf.columns if c != gdf.geometry.name]

@@ -31,7 +31,7 @@ from shapely.geometry.base import BaseGeometry
 from geo.config import data_dir
 from geo.errors import BoundaryReadError
 from geo.gazetteer import township_key
-from geo.io.boundary_files import _first_line, read_vector
+from geo.io.boundary_files import _first_line, read_vector, sample_value
 
 __all__ = [
     "DATUMS",
@@ -188,7 +188,8 @@ class CountyLayers:
 
 
 def _short_list(labels: list[str], limit: int = 12) -> str:
-    shown = "、".join(labels[:limit])
+    # values come from the uploaded file: a bounded sample of each, never the whole content
+    shown = "、".join(sample_value(label) for label in labels[:limit])
     return shown + (f" … (+{len(labels) - limit})" if len(labels) > limit else "")
 
 

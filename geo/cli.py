@@ -160,21 +160,14 @@ def _sector_names() -> dict[str, str]:
 # --------------------------------------------------------------------------- reading input
 
 
-def _read(path: str) -> tuple[str, str]:
-    """Raw text of a bulletin file, or of stdin for ``-``; returns ``(text, display name)``."""
-    from geo.io.bulletin_files import read_bulletin
+def _parse_file(path: str, county: str | None, single: bool):
+    """Read and parse a bulletin file, or stdin for ``-``."""
+    from geo.pipeline import parse_file
 
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
-        return read_bulletin(sys.stdin.buffer, name="<stdin>"), "<stdin>"
-    return read_bulletin(Path(path)), Path(path).name
-
-
-def _parse_file(path: str, county: str | None, single: bool):
-    from geo.pipeline import parse_text
-
-    raw, name = _read(path)
-    return parse_text(raw, county=county, single=single, source_name=name)
+        return parse_file(sys.stdin.buffer, "<stdin>", county=county, single=single)
+    return parse_file(Path(path), county=county, single=single)
 
 
 def _open_store(path: str | None):
@@ -250,7 +243,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         from geo.gazetteer import load_gazetteer
 
         load_gazetteer(args.county)
-    with _open_store(args.store) as store:
+    # The store is opened at the first bulletin that parses: a run where every file fails
+    # leaves no empty store file behind.
+    store = None
+    try:
         # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
         bar = tqdm(
             args.files, file=sys.stderr, unit="file", disable=True if len(args.files) < 2 else None
@@ -260,8 +256,11 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                 bulletin = _parse_file(path, args.county, args.single_item)
                 if not bulletin.items:
                     raise _UsageError("no items found in the text")
-                result = store.ingest(bulletin)
+                store = store or _open_store(args.store)
+                result = store.ingest(bulletin, reassign_county=args.reassign_county)
             except (GeoInputError, OSError) as err:
+                if getattr(err, "code", "") == "store.damaged":
+                    raise  # every further file would fail the same way
                 counts["failed"] += 1
                 msg = _one_line(err)
                 msg = msg if path in msg else f"{path}: {msg}"
@@ -273,10 +272,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                 f"{status:9}  {result.bulletin_id[:12]}  {result.n_items:3d} items  {path}",
                 file=sys.stdout,
             )
-        print(
-            f"{counts['created']} created, {counts['unchanged']} unchanged, "
-            f"{counts['failed']} failed; store {store.path}"
-        )
+    finally:
+        if store is not None:
+            store.close()
+    where = f"store {store.path}" if store is not None else "nothing stored"
+    print(
+        f"{counts['created']} created, {counts['unchanged']} unchanged, "
+        f"{counts['failed']} failed; {where}"
+    )
     return 2 if counts["failed"] else 0
 
 
@@ -716,6 +719,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("ingest", help="parse bulletin files into the store")
     sp.add_argument("files", nargs="+", metavar="FILE")
     county_args(sp)
+    sp.add_argument(
+        "--reassign-county",
+        action="store_true",
+        help="a bulletin already stored under another county is re-read under this one",
+    )
     store_arg(sp)
     sp.set_defaults(func=_cmd_ingest)
 
@@ -837,6 +845,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except (GeoInputError, OSError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("error: 输入文件嵌套过深，无法处理", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

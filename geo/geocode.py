@@ -205,9 +205,16 @@ def _find(simple: str, gazetteer: Gazetteer, field: str) -> list[Mention]:
     return mentions
 
 
+#: How far back an opening quote is looked for: quotations run a sentence or two, and a bound
+#: keeps the check linear on a text that is one huge paragraph.
+_QUOTE_LOOKBACK = 1000
+
+
 def _in_quotes(text: str, pos: int) -> bool:
     # An odd number of opening quotes before ``pos`` on the same paragraph.
-    para_start = text.rfind("\n", 0, pos) + 1
+    para_start = max(
+        text.rfind("\n", max(0, pos - _QUOTE_LOOKBACK), pos) + 1, pos - _QUOTE_LOOKBACK
+    )
     before = text[para_start:pos]
     for open_q, close_q in _cues()["quote_pairs"]:
         if open_q == close_q:
@@ -292,13 +299,15 @@ def _after_home_word(text: str, pos: int, ms: list[Mention], i: int, words: list
     return any(text.endswith(w, 0, pos) for w in words)
 
 
+_SENTENCE_END = re.compile("[。！？!?\n]")
+#: The longest sentence looked through (bounded so that a huge item stays linear).
+_SENTENCE_MAX = 500
+
+
 def _is_example(text: str, pos: int) -> bool:
     """The place is called an example (缩影) of something wider in the same sentence."""
-    stop = len(text)
-    for ch in "。！？!?\n":
-        k = text.find(ch, pos)
-        if 0 <= k < stop:
-            stop = k
+    end = _SENTENCE_END.search(text, pos, pos + _SENTENCE_MAX)
+    stop = end.start() if end else min(len(text), pos + _SENTENCE_MAX)
     return any(w in text[pos:stop] for w in _cues()["example_words"])
 
 

@@ -27,6 +27,8 @@ _SPACES = dict.fromkeys(
     ),
     " ",
 )
+# Control characters (Unicode category Cc) other than the line feed are extraction debris.
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _FULLWIDTH_ALNUM = re.compile(r"[０-９Ａ-Ｚａ-ｚ]+")
 _FULLWIDTH_DECIMAL = re.compile(r"(?<=[0-9])．(?=[0-9])")
@@ -137,24 +139,28 @@ def normalise_text(raw: str) -> str:
     wrap_width = _wrap_width([ln.strip() for ln in content])
     blanks_hard = _blank_lines_are_breaks(lines)
 
+    # Each paragraph is gathered as a list of pieces and joined once: growing one string line
+    # by line is quadratic on a long hard-wrapped text.
     paragraphs: list[str] = []
-    current = ""
+    pieces: list[str] = []
     prev = None
     blank_since_prev = False
     for ln in lines:
         if not ln.strip():
             blank_since_prev = True
             continue
-        if prev is None:
-            current = ln.strip()
-        elif (blank_since_prev and blanks_hard) or _breaks(prev, ln, wrap_width):
-            paragraphs.append(current)
-            current = ln.strip()
-        else:
-            current = _join(current, ln.strip())
+        piece = ln.strip()
+        if prev is not None and (
+            (blank_since_prev and blanks_hard) or _breaks(prev, ln, wrap_width)
+        ):
+            paragraphs.append("".join(pieces))
+            pieces = []
+        if pieces:
+            pieces.append(_joint(pieces[-1], piece))
+        pieces.append(piece)
         prev = ln
         blank_since_prev = False
-    paragraphs.append(current)
+    paragraphs.append("".join(pieces))
     return "\n".join(_squeeze(p) for p in paragraphs if p.strip())
 
 
@@ -174,23 +180,20 @@ def _drop_page_furniture(lines: list[str]) -> list[str]:
             seen.add(key)
         marked.append(ln)
     out: list[str] = []
-    for i, ln in enumerate(marked):
+    after_dropped = False  # in a run of blank lines that follows a dropped line
+    for ln in marked:
         if ln is None:
             while out and not out[-1].strip():
                 out.pop()
+            after_dropped = True
             continue
-        if not ln.strip() and (out[-1:] == [] or _after_dropped(marked, i)):
-            continue
+        if not ln.strip():
+            if not out or after_dropped:
+                continue
+        else:
+            after_dropped = False
         out.append(ln)
     return out
-
-
-def _after_dropped(marked: list[str | None], i: int) -> bool:
-    """Is blank line ``i`` in a run of blank lines that follows a dropped line?"""
-    j = i - 1
-    while j >= 0 and marked[j] is not None and not marked[j].strip():
-        j -= 1
-    return j >= 0 and marked[j] is None
 
 
 def _clean_chars(raw: str) -> str:
@@ -201,11 +204,32 @@ def _clean_chars(raw: str) -> str:
     text = _FULLWIDTH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
     text = _FULLWIDTH_DECIMAL.sub(".", text)
     # Other control characters are extraction debris.
-    return "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
+    return _CONTROLS.sub("", text)
+
+
+def _wide_class() -> re.Pattern:
+    """A character class of the Basic Multilingual Plane's wide, full-width and ambiguous
+    characters, built once: matching it is C-speed where a per-character lookup is not."""
+    ranges: list[list[int]] = []
+    for o in range(0x80, 0x10000):
+        if unicodedata.east_asian_width(chr(o)) in "WFA" and not 0xD800 <= o <= 0xDFFF:
+            if ranges and ranges[-1][1] == o - 1:
+                ranges[-1][1] = o
+            else:
+                ranges.append([o, o])
+    body = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+    return re.compile(f"[^{body}\U00020000-\U0003ffff]")
+
+
+_NARROW = _wide_class()
 
 
 def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in s)
+    """Display width in columns: 2 for wide and ambiguous characters, 1 for the rest."""
+    return len(s) + len(_NARROW.sub("", s))
 
 
 def _wrap_width(lines: list[str]) -> int | None:
@@ -269,11 +293,12 @@ def _breaks(prev: str, line: str, wrap_width: int | None) -> bool:
     return width < 0.6 * wrap_width
 
 
-def _join(left: str, right: str) -> str:
-    # Latin words broken at the margin need their space back; Chinese lines join directly.
+def _joint(left: str, right: str) -> str:
+    """What goes between two joined lines: Latin words broken at the margin need their space
+    back; Chinese lines join directly."""
     if left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalpha():
-        return f"{left} {right}"
-    return left + right
+        return " "
+    return ""
 
 
 def _squeeze(p: str) -> str:

@@ -6,16 +6,19 @@ ingest (normalise) -> items (split) -> metrics -> sectors -> geocode.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
+from typing import BinaryIO
 
 from geo import gazetteer as _gaz
 from geo.geocode import geocode_item
 from geo.ingest import normalise_text, parse_header
+from geo.io.bulletin_files import read_bulletin
 from geo.items import single_item, split_items
 from geo.metrics import extract_metrics
 from geo.models import Bulletin, Item
 from geo.sectors import Taxonomy, classify_sector, load_taxonomy
 
-__all__ = ["annotate_items", "parse_text"]
+__all__ = ["annotate_items", "parse_file", "parse_text"]
 
 
 def annotate_items(
@@ -92,3 +95,36 @@ def parse_text(
         county_code=gazetteer.county_code if gazetteer else None,
         items=items,
     )
+
+
+def parse_file(
+    source: str | Path | bytes | BinaryIO,
+    name: str | None = None,
+    *,
+    county: str | None = None,
+    single: bool = False,
+) -> Bulletin:
+    """Read a bulletin file (.txt/.pdf/.docx, path or bytes) and parse it.
+
+    The one way from a file to a :class:`~geo.models.Bulletin`, used by the CLI and, inside a
+    bounded worker (:func:`geo.worker.run_bounded`), by the app.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, bytes or binary file object
+        The file, or its content (an upload, stdin).
+    name : str, optional
+        File name for messages and the stored bulletin; defaults to the path's name.
+    county, single
+        As for :func:`parse_text`.
+
+    Raises
+    ------
+    geo.errors.BulletinReadError
+        The file cannot be read (see :func:`geo.io.bulletin_files.read_bulletin`).
+    geo.errors.CountyNotFoundError
+        ``county`` is not in the gazetteer.
+    """
+    raw = read_bulletin(source, name)
+    label = name or (Path(source).name if isinstance(source, str | Path) else "<upload>")
+    return parse_text(raw, county=county, single=single, source_name=label)

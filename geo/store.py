@@ -11,21 +11,25 @@ applies the missing steps, opening a file from a newer version raises :class:`St
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
 from geo import config
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id
-from geo.errors import GeoInputError
+from geo.errors import GeoInputError, StoreError
 from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
 
 __all__ = [
@@ -173,10 +177,6 @@ _CORRECTION_COLUMNS = [
 ]
 
 
-class StoreError(GeoInputError):
-    """The store file cannot be used (not a store, newer schema, unknown item, bad correction)."""
-
-
 @dataclass(frozen=True)
 class IngestResult:
     """Outcome of :meth:`Store.ingest`.
@@ -220,23 +220,103 @@ def _user_version(conn: sqlite3.Connection) -> int | None:
     return 0 if not tables else None
 
 
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a migration script, one by one (triggers' bodies kept whole)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                yield pending
+            pending = ""
+    if pending.strip() and pending.strip(" \n;"):
+        yield pending
+
+
 def _migrate(conn: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:
-    """Apply ``MIGRATIONS[current:target]``, each step in its own transaction."""
+    """Apply ``MIGRATIONS[current:target]`` inside the caller's write transaction.
+
+    Statement by statement rather than ``executescript`` (which commits first), so that the
+    whole upgrade — and the version check before it — happens under one write lock: a second
+    process opening the same new file waits, then finds the finished schema.
+    """
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
     )
     for version in range(current + 1, target + 1):
-        # executescript commits first; the explicit BEGIN makes each step all-or-nothing
+        for statement in _statements(MIGRATIONS[version - 1]):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, _now()))
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection; ``immutable`` when SQLite cannot even keep its lock files there
+    (a WAL file in a read-only folder)."""
+    uri = f"file:{quote(str(path))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    return sqlite3.connect(
+        uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+    )
+
+
+def _set_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to WAL. SQLite answers "locked" at once, without waiting, while another process
+    creates the same new file, so the switch is retried for a few seconds."""
+    for attempt in range(attempts):
         try:
-            conn.executescript(
-                "BEGIN IMMEDIATE;\n"
-                + MIGRATIONS[version - 1]
-                + f"\nINSERT INTO schema_version VALUES ({version}, '{_now()}');\nCOMMIT;"
-            )
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
+def _check_integrity(conn: sqlite3.Connection, path: Any) -> None:
+    """``PRAGMA quick_check`` before anything reads or writes: a damaged file is refused whole,
+    never written into."""
+    try:
+        rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+    except sqlite3.DatabaseError as err:
+        raise _damaged(path, err) from None
+    problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
+    if problems:
+        raise _damaged(path, problems[0])
+
+
+def _damaged(path: Any, detail: Any) -> StoreError:
+    return StoreError(
+        f"数据库文件 {path} 已损坏或不是数据库（{_short(detail)}）；未写入任何内容。"
+        "请用备份替换，或换一个 GEO_STORE 路径",
+        code="store.damaged",
+    )
+
+
+def _write_failed(path: Any, detail: Any) -> StoreError:
+    if isinstance(detail, sqlite3.DatabaseError) and "malformed" in str(detail):
+        return _damaged(path, detail)
+    return StoreError(
+        f"写入数据库 {path} 失败（{_short(detail)}），本次未保存任何内容", code="store.write"
+    )
+
+
+def _short(detail: Any) -> str:
+    return (str(detail).strip().splitlines() or [""])[0][:120]
+
+
+def _county_conflict(bulletin: Bulletin, stored_code: str | None) -> StoreError:
+    stored = stored_code or "未指定县"
+    new = bulletin.county_code or "未指定县"
+    return StoreError(
+        f"{bulletin.source_name} 的内容已按县 {stored} 导入，本次指定的是 {new}；"
+        "如确要改按新县处理，请加 --reassign-county（应用中勾选“改按所选县重新导入”）",
+        code="store.county_conflict",
+    )
 
 
 def _lookup_township(gazetteer: Any, code: str) -> Any | None:
@@ -351,45 +431,133 @@ class Store:
 
     def __init__(self, path: str | Path | None = None):
         self.path = str(path) if str(path) == ":memory:" else config.store_path(path)
-        if self.path != ":memory:":
-            if self.path.is_dir():
-                raise StoreError(f"{self.path} is a folder, not a store file")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        #: True when the file can only be read (a read-only folder or file); writes then raise.
+        self.read_only = False
         # one connection shared by the app's threads, serialised by the lock
         self._lock = threading.RLock()
         self._gazetteers: dict[str, Any] = {}
-        try:
-            self._conn = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False, timeout=10
-            )
-        except sqlite3.Error as err:
-            raise StoreError(f"cannot open store {self.path}: {err}") from None
+        self._conn = self._connect()
         try:
             self._open()
+        except sqlite3.OperationalError as err:  # locked, I/O, permissions: not damage
+            self._conn.close()
+            raise StoreError(
+                f"无法打开数据库 {self.path}（{_short(err)}），请稍后重试", code="store.busy"
+            ) from None
         except sqlite3.DatabaseError as err:
             self._conn.close()
-            raise StoreError(f"{self.path} is not a township-activity store ({err})") from None
+            raise _damaged(self.path, err) from None
         except StoreError:
             self._conn.close()
             raise
 
+    def _connect(self) -> sqlite3.Connection:
+        """Open the file: read-write where the file and its folder allow, else read-only."""
+        if self.path == ":memory:":
+            return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} 是文件夹，不是数据库文件", code="store.not_a_file")
+        folder = self.path.parent
+        if self.path.exists():
+            writable = os.access(self.path, os.W_OK) and os.access(folder, os.W_OK)
+        else:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(
+                    f"无法创建数据库文件夹 {folder}：{err.strerror or err}", code="store.open"
+                ) from None
+            writable = True
+        self.read_only = not writable
+        try:
+            if writable:
+                return sqlite3.connect(
+                    str(self.path), isolation_level=None, check_same_thread=False, timeout=10
+                )
+            return _connect_read_only(self.path)
+        except sqlite3.Error as err:
+            raise StoreError(f"无法打开数据库 {self.path}：{err}", code="store.open") from None
+
     def _open(self) -> None:
+        """Check the file, then create or upgrade its schema under one write lock."""
         conn = self._conn
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 10000")
         if self.path != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-        version = _user_version(conn)
+            _check_integrity(conn, self.path)
+        if self.read_only:
+            self._check_version(_user_version(conn), writable=False)
+            return
+        if self.path != ":memory:":
+            _set_wal(conn)
+        # The version is read inside the write transaction: a second process opening the same
+        # new file waits here, then sees the schema the first one created.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = _user_version(conn)
+            self._check_version(version, writable=True)
+            if version < SCHEMA_VERSION:
+                _migrate(conn, version)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _check_version(self, version: int | None, *, writable: bool) -> None:
         if version is None:
-            raise StoreError(f"{self.path} is an SQLite file but not a township-activity store")
+            raise StoreError(
+                f"{self.path} 是 SQLite 文件，但不是乡镇动态数据库", code="store.not_a_store"
+            )
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"store {self.path} has schema version {version}, newer than this program's "
-                f"{SCHEMA_VERSION}; upgrade township-activity-map to open it"
+                f"{SCHEMA_VERSION}; upgrade township-activity-map to open it",
+                code="store.newer",
             )
-        if version < SCHEMA_VERSION:
-            _migrate(conn, version)
+        if version < SCHEMA_VERSION and not writable:
+            raise StoreError(
+                f"数据库 {self.path} 是旧版本（{version}），位于只读位置，无法升级；"
+                "请复制到可写的文件夹后再打开",
+                code="store.read_only",
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is stored, or none of it.
+
+        Raises
+        ------
+        StoreError
+            The store is read-only, or SQLite failed (the transaction is rolled back).
+        """
+        if self.read_only:
+            raise StoreError(
+                f"数据库 {self.path} 位于只读位置，只能查看，不能写入", code="store.read_only"
+            )
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as err:
+                raise _damaged(self.path, err) from None
+            try:
+                yield conn
+            except BaseException as err:
+                conn.execute("ROLLBACK")
+                if isinstance(err, sqlite3.DatabaseError):
+                    raise _write_failed(self.path, err) from None
+                raise
+            conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reads, with SQLite's errors turned into :class:`StoreError`."""
+        with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.DatabaseError as err:
+                raise _damaged(self.path, err) from None
 
     # context manager and lifetime -----------------------------------------------------------
 
@@ -412,47 +580,54 @@ class Store:
 
     # writing --------------------------------------------------------------------------------
 
-    def ingest(self, bulletin: Bulletin) -> IngestResult:
+    def ingest(self, bulletin: Bulletin, *, reassign_county: bool = False) -> IngestResult:
         """Store a parsed bulletin with its items and metrics, in one transaction.
 
         Parameters
         ----------
         bulletin : geo.models.Bulletin
+        reassign_county : bool
+            The same text is already stored under another county: replace it with this parse
+            (its places become this county's; corrected places of its items are dropped, as
+            they name the other county's townships). Without it, that case raises.
 
         Returns
         -------
         IngestResult
-            ``created=False`` (and nothing written) when the same content is already stored.
+            ``created=False`` (and nothing written) when the same content is already stored
+            under the same county.
 
         Raises
         ------
         StoreError
-            The bulletin could not be stored (for example two items with the same index);
-            nothing of it is left in the store.
+            The bulletin could not be stored (for example two items with the same index), or
+            is stored under another county (``code="store.county_conflict"``); nothing of it
+            is changed in the store.
         """
         sha = _bulletin_sha(bulletin)
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT (SELECT COUNT(*) FROM items WHERE bulletin_id = ?) FROM bulletins"
-                    " WHERE id = ?",
-                    (sha, sha),
-                ).fetchone()
-                if row is not None:
-                    conn.execute("ROLLBACK")
-                    return IngestResult(sha, False, int(row[0]))
-                self._insert(conn, sha, bulletin)
-                conn.execute("COMMIT")
-            except BaseException as err:
-                conn.execute("ROLLBACK")
-                if isinstance(err, sqlite3.Error):
-                    raise StoreError(
-                        f"could not store {bulletin.source_name}: {err}; nothing was stored"
-                    ) from None
-                raise
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT county_code, (SELECT COUNT(*) FROM items WHERE bulletin_id = ?)"
+                " FROM bulletins WHERE id = ?",
+                (sha, sha),
+            ).fetchone()
+            if row is not None and (row[0] or None) == (bulletin.county_code or None):
+                return IngestResult(sha, False, int(row[1]))
+            if row is not None:
+                if not reassign_county:
+                    raise _county_conflict(bulletin, row[0])
+                self._drop_for_reassignment(conn, sha)
+            self._insert(conn, sha, bulletin)
         return IngestResult(sha, True, len(bulletin.items))
+
+    @staticmethod
+    def _drop_for_reassignment(conn: sqlite3.Connection, sha: str) -> None:
+        conn.execute(
+            "DELETE FROM corrections WHERE field IN ('township_code', 'village_code')"
+            " AND item_id IN (SELECT item_id FROM items WHERE bulletin_id = ?)",
+            (sha,),
+        )
+        conn.execute("DELETE FROM bulletins WHERE id = ?", (sha,))
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, sha: str, b: Bulletin) -> None:
@@ -530,17 +705,11 @@ class Store:
         -----
         Corrections are kept: ingesting the same bulletin again brings them back.
         """
-        with self._lock:
+        with self._transaction() as conn:
             full = self._resolve_bulletin(bulletin_id)
             if full is None:
                 return False
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
         return True
 
     def _resolve_bulletin(self, bulletin_id: str) -> str | None:
@@ -589,8 +758,8 @@ class Store:
         fields = {k: v.strip() for k, v in fields.items() if v is not None}
         if not fields:
             raise StoreError("nothing to correct: give a township, village or sector")
-        with self._lock:
-            row = self._conn.execute(
+        with self._reading() as conn:
+            row = conn.execute(
                 "SELECT i.county_code AS icc, b.county_code AS bcc, b.county AS county"
                 " FROM items i JOIN bulletins b ON b.id = i.bulletin_id WHERE i.item_id = ?",
                 (item_id,),
@@ -616,19 +785,12 @@ class Store:
                 gazetteer = self._gazetteer(county_code, _default_loader, strict=True)
             names.update(self._check_codes(gazetteer, codes))
         created = _now()
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    "INSERT INTO corrections (item_id, field, value, name, note, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [(item_id, k, v, names.get(k), note, created) for k, v in fields.items()],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO corrections (item_id, field, value, name, note, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(item_id, k, v, names.get(k), note, created) for k, v in fields.items()],
+            )
 
     @staticmethod
     def _check_codes(gazetteer: Any, codes: dict[str, str]) -> dict[str, str | None]:
@@ -672,10 +834,9 @@ class Store:
 
         loader = gazetteer_loader or _default_loader
         changed = 0
-        with self._lock:
-            conn = self._conn
+        updates = []
+        with self._reading() as conn:
             bulletins = conn.execute("SELECT id, county_code, text FROM bulletins").fetchall()
-            updates = []
             for b in bulletins:
                 if b["county_code"]:
                     gaz = self._gazetteer(b["county_code"], loader, strict=True)
@@ -687,18 +848,13 @@ class Store:
                     if new != old:
                         changed += 1
                         updates.append((*new, item_id(b["id"], item.index)))
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    "UPDATE items SET scope = ?, county = ?, county_code = ?, township = ?,"
-                    " township_code = ?, village = ?, village_code = ?, outside = ?, evidence = ?"
-                    " WHERE item_id = ?",
-                    updates,
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE items SET scope = ?, county = ?, county_code = ?, township = ?,"
+                " township_code = ?, village = ?, village_code = ?, outside = ?, evidence = ?"
+                " WHERE item_id = ?",
+                updates,
+            )
         return changed
 
     @staticmethod
@@ -799,8 +955,8 @@ class Store:
         bulletin_ids : iterable of str, optional
             Full ids; all bulletins, in ingest order, when omitted.
         """
-        with self._lock:
-            rows = self._conn.execute("SELECT * FROM bulletins ORDER BY rowid").fetchall()
+        with self._reading() as conn:
+            rows = conn.execute("SELECT * FROM bulletins ORDER BY rowid").fetchall()
             wanted = None if bulletin_ids is None else set(bulletin_ids)
             out = []
             for r in rows:
@@ -838,9 +994,9 @@ class Store:
             like :func:`geo.aggregate.items_frame`; corrected items have ``corrected=True``.
         """
         loader = gazetteer_loader or _default_loader
-        with self._lock:
+        with self._reading() as conn:
             # plain tuples in ITEM_COLUMNS order: ~2x faster than sqlite3.Row for large stores
-            cur = self._conn.cursor()
+            cur = conn.cursor()
             cur.row_factory = None
             rows = cur.execute(
                 "SELECT i.item_id, i.bulletin_id, b.source_name, b.title, b.issue, b.date, i.idx,"
@@ -855,7 +1011,7 @@ class Store:
                 " FROM metrics m JOIN items i ON i.item_id = m.item_id"
                 " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
             ).fetchall()
-            fixes = self._latest_corrections(self._conn)
+            fixes = self._latest_corrections(conn)
         records = []
         for r in rows:
             rec = list(r)
@@ -900,8 +1056,8 @@ class Store:
             Columns ``id, source_name, title, issue, date, county, county_code, ingested_at,
             n_items, n_corrections``.
         """
-        with self._lock:
-            rows = self._conn.execute(
+        with self._reading() as conn:
+            rows = conn.execute(
                 "SELECT b.id, b.source_name, b.title, b.issue, b.date, b.county, b.county_code,"
                 " b.ingested_at,"
                 " (SELECT COUNT(*) FROM items i WHERE i.bulletin_id = b.id) AS n_items,"
@@ -920,8 +1076,8 @@ class Store:
             Columns ``id, item_id, field, value, name, note, created_at, headline,
             bulletin_name``.
         """
-        with self._lock:
-            rows = self._conn.execute(
+        with self._reading() as conn:
+            rows = conn.execute(
                 "SELECT c.id, c.item_id, c.field, c.value, c.name, c.note, c.created_at,"
                 " i.headline, b.source_name AS bulletin_name FROM corrections c"
                 " LEFT JOIN items i ON i.item_id = c.item_id"
@@ -996,20 +1152,13 @@ class Store:
             _report_text(report),
             _now(),
         )
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cur = conn.execute(
-                    "INSERT INTO boundaries (county_code, name, source_name, crs_note, datum,"
-                    " quality, n_townships, geojson, join_report, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO boundaries (county_code, name, source_name, crs_note, datum,"
+                " quality, n_townships, geojson, join_report, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
         return int(cur.lastrowid)
 
     def boundary_set(self, county_code: str) -> dict | None:
@@ -1021,8 +1170,8 @@ class Store:
             Keys ``id, county_code, name, source_name, crs_note, datum, quality, n_townships,
             created_at, join_report``.
         """
-        with self._lock:
-            row = self._conn.execute(
+        with self._reading() as conn:
+            row = conn.execute(
                 f"SELECT {_SET_FIELDS} FROM boundaries WHERE county_code = ?"
                 " ORDER BY id DESC LIMIT 1",
                 (str(county_code),),
@@ -1049,8 +1198,8 @@ class Store:
         """
         import geopandas as gpd  # lazy: only boundary users pay for geopandas
 
-        with self._lock:
-            row = self._conn.execute(
+        with self._reading() as conn:
+            row = conn.execute(
                 f"SELECT {_SET_FIELDS}, geojson FROM boundaries WHERE county_code = ?"
                 " ORDER BY id DESC LIMIT 1",
                 (str(county_code),),
@@ -1088,8 +1237,8 @@ class Store:
             Columns :data:`BOUNDARY_SET_COLUMNS`; ``active`` marks each county's latest set.
         """
         where, args = ("WHERE county_code = ?", (str(county_code),)) if county_code else ("", ())
-        with self._lock:
-            rows = self._conn.execute(
+        with self._reading() as conn:
+            rows = conn.execute(
                 f"SELECT {_SET_FIELDS}, id = (SELECT MAX(b2.id) FROM boundaries b2"
                 f" WHERE b2.county_code = boundaries.county_code) AS active"
                 f" FROM boundaries {where} ORDER BY id DESC",
@@ -1107,17 +1256,10 @@ class Store:
         int
             Number of sets deleted.
         """
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                n = conn.execute(
-                    "DELETE FROM boundaries WHERE county_code = ?", (str(county_code),)
-                ).rowcount
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            n = conn.execute(
+                "DELETE FROM boundaries WHERE county_code = ?", (str(county_code),)
+            ).rowcount
         return int(n)
 
 

@@ -197,24 +197,22 @@ class _ListStore:
     def __init__(self):
         self.bulletins = []
 
-    def ingest(self, bulletin):
+    def ingest(self, bulletin, *, reassign_county=False):
         self.bulletins.append(bulletin)
         return type("R", (), {"created": True, "n_items": len(bulletin.items)})()
 
 
-def test_ingest_uploads_reports_bad_files_and_keeps_the_others():
-    good = app_state.UploadFile(
-        name="好.txt",
-        text="息县白土店乡发展鲜食玉米种植 流转土地300余亩。（白土店乡人民政府 张三）",
-    )
-    bad = app_state.read_upload("坏.pdf", b"%PDF-1.4 not really a pdf")
-    assert bad.error
+def test_ingest_parsed_reports_bad_files_and_keeps_the_others():
+    text = "息县白土店乡发展鲜食玉米种植 流转土地300余亩。（白土店乡人民政府 张三）"
+    good = app_state.parse_upload("好.txt", text.encode(), county="411528")
+    assert good.bulletin is not None and good.needs_date
+    bad = app_state.parse_upload("坏.pdf", b"%PDF-1.4 not really a pdf", county="411528")
+    assert bad.error and bad.error_code == "bulletin" and "坏.pdf" in bad.error
     store = _ListStore()
     done = []
-    report = app_state.ingest_uploads(
+    report = app_state.ingest_parsed(
         [bad, good],
         store,
-        county="411528",
         headers={"好.txt": BulletinHeader(date="2024-03-01", issue="第5期")},
         progress=lambda n, name: done.append((n, name)),
     )
@@ -318,6 +316,8 @@ def test_bad_upload_shows_an_error_and_the_good_file_is_ingested(monkeypatch, tm
             ("四月简报.docx", buf.getvalue(), "application/octet-stream"),
         ]
     ).run()
+    assert not at.error  # nothing is read before the user asks
+    at.button(key="up_read_0").click().run()
     at.button(key="up_go_0").click().run()
     assert not at.exception
     errors = [e.value for e in at.error]
@@ -342,6 +342,7 @@ def test_upload_without_a_masthead_date_asks_for_it(monkeypatch, tmp_path):
     at.file_uploader(key="bulletin_files_0").set_value(
         ("无报头.txt", body.encode("utf-8"), "text/plain")
     ).run()
+    at.button(key="up_read_0").click().run()
     at.date_input(key="up_date_0_0").set_value(dt.date(2024, 4, 1))
     at.text_input(key="up_issue_0_0").input("第9期")
     at.button(key="up_go_0").click().run()
@@ -454,6 +455,14 @@ def _stored(tmp_path):
         return store.boundaries("411528")
 
 
+def _use_boundaries(at) -> None:
+    """读取边界文件 (when not read yet), then 使用此边界."""
+    if any(b.key == "boundary_read" for b in at.button):
+        at.button(key="boundary_read").click().run()
+    if any(b.key == "boundary_go" for b in at.button):
+        at.button(key="boundary_go").click().run()
+
+
 def _approximate_warning(at) -> bool:
     return any("示意范围" in w.value for w in at.warning)
 
@@ -466,7 +475,7 @@ def test_boundary_upload_is_saved_for_later_sessions_until_reset(monkeypatch, tm
         ("乡镇边界.geojson", data, "application/geo+json")
     ).run()
     at.selectbox(key="boundary_crs").set_value("从文件读取").run()
-    at.button(key="boundary_go").click().run()
+    _use_boundaries(at)
     assert not at.exception and not at.error
     assert not _approximate_warning(at)  # the uploaded layer is in use
     assert any("乡镇边界.geojson" in c.value for c in at.caption)
@@ -489,7 +498,7 @@ def test_hostile_boundary_file_name_is_inert_everywhere(monkeypatch, tmp_path):
     at.file_uploader(key="boundary_file").set_value(
         (name, _two_townships().to_json().encode("utf-8"), "application/geo+json")
     ).run()
-    at.button(key="boundary_go").click().run()
+    _use_boundaries(at)
     assert not at.exception and not at.error
     assert _stored(tmp_path).attrs["boundary_set"]["source_name"] == name
     shown = _markdown_texts(at)
@@ -531,7 +540,7 @@ def test_gcj02_file_in_web_mercator_is_read_with_its_own_crs(monkeypatch, tmp_pa
     at.file_uploader(key="boundary_file").set_value(("高德.zip", data, "application/zip")).run()
     at.selectbox(key="boundary_crs").set_value("Web 墨卡托 (EPSG:3857)").run()
     at.selectbox(key="boundary_datum").set_value("GCJ-02（高德/腾讯导出）").run()
-    at.button(key="boundary_go").click().run()
+    _use_boundaries(at)
     assert not at.exception and not at.error
     stored = _stored(tmp_path)
     meta = stored.attrs["boundary_set"]
@@ -549,12 +558,12 @@ def test_crs_menu_has_projected_zones_and_a_typed_code(monkeypatch, tmp_path):
     assert at.selectbox(key="boundary_datum").options[0].startswith("WGS84")
     at.file_uploader(key="boundary_file").set_value(("国土.zip", data, "application/zip")).run()
     at.selectbox(key="boundary_crs").set_value(app_state.OTHER_CRS).run()
-    at.text_input(key="boundary_epsg").input("EPSG:99999")
-    at.button(key="boundary_go").click().run()
+    at.text_input(key="boundary_epsg").input("EPSG:99999").run()
+    _use_boundaries(at)
     assert len(at.error) == 1 and "99999" in at.error[0].value
     assert _stored(tmp_path) is None
-    at.text_input(key="boundary_epsg").input("4547")
-    at.button(key="boundary_go").click().run()
+    at.text_input(key="boundary_epsg").input("4547").run()
+    _use_boundaries(at)
     assert not at.exception and not at.error
     _assert_same_places(_stored(tmp_path), original, tol_deg=1e-6)
 
@@ -573,7 +582,7 @@ def test_bad_boundary_file_shows_one_line_error(monkeypatch, tmp_path):
     at.file_uploader(key="boundary_file").set_value(
         ("坏.geojson", b'{"type": "FeatureCollection", "features": [', "application/geo+json")
     ).run()
-    at.button(key="boundary_go").click().run()
+    _use_boundaries(at)
     assert not at.exception
     assert len(at.error) == 1 and "\n" not in at.error[0].value
     assert any("示意范围" in w.value for w in at.warning)  # still the default layer
@@ -623,7 +632,7 @@ def test_hostile_file_names_are_inert_in_messages(monkeypatch, tmp_path):
     at.file_uploader(key="bulletin_files_0").set_value(
         (name, b"%PDF-1.4 broken", "application/pdf")
     ).run()
-    at.button(key="up_go_0").click().run()
+    at.button(key="up_read_0").click().run()
     assert len(at.error) >= 1
     for t in _markdown_texts(at):
         assert "<img" not in t and "![" not in t and "](http" not in t, t
@@ -779,19 +788,20 @@ def test_boundary_field_selection_is_used_for_the_join(monkeypatch, tmp_path):
     towns = _two_townships().rename(columns={"名称": "XZMC"})
     towns["BH"] = ["甲", "乙"]
     data = towns.to_json().encode("utf-8")
-    assert app_state.vector_columns("x.geojson", data)[-2:] == ["XZMC", "BH"]
     at = _app(monkeypatch, tmp_path).run()
     at.file_uploader(key="boundary_file").set_value(
         ("字段.geojson", data, "application/geo+json")
     ).run()
+    assert not any(e.label == "字段选择" for e in at.expander)  # not read before asked
+    at.button(key="boundary_read").click().run()
     assert any(e.label == "字段选择" for e in at.expander)
     assert at.selectbox(key="boundary_name_field").options[-2:] == ["XZMC", "BH"]
     at.selectbox(key="boundary_name_field").set_value("BH").run()
-    at.button(key="boundary_go").click().run()  # the chosen column holds no township names
+    _use_boundaries(at)  # the chosen column holds no township names
     assert not at.exception and len(at.error) == 1 and "BH" in at.error[0].value
     assert _stored(tmp_path) is None
     at.selectbox(key="boundary_name_field").set_value("XZMC").run()
-    at.button(key="boundary_go").click().run()
+    _use_boundaries(at)
     assert not at.exception and not at.error, [e.value for e in at.error]
     stored = _stored(tmp_path)
     assert sorted(stored["township"]) == ["曹黄林镇", "路口乡"]
@@ -810,7 +820,7 @@ def test_boundary_field_error_opens_the_field_selection(monkeypatch, tmp_path):
     at.file_uploader(key="boundary_file").set_value(
         ("无名.geojson", gdf.to_json().encode(), "application/geo+json")
     ).run()
-    at.button(key="boundary_go").click().run()
+    _use_boundaries(at)
     assert not at.exception
     assert len(at.error) == 1 and any("字段选择" in i.value for i in at.info)
     assert next(e for e in at.expander if e.label == "字段选择").proto.expanded

@@ -320,6 +320,8 @@ def test_uploaded_boundaries_are_kept_for_the_next_visit(tmp_path):
             sidebar = page.locator('[data-testid="stSidebar"]')
             uploader = sidebar.locator('[data-testid="stFileUploader"]', has_text="官方乡镇边界")
             uploader.locator('input[type="file"]').set_input_files(str(upload))
+            sidebar.get_by_role("button", name="读取边界文件").click()
+            sidebar.get_by_text(re.compile("已读取 2 个面要素")).wait_for()
             sidebar.get_by_role("button", name="使用此边界").click()
             sidebar.get_by_text(re.compile("当前使用：乡镇边界")).wait_for()
             _wait_for_townships(page, 2)

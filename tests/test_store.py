@@ -130,8 +130,9 @@ def test_load_bulletins_round_trips_the_parsed_objects(store):
 def test_failure_mid_ingest_leaves_nothing_behind(store):
     bad = _bulletin("坏", 3)
     bad.items[2].index = 0  # duplicate item id: the third insert fails
-    with pytest.raises(StoreError, match="nothing was stored"):
+    with pytest.raises(StoreError) as err:
         store.ingest(bad)
+    assert err.value.code == "store.write" and "未保存" in str(err.value)
     assert store.bulletins().empty
     items_df, metrics_df = store.frames()
     assert items_df.empty and metrics_df.empty
@@ -202,17 +203,20 @@ def test_newer_file_is_refused_with_one_line(tmp_path):
 def test_files_that_are_not_stores_are_refused(tmp_path):
     junk = tmp_path / "junk.sqlite"
     junk.write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(StoreError, match="not a township-activity store"):
+    with pytest.raises(StoreError) as err:
         Store(junk)
+    assert err.value.code == "store.damaged"
     other = tmp_path / "other.sqlite"
     conn = sqlite3.connect(other)
     conn.execute("CREATE TABLE mine (x)")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="not a township-activity store"):
+    with pytest.raises(StoreError) as err:
         Store(other)
-    with pytest.raises(StoreError, match="folder"):
+    assert err.value.code == "store.not_a_store"
+    with pytest.raises(StoreError) as err:
         Store(tmp_path)
+    assert err.value.code == "store.not_a_file"
 
 
 def test_store_path_prefers_argument_then_environment(monkeypatch, tmp_path):

@@ -10,17 +10,24 @@ joining are :mod:`geo.boundaries`' job; this module returns what the file holds,
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
+import re
+import sqlite3
 import stat
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 import geopandas as gpd
 import pyogrio
 
 from geo.errors import BoundaryReadError
+from geo.io.gdal_safety import check_gdal_locked_down
 
 __all__ = [
     "MAX_VECTOR_BYTES",
@@ -29,6 +36,7 @@ __all__ = [
     "MAX_ZIP_TOTAL_BYTES",
     "VECTOR_SUFFIXES",
     "read_vector",
+    "sample_value",
 ]
 
 #: Largest boundary file (or zip) accepted, in bytes.
@@ -39,6 +47,9 @@ MAX_ZIP_ENTRIES = 200
 MAX_ZIP_TOTAL_BYTES = 500 * 1024 * 1024
 #: Largest compression ratio of one entry; shapefiles and GeoJSON compress 3-20x, bombs 1000x+.
 MAX_ZIP_RATIO = 100
+#: Drivers registered although they should not be (GDAL was loaded before :mod:`geo`); the
+#: magic-byte checks and pinned drivers below still keep them from opening an upload.
+UNSAFE_DRIVERS_REGISTERED = check_gdal_locked_down()
 #: File types read_vector understands.
 VECTOR_SUFFIXES = (".shp", ".zip", ".geojson", ".json", ".gpkg")
 
@@ -258,7 +269,7 @@ def _pick_in_zip(files: list[Path], label: str, layer: str | None) -> Path:
 
 def _layer_geometry_type(path: Path) -> str | None:
     try:
-        return pyogrio.read_info(path)["geometry_type"]
+        return pyogrio.read_info(_gdal_source(path, path.name))["geometry_type"]
     except Exception:  # an unreadable candidate is simply not chosen
         return None
 
@@ -272,40 +283,151 @@ def _sidecar(path: Path, suffix: str) -> Path | None:
 
 
 def _read_path(path: Path, label: str, layer: str | None) -> gpd.GeoDataFrame:
-    suffix = path.suffix.lower()
+    """Read a checked file with the one driver its name and magic bytes allow."""
+    source = _gdal_source(path, label)
     kwargs: dict = {}
-    if suffix == ".shp":
-        for side, what in ((".shx", "index"), (".dbf", "attribute table")):
-            if _sidecar(path, side) is None:
-                raise BoundaryReadError(
-                    f"{label}: shapefile is missing its {side} ({what}) — "
-                    "provide .shp, .shx, .dbf and .prj together"
-                )
-    elif suffix == ".gpkg":
-        kwargs["layer"] = _pick_gpkg_layer(path, label, layer)
-    elif suffix in (".geojson", ".json"):
-        _check_json(path, label)
-    elif suffix not in VECTOR_SUFFIXES:
-        raise BoundaryReadError(
-            f"{label}: not a boundary file (expected .zip, .shp, .geojson, .json or .gpkg)"
-        )
-    try:
-        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
-    except BoundaryReadError:
-        raise
-    except Exception as err:  # pyogrio/GDAL raise many types; the user needs one line
-        raise BoundaryReadError(f"could not read {label}: {_first_line(err)}") from None
+    if path.suffix.lower() == ".gpkg":
+        kwargs["layer"] = _pick_gpkg_layer(source, label, layer)
+    with _gdal_messages() as messages:
+        try:
+            gdf = pyogrio.read_dataframe(source, **kwargs)
+        except BoundaryReadError:
+            raise
+        except RecursionError:
+            raise BoundaryReadError(
+                f"{label}：文件嵌套过深，无法读取", code="boundary.too_deep"
+            ) from None
+        except Exception as err:  # pyogrio/GDAL raise many types; the user needs one line
+            raise BoundaryReadError(
+                f"could not read {label}: {_first_line(err)}", code="boundary.unreadable"
+            ) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
         raise BoundaryReadError(f"{label} has no geometry column")
     if len(gdf) == 0:
         raise BoundaryReadError(f"{label} has no features")
+    gdf.attrs["read_warnings"] = messages
     return gdf
+
+
+def _gdal_source(path: Path, label: str) -> str:
+    """The GDAL name of a checked file: ``DRIVER:path`` pins the driver where GDAL allows it.
+
+    GDAL opens files by content, whatever their name; a VRT (a list of other files and URLs
+    to read) named ``.gpkg`` would otherwise be opened as a VRT. Every file is checked here
+    against the magic bytes of the format its name claims.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".shp":
+        _check_shapefile(path, label)
+        return str(path)  # the shapefile driver takes no prefix; the magic bytes were checked
+    if suffix == ".gpkg":
+        _check_gpkg(path, label)
+        return f"GPKG:{path}"
+    if suffix in (".geojson", ".json"):
+        _check_json(path, label)
+        return f"GeoJSON:{path}"
+    raise BoundaryReadError(
+        f"{label}: not a boundary file (expected .zip, .shp, .geojson, .json or .gpkg)",
+        code="boundary.format",
+    )
+
+
+_SHP_MAGIC = b"\x00\x00\x27\x0a"
+# dBase versions written by GIS tools: III, III with memo, IV with memo, FoxPro, Visual FoxPro.
+_DBF_VERSIONS = {0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x32, 0x43, 0x63, 0x83, 0x8B, 0xCB, 0xF5, 0xFB}
+
+
+def _check_shapefile(path: Path, label: str) -> None:
+    """The .shp, .shx and .dbf exist and start as their formats do."""
+    for side, what in ((".shx", "index"), (".dbf", "attribute table")):
+        if _sidecar(path, side) is None:
+            raise BoundaryReadError(
+                f"{label}: shapefile is missing its {side} ({what}) — "
+                "provide .shp, .shx, .dbf and .prj together",
+                code="boundary.shapefile_sidecar",
+            )
+    for part in (path, _sidecar(path, ".shx")):
+        if _head(part, 4) != _SHP_MAGIC:
+            raise BoundaryReadError(
+                f"{label}：{part.name} 不是 shapefile 文件（文件头不符）", code="boundary.driver"
+            )
+    head = _head(_sidecar(path, ".dbf"), 1)
+    if not head or head[0] not in _DBF_VERSIONS:
+        raise BoundaryReadError(
+            f"{label}：属性表 .dbf 不是 dBase 文件（文件头不符）", code="boundary.driver"
+        )
+
+
+def _head(path: Path, n: int) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+# GeoPackage application ids: "GPKG" (1.2+), "GP10", "GP11" (1.0, 1.1).
+_GPKG_APPLICATION_IDS = {0x47504B47, 0x47503130, 0x47503131}
+# Triggers that GDAL, QGIS and ArcGIS write into every GeoPackage (spatial index, counts,
+# tile-matrix checks); they fire on writes only, and the file is opened read-only.
+_GPKG_TRIGGER = re.compile(
+    r"^(?:rtree_.+_(?:insert\d?|update\d|delete)|trigger_(?:insert|delete)_feature_count_.+"
+    r"|gpkg_.+|fgti_.+|fgdi_.+)$"
+)
+
+
+# A virtual table other than the R-tree spatial index (VirtualOGR and friends open other files).
+_FOREIGN_VIRTUAL_TABLE = re.compile(
+    r"\s*CREATE\s+VIRTUAL\s+TABLE(?!.*\bUSING\s+rtree\s*\()", re.I | re.S
+)
+
+
+def _check_gpkg(path: Path, label: str) -> None:
+    """A real GeoPackage of plain tables: no views (SQL layers), no foreign virtual tables,
+    no triggers beyond the standard ones. Checked with SQLite itself, read-only, before GDAL
+    sees the file."""
+    if _head(path, 16) != b"SQLite format 3\x00":
+        raise BoundaryReadError(
+            f"{label}：不是 GeoPackage 文件（文件头不符）", code="boundary.driver"
+        )
+    uri = f"file:{quote(str(path))}?mode=ro&immutable=1"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            schema = conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+    except sqlite3.DatabaseError:
+        raise BoundaryReadError(
+            f"{label}：GeoPackage 文件已损坏，无法读取", code="boundary.unreadable"
+        ) from None
+    if app_id not in _GPKG_APPLICATION_IDS:
+        raise BoundaryReadError(
+            f"{label}：是 SQLite 数据库，但不是 GeoPackage", code="boundary.driver"
+        )
+    for kind, name, sql in schema:
+        if kind == "view":
+            raise BoundaryReadError(
+                f"{label}：GeoPackage 含有视图（SQL 图层 {sample_value(name)}），出于安全不予读取；"
+                "请在 GIS 软件中将图层另存为普通要素表后再上传",
+                code="boundary.gpkg_sql",
+            )
+        if kind == "trigger" and not _GPKG_TRIGGER.match(name or ""):
+            raise BoundaryReadError(
+                f"{label}：GeoPackage 含有非标准触发器（{sample_value(name)}），出于安全不予读取",
+                code="boundary.gpkg_sql",
+            )
+        if kind == "table" and _FOREIGN_VIRTUAL_TABLE.match(sql or ""):
+            raise BoundaryReadError(
+                f"{label}：GeoPackage 含有外部虚拟表（{sample_value(name)}），出于安全不予读取",
+                code="boundary.gpkg_sql",
+            )
 
 
 def _check_json(path: Path, label: str) -> None:
     """Reject JSON that is not GeoJSON before GDAL gives a cryptic message."""
     try:
         doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except RecursionError:
+        raise BoundaryReadError(
+            f"{label}：JSON 嵌套过深（超过 Python 的解析深度），不是正常的边界文件",
+            code="boundary.too_deep",
+        ) from None
     except (UnicodeDecodeError, ValueError) as err:
         raise BoundaryReadError(f"{label} is not valid JSON ({_first_line(err)})") from None
     kind = doc.get("type") if isinstance(doc, dict) else None
@@ -315,22 +437,58 @@ def _check_json(path: Path, label: str) -> None:
         raise BoundaryReadError(f"{label} has no features")
 
 
-def _pick_gpkg_layer(path: Path, label: str, layer: str | None) -> str:
+def _pick_gpkg_layer(source: str, label: str, layer: str | None) -> str:
     try:
-        layers = pyogrio.list_layers(path)
+        layers = pyogrio.list_layers(source)
     except Exception as err:
         raise BoundaryReadError(f"could not read {label}: {_first_line(err)}") from None
     names = [str(n) for n, _ in layers]
+    shown = ", ".join(sample_value(n) for n in names[:20]) or "none"
     if layer is not None:
         if layer not in names:
             raise BoundaryReadError(
-                f"{label} has no layer '{layer}' (layers: {', '.join(names) or 'none'})"
+                f"{label} has no layer '{sample_value(layer)}' (layers: {shown})"
             )
         return layer
     for n, gtype in layers:
         if gtype in _POLYGON_TYPES:
             return str(n)
-    raise BoundaryReadError(f"{label} has no polygon layer (layers: {', '.join(names) or 'none'})")
+    raise BoundaryReadError(f"{label} has no polygon layer (layers: {shown})")
+
+
+@contextlib.contextmanager
+def _gdal_messages():
+    """Collect GDAL's warnings (Python warnings and log records from pyogrio) instead of letting
+    them reach stderr; yields the list the caller keeps in its report."""
+    messages: list[str] = []
+    handler = _ListHandler(messages)
+    logger = logging.getLogger("pyogrio")
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield messages
+        messages.extend(sample_value(str(w.message), 200) for w in caught)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]):
+        super().__init__(logging.DEBUG)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._sink.append(sample_value(record.getMessage(), 200))
+
+
+def sample_value(value: object, limit: int = 40) -> str:
+    """A bounded, single-line, printable sample of text taken from a file (for reports: the
+    content of an unrecognised field is never echoed whole)."""
+    text = "".join(c if c.isprintable() else " " for c in str(value)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _too_large(label: str, size: int) -> str:

@@ -18,12 +18,27 @@ from typing import BinaryIO
 
 from geo.errors import BulletinReadError
 
-__all__ = ["MAX_BULLETIN_BYTES", "MAX_DOCX_UNZIPPED_BYTES", "read_bulletin"]
+__all__ = [
+    "MAX_BULLETIN_BYTES",
+    "MAX_BULLETIN_CHARS",
+    "MAX_DOCX_UNZIPPED_BYTES",
+    "MAX_DOCX_XML_BYTES",
+    "MAX_PDF_PAGES",
+    "read_bulletin",
+]
 
 #: Largest bulletin file accepted (bytes); a work bulletin is rarely over 2 MB.
 MAX_BULLETIN_BYTES = 20 * 1024 * 1024
-#: Largest total uncompressed size of a .docx's parts; guards against zip bombs.
+#: Largest total uncompressed size of a .docx's parts (pictures included); against zip bombs.
 MAX_DOCX_UNZIPPED_BYTES = 200 * 1024 * 1024
+#: Largest total size of a .docx's XML parts: Word's XML is parsed into memory at about 25
+#: times its size, and a 1,000-page bulletin holds well under 16 MB of it.
+MAX_DOCX_XML_BYTES = 16 * 1024 * 1024
+#: Most pages of a PDF read.
+MAX_PDF_PAGES = 2000
+#: Most characters of text a bulletin may hold once extracted (about 1,000 printed pages);
+#: every later stage is linear in it, and this keeps one upload's work bounded.
+MAX_BULLETIN_CHARS = 2_000_000
 
 _MAX_ZIP_MEMBERS = 5000
 _MAX_ZIP_RATIO = 200  # deflate rarely exceeds ~20:1 on real XML; bombs reach 1000:1
@@ -85,9 +100,19 @@ def read_bulletin(
         text = _read_docx(data, label)
     else:
         text = _decode_text(data, label)
+    _check_chars(len(text), label)
     if not _visible(text):
         raise BulletinReadError(f"{label} contains no text (only whitespace)")
     return text
+
+
+def _check_chars(n: int, label: str) -> None:
+    if n > MAX_BULLETIN_CHARS:
+        raise BulletinReadError(
+            f"{label}：文字过多（超过 {MAX_BULLETIN_CHARS // 10_000} 万字，约一千页），"
+            "请按期拆分后分别上传",
+            code="bulletin.too_many_chars",
+        )
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -359,7 +384,13 @@ def _read_pdf_text(data: bytes, label: str) -> str:
         raise BulletinReadError(f"{label} is not a readable PDF (damaged or incomplete)") from None
     if not pages:
         raise BulletinReadError(f"{label} has no pages")
+    if len(pages) > MAX_PDF_PAGES:
+        raise BulletinReadError(
+            f"{label}：共 {len(pages)} 页，超过每份简报 {MAX_PDF_PAGES} 页的上限，请拆分后上传",
+            code="bulletin.too_many_pages",
+        )
     texts = []
+    n_chars = 0
     for page in pages:
         try:
             raw = page.extract_text() or ""
@@ -369,6 +400,8 @@ def _read_pdf_text(data: bytes, label: str) -> str:
             ) from None
         # Some CID fonts extract with NUL padding between characters.
         texts.append(raw.replace("\x00", ""))
+        n_chars += len(texts[-1])
+        _check_chars(n_chars, label)
     # Plain newlines between pages: normalise_text decides from line widths whether a
     # paragraph runs on across the page break.
     text = "\n".join(texts)
@@ -402,6 +435,13 @@ def _check_zip(data: bytes, label: str) -> None:
             f"{label} would expand to {_mb(total)} "
             f"(limit {_mb(MAX_DOCX_UNZIPPED_BYTES)}); refusing a possible zip bomb"
         )
+    xml = sum(i.file_size for i in infos if i.filename.endswith((".xml", ".rels")))
+    if xml > MAX_DOCX_XML_BYTES:
+        raise BulletinReadError(
+            f"{label}：文档正文数据 {_mb(xml)}，超过 {_mb(MAX_DOCX_XML_BYTES)} 的上限"
+            "（正常简报远小于此），请检查文件或拆分后上传",
+            code="bulletin.docx_too_large",
+        )
     for i in infos:
         if i.file_size > 1024 * 1024 and i.file_size > _MAX_ZIP_RATIO * max(i.compress_size, 1):
             raise BulletinReadError(
@@ -430,6 +470,10 @@ def _read_docx(data: bytes, label: str) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
         lines = list(_docx_blocks(document))
+    except RecursionError:
+        raise BulletinReadError(
+            f"{label}：文档结构嵌套过深，无法读取", code="bulletin.too_deep"
+        ) from None
     except Exception:
         raise BulletinReadError(f"{label} is not a readable .docx (damaged document)") from None
     return "\n".join(lines)
