@@ -12,7 +12,6 @@ joined layer. Default layers per county are listed in ``data/counties.json``.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.config import data_dir
+from geo.county_settings import load_county_settings
 from geo.errors import BoundaryReadError
 from geo.gazetteer import township_key
 from geo.io.boundary_files import _first_line, read_vector, sample_value
@@ -698,14 +697,6 @@ def join_to_gazetteer(
 _APPROX_NOTE = "示意范围，非官方边界"
 
 
-@lru_cache(maxsize=1)
-def _counties_config(path: str) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise BoundaryReadError(f"cannot read county settings {path}: {err}") from None
-
-
 @lru_cache(maxsize=8)
 def _read_layer(path: str) -> gpd.GeoDataFrame:
     gdf = gpd.read_file(path, engine="pyogrio")
@@ -726,16 +717,14 @@ def county_layers(county_code: str | None = None) -> CountyLayers:
         Fresh copies of the layers (callers may modify them). For a county without defaults
         every layer is ``None`` and ``note`` says to upload boundaries.
     """
-    cfg_path = data_dir() / "counties.json"
-    cfg = _counties_config(str(cfg_path))
-    code = str(county_code or cfg.get("default", ""))
-    entry = cfg.get("counties", {}).get(code)
+    settings = load_county_settings()
+    code = str(county_code or settings.default)
+    entry = settings.entries.get(code)
     if entry is None:
         return CountyLayers(
-            county_code=code,
-            note=f"no default boundaries for county {code} — upload a boundary file",
+            county_code=code, note=f"县（区）{code} 没有默认乡镇边界——请上传乡镇边界文件"
         )
-    base = cfg_path.parent
+    base = settings.folder
 
     def layer(key: str) -> gpd.GeoDataFrame | None:
         rel = entry.get(key)

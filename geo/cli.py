@@ -30,13 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__
+from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH
 from geo.errors import GeoInputError
-from geo.models import UNIT_NAMES_ZH
 
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
 EXPORT_FORMATS = ("html", "png", "pdf", "csv", "geojson", "gpkg")
-_SCOPE_ZH = {"village": "村", "township": "乡镇", "county": "全县", "unknown": "未定位"}
 _QUALIFIER_ZH = {"approx": "约", "at_least": "≥", "at_most": "≤"}
 _CLEAR = {"", "-", "无", "none"}
 
@@ -219,7 +218,7 @@ def _bulletin_table(bulletin) -> str:
                 it.headline or it.body,
                 it.unit,
                 sectors.get(it.sector, it.sector) if it.sector else "",
-                _SCOPE_ZH.get(p.scope, p.scope),
+                SCOPE_ZH.get(p.scope, p.scope),
                 where,
                 "；".join(_metric_zh(m.to_dict()) for m in it.metrics[:3]),
             ]
@@ -401,7 +400,7 @@ def _cmd_correct(args: argparse.Namespace) -> int:
         items_df, _ = store.frames()
         r = items_df[items_df["item_id"] == args.item_id].iloc[0]
     where = "/".join(str(x) for x in (r["township"], r["village"]) if isinstance(x, str) and x)
-    scope = _SCOPE_ZH.get(r["scope"], r["scope"])
+    scope = SCOPE_ZH.get(r["scope"], r["scope"])
     print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}")
     return 0
 
@@ -428,8 +427,6 @@ def _cmd_counties(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- boundaries
-
-_QUALITY_ZH = {"official": "官方", "user": "用户导入", "approximate": "示意"}
 
 
 def _crs_note(read_report) -> str:
@@ -497,7 +494,7 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
             r.name,
             r.source_name,
             r.n_townships,
-            _QUALITY_ZH.get(r.quality, r.quality),
+            QUALITY_ZH.get(r.quality, r.quality),
             r.datum,
             r.crs_note,
             r.created_at,
@@ -572,21 +569,39 @@ def _export_county(args: argparse.Namespace, items_df):
     return load_gazetteer(county_layers(None).county_code)
 
 
-def _stored_boundaries(store_arg: str | None, county_code: str):
-    """The county's boundaries kept in the store; None without them (or without a store file,
-    which is not created just to look)."""
+def _export_store(store_arg: str | None):
+    """The store, or None when its file does not exist (it is not created just to look)."""
     from geo import config
 
-    if not config.store_path(store_arg).exists():
-        return None
-    with _open_store(store_arg) as store:
-        return store.boundaries(county_code)
+    return _open_store(store_arg) if config.store_path(store_arg).exists() else None
+
+
+def _export_townships(args: argparse.Namespace, gaz):
+    """The township layer of the export: ``--boundaries FILE``, else the store's, else the
+    county's default layer (see :func:`geo.workflows.active_townships`)."""
+    from geo.workflows import ActiveTownships, active_townships
+
+    if args.boundaries:
+        from geo.boundaries import county_layers, join_to_gazetteer, read_boundaries
+
+        gdf = read_boundaries(args.boundaries, crs=args.crs, datum=args.datum)
+        townships, _ = join_to_gazetteer(gdf, gaz)
+        meta = {"id": None, "quality": "user", "source_name": Path(args.boundaries).name}
+        return ActiveTownships(
+            gaz.county_code, townships, False, meta, county_layers(gaz.county_code)
+        )
+    store = _export_store(args.store)
+    try:
+        return active_townships(gaz.county_code, store=store)
+    finally:
+        if store is not None:
+            store.close()
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from geo import aggregate as agg
     from geo import export
-    from geo.boundaries import county_layers
+    from geo.workflows import county_frames, county_view
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in EXPORT_FORMATS:
@@ -595,35 +610,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
         )
     items_df, metrics_df = _export_frames(args)
     gaz = _export_county(args, items_df)
-    keep = items_df["county_code"].isna() | (items_df["county_code"] == gaz.county_code)
-    items_df = items_df[keep].reset_index(drop=True)
-    metrics_df = metrics_df[metrics_df["item_id"].isin(items_df["item_id"])].reset_index(drop=True)
+    items_df, metrics_df = county_frames(items_df, metrics_df, gaz.county_code, keep_unknown=True)
     metrics_df = agg.assign_metric_keys(metrics_df)
-
-    layers = county_layers(gaz.county_code)
-    # the attribution lines name the boundary source, so no separate ``sources`` note
-    townships, approximate = layers.townships, layers.approximate
-    kind = "approximate" if approximate else "user"
-    source = ""
-    if args.boundaries:
-        from geo.boundaries import join_to_gazetteer, read_boundaries
-
-        gdf = read_boundaries(args.boundaries, crs=args.crs, datum=args.datum)
-        townships, _ = join_to_gazetteer(gdf, gaz)
-        approximate, kind, source = False, "user", Path(args.boundaries).name
-    else:
-        stored = _stored_boundaries(args.store, gaz.county_code)
-        if stored is not None:
-            meta = stored.attrs.get("boundary_set", {})
-            townships = stored
-            approximate = meta.get("quality") == "approximate"
-            quality = meta.get("quality")
-            kind = quality if quality in ("approximate", "official") else "user"
-            source = str(meta.get("source_name") or "")
-    if townships is None:
-        # no polygons: the data exports still work; the map exports draw the outline or fail
-        # with export.ExportError (one line)
-        townships, approximate, kind = gaz.townships, False, "none"
+    active = _export_townships(args, gaz)
 
     sectors = tuple(args.sector or ())
     known = _sector_names()
@@ -637,24 +626,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
 
     filters = agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c))
-    view = export.make_view(
+    # without polygons the data exports still work; the map exports draw the outline or fail
+    # with ExportError (one line)
+    view = county_view(
         items_df,
         metrics_df,
-        townships,
+        active,
         county=gaz.county_name,
-        county_code=gaz.county_code,
-        outline=layers.outline,
-        county_seat=layers.seat,
+        gazetteer=gaz,
         filters=filters,
         metric_key=metric,
-        approximate=approximate,
-        attribution=export.attribution_lines(
-            gaz.county_code,
-            boundary=kind,
-            boundary_source=source,
-            outline=layers.outline,
-            seat=layers.seat is not None,
-        ),
     )
     out = Path(args.out)
     if out.is_dir():

@@ -12,6 +12,7 @@ __all__ = [
     "BoundaryReadError",
     "BulletinReadError",
     "CountyNotFoundError",
+    "ExportError",
     "GeoInputError",
     "StoreError",
     "WorkLimitError",
@@ -61,6 +62,12 @@ class CountyNotFoundError(GeoInputError):
     """The county name or code is not in the gazetteer."""
 
     code = "county.not_found"
+
+
+class ExportError(GeoInputError):
+    """An export could not be written (no townships, unwritable path, bad size...)."""
+
+    code = "export"
 
 
 class StoreError(GeoInputError):

@@ -14,9 +14,9 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from geo.chars import mask_pinyin_glosses, simplify_chars
 from geo.config import config_dir
 from geo.errors import GeoInputError
-from geo.gazetteer import mask_pinyin_glosses, simplify_chars
 from geo.models import Metric
 
 __all__ = ["MetricGrammar", "extract_metrics", "load_grammar", "parse_chinese_number"]

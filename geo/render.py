@@ -20,7 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from geo import aggregate as agg
-from geo.webmap import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE, NODATA_LABEL, classify, sector_color
+from geo.boundaries import metric_crs
+from geo.display import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE, NODATA_LABEL, classify, sector_color
+from geo.view import filter_summary
 
 __all__ = [
     "CJK_FAMILY",
@@ -80,8 +82,6 @@ def cjk_rc() -> dict:
 def metric_crs_of(gdf):
     """A metric CRS for ``gdf`` (``geo.boundaries.metric_crs`` when available, else UTM)."""
     try:
-        from geo.boundaries import metric_crs
-
         return metric_crs(gdf)
     except Exception:  # boundaries module missing or not ready: a UTM zone is as good here
         from pyproj import CRS
@@ -167,7 +167,7 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
     Parameters
     ----------
     ax : matplotlib Axes
-    view : geo.export.MapView
+    view : geo.view.MapView
         Or any object with ``townships, outline, items_df, metrics_df, metric_key``.
     labels : bool
         Township names.
@@ -287,7 +287,7 @@ def render_figure(
 
     Parameters
     ----------
-    view : geo.export.MapView
+    view : geo.view.MapView
     size : (int, int)
         Width and height in pixels (portrait sizes stack the notes under the map).
     labels : bool
@@ -367,8 +367,6 @@ def _has_polygons(view) -> bool:
 
 def _summary(view) -> str:
     try:
-        from geo.export import filter_summary
-
         return filter_summary(view)
     except ImportError:
         return ""

@@ -396,6 +396,26 @@ def _set_village(row: dict, code: str, name: str | None, gazetteer: Any | None) 
         row["township"] = town.name if town is not None else None
 
 
+# items_df columns by name (aliases are the ITEM_COLUMNS names), in the store's order
+_ITEMS_SQL = (
+    "SELECT i.item_id AS item_id, i.bulletin_id AS bulletin_id, b.source_name AS bulletin_name,"
+    " b.title AS bulletin_title, b.issue AS bulletin_issue, b.date AS bulletin_date,"
+    ' i.idx AS "index", i.headline AS headline, i.body AS body, i.unit AS unit,'
+    " i.authors AS authors, i.sector AS sector, i.sectors AS sectors, i.scope AS scope,"
+    " COALESCE(i.county, b.county) AS county, COALESCE(i.county_code, b.county_code) AS"
+    " county_code, i.township AS township, i.township_code AS township_code,"
+    " i.village AS village, i.village_code AS village_code, i.outside AS outside"
+    " FROM items i JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx"
+)
+_METRICS_SQL = (
+    "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text"
+    " FROM metrics m JOIN items i ON i.item_id = m.item_id"
+    " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
+)
+# JSON list columns shown as joined text in items_df
+_JOINED_COLUMNS = {"authors": "、", "sectors": ",", "outside": ","}
+
+
 def _joined(json_list: str, sep: str) -> str:
     """A stored JSON list of strings as items_frame joins it."""
     return "" if json_list == "[]" else sep.join(json.loads(json_list))
@@ -995,41 +1015,32 @@ class Store:
         """
         loader = gazetteer_loader or _default_loader
         with self._reading() as conn:
-            # plain tuples in ITEM_COLUMNS order: ~2x faster than sqlite3.Row for large stores
             cur = conn.cursor()
-            cur.row_factory = None
-            rows = cur.execute(
-                "SELECT i.item_id, i.bulletin_id, b.source_name, b.title, b.issue, b.date, i.idx,"
-                " i.headline, i.body, i.unit, i.authors, i.sector, i.sectors, i.scope,"
-                " COALESCE(i.county, b.county), COALESCE(i.county_code, b.county_code),"
-                " i.township, i.township_code, i.village, i.village_code, i.outside, 0"
-                " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
-                " ORDER BY b.rowid, i.idx"
-            ).fetchall()
-            metric_rows = cur.execute(
-                "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text"
-                " FROM metrics m JOIN items i ON i.item_id = m.item_id"
-                " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
-            ).fetchall()
+            cur.row_factory = None  # plain tuples: ~2x faster than sqlite3.Row for large stores
+            rows = cur.execute(_ITEMS_SQL).fetchall()
+            names = [d[0] for d in cur.description]
+            metric_rows = cur.execute(_METRICS_SQL).fetchall()
             fixes = self._latest_corrections(conn)
         records = []
-        for r in rows:
-            rec = list(r)
-            rec[10] = _joined(rec[10], "、")  # authors
-            rec[12] = _joined(rec[12], ",")  # sectors
-            rec[20] = _joined(rec[20], ",")  # outside
-            rec[21] = False
-            item_fixes = fixes.get(rec[0])
+        for row in rows:
+            rec = dict(zip(names, row, strict=True))
+            for column, sep in _JOINED_COLUMNS.items():
+                rec[column] = _joined(rec[column], sep)
+            rec["corrected"] = False
+            item_fixes = fixes.get(rec["item_id"])
             if item_fixes:
-                row = dict(zip(ITEM_COLUMNS, rec, strict=True))
-                gaz = None
-                if row["county_code"] and any(f[0] != "sector" for f in item_fixes):
-                    gaz = self._gazetteer(row["county_code"], loader, strict=False)
-                rec = [_apply_corrections(row, item_fixes, gaz)[c] for c in ITEM_COLUMNS]
+                rec = self._corrected(rec, item_fixes, loader)
             records.append(rec)
-        items_df = pd.DataFrame(records, columns=ITEM_COLUMNS)
+        items_df = pd.DataFrame.from_records(records, columns=ITEM_COLUMNS)
         metrics_df = pd.DataFrame(metric_rows, columns=METRIC_COLUMNS)
         return items_df, metrics_df
+
+    def _corrected(self, rec: dict, item_fixes: list, loader: Callable) -> dict:
+        """An items_df record with its reviewers' corrections applied."""
+        gaz = None
+        if rec["county_code"] and any(f[0] != "sector" for f in item_fixes):
+            gaz = self._gazetteer(rec["county_code"], loader, strict=False)
+        return _apply_corrections(rec, item_fixes, gaz)
 
     @staticmethod
     def _latest_corrections(

@@ -11,10 +11,12 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo import app_state
+from geo import app_state, display
 from geo.aggregate import items_frame
+from geo.county_settings import county_choices, default_county_code
 from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader, Item, Metric, Place
+from geo.view import boundary_label, data_sources, export_attribution, make_view
 
 APP = str(app_state.config.data_dir().parent / "streamlit_app.py")
 TIMEOUT = 120
@@ -111,12 +113,12 @@ def test_county_choices_put_default_first(tmp_path):
         ),
         encoding="utf-8",
     )
-    assert list(app_state.county_choices(path).items()) == [
+    assert list(county_choices(path).items()) == [
         ("411528", "息县"),
         ("411521", "罗山县"),
     ]
-    assert app_state.default_county_code(path) == "411528"
-    assert app_state.county_choices(tmp_path / "missing.json") == {"411528": "息县"}
+    assert default_county_code(path) == "411528"
+    assert county_choices(tmp_path / "missing.json") == {"411528": "息县"}
 
 
 def test_township_from_map_reads_feature_properties_then_coordinates():
@@ -165,11 +167,9 @@ def test_parse_crs_accepts_epsg_codes_only():
 
 
 def test_boundary_label_names_the_layer_in_use():
-    assert (
-        app_state.boundary_label(None, "示意范围，非官方边界") == "默认图层（示意范围，非官方边界）"
-    )
+    assert boundary_label(None, "示意范围，非官方边界") == "默认图层（示意范围，非官方边界）"
     meta = {"source_name": "乡镇.zip", "quality": "official", "created_at": "2026-03-01T08:00:00"}
-    assert app_state.boundary_label({**meta, "n_townships": 23}) == (
+    assert boundary_label({**meta, "n_townships": 23}) == (
         "乡镇.zip（官方，2026-03-01 保存，23 个乡镇）"
     )
 
@@ -178,15 +178,15 @@ def test_data_sources_follow_the_layers_in_use():
     from geo.boundaries import county_layers
 
     layers = county_layers("411528")
-    rows = app_state.data_sources("411528", layers, sample=True)
+    rows = data_sources("411528", layers, sample=True)
     text = " ".join(f"{r['data']} {r['source']} {r['licence']}" for r in rows)
     assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in text
     assert "仅作示意" in text and "示意范围，非官方边界" in text and "示例简报" in text
     meta = {"source_name": "<b>乡镇</b>.zip", "quality": "user", "created_at": "2026-03-01"}
-    rows = app_state.data_sources("411528", layers, meta)
+    rows = data_sources("411528", layers, meta)
     assert not any(r["data"].startswith("乡镇范围") for r in rows)  # the estimate is not shown
     assert any("<b>乡镇</b>.zip" in r["source"] for r in rows)  # escaped by the app when shown
-    bare = app_state.data_sources("411522", county_layers("411522"))
+    bare = data_sources("411522", county_layers("411522"))
     assert [r["data"] for r in bare][:2] == [r["data"] for r in rows][:2]
     assert not any(r["data"] in ("县界", "县城位置") for r in bare)
 
@@ -405,7 +405,6 @@ def test_bulletin_html_is_never_rendered(monkeypatch, tmp_path):
 
 
 def test_export_specs_write_the_current_view(frames):
-    from geo import export
     from geo.boundaries import county_layers
 
     items_df, metrics_df = frames
@@ -416,7 +415,7 @@ def test_export_specs_write_the_current_view(frames):
     )
     from geo.aggregate import Filters
 
-    view = export.make_view(
+    view = make_view(
         items_df,
         metrics_df.drop(columns="metric_key"),
         layers.townships,
@@ -674,14 +673,11 @@ def _guangshan_frames():
 
 
 def test_export_specs_offer_only_the_data_formats_without_polygons():
-    from geo import export
     from geo.gazetteer import load_gazetteer
 
     _, items_df, metrics_df = _guangshan_frames()
     gaz = load_gazetteer("411522")
-    view = export.make_view(
-        items_df, metrics_df, gaz.townships, county="光山县", county_code="411522"
-    )
+    view = make_view(items_df, metrics_df, gaz.townships, county="光山县", county_code="411522")
     specs = {s.fmt: s for s in app_state.export_specs(view, "光山县")}
     assert list(specs) == ["csv", "csv_townships", "geojson", "gpkg"]
     assert "槐店乡发展茶叶种植" in specs["csv"].build().decode("utf-8-sig")
@@ -695,22 +691,22 @@ def test_export_attribution_follows_the_layer_in_use():
 
     cc_by = "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division"
     layers = county_layers("411528")
-    lines = app_state.export_attribution("411528", layers, sample=True)
+    lines = export_attribution("411528", layers, sample=True)
     assert lines[0].startswith(cc_by)
     text = "\n".join(lines)
     assert "示意范围" in text and "仅作示意" in text and "示例简报" in text
     meta = {"source_name": "自然资源局乡镇.zip", "quality": "official", "created_at": "2026-03-01"}
-    text = "\n".join(app_state.export_attribution("411528", layers, meta))
+    text = "\n".join(export_attribution("411528", layers, meta))
     assert "自然资源局乡镇.zip（官方边界" in text and "本项目估算" not in text
-    bare = app_state.export_attribution("411522", county_layers("411522"))
+    bare = export_attribution("411522", county_layers("411522"))
     assert bare[0].startswith(cc_by) and any("尚无" in line for line in bare)
 
 
 def test_data_sources_wording_comes_from_the_config_file():
-    from geo.export import load_attribution
+    from geo.view import load_attribution
 
     cfg = load_attribution()
-    rows = app_state.data_sources("411522")
+    rows = data_sources("411522")
     assert [r["source"] for r in rows[:2]] == [g["source"] for g in cfg["gazetteer"]]
     assert rows[-1]["data"] == cfg["basemap"]["data"]
 
@@ -861,20 +857,20 @@ def test_other_unit_metrics_show_their_own_unit_word(frames):
 def test_english_notes_and_reports_read_in_chinese():
     from geo.boundaries import county_layers
 
-    label = app_state.boundary_label(None, county_layers("411522").note)
+    label = boundary_label(None, county_layers("411522").note)
     assert "411522" in label and "没有默认乡镇边界" in label and "upload" not in label
     report = (
         "乡镇.geojson: kept 2 of 2 features (CRS EPSG:4326, assigned by user, datum wgs84).\n"
         "Matched 2 townships by name (column '名称').\n"
         "Townships without a polygon: 项店镇、小茴店镇"
     )
-    zh = app_state.note_zh(report)
+    zh = display.note_zh(report)
     assert zh.splitlines() == [
         "乡镇.geojson：保留 2/2 个要素（坐标系 EPSG:4326，用户指定；基准 wgs84）。",
         "按名称（字段“名称”）匹配到 2 个乡镇。",
         "没有边界的乡镇：项店镇、小茴店镇",
     ]
-    rows = app_state.data_sources("411528", county_layers("411528"))
+    rows = data_sources("411528", county_layers("411528"))
     text = " ".join(r["source"] for r in rows)
     assert "precision" not in text and "display aid" not in text
 

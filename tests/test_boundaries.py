@@ -433,7 +433,7 @@ def test_default_layer_joins_to_the_real_gazetteer():
 def test_county_without_defaults():
     layers = county_layers("411521")
     assert layers.outline is None and layers.townships is None and layers.seat is None
-    assert not layers.approximate and "upload" in layers.note
+    assert not layers.approximate and "上传乡镇边界" in layers.note
 
 
 def test_default_layer_is_a_fresh_copy():

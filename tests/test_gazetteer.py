@@ -271,7 +271,7 @@ def test_build_script_merges_lists_by_name_before_code(tmp_path, repo_root):
 
 
 def test_simplify_chars_keeps_length():
-    from geo.gazetteer import simplify_chars
+    from geo.chars import simplify_chars
 
     text = "總投資540億元 萬畝 噸 個 鄉 鎮 著名"
     out = simplify_chars(text)
@@ -281,7 +281,7 @@ def test_simplify_chars_keeps_length():
 
 
 def test_mask_pinyin_glosses_keeps_length_and_other_brackets():
-    from geo.gazetteer import mask_pinyin_glosses
+    from geo.chars import mask_pinyin_glosses
 
     text = "慎水鄉(xiāng)劉冢村(記者 王某)供水190萬m3(m3)"
     out = mask_pinyin_glosses(text)

@@ -428,3 +428,17 @@ def test_app_reads_an_upload_only_after_the_user_asks(monkeypatch, tmp_path, lis
     assert len(at.error) == 1 and "GeoPackage" in at.error[0].value
     time.sleep(0.2)
     assert hits == []
+
+
+def test_bounded_jobs_never_rerun_the_main_script(tmp_path, monkeypatch):
+    """Under Streamlit the app script is ``__main__``: a job must not run the app again."""
+    import types
+
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "app_script.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('ran')\n", encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert run_bounded(_sleep, 0) == "finished"
+    assert not marker.exists()
