@@ -85,6 +85,8 @@ class MetricGrammar:
     ranking_units: frozenset[str] = frozenset()
     not_ranking: tuple[str, ...] = ()
     bare_skip_units: frozenset[str] = frozenset()
+    #: Words after a round sum that make it a grade of a place or firm (亿元村, 十亿元镇).
+    grade_nouns: tuple[str, ...] = ()
     #: Length of the longest word that can follow a number.
     max_word: int = 1
 
@@ -149,6 +151,7 @@ def _read_grammar(path: Path) -> MetricGrammar:
             ranking_units=frozenset(raw.get("ranking_units", ())),
             not_ranking=tuple(raw.get("not_ranking", ())),
             bare_skip_units=frozenset(raw.get("bare_skip_units", ())),
+            grade_nouns=by_length(raw.get("grade_nouns", ())),
             max_word=max(len(w) for w in (*raw["units"], *raw["needs_noun"], *raw["skip_after"])),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
@@ -217,6 +220,7 @@ class _Number:
     approx: bool = False
     cn_range: bool = False  # 三四千
     mult: int = 1  # the multiplier read after an Arabic number (2至10万: 10 x 10000)
+    spoken: bool = False  # 15个亿: the spoken form of a multiplier
 
 
 def _skip_spaces(s: str, i: int) -> int:
@@ -262,7 +266,7 @@ def _read_number(s: str, m: re.Match, g: MetricGrammar) -> _Number | None:
             num.approx, i = True, j + 1
             continue
         if ch == "个" and s[j + 1 : j + 2] in ("亿", "万") and not num.has_mult:
-            i = j + 1  # 15个亿: spoken form of 15亿
+            num.spoken, i = True, j + 1  # 15个亿: spoken form of 15亿
             continue
         if ch in g.multipliers and (num.chinese or ch != "十"):  # no "3十"
             hit = _word_at(s, j, g)
@@ -573,6 +577,21 @@ def _headline_end(text: str) -> int:
     return k
 
 
+def _not_a_sum(
+    s: str, end: int, num: _Number, unit_word: str, before: str, g: MetricGrammar
+) -> bool:
+    """True if a round sum of money read up to ``end`` is no amount at all.
+
+    ``协调资金万元`` lost its digits (but ``超万元`` and ``亿元`` are round sums), and ``亿元村``,
+    ``十亿元镇`` or ``4个亿元村`` name a grade of village, town or firm.
+    """
+    if unit_word not in g.bare_skip_units:
+        return False
+    if num.bare and num.value == 1e4 and _prefix_qualifier(before, num, g) is None:
+        return True
+    return (num.bare or num.spoken) and s.startswith(g.grade_nouns, end)
+
+
 def _read_quantity(
     s: str, m: re.Match, last_end: int, g: MetricGrammar
 ) -> tuple[int, Metric | None, bool] | None:
@@ -659,13 +678,7 @@ def _read_quantity(
         if num.chinese and unit_word in g.arabic_only:
             return None
         base, factor = g.units[unit_word]
-        if (
-            num.bare
-            and num.value == 1e4
-            and unit_word in g.bare_skip_units
-            and _prefix_qualifier(before, num, g) is None
-        ):
-            # 协调资金万元: the digits were lost (超万元, 亿元 are round sums)
+        if _not_a_sum(s, end, num, unit_word, before, g):
             return end, None, False
     elif word and word[1] == "noun":
         base = _resolve_noun(s, end, before, g)
