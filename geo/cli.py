@@ -666,75 +666,56 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_text_commands, _add_store_commands, _add_boundary_commands, _add_export):
+        add(sub)
+    return p
 
-    def store_arg(sp):
-        sp.add_argument(
-            "--store", metavar="PATH", help="store file (default: $GEO_STORE or user data dir)"
-        )
 
-    def county_args(sp):
-        sp.add_argument(
-            "--county", metavar="NAME_OR_CODE", help="county (default: detected from the text)"
-        )
-        sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
+def _store_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--store", metavar="PATH", help="store file (default: $GEO_STORE or user data dir)"
+    )
 
-    def crs_args(sp, what: str):
-        sp.add_argument(
-            "--crs",
-            metavar="CRS",
-            help=f"CRS of {what} when it states none or a wrong one, e.g. EPSG:4547 or EPSG:3857",
-        )
-        sp.add_argument(
-            "--datum",
-            choices=("wgs84", "gcj02", "bd09"),
-            default="wgs84",
-            help=f"datum of {what}: gcj02 for 高德/腾讯, bd09 for 百度 (default wgs84/CGCS2000)",
-        )
 
+def _county_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--county", metavar="NAME_OR_CODE", help="county (default: detected from the text)"
+    )
+    sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
+
+
+def _crs_args(sp: argparse.ArgumentParser, what: str) -> None:
+    sp.add_argument(
+        "--crs",
+        metavar="CRS",
+        help=f"CRS of {what} when it states none or a wrong one, e.g. EPSG:4547 or EPSG:3857",
+    )
+    sp.add_argument(
+        "--datum",
+        choices=("wgs84", "gcj02", "bd09"),
+        default="wgs84",
+        help=f"datum of {what}: gcj02 for 高德/腾讯, bd09 for 百度 (default wgs84/CGCS2000)",
+    )
+
+
+def _add_text_commands(sub) -> None:
+    """parse, ingest, counties."""
     sp = sub.add_parser("parse", help="parse one bulletin and print it; stores nothing")
     sp.add_argument("path", metavar="PATH", help="bulletin file (.txt/.pdf/.docx) or - for stdin")
-    county_args(sp)
+    _county_args(sp)
     sp.add_argument("--format", choices=("json", "table", "csv"), default="json")
     sp.set_defaults(func=_cmd_parse)
 
     sp = sub.add_parser("ingest", help="parse bulletin files into the store")
     sp.add_argument("files", nargs="+", metavar="FILE")
-    county_args(sp)
+    _county_args(sp)
     sp.add_argument(
         "--reassign-county",
         action="store_true",
         help="a bulletin already stored under another county is re-read under this one",
     )
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_ingest)
-
-    sp = sub.add_parser("bulletins", help="list the stored bulletins")
-    sp.add_argument("--format", choices=("table", "csv"), default="table")
-    store_arg(sp)
-    sp.set_defaults(func=_cmd_bulletins)
-
-    sp = sub.add_parser("delete", help="delete a stored bulletin (its corrections are kept)")
-    sp.add_argument("bulletin_id", metavar="BULLETIN_ID", help="id or its first 6+ characters")
-    store_arg(sp)
-    sp.set_defaults(func=_cmd_delete)
-
-    sp = sub.add_parser("corrections", help="list reviewers' corrections")
-    sp.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    store_arg(sp)
-    sp.set_defaults(func=_cmd_corrections)
-
-    sp = sub.add_parser("correct", help="correct an item's township, village or sector")
-    sp.add_argument("item_id", metavar="ITEM_ID")
-    sp.add_argument("--township", metavar="NAME_OR_CODE", help='township; "-" = no single township')
-    sp.add_argument("--village", metavar="NAME_OR_CODE", help='village; "-" = no single village')
-    sp.add_argument("--sector", metavar="SLUG")
-    sp.add_argument("--note", default="", help="why (kept with the correction)")
-    store_arg(sp)
-    sp.set_defaults(func=_cmd_correct)
-
-    sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
-    store_arg(sp)
-    sp.set_defaults(func=_cmd_regeocode)
 
     sp = sub.add_parser("counties", help="list the counties the gazetteer knows")
     sp.add_argument(
@@ -743,6 +724,40 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=("table", "csv"), default="table")
     sp.set_defaults(func=_cmd_counties)
 
+
+def _add_store_commands(sub) -> None:
+    """bulletins, delete, corrections, correct, regeocode."""
+    sp = sub.add_parser("bulletins", help="list the stored bulletins")
+    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_bulletins)
+
+    sp = sub.add_parser("delete", help="delete a stored bulletin (its corrections are kept)")
+    sp.add_argument("bulletin_id", metavar="BULLETIN_ID", help="id or its first 6+ characters")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_delete)
+
+    sp = sub.add_parser("corrections", help="list reviewers' corrections")
+    sp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_corrections)
+
+    sp = sub.add_parser("correct", help="correct an item's township, village or sector")
+    sp.add_argument("item_id", metavar="ITEM_ID")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help='township; "-" = no single township')
+    sp.add_argument("--village", metavar="NAME_OR_CODE", help='village; "-" = no single village')
+    sp.add_argument("--sector", metavar="SLUG")
+    sp.add_argument("--note", default="", help="why (kept with the correction)")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_correct)
+
+    sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_regeocode)
+
+
+def _add_boundary_commands(sub) -> None:
+    """boundaries import|list|delete."""
     sp = sub.add_parser("boundaries", help="township boundaries kept in the store")
     sp.set_defaults(func=_boundaries_usage)
     bsub = sp.add_subparsers(dest="boundaries_command", metavar="ACTION")
@@ -751,7 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bp.add_argument("file", metavar="FILE", help=".zip (shapefile), .shp, .geojson or .gpkg")
     bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
-    crs_args(bp, "FILE")
+    _crs_args(bp, "FILE")
     bp.add_argument("--code-field", metavar="COLUMN", help="column of township codes")
     bp.add_argument("--name-field", metavar="COLUMN", help="column of township names")
     bp.add_argument(
@@ -760,27 +775,30 @@ def build_parser() -> argparse.ArgumentParser:
         default="user",
         help="official for boundaries from the natural-resources bureau (default user)",
     )
-    store_arg(bp)
+    _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_import)
     bp = bsub.add_parser("list", help="list the kept boundary sets (* = in use)")
     bp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
     bp.add_argument("--format", choices=("table", "csv"), default="table")
-    store_arg(bp)
+    _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_list)
     bp = bsub.add_parser("delete", help="forget a county's kept boundaries (default layer again)")
     bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
-    store_arg(bp)
+    _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_delete)
 
+
+def _add_export(sub) -> None:
+    """export."""
     sp = sub.add_parser("export", help="export the map or tables")
     sp.add_argument("bulletins", nargs="*", metavar="BULLETIN", help="files; default: the store")
-    county_args(sp)
+    _county_args(sp)
     sp.add_argument(
         "--boundaries",
         metavar="FILE",
         help="township boundaries (default: those imported into the store, else the county's)",
     )
-    crs_args(sp, "--boundaries")
+    _crs_args(sp, "--boundaries")
     sp.add_argument(
         "--sector", nargs="+", action="extend", metavar="SLUG", help="keep these sectors"
     )
@@ -791,9 +809,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=EXPORT_FORMATS, help="default: from --out")
     sp.add_argument("--out", required=True, metavar="FILE")
     sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_export)
-    return p
 
 
 def _one_line(err: BaseException) -> str:

@@ -281,120 +281,80 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
     Path
     """
     import matplotlib
+    from matplotlib.backends.backend_pdf import FigureCanvasPdf
+    from matplotlib.figure import Figure
 
     _require_map(view)
     p = _target(path, ".pdf")
     with matplotlib.rc_context(render.cjk_rc()):
-        from matplotlib.backends.backend_pdf import FigureCanvasPdf
-        from matplotlib.figure import Figure
-
         fig = Figure(figsize=(11.69, 8.27), dpi=100, facecolor="white")
         FigureCanvasPdf(fig)
-        font = render.cjk_font
-        kw = {"parse_math": False}  # "$" in bulletin text is not TeX
-        fig.text(0.03, 0.965, view.title, fontproperties=font(16, "bold"), va="top", **kw)
-        fig.text(
-            0.03,
-            0.925,
-            filter_summary(view),
-            fontproperties=font(9),
-            va="top",
-            color="#444444",
-            **kw,
-        )
+        _pdf_text(fig, 0.03, 0.965, view.title, size=16, weight="bold")
+        _pdf_text(fig, 0.03, 0.925, filter_summary(view), size=9, color="#444444")
         notes = _pdf_notes(view)
         # the notes block grows with the attribution; map and item list stop above it
         foot = 0.02 + len(notes) * _PDF_NOTE_PT * 1.3 / _A4_SHORT_PT
         ax = fig.add_axes((0.02, foot + 0.02, 0.56, 0.88 - foot))
         render.draw_map(ax, view)
-
-        # Right column: top townships, then the items.
-        x, y = 0.61, 0.89
-        unit_zh = agg.metric_unit_zh(view.metric_key)
-        fig.text(
-            x,
-            y,
-            f"乡镇排名：{agg.metric_label(view.metric_key)}",
-            fontproperties=font(11, "bold"),
-            va="top",
-            **kw,
-        )
-        y -= 0.035
-        top = view.table.dropna(subset=["value"]).sort_values("value", ascending=False)
-        top = top.head(_TOWNSHIPS_IN_PDF)
-        if top.empty:
-            fig.text(x, y, "（无数据）", fontproperties=font(9), va="top", **kw)
-            y -= 0.03
-        for rank, (_, row) in enumerate(top.iterrows(), 1):
-            fig.text(x, y, f"{rank}. {_s(row['township'])}", fontproperties=font(9), va="top", **kw)
-            fig.text(
-                x + 0.2,
-                y,
-                format_value(row["value"], unit_zh),
-                fontproperties=font(9),
-                va="top",
-                ha="right",
-                **kw,
-            )
-            fig.text(
-                x + 0.29,
-                y,
-                f"{int(row['n_items'])} 条",
-                fontproperties=font(9),
-                va="top",
-                ha="right",
-                color="#666666",
-                **kw,
-            )
-            y -= 0.026
-        y -= 0.015
-        fig.text(
-            x,
-            y,
-            f"事项（共 {len(view.items_df)} 条）",
-            fontproperties=font(11, "bold"),
-            va="top",
-            **kw,
-        )
-        y -= 0.035
-        items = view.items_df.sort_values(
-            ["bulletin_date", "index"], ascending=[False, True], na_position="last"
-        )
-        for _, row in items.head(_ITEMS_IN_PDF).iterrows():
-            if y < foot + 0.05:
-                break
-            where = _s(row["township"]) + _s(row["village"])
-            where = where or ("全县" if row["scope"] == "county" else "未定位")
-            date = _s(row["bulletin_date"])
-            meta = " · ".join(v for v in (date, where, sector_label(_s(row["sector"]))) if v)
-            for line in _wrap(item_title(row["headline"], row["body"]), 30, 2):
-                fig.text(x, y, line, fontproperties=font(8.5), va="top", **kw)
-                y -= 0.022
-            fig.text(x + 0.01, y, meta, fontproperties=font(7.5), va="top", color="#666666", **kw)
-            y -= 0.026
-        if len(view.items_df) > _ITEMS_IN_PDF:
-            fig.text(
-                x,
-                max(y, foot + 0.03),
-                f"……其余 {len(view.items_df) - _ITEMS_IN_PDF} 条见 CSV 导出",
-                fontproperties=font(8),
-                va="top",
-                color="#666666",
-                **kw,
-            )
-
-        fig.text(
-            0.03,
-            0.02,
-            "\n".join(notes),
-            fontproperties=font(_PDF_NOTE_PT),
-            va="bottom",
-            color="#8a4b00" if view.approximate else "#444444",
-            **kw,
-        )
+        y = _pdf_ranking(fig, view, x=0.61, y=0.89)
+        _pdf_items(fig, view, x=0.61, y=y - 0.015, foot=foot)
+        color = "#8a4b00" if view.approximate else "#444444"
+        _pdf_text(fig, 0.03, 0.02, "\n".join(notes), size=_PDF_NOTE_PT, color=color, va="bottom")
         with _writing(p):
             fig.savefig(p, format="pdf", facecolor="white")
     return p
+
+
+def _pdf_text(fig, x: float, y: float, text: str, *, size: float, **kw) -> None:
+    """One text block of the PDF in the CJK font ("$" in bulletin text is not TeX)."""
+    weight = kw.pop("weight", "normal")
+    kw.setdefault("va", "top")
+    fig.text(x, y, text, fontproperties=render.cjk_font(size, weight), parse_math=False, **kw)
+
+
+def _pdf_ranking(fig, view: MapView, *, x: float, y: float) -> float:
+    """The top townships by the view's metric; returns where the next block starts."""
+    unit_zh = agg.metric_unit_zh(view.metric_key)
+    _pdf_text(fig, x, y, f"乡镇排名：{agg.metric_label(view.metric_key)}", size=11, weight="bold")
+    y -= 0.035
+    top = view.table.dropna(subset=["value"]).sort_values("value", ascending=False)
+    top = top.head(_TOWNSHIPS_IN_PDF)
+    if top.empty:
+        _pdf_text(fig, x, y, "（无数据）", size=9)
+        y -= 0.03
+    for rank, (_, row) in enumerate(top.iterrows(), 1):
+        _pdf_text(fig, x, y, f"{rank}. {_s(row['township'])}", size=9)
+        _pdf_text(fig, x + 0.2, y, format_value(row["value"], unit_zh), size=9, ha="right")
+        count = f"{int(row['n_items'])} 条"
+        _pdf_text(fig, x + 0.29, y, count, size=9, ha="right", color="#666666")
+        y -= 0.026
+    return y
+
+
+def _pdf_items(fig, view: MapView, *, x: float, y: float, foot: float) -> None:
+    """The newest items, as many as fit above the notes."""
+    _pdf_text(fig, x, y, f"事项（共 {len(view.items_df)} 条）", size=11, weight="bold")
+    y -= 0.035
+    items = view.items_df.sort_values(
+        ["bulletin_date", "index"], ascending=[False, True], na_position="last"
+    )
+    for _, row in items.head(_ITEMS_IN_PDF).iterrows():
+        if y < foot + 0.05:
+            break
+        where = _s(row["township"]) + _s(row["village"])
+        where = where or ("全县" if row["scope"] == "county" else "未定位")
+        date = _s(row["bulletin_date"])
+        meta = " · ".join(v for v in (date, where, sector_label(_s(row["sector"]))) if v)
+        for line in _wrap(item_title(row["headline"], row["body"]), 30, 2):
+            _pdf_text(fig, x, y, line, size=8.5)
+            y -= 0.022
+        _pdf_text(fig, x + 0.01, y, meta, size=7.5, color="#666666")
+        y -= 0.026
+    rest = len(view.items_df) - _ITEMS_IN_PDF
+    if rest > 0:
+        _pdf_text(
+            fig, x, max(y, foot + 0.03), f"……其余 {rest} 条见 CSV 导出", size=8, color="#666666"
+        )
 
 
 # --------------------------------------------------------------------------- tables and layers

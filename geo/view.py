@@ -321,6 +321,26 @@ def _default_attribution(
     )
 
 
+def _township_layers(townships) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """``(polygons in EPSG:4326, None)`` or ``(None, township table)`` of what a view is given."""
+    polygons = (
+        isinstance(townships, gpd.GeoDataFrame)
+        and townships._geometry_column_name in townships.columns
+        and bool(townships.geometry.notna().any())
+    )
+    if not polygons:
+        has_rows = townships is not None and len(townships)
+        return None, _township_list(townships) if has_rows else None
+    if "township_code" not in townships.columns:
+        raise ExportError("乡镇边界缺少 township_code 列：请先与行政区划对照")
+    tw = townships.to_crs(4326) if townships.crs and townships.crs.to_epsg() != 4326 else townships
+    tw = tw[tw.geometry.notna()].copy()
+    tw["township_code"] = tw["township_code"].astype(str)
+    if "township" not in tw.columns:
+        tw["township"] = tw["township_code"]
+    return tw, None
+
+
 def make_view(
     items_df: pd.DataFrame,
     metrics_df: pd.DataFrame,
@@ -366,26 +386,7 @@ def make_view(
     ExportError
         Townships without ``township_code``.
     """
-    tw, township_list = None, None
-    polygons = (
-        isinstance(townships, gpd.GeoDataFrame)
-        and townships._geometry_column_name in townships.columns
-        and bool(townships.geometry.notna().any())
-    )
-    if polygons:
-        if "township_code" not in townships.columns:
-            raise ExportError("乡镇边界缺少 township_code 列：请先与行政区划对照")
-        tw = (
-            townships.to_crs(4326)
-            if townships.crs and townships.crs.to_epsg() != 4326
-            else townships
-        )
-        tw = tw[tw.geometry.notna()].copy()
-        tw["township_code"] = tw["township_code"].astype(str)
-        if "township" not in tw.columns:
-            tw["township"] = tw["township_code"]
-    elif townships is not None and len(townships):
-        township_list = _township_list(townships)
+    tw, township_list = _township_layers(townships)
     if outline is not None and len(outline) == 0:
         outline = None
     if villages is not None and not isinstance(villages, gpd.GeoDataFrame):
