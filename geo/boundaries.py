@@ -6,15 +6,15 @@ GCJ-02 datum, offset by about 500 m from WGS84: :func:`gcj02_to_wgs84` converts 
 :func:`wgs84_to_gcj02` shifts WGS84 overlays onto GCJ-02 tiles.
 
 :func:`read_boundaries` reports what it repaired or dropped in ``gdf.attrs["report"]`` (a
-:class:`BoundaryReport`); :func:`join_to_gazetteer` returns a :class:`JoinReport` beside the
-joined layer. Default layers per county are listed in ``data/counties.json``.
+:class:`BoundaryReport`); the join to the gazetteer lives in :mod:`geo.boundary_join`
+(:func:`join_to_gazetteer` is re-exported here). Default layers per county are listed in
+``data/counties.json``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,9 +28,9 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.boundary_join import QUALITIES, JoinReport, join_to_gazetteer
 from geo.config import data_dir
 from geo.errors import BoundaryReadError
-from geo.gazetteer import township_key
 from geo.io.boundary_files import _first_line, read_vector, sample_value
 
 __all__ = [
@@ -50,15 +50,12 @@ __all__ = [
 
 #: Datums of the coordinates in a file: true WGS84/CGCS2000, 高德/腾讯 GCJ-02, 百度 BD-09.
 DATUMS = ("wgs84", "gcj02", "bd09")
-#: How far a township polygon can be trusted.
-QUALITIES = ("official", "approximate", "user")
 
 _WGS84 = "EPSG:4326"
 # Fixed-point iterations for the GCJ-02 inverse: the offset changes by < 1e-6 deg per 100 m,
 # so each pass gains about five digits; three reach far below a millimetre.
 _INVERSE_ITERATIONS = 3
 _NAME_HINTS = ("name", "名", "township", "乡镇", "xzqmc", "mc")
-_CODE_RE = re.compile(r"^(?:156)?(\d{9}|\d{12})$")
 
 
 # --------------------------------------------------------------------------- reports
@@ -104,69 +101,6 @@ class BoundaryReport:
         head += f" (CRS {crs}{', assigned by user' if self.crs_assigned else ''}"
         head += f", datum {self.datum})."
         return "\n".join([head, *self.messages])
-
-
-@dataclass
-class JoinReport:
-    """How a boundary layer's features matched the gazetteer's townships.
-
-    Attributes
-    ----------
-    method : str
-        ``"code"`` or ``"name"``.
-    field : str
-        The column used.
-    matched : list of str
-        Township names that received a polygon.
-    unmatched : list of str
-        Values in the file that are no township of the county.
-    missing : list of str
-        Gazetteer townships without a polygon.
-    ambiguous : list of str
-        Values matching several townships, as ``"value → A / B"``; left unjoined.
-    outside : list of str
-        Features (``"#row value"``) lying outside the county, left unjoined: far from the
-        county outline, or outside China where the county has no outline.
-    outside_of : str
-        What ``outside`` was checked against, e.g. ``"息县（相距 >5 km）"``.
-    """
-
-    method: str
-    field: str
-    matched: list[str] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)
-    outside_of: str = ""
-
-    @property
-    def complete(self) -> bool:
-        """True when every township got a polygon and every feature found its township."""
-        return not (self.unmatched or self.missing or self.ambiguous or self.outside)
-
-    @property
-    def outside_warning(self) -> str:
-        """One line (Chinese) on features outside the county; ``""`` when there are none."""
-        if not self.outside:
-            return ""
-        return (
-            f"{len(self.outside)} 个要素不在{self.outside_of}范围内——请检查坐标系/基准面"
-            f"（未匹配）：{_short_list(self.outside)}"
-        )
-
-    def to_text(self) -> str:
-        """A short paragraph for the UI."""
-        lines = [f"Matched {len(self.matched)} townships by {self.method} (column '{self.field}')."]
-        if self.outside:
-            lines.append(self.outside_warning)
-        if self.unmatched:
-            lines.append(f"Not in the gazetteer: {_short_list(self.unmatched)}")
-        if self.ambiguous:
-            lines.append(f"Ambiguous (left out): {_short_list(self.ambiguous)}")
-        if self.missing:
-            lines.append(f"Townships without a polygon: {_short_list(self.missing)}")
-        return "\n".join(lines)
 
 
 @dataclass
@@ -459,238 +393,6 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
     if not 73.5 <= lon <= 136.5:
         return (geo if geo.crs is not None else geo.set_crs(_WGS84)).estimate_utm_crs()
     return pyproj.CRS.from_epsg(4534 + round((lon - 75) / 3))
-
-
-# --------------------------------------------------------------------------- gazetteer join
-
-
-def _code_value(value: Any) -> str | None:
-    """A code cell as a digit string (dbf numbers come back as floats)."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
-def _township_code(value: Any, county_code: str) -> str | None:
-    """The 9-digit township code in a 9/12-digit (optionally 156-prefixed) code, else None."""
-    text = _code_value(value)
-    m = _CODE_RE.match(text) if text else None
-    if not m:
-        return None
-    digits = m.group(1)
-    return digits[:9] if digits.startswith(county_code) else None
-
-
-def _detect_code_field(gdf: gpd.GeoDataFrame, county_code: str) -> str | None:
-    best, best_hits = None, 0
-    for col in gdf.columns:
-        if col == gdf.geometry.name:
-            continue
-        values = gdf[col].dropna()
-        if values.empty:
-            continue
-        hits = sum(_township_code(v, county_code) is not None for v in values)
-        if hits > best_hits and hits >= len(values) / 2:
-            best, best_hits = col, hits
-    return best
-
-
-def _detect_name_field(gdf: gpd.GeoDataFrame, match) -> str | None:
-    best, best_hits = None, 0
-    for col in gdf.columns:
-        if col == gdf.geometry.name:
-            continue
-        values = [v for v in gdf[col].dropna() if isinstance(v, str) and v.strip()]
-        hits = sum(bool(match(v)) for v in values)
-        if hits > best_hits:
-            best, best_hits = col, hits
-    return best
-
-
-def _name_matcher(gazetteer):
-    """A function name → list of townships: the gazetteer's matcher, else a key index."""
-    if hasattr(gazetteer, "match_township_name"):
-        return lambda value: list(gazetteer.match_township_name(str(value)) or [])
-    index: dict[str, dict[str, Any]] = {}
-    for t in gazetteer.townships:
-        for n in (t.name, *(getattr(t, "aliases", None) or ())):
-            index.setdefault(township_key(n), {})[t.code] = t
-    return lambda value: list(index.get(township_key(str(value)), {}).values())
-
-
-#: China's longitude/latitude box, the location check for counties without an outline.
-_CHINA_BOX = (73.0, 18.0, 135.0, 54.0)
-#: Degrees around the outline's bounds beyond which a feature is outside without measuring
-#: (5 km is < 0.06°; projecting far-away coordinates into the county's zone is meaningless).
-_NEAR_DEG = 0.5
-
-
-def _outside_features(
-    gdf: gpd.GeoDataFrame, county_code: str, county_name: str, margin_km: float
-) -> tuple[np.ndarray, str]:
-    """Which features of ``gdf`` (EPSG:4326) lie outside the county, and what was checked.
-
-    Against the county outline of ``data/counties.json`` buffered by ``margin_km``, measured in
-    the county's metric CRS; for a county without an outline, against China's lon/lat box.
-    """
-    geoms = gdf.geometry.values
-    try:
-        outline = county_layers(county_code).outline if county_code else None
-    except BoundaryReadError:
-        outline = None  # no county settings: the coarse check still catches swapped CRSs
-    if outline is None or outline.empty:
-        x0, y0, x1, y1 = _CHINA_BOX
-        pts = shapely.point_on_surface(geoms)
-        xs, ys = shapely.get_x(pts), shapely.get_y(pts)
-        inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
-        return ~inside, f"中国（{x0:g}–{x1:g}°E，{y0:g}–{y1:g}°N）"
-    minx, miny, maxx, maxy = outline.total_bounds
-    near_box = shapely.box(minx - _NEAR_DEG, miny - _NEAR_DEG, maxx + _NEAR_DEG, maxy + _NEAR_DEG)
-    near = shapely.intersects(geoms, near_box)
-    outside = ~near
-    if near.any():
-        crs = metric_crs(outline)
-        county = outline.to_crs(crs).union_all()
-        close = gpd.GeoSeries(geoms[near], crs=_WGS84).to_crs(crs).values
-        dist = shapely.distance(close, county)
-        outside[near] = ~(np.isfinite(dist) & (dist <= margin_km * 1000))
-    return outside, f"{county_name}（相距 >{margin_km:g} km）"
-
-
-def join_to_gazetteer(
-    gdf: gpd.GeoDataFrame,
-    gazetteer,
-    *,
-    code_field: str | None = None,
-    name_field: str | None = None,
-    quality: str = "user",
-    source: str | None = None,
-    margin_km: float = 5.0,
-) -> tuple[gpd.GeoDataFrame, JoinReport]:
-    """Attach boundary polygons to the gazetteer's townships, by code or by name.
-
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        Polygons, e.g. from :func:`read_boundaries` (reprojected to EPSG:4326 if needed).
-    gazetteer : geo.gazetteer.Gazetteer
-        Gives ``county_code``, ``townships`` (``code``, ``name``, ``aliases``) and
-        ``match_township_name``.
-    code_field, name_field : str, optional
-        Column with township codes (9 or 12 digits, ``156``-prefixed allowed; 12-digit village
-        codes are dissolved into their townships) or names (suffix variants such as 办事处/街道
-        or a missing 乡/镇 are fine). Detected when neither is given: codes first.
-    quality : {"official", "approximate", "user"}
-        Written to every row.
-    source : str, optional
-        Written to every row; default the file name from the read report.
-    margin_km : float
-        Features farther than this from the county outline (``county_layers``) are left
-        unjoined and listed in ``JoinReport.outside``: a township file in the wrong CRS or
-        datum, or of another county, must not be drawn as this county. Counties without an
-        outline only check that features lie in China (73–135°E, 18–54°N).
-
-    Returns
-    -------
-    (geopandas.GeoDataFrame, JoinReport)
-        One row per township (sorted by code), columns ``township_code, township, quality,
-        source, geometry`` in EPSG:4326, and what matched.
-
-    Raises
-    ------
-    geo.errors.BoundaryReadError
-        The named column is absent, no code/name column is found, every feature lies outside
-        the county (wrong CRS or datum), or nothing matched.
-    """
-    if quality not in QUALITIES:
-        raise BoundaryReadError(f"unknown quality '{quality}' (choose one of {QUALITIES})")
-    if gdf.crs is None:
-        gdf = gdf.set_crs(_WGS84)
-    elif not gdf.crs.equals(pyproj.CRS.from_user_input(_WGS84)):
-        gdf = gdf.to_crs(_WGS84)
-    report_in = boundary_report(gdf)
-    source = source or (report_in.source if report_in else "upload")
-    county_code = str(gazetteer.county_code)
-    by_code = {str(t.code): t for t in gazetteer.townships}
-    columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    for given in (code_field, name_field):
-        if given is not None and given not in columns:
-            raise BoundaryReadError(
-                f"{source} has no column '{given}' (columns: {', '.join(map(str, columns))})"
-            )
-    match = _name_matcher(gazetteer)
-    if code_field is None and name_field is None:
-        code_field = _detect_code_field(gdf, county_code)
-        if code_field is None:
-            name_field = _detect_name_field(gdf, match)
-        if code_field is None and name_field is None:
-            raise BoundaryReadError(
-                f"{source}: no column of township codes or names of {county_code} found "
-                f"(columns: {', '.join(map(str, columns)) or 'none'}) — choose the name or code "
-                "column: CLI --name-field/--code-field, app 字段选择"
-            )
-
-    report = JoinReport(
-        method="code" if code_field is not None else "name",
-        field=str(code_field if code_field is not None else name_field),
-    )
-    values = gdf[code_field if code_field is not None else name_field]
-    county_name = str(getattr(gazetteer, "county_name", "") or county_code)
-    outside, report.outside_of = _outside_features(gdf, county_code, county_name, margin_km)
-    report.outside = [
-        f"#{i + 1} {_code_value(v) or ''}".rstrip()
-        for i, v in zip(np.flatnonzero(outside), values.iloc[outside], strict=True)
-    ]
-    if len(gdf) and outside.all():
-        raise BoundaryReadError(
-            f"{source}: all {len(gdf)} features lie outside {report.outside_of} — "
-            "wrong CRS or datum? Check the file's coordinate system (选择坐标系/基准面)"
-        )
-    codes: list[str | None] = []
-    for row, value in enumerate(values):
-        if outside[row]:
-            codes.append(None)
-            continue
-        if code_field is not None:
-            code = _township_code(value, county_code)
-            if code in by_code:
-                codes.append(code)
-                continue
-            shown = _code_value(value)
-        else:
-            hits = match(value) if isinstance(value, str) and value.strip() else []
-            if len(hits) == 1:
-                codes.append(str(hits[0].code))
-                continue
-            shown = str(value).strip() if value is not None else None
-            if len(hits) > 1:
-                options = " / ".join(t.name for t in hits)
-                report.ambiguous.append(f"{shown} → {options}")
-                codes.append(None)
-                continue
-        codes.append(None)
-        if shown and shown not in report.unmatched:
-            report.unmatched.append(shown)
-    if not any(codes):
-        raise BoundaryReadError(
-            f"{source}: none of its {len(gdf)} features matched a township of {county_code} "
-            f"by {report.method} (column '{report.field}') — is it the right county?"
-        )
-    joined = gpd.GeoDataFrame(
-        {"township_code": codes}, geometry=gdf.geometry.values, crs=_WGS84
-    ).dropna(subset=["township_code"])
-    out = joined.dissolve(by="township_code", as_index=False, sort=True)
-    out["township"] = [by_code[c].name for c in out["township_code"]]
-    out["quality"] = quality
-    out["source"] = source
-    out = out[["township_code", "township", "quality", "source", "geometry"]]
-    got = set(out["township_code"])
-    report.matched = list(out["township"])
-    report.missing = [t.name for t in gazetteer.townships if str(t.code) not in got]
-    return out.reset_index(drop=True), report
 
 
 # --------------------------------------------------------------------------- defaults
