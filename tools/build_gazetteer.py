@@ -32,7 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from geo.gazetteer import township_key  # noqa: E402 - the repository's own package
+from geo.gazetteer import township_key
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "gazetteer"
 
