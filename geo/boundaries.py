@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,8 @@ class BoundaryReport:
     """What :func:`read_boundaries` did to a file's features.
 
     Feature labels are ``"#<row> <name>"`` (row numbers from 1, the name when a name-like column
-    exists).
+    exists). ``encoding``/``encoding_how`` say how a shapefile's text was decoded (``cpg``,
+    ``given``, ``detected``, ``ascii``; empty for other formats).
     """
 
     source: str
@@ -79,28 +80,45 @@ class BoundaryReport:
     dropped_empty: list[str] = field(default_factory=list)
     dropped_non_polygon: list[str] = field(default_factory=list)
     trimmed_mixed: list[str] = field(default_factory=list)
+    encoding: str = ""
+    encoding_how: str = ""
 
     @property
     def messages(self) -> list[str]:
-        """One line per kind of change, empty when the file was clean."""
+        """One line (Chinese) per kind of change, empty when the file was clean."""
         out = []
         for what, labels in (
-            ("invalid geometries repaired", self.repaired),
-            ("empty geometries dropped", self.dropped_empty),
-            ("non-polygon features dropped", self.dropped_non_polygon),
-            ("mixed geometries reduced to their polygons", self.trimmed_mixed),
+            ("个无效几何已修复", self.repaired),
+            ("个空几何已删除", self.dropped_empty),
+            ("个非面要素已删除", self.dropped_non_polygon),
+            ("个混合几何只保留了面", self.trimmed_mixed),
         ):
             if labels:
-                out.append(f"{len(labels)} {what}: {_short_list(labels)}")
+                out.append(f"{len(labels)} {what}：{_short_list(labels)}")
         return out
 
+    @property
+    def encoding_note(self) -> str:
+        """How the attribute text was decoded, in Chinese; ``""`` when it does not matter."""
+        how = {
+            "cpg": "按 .cpg 文件声明",
+            "given": "按用户指定",
+            "detected": "未找到 .cpg，自动识别（可用 --encoding 指定）",
+        }.get(self.encoding_how)
+        return f"属性表编码：{self.encoding}（{how}）" if how else ""
+
     def to_text(self) -> str:
-        """A short paragraph for the UI."""
-        head = f"{self.source}: kept {self.n_kept} of {self.n_read} features"
-        crs = self.source_crs or "none"
-        head += f" (CRS {crs}{', assigned by user' if self.crs_assigned else ''}"
-        head += f", datum {self.datum})."
-        return "\n".join([head, *self.messages])
+        """A short paragraph (Chinese) for the UI and the CLI."""
+        crs = self.source_crs or "无"
+        head = (
+            f"{self.source}：保留 {self.n_kept}/{self.n_read} 个要素（坐标系 {crs}"
+            f"{'，用户指定' if self.crs_assigned else ''}；基准 {self.datum}）。"
+        )
+        return "\n".join(filter(None, [head, self.encoding_note, *self.messages]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready)."""
+        return asdict(self)
 
 
 @dataclass
@@ -222,6 +240,7 @@ def read_boundaries(
     datum: str = "wgs84",
     name: str | None = None,
     layer: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a boundary file into clean WGS84 polygons.
 
@@ -239,6 +258,8 @@ def read_boundaries(
         File name for messages (and the type hint for bytes).
     layer : str, optional
         GeoPackage layer or shapefile (stem) inside a zip.
+    encoding : str, optional
+        Text encoding of a shapefile's ``.dbf`` (default: its ``.cpg``, else detected).
 
     Returns
     -------
@@ -255,28 +276,39 @@ def read_boundaries(
         are not longitude/latitude after reprojection, or no polygon left.
     """
     if datum not in DATUMS:
-        raise BoundaryReadError(f"unknown datum '{datum}' (choose one of {', '.join(DATUMS)})")
+        raise BoundaryReadError(
+            f"未知的基准面“{sample_value(datum)}”（可选：{'、'.join(DATUMS)}）",
+            code="boundary.datum",
+        )
     is_bytes = isinstance(source, bytes | bytearray | memoryview)
     label = name or ("upload" if is_bytes else Path(source).name)
-    gdf = read_vector(source, name=name, layer=layer)
+    gdf = read_vector(source, name=name, layer=layer, encoding=encoding)
     report = BoundaryReport(source=label, datum=datum, n_read=len(gdf))
+    text_encoding = gdf.attrs.get("encoding") or {}
+    report.encoding = text_encoding.get("encoding", "")
+    report.encoding_how = text_encoding.get("how", "")
     report.source_crs = gdf.crs.to_string() if gdf.crs is not None else None
     if crs is not None:
         try:
             user_crs = pyproj.CRS.from_user_input(crs)
         except pyproj.exceptions.CRSError:
-            raise BoundaryReadError(f"unknown CRS '{crs}'") from None
+            raise BoundaryReadError(
+                f"未知的坐标系“{sample_value(crs)}”", code="boundary.crs"
+            ) from None
         gdf = gdf.set_crs(user_crs, allow_override=True)
         report.source_crs, report.crs_assigned = user_crs.to_string(), True
     elif gdf.crs is None:
-        raise BoundaryReadError(f"{label} has no CRS (.prj missing) — choose its CRS")
+        raise BoundaryReadError(
+            f"{label} 没有坐标系（缺少 .prj）——请选择它的坐标系（命令行 --crs）",
+            code="boundary.no_crs",
+        )
 
     gdf = _clean_geometries(gdf.reset_index(drop=True), report)
     try:
         gdf = gdf.to_crs(_WGS84)
     except Exception as err:  # pyproj raises several types for impossible transforms
         raise BoundaryReadError(
-            f"{label}: cannot reproject to WGS84 ({_first_line(err)})"
+            f"{label}：无法转换到 WGS84（{_first_line(err)}）", code="boundary.crs"
         ) from None
     _check_lonlat(gdf, label)
     if datum == "gcj02":
@@ -350,7 +382,7 @@ def _clean_geometries(gdf: gpd.GeoDataFrame, report: BoundaryReport) -> gpd.GeoD
         keep.append(i)
         geoms.append(geom)
     if not keep:
-        raise BoundaryReadError(f"{report.source} has no polygon features")
+        raise BoundaryReadError(f"{report.source} 没有面要素", code="boundary.no_polygons")
     out = gdf.iloc[keep].copy()
     out[out.geometry.name] = gpd.GeoSeries(geoms, index=out.index, crs=gdf.crs)
     return out.reset_index(drop=True)
@@ -362,7 +394,8 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, label: str) -> None:
         minx < -180 or maxx > 180 or miny < -90 or maxy > 90
     ):
         raise BoundaryReadError(
-            f"{label}: coordinates are not longitude/latitude in its stated CRS — choose its CRS"
+            f"{label}：按文件声明的坐标系，坐标不是经纬度——请选择正确的坐标系（命令行 --crs）",
+            code="boundary.crs",
         )
 
 

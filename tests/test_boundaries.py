@@ -137,7 +137,7 @@ def test_shapefile_without_prj_needs_a_crs(tmp_path):
     path = tmp_path / "towns.shp"
     _wgs().to_crs(4547).to_file(path, engine="pyogrio")
     path.with_suffix(".prj").unlink()
-    with pytest.raises(BoundaryReadError, match=r"has no CRS \(\.prj missing\) — choose its CRS"):
+    with pytest.raises(BoundaryReadError, match=r"没有坐标系（缺少 \.prj）——请选择它的坐标系"):
         read_boundaries(path)
     gdf = read_boundaries(path, crs="EPSG:4547")
     assert _close(gdf, 1e-7)
@@ -148,15 +148,15 @@ def test_projected_coordinates_labelled_lonlat_are_refused(tmp_path):
     path = tmp_path / "wrong.geojson"
     metres = _wgs().to_crs(4547)
     path.write_text(metres.set_crs(None, allow_override=True).to_json(), encoding="utf-8")
-    with pytest.raises(BoundaryReadError, match="not longitude/latitude"):
+    with pytest.raises(BoundaryReadError, match="坐标不是经纬度"):
         read_boundaries(path)
     assert len(read_boundaries(path, crs=4547)) == 2
 
 
 def test_unknown_crs_and_datum():
-    with pytest.raises(BoundaryReadError, match="unknown datum"):
+    with pytest.raises(BoundaryReadError, match="未知的基准面"):
         read_boundaries(b"{}", name="x.geojson", datum="bd2000")
-    with pytest.raises(BoundaryReadError, match="unknown CRS"):
+    with pytest.raises(BoundaryReadError, match="未知的坐标系"):
         read_boundaries(_wgs().to_json().encode(), name="x.geojson", crs="EPSG:not-a-code")
 
 
@@ -202,7 +202,7 @@ def test_bow_tie_is_repaired_and_reported(tmp_path):
     assert report.repaired == ["#1 蝴蝶乡"]
     assert gdf.is_valid.all()
     assert gdf.geometry.iloc[0].area == pytest.approx(0.005, rel=1e-6)  # two triangles
-    assert "1 invalid geometries repaired: #1 蝴蝶乡" in report.to_text()
+    assert "1 个无效几何已修复：#1 蝴蝶乡" in report.to_text()
 
 
 def test_empty_and_mixed_geometries(tmp_path):
@@ -231,7 +231,7 @@ def test_empty_and_mixed_geometries(tmp_path):
 
 def test_no_polygons_at_all(tmp_path):
     pts = gpd.GeoDataFrame(geometry=[Point(114.7, 32.3)], crs="EPSG:4326")
-    with pytest.raises(BoundaryReadError, match="no polygon features"):
+    with pytest.raises(BoundaryReadError, match="没有面要素"):
         read_boundaries(pts.to_json().encode(), name="pts.geojson")
 
 
