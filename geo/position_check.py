@@ -24,6 +24,7 @@ from geo.outlines import county_outline
 
 __all__ = [
     "DATUM_LABELS",
+    "MIN_COVERAGE",
     "OFFSET_REFUSE_M",
     "OFFSET_WARN_M",
     "PositionCheck",
@@ -40,6 +41,9 @@ DATUM_LABELS = {
 OFFSET_WARN_M = 250.0
 #: An unexplained offset above this is "clearly offset": the layer is not made active.
 OFFSET_REFUSE_M = 1000.0
+#: Below this coverage of the county the layer's edges say little about a shift (a few
+#: townships near the border are pulled inwards by any overlap search): no shift is estimated.
+MIN_COVERAGE = 0.5
 _CHINA_BOX = (73.0, 18.0, 135.0, 54.0)
 # Translation search: (half-width, step) in metres, coarse to fine.
 _SEARCH = ((20_000.0, 2_000.0), (2_000.0, 250.0), (250.0, 50.0))
@@ -101,6 +105,14 @@ class PositionCheck:
             f"（东 {dx:+.0f} 米、北 {dy:+.0f} 米）"
         )
         lines = [head]
+        if self.coverage < MIN_COVERAGE:
+            lines[0] = (
+                f"位置检查：图层 {self.inside_share:.0%} 的面积在{self.county}县界内，只覆盖县域 "
+                f"{self.coverage:.0%}，无法可靠估计整体偏移（基准面请自行核对）"
+            )
+            if self.offset:
+                lines.append("图层大部分不在县界内——请检查坐标系、基准面或是否选错了县")
+            return lines
         if self.suggested_datum:
             label = DATUM_LABELS[self.suggested_datum]
             lines.append(
@@ -213,6 +225,9 @@ def _against_outline(geoms, outline, name: str, datum: str) -> PositionCheck:
         check.offset = True
         centre_l, centre_c = union.centroid, county.centroid
         check.shift_m = (centre_l.x - centre_c.x, centre_l.y - centre_c.y)
+        return check
+    if check.coverage < MIN_COVERAGE:
+        check.offset = check.inside_share < 0.5
         return check
     tx, ty = _best_translation(union, county)
     shift = np.array([-tx, -ty])

@@ -449,7 +449,7 @@ def test_boundaries_import_list_export_delete(bulletin_file, tmp_path):
     proc = _run("boundaries", "import", bounds, "--county", "息县", "--store", store)
     assert proc.returncode == 0, proc.stderr.decode()
     text = proc.stdout.decode()
-    assert "Matched 2 townships by name" in text and "Townships without a polygon" in text
+    assert "匹配到 2 个乡镇" in text and "没有面的乡镇" in text and "已保存乡镇边界集 1" in text
     proc = _run("boundaries", "list", "--store", store)
     listing = proc.stdout.decode()
     assert "自然资源局乡镇.geojson" in listing and "411528" in listing and "*" in listing
@@ -492,13 +492,13 @@ def test_boundaries_import_assigns_crs_and_converts_gcj02(tmp_path):
     store = tmp_path / "s.sqlite"
 
     proc = _run("boundaries", "import", archive, "--county", "息县", "--store", store)
-    assert proc.returncode == 2 and "CRS" in _err_line(proc)
+    assert proc.returncode == 2 and "没有坐标系" in _err_line(proc) and "--crs" in _err_line(proc)
     proc = _run(
         "boundaries", "import", archive, "--county", "息县", "--crs", "EPSG:3857",
         "--datum", "gcj02", "--store", store,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
-    assert "EPSG:3857, assigned by user, datum gcj02" in proc.stdout.decode()
+    assert "坐标系 EPSG:3857，用户指定；基准 gcj02" in proc.stdout.decode()
     from geo.store import Store
 
     with Store(store) as s:
