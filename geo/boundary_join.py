@@ -67,6 +67,7 @@ VINTAGES_ZH = {
     "mca2025": "民政 2025 代码",
     "nbs2023": "统计 2023 代码（NBS）",
     "same": "两版代码相同",
+    "unknown": "无法判定",
     "none": "无代码",
 }
 QUALITIES = ("official", "approximate", "user")
@@ -347,6 +348,17 @@ def _detect_name_field(gdf: gpd.GeoDataFrame, index: _Index, skip: str | None) -
         hits = sum(bool(index.names(v)[0]) for v in values)
         if hits > best_hits:
             best, best_hits = col, hits
+    if best is None:  # no name matches: still cross-check against a column named like names
+        best = next(
+            (
+                c
+                for c in _text_columns(gdf)
+                if c != skip
+                and any(h in str(c).lower() for h in _NAME_HINTS)
+                and gdf[c].map(lambda v: isinstance(v, str)).any()
+            ),
+            None,
+        )
     return best
 
 
@@ -438,6 +450,7 @@ def decide_vintage(codes: list[str | None], names: list[list], gazetteer: Any) -
     agree = {"mca2025": 0, "nbs2023": 0}
     exists = {"mca2025": 0, "nbs2023": 0}
     for c, hits in informative:
+        exists["nbs2023"] += c in index.retired  # a 2023 code of a unit gone since
         for vintage, lookup in (("mca2025", index.by_code), ("nbs2023", index.by_nbs)):
             t = lookup.get(c)
             exists[vintage] += t is not None
@@ -449,7 +462,7 @@ def decide_vintage(codes: list[str | None], names: list[list], gazetteer: Any) -
         vintage = max(exists, key=exists.get)
         why = "存在的代码更多"
     else:
-        vintage, why = "mca2025", "证据相当，按现行代码"
+        vintage, why = "unknown", "证据相当：这些代码逐行按名称判断，没有名称的不匹配"
     evidence = (
         f"{VINTAGES_ZH[vintage]}（{len(informative)} 个代码在两版中指向不同乡镇：按 2025 解读"
         f"与名称一致 {agree['mca2025']} 个、存在 {exists['mca2025']} 个；按 2023 解读与名称一致 "
@@ -474,8 +487,55 @@ def _row_values(gdf, code_field, name_field, county_code):
     return out
 
 
+def _undecided_code(match: FeatureMatch, code9, hits, index: _Index) -> bool:
+    """A code read differently by the two vintages in a file whose vintage is unknown: the
+    name picks one reading, else the row stays unjoined. True when the row was handled."""
+    readings = [t for t in (index.by_code.get(code9), index.by_nbs.get(code9)) if t is not None]
+    if len(readings) < 2 or readings[0] is readings[1]:
+        return False
+    match.by_code = " / ".join(t.name for t in readings)
+    match.by_name = hits[0].name if len(hits) == 1 else ""
+    picked = [t for t in readings if any(h.code == t.code for h in hits)]
+    if len(picked) == 1:
+        _join(match, picked[0], "code+name")
+        match.problems.append(
+            f"代码 {code9} 在 2025 年是{readings[0].name}、2023 年是{readings[1].name}，"
+            f"按名称取{picked[0].name}"
+        )
+        return True
+    match.status = "ambiguous"
+    match.problems.insert(
+        0,
+        f"代码 {code9} 在 2025 年是{readings[0].name}、2023 年是{readings[1].name}，"
+        "文件无法判定代码版本——请在表中指定",
+    )
+    return True
+
+
+def _retired_name(match: FeatureMatch, code9, index: _Index) -> bool:
+    """A name of a unit gone from the 2025 list (its 2023 code now names another unit): the
+    polygon is that old unit's area, so it is named after no current township."""
+    key = township_key(match.file_name) if match.file_name else ""
+    gone = {township_key(n): (c, n) for c, n in index.retired.items()}
+    if not key or key not in gone or index.by_key.get(key):
+        return False
+    old_code, old_name = gone[key]
+    holder = index.by_code.get(old_code)
+    now = f"，该代码现属{holder.name}" if holder else ""
+    match.by_code = index.by_code[code9].name if code9 in index.by_code else ""
+    match.status = "disagree" if match.by_code else "unmatched"
+    match.problems.append(
+        f"{old_name}（2023 年代码 {old_code}）已不在 2025 年民政名录{now}——未匹配，请在表中指定"
+    )
+    return True
+
+
 def _decide_row(match: FeatureMatch, code9, hits, how, vintage, index: _Index) -> None:
     """Fill ``match`` from what the code (read in the file's vintage) and the name say."""
+    if not hits and _retired_name(match, code9, index):
+        return
+    if vintage == "unknown" and code9 and _undecided_code(match, code9, hits, index):
+        return
     primary, other = (
         (index.by_nbs, index.by_code) if vintage == "nbs2023" else (index.by_code, index.by_nbs)
     )
@@ -812,8 +872,10 @@ def join_to_gazetteer(
     )
     if not any(r.township_code for r in rows):
         raise BoundaryJoinError(
-            f"{source}：{len(gdf)} 个要素都没有匹配到{county_name}的乡镇（{report.field}）——"
-            "是这个县的文件吗？",
+            f"{source}：{len(gdf)} 个要素都没有匹配到{county_name}的乡镇"
+            f"（columns: {', '.join(sample_value(c) for c in _text_columns(gdf))}）——"
+            "是这个县的文件吗？也可指定代码或名称字段：命令行 --name-field/--code-field，"
+            "应用中“字段选择”",
             code="boundary.no_match",
             report=report,
         )
