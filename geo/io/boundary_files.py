@@ -581,11 +581,6 @@ def _check_kml(path: Path, label: str) -> None:
     """A KML document: the first element is ``<kml>``; no DTD or entities (expansion bombs,
     external entities) and no network links (read only by LIBKML, refused all the same)."""
     data = path.read_bytes()
-    head = data[_XML_PROLOGUE.match(data).end() :][:64]
-    if not re.match(rb"<(?:\w+:)?kml[\s>]", head):
-        raise BoundaryReadError(
-            f"{label}：不是 KML 文件（根元素不是 <kml>）", code="boundary.driver"
-        )
     lowered = data.lower()
     if b"<!doctype" in lowered or b"<!entity" in lowered:
         raise BoundaryReadError(
@@ -595,6 +590,11 @@ def _check_kml(path: Path, label: str) -> None:
         raise BoundaryReadError(
             f"{label}：KML 含有网络链接（NetworkLink），出于安全不予读取；请导出为普通 KML",
             code="boundary.kml_link",
+        )
+    head = data[_XML_PROLOGUE.match(data).end() :][:64]
+    if not re.match(rb"<(?:\w+:)?kml[\s>]", head):
+        raise BoundaryReadError(
+            f"{label}：不是 KML 文件（根元素不是 <kml>）", code="boundary.driver"
         )
 
 
