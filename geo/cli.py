@@ -471,7 +471,9 @@ def _cmd_boundaries_import(args: argparse.Namespace) -> int:
     print(result.to_text())
     if args.table:
         rows = result.table.itertuples(index=False)
-        print(format_table(rows, list(result.table.columns), [4, 14, 12, 10, 10, 10, 11, 8, 8, 60]))
+        print(
+            format_table(rows, list(result.table.columns), [4, 14, 14, 12, 12, 12, 11, 14, 16, 60])
+        )
     if result.refused:
         raise GeoInputError("未保存乡镇边界：" + result.refused[0], code=result.refusal_codes[0])
     if where is not None:
