@@ -374,6 +374,59 @@ def _write_gz(path: Path, header: list[str], rows: list[list[str]]) -> None:
         gz.write(buf.getvalue().encode("utf-8"))
 
 
+def _townships(
+    streets: list[dict], mca_towns: dict, counties: dict[str, dict], out: Path
+) -> tuple[dict[str, list[list[str]]], dict]:
+    """Township rows per province (both lists paired, moved units linked, taken codes retired);
+    writes ``variant_aliases.csv`` and ``retired_townships.csv``."""
+    nbs_by_county: dict[str, dict[str, str]] = defaultdict(dict)
+    raw_name: dict[str, str] = {}
+    for r in streets:
+        county = counties.get(r["areaCode"], {}).get("name", "")
+        nbs_by_county[r["areaCode"]][r["code"]] = _clean_township(r["name"], county)
+        raw_name[r["code"]] = r["name"]
+    mca_by_county: dict[str, dict[str, str]] = defaultdict(dict)
+    for v in mca_towns.values():
+        for name, code12 in v["townships"].items():
+            mca_by_county[code12[:6]][code12[:9]] = name
+
+    by_prov: dict[str, list[list[str]]] = defaultdict(list)
+    stats: dict = defaultdict(int)
+    variants = _read_variants(OUT / "variant_chars.csv")
+    spellings: list[list[str]] = []
+    for county in sorted(set(nbs_by_county) | set(mca_by_county)):
+        rows, aliases = _merge_county(
+            nbs_by_county.get(county, {}),
+            mca_by_county.get(county, {}),
+            stats,
+            raw=raw_name,
+            variants=variants,
+        )
+        spellings += aliases
+        for row in rows:
+            nbs_code = row[7]
+            raw = raw_name.get(nbs_code, "")
+            if raw and raw != row[1] and not row[6]:
+                row[6] = raw  # NBS spelling with the county prefix (济源市沁园街道)
+            by_prov[county[:2]].append(row)
+    retired: list[list[str]] = []
+    for prov, rows in by_prov.items():
+        kept, gone = _retire_taken_codes(_link_moved(rows, stats), stats)
+        by_prov[prov] = sorted(kept)
+        retired += gone
+    _write_csv(
+        out / "variant_aliases.csv",
+        ["county_code", "township_code", "alias", "kind", "source"],
+        sorted(spellings),
+    )
+    _write_csv(
+        out / "retired_townships.csv",
+        ["county_code", "nbs_code", "name", "code_now_of", "now_named"],
+        sorted(retired),
+    )
+    return by_prov, stats
+
+
 def build(nbs: Path, mca: Path, out: Path = OUT) -> dict:
     nbs_src, mca_src = _Source(nbs), _Source(mca)
     provinces = {r["code"]: r["name"] for r in _rows(nbs_src.read("provinces.csv"))}
@@ -431,51 +484,7 @@ def build(nbs: Path, mca: Path, out: Path = OUT) -> dict:
         if code in counties:
             counties[code]["in_mca_2025"] = "yes"
 
-    nbs_by_county: dict[str, dict[str, str]] = defaultdict(dict)
-    raw_name: dict[str, str] = {}
-    for r in streets:
-        county = counties.get(r["areaCode"], {}).get("name", "")
-        nbs_by_county[r["areaCode"]][r["code"]] = _clean_township(r["name"], county)
-        raw_name[r["code"]] = r["name"]
-    mca_by_county: dict[str, dict[str, str]] = defaultdict(dict)
-    for v in mca_towns.values():
-        for name, code12 in v["townships"].items():
-            mca_by_county[code12[:6]][code12[:9]] = name
-
-    by_prov: dict[str, list[list[str]]] = defaultdict(list)
-    stats = defaultdict(int)
-    variants = _read_variants(OUT / "variant_chars.csv")
-    spellings: list[list[str]] = []
-    for county in sorted(set(nbs_by_county) | set(mca_by_county)):
-        rows, aliases = _merge_county(
-            nbs_by_county.get(county, {}),
-            mca_by_county.get(county, {}),
-            stats,
-            raw=raw_name,
-            variants=variants,
-        )
-        spellings += aliases
-        for row in rows:
-            nbs_code = row[7]
-            raw = raw_name.get(nbs_code, "")
-            if raw and raw != row[1] and not row[6]:
-                row[6] = raw  # NBS spelling with the county prefix (济源市沁园街道)
-            by_prov[county[:2]].append(row)
-    retired: list[list[str]] = []
-    for prov, rows in by_prov.items():
-        kept, gone = _retire_taken_codes(_link_moved(rows, stats), stats)
-        by_prov[prov] = sorted(kept)
-        retired += gone
-    _write_csv(
-        out / "variant_aliases.csv",
-        ["county_code", "township_code", "alias", "kind", "source"],
-        sorted(spellings),
-    )
-    _write_csv(
-        out / "retired_townships.csv",
-        ["county_code", "nbs_code", "name", "code_now_of", "now_named"],
-        sorted(retired),
-    )
+    by_prov, stats = _townships(streets, mca_towns, counties, out)
     header = [
         "code",
         "name",
