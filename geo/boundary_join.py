@@ -310,6 +310,12 @@ def _code_value(value: Any) -> str | None:
     return text or None
 
 
+def _code_key(text: str) -> str:
+    """A file's code reduced to its township part (``156``/village digits dropped)."""
+    m = _CODE_RE.match(text or "")
+    return m.group(1)[:9] if m else (text or "")
+
+
 def _township_code(value: Any, county_code: str) -> str | None:
     """The 9-digit township code in a 9/12-digit (optionally 156-prefixed) code of the county."""
     text = _code_value(value)
@@ -691,7 +697,7 @@ def one_to_one_conflicts(rows: list[FeatureMatch], gdf: gpd.GeoDataFrame) -> lis
         if r.township_code:
             groups.setdefault(r.township_code, []).append(r)
     for members in groups.values():
-        identities = {(r.file_code[:9], township_key(r.file_name)) for r in members}
+        identities = {(_code_key(r.file_code), township_key(r.file_name)) for r in members}
         if len(identities) > 1:
             shown = "、".join(
                 f"#{r.row}（{r.file_code or '-'} {r.file_name or '-'}）".strip() for r in members

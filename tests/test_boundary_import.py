@@ -203,6 +203,13 @@ def test_parts_of_one_township_with_one_identity_are_dissolved_not_refused():
     assert out.geometry[0].area == pytest.approx(layer.geometry[0].area + layer.geometry[1].area)
 
 
+def test_156_prefixed_and_village_codes_of_one_township_are_one_identity():
+    codes = ["156410225102", "410225102001", "410225102002", "410225103"]
+    layer = _named(["", "", "", ""], codes=codes).drop(columns="名称")
+    out, report = join_to_gazetteer(layer, load_gazetteer("兰考县"))
+    assert list(out["township"]) == ["南彰镇", "考城镇"] and report.conflicts == []
+
+
 def test_gazetteer_duplicate_codes_resolved_so_nbs_codes_find_the_right_unit():
     # 揭阳 榕城区: 2023 炮台镇 445202102 is 2025 砲台镇 445202103; 445202102 is now 地都镇
     layer = _named(["炮台镇", "地都镇"], county="445202", codes=["445202102", "445202103"])
