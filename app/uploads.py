@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import cache, common
+from app import common
 from geo import app_state, display
-from geo.boundaries import boundary_report, join_to_gazetteer
+from geo.boundary_import import import_boundaries, overrides_from_table, save_result
 from geo.errors import GeoInputError
 from geo.models import BulletinHeader
 from geo.view import boundary_label
+from geo.worker import run_bounded
 
-BOUNDARY_TYPES = ["zip", "geojson", "json", "gpkg"]
+BOUNDARY_TYPES = ["zip", "geojson", "json", "gpkg", "kml"]
+# Error codes of a join that found no usable code or name column
+_FIELD_ERRORS = {"boundary.field", "boundary.no_match"}
 
 
 def upload_bulletins(store, county_code: str) -> None:
@@ -84,22 +87,58 @@ def _upload_headers(ready, nonce: int) -> dict[str, BulletinHeader]:
 
 
 def upload_boundaries(store, county_code: str, meta, default_note: str) -> None:
+    """Boundary upload in two steps: 读取边界文件 (read, position check and join, in a bounded
+    worker; the join table can be corrected row by row), then 使用此边界 (save)."""
     st.subheader("乡镇边界")
-    label = boundary_label(meta, default_note)
-    st.caption("当前使用：" + app_state.md_escape(label))
-    if meta is not None:
-        if st.button("恢复默认边界", key="boundary_reset", help="删除已保存的边界，改用默认图层"):
-            store.delete_boundaries(county_code)
-            st.session_state.pop("_boundary_msg", None)
-            st.rerun()
-        if meta.get("join_report"):
-            with st.expander("边界匹配报告"):
-                st.text(display.note_zh(meta["join_report"]))
+    _boundary_in_use(store, county_code, meta, default_note)
     f = st.file_uploader(
-        "上传官方乡镇边界（zip 打包的 shapefile / GeoJSON / GeoPackage），保存后长期使用",
+        "上传官方乡镇边界（zip 打包的 shapefile / GeoJSON / Esri JSON / GeoPackage / KML），"
+        "保存后长期使用",
         type=BOUNDARY_TYPES,
         key="boundary_file",
     )
+    options = _boundary_options()
+    if st.session_state.get("_boundary_err"):
+        st.error(st.session_state.pop("_boundary_err"))
+        st.info("请在“字段选择”中指定乡镇代码字段或乡镇名称字段后重试。")
+    if st.session_state.get("_boundary_msg"):
+        st.success(app_state.md_escape(st.session_state.pop("_boundary_msg")))
+    if f is None or options is None:
+        return
+    check = _checked_file(f, county_code, options)
+    if check is None:
+        return
+    fields = _boundary_fields(check)
+    chosen = any(fields.values())
+    if chosen and st.button("按所选字段重新检查", key="boundary_recheck"):
+        with st.spinner("正在检查…"):
+            check = _run_check(f, county_code, {**options, **fields})
+        st.session_state["_boundary_read"] = (st.session_state["_boundary_read"][0], check)
+        st.rerun()
+    overrides = _join_table(check)
+    force = False
+    if check.result is not None and check.result.position and check.result.position.offset:
+        force = st.checkbox("确认位置无误，仍然使用（--force）", key="boundary_force")
+    # saving needs a join, or columns named by the planner to join on
+    if (check.result is not None or chosen) and st.button("使用此边界", key="boundary_go"):
+        _save_boundaries(store, county_code, f, {**options, **fields, "force": force}, overrides)
+
+
+def _boundary_in_use(store, county_code: str, meta, default_note: str) -> None:
+    st.caption("当前使用：" + app_state.md_escape(boundary_label(meta, default_note)))
+    if meta is None:
+        return
+    if st.button("恢复默认边界", key="boundary_reset", help="删除已保存的边界，改用默认图层"):
+        store.delete_boundaries(county_code)
+        st.session_state.pop("_boundary_msg", None)
+        st.rerun()
+    if meta.get("join_report"):
+        with st.expander("边界匹配报告"):
+            st.text(display.note_zh(meta["join_report"]))
+
+
+def _boundary_options() -> dict | None:
+    """CRS, datum and declared quality; None while a typed EPSG code is missing or wrong."""
     crs_choices = app_state.boundary_crs_choices()
     crs_label = st.selectbox(
         "坐标系（CRS）",
@@ -116,104 +155,127 @@ def upload_boundaries(store, county_code: str, meta, default_note: str) -> None:
         key="boundary_datum",
         help="高德、腾讯地图导出的坐标为 GCJ-02，百度为 BD-09；与坐标系无关，需另选",
     )
-    if st.session_state.get("_boundary_err"):
-        st.error(st.session_state.pop("_boundary_err"))
-        st.info("请在“字段选择”中指定乡镇代码字段或乡镇名称字段后重试。")
-    if st.session_state.get("_boundary_msg"):
-        st.success(app_state.md_escape(st.session_state.pop("_boundary_msg")))
-    if f is None:
-        return
-    if crs_choices[crs_label] == "" and not typed.strip():
-        st.caption("请输入 EPSG 代码后读取文件。")
-        return
-    try:
-        crs = crs_choices[crs_label]
-        if crs == "":
+    source = st.text_input(
+        "官方来源（可选）",
+        key="boundary_quality_source",
+        placeholder="例如 某县自然资源局 2024 年乡镇界",
+        help="填写后此边界标为“官方”并注明来源；不填则标为“用户上传”",
+    ).strip()
+    crs = crs_choices[crs_label]
+    if crs == "":
+        if not typed.strip():
+            st.caption("请输入 EPSG 代码后读取文件。")
+            return None
+        try:
             crs = app_state.parse_crs(typed)
-    except GeoInputError as err:
-        st.error(common.err_line(err))
-        return
-    datum = app_state.DATUM_CHOICES[datum_label]
-    gdf = _read_boundary_file(f, crs, datum)
-    if gdf is None:
-        return
-    code_field, name_field = _boundary_fields(gdf)
-    if st.button("使用此边界", key="boundary_go"):
-        _save_boundaries(store, county_code, f.name, gdf, datum, code_field, name_field)
+        except GeoInputError as err:
+            st.error(common.err_line(err))
+            return None
+    return {
+        "crs": crs,
+        "datum": app_state.DATUM_CHOICES[datum_label],
+        "declared_quality": "official" if source else "user",
+        "quality_source": source,
+    }
 
 
-def _read_boundary_file(f, crs, datum):
-    """The uploaded layer once the user asked for it to be read (bounded worker), else None."""
-    key = (app_state.content_hash(f.getvalue()), f.name, str(crs), datum)
+def _checked_file(f, county_code: str, options: dict):
+    """The file's check (read, position, join) once the user asked for it, else None."""
+    key = (app_state.content_hash(f.getvalue()), f.name, county_code, repr(sorted(options.items())))
     done = st.session_state.get("_boundary_read")
     if done is not None and done[0] == key:
-        if done[2]:
-            st.error(app_state.md_escape(done[2]))
         return done[1]
     if st.button("读取边界文件", key="boundary_read", type="primary"):
         with st.spinner("正在读取边界文件…"):
-            try:
-                gdf, error = (
-                    app_state.read_boundary_upload(f.name, f.getvalue(), crs=crs, datum=datum),
-                    None,
-                )
-            except GeoInputError as err:
-                gdf, error = None, common.err_line(err)
-        st.session_state["_boundary_read"] = (key, gdf, error)
+            check = _run_check(f, county_code, options)
+        st.session_state["_boundary_read"] = (key, check)
         st.session_state.pop("_boundary_field_error", None)
         st.rerun()
-    st.caption("点“读取边界文件”后选择字段并保存；读取前不处理文件内容。")
+    st.caption("点“读取边界文件”后检查位置与匹配结果，再保存；读取前不处理文件内容。")
     return None
 
 
-def _boundary_fields(gdf) -> tuple[str | None, str | None]:
+def _run_check(f, county_code: str, options: dict):
+    try:
+        return run_bounded(
+            app_state.check_boundary_upload,
+            f.name,
+            f.getvalue(),
+            county=county_code,
+            timeout=app_state.UPLOAD_TIMEOUT_S,
+            **options,
+        )
+    except GeoInputError as err:
+        return app_state.BoundaryCheck(error=common.err_line(err), error_code=err.code)
+
+
+def _boundary_fields(check) -> dict:
     """The code and name columns the user picked (None = recognise automatically)."""
-    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
-    st.caption(f"已读取 {len(gdf)} 个面要素")
-    with st.expander("字段选择", expanded=bool(st.session_state.get("_boundary_field_error"))):
+    if check.error:
+        st.error(app_state.md_escape(check.error))
+        if check.error_code in _FIELD_ERRORS:
+            st.info("请在“字段选择”中指定乡镇代码字段或乡镇名称字段后重试。")
+    if check.result is not None:
+        read = check.result.read
+        if read is not None:
+            st.caption(f"已读取 {read.n_kept} 个面要素")
+        st.text(check.result.to_text())
+    if not check.columns:
+        return {}
+    open_fields = bool(st.session_state.get("_boundary_field_error")) or bool(check.error)
+    with st.expander("字段选择", expanded=open_fields):
         st.caption("自动识别失败时，请指定边界文件中的乡镇代码或名称字段。")
         auto = "（自动识别）"
         c1, c2 = st.columns(2)
-        code_field = c1.selectbox("乡镇代码字段", [auto, *columns], key="boundary_code_field")
-        name_field = c2.selectbox("乡镇名称字段", [auto, *columns], key="boundary_name_field")
-    return (
-        None if code_field == auto else code_field,
-        None if name_field == auto else name_field,
-    )
+        code = c1.selectbox("乡镇代码字段", [auto, *check.columns], key="boundary_code_field")
+        name = c2.selectbox("乡镇名称字段", [auto, *check.columns], key="boundary_name_field")
+    return {
+        "code_field": None if code == auto else code,
+        "name_field": None if name == auto else name,
+    }
 
 
-def _save_boundaries(store, county_code, source_name, gdf, datum, code_field, name_field):
+def _join_table(check) -> dict[int, str | None]:
+    """The join table; the planner corrects a row's 乡镇代码 (empty or "-" leaves it out)."""
+    if check.result is None or check.result.join is None:
+        return {}
+    table = check.result.table
+    with st.expander(f"匹配表（{len(table)} 个面要素，可修改乡镇代码）", expanded=False):
+        edited = st.data_editor(
+            table,
+            key="boundary_table",
+            hide_index=True,
+            disabled=[c for c in table.columns if c != "乡镇代码"],
+        )
+    return overrides_from_table(edited, table)
+
+
+def _save_boundaries(store, county_code: str, f, options: dict, overrides: dict) -> None:
+    """Import again with the user's fields and row fixes (bounded), then save it here."""
     try:
-        joined, report = join_to_gazetteer(
-            gdf,
-            cache.gazetteer(county_code),
-            code_field=code_field,
-            name_field=name_field,
-            source=source_name,
+        result = run_bounded(
+            import_boundaries,
+            f.getvalue(),
+            county=county_code,
+            name=f.name,
+            overrides=overrides or None,
+            timeout=app_state.UPLOAD_TIMEOUT_S,
+            **options,
         )
-        read_report = boundary_report(gdf)
-        crs_note = ""
-        if read_report is not None and read_report.source_crs:
-            crs_note = read_report.source_crs + ("（指定）" if read_report.crs_assigned else "")
-        store.save_boundaries(
-            county_code,
-            joined,
-            source_name=source_name,
-            report=[read_report, report],
-            crs_note=crs_note,
-            datum=datum,
-            name=cache.gazetteer(county_code).county_name,
-        )
+        if result.refused:
+            why = "未保存乡镇边界：" + result.refused[0]
+            raise GeoInputError(why, code=result.refusal_codes[0])
+        save_result(result, store=store)
     except GeoInputError as err:
         st.error(common.err_line(err))
-        # no code/name column recognised: open 字段选择 so the user can name it
-        field_error = "column" in str(err) or "字段" in str(err)
-        if field_error and not st.session_state.get("_boundary_field_error"):
+        if err.code in _FIELD_ERRORS and not st.session_state.get("_boundary_field_error"):
+            # no code/name column recognised: open 字段选择 so the user can name it
             st.session_state["_boundary_field_error"] = True
             st.session_state["_boundary_err"] = common.err_line(err)
             st.rerun()
-    else:
-        st.session_state.pop("_boundary_field_error", None)
-        st.session_state.pop("_boundary_read", None)
-        st.session_state["_boundary_msg"] = f"已保存乡镇边界：{source_name}（{len(joined)} 个乡镇）"
-        st.rerun()  # the map and the note above were drawn with the old layer
+        return
+    st.session_state.pop("_boundary_field_error", None)
+    st.session_state.pop("_boundary_read", None)
+    n = len(result.layer) if result.layer is not None else 0
+    st.session_state["_boundary_msg"] = f"已保存乡镇边界：{f.name}（{n} 个乡镇）"
+    st.rerun()  # the map and the note above were drawn with the old layer

@@ -18,6 +18,7 @@ import pandas as pd
 from geo import aggregate as agg
 from geo import config
 from geo.boundaries import read_boundaries
+from geo.boundary_import import import_boundaries
 from geo.display import SCOPE_ZH, UNIT_NAMES_ZH, format_number, item_title
 from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader
@@ -34,12 +35,14 @@ __all__ = [
     "TABLE_COLUMNS",
     "UPLOAD_TIMEOUT_S",
     "UPLOAD_TYPES",
+    "BoundaryCheck",
     "ExportSpec",
     "MetricSlider",
     "ParsedUpload",
     "UploadReport",
     "boundary_crs_choices",
     "bulletin_labels",
+    "check_boundary_upload",
     "content_hash",
     "export_specs",
     "ingest_parsed",
@@ -51,7 +54,6 @@ __all__ = [
     "metric_slider",
     "parse_crs",
     "parse_upload",
-    "read_boundary_upload",
     "review_labels",
     "sample_text",
     "township_at",
@@ -270,21 +272,53 @@ def _with_header(bulletin: Bulletin, given: BulletinHeader | None) -> Bulletin:
     return dataclasses.replace(bulletin, header=header)
 
 
-def read_boundary_upload(
-    name: str, data: bytes, *, crs: Any = None, datum: str = "wgs84", bounded: bool = True
-) -> Any:
-    """Read an uploaded boundary file (reprojected to WGS84), in a bounded worker.
+@dataclass
+class BoundaryCheck:
+    """An uploaded boundary file read, checked and joined (nothing saved yet).
 
-    Raises
-    ------
-    geo.errors.GeoInputError
-        The file cannot be read, or reading went over its time or memory bound.
+    Attributes
+    ----------
+    columns : list of str
+        The file's attribute columns (for the field selects); empty when it could not be read.
+    result : geo.boundary_import.ImportResult or None
+        Position check, join report and joined layer; None when the import raised.
+    error, error_code : str or None
+        Why it could not be read or joined (one line, Chinese) and the error's code.
     """
-    if bounded:
-        return run_bounded(
-            read_boundaries, data, crs=crs, datum=datum, name=name, timeout=UPLOAD_TIMEOUT_S
+
+    columns: list[str] = field(default_factory=list)
+    result: Any = None
+    error: str | None = None
+    error_code: str | None = None
+
+
+def check_boundary_upload(name: str, data: bytes, *, county: str, **options: Any) -> BoundaryCheck:
+    """Read, check and join an uploaded boundary file without saving (the app's preview).
+
+    Parameters
+    ----------
+    name : str
+        The uploaded file's name.
+    data : bytes
+    county : str
+        County code.
+    **options
+        As :func:`geo.boundary_import.import_boundaries` (``crs``, ``datum``, ``code_field``,
+        ``name_field``, ``overrides``, ``force``, ``declared_quality``, ``quality_source``).
+        Run it in a bounded worker (:func:`geo.worker.run_bounded`): uploads are untrusted.
+    """
+    try:
+        gdf = read_boundaries(
+            data, crs=options.get("crs"), datum=options.get("datum", "wgs84"), name=name
         )
-    return read_boundaries(data, crs=crs, datum=datum, name=name)
+    except GeoInputError as err:
+        return BoundaryCheck(error=_one_line(err), error_code=err.code)
+    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    try:
+        result = import_boundaries(data, county=county, store=None, name=name, **options)
+    except GeoInputError as err:
+        return BoundaryCheck(columns=columns, error=_one_line(err), error_code=err.code)
+    return BoundaryCheck(columns=columns, result=result)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -429,47 +429,54 @@ def _cmd_counties(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- boundaries
 
 
-def _crs_note(read_report) -> str:
-    """The file's CRS as read or assigned, for the store and listings."""
-    if read_report is None or not read_report.source_crs:
-        return ""
-    return read_report.source_crs + ("（指定）" if read_report.crs_assigned else "")
+def _overrides(values: Sequence[str] | None) -> dict[int, str | None]:
+    """``--override ROW=CODE`` (``ROW=-`` excludes the row) as a dict."""
+    out: dict[int, str | None] = {}
+    for value in values or ():
+        m = re.fullmatch(r"\s*(\d+)\s*=\s*(\S*)\s*", value)
+        if not m:
+            raise _UsageError(f"--override {value!r}：应为 行号=乡镇代码（或 行号=- 排除该行）")
+        out[int(m.group(1))] = None if m.group(2) in ("", "-") else m.group(2)
+    return out
 
 
 def _cmd_boundaries_import(args: argparse.Namespace) -> int:
-    from geo.boundaries import boundary_report, join_to_gazetteer, read_boundaries
+    from geo.boundary_import import import_boundaries, save_result
     from geo.gazetteer import load_gazetteer
 
     gaz = load_gazetteer(args.county)
-    path = Path(args.file)
-    gdf = read_boundaries(path, crs=args.crs, datum=args.datum)
-    read_report = boundary_report(gdf)
-    joined, report = join_to_gazetteer(
-        gdf,
-        gaz,
+    options = dict(
+        county=gaz,
+        crs=args.crs,
+        datum=args.datum,
         code_field=args.code_field,
         name_field=args.name_field,
-        quality=args.quality,
-        source=path.name,
+        overrides=_overrides(args.override),
+        force=args.force,
+        declared_quality=args.quality,
+        quality_source=args.quality_source or "",
+        uploader=args.uploader or "",
+        encoding=args.encoding,
     )
-    with _open_store(args.store) as store:
-        set_id = store.save_boundaries(
-            gaz.county_code,
-            joined,
-            source_name=path.name,
-            report=[read_report, report],
-            crs_note=_crs_note(read_report),
-            datum=args.datum,
-            name=gaz.county_name,
+    # read, check and join first: a refused file never creates a store file
+    result = import_boundaries(Path(args.file), store=None, **options)
+    where = None
+    if not result.refused and not args.check:
+        with _open_store(args.store) as store:
+            save_result(result, store=store)
+            where = store.path
+    print(result.to_text())
+    if args.table:
+        rows = result.table.itertuples(index=False)
+        print(
+            format_table(rows, list(result.table.columns), [4, 14, 14, 12, 12, 12, 11, 14, 16, 60])
         )
-        where = store.path
-    if read_report is not None:
-        print(read_report.to_text())
-    print(report.to_text())
-    print(
-        f"saved boundary set {set_id}: {len(joined)} townships of {gaz.county_name} "
-        f"({gaz.county_code}), now active; store {where}"
-    )
+    if result.refused:
+        raise GeoInputError("未保存乡镇边界：" + result.refused[0], code=result.refusal_codes[0])
+    if where is not None:
+        print(f"数据库：{where}")
+    elif args.check:
+        print("仅检查（--check），未保存")
     return 0
 
 
@@ -482,7 +489,7 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.boundary_sets(county_code)
     if args.format == "csv":
-        _write_csv(df.drop(columns=["join_report"]), sys.stdout)
+        _write_csv(df.drop(columns=["join_report", "report_json"]), sys.stdout)
         return 0
     if df.empty:
         print("no township boundaries in the store; counties use their default layers")
@@ -497,18 +504,14 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
             QUALITY_ZH.get(r.quality, r.quality),
             r.datum,
             r.crs_note,
+            r.uploader,
             r.created_at,
             "*" if r.active else "",
         ]
         for r in df.itertuples()
     ]
-    print(
-        format_table(
-            rows,
-            ["id", "代码", "县", "文件", "乡镇数", "质量", "datum", "CRS", "导入时间", "使用中"],
-            [6, 6, 8, 30, 6, 8, 6, 24, 25, 4],
-        )
-    )
+    headers = ["id", "代码", "县", "文件", "乡镇数", "质量", "datum", "CRS", "上传人", "导入时间"]
+    print(format_table(rows, [*headers, "使用中"], [6, 6, 8, 30, 6, 8, 6, 24, 10, 25, 4]))
     return 0
 
 
@@ -764,17 +767,46 @@ def _add_boundary_commands(sub) -> None:
     bp = bsub.add_parser(
         "import", help="read, join and keep a boundary file; it becomes the county's layer"
     )
-    bp.add_argument("file", metavar="FILE", help=".zip (shapefile), .shp, .geojson or .gpkg")
+    bp.add_argument(
+        "file",
+        metavar="FILE",
+        help=".zip (shapefile), .shp, .geojson, .json (GeoJSON or Esri JSON), .gpkg or .kml",
+    )
     bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
     _crs_args(bp, "FILE")
     bp.add_argument("--code-field", metavar="COLUMN", help="column of township codes")
     bp.add_argument("--name-field", metavar="COLUMN", help="column of township names")
     bp.add_argument(
+        "--encoding",
+        metavar="ENC",
+        help="text encoding of a shapefile .dbf without .cpg (UTF-8, GB18030, GBK…; "
+        "default: detected)",
+    )
+    bp.add_argument(
         "--quality",
         choices=("user", "official"),
         default="user",
-        help="official for boundaries from the natural-resources bureau (default user)",
+        help="what the uploader declares: user (default) or official (needs --quality-source)",
     )
+    bp.add_argument(
+        "--quality-source",
+        metavar="TEXT",
+        help="where official boundaries come from, e.g. 某县自然资源局 2024 年乡镇界",
+    )
+    bp.add_argument("--uploader", metavar="NAME", help="who uploads the file (kept with the set)")
+    bp.add_argument(
+        "--override",
+        action="append",
+        metavar="ROW=CODE",
+        help="join row ROW of the file to township CODE (ROW=- leaves it out); repeatable",
+    )
+    bp.add_argument(
+        "--force",
+        action="store_true",
+        help="make the set active although its position check says it is clearly offset",
+    )
+    bp.add_argument("--check", action="store_true", help="read, check and join only; save nothing")
+    bp.add_argument("--table", action="store_true", help="print the join table (every polygon)")
     _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_import)
     bp = bsub.add_parser("list", help="list the kept boundary sets (* = in use)")

@@ -131,6 +131,14 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX boundaries_county ON boundaries (county_code, id);
     """,
+    # 4: provenance of boundary sets: who uploaded, the quality the uploader declared and its
+    #    source, how the attribute text was decoded, the reports as structured data (JSON)
+    """
+    ALTER TABLE boundaries ADD COLUMN uploader TEXT NOT NULL DEFAULT '';
+    ALTER TABLE boundaries ADD COLUMN quality_source TEXT NOT NULL DEFAULT '';
+    ALTER TABLE boundaries ADD COLUMN encoding TEXT NOT NULL DEFAULT '';
+    ALTER TABLE boundaries ADD COLUMN report_json TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -161,6 +169,10 @@ BOUNDARY_SET_COLUMNS = [
     "created_at",
     "active",
     "join_report",
+    "uploader",
+    "quality_source",
+    "encoding",
+    "report_json",
 ]
 _BOUNDARY_DATUMS = ("wgs84", "gcj02", "bd09")
 _BOUNDARY_QUALITIES = ("official", "approximate", "user")
@@ -1108,6 +1120,10 @@ class Store:
         crs_note: str = "",
         datum: str = "wgs84",
         name: str | None = None,
+        uploader: str = "",
+        quality_source: str = "",
+        encoding: str = "",
+        report_data: dict | None = None,
     ) -> int:
         """Keep a joined township layer; it becomes the county's active boundaries.
 
@@ -1129,6 +1145,14 @@ class Store:
             Datum the file was in (already converted to WGS84 in ``gdf``).
         name : str, optional
             County name, for listings.
+        uploader : str
+            Who uploaded the file, when known.
+        quality_source : str
+            Where an ``official`` set comes from, as the uploader declared it.
+        encoding : str
+            How the attribute text was decoded (e.g. ``"GB18030（自动识别）"``).
+        report_data : dict, optional
+            The read, position and join reports as plain data (kept as JSON).
 
         Returns
         -------
@@ -1162,12 +1186,17 @@ class Store:
             geojson,
             _report_text(report),
             _now(),
+            str(uploader or ""),
+            str(quality_source or ""),
+            str(encoding or ""),
+            _dumps(report_data or {}),
         )
         with self._transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO boundaries (county_code, name, source_name, crs_note, datum,"
-                " quality, n_townships, geojson, join_report, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " quality, n_townships, geojson, join_report, created_at, uploader,"
+                " quality_source, encoding, report_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
         return int(cur.lastrowid)
@@ -1179,7 +1208,8 @@ class Store:
         -------
         dict or None
             Keys ``id, county_code, name, source_name, crs_note, datum, quality, n_townships,
-            created_at, join_report``.
+            created_at, join_report, uploader, quality_source, encoding, report_json``
+            (``report_json`` decoded: the structured reports).
         """
         with self._reading() as conn:
             row = conn.execute(
@@ -1187,7 +1217,7 @@ class Store:
                 " ORDER BY id DESC LIMIT 1",
                 (str(county_code),),
             ).fetchone()
-        return dict(row) if row is not None else None
+        return _set_meta(row) if row is not None else None
 
     def boundaries(self, county_code: str) -> Any | None:
         """The county's active (latest saved) township layer, or None when none was saved.
@@ -1217,7 +1247,7 @@ class Store:
             ).fetchone()
         if row is None:
             return None
-        meta = dict(row)
+        meta = _set_meta(row)
         geojson = meta.pop("geojson")
         try:
             features = json.loads(geojson)["features"]
@@ -1276,8 +1306,18 @@ class Store:
 
 _SET_FIELDS = (
     "id, county_code, name, source_name, crs_note, datum, quality, n_townships, created_at,"
-    " join_report"
+    " join_report, uploader, quality_source, encoding, report_json"
 )
+
+
+def _set_meta(row: Any) -> dict:
+    """A boundary set's row as a dict, its structured reports decoded."""
+    meta = dict(row)
+    try:
+        meta["report_json"] = json.loads(meta.get("report_json") or "{}")
+    except ValueError:
+        meta["report_json"] = {}
+    return meta
 
 
 def _boundary_layer(gdf: Any) -> Any:

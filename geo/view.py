@@ -156,10 +156,30 @@ class MapView:
             crs = 4326
         out["metric_key"] = self.metric_key
         out["metric"] = agg.metric_label(self.metric_key)
-        out["quality"] = (
-            "none" if not self.has_polygons else "approximate" if self.approximate else "official"
-        )
+        out["quality"], out["quality_source"] = self._quality(out["township_code"])
         return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+
+    def _quality(self, codes: pd.Series) -> tuple[list[str], list[str]]:
+        """Per township: ``approximate``, ``user_upload`` or what the uploader declared
+        (``official``, with its source) — never ``official`` by default; ``none`` without
+        polygons."""
+        if not self.has_polygons:
+            return ["none"] * len(codes), [""] * len(codes)
+        fallback = "approximate" if self.approximate else "user_upload"
+        tw = self.townships
+        declared, sources = {}, {}
+        if "quality" in tw.columns:
+            keys = tw["township_code"].astype(str)
+            declared = dict(zip(keys, tw["quality"], strict=True))
+            if "source" in tw.columns:
+                sources = dict(zip(keys, tw["source"], strict=True))
+        names = {"user": "user_upload", "official": "official", "approximate": "approximate"}
+        quality = [names.get(declared.get(str(c)), fallback) for c in codes]
+        source = [
+            str(sources.get(str(c)) or "") if q == "official" else ""
+            for c, q in zip(codes, quality, strict=True)
+        ]
+        return quality, source
 
     @cached_property
     def points(self) -> gpd.GeoDataFrame:

@@ -480,7 +480,7 @@ def test_boundary_upload_is_saved_for_later_sessions_until_reset(monkeypatch, tm
     assert any("乡镇边界.geojson" in c.value for c in at.caption)
     stored = _stored(tmp_path)
     assert sorted(stored["township"]) == ["曹黄林镇", "路口乡"]
-    assert "Matched 2 townships" in stored.attrs["boundary_set"]["join_report"]
+    assert "匹配到 2 个乡镇" in stored.attrs["boundary_set"]["join_report"]
 
     later = _app(monkeypatch, tmp_path).run()  # a new browser session, same store
     assert not later.exception and not _approximate_warning(later)
@@ -801,7 +801,7 @@ def test_boundary_field_selection_is_used_for_the_join(monkeypatch, tmp_path):
     assert not at.exception and not at.error, [e.value for e in at.error]
     stored = _stored(tmp_path)
     assert sorted(stored["township"]) == ["曹黄林镇", "路口乡"]
-    assert "'XZMC'" in stored.attrs["boundary_set"]["join_report"]
+    assert "“XZMC”" in stored.attrs["boundary_set"]["join_report"]
 
 
 def test_boundary_field_error_opens_the_field_selection(monkeypatch, tmp_path):

@@ -441,9 +441,9 @@ def test_previous_schema_version_gains_the_boundaries_table(tmp_path):
         " VALUES ('abc123abc123-000', 'sector', 'agriculture', '2026-01-01')"
     )
     conn.close()
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION >= 4
     with Store(path) as s:
-        assert s.schema_version == 3
+        assert s.schema_version == SCHEMA_VERSION
         assert s.bulletins()["source_name"].tolist() == ["旧.txt"]
         assert len(s.corrections()) == 1
         assert s.boundaries("411528") is None
@@ -451,4 +451,43 @@ def test_previous_schema_version_gains_the_boundaries_table(tmp_path):
     with Store(path) as s:
         assert s.boundary_set("411528")["source_name"] == "新.geojson"
         versions = [r[0] for r in s._conn.execute("SELECT version FROM schema_version")]
-        assert versions == [1, 2, 3]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(tmp_path):
+    """Migration 4 adds uploader, declared-quality source, encoding and structured reports;
+    a set saved before it keeps everything, with empty provenance."""
+    from geo.store import _migrate
+
+    path = tmp_path / "v3.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    _migrate(conn, 0, target=3)
+    conn.execute(
+        "INSERT INTO boundaries (county_code, source_name, geojson, created_at)"
+        " VALUES ('411528', '旧.shp', ?, '2026-01-01')",
+        (_squares().to_json(),),
+    )
+    conn.close()
+    with Store(path) as s:
+        old = s.boundary_set("411528")
+        assert (old["source_name"], old["uploader"], old["report_json"]) == ("旧.shp", "", {})
+        report = {"join": {"vintage": "nbs2023", "rows": [{"row": 1, "status": "ok"}]}}
+        s.save_boundaries(
+            "411528",
+            _squares(),
+            source_name="新.zip",
+            datum="gcj02",
+            uploader="张三",
+            quality_source="",
+            encoding="GB18030（自动识别）",
+            report_data=report,
+        )
+        meta = s.boundary_set("411528")
+        assert (meta["uploader"], meta["datum"], meta["encoding"]) == (
+            "张三",
+            "gcj02",
+            "GB18030（自动识别）",
+        )
+        assert meta["report_json"] == report and meta["created_at"]
+        assert s.boundaries("411528").attrs["boundary_set"]["uploader"] == "张三"
+        assert list(s.boundary_sets()["uploader"]) == ["张三", ""]
