@@ -23,7 +23,10 @@ from geo.config import config_dir
 from geo.sectors import sector_names
 
 __all__ = [
+    "APPROXIMATE_BADGE",
+    "APPROXIMATE_EXPLANATION",
     "APPROXIMATE_NOTE",
+    "BASEMAP_OFFLINE_NOTE",
     "COUNTY_ITEMS_LABEL",
     "NODATA_COLOR",
     "NODATA_LABEL",
@@ -39,6 +42,7 @@ __all__ = [
     "Classes",
     "classify",
     "format_number",
+    "format_share",
     "format_value",
     "item_title",
     "metric_value_text",
@@ -48,6 +52,18 @@ __all__ = [
 ]
 
 APPROXIMATE_NOTE = "示意范围，非官方边界 — 请上传官方乡镇边界"
+#: The compact badge on every map drawn with approximate township areas.
+APPROXIMATE_BADGE = "示意范围，非官方边界"
+#: What the badge opens: what the approximate areas are and what they are not for.
+APPROXIMATE_EXPLANATION = (
+    "乡镇边界为示意范围，非官方边界。",
+    "这些范围是本项目根据乡镇驻地位置、公开的面积和相邻关系估算的，边界误差可达数公里。",
+    "可用于大致查看各乡镇的工作分布；不能用于面积统计、权属或归属判定，也不能作为正式边界使用。",
+    "事项标在所属乡镇或村的示意点上，不是精确位置。",
+    "取得官方乡镇边界（shapefile zip / GeoJSON / GeoPackage）后导入，地图与导出即改用官方边界。",
+)
+#: Said once on the map when the chosen base map's tiles cannot be loaded.
+BASEMAP_OFFLINE_NOTE = "底图无法加载（网络不通或被拦截），已关闭底图；乡镇、事项等图层照常显示"
 NO_TOWNSHIPS_NOTE = "尚无乡镇边界：仅显示县界与全县事项，请上传乡镇边界"
 #: Why a map export cannot be drawn.
 NO_MAP_NOTE = "没有乡镇边界，无法导出地图：请先上传乡镇边界（CSV、GeoJSON、GeoPackage 仍可导出）"
@@ -285,6 +301,28 @@ def classify(values, unit_zh: str = "", k: int = 5) -> Classes:
         sep = "–" if i == 0 else "以上 – "
         labels.append(f"{format_value(lo, '')}{sep}{format_value(hi, unit_zh)}")
     return Classes(index, colors, labels)
+
+
+def format_share(part: float | None, whole: float | None) -> str:
+    """A share as planners write it: ``"37.5%"``, ``"100%"``, ``"<0.1%"``; ``"—"`` without a whole.
+
+    Parameters
+    ----------
+    part, whole : float or None
+        Both in the same unit.
+
+    Returns
+    -------
+    str
+    """
+    if part is None or whole is None or not np.isfinite(part) or not np.isfinite(whole):
+        return "—"
+    if whole <= 0:
+        return "—"
+    share = 100.0 * float(part) / float(whole)
+    if 0 < share < 0.1:
+        return "<0.1%"
+    return f"{_num(round(share, 1))}%"
 
 
 def format_number(value: float) -> str:
