@@ -29,6 +29,7 @@ from geo.worker import run_bounded
 __all__ = [
     "DATUM_CHOICES",
     "GK_ZONES",
+    "KEEP_COLUMNS",
     "OTHER_CRS",
     "SAMPLE_COUNTY_CODE",
     "SAMPLE_PATH",
@@ -44,16 +45,22 @@ __all__ = [
     "bulletin_labels",
     "check_boundary_upload",
     "content_hash",
+    "drop_empty_columns",
     "export_specs",
     "ingest_parsed",
     "is_online_basemap",
+    "item_location",
     "item_metric_totals",
     "items_table",
+    "map_click",
     "md_escape",
     "metric_bounds",
+    "metric_column",
     "metric_slider",
     "parse_crs",
     "parse_upload",
+    "planner_table",
+    "readable_scale",
     "review_labels",
     "sample_text",
     "township_at",
@@ -486,6 +493,123 @@ def items_table(
     return out.reset_index(drop=True)
 
 
+#: Columns the planner's table keeps even when they are empty.
+KEEP_COLUMNS = ("标题", "乡镇", "编号")
+
+
+def drop_empty_columns(table: pd.DataFrame, keep: Iterable[str] = KEEP_COLUMNS) -> pd.DataFrame:
+    """The table without the columns no row fills (e.g. 日期/期号 when no bulletin has them).
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`items_table`.
+    keep : iterable of str
+        Columns kept anyway. Yes/no columns (已更正) always stay: "no" is an answer.
+
+    Returns
+    -------
+    DataFrame
+    """
+    keep = set(keep)
+    empty = []
+    for col in table.columns:
+        if col in keep or table[col].dtype == bool:
+            continue
+        values = table[col]
+        if not (values.notna() & (values.astype(str).str.strip() != "")).any():
+            empty.append(col)
+    return table.drop(columns=empty)
+
+
+def metric_column(
+    items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str | None
+) -> tuple[str, pd.Series] | None:
+    """The chosen metric as a sortable number column, in a readable unit (万元, 亿元, 人...).
+
+    Parameters
+    ----------
+    items_df, metrics_df : DataFrame
+        Filtered frames; ``metrics_df`` with ``metric_key``.
+    metric_key : str or None
+        None or ``"items"`` gives no column.
+
+    Returns
+    -------
+    (str, Series) or None
+        Header (``"投资额（万元）"``) and one float per row of ``items_df`` (NaN where an
+        item has no figure of the metric), in the same order.
+    """
+    if not metric_key or metric_key == "items":
+        return None
+    per_item = item_metric_totals(metrics_df, metric_key)
+    values = items_df["item_id"].map(per_item).astype(float).reset_index(drop=True)
+    largest = float(values.abs().max()) if values.notna().any() else 0.0
+    scale, unit = readable_scale(metric_key, largest)
+    return f"{agg.metric_name(metric_key)}（{unit}）", values / scale
+
+
+def planner_table(
+    items_df: pd.DataFrame,
+    metrics_df: pd.DataFrame,
+    sector_names: Mapping[str, str] | None = None,
+    metric_key: str | None = None,
+) -> pd.DataFrame:
+    """The app's item table: :func:`items_table` with the chosen metric as a number column
+    after 标题 (largest first), without columns that are empty for the current data.
+
+    Returns
+    -------
+    DataFrame
+        Index reset; ``编号`` (item id) is kept so a row can be found on the map.
+    """
+    table = items_table(items_df, metrics_df, sector_names)
+    column = metric_column(items_df, metrics_df, metric_key)
+    if column is not None:
+        header, values = column
+        table.insert(table.columns.get_loc("标题") + 1, header, values.to_numpy())
+        table = table.sort_values(header, ascending=False, na_position="last", kind="stable")
+    return drop_empty_columns(table).reset_index(drop=True)
+
+
+def item_location(view: Any, item_id: str) -> tuple[float, float] | None:
+    """Where an item is drawn on the map, as ``(lat, lon)`` in WGS84; None when it is not.
+
+    Parameters
+    ----------
+    view : geo.view.MapView
+    item_id : str
+    """
+    points = view.points
+    if points is None or not len(points):
+        return None
+    hit = points[points["item_id"].astype(str) == str(item_id)]
+    if hit.empty or hit.geometry.iloc[0] is None:
+        return None
+    pt = hit.geometry.iloc[0]
+    return float(pt.y), float(pt.x)
+
+
+def map_click(state: Mapping | None) -> tuple | None:
+    """What identifies the last click ``st_folium`` reports, so that the same click read on the
+    next rerun is not taken for a new one (a closed panel stays closed until the next click).
+
+    Returns
+    -------
+    tuple or None
+        The clicked coordinates (and township code when a polygon was clicked).
+    """
+    if not state:
+        return None
+    clicked = state.get("last_object_clicked") or state.get("last_clicked")
+    drawing = state.get("last_active_drawing") or {}
+    props = drawing.get("properties") if isinstance(drawing, Mapping) else None
+    code = props.get("township_code") if isinstance(props, Mapping) else None
+    if not isinstance(clicked, Mapping) or clicked.get("lat") is None:
+        return ("drawing", str(code)) if code else None
+    return (clicked.get("lat"), clicked.get("lng"), str(code) if code else None)
+
+
 def township_summary(
     items_df: pd.DataFrame,
     metrics_df: pd.DataFrame,
@@ -796,6 +920,30 @@ _YI_FROM = 1e9
 _WAN_FROM = 1e5
 
 
+def readable_scale(metric_key: str, largest: float) -> tuple[float, str]:
+    """Base units per shown unit, and the shown unit, for values up to ``largest``.
+
+    Money reads in 亿元 from 10 亿 on, in 万元 from 10 万 on; other units as they are.
+
+    Parameters
+    ----------
+    metric_key : str
+    largest : float
+        The largest absolute value to show.
+
+    Returns
+    -------
+    (float, str)
+        E.g. ``(1e4, "万元")`` or ``(1.0, "人")``.
+    """
+    unit = agg.metric_unit_zh(metric_key)
+    if unit == "元" and largest >= _YI_FROM:
+        return 1e8, "亿元"
+    if unit == "元" and largest >= _WAN_FROM:
+        return 1e4, "万元"
+    return 1.0, unit
+
+
 def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
     """The range slider of a metric family with totals between ``lo`` and ``hi``.
 
@@ -815,14 +963,7 @@ def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
     """
     import math
 
-    unit = agg.metric_unit_zh(metric_key)
-    scale = 1.0
-    if unit == "元":
-        big = max(abs(lo), abs(hi))
-        if big >= _YI_FROM:
-            scale, unit = 1e8, "亿元"
-        elif big >= _WAN_FROM:
-            scale, unit = 1e4, "万元"
+    scale, unit = readable_scale(metric_key, max(abs(lo), abs(hi)))
     s_lo, s_hi = math.floor(lo / scale + 1e-9), math.ceil(hi / scale - 1e-9)
     if s_lo >= s_hi:
         return None

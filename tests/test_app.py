@@ -147,6 +147,90 @@ def test_items_table_has_chinese_headers_and_metric_summary(frames):
     assert table.loc[2, "主要数据"] == ""
 
 
+def test_planner_table_drops_empty_columns_and_sorts_by_the_metric():
+    bare = _bulletin(
+        [
+            _item(
+                1,
+                "甲乡签约",
+                "签约项目总投资5000万元。",
+                town="甲乡",
+                code="411528201",
+                metrics=[Metric(5e7, "yuan", label="总投资")],
+            ),
+            _item(
+                2,
+                "全县招商",
+                "全县签约总投资1.35亿元。",
+                sector="investment",
+                metrics=[Metric(1.35e8, "yuan", label="总投资")],
+            ),
+            _item(3, "甲乡修路", "修路5公里。", town="甲乡", code="411528201"),
+        ],  # fmt: skip
+        date=None,
+    )
+    bare.header = BulletinHeader()  # no date, no issue, no title
+    items_df, metrics_df = items_frame([bare])
+    from geo.aggregate import assign_metric_keys
+
+    metrics_df = assign_metric_keys(metrics_df)
+    table = app_state.planner_table(items_df, metrics_df, None, "investment_yuan")
+    assert "日期" not in table.columns and "期号" not in table.columns  # nobody has them
+    assert "村（社区）" not in table.columns
+    assert {"标题", "乡镇", "编号", "已更正"} <= set(table.columns)  # kept even when empty/False
+    assert list(table.columns[:2]) == ["标题", "投资额（万元）"]
+    assert list(table["标题"]) == ["全县招商", "甲乡签约", "甲乡修路"]  # largest first
+    assert table["投资额（万元）"].tolist()[:2] == [13500.0, 5000.0]
+    assert pd.isna(table["投资额（万元）"].iloc[2])
+    plain = app_state.planner_table(items_df, metrics_df, None, "items")
+    assert list(plain["标题"]) == ["甲乡签约", "全县招商", "甲乡修路"]  # bulletin order
+    assert not any("（" in c and "）" in c and c != "村（社区）" for c in plain.columns)
+
+
+def test_readable_scale_and_metric_column_units():
+    assert app_state.readable_scale("investment_yuan", 2e9) == (1e8, "亿元")
+    assert app_state.readable_scale("investment_yuan", 5e5) == (1e4, "万元")
+    assert app_state.readable_scale("investment_yuan", 5e4) == (1.0, "元")
+    assert app_state.readable_scale("employment_person", 5e6) == (1.0, "人")
+    items_df = pd.DataFrame({"item_id": ["a", "b"]})
+    metrics_df = pd.DataFrame(
+        {"item_id": ["a"], "metric_key": ["employment_person"], "value": [85.0]}
+    )
+    header, values = app_state.metric_column(items_df, metrics_df, "employment_person")
+    assert header == "就业人数（人）"
+    assert values.iloc[0] == 85.0 and pd.isna(values.iloc[1])
+    assert app_state.metric_column(items_df, metrics_df, "items") is None
+
+
+def test_map_click_tells_a_new_click_from_the_same_one_read_again():
+    polygon = {
+        "last_object_clicked": {"lat": 32.1, "lng": 114.7},
+        "last_active_drawing": {"properties": {"township_code": "411528201"}},
+    }
+    assert app_state.map_click(polygon) == (32.1, 114.7, "411528201")
+    again = {**polygon, "center": {"lat": 32.0, "lng": 114.0}, "zoom": 12}  # panned since
+    assert app_state.map_click(again) == app_state.map_click(polygon)
+    elsewhere = {**polygon, "last_object_clicked": {"lat": 32.2, "lng": 114.7}}
+    assert app_state.map_click(elsewhere) != app_state.map_click(polygon)
+    assert app_state.map_click(None) is None and app_state.map_click({}) is None
+
+
+def test_item_location_is_where_the_map_draws_the_item(frames):
+    from shapely.geometry import box as shp_box
+
+    items_df, metrics_df = frames
+    towns = gpd.GeoDataFrame(
+        {"township_code": ["411528201"], "township": ["甲乡"]},
+        geometry=[shp_box(114.0, 32.0, 114.1, 32.1)],
+        crs=4326,
+    )
+    view = make_view(items_df, metrics_df, towns, county_seat=(114.05, 32.5))
+    lat, lon = app_state.item_location(view, items_df["item_id"].iloc[0])
+    assert 32.0 < lat < 32.1 and 114.0 < lon < 114.1  # inside its township
+    assert app_state.item_location(view, items_df["item_id"].iloc[1]) == (32.5, 114.05)  # seat
+    assert app_state.item_location(view, "no-such-item") is None
+
+
 def test_metric_bounds_and_township_summary(frames):
     items_df, metrics_df = frames
     assert app_state.metric_bounds(metrics_df, "people") == (80.0, 2354.0)

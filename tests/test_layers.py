@@ -44,7 +44,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         },
     ),
     ("vocabulary", {"geo.display"}),
-    ("view-model", {"geo.view"}),
+    ("view-model", {"geo.view", "geo.figures"}),
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render"}),
     ("exports", {"geo.export"}),
     ("workflows", {"geo.workflows"}),

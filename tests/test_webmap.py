@@ -600,7 +600,9 @@ def test_hanging_tiles_are_given_up_after_a_wait(tmp_path, monkeypatch):
         warnings.simplefilter("ignore", DeprecationWarning)
         with browser_page((900, 700)) as (page, _blocked):
             hanging = []
-            page.route("https://tile.openstreetmap.org/**", lambda r: hanging.append(r))  # no answer
+            page.route(
+                "https://tile.openstreetmap.org/**", lambda r: hanging.append(r)
+            )  # no answer
             page.goto(path.as_uri(), wait_until="load")
             page.locator(".geo-offline").wait_for(timeout=10_000)
             tiles = page.locator(".leaflet-tile-pane img").count()
