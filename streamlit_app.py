@@ -9,6 +9,7 @@ needed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -27,8 +28,11 @@ st.set_page_config(
     page_title="乡镇工作动态地图",
     page_icon="🗺️",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # open beside the map on a laptop, folded away on a phone (one tap on the top-left button)
+    initial_sidebar_state="auto",
 )
+#: The app's own static CSS (the map is the page); no bulletin text ever goes through it.
+STYLE = Path(__file__).resolve().parent / "app" / "style.css"
 
 
 @dataclass
@@ -117,15 +121,9 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
 
 
 def _notices(c: _County) -> None:
-    st.title(f"{app_state.md_escape(c.name)} 乡镇工作动态")
-    if c.sample_bulletin is not None:
-        st.caption("示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。")
-    if c.active.approximate and c.active.has_polygons:
-        st.warning(
-            "乡镇边界为**示意范围，非官方边界**。请在侧栏“乡镇边界”一节导入官方边界"
-            "（shapefile zip / GeoJSON / GeoPackage）。"
-        )
-    elif not c.active.has_polygons and c.active.layers.outline is not None:
+    """What the layer in use means, under the map (the approximate-boundary notice is a badge
+    on the map itself, which opens the full explanation)."""
+    if not c.active.has_polygons and c.active.layers.outline is not None:
         st.info("该县尚无乡镇边界：地图只显示县界与全县事项，请在侧栏上传乡镇边界。")
     elif c.active.meta is not None:
         st.caption("乡镇边界：" + app_state.md_escape(boundary_label(c.active.meta)))
@@ -179,6 +177,7 @@ def _sync_url(c: _County) -> None:
 
 def main() -> None:
     cache.static_assets()
+    st.html(STYLE)
     counties = {**county_choices(), **st.session_state.get("_extra_counties", {})}
     common.restore_from_url(counties)
     store_path = str(config.store_path())
@@ -190,28 +189,21 @@ def main() -> None:
     sectors = cache.sector_names()
     with st.sidebar:
         c = _sidebar(store, store_path, counties, sectors)
-    _notices(c)
     view = _view(c)
-    shown_items, shown_metrics = view.items_df, view.metrics_df
-    map_key = (*c.data_key, c.active.key, repr(c.filters), c.metric, c.basemap, view.approximate)
+    sample = c.sample_bulletin is not None
+    focus = panels.table_focus(view)  # a row picked in the table opens the map on its item
     start = _start_view(c.code)
-    panels.map_and_panel(
-        view, map_key, c.active.townships, shown_items, shown_metrics, sectors, start
-    )
-    st.subheader(f"事项（{len(shown_items)} / {len(c.items_df)}）")
-    st.dataframe(
-        app_state.items_table(shown_items, shown_metrics, sectors),
-        hide_index=True,
-        width="stretch",
-        column_config={"已更正": st.column_config.CheckboxColumn("已更正")},
-    )
+    map_key = (*c.data_key, c.active.key, repr(c.filters), c.metric, c.basemap, view.approximate)
+    with st.container(key="geo_stage"):
+        panels.header_bar(
+            view, c.items_df, c.metrics_df, sample=sample, stem=f"{c.name}-乡镇工作动态"
+        )
+        panels.map_and_panel(view, map_key, c.active.townships, sectors, start, focus)
+    _notices(c)
+    panels.items_section(view, len(c.items_df), sectors)
     with st.expander("更正事项（乡镇、村、行业）"):
         review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
-    st.subheader("导出当前视图")
-    panels.exports(view, f"{c.name}-乡镇工作动态")
-    panels.data_sources_section(
-        c.code, c.active.layers, c.active.meta, c.sample_bulletin is not None
-    )
+    panels.data_sources_section(c.code, c.active.layers, c.active.meta, sample)
     _sync_url(c)
 
 

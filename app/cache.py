@@ -86,14 +86,25 @@ def tianditu_key() -> str | None:
 
 
 @st.cache_resource(show_spinner="正在绘制地图…", max_entries=8)
-def built_map(key: tuple, _view, location, zoom, tianditu_key):
+def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, explanation=()):
     """The folium map of a view, built and rendered once per ``key`` (data + filters + view).
 
-    st_folium mutates the map it draws, so callers get a deep copy; the big GeoJSON payloads
-    are strings, which the copy shares, so copying costs milliseconds.
+    The app's map has no title box (the header bar says it), fills the frame the app's CSS
+    sizes, opens on ``focus`` (an item picked in the table) when given, and its approximate-
+    boundary badge opens ``explanation`` (the app's own wording). st_folium mutates
+    the map it draws, so callers get a deep copy; the big GeoJSON payloads are strings, which
+    the copy shares, so copying costs milliseconds.
     """
     m = webmap.build_map(
-        _view, assets="static", location=location, zoom=zoom, tianditu_key=tianditu_key
+        _view,
+        assets="static",
+        location=location,
+        zoom=zoom,
+        tianditu_key=tianditu_key,
+        title_box=False,
+        explanation=explanation,
+        focus_item=focus,
+        fill_frame=True,
     )
     root = m.get_root()
     root.render()  # once here, so st_folium can skip it (render=False)

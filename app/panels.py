@@ -1,4 +1,5 @@
-"""The main area: the map with its township panel, downloads and data sources."""
+"""The main area: header bar with key figures and downloads, the map with its township drawer,
+the item table (a row jumps to its place on the map) and the data sources."""
 
 from __future__ import annotations
 
@@ -9,36 +10,38 @@ from streamlit_folium import st_folium
 
 from app import cache
 from geo import aggregate as agg
-from geo import app_state, display
+from geo import app_state, display, figures
 from geo.view import data_sources
 from geo.webmap import display_to_wgs84
 
 _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
+_FOCUS_ZOOM = 13  # zoom of a jump from the table to an item
+#: What the approximate-boundary badge on the app's map opens: the general explanation, with
+#: where to fix it in this app.
+APP_EXPLANATION = (
+    *display.APPROXIMATE_EXPLANATION[:-1],
+    "请在侧栏“乡镇边界”一节导入官方边界（shapefile zip / GeoJSON / GeoPackage），"
+    "地图与导出即改用官方边界。",
+)
+SAMPLE_NOTE = "示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。"
 
 
-def _township_panel(code: str, name: str, items_df, metrics_df, sectors: dict[str, str]) -> None:
-    info = app_state.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
-    st.subheader(app_state.md_escape(name or info["township"]))
-    st.metric("事项数", info["n_items"])
-    if info["sectors"]:
-        st.caption(
-            "行业：" + "、".join(f"{sectors.get(s, s)} {n}" for s, n in info["sectors"].items())
+def header_bar(view, county_items, county_metrics, *, sample: bool, stem: str) -> None:
+    """One compact line over the map: county · metric · period · count, the key figures of
+    the current filter, and the downloads one tap away."""
+    with st.container(key="geo_head", horizontal=True, vertical_alignment="center"):
+        line = app_state.md_escape(figures.header_line(view, len(county_items)))
+        name, _, rest = line.partition(" · ")
+        badge = " :orange-badge[示例数据]" if sample else ""
+        st.markdown(
+            f"**{name}** · {rest}{badge}", width="content", help=SAMPLE_NOTE if sample else None
         )
-    for label, value in info["totals"][:8]:
-        st.write(f"{app_state.md_escape(label)}：{display.format_number(value)}")
-    for row in info["items"].head(_PANEL_ITEMS).itertuples():
-        with st.expander(app_state.md_escape(display.item_title(row.headline, row.body))):
-            st.text(row.body or "")
-    if info["n_items"] > _PANEL_ITEMS:
-        st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在下表查看。")
-    # The filter widget is already drawn: change it in a callback, then rerun the whole app
-    # (this runs inside the map fragment).
-    if st.button("只看此乡镇", key="town_only", on_click=_only_township, args=(code,)):
-        st.rerun()
-
-
-def _only_township(code: str) -> None:
-    st.session_state["f_towns"] = [code]
+        with st.container(key="geo_kpis", horizontal=True, width="content"):
+            for fig in figures.key_figures(view, county_items, county_metrics):
+                st.metric(fig.label, fig.value, help=fig.help, width="content")
+        with st.popover("导出", icon=":material/download:", key="geo_exports"):
+            st.caption("导出当前视图（筛选、指标与底图同地图）")
+            exports(view, stem)
 
 
 def _metric_names(metrics_df) -> dict[str, str]:
@@ -47,10 +50,80 @@ def _metric_names(metrics_df) -> dict[str, str]:
     return {k: agg.metric_label(k) for k in metrics_df["metric_key"].dropna().unique()}
 
 
-@st.fragment
-def map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, start) -> None:
-    """Map and township panel. A fragment: clicking or panning the map reruns only this part."""
+def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None:
+    """The drawer of one township: rank, items, totals, and 只看此乡镇 near the top."""
+    items_df, metrics_df = view.items_df, view.metrics_df
+    info = app_state.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
+    with st.container(key="town_head", horizontal=True, vertical_alignment="center"):
+        st.subheader(app_state.md_escape(name or info["township"]), width="stretch")
+        # The filter widget is already drawn: change it in a callback, then rerun the whole
+        # app (this runs inside the map fragment).
+        if st.button("只看此乡镇", key="town_only", on_click=_only_township, args=(code,)):
+            st.rerun()
+        st.button("关闭", key="town_close", icon=":material/close:", on_click=_close_township)
+    rank = figures.township_rank(view, code)
+    with st.container(horizontal=True):
+        st.metric("事项数", info["n_items"], width="content")
+        st.metric(
+            "排名",
+            rank.text,
+            width="content",
+            help=f"按{rank.metric}在有数据的 {rank.of} 个乡镇中排名（共 {rank.n_townships} 个）",
+        )
+        if view.metric_key != "items":
+            st.metric(agg.metric_name(view.metric_key), rank.value, width="content")
+    if info["sectors"]:
+        st.caption(
+            "行业：" + "、".join(f"{sectors.get(s, s)} {n}" for s, n in info["sectors"].items())
+        )
+    if info["totals"]:
+        lines = [
+            f"- {app_state.md_escape(label)}：{display.format_number(value)}"
+            for label, value in info["totals"][:8]
+        ]
+        st.markdown("**合计**\n\n" + "\n".join(lines))
+    for row in info["items"].head(_PANEL_ITEMS).itertuples():
+        with st.expander(app_state.md_escape(display.item_title(row.headline, row.body))):
+            st.text(row.body or "")
+    if info["n_items"] > _PANEL_ITEMS:
+        st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在下表查看。")
 
+
+def _only_township(code: str) -> None:
+    st.session_state["f_towns"] = [code]
+
+
+def _close_township() -> None:
+    st.session_state.pop("town", None)
+
+
+def _take_click(state, townships) -> None:
+    """A new click on the map opens its township's drawer (the same click read again does not)."""
+    click = app_state.map_click(state)
+    if click is None or click == st.session_state.get("_last_click"):
+        return
+    st.session_state["_last_click"] = click
+    code = app_state.township_from_map(state, townships)
+    if code:
+        st.session_state["town"] = code
+
+
+def _keep_view(state, basemap: str) -> None:
+    center, zoom = (state or {}).get("center"), (state or {}).get("zoom")
+    if center and zoom:
+        # the map reports GCJ-02 on 高德: keep WGS84 so links and other base maps agree
+        lat, lon = display_to_wgs84(center["lat"], center["lng"], basemap)
+        now = (round(lat, 5), round(lon, 5), int(zoom))
+        if now != st.session_state.get("_view_now"):
+            st.session_state["_view_now"] = now
+            st.query_params.update(
+                {"lat": f"{now[0]:.5f}", "lon": f"{now[1]:.5f}", "zoom": str(now[2])}
+            )
+
+
+@st.fragment
+def map_and_panel(view, map_key, townships, sectors, start, focus=None) -> None:
+    """Map and township drawer. A fragment: clicking or panning the map reruns only this part."""
     if not view.can_draw_map:  # no map, so nothing to click for the township panel either
         st.info(
             "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
@@ -58,57 +131,92 @@ def map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, start
             "导出不受影响。"
         )
         return
-    map_col, panel_col = st.columns([3, 1])
-    with map_col:
-        # ``start`` is fixed between full reruns, so panning (a fragment rerun) never
-        # changes the map's HTML, which would re-mount it.
-        location = (start.lat, start.lon) if start.lat is not None else None
-        key = (*map_key, location, start.zoom)
-        m = copy.deepcopy(cache.built_map(key, view, location, start.zoom, cache.tianditu_key()))
+    # ``start`` is fixed between full reruns, so panning (a fragment rerun) never changes the
+    # map's HTML, which would re-mount it.
+    location = (start.lat, start.lon) if start.lat is not None else None
+    key = (*map_key, location, start.zoom, focus)
+    with st.container(key="geo_map"):
+        built = cache.built_map(
+            key, view, location, start.zoom, cache.tianditu_key(), focus, APP_EXPLANATION
+        )
         state = st_folium(
-            m,
+            copy.deepcopy(built),
             key="map",
-            height=560,
+            height=560,  # the CSS of app/style.css sizes the frame to the screen
             use_container_width=True,
             returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
             render=False,
         )
-        clicked = app_state.township_from_map(state, townships)
-        if clicked:
-            st.session_state["town"] = clicked
-        center, zoom = (state or {}).get("center"), (state or {}).get("zoom")
-        if center and zoom:
-            # the map reports GCJ-02 on 高德: keep WGS84 so links and other base maps agree
-            lat, lon = display_to_wgs84(center["lat"], center["lng"], view.basemap)
-            now = (round(lat, 5), round(lon, 5), int(zoom))
-            if now != st.session_state.get("_view_now"):
-                st.session_state["_view_now"] = now
-                st.query_params.update(
-                    {"lat": f"{now[0]:.5f}", "lon": f"{now[1]:.5f}", "zoom": str(now[2])}
-                )
-    with panel_col:
-        code = st.session_state.get("town")
-        if code:
-            names = {}
-            if townships is not None and "township" in townships:
-                names = dict(zip(townships["township_code"], townships["township"], strict=True))
-            _township_panel(code, names.get(code, ""), items_df, metrics_df, sectors)
-        elif view.has_polygons:  # an outline-only map has no township to click
-            st.caption("点击地图上的乡镇查看其事项与合计。")
+    _take_click(state, townships)
+    _keep_view(state, view.basemap)
+    code = st.session_state.get("town")
+    if code and view.has_polygons:
+        names = dict(zip(townships["township_code"], townships["township"], strict=True))
+        with st.container(key="town_panel"):
+            _township_panel(view, code, names.get(code, ""), sectors)
+
+
+def table_focus(view) -> str | None:
+    """The item the planner picked in the table (``item_id``), read before the map is drawn so
+    the map opens on it; a newly picked item moves the map there."""
+    table_key = st.session_state.get("_table_key")
+    picked = (st.session_state.get(table_key) or {}).get("selection", {}).get("rows", [])
+    ids = st.session_state.get("_table_ids", [])
+    item = ids[picked[0]] if picked and picked[0] < len(ids) else None
+    if item is None:
+        st.session_state.pop("_focus_item", None)
+        return None
+    if item != st.session_state.get("_focus_item"):
+        st.session_state["_focus_item"] = item
+        where = app_state.item_location(view, item)
+        if where is None:
+            st.toast("该事项在地图上没有位置（乡镇不在边界图层中或地点不详）。", icon="ℹ️")
+        else:
+            zoom = max(_FOCUS_ZOOM, (st.session_state.get("_view_now") or (0, 0, 0))[2])
+            st.session_state["_view_now"] = (round(where[0], 5), round(where[1], 5), zoom)
+    return item
+
+
+def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
+    """The item table: the chosen metric as a sortable column, empty columns left out; picking
+    a row shows the item on the map."""
+    st.subheader(f"事项（{len(view.items_df)} / {n_total}）")
+    metric = None if view.metric_key == "items" else view.metric_key
+    table = app_state.planner_table(view.items_df, view.metrics_df, sectors, metric)
+    ids = table["编号"].tolist()
+    # a new table (other filters or metric) is a new widget: no stale row stays picked
+    table_key = "items_table_" + app_state.content_hash("\n".join(ids))[:12]
+    st.session_state["_table_ids"], st.session_state["_table_key"] = ids, table_key
+    hint = "点选一行，地图即定位到该事项；点列标题排序。"
+    if metric:
+        hint += f"默认按{agg.metric_name(metric)}从大到小排列。"
+    st.caption(hint)
+    config = {"已更正": st.column_config.CheckboxColumn("已更正")}
+    numeric = [c for c in table.columns if c not in app_state.TABLE_COLUMNS]
+    for col in numeric:
+        config[col] = st.column_config.NumberColumn(col, format="%.6g")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config=config,
+        key=table_key,
+        on_select="rerun",
+        selection_mode="single-row",
+    )
 
 
 def exports(view, stem: str) -> None:
     """Download buttons; each file is generated only when its button is clicked."""
-    specs = app_state.export_specs(view, stem)
-    cols = st.columns(len(specs))
-    for col, spec in zip(cols, specs, strict=True):
-        col.download_button(
+    for spec in app_state.export_specs(view, stem):
+        st.download_button(
             spec.label,
             data=spec.build,
             file_name=spec.file_name,
             mime=spec.mime,
             on_click="ignore",
             key=f"dl_{spec.fmt}",
+            width="stretch",
         )
 
 

@@ -166,7 +166,7 @@ def test_planner_table_drops_empty_columns_and_sorts_by_the_metric():
                 metrics=[Metric(1.35e8, "yuan", label="总投资")],
             ),
             _item(3, "甲乡修路", "修路5公里。", town="甲乡", code="411528201"),
-        ],  # fmt: skip
+        ],
         date=None,
     )
     bare.header = BulletinHeader()  # no date, no issue, no title
