@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 
 import geopandas as gpd
 import pandas as pd
@@ -338,6 +339,24 @@ def _table(at) -> pd.DataFrame:
     return at.dataframe[0].value
 
 
+def _map_badge(at) -> str:
+    """The approximate-boundary badge on the app's map, with the explanation it opens (the
+    HTML our badge control puts into the map's script), or "" when the map has none."""
+    import re
+
+    for comp in at.get("component_instance"):
+        if comp.proto.component_name != "streamlit_folium.st_folium":
+            continue
+        script = json.loads(comp.proto.json_args)["script"]
+        boxes = re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', script)
+        return next((h for h in map(json.loads, boxes) if 'class="geo-badge"' in h), "")
+    return ""
+
+
+def _metric(at, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
 def _markdown_texts(at) -> list[str]:
     """Every string the app rendered as Markdown (markdown, captions, labels, alerts...)."""
     out = []
@@ -356,7 +375,8 @@ def test_default_view_shows_the_six_sample_items(monkeypatch, tmp_path):
     assert not at.exception
     assert len(_table(at)) == 6
     assert "事项（6 / 6）" in [s.value for s in at.subheader]
-    assert any("示意范围，非官方边界" in w.value for w in at.warning)
+    badge = _map_badge(at)  # on the map, where the approximate areas show
+    assert "示意范围，非官方边界" in badge and display.APPROXIMATE_EXPLANATION[1] in badge
     assert at.selectbox(key="county").value == "411528"
 
 
@@ -547,7 +567,7 @@ def _use_boundaries(at) -> None:
 
 
 def _approximate_warning(at) -> bool:
-    return any("示意范围" in w.value for w in at.warning)
+    return "示意范围" in _map_badge(at)
 
 
 def test_boundary_upload_is_saved_for_later_sessions_until_reset(monkeypatch, tmp_path):
@@ -668,7 +688,7 @@ def test_bad_boundary_file_shows_one_line_error(monkeypatch, tmp_path):
     _use_boundaries(at)
     assert not at.exception
     assert len(at.error) == 1 and "\n" not in at.error[0].value
-    assert any("示意范围" in w.value for w in at.warning)  # still the default layer
+    assert _approximate_warning(at)  # still the default layer
 
 
 def test_switch_to_another_county_from_the_gazetteer(monkeypatch, tmp_path):
@@ -700,7 +720,7 @@ def test_township_panel_lists_items_and_filters_to_the_township(monkeypatch, tmp
     at.session_state["town"] = code  # as if clicked on the map
     at.run()
     assert "白土店乡" in [s.value for s in at.subheader]
-    assert at.metric[0].value == "1"
+    assert _metric(at, "事项数").value == "1"
     assert any("鲜食玉米" in e.label for e in at.expander)
     at.button(key="town_only").click().run()
     assert not at.exception
@@ -961,7 +981,80 @@ def test_english_notes_and_reports_read_in_chinese():
 
 def test_app_wording_points_to_the_boundary_section(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path).run()
-    warning = next(w.value for w in at.warning if "示意范围" in w.value)
+    warning = _map_badge(at)
     assert "“乡镇边界”一节" in warning and "上传乡镇边界”" not in warning
     shown = " ".join(_markdown_texts(at))
     assert "display aid" not in shown and "precision" not in shown
+
+
+# --------------------------------------------------------------------------- map-first layout
+
+
+def test_header_bar_shows_the_key_figures_of_the_filter(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    assert not at.exception
+    head = next(m.value for m in at.markdown if m.value.startswith("**息县**"))
+    assert head == "**息县** · 事项数（条） · 日期不详 · 6 条事项 :orange-badge[示例数据]"
+    shown = {m.label: m.value for m in at.metric}
+    assert shown == {"事项": "6 条", "涉及乡镇": "2 / 23 个", "涉及行业": "5 个", "占全县": "100%"}
+    assert not at.main.title  # no big title above the map: the header line says it
+    at.multiselect(key="f_sectors").set_value(["employment"]).run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["事项"] == "2 条" and shown["占全县"] == "33.3%"
+    at.multiselect(key="f_sectors").set_value([]).run()
+    at.selectbox(key="f_metric").set_value("investment_yuan").run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["投资额合计"].endswith("亿元") and shown["占全县"] == "100%"
+    # the downloads are in the header bar's 导出 menu, one tap away
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"] and len(labels) == 7
+
+
+def test_table_sorts_by_the_metric_and_drops_empty_columns(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path)
+    at.query_params["metric"] = "investment_yuan"
+    at.run()
+    table = _table(at)
+    assert "日期" not in table.columns and "期号" not in table.columns  # the sample has none
+    column = next(c for c in table.columns if c.startswith("投资额（"))
+    values = table[column].dropna().tolist()
+    assert values == sorted(values, reverse=True) and len(values) >= 2
+
+
+def test_picking_a_table_row_opens_the_map_on_that_item(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    ids = at.session_state["_table_ids"]
+    row = next(i for i, t in enumerate(_table(at)["标题"]) if "鲜食玉米" in t)
+    at.session_state[at.session_state["_table_key"]] = {
+        "selection": {"rows": [row], "columns": [], "cells": []}
+    }
+    at.run()
+    assert not at.exception
+    assert at.session_state["_focus_item"] == ids[row]
+    lat, lon, zoom = at.session_state["_view_now"]
+    from geo.boundaries import county_layers
+
+    towns = county_layers("411528").townships
+    baitu = towns[towns["township"] == "白土店乡"].geometry.iloc[0]
+    from shapely.geometry import Point
+
+    assert baitu.contains(Point(lon, lat)) and zoom >= 13  # on the item, in its township
+    assert at.query_params["zoom"] == str(zoom)
+    comp = next(iter(at.get("component_instance")))
+    assert re.search(r'"focus":\d+', json.loads(comp.proto.json_args)["script"])
+
+
+def test_township_drawer_opens_on_a_township_and_closes(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    assert not any(m.label == "排名" for m in at.metric)  # nothing before a click
+    gaz = __import__("geo.gazetteer", fromlist=["load_gazetteer"]).load_gazetteer("411528")
+    code = next(t.code for t in gaz.townships if t.name == "白土店乡")
+    at.session_state["town"] = code  # as if clicked on the map
+    at.run()
+    assert _metric(at, "排名").value == "并列第 1 / 2"  # one item, like 澺河街道
+    assert any(m.value.startswith("**合计**") for m in at.markdown)
+    at.button(key="town_close").click().run()
+    assert not at.exception and "town" not in at.session_state
+    assert not any(m.label == "排名" for m in at.metric)
+    at.run()
+    assert not any(m.label == "排名" for m in at.metric)  # stays closed
