@@ -15,7 +15,7 @@ from geo.view import data_sources
 from geo.webmap import display_to_wgs84
 
 _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
-_FOCUS_ZOOM = 13  # zoom of a jump from the table to an item
+_FOCUS_ZOOM = 12  # zoom of a jump from the table to an item: the item and its township
 #: What the approximate-boundary badge on the app's map opens: the general explanation, with
 #: where to fix it in this app.
 APP_EXPLANATION = (
@@ -98,11 +98,14 @@ def _close_township() -> None:
 
 
 def _take_click(state, townships) -> None:
-    """A new click on the map opens its township's drawer (the same click read again does not)."""
+    """A new click on a township opens its drawer (the same click read again does not; a
+    click on an item marker shows the item's popup only)."""
     click = app_state.map_click(state)
     if click is None or click == st.session_state.get("_last_click"):
         return
     st.session_state["_last_click"] = click
+    if app_state.clicked_a_marker(state):  # an item: its popup tells about it
+        return
     code = app_state.township_from_map(state, townships)
     if code:
         st.session_state["town"] = code
@@ -172,6 +175,7 @@ def table_focus(view) -> str | None:
         if where is None:
             st.toast("该事项在地图上没有位置（乡镇不在边界图层中或地点不详）。", icon="ℹ️")
         else:
+            st.toast("已在上方地图定位所选事项。", icon=":material/my_location:")
             zoom = max(_FOCUS_ZOOM, (st.session_state.get("_view_now") or (0, 0, 0))[2])
             st.session_state["_view_now"] = (round(where[0], 5), round(where[1], 5), zoom)
     return item

@@ -44,6 +44,7 @@ __all__ = [
     "boundary_crs_choices",
     "bulletin_labels",
     "check_boundary_upload",
+    "clicked_a_marker",
     "content_hash",
     "drop_empty_columns",
     "export_specs",
@@ -588,6 +589,20 @@ def item_location(view: Any, item_id: str) -> tuple[float, float] | None:
         return None
     pt = hit.geometry.iloc[0]
     return float(pt.y), float(pt.x)
+
+
+def clicked_a_marker(state: Mapping | None) -> bool:
+    """Whether the last click ``st_folium`` reports was on a point (an item marker, a cluster,
+    a village dot) rather than a township polygon: its popup speaks for it.
+
+    ``st_folium`` hands back the clicked layer as GeoJSON in ``last_active_drawing``; a
+    point's geometry is a ``Point``.
+    """
+    drawing = (state or {}).get("last_active_drawing")
+    if not isinstance(drawing, Mapping):
+        return False
+    geometry = drawing.get("geometry")
+    return isinstance(geometry, Mapping) and geometry.get("type") == "Point"
 
 
 def map_click(state: Mapping | None) -> tuple | None:
