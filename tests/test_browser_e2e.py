@@ -503,7 +503,8 @@ def _open_badge(page) -> str:
 
 def _keep_screenshot(page, name: str, docs_name: str) -> None:
     """Save a screenshot; ``UPDATE_SCREENSHOT=1`` also copies it to docs/ for the README."""
-    page.mouse.move(2, 2)  # no tooltip in the picture
+    size = page.viewport_size
+    page.mouse.move(size["width"] // 2, size["height"] - 3)  # no tooltip in the picture
     page.wait_for_timeout(800)
     out = ARTIFACTS / name
     page.screenshot(path=str(out))
