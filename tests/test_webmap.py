@@ -6,6 +6,7 @@ import html as html_lib
 import json
 import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import folium
@@ -549,36 +550,45 @@ def test_outline_only_map_runs_offline_in_chromium(tmp_path):
     assert "{{ 7*7 }}全县<b>春耕</b>" in popup and "全县" in popup
 
 
+@contextmanager
+def _opened(tmp_path, m: folium.Map, size=(900, 700), before=None):
+    """The map's standalone page in offline chromium: ``(page, blocked, page errors)``;
+    ``before(page)`` runs before the page loads (e.g. to add a route)."""
+    from geo.browser import browser_page
+
+    path = tmp_path / "map.html"
+    path.write_text(_html(m), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with browser_page(size) as (page, blocked):
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            if before is not None:
+                before(page)
+            page.goto(path.as_uri(), wait_until="load")
+            yield page, blocked, errors
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
 def test_unreachable_base_map_is_said_once_and_the_overlays_stay(tmp_path):
     """Tiles refused (a closed network): one note, no grey grid, every overlay still drawn."""
-    from geo.browser import browser_page
-
-    path = tmp_path / "osm.html"
-    path.write_text(_html(_map(assets="inline", basemap="osm")), encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with browser_page((900, 700)) as (page, blocked):
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(path.as_uri(), wait_until="load")
-            page.locator(".geo-offline").wait_for()
-            page.wait_for_timeout(300)
-            notes = page.locator(".geo-offline").all_inner_texts()
-            tiles = page.locator(".leaflet-tile-pane img").count()
-            polygons = page.locator("path.leaflet-interactive").count()
-            background = page.evaluate(
-                "() => getComputedStyle(document.querySelector('.leaflet-container'))"
-                ".backgroundColor"
-            )
-            page.mouse.move(450, 350)  # panning asks for no more tiles
-            page.mouse.down()
-            page.mouse.move(300, 250, steps=5)
-            page.mouse.up()
-            page.wait_for_timeout(300)
-            asked = len(blocked.urls)
-            notes_after = page.locator(".geo-offline").count()
+    with _opened(tmp_path, _map(assets="inline", basemap="osm")) as (page, blocked, errors):
+        page.locator(".geo-offline").wait_for()
+        page.wait_for_timeout(300)
+        notes = page.locator(".geo-offline").all_inner_texts()
+        tiles = page.locator(".leaflet-tile-pane img").count()
+        polygons = page.locator("path.leaflet-interactive").count()
+        background = page.evaluate(
+            "() => getComputedStyle(document.querySelector('.leaflet-container')).backgroundColor"
+        )
+        page.mouse.move(450, 350)  # panning asks for no more tiles
+        page.mouse.down()
+        page.mouse.move(300, 250, steps=5)
+        page.mouse.up()
+        page.wait_for_timeout(300)
+        asked = len(blocked.urls)
+        notes_after = page.locator(".geo-offline").count()
     assert not errors
     assert blocked and all("tile.openstreetmap.org" in u for u in blocked.urls)
     assert notes == [display.BASEMAP_OFFLINE_NOTE] and notes_after == 1
@@ -591,50 +601,38 @@ def test_unreachable_base_map_is_said_once_and_the_overlays_stay(tmp_path):
 @pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
 def test_hanging_tiles_are_given_up_after_a_wait(tmp_path, monkeypatch):
     """Tile requests that never answer (a firewall that drops packets) end the same way."""
-    from geo.browser import browser_page
-
     monkeypatch.setattr(webmap, "_TILE_WAIT_MS", 1500)
-    path = tmp_path / "osm.html"
-    path.write_text(_html(_map(assets="inline", basemap="osm")), encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with browser_page((900, 700)) as (page, _blocked):
-            hanging = []
-            page.route(
-                "https://tile.openstreetmap.org/**", lambda r: hanging.append(r)
-            )  # no answer
-            page.goto(path.as_uri(), wait_until="load")
-            page.locator(".geo-offline").wait_for(timeout=10_000)
-            tiles = page.locator(".leaflet-tile-pane img").count()
-            for route in hanging:
-                route.abort()
-    assert hanging and tiles == 0
+    hanging = []
+
+    def hold_tiles(page) -> None:
+        page.route("https://tile.openstreetmap.org/**", lambda r: hanging.append(r))  # no answer
+
+    m = _map(assets="inline", basemap="osm")
+    with _opened(tmp_path, m, before=hold_tiles) as (page, _blocked, errors):
+        page.locator(".geo-offline").wait_for(timeout=10_000)
+        tiles = page.locator(".leaflet-tile-pane img").count()
+        for route in hanging:
+            route.abort()
+    assert hanging and tiles == 0 and not errors
 
 
 @pytest.mark.browser
 @pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
 def test_badge_opens_the_explanation_and_a_focused_item_opens_its_popup(tmp_path):
-    from geo.browser import browser_page
-
     items, _ = make_frames()
     m = _map(assets="inline", approximate=True, focus_item=items["item_id"].iloc[0])
-    path = tmp_path / "badge.html"
-    path.write_text(_html(m), encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with browser_page((900, 700)) as (page, blocked):
-            page.goto(path.as_uri(), wait_until="load")
-            explain = page.locator(".geo-explain")
-            hidden_before = explain.is_hidden()
-            popup = page.locator(".leaflet-popup-content").inner_text()  # opened by the focus
-            rings = page.locator("path.geo-focus").count()
-            page.locator(".geo-badge").click()
-            explain.wait_for()
-            text = explain.inner_text()
-            expanded = page.locator(".geo-badge").get_attribute("aria-expanded")
-            explain.get_by_role("button", name="知道了").click()
-            hidden_after = explain.is_hidden()
-    assert not blocked
+    with _opened(tmp_path, m) as (page, blocked, errors):
+        explain = page.locator(".geo-explain")
+        hidden_before = explain.is_hidden()
+        popup = page.locator(".leaflet-popup-content").inner_text()  # opened by the focus
+        rings = page.locator("path.geo-focus").count()
+        page.locator(".geo-badge").click()
+        explain.wait_for()
+        text = explain.inner_text()
+        expanded = page.locator(".geo-badge").get_attribute("aria-expanded")
+        explain.get_by_role("button", name="知道了").click()
+        hidden_after = explain.is_hidden()
+    assert not blocked and not errors
     assert hidden_before and expanded == "true" and hidden_after
     assert all(line in text for line in display.APPROXIMATE_EXPLANATION)
     assert popup.startswith(items["headline"].iloc[0]) and rings == 1
