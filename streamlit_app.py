@@ -16,7 +16,7 @@ import streamlit as st
 
 from app import cache, common, filters, panels, review, uploads
 from geo import aggregate as agg
-from geo import app_state, config
+from geo import app_support, paths
 from geo.boundaries import CountyLayers
 from geo.county_settings import county_choices, default_county_code
 from geo.errors import GeoInputError
@@ -56,7 +56,7 @@ def _choose_county(counties: dict[str, str]) -> str:
         st.text_input("县名或 6 位代码", key="other_county", placeholder="例如 光山县 或 411522")
         st.button("切换", key="other_county_go", on_click=common.add_county)
         if st.session_state.get("_county_error"):
-            st.error(app_state.md_escape(st.session_state["_county_error"]))
+            st.error(app_support.md_escape(st.session_state["_county_error"]))
     return county_code
 
 
@@ -117,7 +117,7 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
 
 
 def _notices(c: _County) -> None:
-    st.title(f"{app_state.md_escape(c.name)} 乡镇工作动态")
+    st.title(f"{app_support.md_escape(c.name)} 乡镇工作动态")
     if c.sample_bulletin is not None:
         st.caption("示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。")
     if c.active.approximate and c.active.has_polygons:
@@ -128,7 +128,7 @@ def _notices(c: _County) -> None:
     elif not c.active.has_polygons and c.active.layers.outline is not None:
         st.info("该县尚无乡镇边界：地图只显示县界与全县事项，请在侧栏上传乡镇边界。")
     elif c.active.meta is not None:
-        st.caption("乡镇边界：" + app_state.md_escape(boundary_label(c.active.meta)))
+        st.caption("乡镇边界：" + app_support.md_escape(boundary_label(c.active.meta)))
 
 
 def _start_view(county_code: str) -> agg.ViewState:
@@ -181,7 +181,7 @@ def main() -> None:
     cache.static_assets()
     counties = {**county_choices(), **st.session_state.get("_extra_counties", {})}
     common.restore_from_url(counties)
-    store_path = str(config.store_path())
+    store_path = str(paths.store_path())
     try:
         store = cache.store_at(store_path)
     except GeoInputError as err:
@@ -200,7 +200,7 @@ def main() -> None:
     )
     st.subheader(f"事项（{len(shown_items)} / {len(c.items_df)}）")
     st.dataframe(
-        app_state.items_table(shown_items, shown_metrics, sectors),
+        app_support.items_table(shown_items, shown_metrics, sectors),
         hide_index=True,
         width="stretch",
         column_config={"已更正": st.column_config.CheckboxColumn("已更正")},

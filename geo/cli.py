@@ -574,9 +574,9 @@ def _export_county(args: argparse.Namespace, items_df):
 
 def _export_store(store_arg: str | None):
     """The store, or None when its file does not exist (it is not created just to look)."""
-    from geo import config
+    from geo import paths
 
-    return _open_store(store_arg) if config.store_path(store_arg).exists() else None
+    return _open_store(store_arg) if paths.store_path(store_arg).exists() else None
 
 
 def _export_townships(args: argparse.Namespace, gaz):

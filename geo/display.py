@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geo.config import config_dir
+from geo.paths import config_dir
 from geo.sectors import sector_names
 
 __all__ = [
@@ -110,10 +110,10 @@ def _ui_replacements(path: Path | None = None) -> list[tuple[re.Pattern, str]]:
 
 
 def note_zh(text: str | None, path: Path | None = None) -> str:
-    """Chinese wording of the English notes and reports other modules write, line by line.
+    """Chinese wording of English boundary reports kept by stores of earlier versions.
 
-    The boundary read/join reports, the note of a county without default boundaries and the
-    source notes of ``data/counties.json`` are English; the app shows them through this. The
+    Every report and note is written in Chinese today; stores written before kept their
+    boundary read/join reports in English, and the app still shows those through this. The
     patterns live in ``data/config/ui_zh.json``; a line no pattern knows is kept as it is.
 
     Parameters

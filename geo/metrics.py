@@ -15,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from geo.chars import mask_pinyin_glosses, simplify_chars
-from geo.config import config_dir
 from geo.errors import GeoInputError
 from geo.models import Metric
+from geo.paths import config_dir
 
 __all__ = ["MetricGrammar", "extract_metrics", "load_grammar", "parse_chinese_number"]
 

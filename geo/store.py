@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from geo import config
+from geo import paths
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id
 from geo.errors import GeoInputError, StoreError
 from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
@@ -446,7 +446,7 @@ class Store:
     ----------
     path : str or path-like, optional
         The store file; ``":memory:"`` for a throw-away store. Default:
-        :func:`geo.config.store_path`
+        :func:`geo.paths.store_path`
         (``$GEO_STORE`` or the user data folder). Missing folders are created.
 
     Raises
@@ -462,7 +462,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path | None = None):
-        self.path = str(path) if str(path) == ":memory:" else config.store_path(path)
+        self.path = str(path) if str(path) == ":memory:" else paths.store_path(path)
         #: True when the file can only be read (a read-only folder or file); writes then raise.
         self.read_only = False
         # one connection shared by the app's threads, serialised by the lock

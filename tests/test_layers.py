@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         {
             "geo",
             "geo.errors",
-            "geo.config",
+            "geo.paths",
             "geo.models",
             "geo.chars",
             "geo.worker",
@@ -48,7 +48,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render"}),
     ("exports", {"geo.export"}),
     ("workflows", {"geo.workflows"}),
-    ("front ends", {"geo.app_state", "geo.cli", "geo.__main__", "geo.evaluate"}),
+    ("front ends", {"geo.app_support", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]
 #: The text stage: it must not load these (directly or through what it imports).
 TEXT_STAGE = ["geo.ingest", "geo.items", "geo.metrics", "geo.sectors", "geo.chars"]

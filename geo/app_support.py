@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from geo import aggregate as agg
-from geo import config
+from geo import paths
 from geo.boundaries import read_boundaries
 from geo.boundary_import import import_boundaries
 from geo.display import SCOPE_ZH, UNIT_NAMES_ZH, format_number, item_title
@@ -61,7 +61,7 @@ __all__ = [
     "township_summary",
 ]
 
-SAMPLE_PATH = config.data_dir() / "xixian-bulletin-sample.txt"
+SAMPLE_PATH = paths.data_dir() / "xixian-bulletin-sample.txt"
 #: The county of the bundled sample bulletin (息县): the app shows the sample there until the
 #: store holds bulletins of that county.
 SAMPLE_COUNTY_CODE = "411528"
