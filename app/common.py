@@ -8,12 +8,12 @@ import streamlit as st
 from app import cache
 from geo import aggregate as agg
 from geo import app_support
-from geo.errors import GeoInputError
+from geo.errors import GeoInputError, one_line
 
 
 def err_line(err: BaseException) -> str:
     """First line of a user-facing error, made inert (it may quote file names and contents)."""
-    return app_support.md_escape((str(err).strip() or type(err).__name__).splitlines()[0])
+    return app_support.md_escape(one_line(err))
 
 
 def seed(key: str, value, valid: bool = True) -> None:
@@ -54,7 +54,7 @@ def add_county() -> None:
     try:
         gaz = cache.gazetteer(query)
     except GeoInputError as err:
-        st.session_state["_county_error"] = (str(err).strip() or "?").splitlines()[0]
+        st.session_state["_county_error"] = one_line(err)
         return
     st.session_state.pop("_county_error", None)
     st.session_state.setdefault("_extra_counties", {})[gaz.county_code] = gaz.county_name

@@ -20,7 +20,7 @@ from geo import paths
 from geo.boundaries import read_boundaries
 from geo.boundary_import import import_boundaries
 from geo.display import SCOPE_ZH, UNIT_NAMES_ZH, format_number, item_title
-from geo.errors import GeoInputError
+from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
 from geo.pipeline import parse_file
 from geo.view import available_exports
@@ -201,15 +201,10 @@ def parse_upload(
         if not bulletin.items:
             raise GeoInputError(f"{name}：文中没有找到事项", code="bulletin.no_items")
     except GeoInputError as err:
-        msg = _one_line(err)
+        msg = one_line(err)
         msg = msg if name in msg else f"{name}：{msg}"
         return ParsedUpload(name=name, error=msg, error_code=err.code)
     return ParsedUpload(name=name, bulletin=bulletin)
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
 
 
 def ingest_parsed(
@@ -249,7 +244,7 @@ def ingest_parsed(
             bulletin = _with_header(up.bulletin, headers.get(up.name))
             result = store.ingest(bulletin, reassign_county=reassign_county)
         except GeoInputError as err:
-            msg = _one_line(err)
+            msg = one_line(err)
             report.errors.append((up.name, msg if up.name in msg else f"{up.name}：{msg}"))
         else:
             report.ingested.append((up.name, result))
@@ -312,12 +307,12 @@ def check_boundary_upload(name: str, data: bytes, *, county: str, **options: Any
             data, crs=options.get("crs"), datum=options.get("datum", "wgs84"), name=name
         )
     except GeoInputError as err:
-        return BoundaryCheck(error=_one_line(err), error_code=err.code)
+        return BoundaryCheck(error=one_line(err), error_code=err.code)
     columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     try:
         result = import_boundaries(data, county=county, store=None, name=name, **options)
     except GeoInputError as err:
-        return BoundaryCheck(columns=columns, error=_one_line(err), error_code=err.code)
+        return BoundaryCheck(columns=columns, error=one_line(err), error_code=err.code)
     return BoundaryCheck(columns=columns, result=result)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from geo import __version__
 from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH
-from geo.errors import GeoInputError
+from geo.errors import GeoInputError, one_line
 
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
@@ -261,7 +261,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                 if getattr(err, "code", "") == "store.damaged":
                     raise  # every further file would fail the same way
                 counts["failed"] += 1
-                msg = _one_line(err)
+                msg = one_line(err)
                 msg = msg if path in msg else f"{path}: {msg}"
                 tqdm.write(f"error: {msg}", file=sys.stderr)
                 continue
@@ -845,13 +845,6 @@ def _add_export(sub) -> None:
     sp.set_defaults(func=_cmd_export)
 
 
-def _one_line(err: BaseException) -> str:
-    if isinstance(err, OSError) and not isinstance(err, GeoInputError) and err.strerror:
-        where = f"{err.filename}: " if err.filename else ""
-        return f"{where}{err.strerror}"
-    return " ".join(str(err).split()) or type(err).__name__
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 2 bad input).
 
@@ -874,7 +867,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except (GeoInputError, OSError) as err:
-        print(f"error: {_one_line(err)}", file=sys.stderr)
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
     except RecursionError:
         print("error: 输入文件嵌套过深，无法处理", file=sys.stderr)
@@ -886,7 +879,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("GEO_DEBUG"):
             raise
         print(
-            f"error: internal error {type(err).__name__}: {_one_line(err)} "
+            f"error: internal error {type(err).__name__}: {one_line(err)} "
             "(run with GEO_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )
