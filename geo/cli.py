@@ -30,13 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__
-from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH
+from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH, metric_value_text
 from geo.errors import GeoInputError, one_line
 
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
 EXPORT_FORMATS = ("html", "png", "pdf", "csv", "geojson", "gpkg")
-_QUALIFIER_ZH = {"approx": "约", "at_least": "≥", "at_most": "≤"}
 _CLEAR = {"", "-", "无", "none"}
 
 
@@ -125,19 +124,15 @@ def format_table(
     return "\n".join(lines)
 
 
-def _number_zh(value: float) -> str:
-    """Compact Chinese number: 13.5亿, 2354, 35万."""
-    for size, suffix in ((1e8, "亿"), (1e4, "万")):
-        if abs(value) >= size:
-            return f"{value / size:.4g}{suffix}"
-    return f"{value:.6g}"
-
-
 def _metric_zh(m: dict) -> str:
-    if m.get("unit") == "other" and str(m.get("text") or "").strip():
-        return "".join(str(m["text"]).split())  # "45座": the bulletin's own unit word
-    unit = UNIT_NAMES_ZH.get(m.get("unit", ""), "")
-    return f"{_QUALIFIER_ZH.get(m.get('qualifier'), '')}{_number_zh(float(m['value']))}{unit}"
+    """``约300亩``, ``45座``: as the app and the exports show it."""
+    return metric_value_text(
+        float(m["value"]),
+        m.get("unit"),
+        m.get("text"),
+        UNIT_NAMES_ZH.get(m.get("unit", ""), ""),
+        m.get("qualifier"),
+    )
 
 
 def _write_csv(df, out) -> None:
