@@ -235,10 +235,15 @@ def _wrap_width(lines: list[str]) -> int | None:
     width = widths[(3 * len(widths)) // 4]
     if width > 160:  # no printed page is that wide: these are whole paragraphs
         return None
-    full = sum(1 for w in widths if 0.85 * width <= w <= 1.15 * width)
-    if full < 3 or full < 0.5 * len(widths):
+    full = [ln for ln in lines if 0.85 * width <= _width(ln) <= 1.15 * width]
+    if len(full) < 3:
         return None
-    return width
+    if len(full) >= 0.5 * len(widths):
+        return width
+    # Bulletins with many short lines (heads, credits, 目录): full lines that stop mid-sentence
+    # still show the page width; paragraph-per-line text ends its lines with punctuation.
+    mid_sentence = sum(1 for ln in full if ln.rstrip()[-1:] not in _FINAL + _CLOSERS)
+    return width if mid_sentence >= 3 and len(full) >= 0.25 * len(widths) else None
 
 
 def _blank_lines_are_breaks(lines: list[str]) -> bool:
@@ -280,12 +285,31 @@ def _breaks(prev: str, line: str, wrap_width: int | None) -> bool:
     p = prev.strip()
     if _SIGNATURE_TAIL.search(p):
         return True  # "…余个。 （县人社局 张继铭）": the item ends here
+    if _block_edge(p, line.strip(), wrap_width):
+        return True
     width = _width(p)
     if _ends_sentence(p):
         return width < 0.9 * wrap_width
     if p[-1] in _CONTINUES:
         return False
     return width < 0.6 * wrap_width
+
+
+# Lines that open a block of a bulletin: an item head (一、 （一） 1. 第一、 【…】), a credit or
+# footer line, an editor's note or table of contents.
+_BLOCK_START = re.compile(
+    r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.．、](?!\d)"
+    r"|第[一二三四五六七八九十]{1,3}[、，,]|[【〖#]|\*\*"
+    r"|(?:供稿|报送|来源|撰稿|审核|报|送|发|抄送|责任编辑|签发)\s*[：:]|[（(]?共印|编者按|目\s*录|本期要目)"
+)
+
+
+def _block_edge(prev: str, line: str, wrap_width: int) -> bool:
+    """Does a wrapped paragraph stop between ``prev`` and ``line`` because a block starts or a
+    masthead line ends? A head wraps only when it fills its line."""
+    if _BLOCK_START.match(line) or _is_masthead_line(prev) or _TOC.match(prev):
+        return True
+    return bool(_BLOCK_START.match(prev)) and _width(prev) < 0.9 * wrap_width
 
 
 def _join(left: str, right: str) -> str:

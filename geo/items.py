@@ -64,6 +64,9 @@ __all__ = [
 _WEB_SOURCE_LABELS = ("来源", "稿源", "信息来源")
 _SUPPLIED = re.compile(r"(?:供稿|报送|提供)\s*[）)]\s*$")
 _CLOSING_FAMILY = {"paren": "closing", "supplied": "closing", "line": "line"}
+_COLON_GLUE = (
+    r"[\u4e00-\u9fff]{1,12}?(?:乡|镇|街道|办事处|管理区|局|委|办|中心|公司|部|院|所|站|队)[：:]"
+)
 
 
 @dataclass
@@ -361,6 +364,8 @@ def _plan(paras: list[Para], furniture: Furniture, restarts: set[int]):
     glue = missing_number_markers(plan) if plan.kind == "numbered" else None
     if plan.kind == "bracket":
         glue = "[【〖]"
+    if plan.kind == "colon":  # "…送工150人。岗李店乡：今年以来…"
+        glue = _COLON_GLUE
     if glue:
         unglued = unglue(paras, glue)
         if len(unglued) > len(paras):

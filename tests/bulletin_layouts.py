@@ -604,6 +604,41 @@ def make_docx(fixture: Fixture) -> bytes:
     return buf.getvalue()
 
 
+def cjk_font() -> tuple[str, int] | None:
+    """A Noto Sans CJK collection and the index of its simplified-Chinese face, if installed."""
+    candidates = [Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")]
+    try:
+        import noto_cjk_sans_otc
+
+        candidates.append(Path(noto_cjk_sans_otc.__file__).parent / "NotoSansCJK-Regular.ttc")
+    except ImportError:
+        pass
+    return next(((str(p), 2) for p in candidates if p.exists()), None)
+
+
+def make_pdf(fixture: Fixture, font: tuple[str, int]) -> bytes:
+    """The fixture as a PDF with a real text layer, paragraphs wrapped at the page width
+    (as printed bulletins are), heads and credit lines on lines of their own."""
+    import fpdf
+
+    pdf = fpdf.FPDF(format=(148, 210))
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.add_page()
+    # pypdf misreads glyph codes above 255 in one fpdf2 subset: a new family every 200 glyphs
+    glyphs: set[str] = set()
+    families = 0
+    for _, text in fixture.blocks:
+        if families == 0 or len(glyphs | set(text)) > 200:
+            families += 1
+            glyphs = set()
+            pdf.add_font(f"noto{families}", fname=font[0], collection_font_number=font[1])
+            pdf.set_font(f"noto{families}", size=10)
+        glyphs |= set(text)
+        # Chinese lines break between any two characters, not at spaces only
+        pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT", wrapmode=fpdf.enums.WrapMode.CHAR)
+    return bytes(pdf.output())
+
+
 def write_text_fixtures(folder: Path = FIXTURES) -> list[Path]:
     """Write every text fixture as ``<name>.txt`` (UTF-8) and return the paths."""
     paths = []
