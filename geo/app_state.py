@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +305,8 @@ def ingest_uploads(
             given = headers.get(up.name)
             if given is not None:
                 h = bulletin.header
-                bulletin.header = BulletinHeader(
+                bulletin.header = replace(
+                    h,
                     title=h.title or given.title or None,
                     issue=h.issue or given.issue or None,
                     date=h.date or given.date or None,

@@ -1,6 +1,7 @@
 """Credits of news items: reporting units, authors, bylines, datelines and photo credits.
 
-A credit is read from a unit/author parenthetical (``（县人社局 张继铭）``, ``（县农业农村局供稿）``),
+A credit is read from a unit/author parenthetical (``（县人社局 张继铭）``,
+``（县农业农村局供稿）``),
 a byline line (``全媒体记者 刘洋 陈静``), a dateline opening a story (``本报讯(记者 周强)``,
 ``息县融媒体中心3月2日讯(…)``), a photo credit (``马林 摄``) or a labelled credit line
 (``供稿：县农业农村局``, ``撰稿：张三 审核：李四``; the labels are in
@@ -141,8 +142,6 @@ _CREDIT_TOKEN = re.compile(r"(?:<[^<>\n]{0,80}>|[^\s、，,；;/／:：])+")
 def _bare(token: str) -> str:
     """``token`` without tags, for recognising names and units (the token itself is kept)."""
     return _TAG.sub("", token) if "<" in token else token
-
-
 
 
 def is_name(token: str) -> bool:
@@ -320,7 +319,6 @@ def byline(s: str) -> tuple[str | None, list[str]] | None:
     if inner[:1] in "（(" and inner[-1:] in "）)":
         inner = inner[1:-1]
     return parse_credit(inner)
-
 
 
 # --- labelled credit lines -----------------------------------------------------------------

@@ -504,7 +504,10 @@ def parse_header(text: str) -> BulletinHeader:
 
 
 def _publisher(line: str) -> str | None:
-    """The issuing office named on a masthead line (主办：…, ``…办公室编``, ``…办公室 2024-2-5``)."""
+    """The issuing office named on a masthead line.
+
+    ``主办：…``, ``…办公室编``, ``…办公室 2024-2-5``; ``None`` when the line names none.
+    """
     m = _PUBLISHER_LABELLED.match(line)
     if m:
         return m.group("v")

@@ -139,7 +139,7 @@ def _is_closer(s: str) -> bool:
     if is_signature_line(s) or closing_credit(s):
         return True
     line = credit_line(s)
-    return line is not None and not set(line.labels) <= set(_WEB_SOURCE_LABELS + ("审核",))
+    return line is not None and not set(line.labels) <= set((*_WEB_SOURCE_LABELS, "审核"))
 
 
 def _group_lines(paras: list[Para], forced: set[int], *, datelines_open: bool) -> list[_Group]:
@@ -374,6 +374,25 @@ def _plan(paras: list[Para], furniture: Furniture, restarts: set[int]):
     return paras, plan
 
 
+def _drop_columns(
+    paras: list[Para], plan, forced: set[int], furniture: Furniture
+) -> tuple[list[Para], dict[int, Head], set[int]]:
+    """Paragraphs without the column lines the layout found, heads re-indexed, and item
+    starts forced after those lines; the columns go to the furniture."""
+    keep: dict[int, int] = {}
+    for i, p in enumerate(paras):
+        if i in plan.columns:
+            furniture.sections.append(unmark(p.text))
+            furniture.spans.append((p.start, p.end, "section"))
+            if i + 1 < len(paras):
+                forced = forced | {paras[i + 1].start}
+        else:
+            keep[i] = len(keep)
+    furniture.spans.sort()
+    heads = {keep[i]: h for i, h in plan.heads.items()}
+    return [p for i, p in enumerate(paras) if i in keep], heads, forced
+
+
 def split_bulletin(text: str) -> Split:
     """The items of a bulletin, the layout they were found by and what is uncertain.
 
@@ -396,7 +415,8 @@ def split_bulletin(text: str) -> Split:
     paras, plan = _plan(paras, furniture, restarts)
     warnings = list(plan.warnings)
     if plan.heads:
-        groups = _group_heads(paras, plan.heads, _indices(paras, forced))
+        paras, heads, forced = _drop_columns(paras, plan, forced, furniture)
+        groups = _group_heads(paras, heads, _indices(paras, forced))
     else:
         closers = sum(_is_closer(unmark(p.text)) for p in paras)
         groups = _group_lines(paras, _indices(paras, forced), datelines_open=closers < 2)
@@ -411,7 +431,9 @@ def split_bulletin(text: str) -> Split:
     endings = [_ending([unmark(p.text) for p in g.paras]) for _, g in kept]
     units = _unit_style(endings)
     # a lead-in before the first head already has its warning
-    checked = [(it, e) for (it, g), e in zip(kept, endings, strict=True) if g.head or not plan.heads]
+    checked = [
+        (it, e) for (it, g), e in zip(kept, endings, strict=True) if g.head or not plan.heads
+    ]
     warnings.extend(_unit_warnings([it for it, _ in checked], [e for _, e in checked], units))
     warnings.extend(_count_warnings(items, furniture, plan.kind))
     decided = plan.decided and _lines_decided(items, endings, plan.kind, warnings)

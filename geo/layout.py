@@ -15,7 +15,15 @@ import re
 from dataclasses import dataclass, field
 
 from geo.ingest import toc_key
-from geo.lines import NUMBERING_STYLES, Head, Para, head_candidates, inline_headline, numbering
+from geo.lines import (
+    NUMBERING_STYLES,
+    Head,
+    Para,
+    head_candidates,
+    inline_headline,
+    is_title,
+    numbering,
+)
 from geo.markup import unmark
 from geo.models import HEAD_KINDS_ZH, ParseWarning
 
@@ -41,6 +49,11 @@ class HeadPlan:
         Numbering style of numbered heads.
     warnings : list of geo.models.ParseWarning
         Skipped numbers, rival layouts.
+    decided : bool
+        False when another layout was nearly as likely.
+    columns : set of int
+        Indices of short lines found to name a column because the numbering starts again
+        right after them (their names are not in the column word list).
     """
 
     kind: str = "lines"
@@ -48,6 +61,7 @@ class HeadPlan:
     numbering: str | None = None
     warnings: list[ParseWarning] = field(default_factory=list)
     decided: bool = True
+    columns: set[int] = field(default_factory=set)
 
 
 def _qualifies(indices: list[int]) -> bool:
@@ -82,9 +96,12 @@ def _number_marker(style: str, n: int) -> str:
         digits = "十" + (_CN_DIGITS[n - 10] if n > 10 else "")
     else:
         digits = _CN_DIGITS[n // 10] + "十" + (_CN_DIGITS[n % 10] if n % 10 else "")
-    return {"一、": f"{digits}、", "（一）": f"（{digits}）", "1.": f"{digits}.", "1、": f"{digits}、"}.get(
-        style, f"（{digits}）" if style == "（1）" else f"第{digits}、"
-    )
+    return {
+        "一、": f"{digits}、",
+        "（一）": f"（{digits}）",
+        "1.": f"{digits}.",
+        "1、": f"{digits}、",
+    }.get(style, f"（{digits}）" if style == "（1）" else f"第{digits}、")
 
 
 def _number_run(
@@ -93,8 +110,10 @@ def _number_run(
     """Numbered heads of ``style`` that run 1, 2, 3…; and the gaps ``(index, expected, got)``.
 
     ``restarts`` are paragraph indices right after a column name, where the count may start
-    again at 1. A number below the expected one (a sub-point list restarting inside an item)
-    is not a head; one or two numbers may be skipped, which is reported.
+    again at 1. Heads keep one shape (a headline alone, a headline and its body, or a numbered
+    sentence), so sub-points in another shape are never heads. One or two numbers may be
+    skipped, a number may come twice (the second is not a head) and the count may start again
+    at 1 elsewhere (a column without a recognised name): each is reported.
     """
     heads: dict[int, Head] = {}
     gaps: list[tuple[int, int, int]] = []
@@ -109,6 +128,8 @@ def _number_run(
             continue
         if h.number == expected or restart:
             pass
+        elif heads and h.number == 1 and expected > 2:
+            gaps.append((i, expected, 1))  # a new series without a column name: reported
         elif heads and expected < h.number <= expected + 2:
             gaps.append((i, expected, h.number))
         elif not heads and h.number == 2:
@@ -233,6 +254,7 @@ def plan_heads(paras: list[Para], *, toc: list[str], restarts: set[int]) -> Head
     elif kind == "numbered":
         plan.numbering = numbering_style
     if kind == "numbered" or plan.numbering:
+        gaps = _column_restarts(gaps, paras, plan)
         plan.warnings.extend(_gap_warnings(gaps, paras, numbering_style))
     rivals = [k for k in found if k != kind and not set(found[k]) <= set(heads)]
     if rivals:
@@ -241,11 +263,27 @@ def plan_heads(paras: list[Para], *, toc: list[str], restarts: set[int]) -> Head
         plan.warnings.append(
             ParseWarning(
                 "layout_undecided",
-                f"版式未能确定：{names}都像条目标题，已按{HEAD_KINDS_ZH.get(kind, kind)}切分，请核对",
+                f"版式未能确定：{names}都像条目标题，"
+                f"已按{HEAD_KINDS_ZH.get(kind, kind)}切分，请核对",
                 offset=paras[0].start,
             )
         )
     return plan
+
+
+def _column_restarts(
+    gaps: list[tuple[int, int, int]], paras: list[Para], plan: HeadPlan
+) -> list[tuple[int, int, int]]:
+    """Restarts right after a short title line: that line names a column (no warning)."""
+    out = []
+    for i, expected, got in gaps:
+        prev = unmark(paras[i - 1].text) if i > 0 else ""
+        named = got == 1 and 2 <= len(prev) <= 12 and is_title(prev) and i - 1 not in plan.heads
+        if named:
+            plan.columns.add(i - 1)
+        else:
+            out.append((i, expected, got))
+    return out
 
 
 def _gap_warnings(
@@ -253,6 +291,17 @@ def _gap_warnings(
 ) -> list[ParseWarning]:
     out = []
     for i, expected, got in gaps:
+        if got == 1 and expected > 2:
+            out.append(
+                ParseWarning(
+                    "numbering_restarted",
+                    f"编号到 {_number_marker(style or '1.', expected - 1)} 后又从 "
+                    f"{_number_marker(style or '1.', 1)} 开始（没有栏目名），"
+                    "已按新的一组切分，请核对",
+                    offset=paras[i].start,
+                )
+            )
+            continue
         if got < expected:
             marker = _number_marker(style or "1.", got)
             out.append(
@@ -296,7 +345,7 @@ def unglue(paras: list[Para], marker: str) -> list[Para]:
     pattern = re.compile(_SENTENCE_END + r"\s*(?=" + marker + ")")
     out: list[Para] = []
     for p in paras:
-        cuts = [m.end() for m in pattern.finditer(p.text) if 0 < m.start()]
+        cuts = [m.end() for m in pattern.finditer(p.text) if m.start() > 0]
         prev = 0
         for cut in [*cuts, len(p.text)]:
             piece = p.text[prev:cut]

@@ -240,9 +240,9 @@ def _split_head(text: str) -> tuple[str, str]:
     bracket = _BRACKET.match(text)
     if bracket:
         return (bracket.group("a") or bracket.group("b")).strip(), text[bracket.end() :].strip()
-    if is_title(text) or (len(text) <= _MAX_HEADLINE and not re.search(r"[。；;！？!?]", text)):
-        if not text.endswith(("，", ",")):
-            return text.rstrip("：:"), ""
+    whole = is_title(text) or (len(text) <= _MAX_HEADLINE and not re.search(r"[。；;！？!?]", text))
+    if whole and not text.endswith(("，", ",")):
+        return text.rstrip("：:"), ""
     # A sentence end first ("商城县:茶乡如画卷。…" keeps its colon), then a colon.
     for end in (_SENTENCE_STOP, _HEAD_END):
         m = end.search(text, 0, _MAX_HEADLINE + 1)
@@ -262,10 +262,12 @@ def _colon_head(s: str) -> Head | None:
     cues = layout_cues()
     if len(re.findall(f"[{_HAN}]", lead)) < 2:
         return None
-    if len(rest) < 10 or not re.search(r"[，,。；;]", rest):
-        # "白土店乡：本报讯(记者 …)" or "…：全媒体记者 朱剑锋": the body starts on the next line
-        if not (byline(rest) or DATELINE.match(rest) or _FURNITURE.match(rest) or photo_credit(rest)):
-            return None
+    # "白土店乡：本报讯(记者 …)" or "…：全媒体记者 朱剑锋": the body starts on the next line
+    starts_body = byline(rest) or DATELINE.match(rest) or _FURNITURE.match(rest)
+    if (len(rest) < 10 or not re.search(r"[，,。；;]", rest)) and not (
+        starts_body or photo_credit(rest)
+    ):
+        return None
     if lead.startswith(cues.colon_lead_stopwords) or lead.endswith(cues.colon_lead_bad_endings):
         return None
     labels = cues.credit_labels + cues.tail_labels + cues.tail_people_labels

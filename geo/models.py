@@ -254,8 +254,9 @@ class ParseWarning:
     Attributes
     ----------
     code : str
-        ``layout_undecided``, ``numbering_skipped``, ``numbering_count``, ``toc_count``,
-        ``unit_missing``, ``cut_uncertain``, ``text_before_first_head``.
+        ``layout_undecided``, ``numbering_skipped``, ``numbering_repeated``,
+        ``numbering_restarted``, ``toc_count``, ``unit_missing``, ``cut_uncertain``,
+        ``text_before_first_head``.
     message : str
         What happened, in Chinese.
     item : int or None

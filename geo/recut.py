@@ -109,7 +109,7 @@ def split_cut(text: str, item: Item, at: int, *, note: str = "") -> Cut:
         at += 1
     if not item.start < at < end:
         raise CutError(
-            f"拆分位置 {at} 不在第{item.index + 1}条的范围内（{item.start + 1}–{end - 1}），"
+            f"拆分位置 {at} 不在第{item.index + 1}条的范围内（{item.start}–{end}），"
             "或拆开后有一部分是空的"
         )
     if not text[item.start : at].strip() or not text[at:end].strip():

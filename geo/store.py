@@ -950,6 +950,32 @@ class Store:
             ).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=CUT_COLUMNS)
 
+    def item(self, item_id_: str) -> tuple[str, Item]:
+        """A stored item as parsed (offsets included) and its bulletin's id.
+
+        Raises
+        ------
+        StoreError
+            No such item.
+        """
+        bulletin_id, items, (k,) = self._locate(item_id_)
+        return bulletin_id, items[k]
+
+    def bulletin_items(self, bulletin_id: str) -> list[Item]:
+        """A stored bulletin's items as parsed, in order, with their offsets into
+        :meth:`bulletin_text` (what a review screen shows to merge or split them).
+
+        Raises
+        ------
+        StoreError
+            No such bulletin.
+        """
+        with self._lock:
+            full = self._resolve_bulletin(bulletin_id)
+            if full is None:
+                raise StoreError(f"简报 {bulletin_id} 不在库中")
+            return [it for it, _ in self._items_of(full)]
+
     def bulletin_text(self, bulletin_id: str) -> str:
         """The normalised text of a stored bulletin (item offsets index into it).
 

@@ -39,7 +39,10 @@ TAIL = [
     ("p", "责任编辑：王芳    签发：李强"),
     ("p", "（共印60份）"),
 ]
-NOTE = ("p", "编者按：春节前后是返乡人员集中的时期，各地各部门抓住时机稳就业、抓招商、优服务。现将有关做法摘编如下，供参考。")
+NOTE = (
+    "p",
+    "编者按：春节前后是返乡人员集中的时期，各地各部门抓住时机稳就业、抓招商、优服务。现将有关做法摘编如下，供参考。",
+)
 
 
 @dataclass
@@ -145,7 +148,7 @@ def lines_paren() -> Fixture:
         "标题行单独一行，文末（单位 作者）署名；报头、编者按、文尾报送块。"
         "Headline lines as in the sample (own line), trailing (unit author); masthead, editor's "
         "note, footer. A news dateline with a byline sits inside the second item.",
-        MASTHEAD + [NOTE] + blocks + TAIL,
+        [*MASTHEAD, NOTE, *blocks, *TAIL],
         expected,
         "lines",
         units="paren",
@@ -178,7 +181,9 @@ def numbered_cn() -> Fixture:
 def numbered_paren_inline() -> Fixture:
     keys = ["sample-zhaogong", "sample-zhaoshang", "sample-bianmin", "sample-yongdian"]
     keys.append("lukou-jinglaoyuan")
-    blocks, expected = _compose(keys, lambda n, h: f"{_num('（一）', n)}{h}。", "paren", inline=True)
+    blocks, expected = _compose(
+        keys, lambda n, h: f"{_num('（一）', n)}{h}。", "paren", inline=True
+    )
     return Fixture(
         "numbered_paren_inline",
         "（一）（二）…编号，标题为段首第一句（以句号结束），正文接排；（单位 作者）另起一行。"
@@ -194,8 +199,12 @@ def numbered_paren_inline() -> Fixture:
 def numbered_arabic() -> Fixture:
     keys = ["lukou-jinglaoyuan", "gangli-renju", "baoxin-dianwang", "linhe-fangxun"]
     blocks, expected = _compose(keys, lambda n, h: _num("1.", n) + h, "line_review")
-    masthead = [("p", "内部资料 注意保存"), ("p", "息县政务信息"), ("p", "2024年第7期"),
-                ("p", "息县人民政府办公室          2024年4月2日")]
+    masthead = [
+        ("p", "内部资料 注意保存"),
+        ("p", "息县政务信息"),
+        ("p", "2024年第7期"),
+        ("p", "息县人民政府办公室          2024年4月2日"),
+    ]
     return Fixture(
         "numbered_arabic",
         "1. 2. 3.编号标题单独一行，文末“供稿：单位 撰稿：作者”和“审核：”两行。Numbered heads 1. "
@@ -205,8 +214,12 @@ def numbered_arabic() -> Fixture:
         "numbered",
         "1.",
         "line",
-        header={"title": "息县政务信息", "issue": "2024年第7期", "date": "2024-04-02",
-                "publisher": "息县人民政府办公室"},
+        header={
+            "title": "息县政务信息",
+            "issue": "2024年第7期",
+            "date": "2024-04-02",
+            "publisher": "息县人民政府办公室",
+        },
     )
 
 
@@ -247,7 +260,7 @@ def bracket_supply_line() -> Fixture:
         "bracket_supply_line",
         "【】标题单独一行，每条以“供稿：单位”一行结束；编者按、文尾报送块。【】 heads on their "
         "own line, a closing 供稿： line; editor's note and footer.",
-        MASTHEAD + [NOTE] + blocks + TAIL,
+        [*MASTHEAD, NOTE, *blocks, *TAIL],
         expected,
         "bracket",
         units="line",
@@ -338,13 +351,32 @@ def sections_numbered() -> Fixture:
     return Fixture(
         "sections_numbered",
         "两个栏目【乡镇动态】【部门动态】，各自从“一、”编号。Two columns, each numbered from 一、.",
-        MASTHEAD + [("p", "【乡镇动态】")] + first + [("p", "【部门动态】")] + second + TAIL,
+        [*MASTHEAD, ("p", "【乡镇动态】"), *first, ("p", "【部门动态】"), *second, *TAIL],
         expected + more,
         "numbered",
         "一、",
         "supplied",
         header=MASTHEAD_HEADER,
         tail=True,
+    )
+
+
+def topic_columns() -> Fixture:
+    first, expected = _compose(
+        ["sunmiao-daoxia", "gangli-renju"], lambda n, h: _num("一、", n) + h, "supplied"
+    )
+    second, more = _compose(
+        ["changling-chuangye", "baoxin-dianwang"], lambda n, h: _num("一、", n) + h, "supplied"
+    )
+    return Fixture(
+        "topic_columns",
+        "栏目名不在栏目词表里（乡村振兴、项目建设），各栏目从“一、”重新编号。Columns named by "
+        "topic, numbering restarting after each: the short line before a restart is a column.",
+        [("p", "乡村振兴"), *first, ("p", "项目建设"), *second],
+        expected + more,
+        "numbered",
+        "一、",
+        "supplied",
     )
 
 
@@ -361,7 +393,8 @@ def mixed_units() -> Fixture:
         expected.append(_expect(item, units))
     return Fixture(
         "mixed_units",
-        "【】标题；单位写法混用：（单位 作者）、供稿行、（单位供稿）。【】 heads, mixed unit styles.",
+        "【】标题；单位写法混用：（单位 作者）、供稿行、（单位供稿）。"
+        "【】 heads, mixed unit styles.",
         blocks,
         expected,
         "bracket",
@@ -389,6 +422,28 @@ def broken_number_skipped() -> Fixture:
     )
 
 
+def broken_number_restart() -> Fixture:
+    first, expected = _compose(
+        ["lukou-jinglaoyuan", "gangli-renju", "linhe-fangxun"],
+        lambda n, h: _num("一、", n) + h,
+        "paren",
+    )
+    second, more = _compose(
+        ["chenpeng-chuangye", "baoxin-dianwang"], lambda n, h: _num("一、", n) + h, "paren"
+    )
+    return Fixture(
+        "broken_number_restart",
+        "一、二、三、之后又从一、编号，中间没有栏目名。Numbering starts again at 一、 without a "
+        "column line: a new series, with a warning.",
+        first + second,
+        expected + more,
+        "numbered",
+        "一、",
+        "paren",
+        warnings=("numbering_restarted",),
+    )
+
+
 def broken_supply_missing() -> Fixture:
     keys = ["xiazhuang-kaigong", "changling-chuangye", "gangli-renju", "baoxin-dianwang"]
     blocks, expected = _compose(keys, lambda n, h: f"【{h}】", "line")
@@ -396,7 +451,8 @@ def broken_supply_missing() -> Fixture:
     expected[2]["unit"] = None
     return Fixture(
         "broken_supply_missing",
-        "【】标题、供稿行，第三条缺供稿行。【】 heads with 供稿 lines; the third item lacks its line.",
+        "【】标题、供稿行，第三条缺供稿行。"
+        "【】 heads with 供稿 lines; the third item lacks its line.",
         blocks,
         expected,
         "bracket",
@@ -464,8 +520,8 @@ def broken_intro_numbered() -> Fixture:
         "broken_intro_numbered",
         "编号标题前多了一段没有标签的导语。An unlabelled intro before numbered heads: it stays an "
         "item of its own and a warning says so.",
-        [intro] + blocks,
-        [{"headline": "", "unit": None, "township": None}] + expected,
+        [intro, *blocks],
+        [{"headline": "", "unit": None, "township": None}, *expected],
         "numbered",
         "一、",
         "paren",
@@ -483,7 +539,7 @@ def docx_heading() -> Fixture:
         "docx_heading",
         "Word：标题为“标题 2”样式，报头为“标题”样式，有编者按、目录和文尾报送块。Word Heading 2 "
         "heads, Title masthead, editor's note, table of contents, footer.",
-        MASTHEAD + [NOTE] + _toc(keys, None) + blocks + TAIL,
+        [*MASTHEAD, NOTE, *_toc(keys, None), *blocks, *TAIL],
         expected,
         "heading",
         units="line",
@@ -513,7 +569,8 @@ def docx_bold() -> Fixture:
     blocks, expected = _compose(keys, lambda n, h: h, "supplied", head_style="bold")
     return Fixture(
         "docx_bold",
-        "Word：标题为整段加粗的普通段落，文末（单位供稿）。Wholly bold heads, trailing (unit 供稿).",
+        "Word：标题为整段加粗的普通段落，文末（单位供稿）。"
+        "Wholly bold heads, trailing (unit 供稿).",
         MASTHEAD + blocks + TAIL,
         expected,
         "bold",
@@ -560,8 +617,10 @@ TEXT_FIXTURES = [
     colon_lead,
     toc_report_lines,
     sections_numbered,
+    topic_columns,
     mixed_units,
     broken_number_skipped,
+    broken_number_restart,
     broken_supply_missing,
     broken_supply_missing_lines,
     broken_paren_missing_inline,
