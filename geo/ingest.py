@@ -241,9 +241,13 @@ def _wrap_width(lines: list[str]) -> int | None:
     if len(full) >= 0.5 * len(widths):
         return width
     # Bulletins with many short lines (heads, credits, 目录): full lines that stop mid-sentence
-    # still show the page width; paragraph-per-line text ends its lines with punctuation.
+    # still show the page width, and no line is wider than the page; paragraph-per-line text
+    # ends its lines with punctuation and has paragraphs far wider than most lines.
     mid_sentence = sum(1 for ln in full if ln.rstrip()[-1:] not in _FINAL + _CLOSERS)
-    return width if mid_sentence >= 3 and len(full) >= 0.25 * len(widths) else None
+    wider = sum(1 for w in widths if w > 1.15 * width)
+    if mid_sentence >= 3 and len(full) >= 0.25 * len(widths) and wider <= 0.02 * len(widths):
+        return width
+    return None
 
 
 def _blank_lines_are_breaks(lines: list[str]) -> bool:

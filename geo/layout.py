@@ -233,22 +233,24 @@ def plan_heads(paras: list[Para], *, toc: list[str], restarts: set[int]) -> Head
             nearly[kind] = heads
     if not found and not nearly:
         return HeadPlan()
+    lead_in = None
     if not found:
-        # Text before the first head stays an item of its own, and a reviewer is told.
         found = {k: nearly[k] for k in HEAD_PRIORITY if k in nearly}
         first = min(next(iter(found.values())))
-        lead_in = ParseWarning(
-            "text_before_first_head",
-            f"第一个条目标题前有 {first} 段文字，已单独成一条，请核对（可合并到下一条）",
-            offset=paras[0].start,
-        )
-    else:
-        lead_in = None
+        if not _column_line(paras, first):
+            # Text before the first head stays an item of its own, and a reviewer is told.
+            lead_in = ParseWarning(
+                "text_before_first_head",
+                f"第一个条目标题前有 {first} 段文字，已单独成一条，请核对（可合并到下一条）",
+                offset=paras[0].start,
+            )
     kind = next(k for k in HEAD_PRIORITY if k in found)
     heads = found[kind]
     plan = HeadPlan(kind=kind, heads=heads, decided=lead_in is None)
     if lead_in:
         plan.warnings.append(lead_in)
+    elif min(heads) == 1:
+        plan.columns.add(0)
     if kind != "numbered" and "numbered" in found and set(found["numbered"]) == set(heads):
         plan.numbering = numbering_style  # numbered Word headings, bold numbers …
     elif kind == "numbered":
@@ -271,14 +273,19 @@ def plan_heads(paras: list[Para], *, toc: list[str], restarts: set[int]) -> Head
     return plan
 
 
+def _column_line(paras: list[Para], first: int) -> bool:
+    """Is the one paragraph before the first head a short title line (a column name)?"""
+    text = unmark(paras[0].text) if first == 1 else ""
+    return 2 <= len(text) <= 12 and is_title(text)
+
+
 def _column_restarts(
     gaps: list[tuple[int, int, int]], paras: list[Para], plan: HeadPlan
 ) -> list[tuple[int, int, int]]:
     """Restarts right after a short title line: that line names a column (no warning)."""
     out = []
     for i, expected, got in gaps:
-        prev = unmark(paras[i - 1].text) if i > 0 else ""
-        named = got == 1 and 2 <= len(prev) <= 12 and is_title(prev) and i - 1 not in plan.heads
+        named = got == 1 and i > 0 and _column_line(paras[i - 1 :], 1) and i - 1 not in plan.heads
         if named:
             plan.columns.add(i - 1)
         else:

@@ -434,6 +434,10 @@ def test_real_items_in_every_layout(dev_items):
                 pool = [it for it in items if it["county"] == county]
                 chosen = rng.sample(pool, min(5, len(pool)))
                 lines = [t for _, t in bl.MASTHEAD]
+                if heads == "一、":  # many short lines must not read as a hard-wrapped page
+                    lines += ["本期要目"] + [
+                        head(n, it["headline"]) for n, it in enumerate(chosen, 1)
+                    ]
                 for n, it in enumerate(chosen, start=1):
                     lines += [head(n, it["headline"]), *close(it, it["body"])]
                 lines += [t for _, t in bl.TAIL]
@@ -450,3 +454,10 @@ def test_real_items_in_every_layout(dev_items):
                     ) or town == it["township"]
                     total += 3
     assert right / total >= 0.95
+
+
+def test_columns_named_by_topic_are_found_from_the_numbering():
+    split = split_bulletin(normalise_text(bl.topic_columns().text))
+    assert split.furniture.sections == ["乡村振兴", "项目建设"]
+    assert [k for _, _, k in split.furniture.spans] == ["section", "section"]
+    assert split.warnings == [] and len(split.items) == 4
