@@ -235,18 +235,25 @@ def _wrap_width(lines: list[str]) -> int | None:
     width = widths[(3 * len(widths)) // 4]
     if width > 160:  # no printed page is that wide: these are whole paragraphs
         return None
-    full = [ln for ln in lines if 0.85 * width <= _width(ln) <= 1.15 * width]
-    if len(full) < 3:
+    full = sum(1 for w in widths if 0.85 * width <= w <= 1.15 * width)
+    if full >= 3 and full >= 0.5 * len(widths):
+        return width
+    return _short_line_page_width(lines, widths)
+
+
+def _short_line_page_width(lines: list[str], widths: list[int]) -> int | None:
+    """The page width of a hard-wrapped bulletin whose lines are mostly short (heads, credits,
+    目录): full lines near the widest that stop mid-sentence show it, and no line is wider.
+    Paragraph-per-line text ends its lines with punctuation and has paragraphs far wider than
+    most lines."""
+    page = widths[(9 * len(widths)) // 10]
+    if page > 160:
         return None
-    if len(full) >= 0.5 * len(widths):
-        return width
-    # Bulletins with many short lines (heads, credits, 目录): full lines that stop mid-sentence
-    # still show the page width, and no line is wider than the page; paragraph-per-line text
-    # ends its lines with punctuation and has paragraphs far wider than most lines.
+    full = [ln for ln in lines if 0.85 * page <= _width(ln) <= 1.15 * page]
     mid_sentence = sum(1 for ln in full if ln.rstrip()[-1:] not in _FINAL + _CLOSERS)
-    wider = sum(1 for w in widths if w > 1.15 * width)
-    if mid_sentence >= 3 and len(full) >= 0.25 * len(widths) and wider <= 0.02 * len(widths):
-        return width
+    wider = sum(1 for w in widths if w > 1.15 * page)
+    if mid_sentence >= 3 and len(full) >= 0.2 * len(widths) and wider <= 0.02 * len(widths):
+        return page
     return None
 
 
