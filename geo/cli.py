@@ -778,6 +778,37 @@ def _cmd_export(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- entry point
 
 
+def _add_recut_parser(sub, store_arg) -> None:
+    """``recut merge|split|list|undo``: reviewers' fixes of where items are cut."""
+    sp = sub.add_parser("recut", help="fix where items are cut (merge, split; kept in the store)")
+    sp.set_defaults(func=_recut_usage)
+    rsub = sp.add_subparsers(dest="recut_command", metavar="ACTION")
+    rp = rsub.add_parser("merge", help="merge two neighbouring items of one bulletin")
+    rp.add_argument("first", metavar="ITEM_ID")
+    rp.add_argument("second", metavar="ITEM_ID")
+    rp.add_argument("--note", default="", help="why (kept with the fix)")
+    store_arg(rp)
+    rp.set_defaults(func=_cmd_recut_merge)
+    rp = rsub.add_parser("split", help="split an item so that a new one starts at a position")
+    rp.add_argument("item_id", metavar="ITEM_ID")
+    rp.add_argument(
+        "--at", type=int, metavar="OFFSET", help="offset in the bulletin text (as start/end)"
+    )
+    rp.add_argument("--before", metavar="TEXT", help="split before these words of the item")
+    rp.add_argument("--note", default="", help="why (kept with the fix)")
+    store_arg(rp)
+    rp.set_defaults(func=_cmd_recut_split)
+    rp = rsub.add_parser("list", help="list the cut fixes")
+    rp.add_argument("--bulletin", metavar="BULLETIN_ID", help="only this bulletin's fixes")
+    rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    store_arg(rp)
+    rp.set_defaults(func=_cmd_recut_list)
+    rp = rsub.add_parser("undo", help="take a cut fix back")
+    rp.add_argument("cut_id", type=int, metavar="CUT_ID")
+    store_arg(rp)
+    rp.set_defaults(func=_cmd_recut_undo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m geo`` argument parser with all subcommands.
 
@@ -852,33 +883,7 @@ def build_parser() -> argparse.ArgumentParser:
     store_arg(sp)
     sp.set_defaults(func=_cmd_correct)
 
-    sp = sub.add_parser("recut", help="fix where items are cut (merge, split; kept in the store)")
-    sp.set_defaults(func=_recut_usage)
-    rsub = sp.add_subparsers(dest="recut_command", metavar="ACTION")
-    rp = rsub.add_parser("merge", help="merge two neighbouring items of one bulletin")
-    rp.add_argument("first", metavar="ITEM_ID")
-    rp.add_argument("second", metavar="ITEM_ID")
-    rp.add_argument("--note", default="", help="why (kept with the fix)")
-    store_arg(rp)
-    rp.set_defaults(func=_cmd_recut_merge)
-    rp = rsub.add_parser("split", help="split an item so that a new one starts at a position")
-    rp.add_argument("item_id", metavar="ITEM_ID")
-    rp.add_argument(
-        "--at", type=int, metavar="OFFSET", help="offset in the bulletin text (as start/end)"
-    )
-    rp.add_argument("--before", metavar="TEXT", help="split before these words of the item")
-    rp.add_argument("--note", default="", help="why (kept with the fix)")
-    store_arg(rp)
-    rp.set_defaults(func=_cmd_recut_split)
-    rp = rsub.add_parser("list", help="list the cut fixes")
-    rp.add_argument("--bulletin", metavar="BULLETIN_ID", help="only this bulletin's fixes")
-    rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    store_arg(rp)
-    rp.set_defaults(func=_cmd_recut_list)
-    rp = rsub.add_parser("undo", help="take a cut fix back")
-    rp.add_argument("cut_id", type=int, metavar="CUT_ID")
-    store_arg(rp)
-    rp.set_defaults(func=_cmd_recut_undo)
+    _add_recut_parser(sub, store_arg)
 
     sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
     store_arg(sp)

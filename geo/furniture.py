@@ -112,12 +112,8 @@ def find_furniture(text: str) -> Furniture:
     i = first
     while i < last:
         p = paras[i]
-        note = editor_note(p.text)
-        if note is not None:
-            end = i + 1 if note or i + 1 >= last else i + 2
-            found.editor_notes.append(note or unmark(paras[i + 1].text))
-            found.spans.append((p.start, paras[end - 1].end, "editor_note"))
-            i = end
+        if editor_note(p.text) is not None:
+            i = _note(paras, i, last, found)
             continue
         name = section_name(p.text)
         if name:
@@ -144,17 +140,24 @@ def _front_matter(paras: list[Para], head_end: int, found: Furniture) -> int:
             end = _toc(paras, i + 1, found)
             found.spans.append((p.start, paras[end - 1].end, "toc"))
             i = end
-        elif (note := editor_note(s)) is not None:
-            end = i + 1 if note or i + 1 >= len(paras) else i + 2
-            found.editor_notes.append(note or unmark(paras[i + 1].text))
-            found.spans.append((p.start, paras[end - 1].end, "editor_note"))
-            i = end
+        elif editor_note(s) is not None:
+            i = _note(paras, i, len(paras), found)
         elif _RULE.match(s) or (s.endswith(cues.intro_endings) and len(s) <= 80):
             found.spans.append((p.start, p.end, "intro" if not _RULE.match(s) else "masthead"))
             i += 1
         else:
             break
     return i
+
+
+def _note(paras: list[Para], i: int, last: int, found: Furniture) -> int:
+    """Record the editor's note at ``paras[i]`` (its label may stand alone, the note on the
+    next line); the index after it."""
+    note = editor_note(paras[i].text)
+    end = i + 1 if note or i + 1 >= last else i + 2
+    found.editor_notes.append(note or unmark(paras[i + 1].text))
+    found.spans.append((paras[i].start, paras[end - 1].end, "editor_note"))
+    return end
 
 
 def _head_keys(s: str) -> list[str]:

@@ -971,10 +971,7 @@ class Store:
             No such bulletin.
         """
         with self._lock:
-            full = self._resolve_bulletin(bulletin_id)
-            if full is None:
-                raise StoreError(f"简报 {bulletin_id} 不在库中")
-            return [it for it, _ in self._items_of(full)]
+            return [it for it, _ in self._items_of(self._stored_id(bulletin_id))]
 
     def bulletin_text(self, bulletin_id: str) -> str:
         """The normalised text of a stored bulletin (item offsets index into it).
@@ -985,11 +982,16 @@ class Store:
             No such bulletin.
         """
         with self._lock:
-            full = self._resolve_bulletin(bulletin_id)
+            full = self._stored_id(bulletin_id)
             row = self._conn.execute("SELECT text FROM bulletins WHERE id = ?", (full,)).fetchone()
-        if row is None:
-            raise StoreError(f"简报 {bulletin_id} 不在库中")
         return row["text"]
+
+    def _stored_id(self, bulletin_id: str) -> str:
+        """The full id of a stored bulletin (a prefix of 6+ characters will do), or StoreError."""
+        full = self._resolve_bulletin(bulletin_id)
+        if full is None:
+            raise StoreError(f"简报 {bulletin_id} 不在库中")
+        return full
 
     @staticmethod
     def _checked(make: Callable[[], Cut]) -> Cut:

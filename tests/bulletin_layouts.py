@@ -672,6 +672,7 @@ def cjk_font() -> tuple[str, int] | None:
         candidates.append(Path(noto_cjk_sans_otc.__file__).parent / "NotoSansCJK-Regular.ttc")
     except ImportError:
         pass
+    # JP, KR, SC, TC, HK: index 2 is SC
     return next(((str(p), 2) for p in candidates if p.exists()), None)
 
 
