@@ -238,28 +238,10 @@ def _bulletin_table(bulletin) -> str:
         ["#", "标题", "单位", "行业", "范围", "乡镇/村", "主要指标"],
         [4, 30, 14, 10, 6, 18, 40],
     )
-    notes = "\n".join(_layout_lines(bulletin))
+    from geo.recut import review_notes
+
+    notes = "\n".join(review_notes(bulletin))
     return f"{head} — {len(bulletin.items)} 条 ({bulletin.source_name})\n{table}\n\n{notes}"
-
-
-def _layout_lines(bulletin) -> list[str]:
-    """The layout the items were cut by, the furniture found and every warning, in Chinese."""
-    lines = [f"版式：{bulletin.layout.describe_zh()}"]
-    f = bulletin.furniture
-    found = [
-        f"目录 {len(f.toc)} 条" if f.toc else "",
-        f"编者按 {len(f.editor_notes)} 段" if f.editor_notes else "",
-        "栏目：" + "、".join(f.sections) if f.sections else "",
-        "文尾报送" if f.distribution or f.copies or f.people else "",
-    ]
-    h = bulletin.header
-    masthead = [x for x in (h.issue_total, h.publisher) if x]
-    if masthead:
-        found.insert(0, "报头：" + " ".join(masthead))
-    if any(found):
-        lines.append("其他部分：" + "；".join(x for x in found if x))
-    lines.extend(f"提示：{w.message}" for w in bulletin.warnings)
-    return lines
 
 
 # --------------------------------------------------------------------------- store commands

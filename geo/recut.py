@@ -5,8 +5,9 @@ still means the same after the bulletin is deleted and ingested again: a *merge*
 boundary where the second item starts, a *split* adds a boundary where the new item starts.
 :func:`apply_cut` and :func:`apply_cuts` rebuild only the items a fix touches
 (:func:`geo.items.rebuild_item`, read the way the bulletin's layout reads items); the caller
-annotates those again (metrics, sector, place). :func:`cut_points` and :func:`split_offset`
-are the helpers a review screen needs to offer split positions.
+annotates those again (metrics, sector, place). :func:`review_notes`, :func:`review_items`,
+:func:`cut_points` and :func:`split_offset` are what a review screen needs: the layout and
+warnings in Chinese, each item's span and warnings, and the positions a split may take.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from geo.errors import GeoInputError
 from geo.items import rebuild_item
 from geo.lines import paragraphs
 from geo.markup import unmark
-from geo.models import Item
+from geo.models import Bulletin, Item
 
 __all__ = [
     "CUT_KINDS",
@@ -29,6 +30,8 @@ __all__ = [
     "cut_points",
     "describe_cut",
     "merge_cut",
+    "review_items",
+    "review_notes",
     "split_cut",
     "split_offset",
 ]
@@ -232,3 +235,63 @@ def describe_cut(cut: Cut, text: str) -> str:
     if cut.kind == "merge":
         return f"合并：「{preview}」并入上一条"
     return f"拆分：在「{preview}」处另起一条"
+
+
+def review_notes(bulletin: Bulletin) -> list[str]:
+    """Chinese lines about how a bulletin was cut: layout, furniture found, every warning.
+
+    Parameters
+    ----------
+    bulletin : geo.models.Bulletin
+
+    Returns
+    -------
+    list of str
+        ``"版式：编号标题（一、）；单位：文末（单位供稿）"``, then ``"其他部分：…"`` when there is
+        a masthead, 目录, 编者按, columns or a footer, then one ``"提示：…"`` per warning.
+    """
+    lines = [f"版式：{bulletin.layout.describe_zh()}"]
+    f = bulletin.furniture
+    h = bulletin.header
+    masthead = " ".join(x for x in (h.issue_total, h.publisher) if x)
+    found = [
+        f"报头：{masthead}" if masthead else "",
+        f"目录 {len(f.toc)} 条" if f.toc else "",
+        f"编者按 {len(f.editor_notes)} 段" if f.editor_notes else "",
+        "栏目：" + "、".join(f.sections) if f.sections else "",
+        "文尾报送" if f.distribution or f.copies or f.people else "",
+    ]
+    if any(found):
+        lines.append("其他部分：" + "；".join(x for x in found if x))
+    lines.extend(f"提示：{w.message}" for w in bulletin.warnings)
+    return lines
+
+
+def review_items(bulletin: Bulletin) -> list[dict]:
+    """One record per item for a screen where a reviewer checks and fixes the cuts.
+
+    Returns
+    -------
+    list of dict
+        ``index, start, end, headline, unit, text`` (the item's whole span of the normalised
+        text, marks included, to be escaped where shown), ``warnings`` (Chinese messages about
+        this item), ``cut_points`` (:class:`CutPoint` list) and ``merge_next`` (the offset that
+        :class:`Cut` ``("merge", …)`` takes to merge the item with the next, or ``None``).
+    """
+    out = []
+    for k, it in enumerate(bulletin.items):
+        nxt = bulletin.items[k + 1] if k + 1 < len(bulletin.items) else None
+        out.append(
+            {
+                "index": it.index,
+                "start": it.start,
+                "end": it.end,
+                "headline": it.headline,
+                "unit": it.unit,
+                "text": bulletin.text[it.start : it.end],
+                "warnings": [w.message for w in bulletin.warnings if w.item == it.index],
+                "cut_points": cut_points(bulletin.text, it),
+                "merge_next": nxt.start if nxt is not None else None,
+            }
+        )
+    return out

@@ -299,3 +299,23 @@ def test_cli_parse_table_shows_layout_and_warnings(tmp_path):
     assert notes[0] == "版式：编号标题（一、）；单位：文末（单位供稿）"
     assert notes[1].startswith("提示：编号跳过了 三、")
     assert not (tmp_path / "unused.sqlite").exists()
+
+
+def test_review_helpers_for_the_app():
+    from geo.recut import review_items, review_notes
+
+    bulletin = parse_text(bl.broken_supply_missing().text, county="息县")
+    notes = review_notes(bulletin)
+    assert notes[0] == "版式：【】标题；单位：供稿/报送/来源行"
+    assert notes[1].startswith("提示：第3条「岗李店乡扎实推进人居环境整治」没有供稿")
+    rows = review_items(bulletin)
+    assert [bool(r["warnings"]) for r in rows] == [False, False, True, False]
+    assert rows[0]["text"].startswith("【夏庄镇三个项目集中开工】")
+    assert rows[0]["merge_next"] == rows[1]["start"] and rows[-1]["merge_next"] is None
+    assert rows[2]["cut_points"][0].preview.startswith("今年以来，岗李店乡")
+    merged, _ = apply_cut(bulletin.text, bulletin.items, Cut("merge", rows[0]["merge_next"]))
+    assert len(merged) == 3
+    full = parse_text(bl.numbered_cn().text, county="息县")
+    assert (
+        review_notes(full)[1] == "其他部分：报头：总第212期 中共息县县委办公室；目录 5 条；文尾报送"
+    )
