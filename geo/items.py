@@ -37,7 +37,7 @@ from geo.credits import (
 from geo.cues import label_pattern, layout_cues
 from geo.furniture import find_furniture
 from geo.ingest import _FINAL, masthead_end
-from geo.layout import missing_number_markers, plan_heads, unglue
+from geo.layout import HeadPlan, missing_number_markers, plan_heads, unglue
 from geo.lines import (
     Head,
     Para,
@@ -123,10 +123,12 @@ def _content(text: str, furniture: Furniture) -> tuple[list[Para], set[int], set
 
 
 def _indices(paras: list[Para], offsets: set[int]) -> set[int]:
+    """Indices of the paragraphs that start at ``offsets``."""
     return {i for i, p in enumerate(paras) if p.start in offsets}
 
 
 def _credit_marker() -> str:
+    """A regex of a labelled credit line's start, for cutting glued ones apart."""
     cues = layout_cues()
     return rf"[（(]?(?:{label_pattern(cues.unit_labels + cues.author_labels)})\s*[：:]"
 
@@ -359,7 +361,10 @@ def _build(
 # --- the whole bulletin ------------------------------------------------------------------------
 
 
-def _plan(paras: list[Para], furniture: Furniture, restarts: set[int]):
+def _plan(
+    paras: list[Para], furniture: Furniture, restarts: set[int]
+) -> tuple[list[Para], HeadPlan]:
+    """The head plan, after cutting apart heads a PDF's line joining glued to a sentence."""
     plan = plan_heads(paras, toc=furniture.toc, restarts=_indices(paras, restarts))
     glue = missing_number_markers(plan) if plan.kind == "numbered" else None
     if plan.kind == "bracket":
@@ -375,7 +380,7 @@ def _plan(paras: list[Para], furniture: Furniture, restarts: set[int]):
 
 
 def _drop_columns(
-    paras: list[Para], plan, forced: set[int], furniture: Furniture
+    paras: list[Para], plan: HeadPlan, forced: set[int], furniture: Furniture
 ) -> tuple[list[Para], dict[int, Head], set[int]]:
     """Paragraphs without the column lines the layout found, heads re-indexed, and item
     starts forced after those lines; the columns go to the furniture."""
@@ -435,7 +440,7 @@ def split_bulletin(text: str) -> Split:
         (it, e) for (it, g), e in zip(kept, endings, strict=True) if g.head or not plan.heads
     ]
     warnings.extend(_unit_warnings([it for it, _ in checked], [e for _, e in checked], units))
-    warnings.extend(_count_warnings(items, furniture, plan.kind))
+    warnings.extend(_count_warnings(items, furniture))
     decided = plan.decided and _lines_decided(items, endings, plan.kind, warnings)
     layout = Layout(plan.kind, plan.numbering, units, decided)
     return Split(items, layout, _attach(warnings, items), furniture)
@@ -472,7 +477,7 @@ def _unit_warnings(items: list[Item], endings: list[str], units: str) -> list[Pa
     return out
 
 
-def _count_warnings(items: list[Item], furniture: Furniture, kind: str) -> list[ParseWarning]:
+def _count_warnings(items: list[Item], furniture: Furniture) -> list[ParseWarning]:
     if furniture.toc and len(furniture.toc) != len(items):
         return [
             ParseWarning(

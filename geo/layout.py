@@ -22,12 +22,11 @@ from geo.lines import (
     head_candidates,
     inline_headline,
     is_title,
-    numbering,
 )
 from geo.markup import unmark
 from geo.models import HEAD_KINDS_ZH, ParseWarning
 
-__all__ = ["HEAD_PRIORITY", "HeadPlan", "plan_heads", "unglue"]
+__all__ = ["HEAD_PRIORITY", "HeadPlan", "missing_number_markers", "plan_heads", "unglue"]
 
 #: Head kinds from most to least explicit.
 HEAD_PRIORITY = ("heading", "numbered", "bracket", "bold", "bold_lead", "toc", "colon")
@@ -380,9 +379,3 @@ def missing_number_markers(plan: HeadPlan) -> str | None:
     wanted = [n for n in range(1, numbers[-1] + 2) if n not in numbers]
     markers = [_number_marker(plan.numbering, n) for n in wanted]
     return "|".join(re.escape(m) for m in markers if m) or None
-
-
-def numbered_style_of(text: str) -> str | None:
-    """The numbering style that opens ``text`` (for describing a head), else ``None``."""
-    found = numbering(unmark(text))
-    return found[0] if found else None
