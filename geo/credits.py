@@ -200,7 +200,12 @@ def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
         ``"暨驻苏州办事处"`` or ``"相关资料图"``). Editors are not authors: ``"编辑 方晓"``
         gives ``(None, [])``.
     """
-    s = credit.strip()
+    found = _parse_credit(credit.strip())
+    return None if found is None else (found[0], list(found[1]))
+
+
+@lru_cache(maxsize=8192)
+def _parse_credit(s: str) -> tuple[str | None, tuple[str, ...]] | None:
     if not s or len(s) > 60:
         return None
     # A space after each role ("通讯员:周平" -> "通讯员 周平"); an outlet glued before a role
@@ -246,7 +251,7 @@ def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
     names.extend([] if editor else merged)
     if unit is None and not names and not found_role:
         return None
-    return unit, names
+    return unit, tuple(names)
 
 
 def _split_unit_name(token: str) -> tuple[str, str] | None:
@@ -271,13 +276,20 @@ def closing_credit(s: str) -> tuple[int, str | None, list[str]] | None:
     tuple of (int, str or None, list of str), or None
         ``(start, unit, authors)``: where the parenthetical starts in ``s``, and its credit.
     """
+    found = _closing_credit(s)
+    return None if found is None else (found[0], found[1], list(found[2]))
+
+
+@lru_cache(maxsize=8192)
+def _closing_credit(s: str) -> tuple[int, str | None, tuple[str, ...]] | None:
+    # The splitter asks about the same paragraph several times: cached, immutable.
     m = _CLOSE_PAREN.search(s)
     if not m:
         return None
     parsed = parse_credit(m.group("inner"))
     if parsed is None:
         return None
-    return m.start(), parsed[0], parsed[1]
+    return m.start(), parsed[0], tuple(parsed[1])
 
 
 def photo_credit(s: str) -> tuple[int, list[str]] | None:
