@@ -6,10 +6,9 @@ it can be tested without a browser. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -259,12 +258,13 @@ def _with_header(bulletin: Bulletin, given: BulletinHeader | None) -> Bulletin:
     if given is None:
         return bulletin
     h = bulletin.header
-    header = BulletinHeader(
+    header = replace(  # keeps the masthead's other fields (总期号, 主办单位)
+        h,
         title=h.title or given.title or None,
         issue=h.issue or given.issue or None,
         date=h.date or given.date or None,
     )
-    return dataclasses.replace(bulletin, header=header)
+    return replace(bulletin, header=header)
 
 
 @dataclass

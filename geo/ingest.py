@@ -12,6 +12,7 @@ import datetime as _dt
 import re
 import unicodedata
 
+from geo.markup import unmark
 from geo.models import BulletinHeader
 
 __all__ = ["cn_number", "masthead_end", "normalise_text", "parse_header"]
@@ -104,6 +105,24 @@ _TOC_ENTRY = re.compile(
     r"|(?:[.…·．\s]{3,}\s*\d{1,3})$"
 )
 _MAX_MASTHEAD_LINES = 15
+_ISSUE_TOTAL = re.compile(rf"总\s*第\s*(?P<no>{_NUM})\s*期")
+_PUBLISHER_LABELLED = re.compile(
+    r"^(?:主办单位|编印单位|编辑单位|印发单位|主办|编印|承办|编发)\s*[：:]\s*(?P<v>[^：:\s]{2,40})"
+)
+_PUBLISHER_SUFFIXED = re.compile(
+    r"^(?P<v>[\u4e00-\u9fff（）()]{2,30}?)\s*(?:编印|编发|主办|印发|编)$"
+)
+_PUBLISHER_ORG = re.compile(
+    r"^(?P<v>[\u4e00-\u9fff（）()]{2,30}(?:办公室|编辑部|信息科|信息中心|委员会|人民政府|政府|"
+    r"督查室|研究室|局|委|办|中心|部|室|科|处))$"
+)
+# Web-page furniture and "白土店乡：…" leads carry dates too but are not a masthead.
+_NOT_MASTHEAD = re.compile(
+    r"点击|阅读|浏览|来源|发表时间|发布时间|更新时间"
+    r"|^(?!(?:主办|承办|编印|编发|印发|签发|主编|编辑|责任编辑|审核|校对|联系电话|电话|邮箱|投稿|"
+    r"主办单位|编印单位|编辑单位|印发单位))[^：:\s]{2,12}[：:]"
+)
+_TOC_KEY_NOISE = re.compile(r"[\s.…·．★☆●○◆◇■□▲△►▶※•\-—【】〖〗]+|\d{1,3}$")
 
 
 # --- normalise -----------------------------------------------------------------------------
@@ -241,9 +260,25 @@ def _wrap_width(lines: list[str]) -> int | None:
     if width > 160:  # no printed page is that wide: these are whole paragraphs
         return None
     full = sum(1 for w in widths if 0.85 * width <= w <= 1.15 * width)
-    if full < 3 or full < 0.5 * len(widths):
+    if full >= 3 and full >= 0.5 * len(widths):
+        return width
+    return _short_line_page_width(lines, widths)
+
+
+def _short_line_page_width(lines: list[str], widths: list[int]) -> int | None:
+    """The page width of a hard-wrapped bulletin whose lines are mostly short (heads, credits,
+    目录): full lines near the widest that stop mid-sentence show it, and no line is wider.
+    Paragraph-per-line text ends its lines with punctuation and has paragraphs far wider than
+    most lines."""
+    page = widths[(9 * len(widths)) // 10]
+    if page > 160:
         return None
-    return width
+    full = [ln for ln in lines if 0.85 * page <= _width(ln) <= 1.15 * page]
+    mid_sentence = sum(1 for ln in full if ln.rstrip()[-1:] not in _FINAL + _CLOSERS)
+    wider = sum(1 for w in widths if w > 1.15 * page)
+    if mid_sentence >= 3 and len(full) >= 0.2 * len(widths) and wider <= 0.02 * len(widths):
+        return page
+    return None
 
 
 def _blank_lines_are_breaks(lines: list[str]) -> bool:
@@ -285,12 +320,31 @@ def _breaks(prev: str, line: str, wrap_width: int | None) -> bool:
     p = prev.strip()
     if _SIGNATURE_TAIL.search(p):
         return True  # "…余个。 （县人社局 张继铭）": the item ends here
+    if _block_edge(p, line.strip(), wrap_width):
+        return True
     width = _width(p)
     if _ends_sentence(p):
         return width < 0.9 * wrap_width
     if p[-1] in _CONTINUES:
         return False
     return width < 0.6 * wrap_width
+
+
+# Lines that open a block of a bulletin: an item head (一、 （一） 1. 第一、 【…】), a credit or
+# footer line, an editor's note or table of contents.
+_BLOCK_START = re.compile(
+    r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.．、](?!\d)"
+    r"|第[一二三四五六七八九十]{1,3}[、，,]|[【〖#]|\*\*"
+    r"|(?:供稿|报送|来源|撰稿|审核|报|送|发|抄送|责任编辑|签发)\s*[：:]|[（(]?共印|编者按|目\s*录|本期要目)"
+)
+
+
+def _block_edge(prev: str, line: str, wrap_width: int) -> bool:
+    """Does a wrapped paragraph stop between ``prev`` and ``line`` because a block starts or a
+    masthead line ends? A head wraps only when it fills its line."""
+    if _BLOCK_START.match(line) or _is_masthead_line(prev) or _TOC.match(prev):
+        return True
+    return bool(_BLOCK_START.match(prev)) and _width(prev) < 0.9 * wrap_width
 
 
 def _joint(left: str, right: str) -> str:
@@ -356,26 +410,56 @@ def _masthead_lines(text: str) -> list[tuple[int, int, str]]:
     out: list[tuple[int, int, str]] = []
     pos = 0
     in_toc = False
+    entries: set[str] = set()
     for line in text.split("\n"):
         start, end = pos, pos + len(line)
         pos = end + 1
-        s = line.strip()
+        s = unmark(line)
         if not s:
             continue
-        if len(out) >= _MAX_MASTHEAD_LINES:
+        if len(out) >= _MAX_MASTHEAD_LINES and not in_toc:
             break
         if _is_masthead_line(s):
             in_toc = in_toc or bool(_TOC.match(s))
             out.append((start, end, line))
         elif in_toc and len(s) <= 60 and "。" not in s and _TOC_ENTRY.search(s):
+            key = toc_key(s)
+            if key in entries:  # the first item's head repeats the first entry
+                break
+            entries.add(key)
             out.append((start, end, line))
         else:
             break
     return out
 
 
+def toc_key(entry: str) -> str:
+    """A table-of-contents entry or a headline reduced for comparison.
+
+    Numbering, bullets, dot leaders, page numbers, brackets, marks and spaces are removed, so
+    ``"一、息县召开招商大会……3"`` and ``"## 一、息县召开招商大会"`` give the same key.
+
+    Parameters
+    ----------
+    entry : str
+
+    Returns
+    -------
+    str
+    """
+    s = unmark(entry)
+    s = re.sub(
+        r"^(?:[0-9]{1,2}[.、．]|[一二三四五六七八九十]{1,3}[、.．]|[（(][0-9一二三四五六七八九十]{1,3}[）)]"
+        r"|第[一二三四五六七八九十]{1,3}[、，,：:．.\s])",
+        "",
+        s,
+    )
+    return _TOC_KEY_NOISE.sub("", s)
+
+
 def _is_masthead_line(s: str) -> bool:
-    if len(s) > 60:
+    s = unmark(s)
+    if len(s) > 60 or _NOT_MASTHEAD.search(s):
         return False
     if _RULE.match(s) or _TOC.match(s) or _MASTHEAD_MISC.match(s):
         return True
@@ -386,10 +470,13 @@ def _is_masthead_line(s: str) -> bool:
     issue = _ISSUE.search(rest)
     if issue:
         rest = rest[: issue.start()] + rest[issue.end() :]
+    total = _ISSUE_TOTAL.search(rest)
+    if total:
+        rest = rest[: total.start()] + rest[total.end() :]
     date = _DATE_ARABIC.search(rest) or _DATE_CHINESE.search(rest)
     if date:
         rest = rest[: date.start()] + rest[date.end() :]
-    if not (title or issue or date):
+    if not (title or issue or date or total):
         return False
     # What is left may be the issuing office or decoration, not a sentence.
     rest = re.sub(r"[\s（）()【】\[\]《》·•—\-_|,，、：:]", "", rest)
@@ -410,7 +497,7 @@ def masthead_end(text: str) -> int:
 
 
 def parse_header(text: str) -> BulletinHeader:
-    """Title, issue and date of a bulletin's masthead.
+    """The masthead fields of a bulletin: title, issue, date, total issue and publisher.
 
     Parameters
     ----------
@@ -421,12 +508,15 @@ def parse_header(text: str) -> BulletinHeader:
     -------
     geo.models.BulletinHeader
         ``title`` such as ``"息县工作简报"``, ``issue`` such as ``"2024年第3期"`` (numerals made
-        Arabic), ``date`` as ISO ``"2024-02-05"``; each ``None`` when the masthead lacks it or
-        there is no masthead.
+        Arabic), ``date`` as ISO ``"2024-02-05"``, ``issue_total`` such as ``"总第212期"``,
+        ``publisher`` (主办/编印单位) such as ``"中共息县县委办公室"``; each ``None`` when the
+        masthead lacks it or there is no masthead.
     """
     header = BulletinHeader()
     for _, _, line in _masthead_lines(text):
-        s = line.strip()
+        s = unmark(line)
+        if _TOC.match(s):
+            break
         if header.title is None:
             m = _TITLE_LINE.match(s)
             if m:
@@ -438,6 +528,32 @@ def parse_header(text: str) -> BulletinHeader:
                 year = cn_number(m.group("year")) if m.group("year") else None
                 if no is not None:
                     header.issue = (f"{year}年" if year else "") + f"第{no}期"
+        if header.issue_total is None:
+            m = _ISSUE_TOTAL.search(s)
+            no = cn_number(m.group("no")) if m else None
+            header.issue_total = f"总第{no}期" if no is not None else None
         if header.date is None:
             header.date = _find_date(s)
+        if header.publisher is None:
+            header.publisher = _publisher(s)
     return header
+
+
+def _publisher(line: str) -> str | None:
+    """The issuing office named on a masthead line.
+
+    ``主办：…``, ``…办公室编``, ``…办公室 2024-2-5``; ``None`` when the line names none.
+    """
+    m = _PUBLISHER_LABELLED.match(line)
+    if m:
+        return m.group("v")
+    if _MASTHEAD_MISC.match(line) and re.match(r"^\S{2,6}\s*[：:]", line):
+        return None  # 签发：, 责任编辑：, 联系电话：… name people, not the office
+    rest = line
+    for pattern in (_TITLE_LINE, _ISSUE, _ISSUE_TOTAL, _DATE_ARABIC, _DATE_CHINESE):
+        m = pattern.search(rest)
+        if m:
+            rest = rest[: m.start()] + " " + rest[m.end() :]
+    rest = re.sub(r"[\s（）()【】\[\]·•—\-_|,，、]+", "", rest)
+    m = _PUBLISHER_SUFFIXED.match(rest) or _PUBLISHER_ORG.match(rest)
+    return m.group("v") if m else None
