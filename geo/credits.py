@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from geo.cues import label_pattern, layout_cues
-from geo.ingest import _FINAL
+from geo.normalise import FINAL_MARKS
 
 __all__ = [
     "DATELINE",
@@ -302,7 +302,7 @@ def photo_credit(s: str) -> tuple[int, list[str]] | None:
     if not s.rstrip().endswith("摄"):
         return None
     head = s.rstrip()[:-1].rstrip()
-    cut = max(head.rfind(c) for c in _FINAL + "”）)")
+    cut = max(head.rfind(c) for c in FINAL_MARKS + "”）)")
     segment = head[cut + 1 :]
     tokens = segment.split()
     names: list[str] = []

@@ -1,7 +1,7 @@
 """The parts of a bulletin that are not items.
 
 A work bulletin opens with a masthead (刊名, 第X期/总第X期, 主办/编印单位, date; read by
-:mod:`geo.ingest`), often an editor's note (编者按) and a table of contents (目录, 本期要目), may
+:mod:`geo.masthead`), often an editor's note (编者按) and a table of contents (目录, 本期要目), may
 group its items under column names (乡镇动态, 【部门动态】) and ends with a footer (报：/送：/发：,
 共印X份, 责任编辑, 签发). :func:`find_furniture` finds them all so that the splitter keeps them
 out of items. Labels and column words are in ``data/config/bulletin_layout.json``.
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from geo.cues import label_pattern, layout_cues
-from geo.ingest import _RULE_CHARS, _find_date, masthead_end, toc_key
 from geo.lines import Para, head_candidates, inline_headline, is_title, paragraphs
 from geo.markup import unmark
+from geo.masthead import RULE_CHARS, find_date, masthead_end, toc_key
 from geo.models import Furniture
 
 __all__ = ["editor_note", "find_furniture", "section_name"]
@@ -25,7 +25,7 @@ _DECORATION = re.compile(r"[\s◆◇■□●○★☆▲△►▶※·•【】
 _SECTION_NUMBER = re.compile(
     r"^(?:[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十0-9]{1,3}[）)]|\d{1,2}[.、．])"
 )
-_RULE = re.compile(rf"^{_RULE_CHARS}$")
+_RULE = re.compile(rf"^{RULE_CHARS}$")
 _COPIES = re.compile(r"共印\s*(?P<n>\d+)\s*份")
 _PRINTED = re.compile(r"印发\s*[）)]?$")
 _STRONG_PEOPLE = ("责任编辑", "本期责任编辑", "签发", "签发人", "主编")
@@ -223,12 +223,12 @@ def _entry_text(s: str) -> str:
 def _tail_kind(s: str) -> str | None:
     """``"strong"`` for footer lines, ``"weak"`` for lines that only go with them, else None."""
     pat = _patterns()
-    if pat.tail.match(s) or _COPIES.search(s) or (_PRINTED.search(s) and _find_date(s)):
+    if pat.tail.match(s) or _COPIES.search(s) or (_PRINTED.search(s) and find_date(s)):
         return "strong"
     people = pat.people.match(s)
     if people and len(s) <= 60:
         return "strong" if people.group("label") in _STRONG_PEOPLE else "weak"
-    if _RULE.match(s) or (len(s) <= 20 and _find_date(s)):
+    if _RULE.match(s) or (len(s) <= 20 and find_date(s)):
         return "weak"
     return None
 

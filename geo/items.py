@@ -36,7 +36,6 @@ from geo.credits import (
 )
 from geo.cues import label_pattern, layout_cues
 from geo.furniture import find_furniture
-from geo.ingest import _FINAL, masthead_end
 from geo.layout import HeadPlan, missing_number_markers, plan_heads, unglue
 from geo.lines import (
     Head,
@@ -50,7 +49,9 @@ from geo.lines import (
     paragraphs,
 )
 from geo.markup import unmark
+from geo.masthead import masthead_end
 from geo.models import UNIT_STYLES_ZH, Furniture, Item, Layout, ParseWarning
+from geo.normalise import FINAL_MARKS
 
 __all__ = [
     "Split",
@@ -221,7 +222,7 @@ def _split_missed_heads(groups: list[_Group]) -> tuple[list[_Group], list[ParseW
         start = 0
         for k in range(1, len(g.paras)):
             prev, s = unmark(g.paras[k - 1].text), unmark(g.paras[k].text)
-            if k - start < 1 or is_title(prev) or not prev.endswith(tuple(_FINAL + "”）)")):
+            if k - start < 1 or is_title(prev) or not prev.endswith(tuple(FINAL_MARKS + "”）)")):
                 continue
             inline = inline_headline(s)
             if inline and not DATELINE.match(s):
@@ -404,7 +405,7 @@ def split_bulletin(text: str) -> Split:
     Parameters
     ----------
     text : str
-        Normalised bulletin text (:func:`geo.ingest.normalise_text`): one paragraph per line;
+        Normalised bulletin text (:func:`geo.normalise.normalise_text`): one paragraph per line;
         Word headings and bold heads as marks (:mod:`geo.markup`).
 
     Returns

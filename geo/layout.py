@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from geo.ingest import toc_key
 from geo.lines import (
     NUMBERING_STYLES,
     Head,
@@ -24,6 +23,7 @@ from geo.lines import (
     is_title,
 )
 from geo.markup import unmark
+from geo.masthead import toc_key
 from geo.models import HEAD_KINDS_ZH, ParseWarning
 
 __all__ = ["HEAD_PRIORITY", "HeadPlan", "missing_number_markers", "plan_heads", "unglue"]
@@ -334,7 +334,7 @@ def unglue(paras: list[Para], marker: str) -> list[Para]:
     """Split paragraphs where ``marker`` follows a sentence end inside them.
 
     A PDF line that ends a sentence at the full page width is joined to the next line by
-    :func:`geo.ingest.normalise_text`, so a head (``三、``, ``【``) or a credit line (``供稿：``)
+    :func:`geo.normalise.normalise_text`, so a head (``三、``, ``【``) or a credit line (``供稿：``)
     may sit inside the previous paragraph.
 
     Parameters

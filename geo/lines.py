@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from geo.credits import DATELINE, EDITOR_ROLES, byline, closing_credit, photo_credit
 from geo.cues import label_pattern, layout_cues
-from geo.ingest import _FINAL, _RULE_CHARS, cn_number
 from geo.markup import read_marks
+from geo.masthead import RULE_CHARS, cn_number
+from geo.normalise import FINAL_MARKS
 
 __all__ = [
     "NUMBERING_STYLES",
@@ -44,7 +45,7 @@ _FURNITURE = re.compile(
     r"|\S+\.(?:jpg|jpeg|png|gif|webp|bmp)"
     rf"|[{_HAN}]{{2,10}}(?:融媒体中心|新闻网|日报|晚报|电视台|广播电视台|客户端)"
     r"|[（(]?\s*(?:完|全文完|END|end)\s*[）)]?"
-    rf"|{_RULE_CHARS})$"
+    rf"|{RULE_CHARS})$"
 )
 _FOOTER = re.compile(r"^(?:报|送|发|抄送|抄报|分送|主送|印发)\s*[：:]|共印\s*\d+\s*份|^[（(]共印")
 _EDITOR_LINE = re.compile(rf"^[（(]?\s*(?:{'|'.join(EDITOR_ROLES)})\s*[：:]?")
@@ -173,7 +174,7 @@ def is_title(s: str) -> bool:
     -------
     bool
     """
-    if not 2 <= len(s) <= 50 or s[-1] in _FINAL + "，,、：:（(“":
+    if not 2 <= len(s) <= 50 or s[-1] in FINAL_MARKS + "，,、：:（(“":
         return False
     if any(c in s for c in "。；;"):
         return False
@@ -319,7 +320,7 @@ def head_candidates(line: str) -> dict[str, Head]:
         out["bold_lead"] = Head("bold_lead", bold.strip().rstrip("：:。 "), s[len(marked.bold) :])
     if num:
         headline, rest = _split_head(after_number)
-        sentence = not rest and s[-1:] in _FINAL + "，,"
+        sentence = not rest and s[-1:] in FINAL_MARKS + "，,"
         out["numbered"] = Head("numbered", headline, rest, num[0], num[1], sentence)
     bracket = _bracket_head(s)
     if bracket:

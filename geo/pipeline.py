@@ -11,11 +11,12 @@ from typing import BinaryIO
 
 from geo import gazetteer as _gaz
 from geo.geocode import geocode_item
-from geo.ingest import normalise_text, parse_header
 from geo.io.bulletin_files import read_bulletin
 from geo.items import Split, single_item, split_bulletin
+from geo.masthead import parse_header
 from geo.metrics import extract_metrics
 from geo.models import Bulletin, Item, Layout
+from geo.normalise import normalise_text
 from geo.sectors import Taxonomy, classify_sector, load_taxonomy
 
 __all__ = ["annotate_items", "parse_file", "parse_text"]

@@ -367,8 +367,8 @@ def test_zip_bomb_is_refused_before_opening():
 
 
 def _items_of(raw: str) -> list[tuple]:
-    from geo.ingest import normalise_text
     from geo.items import split_items
+    from geo.normalise import normalise_text
 
     return [
         (it.headline, it.unit, it.authors, "".join(it.body.split()))

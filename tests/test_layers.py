@@ -34,7 +34,8 @@ LAYERS: list[tuple[str, set[str]]] = [
         "text",
         {
             "geo.cues",
-            "geo.ingest",
+            "geo.masthead",
+            "geo.normalise",
             "geo.lines",
             "geo.credits",
             "geo.furniture",
@@ -66,7 +67,15 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("front ends", {"geo.app_support", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]
 #: The text stage: it must not load these (directly or through what it imports).
-TEXT_STAGE = ["geo.ingest", "geo.items", "geo.recut", "geo.metrics", "geo.sectors", "geo.chars"]
+TEXT_STAGE = [
+    "geo.normalise",
+    "geo.masthead",
+    "geo.items",
+    "geo.recut",
+    "geo.metrics",
+    "geo.sectors",
+    "geo.chars",
+]
 HEAVY = ["pandas", "geopandas", "numpy", "shapely", "folium", "matplotlib", "pyogrio"]
 
 

@@ -18,12 +18,12 @@ import pytest
 from geo.credits import credit_line
 from geo.furniture import editor_note, find_furniture, section_name
 from geo.gazetteer import township_key
-from geo.ingest import normalise_text
 from geo.io.bulletin_files import read_bulletin
 from geo.items import split_bulletin, split_items
 from geo.layout import unglue
 from geo.lines import Para, head_candidates, is_title, numbering
 from geo.markup import bold_mark, heading_mark, read_marks, unmark
+from geo.normalise import normalise_text
 from geo.pipeline import parse_text
 
 

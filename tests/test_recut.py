@@ -13,9 +13,9 @@ import pytest
 
 from geo.aggregate import item_id
 from geo.errors import GeoInputError
-from geo.ingest import normalise_text
 from geo.items import split_bulletin
 from geo.models import Item
+from geo.normalise import normalise_text
 from geo.pipeline import parse_text
 from geo.recut import (
     Cut,

@@ -84,7 +84,8 @@ def read_bulletin(
     Returns
     -------
     str
-        The text as extracted, artefacts included; clean it with :func:`geo.ingest.normalise_text`.
+        The text as extracted, artefacts included; clean it with
+        :func:`geo.normalise.normalise_text`.
 
     Raises
     ------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from geo.ingest import cn_number, masthead_end, normalise_text, parse_header
+from geo.masthead import cn_number, masthead_end, parse_header
 from geo.models import BulletinHeader
+from geo.normalise import normalise_text
 
 # Hard-wrapped like a PDF extraction: CRLF, a blank line after every line, a page-number line,
 # a page break that leaves a leading space and no blank line, full-width, zero-width and
