@@ -17,7 +17,7 @@ import streamlit as st
 
 from app import cache, common, filters, panels, review, uploads
 from geo import aggregate as agg
-from geo import app_state, config
+from geo import app_support, paths
 from geo.boundaries import CountyLayers
 from geo.county_settings import county_choices, default_county_code
 from geo.errors import GeoInputError
@@ -60,7 +60,7 @@ def _choose_county(counties: dict[str, str]) -> str:
         st.text_input("县名或 6 位代码", key="other_county", placeholder="例如 光山县 或 411522")
         st.button("切换", key="other_county_go", on_click=common.add_county)
         if st.session_state.get("_county_error"):
-            st.error(app_state.md_escape(st.session_state["_county_error"]))
+            st.error(app_support.md_escape(st.session_state["_county_error"]))
     return county_code
 
 
@@ -126,7 +126,7 @@ def _notices(c: _County) -> None:
     if not c.active.has_polygons and c.active.layers.outline is not None:
         st.info("该县尚无乡镇边界：地图只显示县界与全县事项，请在侧栏上传乡镇边界。")
     elif c.active.meta is not None:
-        st.caption("乡镇边界：" + app_state.md_escape(boundary_label(c.active.meta)))
+        st.caption("乡镇边界：" + app_support.md_escape(boundary_label(c.active.meta)))
 
 
 def _start_view(county_code: str) -> agg.ViewState:
@@ -180,7 +180,7 @@ def main() -> None:
     st.html(STYLE)
     counties = {**county_choices(), **st.session_state.get("_extra_counties", {})}
     common.restore_from_url(counties)
-    store_path = str(config.store_path())
+    store_path = str(paths.store_path())
     try:
         store = cache.store_at(store_path)
     except GeoInputError as err:

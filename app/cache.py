@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from geo import aggregate as agg
-from geo import app_state, assets, webmap
+from geo import app_support, assets, webmap
 from geo.boundaries import county_layers
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
@@ -74,7 +74,7 @@ def store_fingerprint(store) -> tuple:
     b = store.bulletins()
     c = store.corrections()
     last = int(c["id"].max()) if len(c) else 0
-    return (len(b), app_state.content_hash("".join(b["id"])), len(c), last)
+    return (len(b), app_support.content_hash("".join(b["id"])), len(c), last)
 
 
 def tianditu_key() -> str | None:

@@ -7,13 +7,13 @@ import streamlit as st
 
 from app import cache
 from geo import aggregate as agg
-from geo import app_state
-from geo.errors import GeoInputError
+from geo import app_support
+from geo.errors import GeoInputError, one_line
 
 
 def err_line(err: BaseException) -> str:
     """First line of a user-facing error, made inert (it may quote file names and contents)."""
-    return app_state.md_escape((str(err).strip() or type(err).__name__).splitlines()[0])
+    return app_support.md_escape(one_line(err))
 
 
 def seed(key: str, value, valid: bool = True) -> None:
@@ -54,7 +54,7 @@ def add_county() -> None:
     try:
         gaz = cache.gazetteer(query)
     except GeoInputError as err:
-        st.session_state["_county_error"] = (str(err).strip() or "?").splitlines()[0]
+        st.session_state["_county_error"] = one_line(err)
         return
     st.session_state.pop("_county_error", None)
     st.session_state.setdefault("_extra_counties", {})[gaz.county_code] = gaz.county_name
@@ -72,11 +72,11 @@ def county_data(store, store_path: str, county_code: str):
         metrics_df = metrics_df[metrics_df["item_id"].isin(items_df["item_id"])]
         key = ("store", store_path, fingerprint, county_code)
         return items_df.reset_index(drop=True), metrics_df.reset_index(drop=True), None, key
-    if county_code != app_state.SAMPLE_COUNTY_CODE:
+    if county_code != app_support.SAMPLE_COUNTY_CODE:
         return items_df.iloc[0:0], metrics_df.iloc[0:0], None, ("empty", county_code)
-    text = app_state.sample_text()
-    digest = app_state.content_hash(text)
+    text = app_support.sample_text()
+    digest = app_support.content_hash(text)
     bulletin, s_items, s_metrics = cache.parse_cached(
-        digest, text, county_code, app_state.SAMPLE_PATH.name
+        digest, text, county_code, app_support.SAMPLE_PATH.name
     )
     return s_items, s_metrics, bulletin, ("sample", digest, county_code)

@@ -10,7 +10,7 @@ from streamlit_folium import st_folium
 
 from app import cache
 from geo import aggregate as agg
-from geo import app_state, display, figures
+from geo import app_support, display, figures
 from geo.view import data_sources
 from geo.webmap import display_to_wgs84
 
@@ -30,7 +30,7 @@ def header_bar(view, county_items, county_metrics, *, sample: bool, stem: str) -
     """One compact line over the map: county · metric · period · count, the key figures of
     the current filter, and the downloads one tap away."""
     with st.container(key="geo_head", horizontal=True, vertical_alignment="center"):
-        line = app_state.md_escape(figures.header_line(view, len(county_items)))
+        line = app_support.md_escape(figures.header_line(view, len(county_items)))
         name, _, rest = line.partition(" · ")
         badge = " :orange-badge[示例数据]" if sample else ""
         st.markdown(
@@ -53,9 +53,9 @@ def _metric_names(metrics_df) -> dict[str, str]:
 def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None:
     """The drawer of one township: rank, items, totals, and 只看此乡镇 near the top."""
     items_df, metrics_df = view.items_df, view.metrics_df
-    info = app_state.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
+    info = app_support.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
     with st.container(key="town_head", horizontal=True, vertical_alignment="center"):
-        st.subheader(app_state.md_escape(name or info["township"]), width="stretch")
+        st.subheader(app_support.md_escape(name or info["township"]), width="stretch")
         # The filter widget is already drawn: change it in a callback, then rerun the whole
         # app (this runs inside the map fragment).
         if st.button("只看此乡镇", key="town_only", on_click=_only_township, args=(code,)):
@@ -78,12 +78,12 @@ def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None
         )
     if info["totals"]:
         lines = [
-            f"- {app_state.md_escape(label)}：{display.format_number(value)}"
+            f"- {app_support.md_escape(label)}：{display.format_value(value)}"
             for label, value in info["totals"][:8]
         ]
         st.markdown("**合计**\n\n" + "\n".join(lines))
     for row in info["items"].head(_PANEL_ITEMS).itertuples():
-        with st.expander(app_state.md_escape(display.item_title(row.headline, row.body))):
+        with st.expander(app_support.md_escape(display.item_title(row.headline, row.body))):
             st.text(row.body or "")
     if info["n_items"] > _PANEL_ITEMS:
         st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在下表查看。")
@@ -100,13 +100,13 @@ def _close_township() -> None:
 def _take_click(state, townships) -> None:
     """A new click on a township opens its drawer (the same click read again does not; a
     click on an item marker shows the item's popup only)."""
-    click = app_state.map_click(state)
+    click = app_support.map_click(state)
     if click is None or click == st.session_state.get("_last_click"):
         return
     st.session_state["_last_click"] = click
-    if app_state.clicked_a_marker(state):  # an item: its popup tells about it
+    if app_support.clicked_a_marker(state):  # an item: its popup tells about it
         return
-    code = app_state.township_from_map(state, townships)
+    code = app_support.township_from_map(state, townships)
     if code:
         st.session_state["town"] = code
 
@@ -171,7 +171,7 @@ def table_focus(view) -> str | None:
         return None
     if item != st.session_state.get("_focus_item"):
         st.session_state["_focus_item"] = item
-        where = app_state.item_location(view, item)
+        where = app_support.item_location(view, item)
         if where is None:
             st.toast("该事项在地图上没有位置（乡镇不在边界图层中或地点不详）。", icon="ℹ️")
         else:
@@ -186,17 +186,17 @@ def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
     a row shows the item on the map."""
     st.subheader(f"事项（{len(view.items_df)} / {n_total}）")
     metric = None if view.metric_key == "items" else view.metric_key
-    table = app_state.planner_table(view.items_df, view.metrics_df, sectors, metric)
+    table = app_support.planner_table(view.items_df, view.metrics_df, sectors, metric)
     ids = table["编号"].tolist()
     # a new table (other filters or metric) is a new widget: no stale row stays picked
-    table_key = "items_table_" + app_state.content_hash("\n".join(ids))[:12]
+    table_key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
     st.session_state["_table_ids"], st.session_state["_table_key"] = ids, table_key
     hint = "点选一行，地图即定位到该事项；点列标题排序。"
     if metric:
         hint += f"默认按{agg.metric_name(metric)}从大到小排列。"
     st.caption(hint)
     config = {"已更正": st.column_config.CheckboxColumn("已更正")}
-    numeric = [c for c in table.columns if c not in app_state.TABLE_COLUMNS]
+    numeric = [c for c in table.columns if c not in app_support.TABLE_COLUMNS]
     for col in numeric:
         config[col] = st.column_config.NumberColumn(col, format="%.6g")
     st.dataframe(
@@ -212,7 +212,7 @@ def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
 
 def exports(view, stem: str) -> None:
     """Download buttons; each file is generated only when its button is clicked."""
-    for spec in app_state.export_specs(view, stem):
+    for spec in app_support.export_specs(view, stem):
         st.download_button(
             spec.label,
             data=spec.build,
@@ -229,8 +229,8 @@ def data_sources_section(county_code: str, layers, boundary_meta, sample: bool) 
     rows = data_sources(county_code, layers, boundary_meta, sample=sample)
     with st.expander("数据来源"):
         for r in rows:
-            licence = f"（{app_state.md_escape(r['licence'])}）" if r["licence"] else ""
+            licence = f"（{app_support.md_escape(r['licence'])}）" if r["licence"] else ""
             st.markdown(
-                f"- **{app_state.md_escape(r['data'])}**：{app_state.md_escape(r['source'])}"
+                f"- **{app_support.md_escape(r['data'])}**：{app_support.md_escape(r['source'])}"
                 + licence
             )

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pytest
 
-from geo import config
+from geo import paths
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id, items_frame
 from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
@@ -220,11 +220,11 @@ def test_files_that_are_not_stores_are_refused(tmp_path):
 
 
 def test_store_path_prefers_argument_then_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(config.STORE_ENV, str(tmp_path / "env.sqlite"))
-    assert config.store_path() == tmp_path / "env.sqlite"
-    assert config.store_path(tmp_path / "arg.sqlite") == tmp_path / "arg.sqlite"
-    monkeypatch.delenv(config.STORE_ENV)
-    default = config.store_path()
+    monkeypatch.setenv(paths.STORE_ENV, str(tmp_path / "env.sqlite"))
+    assert paths.store_path() == tmp_path / "env.sqlite"
+    assert paths.store_path(tmp_path / "arg.sqlite") == tmp_path / "arg.sqlite"
+    monkeypatch.delenv(paths.STORE_ENV)
+    default = paths.store_path()
     assert default.name == "activity.sqlite" and "township-activity-map" in str(default)
 
 
