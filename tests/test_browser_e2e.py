@@ -530,6 +530,10 @@ def test_laptop_the_map_is_the_page(app):
         assert head.get_by_text(re.compile(r"^息县$")).is_visible()
         assert head.get_by_text("6 条事项", exact=False).is_visible()
         assert not page.get_by_role("heading", name="息县 乡镇工作动态").count()
+        _open_exports(page)  # the downloads, one click away in the header bar
+        assert page.get_by_role("button", name="图片 PNG").is_visible()
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="图片 PNG").wait_for(state="hidden")
 
         text = _open_badge(page)
         assert "示意范围，非官方边界" in text and "“乡镇边界”一节" in text
