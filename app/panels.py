@@ -185,13 +185,17 @@ def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
     """The item table: the chosen metric as a sortable column, empty columns left out; picking
     a row shows the item on the map."""
     st.subheader(f"事项（{len(view.items_df)} / {n_total}）")
+    if view.items_df.empty:
+        st.caption("没有符合当前筛选的事项。" if n_total else "该县还没有事项：请在侧栏上传简报。")
+        return
     metric = None if view.metric_key == "items" else view.metric_key
     table = app_support.planner_table(view.items_df, view.metrics_df, sectors, metric)
     ids = table["编号"].tolist()
     # a new table (other filters or metric) is a new widget: no stale row stays picked
     table_key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
     st.session_state["_table_ids"], st.session_state["_table_key"] = ids, table_key
-    hint = "点选一行，地图即定位到该事项；点列标题排序。"
+    hint = "点选一行，地图即定位到该事项；" if view.can_draw_map else ""
+    hint += "点列标题排序。"
     if metric:
         hint += f"默认按{agg.metric_name(metric)}从大到小排列。"
     st.caption(hint)
@@ -207,6 +211,7 @@ def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
         key=table_key,
         on_select="rerun",
         selection_mode="single-row",
+        placeholder="—",  # an item without the chosen metric
     )
 
 
