@@ -138,25 +138,27 @@ def map_and_panel(view, map_key, townships, sectors, start, focus=None) -> None:
     # map's HTML, which would re-mount it.
     location = (start.lat, start.lon) if start.lat is not None else None
     key = (*map_key, location, start.zoom, focus)
-    with st.container(key="geo_map"):
-        built = cache.built_map(
-            key, view, location, start.zoom, cache.tianditu_key(), focus, APP_EXPLANATION
-        )
-        state = st_folium(
-            copy.deepcopy(built),
-            key="map",
-            height=560,  # the CSS of app/style.css sizes the frame to the screen
-            use_container_width=True,
-            returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
-            render=False,
-        )
-    _take_click(state, townships)
-    _keep_view(state, view.basemap)
-    code = st.session_state.get("town")
-    if code and view.has_polygons:
-        names = dict(zip(townships["township_code"], townships["township"], strict=True))
-        with st.container(key="town_panel"):
-            _township_panel(view, code, names.get(code, ""), sectors)
+    # the box holds the map and, once a township is clicked, the drawer over it
+    with st.container(key="geo_mapbox"):
+        with st.container(key="geo_map"):
+            built = cache.built_map(
+                key, view, location, start.zoom, cache.tianditu_key(), focus, APP_EXPLANATION
+            )
+            state = st_folium(
+                copy.deepcopy(built),
+                key="map",
+                height=560,  # the CSS of app/style.css sizes the frame to the screen
+                use_container_width=True,
+                returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
+                render=False,
+            )
+        _take_click(state, townships)
+        _keep_view(state, view.basemap)
+        code = st.session_state.get("town")
+        if code and view.has_polygons:
+            names = dict(zip(townships["township_code"], townships["township"], strict=True))
+            with st.container(key="town_panel"):
+                _township_panel(view, code, names.get(code, ""), sectors)
 
 
 def table_focus(view) -> str | None:
