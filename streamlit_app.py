@@ -203,6 +203,8 @@ def main() -> None:
     panels.items_section(view, len(c.items_df), sectors)
     with st.expander("更正事项（乡镇、村、行业）"):
         review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
+    with st.expander("检查事项切分（合并 / 拆分）"):
+        review.cut_review(store, c.items_df, c.sample_bulletin)
     panels.data_sources_section(c.code, c.active.layers, c.active.meta, sample)
     _sync_url(c)
 
