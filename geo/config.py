@@ -15,12 +15,12 @@ from geo.errors import StoreError
 
 __all__ = [
     "APP_NAME",
+    "SERVER_SCHEMES",
     "STORE_ENV",
     "STORE_FILENAME",
     "config_dir",
     "data_dir",
     "default_store_path",
-    "SERVER_SCHEMES",
     "store_location",
     "store_path",
 ]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Protocol
 
@@ -68,8 +68,9 @@ def damaged_error(location: Any, detail: Any) -> StoreError:
     )
 
 
-def check_version(version: int | None, location: str, target: int, *, writable: bool,
-                  hint: str = "") -> None:
+def check_version(
+    version: int | None, location: str, target: int, *, writable: bool, hint: str = ""
+) -> None:
     """Refuse a database that is not a store, is newer than this program, or is older and
     cannot be upgraded because it can only be read.
 
@@ -182,6 +183,7 @@ class StoreBackend(abc.ABC):
 
         The default does nothing: right for a database that has one writer at a time.
         """
+        return
 
     def insert_id(self, conn: Connection, sql: str, params: Sequence[Any]) -> int:
         """Run an ``INSERT`` into a table with a generated ``id`` and return that id."""

@@ -443,7 +443,8 @@ class PostgisBackend(StoreBackend):
         schema = conn.execute("SELECT current_schema()").fetchone()[0]
         if schema is None:
             raise StoreError(
-                f"数据库 {self.location} 的 search_path 中没有可用的 schema", code="store.permission"
+                f"数据库 {self.location} 的 search_path 中没有可用的 schema",
+                code="store.permission",
             )
         if version:
             return bool(
@@ -452,9 +453,12 @@ class PostgisBackend(StoreBackend):
                     " AND has_table_privilege('corrections', 'INSERT')"
                 ).fetchone()[0]
             )
-        if version == 0 and not conn.execute(
-            "SELECT has_schema_privilege(current_schema(), 'CREATE')"
-        ).fetchone()[0]:
+        if (
+            version == 0
+            and not conn.execute(
+                "SELECT has_schema_privilege(current_schema(), 'CREATE')"
+            ).fetchone()[0]
+        ):
             raise StoreError(
                 f"当前用户无权在数据库 {self.location} 的 schema {schema} 中建表；请由管理员授权"
                 f"（GRANT CREATE ON SCHEMA {schema} TO …）或用有权限的用户先打开一次",
@@ -548,11 +552,11 @@ class PostgisBackend(StoreBackend):
             conn, f"INSERT INTO boundaries ({columns}) VALUES ({marks})", list(meta.values())
         )
         wkb = shapely.to_wkb(layer.geometry.to_numpy())
+        cells = layer[["township_code", "township", "quality", "source"]].itertuples(index=False)
         rows = [
             (set_id, pos, code, _text(name), quality, _text(source), geom)
-            for pos, (code, name, quality, source, geom) in enumerate(
-                zip(layer["township_code"], layer["township"], layer["quality"],
-                    layer["source"], wkb, strict=True)  # fmt: skip
+            for pos, ((code, name, quality, source), geom) in enumerate(
+                zip(cells, wkb, strict=True)
             )
         ]
         conn.executemany(

@@ -295,7 +295,13 @@ class SqliteBackend(StoreBackend):
         if self.path != ":memory:":
             _check_integrity(conn, self.path)
         if self.read_only:
-            check_version(user_version(conn), self.location, len(MIGRATIONS), writable=False, hint=_OLD_READ_ONLY)
+            check_version(
+                user_version(conn),
+                self.location,
+                len(MIGRATIONS),
+                writable=False,
+                hint=_OLD_READ_ONLY,
+            )
             return
         if self.path != ":memory:":
             _set_wal(conn)
@@ -387,4 +393,3 @@ class SqliteBackend(StoreBackend):
             if col not in gdf:
                 gdf[col] = None
         return gdf[BOUNDARY_COLUMNS]
-

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 
 from pg_cluster import Cluster, start_cluster, stop_cluster  # noqa: E402 - tools/ just added
+
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"
 

@@ -229,11 +229,20 @@ def _create_database(bindir: Path, cluster: Cluster, password: str) -> None:
         f"CREATE ROLE {_ROLE} LOGIN PASSWORD '{password}'",
         run,
     )
-    _psql(bindir, cluster.folder, cluster.port, "postgres", f"CREATE DATABASE {_DB} OWNER {_ROLE}", run)
+    _psql(
+        bindir,
+        cluster.folder,
+        cluster.port,
+        "postgres",
+        f"CREATE DATABASE {_DB} OWNER {_ROLE}",
+        run,
+    )
     try:
         _psql(bindir, cluster.folder, cluster.port, _DB, "CREATE EXTENSION postgis", run)
     except ClusterError as err:
-        raise ClusterError(f"PostGIS is not installed ({err}): apt-get install {PACKAGES}") from None
+        raise ClusterError(
+            f"PostGIS is not installed ({err}): apt-get install {PACKAGES}"
+        ) from None
 
 
 def start_cluster(*, parent: str | None = None, fast: bool = True) -> Cluster:
@@ -278,7 +287,10 @@ def stop_cluster(cluster: Cluster) -> None:
     data = cluster.data_dir
     if os.path.exists(os.path.join(data, "postmaster.pid")):
         with contextlib.suppress(ClusterError, subprocess.TimeoutExpired):
-            _run([str(pg_bin_dir() / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"], cluster.run_as)
+            _run(
+                [str(pg_bin_dir() / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"],
+                cluster.run_as,
+            )
     shutil.rmtree(cluster.folder, ignore_errors=True)
 
 
