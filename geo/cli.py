@@ -237,49 +237,44 @@ def _bulletin_table(bulletin) -> str:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    counts = {"created": 0, "unchanged": 0, "failed": 0}
-    if args.county:  # a wrong county is one error, not one per file
-        from geo.gazetteer import load_gazetteer
+    from geo.bulk_ingest import bulletin_files, default_jobs, ingest_files
 
-        load_gazetteer(args.county)
-    # The store is opened at the first bulletin that parses: a run where every file fails
-    # leaves no empty store file behind.
-    store = None
-    try:
-        # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
-        bar = tqdm(
-            args.files, file=sys.stderr, unit="file", disable=True if len(args.files) < 2 else None
-        )
-        for path in bar:
-            try:
-                bulletin = _parse_file(path, args.county, args.single_item)
-                if not bulletin.items:
-                    raise _UsageError("no items found in the text")
-                store = store or _open_store(args.store)
-                result = store.ingest(bulletin, reassign_county=args.reassign_county)
-            except (GeoInputError, OSError) as err:
-                if getattr(err, "code", "") == "store.damaged":
-                    raise  # every further file would fail the same way
-                counts["failed"] += 1
-                msg = _one_line(err)
-                msg = msg if path in msg else f"{path}: {msg}"
-                tqdm.write(f"error: {msg}", file=sys.stderr)
-                continue
-            status = "created" if result.created else "unchanged"
-            counts[status] += 1
-            tqdm.write(
-                f"{status:9}  {result.bulletin_id[:12]}  {result.n_items:3d} items  {path}",
-                file=sys.stdout,
-            )
-    finally:
-        if store is not None:
-            store.close()
-    where = f"store {store.path}" if store is not None else "nothing stored"
-    print(
-        f"{counts['created']} created, {counts['unchanged']} unchanged, "
-        f"{counts['failed']} failed; {where}"
+    files, missing = bulletin_files(args.files)
+    for outcome in missing:
+        tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+    if not files and not missing:
+        raise _UsageError("文件夹中没有简报文件（.txt / .pdf / .docx）")
+    # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
+    bar = tqdm(
+        total=len(files), file=sys.stderr, unit="份", disable=True if len(files) < 2 else None
     )
-    return 2 if counts["failed"] else 0
+
+    def report(outcome) -> None:
+        bar.update(1)
+        if outcome.status == "failed":
+            tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+            return
+        tqdm.write(
+            f"{outcome.status:9}  {(outcome.bulletin_id or '')[:12]}  "
+            f"{outcome.n_items:3d} items  {outcome.path}",
+            file=sys.stdout,
+        )
+
+    try:
+        summary = ingest_files(
+            files,
+            store_location=args.store,
+            county=args.county,
+            single=args.single_item,
+            reassign_county=args.reassign_county,
+            jobs=args.jobs or default_jobs(),
+            on_outcome=report,
+        )
+    finally:
+        bar.close()
+    summary.failed += len(missing)
+    print(summary.to_text())
+    return 2 if summary.failed else 0
 
 
 def _cmd_bulletins(args: argparse.Namespace) -> int:
@@ -464,7 +459,7 @@ def _cmd_boundaries_import(args: argparse.Namespace) -> int:
     if not result.refused and not args.check:
         with _open_store(args.store) as store:
             save_result(result, store=store)
-            where = store.path
+            where = store.location
     print(result.to_text())
     if args.table:
         rows = result.table.itertuples(index=False)
@@ -576,7 +571,8 @@ def _export_store(store_arg: str | None):
     """The store, or None when its file does not exist (it is not created just to look)."""
     from geo import config
 
-    return _open_store(store_arg) if config.store_path(store_arg).exists() else None
+    where = config.store_location(store_arg)
+    return _open_store(store_arg) if isinstance(where, str) or where.exists() else None
 
 
 def _export_townships(args: argparse.Namespace, gaz):
@@ -676,7 +672,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _store_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "--store", metavar="PATH", help="store file (default: $GEO_STORE or user data dir)"
+        "--store",
+        metavar="PATH_OR_URL",
+        help="store: a SQLite file or postgresql://user@host/db "
+        "(default: $GEO_STORE or user data dir)",
     )
 
 
@@ -709,9 +708,21 @@ def _add_text_commands(sub) -> None:
     sp.add_argument("--format", choices=("json", "table", "csv"), default="json")
     sp.set_defaults(func=_cmd_parse)
 
-    sp = sub.add_parser("ingest", help="parse bulletin files into the store")
-    sp.add_argument("files", nargs="+", metavar="FILE")
+    sp = sub.add_parser(
+        "ingest", help="parse bulletin files (or every bulletin in folders) into the store"
+    )
+    sp.add_argument(
+        "files", nargs="+", metavar="FILE_OR_DIR", help=".txt/.pdf/.docx files or folders"
+    )
     _county_args(sp)
+    sp.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="parse in N processes (0 = one per CPU core); a killed run is resumed by running "
+        "it again: files already stored are skipped",
+    )
     sp.add_argument(
         "--reassign-county",
         action="store_true",

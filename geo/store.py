@@ -876,6 +876,15 @@ class Store:
             ).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=_BULLETIN_COLUMNS)
 
+    def bulletin_counties(self) -> dict[str, str | None]:
+        """``{bulletin id: county code}`` of every stored bulletin (cheap: no text, no items).
+
+        Lets a bulk ingest recognise files it already stored before parsing them.
+        """
+        with self._reading() as conn:
+            rows = conn.execute("SELECT id, county_code FROM bulletins").fetchall()
+        return {r[0]: r[1] or None for r in rows}
+
     def corrections(self) -> pd.DataFrame:
         """Every correction, oldest first, with the item's headline where the item is stored.
 

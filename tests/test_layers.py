@@ -36,6 +36,9 @@ LAYERS: list[tuple[str, set[str]]] = [
         {
             "geo.aggregate",
             "geo.store",
+            "geo.store_backend",
+            "geo.store_sqlite",
+            "geo.store_postgis",
             "geo.outlines",
             "geo.position_check",
             "geo.boundary_join",
@@ -47,7 +50,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("view-model", {"geo.view"}),
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render"}),
     ("exports", {"geo.export"}),
-    ("workflows", {"geo.workflows"}),
+    ("workflows", {"geo.workflows", "geo.bulk_ingest"}),
     ("front ends", {"geo.app_state", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]
 #: The text stage: it must not load these (directly or through what it imports).
