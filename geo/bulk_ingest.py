@@ -38,6 +38,7 @@ from geo.ingest import normalise_text
 from geo.io.bulletin_files import read_bulletin
 from geo.models import Bulletin
 from geo.pipeline import parse_text
+from geo.prefecture import find_area, is_prefecture_code, load_prefecture, parse_prefecture_text
 from geo.store import Store
 
 __all__ = [
@@ -155,8 +156,16 @@ _KNOWN: dict[str, str | None] = {}
 def _init_worker(known: dict[str, str | None], county: str | None) -> None:
     global _KNOWN
     _KNOWN = known
-    if county:  # warm the gazetteer once per worker, not per file
+    if county and not is_prefecture_code(county):  # warm the gazetteer once per worker
         load_gazetteer(county)
+
+
+def _expected_county(county: str | None, text: str) -> str | None:
+    """The county code a file's bulletin would be stored under (None for a prefecture's)."""
+    if county:
+        return None if is_prefecture_code(county) else county
+    gaz = detect_gazetteer(text)
+    return gaz.county_code if gaz else None
 
 
 def _failed(path: str, err: BaseException) -> FileOutcome:
@@ -186,11 +195,13 @@ def parse_one(path: str, county: str | None, single: bool) -> Bulletin | FileOut
         if _KNOWN:
             text = normalise_text(raw)
             sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            if sha in _KNOWN:
-                gaz = load_gazetteer(county) if county else detect_gazetteer(text)
-                if _KNOWN[sha] == (gaz.county_code if gaz else None):
-                    return FileOutcome(path, "unchanged", sha)
-        bulletin = parse_text(raw, county=county, single=single, source_name=name)
+            if sha in _KNOWN and _KNOWN[sha] == _expected_county(county, text):
+                return FileOutcome(path, "unchanged", sha)
+        if is_prefecture_code(county):
+            area = load_prefecture(county)
+            bulletin = parse_prefecture_text(raw, area, single=single, source_name=name)
+        else:
+            bulletin = parse_text(raw, county=county, single=single, source_name=name)
         if not bulletin.items:
             raise GeoInputError("文中没有找到事项（no items found in the text）")
         return bulletin
@@ -274,7 +285,8 @@ def ingest_files(
     store_location : str, optional
         As :class:`geo.store.Store` takes it (``--store``); default ``$GEO_STORE``.
     county : str, optional
-        County name or code for every file; detected per file when omitted.
+        County (or prefecture: each item placed in its own county) name or code for every
+        file; detected per file when omitted.
     single, reassign_county
         As for :func:`geo.pipeline.parse_text` and :meth:`geo.store.Store.ingest`.
     jobs : int
@@ -293,8 +305,9 @@ def ingest_files(
     """
     if not 1 <= jobs <= _MAX_JOBS:
         raise GeoInputError(f"--jobs 应在 1 到 {_MAX_JOBS} 之间", code="input.jobs")
-    if county:  # a wrong county is one error, not one per file
-        county = load_gazetteer(county).county_code
+    if county:  # a wrong county is one error, not one per file; a prefecture by its code
+        area = find_area(county)
+        county = getattr(area, "county_code", None) or area.code
     started = time.perf_counter()
     summary = IngestSummary(jobs=jobs)
     store = _existing_store(store_location)

@@ -160,9 +160,19 @@ def _sector_names() -> dict[str, str]:
 
 
 def _parse_file(path: str, county: str | None, single: bool):
-    """Read and parse a bulletin file, or stdin for ``-``."""
+    """Read and parse a bulletin file, or stdin for ``-``; with a prefecture for ``county``,
+    each item is geocoded with its own county (:mod:`geo.prefecture`)."""
     from geo.pipeline import parse_file
+    from geo.prefecture import Prefecture, find_area, parse_prefecture_text
 
+    area = find_area(county) if county else None
+    if isinstance(area, Prefecture):
+        from geo.io.bulletin_files import read_bulletin
+
+        source = sys.stdin.buffer if path == "-" else Path(path)
+        name = "<stdin>" if path == "-" else Path(path).name
+        raw = read_bulletin(source, name if path == "-" else None)
+        return parse_prefecture_text(raw, area, single=single, source_name=name)
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
         return parse_file(sys.stdin.buffer, "<stdin>", county=county, single=single)
@@ -551,10 +561,12 @@ def _export_frames(args: argparse.Namespace):
 
 
 def _export_county(args: argparse.Namespace, items_df):
+    """The county's gazetteer, or the prefecture, of the export."""
     from geo.gazetteer import load_gazetteer
+    from geo.prefecture import find_area
 
     if args.county:
-        return load_gazetteer(args.county)
+        return find_area(args.county)
     codes = sorted({c for c in items_df["county_code"].dropna() if c})
     if len(codes) > 1:
         raise _UsageError(
@@ -597,10 +609,79 @@ def _export_townships(args: argparse.Namespace, gaz):
             store.close()
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
+def _export_filters(args: argparse.Namespace, area, resolve_township) -> tuple:
+    """``(Filters, metric key)`` of the export, checked against the taxonomy and metric keys."""
     from geo import aggregate as agg
+
+    sectors = tuple(args.sector or ())
+    known = _sector_names()
+    unknown = [s for s in sectors if known and s not in known]
+    if unknown:
+        raise _UsageError(f"unknown sector {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    town_codes = tuple(resolve_township(area, t) for t in (args.township or ()))
+    metric = args.metric or "items"
+    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
+    if metric not in keys:
+        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
+    return agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c)), metric
+
+
+def _prefecture_township(prefecture, value: str) -> str:
+    """A township of any county of the prefecture: its code, or a name unique in the
+    prefecture (``槐店乡``, or ``光山县槐店乡`` where two counties have one)."""
+    from geo.gazetteer import load_gazetteer
+
+    if value.strip().lower() in _CLEAR or re.fullmatch(r"\d{9}|\d{12}", value):
+        return "" if value.strip().lower() in _CLEAR else value[:9]
+    named = [(c, n) for c, n in prefecture.counties if value.startswith(n)]
+    found = []
+    for code, name in named or prefecture.counties:
+        short = value[len(name) :] if named else value
+        found += [(name, t) for t in load_gazetteer(code).match_township_name(short)]
+    if len(found) != 1:
+        options = "、".join(f"{c}{t.name} {t.code}" for c, t in found)
+        why = f"is ambiguous in {prefecture.name}: {options}" if found else "not found"
+        raise _UsageError(f"township {value!r} {why}")
+    return found[0][1].code
+
+
+def _export_view(args: argparse.Namespace, items_df, metrics_df):
+    """The MapView of the export: a county's (its layer in use) or a prefecture's."""
+    from geo import aggregate as agg
+    from geo.prefecture import Prefecture
+    from geo.workflows import county_frames, county_view, prefecture_townships, prefecture_view
+
+    area = _export_county(args, items_df)
+    code = area.code if isinstance(area, Prefecture) else area.county_code
+    items_df, metrics_df = county_frames(items_df, metrics_df, code, keep_unknown=True)
+    metrics_df = agg.assign_metric_keys(metrics_df)
+    if isinstance(area, Prefecture):
+        if args.boundaries:
+            raise _UsageError("--boundaries 只用于单个县（区）：请用 boundaries import 逐县导入")
+        filters, metric = _export_filters(args, area, _prefecture_township)
+        store = _export_store(args.store)
+        try:
+            townships = prefecture_townships(area, store=store)
+        finally:
+            if store is not None:
+                store.close()
+        return prefecture_view(items_df, metrics_df, townships, filters=filters, metric_key=metric)
+    filters, metric = _export_filters(args, area, _resolve_township)
+    # without polygons the data exports still work; the map exports draw the outline or fail
+    # with ExportError (one line)
+    return county_view(
+        items_df,
+        metrics_df,
+        _export_townships(args, area),
+        county=area.county_name,
+        gazetteer=area,
+        filters=filters,
+        metric_key=metric,
+    )
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
     from geo import export
-    from geo.workflows import county_frames, county_view
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in EXPORT_FORMATS:
@@ -608,34 +689,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             f"cannot tell the format of {args.out}; give --format ({'|'.join(EXPORT_FORMATS)})"
         )
     items_df, metrics_df = _export_frames(args)
-    gaz = _export_county(args, items_df)
-    items_df, metrics_df = county_frames(items_df, metrics_df, gaz.county_code, keep_unknown=True)
-    metrics_df = agg.assign_metric_keys(metrics_df)
-    active = _export_townships(args, gaz)
-
-    sectors = tuple(args.sector or ())
-    known = _sector_names()
-    unknown = [s for s in sectors if known and s not in known]
-    if unknown:
-        raise _UsageError(f"unknown sector {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    town_codes = tuple(_resolve_township(gaz, t) for t in (args.township or ()))
-    metric = args.metric or "items"
-    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
-    if metric not in keys:
-        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
-
-    filters = agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c))
-    # without polygons the data exports still work; the map exports draw the outline or fail
-    # with ExportError (one line)
-    view = county_view(
-        items_df,
-        metrics_df,
-        active,
-        county=gaz.county_name,
-        gazetteer=gaz,
-        filters=filters,
-        metric_key=metric,
-    )
+    view = _export_view(args, items_df, metrics_df)
     out = Path(args.out)
     if out.is_dir():
         raise _UsageError(f"--out {out} is a folder; give a file name")
@@ -681,7 +735,10 @@ def _store_arg(sp: argparse.ArgumentParser) -> None:
 
 def _county_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "--county", metavar="NAME_OR_CODE", help="county (default: detected from the text)"
+        "--county",
+        metavar="NAME_OR_CODE",
+        help="county (息县, 411528) or prefecture (信阳市, 4115: each item placed in its own "
+        "county); default: detected from the text",
     )
     sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
 

@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         },
     ),
     ("text", {"geo.ingest", "geo.items", "geo.metrics", "geo.sectors"}),
-    ("places", {"geo.gazetteer", "geo.geocode", "geo.pipeline"}),
+    ("places", {"geo.gazetteer", "geo.geocode", "geo.pipeline", "geo.prefecture"}),
     (
         "data",
         {
