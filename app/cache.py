@@ -12,6 +12,7 @@ from geo import app_state, assets, webmap
 from geo.boundaries import county_layers
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
+from geo.prefecture import find_area
 from geo.sectors import sector_names as taxonomy_sector_names
 from geo.store import Store
 
@@ -29,6 +30,12 @@ def store_at(path: str):
 @st.cache_resource(show_spinner=False)
 def gazetteer(county_code: str):
     return load_gazetteer(county_code)
+
+
+@st.cache_resource(show_spinner=False)
+def area(query: str):
+    """A county's gazetteer or a prefecture (:func:`geo.prefecture.find_area`)."""
+    return find_area(query)
 
 
 @st.cache_resource(show_spinner=False)

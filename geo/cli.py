@@ -162,21 +162,12 @@ def _sector_names() -> dict[str, str]:
 def _parse_file(path: str, county: str | None, single: bool):
     """Read and parse a bulletin file, or stdin for ``-``; with a prefecture for ``county``,
     each item is geocoded with its own county (:mod:`geo.prefecture`)."""
-    from geo.pipeline import parse_file
-    from geo.prefecture import Prefecture, find_area, parse_prefecture_text
+    from geo.prefecture import parse_area_file
 
-    area = find_area(county) if county else None
-    if isinstance(area, Prefecture):
-        from geo.io.bulletin_files import read_bulletin
-
-        source = sys.stdin.buffer if path == "-" else Path(path)
-        name = "<stdin>" if path == "-" else Path(path).name
-        raw = read_bulletin(source, name if path == "-" else None)
-        return parse_prefecture_text(raw, area, single=single, source_name=name)
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
-        return parse_file(sys.stdin.buffer, "<stdin>", county=county, single=single)
-    return parse_file(Path(path), county=county, single=single)
+        return parse_area_file(sys.stdin.buffer, "<stdin>", county=county, single=single)
+    return parse_area_file(Path(path), county=county, single=single)
 
 
 def _open_store(path: str | None):

@@ -15,21 +15,25 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from geo import gazetteer as _gaz
 from geo.chars import to_simplified
 from geo.errors import CountyNotFoundError
 from geo.geocode import geocode_item
 from geo.ingest import normalise_text, parse_header
+from geo.io.bulletin_files import read_bulletin
 from geo.items import single_item, split_items
 from geo.models import Bulletin, Item
-from geo.pipeline import annotate_items
+from geo.pipeline import annotate_items, parse_file
 
 __all__ = [
     "Prefecture",
     "find_area",
     "is_prefecture_code",
     "load_prefecture",
+    "parse_area_file",
     "parse_prefecture_text",
 ]
 
@@ -205,3 +209,26 @@ def parse_prefecture_text(
         county_code=None,
         items=items,
     )
+
+
+def parse_area_file(
+    source: str | Path | bytes | BinaryIO,
+    name: str | None = None,
+    *,
+    county: str | None = None,
+    single: bool = False,
+) -> Bulletin:
+    """:func:`geo.pipeline.parse_file` where ``county`` may also name a prefecture (then each
+    item is placed in its own county, :func:`parse_prefecture_text`).
+
+    Raises
+    ------
+    geo.errors.BulletinReadError, geo.errors.CountyNotFoundError
+        As :func:`geo.pipeline.parse_file`.
+    """
+    area = find_area(county) if county else None
+    if not isinstance(area, Prefecture):
+        return parse_file(source, name, county=county, single=single)
+    raw = read_bulletin(source, name)
+    label = name or (Path(source).name if isinstance(source, str | Path) else "<upload>")
+    return parse_prefecture_text(raw, area, single=single, source_name=label)

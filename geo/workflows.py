@@ -28,7 +28,7 @@ from geo import aggregate as agg
 from geo.boundaries import CountyLayers, county_layers
 from geo.outlines import OUTLINE_ATTRIBUTION, county_outlines
 from geo.prefecture import Prefecture
-from geo.view import MapView, attribution_lines, export_attribution, make_view
+from geo.view import MapView, attribution_lines, data_sources, export_attribution, make_view
 
 __all__ = [
     "ActiveTownships",
@@ -36,6 +36,7 @@ __all__ = [
     "active_townships",
     "county_frames",
     "county_view",
+    "prefecture_data_sources",
     "prefecture_townships",
     "prefecture_view",
 ]
@@ -351,3 +352,28 @@ def prefecture_view(
         attribution=_prefecture_attribution(area, sample=sample),
         county_units=area.county_units(),
     )
+
+
+def prefecture_data_sources(area: PrefectureTownships, *, sample: bool = False) -> list[dict]:
+    """Every data source of a prefecture view (the app's 数据来源), each once: the sources of
+    each county's layer in use and the open county outlines (ODbL)."""
+    codes = area.with_polygons or list(area.counties)[:1]
+    rows: list[dict] = []
+    for code in codes:
+        active = area.counties[code]
+        layers = dataclasses.replace(active.layers, outline=None)
+        rows += data_sources(code, layers, active.meta, sample=sample)
+    rows.append(
+        {
+            "data": "县界（全市各县）",
+            "source": OUTLINE_ATTRIBUTION.removeprefix("县界："),
+            "licence": "ODbL 1.0",
+        }
+    )
+    seen, out = set(), []
+    for r in rows:
+        key = tuple(r.values())
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out

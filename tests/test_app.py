@@ -881,3 +881,56 @@ def test_app_wording_points_to_the_boundary_section(monkeypatch, tmp_path):
     assert "“乡镇边界”一节" in warning and "上传乡镇边界”" not in warning
     shown = " ".join(_markdown_texts(at))
     assert "display aid" not in shown and "precision" not in shown
+
+
+# --------------------------------------------------------------------------- prefectures
+
+
+def test_area_menu_offers_the_prefecture_of_each_county():
+    assert app_state.area_choices({"411528": "息县"}) == {
+        "411528": "息县",
+        "4115": "信阳市（全市）",
+    }
+
+
+def test_prefecture_view_in_the_app(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.selectbox(key="county").set_value("4115").run()
+    assert not at.exception
+    assert any(t.value.startswith("信阳市（全市）") for t in at.title)
+    assert len(_table(at)) == 6  # the sample's 息县 items, in their own county
+    infos = " ".join(i.value for i in at.info)
+    assert "光山县" in infos and "尚无乡镇边界" in infos and "全县合计" in infos
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"]
+    assert any("ODbL" in t for t in _markdown_texts(at))
+    towns = at.multiselect(key="f_towns").options
+    assert any(t.startswith("光山县·") for t in towns) and any(t.startswith("息县·") for t in towns)
+    assert at.query_params["county"] == "4115"
+
+
+def test_a_prefecture_typed_by_name_and_its_uploads_place_items_in_their_counties(
+    monkeypatch, tmp_path
+):
+    at = _app(monkeypatch, tmp_path).run()
+    at.text_input(key="other_county").input("信阳市")
+    at.button(key="other_county_go").click().run()
+    assert at.selectbox(key="county").value == "4115"
+    text = (
+        "信阳市工作简报\n2024年第3期\n信阳市人民政府办公室            2024年3月8日\n"
+        " 光山县槐店乡发展茶叶种植 新建茶园 500 亩。\n（槐店乡 张三）\n"
+        " 息县孙庙乡推进冬季农田水利建设 疏浚沟渠 12 公里。\n（孙庙乡 李明）\n"
+    )
+    at.file_uploader(key="bulletin_files_0").set_value(
+        [("市简报.txt", text.encode("utf-8"), "text/plain")]
+    ).run()
+    at.button(key="up_read_0").click().run()
+    at.button(key="up_go_0").click().run()
+    assert not at.exception
+    table = _table(at)
+    assert sorted(table["乡镇"]) == ["孙庙乡", "槐店乡"]
+    from geo.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        items, _ = store.frames()
+    assert sorted(items["county_code"]) == ["411522", "411528"]
