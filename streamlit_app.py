@@ -16,7 +16,7 @@ import streamlit as st
 
 from app import areas, cache, common, filters, panels, review, uploads
 from geo import aggregate as agg
-from geo import app_state, config
+from geo import app_state
 from geo.county_settings import county_choices, default_county_code
 from geo.errors import GeoInputError
 from geo.workflows import ActiveTownships, PrefectureTownships
@@ -129,8 +129,8 @@ def main() -> None:
         **st.session_state.get("_extra_counties", {}),
     }
     common.restore_from_url(counties)
-    store_path = str(config.store_path())
     try:
+        store_path = cache.store_location()
         store = cache.store_at(store_path)
     except GeoInputError as err:
         st.error(common.err_line(err))

@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from geo import aggregate as agg
-from geo import app_state, assets, webmap
+from geo import app_state, assets, config, webmap
 from geo.boundaries import county_layers
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
@@ -84,12 +84,28 @@ def store_fingerprint(store) -> tuple:
     return (len(b), app_state.content_hash("".join(b["id"])), len(c), last)
 
 
-def tianditu_key() -> str | None:
+def _secret(name: str) -> str | None:
     try:
-        key = st.secrets.get("tianditu_key")
+        return st.secrets.get(name)
     except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        key = None
-    return key or os.environ.get("TIANDITU_KEY") or None
+        return None
+
+
+def store_location() -> str:
+    """Where the app's store is: ``$GEO_STORE``, else ``geo_store`` of
+    ``.streamlit/secrets.toml`` (where a server's password belongs), else the default file.
+
+    Raises
+    ------
+    StoreError
+        A location that cannot be honoured (``store.url``).
+    """
+    given = None if os.environ.get(config.STORE_ENV, "").strip() else _secret("geo_store")
+    return str(config.store_location(given))
+
+
+def tianditu_key() -> str | None:
+    return _secret("tianditu_key") or os.environ.get("TIANDITU_KEY") or None
 
 
 @st.cache_resource(show_spinner="正在绘制地图…", max_entries=8)

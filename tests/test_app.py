@@ -934,3 +934,24 @@ def test_a_prefecture_typed_by_name_and_its_uploads_place_items_in_their_countie
     with Store(tmp_path / "store.sqlite") as store:
         items, _ = store.frames()
     assert sorted(items["county_code"]) == ["411522", "411528"]
+
+
+def test_the_store_can_come_from_secrets_and_a_bad_url_is_one_line(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from geo.store import Store
+
+    with Store(tmp_path / "secret.sqlite") as store:
+        store.ingest(_guangshan_frames()[0])
+    monkeypatch.delenv("GEO_STORE", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["geo_store"] = str(tmp_path / "secret.sqlite")
+    at.query_params["county"] = "411522"
+    at.run()
+    assert not at.exception
+    assert list(_table(at)["标题"]) == ["光山县槐店乡发展茶叶种植"]
+    monkeypatch.setenv("GEO_STORE", "mysql://planner:secret@db/activity")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert "postgresql\\://" in error and "secret" not in error and "\n" not in error
