@@ -9,7 +9,9 @@ stopped at the end. A missing server or PostGIS fails those tests; it never skip
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,21 @@ from pg_cluster import Cluster, start_cluster, stop_cluster  # noqa: E402 - tool
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"
+
+
+def run_geo(*args, store=None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m geo ARGS`` as a planner runs it (text output), with ``GEO_STORE=store``."""
+    env = dict(os.environ)
+    if store is not None:
+        env["GEO_STORE"] = str(store)
+    return subprocess.run(
+        [sys.executable, "-m", "geo", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import run_geo
 
 from geo import bulk_ingest
 from geo.bulk_ingest import bulletin_files, ingest_files
@@ -24,16 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"
 
 
-def _geo(*args, store: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ, GEO_STORE=str(store))
-    return subprocess.run(
-        [sys.executable, "-m", "geo", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=timeout,
-    )
+def _geo(*args, store, timeout: float = 300):
+    return run_geo(*args, store=store, timeout=timeout)
 
 
 def _archive(folder: Path, n: int, *, repeat: int = 1) -> list[Path]:

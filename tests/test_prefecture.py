@@ -8,13 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from conftest import run_geo
 from shapely.geometry import box
 
 from geo import aggregate as agg
@@ -141,16 +139,8 @@ def test_a_county_with_stored_townships_joins_the_choropleth(store_location, xin
 # --------------------------------------------------------------------------- the command line
 
 
-def _geo(*args, store) -> subprocess.CompletedProcess:
-    env = dict(os.environ, GEO_STORE=str(store))
-    return subprocess.run(
-        [sys.executable, "-m", "geo", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=300,
-    )
+def _geo(*args, store, timeout: float = 300):
+    return run_geo(*args, store=store, timeout=timeout)
 
 
 def test_cli_ingests_a_prefecture_bulletin_and_exports_the_prefecture(tmp_path):
