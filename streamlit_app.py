@@ -16,7 +16,7 @@ import streamlit as st
 
 from app import areas, cache, common, filters, panels, review, uploads
 from geo import aggregate as agg
-from geo import app_state
+from geo import app_support
 from geo.county_settings import county_choices, default_county_code
 from geo.errors import GeoInputError
 from geo.workflows import ActiveTownships, PrefectureTownships
@@ -81,7 +81,7 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
 
 
 def _notices(c: _County) -> None:
-    st.title(f"{app_state.md_escape(c.name)} 乡镇工作动态")
+    st.title(f"{app_support.md_escape(c.name)} 乡镇工作动态")
     if c.sample_bulletin is not None:
         st.caption("示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。")
     areas.notices(c.active)
@@ -125,7 +125,7 @@ def _sync_url(c: _County) -> None:
 def main() -> None:
     cache.static_assets()
     counties = {
-        **app_state.area_choices(county_choices()),
+        **app_support.area_choices(county_choices()),
         **st.session_state.get("_extra_counties", {}),
     }
     common.restore_from_url(counties)
@@ -147,7 +147,7 @@ def main() -> None:
     panels.map_and_panel(view, map_key, townships, shown_items, shown_metrics, sectors, start)
     st.subheader(f"事项（{len(shown_items)} / {len(c.items_df)}）")
     st.dataframe(
-        app_state.items_table(shown_items, shown_metrics, sectors),
+        app_support.items_table(shown_items, shown_metrics, sectors),
         hide_index=True,
         width="stretch",
         column_config={"已更正": st.column_config.CheckboxColumn("已更正")},

@@ -1,13 +1,13 @@
 """What differs between a county and a prefecture in the app: the area menu, the township layers
 in use, the 乡镇 filter's names, the notices, the map view and the data sources. Everything is
-computed in ``geo`` (:mod:`geo.workflows`, :mod:`geo.app_state`); this module only wires it."""
+computed in ``geo`` (:mod:`geo.workflows`, :mod:`geo.app_support`); this module only wires it."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app import cache, common
-from geo import app_state
+from geo import app_support
 from geo.boundaries import CountyLayers
 from geo.display import county_units_note
 from geo.errors import GeoInputError
@@ -37,7 +37,7 @@ def choose_area(counties: dict[str, str]) -> str:
         )
         st.button("切换", key="other_county_go", on_click=common.add_county)
         if st.session_state.get("_county_error"):
-            st.error(app_state.md_escape(st.session_state["_county_error"]))
+            st.error(app_support.md_escape(st.session_state["_county_error"]))
     return code
 
 
@@ -81,7 +81,7 @@ def area_active(store, store_path: str, code: str) -> ActiveTownships | Prefectu
 def towns(code: str, gazetteer, active) -> dict[str, str]:
     """``township code -> name`` for the 乡镇 filter (``县·乡镇`` in a prefecture)."""
     if isinstance(active, PrefectureTownships):
-        return app_state.prefecture_towns(active.prefecture, cache.gazetteer)
+        return app_support.prefecture_towns(active.prefecture, cache.gazetteer)
     if gazetteer is not None:
         return {t.code: t.name for t in gazetteer.townships}
     if active.has_polygons:
@@ -107,7 +107,7 @@ def notices(active) -> None:
     elif not active.has_polygons and active.layers.outline is not None:
         st.info("该县尚无乡镇边界：地图只显示县界与全县事项，请在侧栏上传乡镇边界。")
     elif active.meta is not None:
-        st.caption("乡镇边界：" + app_state.md_escape(boundary_label(active.meta)))
+        st.caption("乡镇边界：" + app_support.md_escape(boundary_label(active.meta)))
 
 
 def view(c, villages):

@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from geo import aggregate as agg
-from geo import app_state, assets, config, webmap
+from geo import app_support, assets, paths, webmap
 from geo.boundaries import county_layers
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
@@ -81,7 +81,7 @@ def store_fingerprint(store) -> tuple:
     b = store.bulletins()
     c = store.corrections()
     last = int(c["id"].max()) if len(c) else 0
-    return (len(b), app_state.content_hash("".join(b["id"])), len(c), last)
+    return (len(b), app_support.content_hash("".join(b["id"])), len(c), last)
 
 
 def _secret(name: str) -> str | None:
@@ -100,8 +100,8 @@ def store_location() -> str:
     StoreError
         A location that cannot be honoured (``store.url``).
     """
-    given = None if os.environ.get(config.STORE_ENV, "").strip() else _secret("geo_store")
-    return str(config.store_location(given))
+    given = None if os.environ.get(paths.STORE_ENV, "").strip() else _secret("geo_store")
+    return str(paths.store_location(given))
 
 
 def tianditu_key() -> str | None:

@@ -7,14 +7,14 @@ import streamlit as st
 
 from app import cache
 from geo import aggregate as agg
-from geo import app_state
-from geo.errors import GeoInputError
+from geo import app_support
+from geo.errors import GeoInputError, one_line
 from geo.workflows import county_frames
 
 
 def err_line(err: BaseException) -> str:
     """First line of a user-facing error, made inert (it may quote file names and contents)."""
-    return app_state.md_escape((str(err).strip() or type(err).__name__).splitlines()[0])
+    return app_support.md_escape(one_line(err))
 
 
 def seed(key: str, value, valid: bool = True) -> None:
@@ -51,7 +51,7 @@ def _area_entry(query: str) -> tuple[str, str]:
     """``(code, menu label)`` of a county or prefecture by name or code."""
     area = cache.area(query)
     code = getattr(area, "county_code", None) or area.code
-    return code, app_state.area_label(area)
+    return code, app_support.area_label(area)
 
 
 def add_county() -> None:
@@ -62,7 +62,7 @@ def add_county() -> None:
     try:
         code, label = _area_entry(query)
     except GeoInputError as err:
-        st.session_state["_county_error"] = (str(err).strip() or "?").splitlines()[0]
+        st.session_state["_county_error"] = one_line(err)
         return
     st.session_state.pop("_county_error", None)
     st.session_state.setdefault("_extra_counties", {})[code] = label
@@ -79,12 +79,12 @@ def county_data(store, store_path: str, county_code: str):
     if len(mine):
         key = ("store", store_path, fingerprint, county_code)
         return mine, their_metrics, None, key
-    if not app_state.SAMPLE_COUNTY_CODE.startswith(county_code):
+    if not app_support.SAMPLE_COUNTY_CODE.startswith(county_code):
         return items_df.iloc[0:0], metrics_df.iloc[0:0], None, ("empty", county_code)
-    text = app_state.sample_text()
-    digest = app_state.content_hash(text)
+    text = app_support.sample_text()
+    digest = app_support.content_hash(text)
     # the sample is a 息县 bulletin, also in its prefecture's view
     bulletin, s_items, s_metrics = cache.parse_cached(
-        digest, text, app_state.SAMPLE_COUNTY_CODE, app_state.SAMPLE_PATH.name
+        digest, text, app_support.SAMPLE_COUNTY_CODE, app_support.SAMPLE_PATH.name
     )
     return s_items, s_metrics, bulletin, ("sample", digest, county_code)

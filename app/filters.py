@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import cache, common
 from geo import aggregate as agg
-from geo import app_state
+from geo import app_support
 from geo.webmap import BASEMAPS
 
 
@@ -21,7 +21,7 @@ def filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[s
     metric = _metric_choice(items_df, metrics_df, url_f)
     metric_min, metric_max = _metric_range(metrics_df, metric, url_f)
     chosen_towns = _multi("f_towns", "乡镇", towns, url_f.townships, "全部乡镇")
-    b_labels = app_state.bulletin_labels(items_df)
+    b_labels = app_support.bulletin_labels(items_df)
     chosen_bulletins = _multi("f_bulletins", "简报", b_labels, url_f.bulletins, "全部简报")
     date_from, date_to = _date_range(items_df, url_f)
     common.seed("f_text", url_f.text)
@@ -65,9 +65,9 @@ def _metric_choice(items_df, metrics_df, url_f: agg.Filters) -> str:
 
 def _metric_range(metrics_df, metric: str, url_f: agg.Filters) -> tuple:
     """The chosen metric's range slider; ``(min, max)`` in base units, None = open."""
-    lo_hi = app_state.metric_bounds(metrics_df, metric)
+    lo_hi = app_support.metric_bounds(metrics_df, metric)
     # whole 万元/亿元 for money, whole units otherwise; filters get base units back
-    scale = app_state.metric_slider(metric, *lo_hi) if lo_hi is not None else None
+    scale = app_support.metric_slider(metric, *lo_hi) if lo_hi is not None else None
     if scale is None:
         return None, None
     # Bounds in the key: new data gives a fresh slider instead of an out-of-range value.
@@ -113,7 +113,7 @@ def basemap_choice() -> str:
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     common.seed("basemap", url_v.basemap, url_v.basemap in BASEMAPS)
     basemap = st.selectbox("底图", list(BASEMAPS), format_func=lambda k: BASEMAPS[k], key="basemap")
-    if app_state.is_online_basemap(basemap):
+    if app_support.is_online_basemap(basemap):
         st.caption("在线底图需联网；离线环境请选择“无底图”")
     if basemap.startswith("tianditu") and not cache.tianditu_key():
         st.warning("天地图需要密钥：在 secrets.toml 设置 tianditu_key 或环境变量 TIANDITU_KEY。")

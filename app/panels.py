@@ -9,24 +9,24 @@ from streamlit_folium import st_folium
 
 from app import cache
 from geo import aggregate as agg
-from geo import app_state, display
+from geo import app_support, display
 from geo.webmap import display_to_wgs84
 
 _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
 
 
 def _township_panel(code: str, name: str, items_df, metrics_df, sectors: dict[str, str]) -> None:
-    info = app_state.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
-    st.subheader(app_state.md_escape(name or info["township"]))
+    info = app_support.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
+    st.subheader(app_support.md_escape(name or info["township"]))
     st.metric("事项数", info["n_items"])
     if info["sectors"]:
         st.caption(
             "行业：" + "、".join(f"{sectors.get(s, s)} {n}" for s, n in info["sectors"].items())
         )
     for label, value in info["totals"][:8]:
-        st.write(f"{app_state.md_escape(label)}：{display.format_number(value)}")
+        st.write(f"{app_support.md_escape(label)}：{display.format_value(value)}")
     for row in info["items"].head(_PANEL_ITEMS).itertuples():
-        with st.expander(app_state.md_escape(display.item_title(row.headline, row.body))):
+        with st.expander(app_support.md_escape(display.item_title(row.headline, row.body))):
             st.text(row.body or "")
     if info["n_items"] > _PANEL_ITEMS:
         st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在下表查看。")
@@ -72,7 +72,7 @@ def map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, start
             returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
             render=False,
         )
-        clicked = app_state.township_from_map(state, townships)
+        clicked = app_support.township_from_map(state, townships)
         if clicked:
             st.session_state["town"] = clicked
         center, zoom = (state or {}).get("center"), (state or {}).get("zoom")
@@ -98,7 +98,7 @@ def map_and_panel(view, map_key, townships, items_df, metrics_df, sectors, start
 
 def exports(view, stem: str) -> None:
     """Download buttons; each file is generated only when its button is clicked."""
-    specs = app_state.export_specs(view, stem)
+    specs = app_support.export_specs(view, stem)
     cols = st.columns(len(specs))
     for col, spec in zip(cols, specs, strict=True):
         col.download_button(
@@ -116,8 +116,8 @@ def data_sources_section(rows: list[dict]) -> None:
     need the attribution)."""
     with st.expander("数据来源"):
         for r in rows:
-            licence = f"（{app_state.md_escape(r['licence'])}）" if r["licence"] else ""
+            licence = f"（{app_support.md_escape(r['licence'])}）" if r["licence"] else ""
             st.markdown(
-                f"- **{app_state.md_escape(r['data'])}**：{app_state.md_escape(r['source'])}"
+                f"- **{app_support.md_escape(r['data'])}**：{app_support.md_escape(r['source'])}"
                 + licence
             )

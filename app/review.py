@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import common
-from geo import app_state
+from geo import app_support
 from geo.errors import GeoInputError
 
 _NO_PLACE = "__none__"
@@ -32,7 +32,7 @@ def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str])
     if items_df.empty:
         st.caption("没有可更正的事项。")
         return
-    labels = app_state.review_labels(items_df)
+    labels = app_support.review_labels(items_df)
     iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
     row = items_df[items_df["item_id"] == iid].iloc[0]
     if callable(gazetteer):  # a prefecture: the item's own county
@@ -43,7 +43,7 @@ def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str])
 
     sector_now = text(row["sector"], "")
     st.caption(
-        app_state.md_escape(
+        app_support.md_escape(
             f"当前：{text(row['township'], '（无乡镇）')} / {text(row['village'], '（无村）')} / "
             f"{sectors.get(sector_now, sector_now or '（无行业）')}"
             + ("（已更正）" if bool(row["corrected"]) else "")
@@ -81,4 +81,4 @@ def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str])
             st.session_state["_review_msg"] = f"已保存更正：{labels[iid]}"
             st.rerun()
     if st.session_state.get("_review_msg"):
-        st.success(app_state.md_escape(st.session_state.pop("_review_msg")))
+        st.success(app_support.md_escape(st.session_state.pop("_review_msg")))

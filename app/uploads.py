@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import common
-from geo import app_state, display
+from geo import app_support, display
 from geo.boundary_import import import_boundaries, overrides_from_table, save_result
 from geo.errors import GeoInputError
 from geo.models import BulletinHeader
@@ -30,21 +30,21 @@ def upload_bulletins(store, county_code: str) -> None:
     nonce = st.session_state.setdefault("_upload_nonce", 0)
     files = st.file_uploader(
         "工作简报（txt / pdf / docx，可多选）",
-        type=list(app_state.UPLOAD_TYPES),
+        type=list(app_support.UPLOAD_TYPES),
         accept_multiple_files=True,
         key=f"bulletin_files_{nonce}",
     )
     for kind, msg in st.session_state.get("_upload_msgs", []):
-        (st.error if kind == "error" else st.success)(app_state.md_escape(msg))
+        (st.error if kind == "error" else st.success)(app_support.md_escape(msg))
     if not files:
         return
     parsed: dict = st.session_state.setdefault("_parsed_uploads", {})
-    keys = [(app_state.content_hash(f.getvalue()), county_code) for f in files]
+    keys = [(app_support.content_hash(f.getvalue()), county_code) for f in files]
     todo = [(f, k) for f, k in zip(files, keys, strict=True) if k not in parsed]
     if todo and st.button(f"读取 {len(todo)} 份简报", type="primary", key=f"up_read_{nonce}"):
         with st.spinner("正在读取简报…"):
             for f, k in todo:
-                parsed[k] = app_state.parse_upload(f.name, f.getvalue(), county=county_code)
+                parsed[k] = app_support.parse_upload(f.name, f.getvalue(), county=county_code)
         st.rerun()
     ready = [parsed[k] for k in keys if k in parsed]
     if not ready:
@@ -53,7 +53,7 @@ def upload_bulletins(store, county_code: str) -> None:
     headers = _upload_headers(ready, nonce)
     reassign = st.checkbox("已按其他县导入的简报，改按所选县重新导入", key=f"up_reassign_{nonce}")
     if not todo and st.button(f"导入 {len(ready)} 份简报", type="primary", key=f"up_go_{nonce}"):
-        report = app_state.ingest_parsed(ready, store, headers=headers, reassign_county=reassign)
+        report = app_support.ingest_parsed(ready, store, headers=headers, reassign_county=reassign)
         msgs = [("error", msg) for _, msg in report.errors]
         for name, result in report.ingested:
             note = "" if result.created else "（已存在，未重复导入）"
@@ -64,16 +64,16 @@ def upload_bulletins(store, county_code: str) -> None:
             st.session_state["_parsed_uploads"] = {}
             st.rerun()
         for _, msg in report.errors:
-            st.error(app_state.md_escape(msg))
+            st.error(app_support.md_escape(msg))
 
 
 def _upload_headers(ready, nonce: int) -> dict[str, BulletinHeader]:
     """One line per read upload; a date (and issue) asked for where the masthead had none."""
     headers: dict[str, BulletinHeader] = {}
     for i, up in enumerate(ready):
-        name = app_state.md_escape(up.name)
+        name = app_support.md_escape(up.name)
         if up.error:
-            st.error(app_state.md_escape(up.error))
+            st.error(app_support.md_escape(up.error))
             continue
         st.caption(f"{name}：{len(up.bulletin.items)} 条事项")
         if up.needs_date:
@@ -102,7 +102,7 @@ def upload_boundaries(store, county_code: str, meta, default_note: str) -> None:
         st.error(st.session_state.pop("_boundary_err"))
         st.info("请在“字段选择”中指定乡镇代码字段或乡镇名称字段后重试。")
     if st.session_state.get("_boundary_msg"):
-        st.success(app_state.md_escape(st.session_state.pop("_boundary_msg")))
+        st.success(app_support.md_escape(st.session_state.pop("_boundary_msg")))
     if f is None or options is None:
         return
     check = _checked_file(f, county_code, options)
@@ -125,7 +125,7 @@ def upload_boundaries(store, county_code: str, meta, default_note: str) -> None:
 
 
 def _boundary_in_use(store, county_code: str, meta, default_note: str) -> None:
-    st.caption("当前使用：" + app_state.md_escape(boundary_label(meta, default_note)))
+    st.caption("当前使用：" + app_support.md_escape(boundary_label(meta, default_note)))
     if meta is None:
         return
     if st.button("恢复默认边界", key="boundary_reset", help="删除已保存的边界，改用默认图层"):
@@ -139,7 +139,7 @@ def _boundary_in_use(store, county_code: str, meta, default_note: str) -> None:
 
 def _boundary_options() -> dict | None:
     """CRS, datum and declared quality; None while a typed EPSG code is missing or wrong."""
-    crs_choices = app_state.boundary_crs_choices()
+    crs_choices = app_support.boundary_crs_choices()
     crs_label = st.selectbox(
         "坐标系（CRS）",
         list(crs_choices),
@@ -147,11 +147,11 @@ def _boundary_options() -> dict | None:
         help="文件没有 .prj 或声明有误时选择；投影坐标（高斯-克吕格、Web 墨卡托）会换算为经纬度",
     )
     typed = ""
-    if crs_label == app_state.OTHER_CRS:
+    if crs_label == app_support.OTHER_CRS:
         typed = st.text_input("EPSG 代码", key="boundary_epsg", placeholder="例如 4549")
     datum_label = st.selectbox(
         "坐标基准（datum）",
-        list(app_state.DATUM_CHOICES),
+        list(app_support.DATUM_CHOICES),
         key="boundary_datum",
         help="高德、腾讯地图导出的坐标为 GCJ-02，百度为 BD-09；与坐标系无关，需另选",
     )
@@ -167,13 +167,13 @@ def _boundary_options() -> dict | None:
             st.caption("请输入 EPSG 代码后读取文件。")
             return None
         try:
-            crs = app_state.parse_crs(typed)
+            crs = app_support.parse_crs(typed)
         except GeoInputError as err:
             st.error(common.err_line(err))
             return None
     return {
         "crs": crs,
-        "datum": app_state.DATUM_CHOICES[datum_label],
+        "datum": app_support.DATUM_CHOICES[datum_label],
         "declared_quality": "official" if source else "user",
         "quality_source": source,
     }
@@ -181,7 +181,12 @@ def _boundary_options() -> dict | None:
 
 def _checked_file(f, county_code: str, options: dict):
     """The file's check (read, position, join) once the user asked for it, else None."""
-    key = (app_state.content_hash(f.getvalue()), f.name, county_code, repr(sorted(options.items())))
+    key = (
+        app_support.content_hash(f.getvalue()),
+        f.name,
+        county_code,
+        repr(sorted(options.items())),
+    )
     done = st.session_state.get("_boundary_read")
     if done is not None and done[0] == key:
         return done[1]
@@ -198,21 +203,21 @@ def _checked_file(f, county_code: str, options: dict):
 def _run_check(f, county_code: str, options: dict):
     try:
         return run_bounded(
-            app_state.check_boundary_upload,
+            app_support.check_boundary_upload,
             f.name,
             f.getvalue(),
             county=county_code,
-            timeout=app_state.UPLOAD_TIMEOUT_S,
+            timeout=app_support.UPLOAD_TIMEOUT_S,
             **options,
         )
     except GeoInputError as err:
-        return app_state.BoundaryCheck(error=common.err_line(err), error_code=err.code)
+        return app_support.BoundaryCheck(error=common.err_line(err), error_code=err.code)
 
 
 def _boundary_fields(check) -> dict:
     """The code and name columns the user picked (None = recognise automatically)."""
     if check.error:
-        st.error(app_state.md_escape(check.error))
+        st.error(app_support.md_escape(check.error))
         if check.error_code in _FIELD_ERRORS:
             st.info("请在“字段选择”中指定乡镇代码字段或乡镇名称字段后重试。")
     if check.result is not None:
@@ -259,7 +264,7 @@ def _save_boundaries(store, county_code: str, f, options: dict, overrides: dict)
             county=county_code,
             name=f.name,
             overrides=overrides or None,
-            timeout=app_state.UPLOAD_TIMEOUT_S,
+            timeout=app_support.UPLOAD_TIMEOUT_S,
             **options,
         )
         if result.refused:

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from geo import config
+from geo import paths
 from geo.errors import GeoInputError
 from geo.gazetteer import detect_gazetteer, load_gazetteer
-from geo.ingest import normalise_text
 from geo.io.bulletin_files import read_bulletin
 from geo.models import Bulletin
+from geo.normalise import normalise_text
 from geo.pipeline import parse_text
 from geo.prefecture import find_area, is_prefecture_code, load_prefecture, parse_prefecture_text
 from geo.store import Store
@@ -71,6 +71,8 @@ class FileOutcome:
         One line, for ``failed``.
     code : str or None
         The error's code (:mod:`geo.errors`), for ``failed``.
+    warnings : tuple of str
+        What the splitter warns about a newly stored bulletin (its layout, numbering…).
     """
 
     path: str
@@ -79,6 +81,7 @@ class FileOutcome:
     n_items: int = 0
     error: str | None = None
     code: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -260,7 +263,7 @@ def _parsed(
 
 def _existing_store(location: str | None) -> Store | None:
     """The store when it exists already (a server store always), else None."""
-    where = config.store_location(location)
+    where = paths.store_location(location)
     if isinstance(where, str) or where.exists():
         return Store(location)
     return None
@@ -336,8 +339,10 @@ def _store_one(store: Store, path: str, bulletin: Bulletin, reassign: bool) -> F
         if getattr(err, "code", "") in ("store.damaged", "store.unreachable", "store.read_only"):
             raise  # every further file would fail the same way
         return _failed(path, err)
-    status = "created" if result.created else "unchanged"
-    return FileOutcome(path, status, result.bulletin_id, result.n_items)
+    if not result.created:
+        return FileOutcome(path, "unchanged", result.bulletin_id, result.n_items)
+    warnings = tuple(w.message for w in bulletin.warnings)
+    return FileOutcome(path, "created", result.bulletin_id, result.n_items, warnings=warnings)
 
 
 def default_jobs() -> int:

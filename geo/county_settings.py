@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from geo import config
+from geo import paths
 from geo.errors import GeoInputError
 
 __all__ = [
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: The settings file.
-COUNTIES_PATH = config.data_dir() / "counties.json"
+COUNTIES_PATH = paths.data_dir() / "counties.json"
 #: The county used when the settings name none: 息县.
 FALLBACK_COUNTY = ("411528", "息县")
 

@@ -16,6 +16,7 @@ __all__ = [
     "GeoInputError",
     "StoreError",
     "WorkLimitError",
+    "one_line",
 ]
 
 
@@ -80,3 +81,15 @@ class WorkLimitError(GeoInputError):
     """A piece of work went over its time or memory bound and was stopped."""
 
     code = "work.limit"
+
+
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` as one line: what the CLI prints after ``error:`` and the app shows.
+
+    An ``OSError`` reads as ``<file>: <reason>``; other errors as their text with every run of
+    whitespace (newlines included) made one space; an empty message as the error's type.
+    """
+    if isinstance(err, OSError) and not isinstance(err, GeoInputError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    return " ".join(str(err).split()) or type(err).__name__

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from geo.chars import mask_pinyin_glosses, simplify_chars, to_simplified
-from geo.config import data_dir
 from geo.errors import CountyNotFoundError
+from geo.paths import data_dir
 
 __all__ = [
     "DATA_DIR",

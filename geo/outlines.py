@@ -16,7 +16,7 @@ import gzip
 import geopandas as gpd
 import shapely
 
-from geo.config import data_dir
+from geo.paths import data_dir
 
 __all__ = [
     "OUTLINES_PATH",

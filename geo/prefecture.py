@@ -11,8 +11,8 @@ township or village, else none (the item stays unplaced rather than placed in a 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +22,9 @@ from geo import gazetteer as _gaz
 from geo.chars import to_simplified
 from geo.errors import CountyNotFoundError
 from geo.geocode import geocode_item
-from geo.ingest import normalise_text, parse_header
 from geo.io.bulletin_files import read_bulletin
-from geo.items import single_item, split_items
 from geo.models import Bulletin, Item
-from geo.pipeline import annotate_items, parse_file
+from geo.pipeline import annotate_items, parse_file, parse_text
 
 __all__ = [
     "Prefecture",
@@ -196,19 +194,11 @@ def parse_prefecture_text(
         ``county`` is the prefecture's name and ``county_code`` None; items whose county could
         not be told have an ``unknown`` place.
     """
-    text = normalise_text(raw)
-    items = single_item(text) if single else (split_items(text) or single_item(text))
-    for item in items:
+    # split, masthead, layout and warnings as for any bulletin; then each item's own county
+    bulletin = parse_text(raw, single=single, source_name=source_name)
+    for item in bulletin.items:
         annotate_items([item], _item_county(item, prefecture))
-    return Bulletin(
-        source_name=source_name,
-        text=text,
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        header=parse_header(text),
-        county=prefecture.name,
-        county_code=None,
-        items=items,
-    )
+    return dataclasses.replace(bulletin, county=prefecture.name, county_code=None)
 
 
 def parse_area_file(

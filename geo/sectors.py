@@ -17,8 +17,8 @@ from pathlib import Path
 import ahocorasick
 
 from geo.chars import mask_pinyin_glosses, simplify_chars
-from geo.config import config_dir
 from geo.errors import GeoInputError
+from geo.paths import config_dir
 
 __all__ = [
     "SECTOR_SLUGS",

@@ -119,6 +119,26 @@ MIGRATIONS: list[str] = [
     ALTER TABLE boundaries ADD COLUMN encoding TEXT NOT NULL DEFAULT '';
     ALTER TABLE boundaries ADD COLUMN report_json TEXT NOT NULL DEFAULT '{}';
     """,
+    # 5: masthead fields, the layout items were cut by and the splitter's warnings; reviewers'
+    # cut fixes (no foreign key: like corrections they outlive a delete and come back on
+    # re-ingest; "at_offset" indexes the bulletin's normalised text)
+    """
+    ALTER TABLE bulletins ADD COLUMN issue_total TEXT;
+    ALTER TABLE bulletins ADD COLUMN publisher TEXT;
+    ALTER TABLE bulletins ADD COLUMN layout TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE bulletins ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE bulletins ADD COLUMN furniture TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE cuts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        bulletin_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('merge', 'split')),
+        at_offset INTEGER NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        moved TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX cuts_bulletin ON cuts (bulletin_id, id);
+    """,
 ]
 
 

@@ -20,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import aggregate as agg
-from geo import config
+from geo import paths
 from geo.county_settings import county_entry
 from geo.display import QUALITY_ZH, SCOPE_ZH, note_zh, sector_label
 from geo.errors import ExportError
@@ -46,7 +46,7 @@ MAP_FORMATS = ("html", "png", "pdf")
 #: Exports of the data: they work without any boundary.
 DATA_FORMATS = ("csv", "geojson", "gpkg")
 #: Source and licence wording of every data set (configuration, not code).
-ATTRIBUTION_PATH = config.config_dir() / "attribution.json"
+ATTRIBUTION_PATH = paths.config_dir() / "attribution.json"
 #: Where a view's township layer comes from, for :func:`attribution_lines`.
 BOUNDARY_KINDS = ("approximate", "user", "official", "none")
 

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         {
             "geo",
             "geo.errors",
-            "geo.config",
+            "geo.paths",
             "geo.models",
             "geo.chars",
             "geo.worker",
@@ -27,9 +27,25 @@ LAYERS: list[tuple[str, set[str]]] = [
             "geo.io.gdal_safety",
             "geo.io.bulletin_files",
             "geo.io.boundary_files",
+            "geo.markup",
         },
     ),
-    ("text", {"geo.ingest", "geo.items", "geo.metrics", "geo.sectors"}),
+    (
+        "text",
+        {
+            "geo.cues",
+            "geo.masthead",
+            "geo.normalise",
+            "geo.lines",
+            "geo.credits",
+            "geo.furniture",
+            "geo.layout",
+            "geo.items",
+            "geo.recut",
+            "geo.metrics",
+            "geo.sectors",
+        },
+    ),
     ("places", {"geo.gazetteer", "geo.geocode", "geo.pipeline", "geo.prefecture"}),
     (
         "data",
@@ -51,10 +67,18 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render"}),
     ("exports", {"geo.export"}),
     ("workflows", {"geo.workflows", "geo.bulk_ingest"}),
-    ("front ends", {"geo.app_state", "geo.cli", "geo.__main__", "geo.evaluate"}),
+    ("front ends", {"geo.app_support", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]
 #: The text stage: it must not load these (directly or through what it imports).
-TEXT_STAGE = ["geo.ingest", "geo.items", "geo.metrics", "geo.sectors", "geo.chars"]
+TEXT_STAGE = [
+    "geo.normalise",
+    "geo.masthead",
+    "geo.items",
+    "geo.recut",
+    "geo.metrics",
+    "geo.sectors",
+    "geo.chars",
+]
 HEAVY = ["pandas", "geopandas", "numpy", "shapely", "folium", "matplotlib", "pyogrio"]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pytest
 
-from geo import config, store_postgis, store_sqlite
+from geo import paths, store_postgis, store_sqlite
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id, items_frame
 from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
@@ -284,11 +284,11 @@ def test_files_that_are_not_stores_are_refused(tmp_path):
 
 
 def test_store_path_prefers_argument_then_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(config.STORE_ENV, str(tmp_path / "env.sqlite"))
-    assert config.store_path() == tmp_path / "env.sqlite"
-    assert config.store_path(tmp_path / "arg.sqlite") == tmp_path / "arg.sqlite"
-    monkeypatch.delenv(config.STORE_ENV)
-    default = config.store_path()
+    monkeypatch.setenv(paths.STORE_ENV, str(tmp_path / "env.sqlite"))
+    assert paths.store_path() == tmp_path / "env.sqlite"
+    assert paths.store_path(tmp_path / "arg.sqlite") == tmp_path / "arg.sqlite"
+    monkeypatch.delenv(paths.STORE_ENV)
+    default = paths.store_path()
     assert default.name == "activity.sqlite" and "township-activity-map" in str(default)
 
 
@@ -296,12 +296,12 @@ def test_store_location_tells_files_from_server_urls_and_refuses_other_schemes(
     monkeypatch, tmp_path
 ):
     url = "postgresql://geo:secret@db.intranet:5432/activity"
-    monkeypatch.setenv(config.STORE_ENV, url)
-    assert config.store_location() == url
-    assert config.store_location("postgres://db/x") == "postgres://db/x"
-    assert config.store_location(tmp_path / "a.sqlite") == tmp_path / "a.sqlite"
+    monkeypatch.setenv(paths.STORE_ENV, url)
+    assert paths.store_location() == url
+    assert paths.store_location("postgres://db/x") == "postgres://db/x"
+    assert paths.store_location(tmp_path / "a.sqlite") == tmp_path / "a.sqlite"
     with pytest.raises(StoreError) as err:
-        config.store_path()  # a server is not a file
+        paths.store_path()  # a server is not a file
     assert err.value.code == "store.not_a_file"
     monkeypatch.chdir(tmp_path)
     for bad in ("mysql://geo:secret@db/x", "postgresql:/db/x", "http://db/x", "sqlite:x.db"):

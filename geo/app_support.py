@@ -6,21 +6,20 @@ it can be tested without a browser. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from geo import aggregate as agg
-from geo import config
+from geo import paths
 from geo.boundaries import read_boundaries
 from geo.boundary_import import import_boundaries
-from geo.display import SCOPE_ZH, UNIT_NAMES_ZH, format_number, item_title
-from geo.errors import GeoInputError
+from geo.display import SCOPE_ZH, item_title, metric_texts
+from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
 from geo.prefecture import Prefecture, find_area, is_prefecture_code, parse_area_file
 from geo.view import available_exports
@@ -61,7 +60,7 @@ __all__ = [
     "township_summary",
 ]
 
-SAMPLE_PATH = config.data_dir() / "xixian-bulletin-sample.txt"
+SAMPLE_PATH = paths.data_dir() / "xixian-bulletin-sample.txt"
 #: The county of the bundled sample bulletin (息县): the app shows the sample there until the
 #: store holds bulletins of that county.
 SAMPLE_COUNTY_CODE = "411528"
@@ -203,15 +202,10 @@ def parse_upload(
         if not bulletin.items:
             raise GeoInputError(f"{name}：文中没有找到事项", code="bulletin.no_items")
     except GeoInputError as err:
-        msg = _one_line(err)
+        msg = one_line(err)
         msg = msg if name in msg else f"{name}：{msg}"
         return ParsedUpload(name=name, error=msg, error_code=err.code)
     return ParsedUpload(name=name, bulletin=bulletin)
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
 
 
 def ingest_parsed(
@@ -251,7 +245,7 @@ def ingest_parsed(
             bulletin = _with_header(up.bulletin, headers.get(up.name))
             result = store.ingest(bulletin, reassign_county=reassign_county)
         except GeoInputError as err:
-            msg = _one_line(err)
+            msg = one_line(err)
             report.errors.append((up.name, msg if up.name in msg else f"{up.name}：{msg}"))
         else:
             report.ingested.append((up.name, result))
@@ -266,12 +260,13 @@ def _with_header(bulletin: Bulletin, given: BulletinHeader | None) -> Bulletin:
     if given is None:
         return bulletin
     h = bulletin.header
-    header = BulletinHeader(
+    header = replace(  # keeps the masthead's other fields (总期号, 主办单位)
+        h,
         title=h.title or given.title or None,
         issue=h.issue or given.issue or None,
         date=h.date or given.date or None,
     )
-    return dataclasses.replace(bulletin, header=header)
+    return replace(bulletin, header=header)
 
 
 @dataclass
@@ -314,12 +309,12 @@ def check_boundary_upload(name: str, data: bytes, *, county: str, **options: Any
             data, crs=options.get("crs"), datum=options.get("datum", "wgs84"), name=name
         )
     except GeoInputError as err:
-        return BoundaryCheck(error=_one_line(err), error_code=err.code)
+        return BoundaryCheck(error=one_line(err), error_code=err.code)
     columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
     try:
         result = import_boundaries(data, county=county, store=None, name=name, **options)
     except GeoInputError as err:
-        return BoundaryCheck(columns=columns, error=_one_line(err), error_code=err.code)
+        return BoundaryCheck(columns=columns, error=one_line(err), error_code=err.code)
     return BoundaryCheck(columns=columns, result=result)
 
 
@@ -423,25 +418,14 @@ def metric_bounds(metrics_df: pd.DataFrame, metric_key: str | None) -> tuple[flo
     return float(totals.min()), float(totals.max())
 
 
-def _metric_summaries(metrics_df: pd.DataFrame, unit_zh: Mapping[str, str]) -> pd.Series:
-    """One short string per item listing its metrics ("300亩；666万元；45座")."""
+def _metric_summaries(metrics_df: pd.DataFrame) -> pd.Series:
+    """One short string per item listing its metrics ("约300亩；666万元；45座")."""
     if metrics_df.empty:
         return pd.Series(dtype=object)
     # A plain dict beats groupby(...).agg(join) by ~20x on 10,000 items.
     parts: dict[str, list[str]] = {}
-    texts = metrics_df["text"].tolist() if "text" in metrics_df else [""] * len(metrics_df)
-    for iid, value, unit, text in zip(
-        metrics_df["item_id"].tolist(),
-        metrics_df["value"].tolist(),
-        metrics_df["unit"].tolist(),
-        texts,
-        strict=True,
-    ):
-        if unit == "other" and isinstance(text, str) and text.strip():
-            # "45座", "3.5公里": the bulletin's own unit word, which "other" does not know
-            parts.setdefault(iid, []).append("".join(text.split()))
-            continue
-        parts.setdefault(iid, []).append(format_number(value) + unit_zh.get(unit, ""))
+    for iid, text in zip(metrics_df["item_id"].tolist(), metric_texts(metrics_df), strict=True):
+        parts.setdefault(iid, []).append(text)
     return pd.Series({k: "；".join(v) for k, v in parts.items()}, dtype=object)
 
 
@@ -466,7 +450,7 @@ def items_table(
         render HTML), so bulletin text needs no escaping here.
     """
     names = dict(sector_names or {})
-    summary = _metric_summaries(metrics_df, UNIT_NAMES_ZH)
+    summary = _metric_summaries(metrics_df)
     out = pd.DataFrame(index=items_df.index)
     for label, col in TABLE_COLUMNS.items():
         if col == "metrics":
