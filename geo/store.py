@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -471,10 +471,16 @@ class Store:
         """The backend's connection (tests and maintenance)."""
         return self._backend.conn
 
-    def _transaction(self) -> contextlib.AbstractContextManager[Any]:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
         """One write transaction: all of it is stored, or none of it (see
-        :meth:`geo.store_backend.StoreBackend.transaction`)."""
-        return self._backend.transaction()
+        :meth:`geo.store_backend.StoreBackend.transaction`). Each raises the store's
+        :meth:`revision`, last, so the new number commits with the data (in PostgreSQL the
+        row is locked only from there to the commit: writers do not wait for each other's
+        work)."""
+        with self._backend.transaction() as conn:
+            yield conn
+            conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
 
     def _reading(self) -> contextlib.AbstractContextManager[Any]:
         """The connection for reads, database errors turned into :class:`StoreError`."""
@@ -491,6 +497,12 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def revision(self) -> int:
+        """A number that changes with every write to the store, by any process (ingest,
+        correction, cut fix, boundary upload...): what caches of its contents key on."""
+        with self._reading() as conn:
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
 
     @property
     def schema_version(self) -> int:

@@ -218,6 +218,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cuts_bulletin ON cuts (bulletin_id, id);
     """,
+    # 6: the store's revision, raised by every write transaction (caches key on it)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
+    INSERT INTO meta VALUES ('revision', 0);
+    """,
 ]
 #: Tables (and views) of the current schema: one missing means the store is damaged.
 _RELATIONS = {
@@ -233,6 +238,7 @@ _RELATIONS = {
     "township_activity",
     "township_sector_counts",
     "cuts",
+    "meta",
 }
 # a store's own tables: a schema holding one of them but no schema_version is not a store
 _STORE_TABLES = {"bulletins", "items", "metrics", "corrections", "boundaries", "cuts"}

@@ -139,6 +139,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cuts_bulletin ON cuts (bulletin_id, id);
     """,
+    # 6: the store's revision, raised by every write transaction (caches key on it)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta VALUES ('revision', 0);
+    """,
 ]
 
 

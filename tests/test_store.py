@@ -589,3 +589,20 @@ def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(store_lo
         assert meta["report_json"] == report and meta["created_at"]
         assert s.boundaries("411528").attrs["boundary_set"]["uploader"] == "张三"
         assert list(s.boundary_sets()["uploader"]) == ["张三", ""]
+
+
+def test_revision_changes_with_every_write_and_only_then(store_location):
+    with Store(store_location) as store:
+        seen = [store.revision()]
+        store.ingest(_bulletin())
+        seen.append(store.revision())
+        store.frames(), store.bulletins(), store.corrections()  # reads change nothing
+        assert store.revision() == seen[-1]
+        iid = store.frames()[0]["item_id"].iloc[0]
+        store.correct(iid, sector="agriculture")
+        seen.append(store.revision())
+        store.save_boundaries("411528", _squares(), source_name="x.geojson")
+        seen.append(store.revision())
+        assert seen == sorted(set(seen))  # strictly increasing
+    with Store(store_location) as again:  # another connection sees the same number
+        assert again.revision() == seen[-1]
