@@ -848,6 +848,23 @@ def print_table(r: dict) -> None:
         print(f"skipped {k}: {v}")
 
 
+def _shared_store_steps(
+    results: dict, corpus: dict | None, bulletins: list, *, quick: bool
+) -> None:
+    """The prefecture map and the archive ingest into SQLite and PostGIS."""
+    if bulletins:
+        pm = _step(results, "prefecture_map", lambda: bench_prefecture_map(bulletins))
+        if pm:
+            results.update(pm)
+    if corpus:
+        n_archive = 10_000 if quick else 100_000
+        ai = _step(
+            results, "archive_ingest", lambda: bench_archive_ingest(corpus["texts"], n_archive)
+        )
+        if ai:
+            results.update(ai)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="jionlp on a subset, fewer repeats")
@@ -927,17 +944,7 @@ def main(argv: list[str] | None = None) -> int:
         m10 = _step(results, "map_10k", lambda: bench_map_10k(bulletins, 3 if args.quick else 5))
         if m10:
             results.update(m10)
-    if bulletins:
-        pm = _step(results, "prefecture_map", lambda: bench_prefecture_map(bulletins))
-        if pm:
-            results.update(pm)
-    if corpus:
-        n_archive = 10_000 if args.quick else 100_000
-        ai = _step(
-            results, "archive_ingest", lambda: bench_archive_ingest(corpus["texts"], n_archive)
-        )
-        if ai:
-            results.update(ai)
+    _shared_store_steps(results, corpus, bulletins, quick=args.quick)
     if args.no_app:
         results["skipped"]["app_cold_start"] = "--no-app"
     else:

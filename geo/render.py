@@ -376,22 +376,7 @@ def render_figure(
             color="#444444",
             wrap=True,
         )
-        notes = []
-        units = getattr(view, "county_units", None)
-        if units is not None and len(units):
-            notes.append(county_units_note(units["county"].tolist()))
-        if not _has_polygons(view):
-            notes.append(NO_TOWNSHIPS_NOTE if not notes else "")
-        elif getattr(view, "approximate", True):
-            notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
-        notes = [n for n in notes if n]
-        attribution = list(getattr(view, "attribution", None) or ())
-        sources = getattr(view, "sources", "") or ""
-        if attribution:
-            notes.extend(attribution)
-        elif sources:
-            notes.append(f"数据来源：{sources}")
-        notes.append(f"制图日期：{_created(view)}")
+        notes = _notes(view)
         # Reserve room for every note line below the map, so the notes never cover the scale bar.
         line_frac = base * 0.85 * 1.35 / 72 * dpi / h
         bottom = max(0.16 if portrait else 0.1, 0.03 + len(notes) * line_frac)
@@ -409,6 +394,27 @@ def render_figure(
             wrap=True,
         )
     return fig
+
+
+def _notes(view) -> list[str]:
+    """The lines under the map: what the boundaries are, sources and licences, the date."""
+    notes = []
+    units = getattr(view, "county_units", None)
+    if units is not None and len(units):
+        notes.append(county_units_note(units["county"].tolist()))
+    if not _has_polygons(view):
+        notes.append(NO_TOWNSHIPS_NOTE if not notes else "")
+    elif getattr(view, "approximate", True):
+        notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
+    notes = [n for n in notes if n]
+    attribution = list(getattr(view, "attribution", None) or ())
+    sources = getattr(view, "sources", "") or ""
+    if attribution:
+        notes.extend(attribution)
+    elif sources:
+        notes.append(f"数据来源：{sources}")
+    notes.append(f"制图日期：{_created(view)}")
+    return notes
 
 
 def _has_polygons(view) -> bool:

@@ -1330,13 +1330,7 @@ class Store:
         StoreError
             Bad county code, unknown datum, or a layer without township polygons.
         """
-        county_code = str(county_code or "").strip()
-        if not (len(county_code) == 6 and county_code.isdigit()):
-            raise StoreError(f"county code {county_code!r} is not 6 digits")
-        if datum not in _BOUNDARY_DATUMS:
-            raise StoreError(
-                f"unknown datum {datum!r} (choose one of {', '.join(_BOUNDARY_DATUMS)})"
-            )
+        county_code = _checked_county_and_datum(county_code, datum)
         layer = _boundary_layer(gdf)
         qualities = set(layer["quality"])
         quality = qualities.pop() if len(qualities) == 1 else "user"
@@ -1462,6 +1456,16 @@ def _set_meta(row: Any) -> dict:
     except ValueError:
         meta["report_json"] = {}
     return meta
+
+
+def _checked_county_and_datum(county_code: Any, datum: str) -> str:
+    """The 6-digit county code of a boundary set, or StoreError (a bad code or datum)."""
+    county_code = str(county_code or "").strip()
+    if not (len(county_code) == 6 and county_code.isdigit()):
+        raise StoreError(f"county code {county_code!r} is not 6 digits")
+    if datum not in _BOUNDARY_DATUMS:
+        raise StoreError(f"unknown datum {datum!r} (choose one of {', '.join(_BOUNDARY_DATUMS)})")
+    return county_code
 
 
 def _boundary_layer(gdf: Any) -> Any:

@@ -80,8 +80,8 @@ class MapView:
         Data sources line (boundaries, bulletins).
     created : str
         ISO date of the map.
-    county_seat : Point or (lon, lat), optional
-        Where county-wide items are drawn.
+    county_seat : Point, (lon, lat) or mapping, optional
+        Where county-wide items are drawn (``{county_code: seat}`` in a prefecture).
     villages : GeoDataFrame, optional
         Village points.
     township_list : DataFrame, optional
@@ -450,10 +450,8 @@ def make_view(
         Source and licence lines of the map exports; default :func:`attribution_lines` for
         ``county_code`` with the boundary kind read from ``townships``/``approximate``/``sources``
         (pass your own when you know more, e.g. a stored upload's file name).
-    county_seat : point, (lon, lat), GeoDataFrame or mapping, optional
-        Where county-wide items go; ``{county_code: seat}`` for a prefecture.
-    county_units : GeoDataFrame, optional
-        A prefecture's counties without township polygons (see :class:`MapView`).
+    county_seat, county_units
+        See :class:`MapView`; a prefecture's seats are ``{county_code: seat}``.
     Other parameters
         As the attributes of :class:`MapView`.
 
