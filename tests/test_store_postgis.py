@@ -324,3 +324,31 @@ def test_passwords_never_reach_messages():
         "postgresql://h/db?password=***&sslmode=require"
     )
     assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def test_both_backends_have_the_same_tables_and_columns(pg_url, tmp_path):
+    """A schema step ported by hand to PostgreSQL keeps every table and column of SQLite's
+    (besides what PostgreSQL keeps differently: ingest order, polygons as geometries)."""
+    import sqlite3
+
+    Store(tmp_path / "s.sqlite").close()
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    tables = [
+        r[0]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if r[0] != "sqlite_sequence"
+    ]
+    lite = {t: {r[1] for r in conn.execute(f"PRAGMA table_info({t})")} for t in tables}
+    conn.close()
+    Store(pg_url).close()
+    with psycopg.connect(pg_url) as pg:
+        rows = pg.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema()"
+        ).fetchall()
+    pgsql: dict[str, set[str]] = {}
+    for table, column in rows:
+        pgsql.setdefault(table, set()).add(column)
+    lite["boundaries"].discard("geojson")  # PostGIS: boundary_townships.geom
+    pgsql["bulletins"].discard("rowid")  # SQLite's implicit rowid, explicit here
+    assert {t: pgsql.get(t) for t in lite} == lite
