@@ -8,10 +8,11 @@ import os
 import streamlit as st
 
 from geo import aggregate as agg
-from geo import assets, webmap
+from geo import assets, paths, webmap
 from geo.boundaries import county_layers
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
+from geo.prefecture import find_area
 from geo.sectors import sector_names as taxonomy_sector_names
 from geo.store import Store
 
@@ -29,6 +30,12 @@ def store_at(path: str):
 @st.cache_resource(show_spinner=False)
 def gazetteer(county_code: str):
     return load_gazetteer(county_code)
+
+
+@st.cache_resource(show_spinner=False)
+def area(query: str):
+    """A county's gazetteer or a prefecture (:func:`geo.prefecture.find_area`)."""
+    return find_area(query)
 
 
 @st.cache_resource(show_spinner=False)
@@ -75,12 +82,28 @@ def store_fingerprint(store) -> tuple:
     return (store.path, store.revision())
 
 
-def tianditu_key() -> str | None:
+def _secret(name: str) -> str | None:
     try:
-        key = st.secrets.get("tianditu_key")
+        return st.secrets.get(name)
     except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        key = None
-    return key or os.environ.get("TIANDITU_KEY") or None
+        return None
+
+
+def store_location() -> str:
+    """Where the app's store is: ``$GEO_STORE``, else ``geo_store`` of
+    ``.streamlit/secrets.toml`` (where a server's password belongs), else the default file.
+
+    Raises
+    ------
+    StoreError
+        A location that cannot be honoured (``store.url``).
+    """
+    given = None if os.environ.get(paths.STORE_ENV, "").strip() else _secret("geo_store")
+    return str(paths.store_location(given))
+
+
+def tianditu_key() -> str | None:
+    return _secret("tianditu_key") or os.environ.get("TIANDITU_KEY") or None
 
 
 @st.cache_resource(show_spinner="正在绘制地图…", max_entries=8)

@@ -11,7 +11,6 @@ from streamlit_folium import st_folium
 from app import cache
 from geo import aggregate as agg
 from geo import app_support, display, figures
-from geo.view import data_sources
 from geo.webmap import display_to_wgs84
 
 _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
@@ -231,9 +230,9 @@ def exports(view, stem: str) -> None:
         )
 
 
-def data_sources_section(county_code: str, layers, boundary_meta, sample: bool) -> None:
-    """The 数据来源 section: every source with its licence (CC BY 4.0 needs the attribution)."""
-    rows = data_sources(county_code, layers, boundary_meta, sample=sample)
+def data_sources_section(rows: list[dict]) -> None:
+    """The 数据来源 section: every source with its licence (CC BY 4.0 and the outlines' ODbL
+    need the attribution)."""
     with st.expander("数据来源"):
         for r in rows:
             licence = f"（{app_support.md_escape(r['licence'])}）" if r["licence"] else ""

@@ -16,14 +16,28 @@ _NO_PLACE = "__none__"
 _KEEP = "__keep__"
 
 
+def _item_gazetteer(gazetteer_of, county_code):
+    if not isinstance(county_code, str) or not county_code:
+        return None
+    try:
+        return gazetteer_of(county_code)
+    except GeoInputError:
+        return None
+
+
 def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]) -> None:
-    """Correct an item's township, village or sector (kept in the store, shown as corrected)."""
+    """Correct an item's township, village or sector (kept in the store, shown as corrected).
+
+    ``gazetteer`` is the county's, or in a prefecture a reader ``county_code -> gazetteer``
+    that gives each item's own county's."""
     if items_df.empty:
         st.caption("没有可更正的事项。")
         return
     labels = app_support.review_labels(items_df)
     iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
     row = items_df[items_df["item_id"] == iid].iloc[0]
+    if callable(gazetteer):  # a prefecture: the item's own county
+        gazetteer = _item_gazetteer(gazetteer, row["county_code"])
 
     def text(value, empty: str) -> str:
         return empty if value is None or pd.isna(value) or value == "" else str(value)

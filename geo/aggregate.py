@@ -861,8 +861,10 @@ def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
         Items (columns of :data:`ITEM_COLUMNS`).
     townships_gdf : GeoDataFrame
         Township polygons with ``township_code`` (any CRS; output is EPSG:4326).
-    county_seat : shapely Point, (lon, lat), GeoDataFrame or None
-        Where county-wide items go; ``None`` uses a point inside the townships.
+    county_seat : shapely Point, (lon, lat), GeoDataFrame, mapping or None
+        Where county-wide items go; ``None`` uses a point inside the townships. A mapping
+        ``{county_code: seat}`` (a prefecture's counties) puts each county-wide item at its
+        own county's seat; items of counties it does not name are left out.
 
     Returns
     -------
@@ -876,7 +878,14 @@ def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
     if tw is not None and tw.crs is not None and tw.crs.to_epsg() != 4326:
         tw = tw.to_crs(4326)
     polys = _township_polygons(tw)
-    seat = _seat_point(county_seat, tw)
+    if isinstance(county_seat, Mapping):
+        seats = {str(c): _seat_point(s, None) for c, s in county_seat.items()}
+        item_county = items_df["county_code"].fillna("").astype(str).to_numpy()
+        seat_of = [seats.get(c) for c in item_county]
+    else:
+        seat = _seat_point(county_seat, tw)
+        seat_of = [seat] * len(items_df)
+    has_seat = np.array([s is not None for s in seat_of], dtype=bool)
 
     tcode = items_df["township_code"].fillna("").astype(str).to_numpy()
     vkey = items_df["village_code"].fillna("").astype(str)
@@ -885,24 +894,26 @@ def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
     scope = items_df["scope"].fillna("unknown").astype(str).to_numpy()
     at_village = has_poly & (vkey != "")
     at_township = has_poly & ~at_village
-    at_seat = ~has_poly & (tcode == "") & (scope == "county") & (seat is not None)
+    at_seat = ~has_poly & (tcode == "") & (scope == "county") & has_seat
     placed_at = np.where(at_village, "village", np.where(at_township, "township", "county_seat"))
     keep = at_village | at_township | at_seat
 
     cache: dict[tuple[str, str], Any] = {}
     inner: dict[str, Any] = {}
     geoms = []
-    for t, v, where in zip(tcode[keep], vkey[keep], placed_at[keep], strict=True):
-        k = (t, v) if where == "village" else (t, "") if where == "township" else ("", "")
+    seats_kept = [s for s, k in zip(seat_of, keep, strict=True) if k]
+    for t, v, where, at in zip(tcode[keep], vkey[keep], placed_at[keep], seats_kept, strict=True):
+        if where == "county_seat":
+            geoms.append(at)
+            continue
+        k = (t, v) if where == "village" else (t, "")
         if k not in cache:
             if where == "village":
                 if t not in inner:
                     inner[t] = _inner(polys[t])
                 cache[k] = _hash_point(polys[t], f"{t}:{v}", inner=inner[t])
-            elif where == "township":
-                cache[k] = polys[t].representative_point()
             else:
-                cache[k] = seat
+                cache[k] = polys[t].representative_point()
         geoms.append(cache[k])
     out = items_df[keep].copy()
     out["position"] = "approximate"

@@ -21,7 +21,7 @@ from geo.boundary_import import import_boundaries
 from geo.display import SCOPE_ZH, item_title, metric_texts
 from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
-from geo.pipeline import parse_file
+from geo.prefecture import Prefecture, find_area, is_prefecture_code, parse_area_file
 from geo.view import available_exports
 from geo.worker import run_bounded
 
@@ -191,7 +191,7 @@ def parse_upload(
     data : bytes
         File content.
     county : str, optional
-        County code or name; detected from the text when None.
+        County (or prefecture) code or name; detected from the text when None.
     bounded : bool
         Run in a child process stopped after :data:`UPLOAD_TIMEOUT_S` or when it needs too
         much memory (the app always does: uploads are untrusted).
@@ -202,9 +202,11 @@ def parse_upload(
     """
     try:
         if bounded:
-            bulletin = run_bounded(parse_file, data, name, county=county, timeout=UPLOAD_TIMEOUT_S)
+            bulletin = run_bounded(
+                parse_area_file, data, name, county=county, timeout=UPLOAD_TIMEOUT_S
+            )
         else:
-            bulletin = parse_file(data, name, county=county)
+            bulletin = parse_area_file(data, name, county=county)
         if not bulletin.items:
             raise GeoInputError(f"{name}：文中没有找到事项", code="bulletin.no_items")
     except GeoInputError as err:
@@ -967,3 +969,49 @@ def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
     if s_lo >= s_hi:
         return None
     return MetricSlider(scale=scale, unit=unit, lo=int(s_lo), hi=int(s_hi))
+
+
+# --------------------------------------------------------------------------- prefectures
+
+
+def area_choices(counties: Mapping[str, str]) -> dict[str, str]:
+    """The app's area menu: the counties, then the prefecture of each (``信阳市（全市）``).
+
+    Parameters
+    ----------
+    counties : mapping
+        ``code -> name`` of the counties on offer (6-digit codes; 4-digit ones pass through).
+
+    Returns
+    -------
+    dict
+        ``code -> label``; a prefecture's code has 4 digits.
+    """
+    out = dict(counties)
+    for code in list(counties):
+        if is_prefecture_code(code) or code[:4] in out:
+            continue
+        try:
+            out[code[:4]] = area_label(find_area(code[:4]))
+        except GeoInputError:
+            continue  # a county directly under its province: no prefecture to offer
+    return out
+
+
+def area_label(area: Any) -> str:
+    """Menu label of a county (its name) or a prefecture (``信阳市（全市）``)."""
+    if isinstance(area, Prefecture):
+        return f"{area.name}（全市）"
+    return str(area.county_name)
+
+
+def prefecture_towns(prefecture: Prefecture, gazetteer_of: Callable[[str], Any]) -> dict:
+    """``township code -> 县·乡镇`` of every county of a prefecture (the 乡镇 filter)."""
+    out: dict[str, str] = {}
+    for code, name in prefecture.counties:
+        try:
+            gaz = gazetteer_of(code)
+        except GeoInputError:
+            continue
+        out.update({t.code: f"{name}·{t.name}" for t in gaz.townships})
+    return out

@@ -157,13 +157,14 @@ def _sector_names() -> dict[str, str]:
 
 
 def _parse_file(path: str, county: str | None, single: bool):
-    """Read and parse a bulletin file, or stdin for ``-``."""
-    from geo.pipeline import parse_file
+    """Read and parse a bulletin file, or stdin for ``-``; with a prefecture for ``county``,
+    each item is geocoded with its own county (:mod:`geo.prefecture`)."""
+    from geo.prefecture import parse_area_file
 
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
-        return parse_file(sys.stdin.buffer, "<stdin>", county=county, single=single)
-    return parse_file(Path(path), county=county, single=single)
+        return parse_area_file(sys.stdin.buffer, "<stdin>", county=county, single=single)
+    return parse_area_file(Path(path), county=county, single=single)
 
 
 def _open_store(path: str | None):
@@ -237,51 +238,46 @@ def _bulletin_table(bulletin) -> str:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    counts = {"created": 0, "unchanged": 0, "failed": 0}
-    if args.county:  # a wrong county is one error, not one per file
-        from geo.gazetteer import load_gazetteer
+    from geo.bulk_ingest import bulletin_files, default_jobs, ingest_files
 
-        load_gazetteer(args.county)
-    # The store is opened at the first bulletin that parses: a run where every file fails
-    # leaves no empty store file behind.
-    store = None
-    try:
-        # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
-        bar = tqdm(
-            args.files, file=sys.stderr, unit="file", disable=True if len(args.files) < 2 else None
-        )
-        for path in bar:
-            try:
-                bulletin = _parse_file(path, args.county, args.single_item)
-                if not bulletin.items:
-                    raise _UsageError("no items found in the text")
-                store = store or _open_store(args.store)
-                result = store.ingest(bulletin, reassign_county=args.reassign_county)
-            except (GeoInputError, OSError) as err:
-                if getattr(err, "code", "") == "store.damaged":
-                    raise  # every further file would fail the same way
-                counts["failed"] += 1
-                msg = one_line(err)
-                msg = msg if path in msg else f"{path}: {msg}"
-                tqdm.write(f"error: {msg}", file=sys.stderr)
-                continue
-            status = "created" if result.created else "unchanged"
-            counts[status] += 1
-            tqdm.write(
-                f"{status:9}  {result.bulletin_id[:12]}  {result.n_items:3d} items  {path}",
-                file=sys.stdout,
-            )
-            for warning in bulletin.warnings if result.created else ():
-                tqdm.write(f"           提示：{warning.message}", file=sys.stdout)
-    finally:
-        if store is not None:
-            store.close()
-    where = f"store {store.path}" if store is not None else "nothing stored"
-    print(
-        f"{counts['created']} created, {counts['unchanged']} unchanged, "
-        f"{counts['failed']} failed; {where}"
+    files, missing = bulletin_files(args.files)
+    for outcome in missing:
+        tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+    if not files and not missing:
+        raise _UsageError("文件夹中没有简报文件（.txt / .pdf / .docx）")
+    # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
+    bar = tqdm(
+        total=len(files), file=sys.stderr, unit="份", disable=True if len(files) < 2 else None
     )
-    return 2 if counts["failed"] else 0
+
+    def report(outcome) -> None:
+        bar.update(1)
+        if outcome.status == "failed":
+            tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+            return
+        tqdm.write(
+            f"{outcome.status:9}  {(outcome.bulletin_id or '')[:12]}  "
+            f"{outcome.n_items:3d} items  {outcome.path}",
+            file=sys.stdout,
+        )
+        for warning in outcome.warnings:
+            tqdm.write(f"           提示：{warning}", file=sys.stdout)
+
+    try:
+        summary = ingest_files(
+            files,
+            store_location=args.store,
+            county=args.county,
+            single=args.single_item,
+            reassign_county=args.reassign_county,
+            jobs=args.jobs or default_jobs(),
+            on_outcome=report,
+        )
+    finally:
+        bar.close()
+    summary.failed += len(missing)
+    print(summary.to_text())
+    return 2 if summary.failed else 0
 
 
 def _cmd_bulletins(args: argparse.Namespace) -> int:
@@ -550,7 +546,7 @@ def _cmd_boundaries_import(args: argparse.Namespace) -> int:
     if not result.refused and not args.check:
         with _open_store(args.store) as store:
             save_result(result, store=store)
-            where = store.path
+            where = store.location
     print(result.to_text())
     if args.table:
         rows = result.table.itertuples(index=False)
@@ -642,10 +638,12 @@ def _export_frames(args: argparse.Namespace):
 
 
 def _export_county(args: argparse.Namespace, items_df):
+    """The county's gazetteer, or the prefecture, of the export."""
     from geo.gazetteer import load_gazetteer
+    from geo.prefecture import find_area
 
     if args.county:
-        return load_gazetteer(args.county)
+        return find_area(args.county)
     codes = sorted({c for c in items_df["county_code"].dropna() if c})
     if len(codes) > 1:
         raise _UsageError(
@@ -662,7 +660,8 @@ def _export_store(store_arg: str | None):
     """The store, or None when its file does not exist (it is not created just to look)."""
     from geo import paths
 
-    return _open_store(store_arg) if paths.store_path(store_arg).exists() else None
+    where = paths.store_location(store_arg)
+    return _open_store(store_arg) if isinstance(where, str) or where.exists() else None
 
 
 def _export_townships(args: argparse.Namespace, gaz):
@@ -687,10 +686,79 @@ def _export_townships(args: argparse.Namespace, gaz):
             store.close()
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
+def _export_filters(args: argparse.Namespace, area, resolve_township) -> tuple:
+    """``(Filters, metric key)`` of the export, checked against the taxonomy and metric keys."""
     from geo import aggregate as agg
+
+    sectors = tuple(args.sector or ())
+    known = _sector_names()
+    unknown = [s for s in sectors if known and s not in known]
+    if unknown:
+        raise _UsageError(f"unknown sector {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    town_codes = tuple(resolve_township(area, t) for t in (args.township or ()))
+    metric = args.metric or "items"
+    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
+    if metric not in keys:
+        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
+    return agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c)), metric
+
+
+def _prefecture_township(prefecture, value: str) -> str:
+    """A township of any county of the prefecture: its code, or a name unique in the
+    prefecture (``槐店乡``, or ``光山县槐店乡`` where two counties have one)."""
+    from geo.gazetteer import load_gazetteer
+
+    if value.strip().lower() in _CLEAR or re.fullmatch(r"\d{9}|\d{12}", value):
+        return "" if value.strip().lower() in _CLEAR else value[:9]
+    named = [(c, n) for c, n in prefecture.counties if value.startswith(n)]
+    found = []
+    for code, name in named or prefecture.counties:
+        short = value[len(name) :] if named else value
+        found += [(name, t) for t in load_gazetteer(code).match_township_name(short)]
+    if len(found) != 1:
+        options = "、".join(f"{c}{t.name} {t.code}" for c, t in found)
+        why = f"is ambiguous in {prefecture.name}: {options}" if found else "not found"
+        raise _UsageError(f"township {value!r} {why}")
+    return found[0][1].code
+
+
+def _export_view(args: argparse.Namespace, items_df, metrics_df):
+    """The MapView of the export: a county's (its layer in use) or a prefecture's."""
+    from geo import aggregate as agg
+    from geo.prefecture import Prefecture
+    from geo.workflows import county_frames, county_view, prefecture_townships, prefecture_view
+
+    area = _export_county(args, items_df)
+    code = area.code if isinstance(area, Prefecture) else area.county_code
+    items_df, metrics_df = county_frames(items_df, metrics_df, code, keep_unknown=True)
+    metrics_df = agg.assign_metric_keys(metrics_df)
+    if isinstance(area, Prefecture):
+        if args.boundaries:
+            raise _UsageError("--boundaries 只用于单个县（区）：请用 boundaries import 逐县导入")
+        filters, metric = _export_filters(args, area, _prefecture_township)
+        store = _export_store(args.store)
+        try:
+            townships = prefecture_townships(area, store=store)
+        finally:
+            if store is not None:
+                store.close()
+        return prefecture_view(items_df, metrics_df, townships, filters=filters, metric_key=metric)
+    filters, metric = _export_filters(args, area, _resolve_township)
+    # without polygons the data exports still work; the map exports draw the outline or fail
+    # with ExportError (one line)
+    return county_view(
+        items_df,
+        metrics_df,
+        _export_townships(args, area),
+        county=area.county_name,
+        gazetteer=area,
+        filters=filters,
+        metric_key=metric,
+    )
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
     from geo import export
-    from geo.workflows import county_frames, county_view
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in EXPORT_FORMATS:
@@ -698,34 +766,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             f"cannot tell the format of {args.out}; give --format ({'|'.join(EXPORT_FORMATS)})"
         )
     items_df, metrics_df = _export_frames(args)
-    gaz = _export_county(args, items_df)
-    items_df, metrics_df = county_frames(items_df, metrics_df, gaz.county_code, keep_unknown=True)
-    metrics_df = agg.assign_metric_keys(metrics_df)
-    active = _export_townships(args, gaz)
-
-    sectors = tuple(args.sector or ())
-    known = _sector_names()
-    unknown = [s for s in sectors if known and s not in known]
-    if unknown:
-        raise _UsageError(f"unknown sector {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    town_codes = tuple(_resolve_township(gaz, t) for t in (args.township or ()))
-    metric = args.metric or "items"
-    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
-    if metric not in keys:
-        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
-
-    filters = agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c))
-    # without polygons the data exports still work; the map exports draw the outline or fail
-    # with ExportError (one line)
-    view = county_view(
-        items_df,
-        metrics_df,
-        active,
-        county=gaz.county_name,
-        gazetteer=gaz,
-        filters=filters,
-        metric_key=metric,
-    )
+    view = _export_view(args, items_df, metrics_df)
     out = Path(args.out)
     if out.is_dir():
         raise _UsageError(f"--out {out} is a folder; give a file name")
@@ -793,13 +834,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _store_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "--store", metavar="PATH", help="store file (default: $GEO_STORE or user data dir)"
+        "--store",
+        metavar="PATH_OR_URL",
+        help="store: a SQLite file or postgresql://user@host/db "
+        "(default: $GEO_STORE or user data dir)",
     )
 
 
 def _county_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "--county", metavar="NAME_OR_CODE", help="county (default: detected from the text)"
+        "--county",
+        metavar="NAME_OR_CODE",
+        help="county (息县, 411528) or prefecture (信阳市, 4115: each item placed in its own "
+        "county); default: detected from the text",
     )
     sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
 
@@ -826,9 +873,21 @@ def _add_text_commands(sub) -> None:
     sp.add_argument("--format", choices=("json", "table", "csv"), default="json")
     sp.set_defaults(func=_cmd_parse)
 
-    sp = sub.add_parser("ingest", help="parse bulletin files into the store")
-    sp.add_argument("files", nargs="+", metavar="FILE")
+    sp = sub.add_parser(
+        "ingest", help="parse bulletin files (or every bulletin in folders) into the store"
+    )
+    sp.add_argument(
+        "files", nargs="+", metavar="FILE_OR_DIR", help=".txt/.pdf/.docx files or folders"
+    )
     _county_args(sp)
+    sp.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="parse in N processes (0 = one per CPU core); a killed run is resumed by running "
+        "it again: files already stored are skipped",
+    )
     sp.add_argument(
         "--reassign-county",
         action="store_true",

@@ -31,6 +31,8 @@ __all__ = [
     "APPROXIMATE_NOTE",
     "BASEMAP_OFFLINE_NOTE",
     "COUNTY_ITEMS_LABEL",
+    "COUNTY_UNIT_COLOR",
+    "COUNTY_UNIT_LEGEND",
     "MEASURED_UNITS",
     "NODATA_COLOR",
     "NODATA_LABEL",
@@ -45,6 +47,7 @@ __all__ = [
     "UNIT_NAMES_ZH",
     "Classes",
     "classify",
+    "county_units_note",
     "format_share",
     "format_value",
     "item_title",
@@ -71,6 +74,20 @@ APPROXIMATE_EXPLANATION = (
 #: Said once on the map when the chosen base map's tiles cannot be loaded.
 BASEMAP_OFFLINE_NOTE = "底图无法加载（网络不通或被拦截），已关闭底图；乡镇、事项等图层照常显示"
 NO_TOWNSHIPS_NOTE = "尚无乡镇边界：仅显示县界与全县事项，请上传乡镇边界"
+#: Legend entry of a prefecture map's counties drawn as one unit (no township polygons).
+COUNTY_UNIT_LEGEND = "全县合计（无乡镇边界，不分级）"
+#: Their fill: a plain grey-blue, apart from the classes and from 无数据's hatch.
+COUNTY_UNIT_COLOR = "#dde4ea"
+
+
+def county_units_note(names: list[str]) -> str:
+    """The plain note of a prefecture map on its counties without township polygons."""
+    if not names:
+        return ""
+    shown = "、".join(names[:6]) + (f"等 {len(names)} 个县（区）" if len(names) > 6 else "")
+    return f"{shown}尚无乡镇边界：只显示县界与全县合计，不参与乡镇分级"
+
+
 #: Why a map export cannot be drawn.
 NO_MAP_NOTE = "没有乡镇边界，无法导出地图：请先上传乡镇边界（CSV、GeoJSON、GeoPackage 仍可导出）"
 #: What the markers at the county seat are (legend and popups).

@@ -34,11 +34,14 @@ from geo.display import (
     APPROXIMATE_EXPLANATION,
     BASEMAP_OFFLINE_NOTE,
     COUNTY_ITEMS_LABEL,
+    COUNTY_UNIT_COLOR,
+    COUNTY_UNIT_LEGEND,
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
     POPUP_TEXT,
     Classes,
     classify,
+    county_units_note,
     format_value,
     item_title,
     metric_texts,
@@ -574,12 +577,22 @@ class _TileWatch(_Direct):
         self.opts = _safe_json(opts)
 
 
-def _legend_html(title: str, classes: Classes, has_nodata: bool, county_items: bool = False) -> str:
+def _legend_html(
+    title: str,
+    classes: Classes,
+    has_nodata: bool,
+    county_items: bool = False,
+    county_units: bool = False,
+) -> str:
     rows = [f'<div class="geo-legend-title"><b>{_e(title)}</b></div>']
     for color, label in zip(classes.colors, classes.labels, strict=True):
         rows.append(f'<div><i style="background:{color}"></i>{_e(label)}</div>')
-    if has_nodata or not classes.colors:
+    if has_nodata or (not classes.colors and not county_units):
         rows.append(f'<div><i class="geo-nodata"></i>{NODATA_LABEL}</div>')
+    if county_units:
+        rows.append(
+            f'<div><i style="background:{COUNTY_UNIT_COLOR}"></i>{COUNTY_UNIT_LEGEND}</div>'
+        )
     if county_items:
         # markers of county-wide items pile up on the seat: say why
         rows.append(
@@ -818,10 +831,21 @@ class _Frame:
     basemap: Basemap
     shift: Any
     notes: list[str]
+    units: gpd.GeoDataFrame | None = None  # a prefecture's counties without townships
 
     @property
     def has_townships(self) -> bool:
         return len(self.tw) > 0
+
+    @property
+    def extent(self) -> gpd.GeoDataFrame:
+        """What the map fits: the townships, or the outline(s) where they reach further (a
+        prefecture with townships in some counties only)."""
+        if not self.has_townships:
+            return self.outline
+        if self.outline is None or self.units is None:
+            return self.tw
+        return pd.concat([self.tw[["geometry"]], self.outline[["geometry"]]], ignore_index=True)
 
 
 def build_map(
@@ -890,6 +914,7 @@ def build_map(
     m = _new_map(frame, location, zoom, fill_frame)
     _tile_layers(m, frame.basemap, tianditu_key, frame.notes)
     classes, props = _add_choropleth(m, frame, view)
+    _add_county_units(m, frame, view)
     _add_outline(m, frame)
     _add_villages(m, frame, view.villages)
     if labels and frame.has_townships:
@@ -900,8 +925,7 @@ def build_map(
     if frame.has_townships and view.approximate:
         _Badge(APPROXIMATE_BADGE, tuple(explanation), "topleft").add_to(m)
     if location is None:
-        extent = frame.tw if frame.has_townships else frame.outline
-        bounds = _to_wgs84(frame.shift(extent)).total_bounds
+        bounds = _to_wgs84(frame.shift(frame.extent)).total_bounds
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return localise(m, assets)
 
@@ -932,19 +956,23 @@ def _frame(view: MapView) -> _Frame:
     if seat is None and not has_townships:
         seat = outline.geometry.union_all().representative_point()
     points = agg.item_points(view.items_df, tw, seat)
-    placed = view.items_df["township_code"].dropna().astype(str)
+    units = _to_wgs84(view.county_units) if view.county_units is not None else None
+    items = view.items_df
+    if units is not None:  # their items are in the county totals
+        notes.append(county_units_note(units["county"].tolist()))
+        items = items[~items["county_code"].astype(str).isin(units["county_code"]).to_numpy()]
+    placed = items["township_code"].dropna().astype(str)
     missing = int((~placed.isin(tw["township_code"].tolist())).sum())
     if missing and has_townships:
         notes.append(f"{missing} 条事项所在乡镇不在边界图层中，未在图上显示")
     elif missing:
         notes.append(f"{missing} 条乡镇/村事项需乡镇边界才能显示")
     shift = _to_gcj02 if bm.gcj02 else (lambda g: g)
-    return _Frame(tw, outline, points, bm, shift, notes)
+    return _Frame(tw, outline, points, bm, shift, [n for n in notes if n], units)
 
 
 def _new_map(frame: _Frame, location, zoom, fill_frame: bool = False) -> folium.Map:
-    extent = frame.tw if frame.has_townships else frame.outline
-    minx, miny, maxx, maxy = extent.total_bounds
+    minx, miny, maxx, maxy = frame.extent.total_bounds
     if location is not None:  # given in WGS84, drawn in the tiles' datum
         location = _point_shift(*location, frame.basemap.key, to_display=True)
     center = location or ((miny + maxy) / 2, (minx + maxx) / 2)
@@ -1009,6 +1037,47 @@ def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classe
     return classes, props
 
 
+def _add_county_units(m: folium.Map, frame: _Frame, view: MapView) -> None:
+    """A prefecture's counties without townships: hatched, outside the classes, with their
+    county-level totals in the tooltip and a label."""
+    if frame.units is None or not len(frame.units):
+        return
+    table = view.county_table
+    key = view.metric_key
+    unit_zh, label = agg.metric_unit_zh(key), agg.metric_label(key)
+    props = []
+    for code, name in zip(frame.units["county_code"], frame.units["county"], strict=True):
+        n = int(table.at[code, "n_items"]) if code in table.index else 0
+        value = float(table.at[code, "value"]) if code in table.index else float("nan")
+        props.append(
+            {
+                "county": _e(f"{name}（全县合计，无乡镇边界）"),
+                "value_text": _e(format_value(value, unit_zh)),
+                "n_items": n,
+                "html": f"<span>{_e(name)}<br>全县 {n} 条</span>",
+            }
+        )
+    shapes = _compact(frame.shift(frame.units))
+    folium.GeoJson(
+        _features(shapes, props),
+        name=COUNTY_UNIT_LEGEND,
+        style_function=lambda f: {
+            "fillColor": COUNTY_UNIT_COLOR,
+            "fillOpacity": 0.7,
+            "color": "#777777",
+            "weight": 1,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["county", "value_text", "n_items"],
+            aliases=["县（区）", _e(label), "事项数"],
+            sticky=True,
+        ),
+        zoom_on_click=False,
+    ).add_to(m)
+    at = gpd.GeoDataFrame(geometry=shapes.geometry.representative_point().values, crs=4326)
+    _PointLayer(_features(at, props), name="县（区）合计", kind="label").add_to(m)
+
+
 def _add_outline(m: folium.Map, frame: _Frame) -> None:
     if frame.outline is None:
         return
@@ -1062,10 +1131,12 @@ def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attri
     """Legend, title with caption (``caption=None``: no title box), notes and attribution,
     each in its corner."""
     points = frame.points
-    if frame.has_townships:
+    units = frame.units is not None and len(frame.units) > 0
+    if frame.has_townships or units:
         county_items = "scope" in points and bool((points["scope"] == "county").any())
         label = agg.metric_label(view.metric_key)
-        legend = _legend_html(label, classes, bool((classes.index < 0).any()), county_items)
+        nodata = bool((classes.index < 0).any())
+        legend = _legend_html(label, classes, nodata, county_items, units)
         _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
     title = view.title
     m.get_root().title = _e(title) if title else None
@@ -1074,7 +1145,7 @@ def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attri
         lines = "".join(f'<div class="geo-caption">{_e(c)}</div>' for c in caption if c)
         _Box(head + lines, "topleft", "geo-box geo-head").add_to(m)
     notes = list(frame.notes)
-    if not frame.has_townships:
+    if not frame.has_townships and not units:
         notes.insert(0, NO_TOWNSHIPS_NOTE)
     if notes:
         body = "<br>".join(_e(n) for n in notes)

@@ -1072,6 +1072,80 @@ def test_township_drawer_opens_on_a_township_and_closes(monkeypatch, tmp_path):
     assert not any(m.label == "排名" for m in at.metric)  # stays closed
 
 
+# --------------------------------------------------------------------------- prefectures
+
+
+def test_area_menu_offers_the_prefecture_of_each_county():
+    assert app_support.area_choices({"411528": "息县"}) == {
+        "411528": "息县",
+        "4115": "信阳市（全市）",
+    }
+
+
+def test_prefecture_view_in_the_app(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.selectbox(key="county").set_value("4115").run()
+    assert not at.exception
+    assert any(m.value.startswith("**信阳市**") for m in at.markdown)
+    assert len(_table(at)) == 6  # the sample's 息县 items, in their own county
+    infos = " ".join(i.value for i in at.info)
+    assert "光山县" in infos and "尚无乡镇边界" in infos and "全县合计" in infos
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"]
+    assert any("ODbL" in t for t in _markdown_texts(at))
+    towns = at.multiselect(key="f_towns").options
+    assert any(t.startswith("光山县·") for t in towns) and any(t.startswith("息县·") for t in towns)
+    assert at.query_params["county"] == "4115"
+
+
+def test_a_prefecture_typed_by_name_and_its_uploads_place_items_in_their_counties(
+    monkeypatch, tmp_path
+):
+    at = _app(monkeypatch, tmp_path).run()
+    at.text_input(key="other_county").input("信阳市")
+    at.button(key="other_county_go").click().run()
+    assert at.selectbox(key="county").value == "4115"
+    text = (
+        "信阳市工作简报\n2024年第3期\n信阳市人民政府办公室            2024年3月8日\n"
+        " 光山县槐店乡发展茶叶种植 新建茶园 500 亩。\n（槐店乡 张三）\n"
+        " 息县孙庙乡推进冬季农田水利建设 疏浚沟渠 12 公里。\n（孙庙乡 李明）\n"
+    )
+    at.file_uploader(key="bulletin_files_0").set_value(
+        [("市简报.txt", text.encode("utf-8"), "text/plain")]
+    ).run()
+    at.button(key="up_read_0").click().run()
+    at.button(key="up_go_0").click().run()
+    assert not at.exception
+    table = _table(at)
+    assert sorted(table["乡镇"]) == ["孙庙乡", "槐店乡"]
+    from geo.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        items, _ = store.frames()
+    assert sorted(items["county_code"]) == ["411522", "411528"]
+
+
+def test_the_store_can_come_from_secrets_and_a_bad_url_is_one_line(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from geo.store import Store
+
+    with Store(tmp_path / "secret.sqlite") as store:
+        store.ingest(_guangshan_frames()[0])
+    monkeypatch.delenv("GEO_STORE", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["geo_store"] = str(tmp_path / "secret.sqlite")
+    at.query_params["county"] = "411522"
+    at.run()
+    assert not at.exception
+    assert list(_table(at)["标题"]) == ["光山县槐店乡发展茶叶种植"]
+    monkeypatch.setenv("GEO_STORE", "mysql://planner:secret@db/activity")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert "postgresql\\://" in error and "secret" not in error and "\n" not in error
+
+
 def test_cut_review_merges_splits_and_undoes(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path).run()
     n = len(_table(at))

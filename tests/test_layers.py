@@ -46,12 +46,15 @@ LAYERS: list[tuple[str, set[str]]] = [
             "geo.sectors",
         },
     ),
-    ("places", {"geo.gazetteer", "geo.geocode", "geo.pipeline"}),
+    ("places", {"geo.gazetteer", "geo.geocode", "geo.pipeline", "geo.prefecture"}),
     (
         "data",
         {
             "geo.aggregate",
             "geo.store",
+            "geo.store_backend",
+            "geo.store_sqlite",
+            "geo.store_postgis",
             "geo.outlines",
             "geo.position_check",
             "geo.boundary_join",
@@ -63,7 +66,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("view-model", {"geo.view", "geo.figures"}),
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render"}),
     ("exports", {"geo.export"}),
-    ("workflows", {"geo.workflows"}),
+    ("workflows", {"geo.workflows", "geo.bulk_ingest"}),
     ("front ends", {"geo.app_support", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]
 #: The text stage: it must not load these (directly or through what it imports).
