@@ -131,6 +131,8 @@ def test_township_key_keeps_different_townships_apart():
         ("李楼村村民委员会", "李楼村"),
         ("东关社区居委会", "东关社区"),
         ("王湾村委会", "王湾村"),
+        ("大梁村村委会", "大梁村"),
+        ("黄桷村村委员会", "黄桷村"),
     ],
 )
 def test_village_short_name(full, short):
