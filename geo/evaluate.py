@@ -34,6 +34,7 @@ from geo.pipeline import annotate_items
 __all__ = [
     "CORE_UNITS",
     "ItemResult",
+    "calibration_error",
     "evaluate",
     "load_labelled",
     "main",
@@ -151,6 +152,38 @@ def same_village(
         return pred_code in {v.code for v in hits}
     pred = gaz.village_by_code(pred_code)
     return pred is not None and pred.name == label
+
+
+def calibration_error(confidences, correct, *, bins: int = 10) -> float:
+    """Expected calibration error: the item-weighted gap between confidence and accuracy.
+
+    Items are put in ``bins`` equal-width confidence bins; each bin adds
+    ``n_bin / n * |accuracy_bin - mean confidence_bin|``.
+
+    Parameters
+    ----------
+    confidences : sequence of float
+        Each item's confidence in [0, 1].
+    correct : sequence of bool
+        Whether each item's answer was right.
+    bins : int
+
+    Returns
+    -------
+    float
+        0 for perfectly calibrated confidences; 0 for no items.
+    """
+    pairs = list(zip(confidences, correct, strict=True))
+    if not pairs:
+        return 0.0
+    sums: dict[int, list[float]] = {}
+    for conf, ok in pairs:
+        k = min(bins - 1, max(0, int(float(conf) * bins)))
+        acc = sums.setdefault(k, [0.0, 0.0, 0.0])
+        acc[0] += 1
+        acc[1] += float(conf)
+        acc[2] += 1.0 if ok else 0.0
+    return sum(abs(n_ok - conf_sum) for _n, conf_sum, n_ok in sums.values()) / len(pairs)
 
 
 def _close(a: float, b: float) -> bool:

@@ -316,11 +316,13 @@ def village_short_name(full_name: str) -> str:
     return s
 
 
-def _village_aliases(short: str) -> tuple[str, ...]:
+def _village_aliases(short: str, full: str = "") -> tuple[str, ...]:
     out = []
     m = re.match(r"^(.{2,})街(社区)$", short)
     if m:
         out.append(m.group(1) + m.group(2))  # 和平街社区 is written 和平社区
+    if short.endswith("村") and full.endswith(("村村委会", "村村民委员会", "村村委员会")):
+        out.append(short + "村")  # 王村村委会 (王村) is also written 王村村
     return tuple(out)
 
 
@@ -368,11 +370,28 @@ def _township_aliases(name: str, former: str, kind: str, taken: set[str]) -> lis
     return [a for a in dict.fromkeys(out) if a != name and a not in taken]
 
 
+@functools.lru_cache(maxsize=2)
+def _province_rows(prov: str) -> tuple[dict[str, list[list[str]]], dict[str, list[list[str]]]]:
+    """A province's township rows by county code and village rows by 9-digit NBS prefix.
+
+    Read once per province (a small cache): loading many counties of one province, as an
+    evaluation run does, then reads each compressed file once, not once per county.
+    """
+    towns: dict[str, list[list[str]]] = {}
+    for r in _read_gz_csv(DATA_DIR / "townships" / f"{prov}.csv.gz"):
+        towns.setdefault(r[3], []).append(r)
+    villages: dict[str, list[list[str]]] = {}
+    for r in _read_gz_csv(DATA_DIR / "villages" / f"{prov}.csv.gz"):
+        villages.setdefault(r[0][:9], []).append(r)
+    return towns, villages
+
+
 @functools.lru_cache(maxsize=64)
 def _load_by_code(code: str) -> Gazetteer:
     row = _counties().set_index("code").loc[code]
     prov = code[:2]
-    rows = [r for r in _read_gz_csv(DATA_DIR / "townships" / f"{prov}.csv.gz") if r[3] == code]
+    province_towns, province_villages = _province_rows(prov)
+    rows = list(province_towns.get(code, []))
     curated = _curated_aliases()
     # A unit "replaced" by another (城关镇 → 父城街道) is dropped; its villages move over.
     replaced = {
@@ -390,11 +409,11 @@ def _load_by_code(code: str) -> Gazetteer:
         sources = tuple(s for s, flag in (("nbs2023", nbs), ("mca2025", mca)) if flag == "yes")
         townships.append(Township(code9, name, kind, tuple(aliases), sources, nbs_code))
     villages = []
-    for vcode, vname in _read_gz_csv(DATA_DIR / "villages" / f"{prov}.csv.gz"):
+    for vcode, vname in sorted(v for nbs in remap for v in province_villages.get(nbs, [])):
         tcode = remap.get(vcode[:9])
         if tcode:
             short = village_short_name(vname)
-            villages.append(Village(vcode, short, vname, tcode, _village_aliases(short)))
+            villages.append(Village(vcode, short, vname, tcode, _village_aliases(short, vname)))
     return Gazetteer(
         county_name=row["name"],
         county_code=code,
