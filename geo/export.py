@@ -30,6 +30,7 @@ import pandas as pd
 from geo import aggregate as agg
 from geo import config
 from geo.errors import GeoInputError
+from geo.review import alternatives_text
 
 __all__ = [
     "ATTRIBUTION_PATH",
@@ -849,6 +850,8 @@ def _items_table(view: MapView) -> pd.DataFrame:
     from geo.webmap import metric_value_text
 
     items = view.items_df.copy()
+    if "alternatives" in items:  # the stored JSON list as one readable cell
+        items["alternatives"] = items["alternatives"].map(alternatives_text)
     m = agg._with_keys(view.metrics_df)
     if len(m):
         totals = m.pivot_table(index="item_id", columns="metric_key", values="value", aggfunc="sum")

@@ -323,6 +323,8 @@ def _village_aliases(short: str, full: str = "") -> tuple[str, ...]:
         out.append(m.group(1) + m.group(2))  # 和平街社区 is written 和平社区
     if short.endswith("村") and full.endswith(("村村委会", "村村民委员会", "村村委员会")):
         out.append(short + "村")  # 王村村委会 (王村) is also written 王村村
+    if short.endswith("嘎查村") and len(short) >= 5:
+        out.append(short[:-1])  # 海流斯太嘎查村民委员会 is the 嘎查 (village) 海流斯太嘎查
     return tuple(out)
 
 

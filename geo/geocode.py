@@ -31,6 +31,7 @@ from geo.place_features import (
     ROLE_NAMES_ZH,
     ItemContext,
     item_context,
+    propagate_examples,
     role_of,
     town_features,
     village_features,
@@ -87,10 +88,11 @@ def place_features_of(
         for uses in cand.village_uses.values():
             for u in uses:
                 roles[u] = role_of(text, u, township=False)
+    propagate_examples(cands, roles, text)
     ctx = item_context(text, cands, gazetteer)
     towns = {c: town_features(t, cands, ctx, roles, text) for c, t in cands.towns.items()}
     villages = {
-        c: {v: village_features(v, t, ctx, roles, gazetteer) for v in t.village_uses}
+        c: {v: village_features(v, t, ctx, roles, gazetteer, text) for v in t.village_uses}
         for c, t in cands.towns.items()
     }
     return ItemFeatures(text, cands, roles, ctx, towns, villages)

@@ -40,12 +40,17 @@ _SUFFIX_OF_TYPE = {"乡": "乡", "镇": "镇", "街道": "街"}
 
 @dataclass(frozen=True)
 class ItemText:
-    """An item's fields as matched, their mentions, and where the body's lead sentence ends."""
+    """An item's fields as matched, their mentions, and where the body's lead sentence ends.
+
+    ``named`` holds the codes of the townships and villages named in full somewhere in the
+    item: their bare stems then count anywhere (閔莊 after 閔莊村, 北界 after 北界镇).
+    """
 
     fields: dict[str, PreparedText]
     mentions: dict[str, list[Mention]]
     lead_end: int
     unit: str
+    named: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,15 @@ def read_item(item: Item, gaz: Gazetteer, *, rules: CountyRules | None = None) -
     body = fields["body"].simple
     stop = _SENTENCE_END.search(body, 0, _LEAD_MAX)
     lead_end = stop.start() if stop else min(len(body), _LEAD_MAX)
-    return ItemText(fields, mentions, lead_end, unit)
+    named = {
+        code
+        for ms in mentions.values()
+        for m in ms
+        for e in m.entries
+        if e.kind in ("township", "village")
+        for code in e.codes
+    }
+    return ItemText(fields, mentions, lead_end, unit, frozenset(named))
 
 
 # --------------------------------------------------------------------------- townships
@@ -137,7 +150,7 @@ def _short_stem_backed(text: ItemText, fname: str, i: int, gaz: Gazetteer, code:
     """A bare two-character stem counts in the headline, after the county's name (荥阳高村),
     or right before one of its villages (濮城王路庄)."""
     ms = text.mentions[fname]
-    if fname == "headline":
+    if fname == "headline" or code in text.named:
         return True
     prev = ms[ms[i].chained_after] if ms[i].chained_after is not None else None
     if prev is not None and (prev.entry("county") or prev.entry("context")):
@@ -165,9 +178,14 @@ def _village_use(
     entry = m.entry("village")
     if entry is None:
         stem = m.entry("village_stem")
-        if stem is None or chain_town is None:
-            return None  # bare village stems only right after their township (白土店乡新庄)
-        codes = tuple(c for c in stem.codes if _town_of(gaz, c) == chain_town)
+        if stem is None:
+            return None
+        # bare village stems only right after their township (白土店乡新庄), or where the
+        # full name is in the item too (閔莊 … 閔莊村)
+        if chain_town is not None:
+            codes = tuple(c for c in stem.codes if _town_of(gaz, c) == chain_town)
+        else:
+            codes = tuple(c for c in stem.codes if c in text.named)
         return (Use(fname, i, "stem", codes[0], m.end), codes) if codes else None
     if len(m.text) <= 2 and chain_town is None and entry.origin == "gazetteer":
         return None  # 街村, 湾村: too short to trust without the township before it
@@ -224,7 +242,7 @@ def _scan_field(
             continue
         use, codes = found
         towns = {_town_of(gaz, c) for c in codes}
-        if len(codes) == 1 or len(towns) == 1 and chain_town.get(m.chained_after):
+        if len(codes) == 1 or (len(towns) == 1 and chain_town.get(m.chained_after)):
             _add_village(cands, gaz, use)
         else:
             pending.append((use, codes))

@@ -30,6 +30,7 @@ __all__ = [
     "VILLAGE_FEATURES",
     "ItemContext",
     "item_context",
+    "propagate_examples",
     "role_of",
     "town_features",
     "village_features",
@@ -48,6 +49,7 @@ ROLE_NAMES_ZH = {
     "quoted": "引语中",
     "host": "会议/活动承办地",
     "outside_near": "邻近外县地名",
+    "caption": "图片说明",
 }
 #: Township features, in the model's order.
 TOWN_FEATURES = (
@@ -67,6 +69,8 @@ TOWN_FEATURES = (
     "quoted",
     "host",
     "outside_near",
+    "caption",
+    "demoted_only",
     "short_only",
     "village_only",
     "alias",
@@ -74,6 +78,7 @@ TOWN_FEATURES = (
     "share",
     "rivals",
     "top_rival",
+    "tied",
     "first",
     "single",
     "county_unit",
@@ -81,6 +86,7 @@ TOWN_FEATURES = (
     "county_scope",
     "county_words",
     "county_named",
+    "county_frame",
 )
 #: Village features (for villages of the chosen township), in the model's order.
 VILLAGE_FEATURES = (
@@ -95,6 +101,8 @@ VILLAGE_FEATURES = (
     "person",
     "home",
     "quoted",
+    "caption",
+    "demoted_only",
     "same_words",
     "share",
     "rivals",
@@ -102,6 +110,8 @@ VILLAGE_FEATURES = (
     "short_name",
     "alias",
     "town_named",
+    "town_words",
+    "town_dominance",
     "single",
     "county_unit",
     "county_headline",
@@ -126,6 +136,8 @@ FEATURE_NAMES_ZH = {
     "quoted": "引语中",
     "host": "会议/活动承办地",
     "outside_near": "邻近外县地名",
+    "caption": "图片说明",
+    "demoted_only": "仅作举例/列举/住址等提及",
     "short_only": "仅简称/误写",
     "village_only": "仅由村名推出",
     "alias": "别名表/规则",
@@ -133,6 +145,8 @@ FEATURE_NAMES_ZH = {
     "share": "提及占比",
     "rivals": "其他乡镇数",
     "top_rival": "最强对手占比",
+    "tied": "有同样多提及的对手",
+    "county_frame": "全县框架下仅一次提及",
     "first": "最先提及",
     "single": "仅一次提及",
     "county_unit": "县直单位报送",
@@ -142,6 +156,8 @@ FEATURE_NAMES_ZH = {
     "ambiguous": "县内同名村",
     "short_name": "村名过短",
     "town_named": "所属乡镇直接提及",
+    "town_words": "全镇/该乡等全乡镇用语",
+    "town_dominance": "乡镇提及多于村",
 }
 _SENTENCE_END = re.compile("[。！？!?\n]")
 _SENTENCE_MAX = 500
@@ -312,8 +328,10 @@ def role_of(text: ItemText, use: Use, *, township: bool) -> frozenset[str]:
         roles.add("listed")
     if _is_example(simple, m.start, use.end):
         roles.add("example")
-    person = _address_of_person(simple, use.end) if township else None
-    if person or _role_after(simple, use.end):
+    # a township is a person's address only through a village (某乡某村村民); 某乡党委书记 is
+    # the township's own official
+    person = _address_of_person(simple, use.end) if township else _role_after(simple, use.end)
+    if person:
         roles.add("person")
     if _after_home_word(simple, ms, use.index):
         roles.add("home")
@@ -325,7 +343,33 @@ def role_of(text: ItemText, use: Use, *, township: bool) -> frozenset[str]:
         roles.add("host")
     if _outside_near(ms, use.index, simple):
         roles.add("outside_near")
+    if _in_caption(simple, m.start):
+        roles.add("caption")
     return frozenset(roles)
+
+
+def _in_caption(text: str, start: int) -> bool:
+    """图为…: the place is where a photo was taken."""
+    s0, _ = _sentence(text, start)
+    return any(w in text[s0:start] for w in cues().get("caption_words", []))
+
+
+def propagate_examples(cands: Candidates, roles: dict[Use, frozenset[str]], text: ItemText):
+    """A village called an example (李楼村的变化只是…缩影) makes every mention of it, and its
+    township right before it (在项店镇李楼村), an example too. Updates ``roles`` in place."""
+    for cand in cands.towns.values():
+        for uses in cand.village_uses.values():
+            if not any("example" in roles[u] for u in uses):
+                continue
+            chained = set()
+            for u in uses:
+                roles[u] = roles[u] | {"example"}
+                after = text.mentions[u.field][u.index].chained_after
+                if after is not None:
+                    chained.add((u.field, after))
+            for t in cand.uses:
+                if (t.field, t.index) in chained:
+                    roles[t] = roles[t] | {"example"}
 
 
 def _plain(roles: frozenset[str]) -> bool:
@@ -346,6 +390,7 @@ class ItemContext:
     county_named: int
     body: str
     headline: str
+    body_unnamed: str = ""
 
 
 @functools.lru_cache(maxsize=256)
@@ -385,7 +430,18 @@ def item_context(text: ItemText, cands: Candidates, gaz: Gazetteer) -> ItemConte
         county_named=sum(1 for f, _ in cands.county_named if f == "body"),
         body=body,
         headline=headline,
+        body_unnamed=_without_names(body, text.mentions["body"]),
     )
+
+
+def _without_names(text: str, ms: list[Mention]) -> str:
+    """``text`` with each place name and the two characters after it blanked (小茴店镇政府 →
+    a blank, so that 镇政府 there is not read as 该镇's 镇政府)."""
+    chars = list(text)
+    for m in ms:
+        for k in range(m.start, min(len(chars), m.end + 2)):
+            chars[k] = " "
+    return "".join(chars)
 
 
 # --------------------------------------------------------------------------- features
@@ -403,8 +459,14 @@ def _role_shares(uses: list[Use], roles: dict[Use, frozenset[str]]) -> dict[str,
     """The share of text mentions in each role (a candidate named only as an example: 1.0)."""
     text_uses = [u for u in uses if u.field != "unit"]
     n = len(text_uses) or 1
-    names = (*DEMOTING_ROLES, "host", "outside_near")
+    names = (*DEMOTING_ROLES, "host", "outside_near", "caption")
     return {r: sum(1 for u in text_uses if r in roles[u]) / n for r in names}
+
+
+def _demoted_only(uses: list[Use], roles: dict[Use, frozenset[str]]) -> bool:
+    """Named in the text, but only as an example, a list entry, a person's home …"""
+    text_uses = [u for u in uses if u.field != "unit"]
+    return bool(text_uses) and not any(_plain(roles[u]) for u in text_uses)
 
 
 def _spread(uses: list[Use], roles: dict[Use, frozenset[str]], text: ItemText) -> float:
@@ -442,7 +504,7 @@ def town_features(
         "mentions": _log_count(sum(1 for u in uses if u.field != "unit")),
         "spread": _spread(uses, roles, text),
         "after_county": 1.0 if any("after_county" in roles[u] for u in uses) else 0.0,
-        "chain_village": 1.0 if _chains_village(cand) else 0.0,
+        "chain_village": 1.0 if _chains_village(cand, text) else 0.0,
         "example": share["example"],
         "listed": share["listed"],
         "award": share["award"],
@@ -450,7 +512,10 @@ def town_features(
         "quoted": share["quoted"],
         "host": share["host"],
         "outside_near": share["outside_near"],
-        "short_only": 1.0 if cand.uses and all(u.form in ("short", "slip") for u in cand.uses)
+        "caption": share["caption"],
+        "demoted_only": 1.0 if _demoted_only(uses, roles) and not cand.unit else 0.0,
+        "short_only": 1.0
+        if cand.uses and all(u.form in ("short", "slip") for u in cand.uses)
         else 0.0,
         "village_only": 0.0 if cand.uses or cand.unit else 1.0,
         "alias": 1.0 if any(u.form in ("alias", "rule") for u in uses) else 0.0,
@@ -458,6 +523,7 @@ def town_features(
         "share": plain[cand.code] / total if total else 0.0,
         "rivals": _log_count(sum(1 for n in others if n)),
         "top_rival": max(others) / total if others and total else 0.0,
+        "tied": 1.0 if plain[cand.code] and others and max(others) >= plain[cand.code] else 0.0,
         "first": 1.0 if _first_plain(cands, roles) == cand.code else 0.0,
         "single": 1.0 if plain[cand.code] == 1 and not cand.unit else 0.0,
         "county_unit": 1.0 if ctx.county_unit else 0.0,
@@ -465,6 +531,12 @@ def town_features(
         "county_scope": 1.0 if ctx.county_scope else 0.0,
         "county_words": 1.0 if ctx.county_words else 0.0,
         "county_named": _log_count(ctx.county_named),
+        "county_frame": 1.0
+        if (ctx.county_headline or ctx.county_scope)
+        and plain[cand.code] <= 1
+        and not head
+        and not cand.unit
+        else 0.0,
     }
 
 
@@ -480,18 +552,14 @@ def _first_plain(cands: Candidates, roles: dict[Use, frozenset[str]]) -> str | N
     return best[1] if best else None
 
 
-def _chains_village(cand: TownCandidate) -> bool:
-    starts = {(u.field, u.index) for u in cand.uses}
-    for uses in cand.village_uses.values():
-        for u in uses:
-            if (u.field, u.index - 1) in starts:
-                return True
-    return False
+def _chains_village(cand: TownCandidate, text: ItemText) -> bool:
+    return any(_village_chained(cand, uses, text) for uses in cand.village_uses.values())
 
 
 def _same_township_words(cand: TownCandidate, ctx: ItemContext) -> bool:
+    """该镇/全乡/镇党委 on their own, not as the end of a name (小茴店镇政府)."""
     words = cues()["same_township_words"].get(cand.type, [])
-    return any(w in ctx.body for w in words)
+    return any(w in ctx.body_unnamed for w in words)
 
 
 def village_features(
@@ -500,6 +568,7 @@ def village_features(
     ctx: ItemContext,
     roles: dict[Use, frozenset[str]],
     gaz: Gazetteer,
+    text: ItemText,
 ) -> dict[str, float]:
     """One number per :data:`VILLAGE_FEATURES` for a village of the candidate township."""
     uses = cand.village_uses[code]
@@ -516,12 +585,14 @@ def village_features(
         "lead": 1.0 if any("lead" in roles[u] and _plain(roles[u]) for u in uses) else 0.0,
         "body": _log_count(_plain_count([u for u in uses if u.field == "body"], roles)),
         "mentions": _log_count(len(text_uses)),
-        "chain": 1.0 if _village_chained(cand, uses) else 0.0,
+        "chain": 1.0 if _village_chained(cand, uses, text) else 0.0,
         "example": share["example"],
         "listed": share["listed"],
         "person": share["person"],
         "home": share["home"],
         "quoted": share["quoted"],
+        "caption": share["caption"],
+        "demoted_only": 1.0 if _demoted_only(uses, roles) else 0.0,
         "same_words": 1.0 if any(w in ctx.body for w in same) else 0.0,
         "share": plain[code] / total if total else 0.0,
         "rivals": _log_count(sum(1 for c, n in plain.items() if n and c != code)),
@@ -529,12 +600,19 @@ def village_features(
         "short_name": 1.0 if len(name) <= 2 else 0.0,
         "alias": 1.0 if any(u.form in ("alias", "rule", "stem") for u in uses) else 0.0,
         "town_named": 1.0 if cand.uses or cand.unit == "township" else 0.0,
+        "town_words": 1.0 if _same_township_words(cand, ctx) else 0.0,
+        "town_dominance": _log_count(_plain_count(cand.uses, roles)) - _log_count(plain[code]),
         "single": 1.0 if plain[code] == 1 else 0.0,
         "county_unit": 1.0 if ctx.county_unit else 0.0,
         "county_headline": 1.0 if ctx.county_headline else 0.0,
     }
 
 
-def _village_chained(cand: TownCandidate, uses: list[Use]) -> bool:
+def _village_chained(cand: TownCandidate, uses: list[Use], text: ItemText) -> bool:
+    """A village mention right after its township's (白土店乡新庄村, 官陂镇的公田村)."""
     starts = {(u.field, u.index) for u in cand.uses}
-    return any((u.field, u.index - 1) in starts for u in uses)
+    for u in uses:
+        after = text.mentions[u.field][u.index].chained_after
+        if after is not None and (u.field, after) in starts:
+            return True
+    return False

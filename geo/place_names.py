@@ -18,7 +18,6 @@ import functools
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import ahocorasick
@@ -49,6 +48,7 @@ __all__ = [
 
 #: The shipped alias table: natural villages, landmarks and customary short forms, each sourced.
 ALIAS_TABLE = DATA_DIR / "place_aliases.csv"
+_ALIAS_KINDS_ZH = {"natural_village": "自然村", "landmark": "地标", "short_form": "简称"}
 #: Entry kinds that name a township or village of the county.
 LOCAL_KINDS = ("township", "township_stem", "village", "village_stem")
 
@@ -227,7 +227,7 @@ def _alias_entries(gaz: Gazetteer, add) -> None:
     township; a customary short form (颍回镇) for its township."""
     for row in alias_rows().get(gaz.county_code, ()):
         village = row.get("village_code") or ""
-        label = f"{row['kind']}: {row['alias']}"
+        label = f"别名表第 {row['row']} 行（{_ALIAS_KINDS_ZH.get(row['kind'], row['kind'])}）"
         if village and gaz.village_by_code(village) is not None:
             entry = NameEntry("village", (village,), row["alias"], "alias", row["row"], label)
         elif gaz.township_by_code(row["township_code"]) is not None:

@@ -112,7 +112,10 @@ class PlaceRule:
 
     @property
     def label(self) -> str:
-        """How the evidence names the rule: 规则#3（简称/别名「谯楼」→谯楼街道，张三 2026-12-05）."""
+        """How the evidence names the rule.
+
+        For example ``规则#3（简称/别名「谯楼」→谯楼街道，张三 2026-12-05）``.
+        """
         target = "".join(x for x in (self.township, self.village) if x) or self.target_code
         who = " ".join(x for x in (self.author, self.created_at[:10]) if x)
         number = f"#{self.id}" if self.id else ""
@@ -296,7 +299,7 @@ def _json_rows(text: str, label: str) -> list[tuple[int, dict]]:
         raise RuleFileError(f"规则文件 {label} 不是有效的 JSON（{exc.msg}）") from None
     rows = doc.get("rules") if isinstance(doc, dict) else doc
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise RuleFileError(f"规则文件 {label} 应为规则列表（{{\"rules\": [...]}}）")
+        raise RuleFileError(f'规则文件 {label} 应为规则列表（{{"rules": [...]}}）')
     return list(enumerate(rows, 1))
 
 

@@ -52,17 +52,28 @@ class LinearScorer:
 
     def z(self, feats: dict[str, float]) -> float:
         """The log-odds of one candidate."""
-        return self.intercept + sum(w * feats[k] for k, w in zip(self.features, self.weights))
+        return self.intercept + sum(
+            w * feats[k] for k, w in zip(self.features, self.weights, strict=True)
+        )
 
     def contributions(self, feats: dict[str, float]) -> list[tuple[str, float]]:
         """Non-zero ``(feature, weight * value)``, largest magnitude first."""
-        out = [(k, w * feats[k]) for k, w in zip(self.features, self.weights) if w * feats[k]]
+        out = [
+            (k, w * feats[k])
+            for k, w in zip(self.features, self.weights, strict=True)
+            if w * feats[k]
+        ]
         return sorted(out, key=lambda kv: -abs(kv[1]))
 
 
 @dataclass(frozen=True)
 class Model:
-    """Both scorers, the calibration map and the review threshold."""
+    """Both scorers, the calibration and the review threshold.
+
+    Calibration is ``platt`` (``sigmoid(a * logit(raw) + b)``, ``platt = (a, b)``),
+    ``isotonic`` (piecewise linear through the knots ``calibration_x``/``calibration_y``) or
+    none (the raw probability).
+    """
 
     township: LinearScorer
     village: LinearScorer
@@ -70,9 +81,14 @@ class Model:
     calibration_y: tuple[float, ...]
     review_threshold: float
     scorer: str = "learned"
+    platt: tuple[float, float] | None = None
 
     def calibrate(self, raw: float) -> float:
-        """The calibrated probability of a raw softmax probability (piecewise linear)."""
+        """The calibrated probability of a raw softmax probability."""
+        if self.platt is not None:
+            p = min(max(raw, 1e-6), 1 - 1e-6)
+            a, b = self.platt
+            return 1.0 / (1.0 + math.exp(-(a * math.log(p / (1 - p)) + b)))
         xs, ys = self.calibration_x, self.calibration_y
         if not xs:
             return raw
@@ -101,7 +117,9 @@ def model_from_dict(doc: dict) -> Model:
     xs, ys = tuple(map(float, cal.get("x", ()))), tuple(map(float, cal.get("y", ())))
     if len(xs) != len(ys) or list(xs) != sorted(xs):
         raise GeoInputError("geocoder model: calibration x must be sorted and match y")
+    platt = cal.get("platt")
     return Model(
+        platt=(float(platt[0]), float(platt[1])) if platt else None,
         township=_scorer(doc["township"], TOWN_FEATURES, "township"),
         village=_scorer(doc["village"], VILLAGE_FEATURES, "village"),
         calibration_x=xs,
@@ -151,6 +169,7 @@ class Decision:
     needs_review: bool
     options: list[Option] = field(default_factory=list)
     why: str = ""
+    village_raw: float = 1.0
 
 
 def _softmax_with_null(zs: dict[str, float]) -> tuple[dict[str, float], float]:
@@ -187,7 +206,7 @@ def decide(
     chosen = best if best is not None and p_town[best] > p_county else None
     raw = p_town[chosen] if chosen else p_county
     options = [Option(None, None, p_county)]
-    village = None
+    village, village_raw = None, 1.0
     for code, p in p_town.items():
         vz = {v: model.village.z(f) for v, f in village_feats.get(code, {}).items()}
         p_vil, p_none = _softmax_with_null(vz)
@@ -199,8 +218,10 @@ def decide(
             options.append(Option(code, None, p * p_none))
             if top_v is not None:
                 options.append(Option(code, top_v, p * p_vil[top_v]))
-        if code == chosen and top_v is not None and p_vil[top_v] > p_none:
-            village = top_v
+        if code == chosen:
+            village_raw = max([p_none, *p_vil.values()])
+            if top_v is not None and p_vil[top_v] > p_none:
+                village = top_v
     confidence = model.calibrate(raw)
     ranked = sorted(options, key=lambda o: -o.probability)
     return Decision(
@@ -210,6 +231,7 @@ def decide(
         confidence=confidence,
         needs_review=confidence < model.review_threshold,
         options=ranked,
+        village_raw=village_raw,
     )
 
 

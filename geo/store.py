@@ -12,6 +12,7 @@ applies the missing steps, opening a file from a newer version raises :class:`St
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -30,7 +31,8 @@ import pandas as pd
 from geo import config
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id
 from geo.errors import GeoInputError, StoreError
-from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
+from geo.models import Alternative, Bulletin, BulletinHeader, Evidence, Item, Metric, Place
+from geo.place_rules import CountyRules, PlaceRule, check_rule, normalise_rule_text
 
 __all__ = [
     "BOUNDARY_COLUMNS",
@@ -131,8 +133,61 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX boundaries_county ON boundaries (county_code, id);
     """,
+    # 4: the geocoder's confidence on every item; county rules kept from reviewers' corrections
+    """
+    ALTER TABLE items ADD COLUMN confidence REAL;
+    ALTER TABLE items ADD COLUMN needs_review INTEGER;
+    ALTER TABLE items ADD COLUMN alternatives TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE place_rules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        county_code TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('alias', 'unit', 'landmark')),
+        text TEXT NOT NULL,
+        township_code TEXT NOT NULL,
+        township TEXT NOT NULL DEFAULT '',
+        village_code TEXT NOT NULL DEFAULT '',
+        village TEXT NOT NULL DEFAULT '',
+        author TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        source_item TEXT NOT NULL DEFAULT '',
+        UNIQUE (county_code, kind, text)
+    );
+    CREATE INDEX items_review ON items (needs_review, confidence);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+#: Place columns of the items table, in :meth:`Store._place_values` order.
+_PLACE_FIELDS = (
+    "scope",
+    "county",
+    "county_code",
+    "township",
+    "township_code",
+    "village",
+    "village_code",
+    "outside",
+    "evidence",
+    "confidence",
+    "needs_review",
+    "alternatives",
+)
+_ITEM_FIELDS = (
+    "item_id",
+    "bulletin_id",
+    "idx",
+    "headline",
+    "body",
+    "unit",
+    "authors",
+    "start_offset",
+    "end_offset",
+    "sector",
+    "sectors",
+    "sector_cues",
+    *_PLACE_FIELDS,
+)
 
 _BULLETIN_COLUMNS = [
     "id",
@@ -365,6 +420,7 @@ def _apply_corrections(
             row["scope"] = "township"
         else:
             row["scope"] = "county" if row.get("county_code") else "unknown"
+        row["needs_review"] = False  # a reviewer has decided the place
     row["corrected"] = True
     return row
 
@@ -603,8 +659,14 @@ class Store:
             The bulletin could not be stored (for example two items with the same index), or
             is stored under another county (``code="store.county_conflict"``); nothing of it
             is changed in the store.
+
+        Notes
+        -----
+        When the store keeps rules for the bulletin's county (:meth:`add_rule`), its items are
+        placed again with them before they are stored (their ``place`` is updated).
         """
         sha = _bulletin_sha(bulletin)
+        self._apply_rules(bulletin)
         with self._transaction() as conn:
             row = conn.execute(
                 "SELECT county_code, (SELECT COUNT(*) FROM items WHERE bulletin_id = ?)"
@@ -619,6 +681,20 @@ class Store:
                 self._drop_for_reassignment(conn, sha)
             self._insert(conn, sha, bulletin)
         return IngestResult(sha, True, len(bulletin.items))
+
+    def _apply_rules(self, bulletin: Bulletin) -> None:
+        """Place the bulletin's items again with its county's rules, when it has any."""
+        if not bulletin.county_code:
+            return
+        rules = self.county_rules(bulletin.county_code)
+        if not rules:
+            return
+        from geo.geocode import geocode_item
+
+        gaz = self._gazetteer(bulletin.county_code, _default_loader, strict=False)
+        if gaz is not None:
+            for it in bulletin.items:
+                it.place = geocode_item(it, gaz, rules=rules)
 
     @staticmethod
     def _drop_for_reassignment(conn: sqlite3.Connection, sha: str) -> None:
@@ -639,32 +715,25 @@ class Store:
         for it in b.items:
             iid = item_id(sha, it.index)
             p = it.place or Place()
+            values = (
+                iid,
+                sha,
+                it.index,
+                it.headline,
+                it.body,
+                it.unit,
+                _dumps(list(it.authors)),
+                it.start,
+                it.end,
+                it.sector,
+                _dumps(list(it.sectors)),
+                _dumps(list(it.sector_cues)),
+                *Store._place_values(p, fallback=(b.county, b.county_code)),
+            )
             conn.execute(
-                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?)",
-                (
-                    iid,
-                    sha,
-                    it.index,
-                    it.headline,
-                    it.body,
-                    it.unit,
-                    _dumps(list(it.authors)),
-                    it.start,
-                    it.end,
-                    it.sector,
-                    _dumps(list(it.sectors)),
-                    _dumps(list(it.sector_cues)),
-                    p.scope,
-                    p.county or b.county,
-                    p.county_code or b.county_code,
-                    p.township,
-                    p.township_code,
-                    p.village,
-                    p.village_code,
-                    _dumps(list(p.outside)),
-                    _dumps([e.to_dict() for e in p.evidence]),
-                ),
+                f"INSERT INTO items ({', '.join(_ITEM_FIELDS)})"
+                f" VALUES ({', '.join('?' * len(_ITEM_FIELDS))})",
+                values,
             )
             conn.executemany(
                 "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -814,61 +883,71 @@ class Store:
             names["village_code"] = village.name
         return names
 
-    def regeocode(self, gazetteer_loader: Callable[[str], Any] | None = None) -> int:
-        """Recompute the places of all stored items with the current geocoder.
+    def regeocode(
+        self,
+        gazetteer_loader: Callable[[str], Any] | None = None,
+        *,
+        county_code: str | None = None,
+    ) -> int:
+        """Recompute the places of stored items with the current geocoder and county rules.
 
         Parameters
         ----------
         gazetteer_loader : callable, optional
             ``county_code -> Gazetteer``; default :func:`geo.gazetteer.load_gazetteer`.
             Bulletins without a county are geocoded with the gazetteer detected from their text.
+        county_code : str, optional
+            Only this county's bulletins (after a rule of that county was made).
 
         Returns
         -------
         int
-            Number of items whose stored place changed. Corrections are untouched and still win
-            in :meth:`frames`.
+            Number of items whose stored place (or its confidence) changed. Corrections are
+            untouched and still win in :meth:`frames`.
         """
         from geo.gazetteer import detect_gazetteer
         from geo.geocode import geocode_item
 
         loader = gazetteer_loader or _default_loader
-        changed = 0
         updates = []
         with self._reading() as conn:
             bulletins = conn.execute("SELECT id, county_code, text FROM bulletins").fetchall()
             for b in bulletins:
+                if county_code and b["county_code"] != county_code:
+                    continue
                 if b["county_code"]:
                     gaz = self._gazetteer(b["county_code"], loader, strict=True)
                 else:
                     gaz = detect_gazetteer(b["text"])
+                rules = self._county_rules(conn, gaz.county_code) if gaz is not None else None
                 for item, old in self._items_of(b["id"]):
-                    place = geocode_item(item, gaz)
-                    new = self._place_values(place)
+                    new = self._place_values(geocode_item(item, gaz, rules=rules))
                     if new != old:
-                        changed += 1
                         updates.append((*new, item_id(b["id"], item.index)))
         with self._transaction() as conn:
             conn.executemany(
-                "UPDATE items SET scope = ?, county = ?, county_code = ?, township = ?,"
-                " township_code = ?, village = ?, village_code = ?, outside = ?, evidence = ?"
+                f"UPDATE items SET {', '.join(f'{c} = ?' for c in _PLACE_FIELDS)}"
                 " WHERE item_id = ?",
                 updates,
             )
-        return changed
+        return len(updates)
 
     @staticmethod
-    def _place_values(p: Place) -> tuple:
+    def _place_values(p: Place, fallback: tuple[Any, Any] = (None, None)) -> tuple:
+        """The stored columns of a place (:data:`_PLACE_FIELDS` order)."""
         return (
             p.scope,
-            p.county,
-            p.county_code,
+            p.county or fallback[0],
+            p.county_code or fallback[1],
             p.township,
             p.township_code,
             p.village,
             p.village_code,
             _dumps(list(p.outside)),
             _dumps([e.to_dict() for e in p.evidence]),
+            p.confidence,
+            None if p.confidence is None else int(bool(p.needs_review)),
+            _dumps([a.to_dict() for a in p.alternatives]),
         )
 
     # reading --------------------------------------------------------------------------------
@@ -918,6 +997,9 @@ class Store:
                 village_code=r["village_code"],
                 outside=json.loads(r["outside"]),
                 evidence=[Evidence(**e) for e in json.loads(r["evidence"])],
+                confidence=r["confidence"],
+                needs_review=bool(r["needs_review"]) if r["confidence"] is not None else False,
+                alternatives=[Alternative(**a) for a in json.loads(r["alternatives"])],
             )
             item = Item(
                 index=r["idx"],
@@ -933,18 +1015,7 @@ class Store:
                 sector_cues=json.loads(r["sector_cues"]),
                 place=place,
             )
-            values = (
-                r["scope"],
-                r["county"],
-                r["county_code"],
-                r["township"],
-                r["township_code"],
-                r["village"],
-                r["village_code"],
-                r["outside"],
-                r["evidence"],
-            )
-            out.append((item, values))
+            out.append((item, tuple(r[c] for c in _PLACE_FIELDS)))
         return out
 
     def load_bulletins(self, bulletin_ids: Iterable[str] | None = None) -> list[Bulletin]:
@@ -1002,7 +1073,8 @@ class Store:
                 "SELECT i.item_id, i.bulletin_id, b.source_name, b.title, b.issue, b.date, i.idx,"
                 " i.headline, i.body, i.unit, i.authors, i.sector, i.sectors, i.scope,"
                 " COALESCE(i.county, b.county), COALESCE(i.county_code, b.county_code),"
-                " i.township, i.township_code, i.village, i.village_code, i.outside, 0"
+                " i.township, i.township_code, i.village, i.village_code, i.outside, 0,"
+                " i.confidence, i.needs_review, i.alternatives"
                 " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
                 " ORDER BY b.rowid, i.idx"
             ).fetchall()
@@ -1019,6 +1091,8 @@ class Store:
             rec[12] = _joined(rec[12], ",")  # sectors
             rec[20] = _joined(rec[20], ",")  # outside
             rec[21] = False
+            # a place never scored (stored before scoring existed) needs a look or `regeocode`
+            rec[23] = True if rec[22] is None else bool(rec[23])
             item_fixes = fixes.get(rec[0])
             if item_fixes:
                 row = dict(zip(ITEM_COLUMNS, rec, strict=True))
@@ -1084,6 +1158,190 @@ class Store:
                 " LEFT JOIN bulletins b ON b.id = i.bulletin_id ORDER BY c.id"
             ).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=_CORRECTION_COLUMNS)
+
+    # county rules ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _county_rules(conn: sqlite3.Connection, county_code: str | None) -> CountyRules:
+        rows = conn.execute(
+            f"SELECT {_RULE_FIELDS} FROM place_rules WHERE county_code = ? ORDER BY id",
+            (str(county_code or ""),),
+        ).fetchall()
+        return CountyRules(str(county_code or ""), tuple(_rule_of(r) for r in rows))
+
+    def county_rules(self, county_code: str) -> CountyRules:
+        """The rules of one county, as :func:`geo.geocode.geocode_item` takes them."""
+        with self._reading() as conn:
+            return self._county_rules(conn, county_code)
+
+    def rules(self, county_code: str | None = None) -> list[PlaceRule]:
+        """Every kept rule (of one county), oldest first."""
+        where, args = ("WHERE county_code = ?", (str(county_code),)) if county_code else ("", ())
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_RULE_FIELDS} FROM place_rules {where} ORDER BY id", args
+            ).fetchall()
+        return [_rule_of(r) for r in rows]
+
+    def add_rule(self, rule: PlaceRule, *, replace: bool = True) -> tuple[PlaceRule, str]:
+        """Keep a county rule, checked against the county's gazetteer.
+
+        Parameters
+        ----------
+        rule : PlaceRule
+        replace : bool
+            A rule of the same county, kind and text already kept is replaced (True) or kept
+            as it is (False).
+
+        Returns
+        -------
+        (PlaceRule, str)
+            The rule as kept (with its id) and what happened: ``added``, ``replaced`` or
+            ``kept`` (the same rule, or another one kept because ``replace`` is False).
+
+        Raises
+        ------
+        StoreError
+            The rule names codes outside its county (message in Chinese).
+        """
+        gaz = self._gazetteer(rule.county_code, _default_loader, strict=True)
+        try:
+            rule = check_rule(rule, gaz)
+        except GeoInputError as err:
+            raise StoreError(str(err), code="store.rule") from None
+        with self._transaction() as conn:
+            old = conn.execute(
+                f"SELECT {_RULE_FIELDS} FROM place_rules"
+                " WHERE county_code = ? AND kind = ? AND text = ?",
+                (rule.county_code, rule.kind, rule.text),
+            ).fetchone()
+            if old is not None:
+                kept = _rule_of(old)
+                same = (kept.township_code, kept.village_code) == (
+                    rule.township_code,
+                    rule.village_code,
+                )
+                if same or not replace:
+                    return kept, "kept"
+                conn.execute("DELETE FROM place_rules WHERE id = ?", (kept.id,))
+            values = [getattr(rule, c) for c in _RULE_COLUMNS]
+            cur = conn.execute(
+                f"INSERT INTO place_rules ({', '.join(_RULE_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(_RULE_COLUMNS))})",
+                values,
+            )
+        return dataclasses.replace(rule, id=int(cur.lastrowid)), "replaced" if old else "added"
+
+    def import_rules(self, rules: Iterable[PlaceRule], *, replace: bool = False) -> dict:
+        """Keep rules from a rule file; returns counts ``added``, ``replaced``, ``kept``."""
+        counts = {"added": 0, "replaced": 0, "kept": 0}
+        for rule in rules:
+            _, what = self.add_rule(rule, replace=replace)
+            counts[what] += 1
+        return counts
+
+    def delete_rule(self, rule_id: int) -> bool:
+        """Forget one rule; False when there is no such rule."""
+        with self._transaction() as conn:
+            n = conn.execute("DELETE FROM place_rules WHERE id = ?", (int(rule_id),)).rowcount
+        return bool(n)
+
+    def rule_from_correction(
+        self,
+        item_id: str,
+        *,
+        kind: str,
+        text: str | None = None,
+        author: str = "",
+        note: str = "",
+    ) -> PlaceRule:
+        """Keep a reviewer's correction of an item's place as a rule of its county.
+
+        Parameters
+        ----------
+        item_id : str
+            An item whose township (and, for a landmark, village) a reviewer has corrected.
+        kind : {"alias", "unit", "landmark"}
+            ``alias``: ``text`` (a short form in the item) means the corrected township;
+            ``unit``: the item's reporting unit is that township (``text`` defaults to it);
+            ``landmark``: ``text`` (a landmark or natural village in the item) lies in the
+            corrected village, or in the township when no village was given.
+        text : str, optional
+            As written in the item.
+        author, note : str
+            Who keeps the rule, and why.
+
+        Returns
+        -------
+        PlaceRule
+            The kept rule, with its id. Re-geocode (:meth:`regeocode`) to apply it to stored
+            items; new items get it when ingested.
+
+        Raises
+        ------
+        StoreError
+            Unknown item, no place correction to keep, or a text that is not in the item
+            (messages in Chinese).
+        """
+        item, fixes = self._corrected_item(item_id)
+        town, village = fixes.get("township_code"), fixes.get("village_code")
+        if village and not town:
+            town = village[:9]
+        if not town:
+            raise StoreError(
+                f"事项 {item_id} 尚未更正到某个乡镇，无法保存为规则；请先更正乡镇（或村）",
+                code="store.rule",
+            )
+        text = _rule_text(item, kind, text)
+        rule = PlaceRule(
+            county_code=item["county_code"] or "",
+            kind=kind,
+            text=text,
+            township_code=town,
+            village_code=village or "" if kind == "landmark" else "",
+            author=author,
+            created_at=_now(),
+            note=note,
+            source_item=item_id,
+        )
+        try:
+            rule = check_rule(rule)
+        except GeoInputError as err:
+            raise StoreError(str(err), code="store.rule") from None
+        kept, _ = self.add_rule(rule, replace=True)
+        with self._transaction() as conn:
+            conn.execute("UPDATE place_rules SET source_item = ? WHERE id = ?", (item_id, kept.id))
+        return kept
+
+    def _corrected_item(self, item_id: str) -> tuple[dict, dict[str, str]]:
+        """The item's text fields and county, and its latest place corrections."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT i.headline, i.body, i.unit, COALESCE(i.county_code, b.county_code)"
+                " AS county_code FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+                " WHERE i.item_id = ?",
+                (item_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"数据库中没有事项 {item_id}", code="store.rule")
+            fixes = {
+                fld: value
+                for fld, value, _ in self._latest_corrections(conn).get(item_id, [])
+                if fld != "sector"
+            }
+        return dict(row), fixes
+
+    def accept_place(self, item_id: str, *, note: str = "") -> None:
+        """A reviewer accepts the geocoder's place: it is kept as a correction (so it no
+        longer needs review, and survives re-geocoding)."""
+        items_df, _ = self.frames()
+        row = items_df[items_df["item_id"] == item_id]
+        if row.empty:
+            raise StoreError(f"no item {item_id} in the store")
+        r = row.iloc[0]
+        town = r["township_code"] if isinstance(r["township_code"], str) else ""
+        village = r["village_code"] if isinstance(r["village_code"], str) else ""
+        self.correct(item_id, township_code=town, village_code=village, note=note or "确认")
 
     # township boundaries --------------------------------------------------------------------
 
@@ -1261,6 +1519,43 @@ class Store:
                 "DELETE FROM boundaries WHERE county_code = ?", (str(county_code),)
             ).rowcount
         return int(n)
+
+
+_RULE_COLUMNS = (
+    "county_code",
+    "kind",
+    "text",
+    "township_code",
+    "township",
+    "village_code",
+    "village",
+    "author",
+    "created_at",
+    "note",
+    "source_item",
+)
+_RULE_FIELDS = "id, " + ", ".join(_RULE_COLUMNS)
+
+
+def _rule_of(row: sqlite3.Row) -> PlaceRule:
+    return PlaceRule(**{k: row[k] for k in ("id", *_RULE_COLUMNS)})
+
+
+def _rule_text(item: dict, kind: str, text: str | None) -> str:
+    """The rule's text, checked against the item it comes from."""
+    unit = (item.get("unit") or "").split()[0] if (item.get("unit") or "").strip() else ""
+    if kind == "unit":
+        text = text or unit
+        if not text:
+            raise StoreError("该事项没有报送单位，无法保存报送单位规则", code="store.rule")
+        return text
+    if not text or not text.strip():
+        raise StoreError("请给出简称、地标或自然村的原文", code="store.rule")
+    wanted = normalise_rule_text(text)
+    fields = (item.get("headline") or "", item.get("body") or "", unit)
+    if not any(wanted in normalise_rule_text(f) for f in fields):
+        raise StoreError(f"「{text.strip()}」不在该事项的文字中", code="store.rule")
+    return text.strip()
 
 
 _SET_FIELDS = (
