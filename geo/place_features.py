@@ -63,6 +63,7 @@ TOWN_FEATURES = (
     "after_county",
     "chain_village",
     "example",
+    "example_any",
     "listed",
     "award",
     "person",
@@ -71,6 +72,8 @@ TOWN_FEATURES = (
     "outside_near",
     "caption",
     "demoted_only",
+    "listed_only",
+    "person_county",
     "short_only",
     "village_only",
     "alias",
@@ -129,6 +132,7 @@ FEATURE_NAMES_ZH = {
     "chain_village": "乡镇后接本乡村名",
     "chain": "紧跟所属乡镇",
     "example": "作为举例/缩影",
+    "example_any": "本乡镇或其村被称为缩影/举例",
     "listed": "列举之一",
     "award": "表彰名单",
     "person": "人物住址",
@@ -138,12 +142,14 @@ FEATURE_NAMES_ZH = {
     "outside_near": "邻近外县地名",
     "caption": "图片说明",
     "demoted_only": "仅作举例/列举/住址等提及",
+    "listed_only": "仅在列举或举例中提及",
+    "person_county": "全县框架下仅作人物住址",
     "short_only": "仅简称/误写",
     "village_only": "仅由村名推出",
     "alias": "别名表/规则",
     "same_words": "该乡/全镇等指代",
     "share": "提及占比",
-    "rivals": "其他乡镇数",
+    "rivals": "提及的其他乡镇数",
     "top_rival": "最强对手占比",
     "tied": "有同样多提及的对手",
     "county_frame": "全县框架下仅一次提及",
@@ -355,17 +361,17 @@ def _in_caption(text: str, start: int) -> bool:
 
 
 def propagate_examples(cands: Candidates, roles: dict[Use, frozenset[str]], text: ItemText):
-    """A village called an example (李楼村的变化只是…缩影) makes every mention of it, and its
-    township right before it (在项店镇李楼村), an example too. Updates ``roles`` in place."""
+    """A township written right before a village that is called an example (在项店镇李楼村 …
+    李楼村只是…的缩影 reads the first 李楼村 as the example's) is an example mention too.
+    Updates ``roles`` in place."""
     for cand in cands.towns.values():
         for uses in cand.village_uses.values():
             if not any("example" in roles[u] for u in uses):
                 continue
             chained = set()
             for u in uses:
-                roles[u] = roles[u] | {"example"}
                 after = text.mentions[u.field][u.index].chained_after
-                if after is not None:
+                if after is not None and "example" in roles[u]:
                     chained.add((u.field, after))
             for t in cand.uses:
                 if (t.field, t.index) in chained:
@@ -463,6 +469,12 @@ def _role_shares(uses: list[Use], roles: dict[Use, frozenset[str]]) -> dict[str,
     return {r: sum(1 for u in text_uses if r in roles[u]) / n for r in names}
 
 
+def _only(uses: list[Use], roles: dict[Use, frozenset[str]], kinds: tuple[str, ...]) -> bool:
+    """Every text mention has one of these roles."""
+    text_uses = [u for u in uses if u.field != "unit"]
+    return bool(text_uses) and all(roles[u].intersection(kinds) for u in text_uses)
+
+
 def _demoted_only(uses: list[Use], roles: dict[Use, frozenset[str]]) -> bool:
     """Named in the text, but only as an example, a list entry, a person's home …"""
     text_uses = [u for u in uses if u.field != "unit"]
@@ -491,8 +503,11 @@ def town_features(
     uses = cand.all_uses()
     village_uses = [u for u in uses if u not in cand.uses]
     plain = {code: _plain_count(c.all_uses(), roles) for code, c in cands.towns.items()}
+    named = {code: _text_count(c.all_uses()) for code, c in cands.towns.items()}
+    direct = {code: _plain_count(c.uses, roles) for code, c in cands.towns.items()}
     total = sum(plain.values())
     others = [n for code, n in plain.items() if code != cand.code]
+    rivals = [n for code, n in named.items() if code != cand.code and n]
     share = _role_shares(uses, roles)
     head = [u for u in uses if u.field == "headline" and _plain(roles[u])]
     return {
@@ -506,6 +521,7 @@ def town_features(
         "after_county": 1.0 if any("after_county" in roles[u] for u in uses) else 0.0,
         "chain_village": 1.0 if _chains_village(cand, text) else 0.0,
         "example": share["example"],
+        "example_any": 1.0 if any("example" in roles[u] for u in uses) else 0.0,
         "listed": share["listed"],
         "award": share["award"],
         "person": min(1.0, share["person"] + share["home"]),
@@ -514,6 +530,11 @@ def town_features(
         "outside_near": share["outside_near"],
         "caption": share["caption"],
         "demoted_only": 1.0 if _demoted_only(uses, roles) and not cand.unit else 0.0,
+        "listed_only": 1.0 if _only(uses, roles, ("listed", "example")) else 0.0,
+        "person_county": 1.0
+        if (ctx.county_scope or ctx.county_headline)
+        and _only(uses, roles, ("person", "home", "quoted"))
+        else 0.0,
         "short_only": 1.0
         if cand.uses and all(u.form in ("short", "slip") for u in cand.uses)
         else 0.0,
@@ -521,9 +542,9 @@ def town_features(
         "alias": 1.0 if any(u.form in ("alias", "rule") for u in uses) else 0.0,
         "same_words": 1.0 if _same_township_words(cand, ctx) else 0.0,
         "share": plain[cand.code] / total if total else 0.0,
-        "rivals": _log_count(sum(1 for n in others if n)),
+        "rivals": _log_count(len(rivals)),
         "top_rival": max(others) / total if others and total else 0.0,
-        "tied": 1.0 if plain[cand.code] and others and max(others) >= plain[cand.code] else 0.0,
+        "tied": 1.0 if rivals and _tied(cand.code, direct, named) else 0.0,
         "first": 1.0 if _first_plain(cands, roles) == cand.code else 0.0,
         "single": 1.0 if plain[cand.code] == 1 and not cand.unit else 0.0,
         "county_unit": 1.0 if ctx.county_unit else 0.0,
@@ -538,6 +559,18 @@ def town_features(
         and not cand.unit
         else 0.0,
     }
+
+
+def _text_count(uses: list[Use]) -> int:
+    return sum(1 for u in uses if u.field != "unit")
+
+
+def _tied(code: str, direct: dict[str, int], named: dict[str, int]) -> bool:
+    """Another township is named at least as often: by name in plain mentions (a village
+    found through one of them, 项店镇徐集小学, does not break the tie), or — when this one has
+    no plain mention — in any mentions (包信镇、夏庄镇、东岳镇和项店镇)."""
+    counts = direct if direct[code] else named
+    return any(n >= counts[code] for c, n in counts.items() if c != code and n)
 
 
 def _first_plain(cands: Candidates, roles: dict[Use, frozenset[str]]) -> str | None:

@@ -13,15 +13,19 @@ Steps (all reported in the file's ``provenance``):
    geocoder's first stages (:func:`geo.geocode.place_features_of`). Each township candidate is a
    row labelled 1 when it is the item's labelled township; each village of the labelled
    township is a row labelled 1 when it is the labelled village.
-2. Two scorers are compared by cross-validation grouped by source site (no site in both the
-   training and the scored folds, as the blind split): the hand-set weights of
-   ``data/geocode/hand_weights.json`` and scikit-learn logistic regressions (L2; the strength
-   chosen by the same cross-validation). Features the corpus exercises fewer than
-   ``--min-support`` times (reporting units, county rules) keep their hand weight. The scorer
-   with the better cross-validated township + village accuracy is kept.
-3. The kept scorer's cross-validated probabilities are calibrated by isotonic regression
-   (scikit-learn) against whether the township (or county-wide) was right; the map is stored as
-   knots and applied by linear interpolation.
+2. Scorers are compared by cross-validation grouped by source site (no site in both the
+   training and the scored folds, as in the blind split), repeated with the sites shuffled
+   three times: the hand-set weights of ``data/geocode/hand_weights.json``; scikit-learn
+   logistic regressions (L2, several strengths; features the corpus exercises fewer than
+   ``--min-support`` times keep their hand weight); and logistic regressions whose weights are
+   pulled towards the hand weights instead of towards zero (a Gaussian prior, fitted with
+   SciPy; several strengths). The one with the best mean township accuracy + village accuracy
+   + coverage at the targets (the largest share of most-probable items whose township accuracy
+   is ≥ 0.95 and village accuracy ≥ 0.90) is kept.
+3. The kept scorer's cross-validated probabilities are calibrated against whether the
+   township (or county-wide) was right: Platt scaling (a scikit-learn logistic regression on
+   the log-odds) or isotonic regression (scikit-learn), whichever has the lower calibration
+   error when itself cross-validated.
 4. The review threshold is the lowest confidence at which the items above it reached township
    accuracy ≥ 0.95 and village accuracy ≥ 0.90 in the cross-validation (rounded up to 0.05).
 """
@@ -52,6 +56,7 @@ from geo.gazetteer import load_gazetteer  # noqa: E402
 from geo.geocode import ItemFeatures, place_features_of  # noqa: E402
 from geo.ingest import normalise_text  # noqa: E402
 from geo.items import single_item  # noqa: E402
+from geo.models import Item  # noqa: E402
 from geo.place_features import TOWN_FEATURES, VILLAGE_FEATURES  # noqa: E402
 from geo.place_scoring import LinearScorer, Model, decide  # noqa: E402
 
@@ -60,8 +65,11 @@ DEFAULT_CORPUS = (
     ROOT.parent / "shared" / "data" / "dev_bulletins.jsonl",
 )
 HAND = ROOT / "data" / "geocode" / "hand_weights.json"
+BEHAVIOURS = ROOT / "data" / "geocode" / "behaviours.jsonl"
 OUT = ROOT / "data" / "geocode" / "model.json"
 C_GRID = (0.1, 0.3, 1.0, 3.0)
+STRENGTHS = (0.3, 1.0, 3.0)
+SEEDS = (0, 1, 2)
 FOLDS = 5
 TARGET_TOWNSHIP, TARGET_VILLAGE = 0.95, 0.90
 METHODS = ("platt", "isotonic")
@@ -69,7 +77,11 @@ METHODS = ("platt", "isotonic")
 
 @dataclass
 class Labelled:
-    """One labelled item with its geocoder features."""
+    """One labelled item with its geocoder features.
+
+    ``spec`` items come from ``data/geocode/behaviours.jsonl``: they are always trained on and
+    never scored. A label ``"*"`` is not checked (no rows are made from it).
+    """
 
     id: str
     group: str
@@ -77,6 +89,28 @@ class Labelled:
     township: str | None
     village: str | None
     features: ItemFeatures
+    spec: bool = False
+    train: bool = True
+
+
+def load_behaviours(path: Path = BEHAVIOURS, *, train: bool = False) -> list[Labelled]:
+    """The project's specification sentences (fictional texts about real places).
+
+    With ``train`` they are learned from; otherwise they are only checked (their labels become
+    ``"*"`` for the fit, so they make no rows).
+    """
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        gaz = load_gazetteer(d["county"])
+        item = Item(index=0, headline=d["headline"], body=d["body"], unit=d.get("unit"))
+        features = place_features_of(item, gaz)
+        out.append(
+            Labelled(d["id"], "behaviours", gaz, d["township"], d["village"], features, True, train)
+        )
+    return out
 
 
 def load_corpus(paths: list[Path]) -> list[Labelled]:
@@ -115,6 +149,8 @@ def town_rows(corpus: list[Labelled], idx: list[int]) -> tuple[np.ndarray, np.nd
     x, y = [], []
     for i in idx:
         it = corpus[i]
+        if it.township == "*" or not it.train:
+            continue
         for code, feats in it.features.towns.items():
             x.append([feats[k] for k in TOWN_FEATURES])
             y.append(int(bool(it.township) and same_township(it.gaz, it.township, code)))
@@ -126,7 +162,7 @@ def village_rows(corpus: list[Labelled], idx: list[int]) -> tuple[np.ndarray, np
     x, y = [], []
     for i in idx:
         it = corpus[i]
-        if not it.township:
+        if not it.township or "*" in (it.township, it.village) or not it.train:
             continue
         for code, villages in it.features.villages.items():
             if not same_township(it.gaz, it.township, code):
@@ -246,13 +282,30 @@ def folds(groups: list[str], seed: int) -> list[tuple[list[int], list[int]]]:
 
 
 def cross_validated(corpus: list[Labelled], make, seed: int = 0) -> list[tuple]:
-    """Out-of-fold outcomes: ``make(train_idx)`` returns a model for the held-out fold."""
-    result: list[tuple | None] = [None] * len(corpus)
-    for train, test in folds([it.group for it in corpus], seed):
+    """Out-of-fold outcomes of the real items (specification items are always trained on):
+    ``make(train_idx)`` returns a model for the held-out fold."""
+    real = [i for i, it in enumerate(corpus) if not it.spec]
+    spec = [i for i, it in enumerate(corpus) if it.spec]
+    result: dict[int, tuple] = {}
+    for train, test in folds([corpus[i].group for i in real], seed):
+        train = [real[k] for k in train] + spec
+        test = [real[k] for k in test]
         model = make(train)
         for i, o in zip(test, outcomes(corpus, test, model), strict=True):
             result[i] = o
-    return result
+    return [result[i] for i in real]
+
+
+def behaviours_met(corpus: list[Labelled], model: Model) -> tuple[int, int]:
+    """How many specification items the model places as specified (``*`` = any)."""
+    spec = [it for it in corpus if it.spec]
+    met = 0
+    for it in spec:
+        d = decide(it.features.towns, it.features.villages, model)
+        t_ok = it.township == "*" or same_township(it.gaz, it.township, d.township_code)
+        v_ok = it.village == "*" or same_village(it.gaz, it.village, it.township, d.village_code)
+        met += t_ok and v_ok
+    return met, len(spec)
 
 
 def learned_maker(corpus: list[Labelled], hand: tuple[dict, dict], c: float, support: int):
@@ -282,9 +335,12 @@ def coverage_at_targets(oof: list[tuple]) -> float:
     return best
 
 
-def selection_score(oof: list[tuple]) -> float:
-    """What a scorer is chosen by: township + village accuracy + coverage at the targets."""
-    return sum(accuracy(oof)) + coverage_at_targets(oof)
+#: What a scorer is chosen by (their sum, averaged over repeated cross-validations).
+_FIGURES = (
+    lambda oof: accuracy(oof)[0],
+    lambda oof: accuracy(oof)[1],
+    coverage_at_targets,
+)
 
 
 # --------------------------------------------------------------------------- calibration
@@ -372,48 +428,80 @@ def _commit() -> str:
         return ""
 
 
+def compare_scorers(corpus: list[Labelled], hand: tuple[dict, dict], min_support: int):
+    """Cross-validated figures of every scorer, and their out-of-fold outcomes."""
+    scorers = {"hand": lambda idx: as_model(*hand)}
+    scorers.update({f"prior strength={k}": prior_maker(corpus, hand, k) for k in STRENGTHS})
+    scorers.update({f"sklearn C={c}": learned_maker(corpus, hand, c, min_support) for c in C_GRID})
+    report, runs = {}, {}
+    for name, make in scorers.items():
+        runs[name] = [cross_validated(corpus, make, seed) for seed in SEEDS]
+        report[name] = [float(np.mean([f(r) for r in runs[name]])) for f in _FIGURES]
+    return report, runs
+
+
+def fit_chosen(corpus: list[Labelled], chosen: str, hand: tuple[dict, dict], min_support: int):
+    """The chosen scorer fitted on every item (real and specification)."""
+    everything = list(range(len(corpus)))
+    xt, yt = town_rows(corpus, everything)
+    xv, yv = village_rows(corpus, everything)
+    if chosen.startswith("prior"):
+        k = float(chosen.split("=")[1])
+        town = fit_with_prior(xt, yt, TOWN_FEATURES, hand[0], strength=k)
+        village = fit_with_prior(xv, yv, VILLAGE_FEATURES, hand[1], strength=k)
+    elif chosen.startswith("sklearn"):
+        c = float(chosen.split("=")[1])
+        town = fit(xt, yt, TOWN_FEATURES, hand[0], c=c, min_support=min_support)
+        village = fit(xv, yv, VILLAGE_FEATURES, hand[1], c=c, min_support=min_support)
+    else:
+        town, village = ({**h, "learned": []} for h in hand)
+    return town, village
+
+
+def calibrate(oof: list[tuple], groups: list[str]) -> tuple[dict, float, dict]:
+    """The calibration with the lower cross-validated error, the review threshold and the
+    figures behind them."""
+    raw = np.array([o[0] for o in oof])
+    t_ok = np.array([o[1] for o in oof], dtype=bool)
+    v_ok = np.array([o[2] for o in oof], dtype=bool)
+    ece = {m: calibration_error(calibrated_oof(m, raw, t_ok, groups), t_ok) for m in METHODS}
+    method = min(ece, key=ece.get)
+    conf = calibrated_oof(method, raw, t_ok, groups)
+    tau = review_threshold(conf, t_ok, v_ok)
+    figures = {
+        "ece_raw": round(calibration_error(raw, t_ok), 3),
+        "ece_cross_validated": {m: round(e, 3) for m, e in ece.items()},
+        "at_threshold": at_threshold(conf, t_ok, v_ok, tau),
+    }
+    return fit_calibration(method, raw, t_ok), tau, figures
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("paths", nargs="*", type=Path)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--min-support", type=int, default=5)
+    ap.add_argument(
+        "--train-on-behaviours",
+        action="store_true",
+        help="also learn from the specification sentences (default: only check them)",
+    )
     args = ap.parse_args(argv)
     paths = args.paths or [p for p in DEFAULT_CORPUS if p.exists()]
-    corpus = load_corpus(paths)
-    groups = [it.group for it in corpus]
+    corpus = load_corpus(paths) + load_behaviours(train=args.train_on_behaviours)
+    groups = [it.group for it in corpus if not it.spec]
     hand = hand_scorers()
-    hand_oof = cross_validated(corpus, lambda idx: as_model(*hand))
-    report: dict = {"hand": (*accuracy(hand_oof), coverage_at_targets(hand_oof))}
-    best_c, best = None, None
-    for c in C_GRID:
-        oof = cross_validated(corpus, learned_maker(corpus, hand, c, args.min_support))
-        report[f"learned C={c}"] = (*accuracy(oof), coverage_at_targets(oof))
-        if best is None or selection_score(oof) > selection_score(best):
-            best_c, best = c, oof
-    use_learned = selection_score(best) > selection_score(hand_oof)
-    chosen_oof = best if use_learned else hand_oof
-    everything = list(range(len(corpus)))
-    if use_learned:
-        xt, yt = town_rows(corpus, everything)
-        xv, yv = village_rows(corpus, everything)
-        town = fit(xt, yt, TOWN_FEATURES, hand[0], c=best_c, min_support=args.min_support)
-        village = fit(xv, yv, VILLAGE_FEATURES, hand[1], c=best_c, min_support=args.min_support)
-    else:
-        town, village = ({**h, "learned": []} for h in hand)
-    raw = np.array([o[0] for o in chosen_oof])
-    t_ok = np.array([o[1] for o in chosen_oof], dtype=bool)
-    v_ok = np.array([o[2] for o in chosen_oof], dtype=bool)
-    ece = {m: calibration_error(calibrated_oof(m, raw, t_ok, groups), t_ok) for m in METHODS}
-    method = min(ece, key=ece.get)
-    calibration = fit_calibration(method, raw, t_ok)
-    conf = calibrated_oof(method, raw, t_ok, groups)
-    tau = review_threshold(conf, t_ok, v_ok)
+    report, runs = compare_scorers(corpus, hand, args.min_support)
+    chosen = max(report, key=lambda name: sum(report[name]))
+    town, village = fit_chosen(corpus, chosen, hand, args.min_support)
+    calibration, tau, figures = calibrate(runs[chosen][0], groups)
+    met = behaviours_met(corpus, as_model(town, village))
     doc = {
         "_comment": (
             "Geocoder scorer and calibration, built by tools/build_geocode_model.py; do not "
             "edit by hand (edit data/geocode/hand_weights.json or the corpus and rebuild)."
         ),
-        "scorer": "learned" if use_learned else "hand",
+        "scorer": chosen,
         "township": town,
         "village": village,
         "calibration": calibration,
@@ -422,18 +510,17 @@ def main(argv: list[str] | None = None) -> int:
             "built": date.today().isoformat(),
             "commit": _commit(),
             "corpus": [_relative(p) for p in paths],
-            "items": len(corpus),
+            "items": len(groups),
             "sites": len(set(groups)),
+            "specification_items": f"{_relative(BEHAVIOURS)} ({met[1]}, always trained on)",
+            "specification_met": f"{met[0]}/{met[1]}",
             "scikit_learn": sklearn.__version__,
-            "cross_validation": f"GroupKFold({FOLDS}) by source site",
+            "cross_validation": f"GroupKFold({FOLDS}) by source site, {len(SEEDS)} repeats",
             "min_support": args.min_support,
-            "C": best_c if use_learned else None,
             "township_village_coverage_at_targets": {
                 k: [round(a, 3) for a in v] for k, v in report.items()
             },
-            "ece_raw": round(calibration_error(raw, t_ok), 3),
-            "ece_cross_validated": {m: round(e, 3) for m, e in ece.items()},
-            "at_threshold": at_threshold(conf, t_ok, v_ok, tau),
+            **figures,
         },
     }
     args.out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
