@@ -244,8 +244,10 @@ def _evidence(f: ItemFeatures, d: Decision, place: Place) -> list[Evidence]:
         )
         out[-1].deciding, deciding = True, None
     for cand in cands.towns.values():
-        for u in cand.all_uses():
-            kind = "township" if u in cand.uses else "village"
+        village_uses = [u for vs in cand.village_uses.values() for u in vs]
+        for kind, u in [("township", u) for u in cand.uses] + [
+            ("village", u) for u in village_uses
+        ]:
             used = cand is chosen and (kind == "township" or u.code == d.village_code)
             ev = _span_evidence(
                 text, u.field, u.index, u.end, kind, _reason(u, roles[u], cand, text), used

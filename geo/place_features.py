@@ -13,6 +13,7 @@ names the county, 全县 frames the story). The word lists live in
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -217,13 +218,19 @@ def _address_of_person(text: str, pos: int) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8)
+def _sentence_ends(text: str) -> tuple[int, ...]:
+    """Offsets of every sentence end (。！？ or a line break) in ``text``, once per text."""
+    return tuple(m.start() for m in _SENTENCE_END.finditer(text))
+
+
 def _sentence(text: str, pos: int) -> tuple[int, int]:
-    """Bounds of the sentence around ``pos`` (bounded, so a huge paragraph stays linear)."""
-    lo = max(0, pos - _SENTENCE_MAX)
-    starts = [m.end() for m in _SENTENCE_END.finditer(text, lo, pos)]
-    start = starts[-1] if starts else lo
-    end = _SENTENCE_END.search(text, pos, pos + _SENTENCE_MAX)
-    return start, end.start() if end else min(len(text), pos + _SENTENCE_MAX)
+    """Bounds of the sentence around ``pos``, at most ``_SENTENCE_MAX`` characters each way."""
+    ends = _sentence_ends(text)
+    k = bisect.bisect_left(ends, pos)
+    start = ends[k - 1] + 1 if k and ends[k - 1] + 1 > pos - _SENTENCE_MAX else pos - _SENTENCE_MAX
+    stop = ends[k] if k < len(ends) and ends[k] < pos + _SENTENCE_MAX else pos + _SENTENCE_MAX
+    return max(0, start), min(len(text), stop)
 
 
 def _in_quotes(text: str, pos: int) -> bool:
@@ -501,7 +508,7 @@ def town_features(
     ``roles`` holds :func:`role_of` of every use of every candidate.
     """
     uses = cand.all_uses()
-    village_uses = [u for u in uses if u not in cand.uses]
+    village_uses = [u for vs in cand.village_uses.values() for u in vs]
     plain = {code: _plain_count(c.all_uses(), roles) for code, c in cands.towns.items()}
     named = {code: _text_count(c.all_uses()) for code, c in cands.towns.items()}
     direct = {code: _plain_count(c.uses, roles) for code, c in cands.towns.items()}
