@@ -1,10 +1,10 @@
 """Place names in text: every gazetteer, alias-table and county-rule name found in one field.
 
 The first stage of the geocoder (:mod:`geo.geocode`). Names are matched leftmost-longest
-with two Aho-Corasick automata: one per county (its townships with their aliases, villages,
+with one Aho-Corasick automaton per county: its townships with their aliases, villages,
 village stems, the shipped alias table ``data/gazetteer/place_aliases.csv`` and the county's own
-names) and one shared national automaton (every county, city, province and region, which marks
-a place as *outside* the county). A reviewer's county rules (:mod:`geo.place_rules`) are found
+names, then every other county, city, province and region of China (which marks a place as
+*outside* the county). A reviewer's county rules (:mod:`geo.place_rules`) are found
 by plain search and win over a gazetteer name on the same span.
 
 Text is read through a same-length simplified copy (traditional characters, pinyin glosses
@@ -160,7 +160,7 @@ def prepare_text(text: str) -> PreparedText:
 
 
 @functools.lru_cache(maxsize=1)
-def _national_automaton() -> ahocorasick.Automaton:
+def _national_places() -> dict[str, tuple[tuple[str, str], ...]]:
     """Every county, city, province and region of China: ``name -> ((code, kind), ...)``."""
     found: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for r in _counties().itertuples(index=False):
@@ -179,11 +179,7 @@ def _national_automaton() -> ahocorasick.Automaton:
     with open(DATA_DIR / "outside_regions.csv", encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             found[r["name"]].add(("", "region"))
-    auto = ahocorasick.Automaton()
-    for name, codes in found.items():
-        auto.add_word(name, (name, tuple(sorted(codes))))
-    auto.make_automaton()
-    return auto
+    return {name: tuple(sorted(codes)) for name, codes in found.items()}
 
 
 def _township_entries(gaz: Gazetteer, add) -> None:
@@ -239,8 +235,8 @@ def _alias_entries(gaz: Gazetteer, add) -> None:
 
 
 @functools.lru_cache(maxsize=256)
-def _county_automaton(gaz: Gazetteer) -> tuple[ahocorasick.Automaton, frozenset[str]]:
-    """The county's own names, and the set of them (outside names never shadow these)."""
+def _county_automaton(gaz: Gazetteer) -> ahocorasick.Automaton:
+    """The county's own names and every outside place, one automaton per county."""
     entries: dict[str, dict[NameEntry, None]] = defaultdict(dict)
 
     def add(key: str, entry: NameEntry) -> None:
@@ -256,17 +252,25 @@ def _county_automaton(gaz: Gazetteer) -> tuple[ahocorasick.Automaton, frozenset[
     context = {gaz.city, _short_region(gaz.city), gaz.province, _short_region(gaz.province)}
     for name in context - {""}:
         add(name, NameEntry("context", (), name))
+    # Outside places last: a name of the county's own (a village called 新县村, the county's
+    # city under another spelling) is never read as outside.
+    for name, codes in _national_places().items():
+        if name not in entries:
+            for entry in _outside_entries(gaz, codes, name):
+                add(name, entry)
     auto = ahocorasick.Automaton()
     for key, found in entries.items():
         auto.add_word(key, (key, tuple(found)))
     auto.make_automaton()
-    return auto, frozenset(entries)
+    return auto
 
 
 # --------------------------------------------------------------------------- matching
 
 
-def _outside_entries(gaz: Gazetteer, codes: tuple[tuple[str, str], ...], name: str):
+def _outside_entries(
+    gaz: Gazetteer, codes: tuple[tuple[str, str], ...], name: str
+) -> tuple[NameEntry, ...]:
     out = []
     for code, kind in codes:
         if code == gaz.county_code or (kind == "city" and gaz.county_code.startswith(code)):
@@ -288,18 +292,16 @@ def _rule_hits(simple: str, rules: CountyRules | None) -> list[tuple[int, int, N
 
 
 def _spans(simple: str, gaz: Gazetteer, rules: CountyRules | None) -> list[tuple]:
-    """Candidate spans ``(start, -length, priority, end, key, entries)`` from every source."""
-    auto, local = _county_automaton(gaz)
-    spans = []
-    for end, (key, found) in auto.iter_long(simple):
-        spans.append((end - len(key) + 1, -len(key), 1, end + 1, key, found))
-    for end, (key, codes) in _national_automaton().iter_long(simple):
-        if key in local:
-            continue
-        found = _outside_entries(gaz, codes, key)
-        if found:
-            spans.append((end - len(key) + 1, -len(key), 2, end + 1, key, found))
-    for start, end, entry in _rule_hits(simple, rules):
+    """Candidate spans ``(start, -length, priority, end, key, entries)``: the automaton's
+    leftmost-longest names, and the county rules' names (which win on an equal span)."""
+    spans = [
+        (end - len(key) + 1, -len(key), 1, end + 1, key, found)
+        for end, (key, found) in _county_automaton(gaz).iter_long(simple)
+    ]
+    hits = _rule_hits(simple, rules)
+    if not hits:
+        return spans
+    for start, end, entry in hits:
         spans.append((start, -(end - start), 0, end, simple[start:end], (entry,)))
     spans.sort(key=lambda s: s[:3])
     return spans
