@@ -48,6 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from geo.view import make_view
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
@@ -378,17 +380,18 @@ def _timed_map(layers, items_df, metrics_df) -> tuple[float, int]:
     """Seconds to build and render the 息县 map as the app does, and its HTML size in bytes."""
     from geo import webmap
 
-    t = time.perf_counter()
-    m = webmap.build_map(
-        layers.townships,
+    view = make_view(
         items_df,
         metrics_df,
+        layers.townships,
         outline=layers.outline,
         county_seat=layers.seat,
         approximate=layers.approximate,
-        assets="static",
         title="息县",
+        attribution=(),
     )
+    t = time.perf_counter()
+    m = webmap.build_map(view, assets="static")
     html = m.get_root().render()
     return time.perf_counter() - t, len(html.encode("utf-8"))
 
@@ -409,7 +412,7 @@ def bench_map_payload() -> dict:
     with contextlib.suppress(ImportError):
         from geo import export
 
-        view = export.make_view(
+        view = make_view(
             items_df,
             metrics_df,
             layers.townships,

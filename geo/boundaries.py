@@ -6,16 +6,15 @@ GCJ-02 datum, offset by about 500 m from WGS84: :func:`gcj02_to_wgs84` converts 
 :func:`wgs84_to_gcj02` shifts WGS84 overlays onto GCJ-02 tiles.
 
 :func:`read_boundaries` reports what it repaired or dropped in ``gdf.attrs["report"]`` (a
-:class:`BoundaryReport`); :func:`join_to_gazetteer` returns a :class:`JoinReport` beside the
-joined layer. Default layers per county are listed in ``data/counties.json``.
+:class:`BoundaryReport`); the join to the gazetteer lives in :mod:`geo.boundary_join`
+(:func:`join_to_gazetteer` is re-exported here). Default layers per county are listed in
+``data/counties.json``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,9 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.config import data_dir
+from geo.boundary_join import QUALITIES, JoinReport, join_to_gazetteer
+from geo.county_settings import load_county_settings
 from geo.errors import BoundaryReadError
-from geo.gazetteer import township_key
 from geo.io.boundary_files import _first_line, read_vector, sample_value
 
 __all__ = [
@@ -50,15 +49,12 @@ __all__ = [
 
 #: Datums of the coordinates in a file: true WGS84/CGCS2000, 高德/腾讯 GCJ-02, 百度 BD-09.
 DATUMS = ("wgs84", "gcj02", "bd09")
-#: How far a township polygon can be trusted.
-QUALITIES = ("official", "approximate", "user")
 
 _WGS84 = "EPSG:4326"
 # Fixed-point iterations for the GCJ-02 inverse: the offset changes by < 1e-6 deg per 100 m,
 # so each pass gains about five digits; three reach far below a millimetre.
 _INVERSE_ITERATIONS = 3
 _NAME_HINTS = ("name", "名", "township", "乡镇", "xzqmc", "mc")
-_CODE_RE = re.compile(r"^(?:156)?(\d{9}|\d{12})$")
 
 
 # --------------------------------------------------------------------------- reports
@@ -69,7 +65,8 @@ class BoundaryReport:
     """What :func:`read_boundaries` did to a file's features.
 
     Feature labels are ``"#<row> <name>"`` (row numbers from 1, the name when a name-like column
-    exists).
+    exists). ``encoding``/``encoding_how`` say how a shapefile's text was decoded (``cpg``,
+    ``given``, ``detected``, ``ascii``; empty for other formats).
     """
 
     source: str
@@ -82,91 +79,45 @@ class BoundaryReport:
     dropped_empty: list[str] = field(default_factory=list)
     dropped_non_polygon: list[str] = field(default_factory=list)
     trimmed_mixed: list[str] = field(default_factory=list)
+    encoding: str = ""
+    encoding_how: str = ""
 
     @property
     def messages(self) -> list[str]:
-        """One line per kind of change, empty when the file was clean."""
+        """One line (Chinese) per kind of change, empty when the file was clean."""
         out = []
         for what, labels in (
-            ("invalid geometries repaired", self.repaired),
-            ("empty geometries dropped", self.dropped_empty),
-            ("non-polygon features dropped", self.dropped_non_polygon),
-            ("mixed geometries reduced to their polygons", self.trimmed_mixed),
+            ("个无效几何已修复", self.repaired),
+            ("个空几何已删除", self.dropped_empty),
+            ("个非面要素已删除", self.dropped_non_polygon),
+            ("个混合几何只保留了面", self.trimmed_mixed),
         ):
             if labels:
-                out.append(f"{len(labels)} {what}: {_short_list(labels)}")
+                out.append(f"{len(labels)} {what}：{_short_list(labels)}")
         return out
 
+    @property
+    def encoding_note(self) -> str:
+        """How the attribute text was decoded, in Chinese; ``""`` when it does not matter."""
+        how = {
+            "cpg": "按 .cpg 文件声明",
+            "given": "按用户指定",
+            "detected": "未找到 .cpg，自动识别（可用 --encoding 指定）",
+        }.get(self.encoding_how)
+        return f"属性表编码：{self.encoding}（{how}）" if how else ""
+
     def to_text(self) -> str:
-        """A short paragraph for the UI."""
-        head = f"{self.source}: kept {self.n_kept} of {self.n_read} features"
-        crs = self.source_crs or "none"
-        head += f" (CRS {crs}{', assigned by user' if self.crs_assigned else ''}"
-        head += f", datum {self.datum})."
-        return "\n".join([head, *self.messages])
-
-
-@dataclass
-class JoinReport:
-    """How a boundary layer's features matched the gazetteer's townships.
-
-    Attributes
-    ----------
-    method : str
-        ``"code"`` or ``"name"``.
-    field : str
-        The column used.
-    matched : list of str
-        Township names that received a polygon.
-    unmatched : list of str
-        Values in the file that are no township of the county.
-    missing : list of str
-        Gazetteer townships without a polygon.
-    ambiguous : list of str
-        Values matching several townships, as ``"value → A / B"``; left unjoined.
-    outside : list of str
-        Features (``"#row value"``) lying outside the county, left unjoined: far from the
-        county outline, or outside China where the county has no outline.
-    outside_of : str
-        What ``outside`` was checked against, e.g. ``"息县（相距 >5 km）"``.
-    """
-
-    method: str
-    field: str
-    matched: list[str] = field(default_factory=list)
-    unmatched: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    ambiguous: list[str] = field(default_factory=list)
-    outside: list[str] = field(default_factory=list)
-    outside_of: str = ""
-
-    @property
-    def complete(self) -> bool:
-        """True when every township got a polygon and every feature found its township."""
-        return not (self.unmatched or self.missing or self.ambiguous or self.outside)
-
-    @property
-    def outside_warning(self) -> str:
-        """One line (Chinese) on features outside the county; ``""`` when there are none."""
-        if not self.outside:
-            return ""
-        return (
-            f"{len(self.outside)} 个要素不在{self.outside_of}范围内——请检查坐标系/基准面"
-            f"（未匹配）：{_short_list(self.outside)}"
+        """A short paragraph (Chinese) for the UI and the CLI."""
+        crs = self.source_crs or "无"
+        head = (
+            f"{self.source}：保留 {self.n_kept}/{self.n_read} 个要素（坐标系 {crs}"
+            f"{'，用户指定' if self.crs_assigned else ''}；基准 {self.datum}）。"
         )
+        return "\n".join(filter(None, [head, self.encoding_note, *self.messages]))
 
-    def to_text(self) -> str:
-        """A short paragraph for the UI."""
-        lines = [f"Matched {len(self.matched)} townships by {self.method} (column '{self.field}')."]
-        if self.outside:
-            lines.append(self.outside_warning)
-        if self.unmatched:
-            lines.append(f"Not in the gazetteer: {_short_list(self.unmatched)}")
-        if self.ambiguous:
-            lines.append(f"Ambiguous (left out): {_short_list(self.ambiguous)}")
-        if self.missing:
-            lines.append(f"Townships without a polygon: {_short_list(self.missing)}")
-        return "\n".join(lines)
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready)."""
+        return asdict(self)
 
 
 @dataclass
@@ -288,6 +239,7 @@ def read_boundaries(
     datum: str = "wgs84",
     name: str | None = None,
     layer: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a boundary file into clean WGS84 polygons.
 
@@ -305,6 +257,8 @@ def read_boundaries(
         File name for messages (and the type hint for bytes).
     layer : str, optional
         GeoPackage layer or shapefile (stem) inside a zip.
+    encoding : str, optional
+        Text encoding of a shapefile's ``.dbf`` (default: its ``.cpg``, else detected).
 
     Returns
     -------
@@ -321,28 +275,39 @@ def read_boundaries(
         are not longitude/latitude after reprojection, or no polygon left.
     """
     if datum not in DATUMS:
-        raise BoundaryReadError(f"unknown datum '{datum}' (choose one of {', '.join(DATUMS)})")
+        raise BoundaryReadError(
+            f"未知的基准面“{sample_value(datum)}”（可选：{'、'.join(DATUMS)}）",
+            code="boundary.datum",
+        )
     is_bytes = isinstance(source, bytes | bytearray | memoryview)
     label = name or ("upload" if is_bytes else Path(source).name)
-    gdf = read_vector(source, name=name, layer=layer)
+    gdf = read_vector(source, name=name, layer=layer, encoding=encoding)
     report = BoundaryReport(source=label, datum=datum, n_read=len(gdf))
+    text_encoding = gdf.attrs.get("encoding") or {}
+    report.encoding = text_encoding.get("encoding", "")
+    report.encoding_how = text_encoding.get("how", "")
     report.source_crs = gdf.crs.to_string() if gdf.crs is not None else None
     if crs is not None:
         try:
             user_crs = pyproj.CRS.from_user_input(crs)
         except pyproj.exceptions.CRSError:
-            raise BoundaryReadError(f"unknown CRS '{crs}'") from None
+            raise BoundaryReadError(
+                f"未知的坐标系“{sample_value(crs)}”", code="boundary.crs"
+            ) from None
         gdf = gdf.set_crs(user_crs, allow_override=True)
         report.source_crs, report.crs_assigned = user_crs.to_string(), True
     elif gdf.crs is None:
-        raise BoundaryReadError(f"{label} has no CRS (.prj missing) — choose its CRS")
+        raise BoundaryReadError(
+            f"{label} 没有坐标系（缺少 .prj）——请选择它的坐标系（命令行 --crs）",
+            code="boundary.no_crs",
+        )
 
     gdf = _clean_geometries(gdf.reset_index(drop=True), report)
     try:
         gdf = gdf.to_crs(_WGS84)
     except Exception as err:  # pyproj raises several types for impossible transforms
         raise BoundaryReadError(
-            f"{label}: cannot reproject to WGS84 ({_first_line(err)})"
+            f"{label}：无法转换到 WGS84（{_first_line(err)}）", code="boundary.crs"
         ) from None
     _check_lonlat(gdf, label)
     if datum == "gcj02":
@@ -416,7 +381,7 @@ def _clean_geometries(gdf: gpd.GeoDataFrame, report: BoundaryReport) -> gpd.GeoD
         keep.append(i)
         geoms.append(geom)
     if not keep:
-        raise BoundaryReadError(f"{report.source} has no polygon features")
+        raise BoundaryReadError(f"{report.source} 没有面要素", code="boundary.no_polygons")
     out = gdf.iloc[keep].copy()
     out[out.geometry.name] = gpd.GeoSeries(geoms, index=out.index, crs=gdf.crs)
     return out.reset_index(drop=True)
@@ -428,7 +393,8 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, label: str) -> None:
         minx < -180 or maxx > 180 or miny < -90 or maxy > 90
     ):
         raise BoundaryReadError(
-            f"{label}: coordinates are not longitude/latitude in its stated CRS — choose its CRS"
+            f"{label}：按文件声明的坐标系，坐标不是经纬度——请选择正确的坐标系（命令行 --crs）",
+            code="boundary.crs",
         )
 
 
@@ -461,249 +427,9 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
     return pyproj.CRS.from_epsg(4534 + round((lon - 75) / 3))
 
 
-# --------------------------------------------------------------------------- gazetteer join
-
-
-def _code_value(value: Any) -> str | None:
-    """A code cell as a digit string (dbf numbers come back as floats)."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
-def _township_code(value: Any, county_code: str) -> str | None:
-    """The 9-digit township code in a 9/12-digit (optionally 156-prefixed) code, else None."""
-    text = _code_value(value)
-    m = _CODE_RE.match(text) if text else None
-    if not m:
-        return None
-    digits = m.group(1)
-    return digits[:9] if digits.startswith(county_code) else None
-
-
-def _detect_code_field(gdf: gpd.GeoDataFrame, county_code: str) -> str | None:
-    best, best_hits = None, 0
-    for col in gdf.columns:
-        if col == gdf.geometry.name:
-            continue
-        values = gdf[col].dropna()
-        if values.empty:
-            continue
-        hits = sum(_township_code(v, county_code) is not None for v in values)
-        if hits > best_hits and hits >= len(values) / 2:
-            best, best_hits = col, hits
-    return best
-
-
-def _detect_name_field(gdf: gpd.GeoDataFrame, match) -> str | None:
-    best, best_hits = None, 0
-    for col in gdf.columns:
-        if col == gdf.geometry.name:
-            continue
-        values = [v for v in gdf[col].dropna() if isinstance(v, str) and v.strip()]
-        hits = sum(bool(match(v)) for v in values)
-        if hits > best_hits:
-            best, best_hits = col, hits
-    return best
-
-
-def _name_matcher(gazetteer):
-    """A function name → list of townships: the gazetteer's matcher, else a key index."""
-    if hasattr(gazetteer, "match_township_name"):
-        return lambda value: list(gazetteer.match_township_name(str(value)) or [])
-    index: dict[str, dict[str, Any]] = {}
-    for t in gazetteer.townships:
-        for n in (t.name, *(getattr(t, "aliases", None) or ())):
-            index.setdefault(township_key(n), {})[t.code] = t
-    return lambda value: list(index.get(township_key(str(value)), {}).values())
-
-
-#: China's longitude/latitude box, the location check for counties without an outline.
-_CHINA_BOX = (73.0, 18.0, 135.0, 54.0)
-#: Degrees around the outline's bounds beyond which a feature is outside without measuring
-#: (5 km is < 0.06°; projecting far-away coordinates into the county's zone is meaningless).
-_NEAR_DEG = 0.5
-
-
-def _outside_features(
-    gdf: gpd.GeoDataFrame, county_code: str, county_name: str, margin_km: float
-) -> tuple[np.ndarray, str]:
-    """Which features of ``gdf`` (EPSG:4326) lie outside the county, and what was checked.
-
-    Against the county outline of ``data/counties.json`` buffered by ``margin_km``, measured in
-    the county's metric CRS; for a county without an outline, against China's lon/lat box.
-    """
-    geoms = gdf.geometry.values
-    try:
-        outline = county_layers(county_code).outline if county_code else None
-    except BoundaryReadError:
-        outline = None  # no county settings: the coarse check still catches swapped CRSs
-    if outline is None or outline.empty:
-        x0, y0, x1, y1 = _CHINA_BOX
-        pts = shapely.point_on_surface(geoms)
-        xs, ys = shapely.get_x(pts), shapely.get_y(pts)
-        inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)
-        return ~inside, f"中国（{x0:g}–{x1:g}°E，{y0:g}–{y1:g}°N）"
-    minx, miny, maxx, maxy = outline.total_bounds
-    near_box = shapely.box(minx - _NEAR_DEG, miny - _NEAR_DEG, maxx + _NEAR_DEG, maxy + _NEAR_DEG)
-    near = shapely.intersects(geoms, near_box)
-    outside = ~near
-    if near.any():
-        crs = metric_crs(outline)
-        county = outline.to_crs(crs).union_all()
-        close = gpd.GeoSeries(geoms[near], crs=_WGS84).to_crs(crs).values
-        dist = shapely.distance(close, county)
-        outside[near] = ~(np.isfinite(dist) & (dist <= margin_km * 1000))
-    return outside, f"{county_name}（相距 >{margin_km:g} km）"
-
-
-def join_to_gazetteer(
-    gdf: gpd.GeoDataFrame,
-    gazetteer,
-    *,
-    code_field: str | None = None,
-    name_field: str | None = None,
-    quality: str = "user",
-    source: str | None = None,
-    margin_km: float = 5.0,
-) -> tuple[gpd.GeoDataFrame, JoinReport]:
-    """Attach boundary polygons to the gazetteer's townships, by code or by name.
-
-    Parameters
-    ----------
-    gdf : geopandas.GeoDataFrame
-        Polygons, e.g. from :func:`read_boundaries` (reprojected to EPSG:4326 if needed).
-    gazetteer : geo.gazetteer.Gazetteer
-        Gives ``county_code``, ``townships`` (``code``, ``name``, ``aliases``) and
-        ``match_township_name``.
-    code_field, name_field : str, optional
-        Column with township codes (9 or 12 digits, ``156``-prefixed allowed; 12-digit village
-        codes are dissolved into their townships) or names (suffix variants such as 办事处/街道
-        or a missing 乡/镇 are fine). Detected when neither is given: codes first.
-    quality : {"official", "approximate", "user"}
-        Written to every row.
-    source : str, optional
-        Written to every row; default the file name from the read report.
-    margin_km : float
-        Features farther than this from the county outline (``county_layers``) are left
-        unjoined and listed in ``JoinReport.outside``: a township file in the wrong CRS or
-        datum, or of another county, must not be drawn as this county. Counties without an
-        outline only check that features lie in China (73–135°E, 18–54°N).
-
-    Returns
-    -------
-    (geopandas.GeoDataFrame, JoinReport)
-        One row per township (sorted by code), columns ``township_code, township, quality,
-        source, geometry`` in EPSG:4326, and what matched.
-
-    Raises
-    ------
-    geo.errors.BoundaryReadError
-        The named column is absent, no code/name column is found, every feature lies outside
-        the county (wrong CRS or datum), or nothing matched.
-    """
-    if quality not in QUALITIES:
-        raise BoundaryReadError(f"unknown quality '{quality}' (choose one of {QUALITIES})")
-    if gdf.crs is None:
-        gdf = gdf.set_crs(_WGS84)
-    elif not gdf.crs.equals(pyproj.CRS.from_user_input(_WGS84)):
-        gdf = gdf.to_crs(_WGS84)
-    report_in = boundary_report(gdf)
-    source = source or (report_in.source if report_in else "upload")
-    county_code = str(gazetteer.county_code)
-    by_code = {str(t.code): t for t in gazetteer.townships}
-    columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    for given in (code_field, name_field):
-        if given is not None and given not in columns:
-            raise BoundaryReadError(
-                f"{source} has no column '{given}' (columns: {', '.join(map(str, columns))})"
-            )
-    match = _name_matcher(gazetteer)
-    if code_field is None and name_field is None:
-        code_field = _detect_code_field(gdf, county_code)
-        if code_field is None:
-            name_field = _detect_name_field(gdf, match)
-        if code_field is None and name_field is None:
-            raise BoundaryReadError(
-                f"{source}: no column of township codes or names of {county_code} found "
-                f"(columns: {', '.join(map(str, columns)) or 'none'}) — choose the name or code "
-                "column: CLI --name-field/--code-field, app 字段选择"
-            )
-
-    report = JoinReport(
-        method="code" if code_field is not None else "name",
-        field=str(code_field if code_field is not None else name_field),
-    )
-    values = gdf[code_field if code_field is not None else name_field]
-    county_name = str(getattr(gazetteer, "county_name", "") or county_code)
-    outside, report.outside_of = _outside_features(gdf, county_code, county_name, margin_km)
-    report.outside = [
-        f"#{i + 1} {_code_value(v) or ''}".rstrip()
-        for i, v in zip(np.flatnonzero(outside), values.iloc[outside], strict=True)
-    ]
-    if len(gdf) and outside.all():
-        raise BoundaryReadError(
-            f"{source}: all {len(gdf)} features lie outside {report.outside_of} — "
-            "wrong CRS or datum? Check the file's coordinate system (选择坐标系/基准面)"
-        )
-    codes: list[str | None] = []
-    for row, value in enumerate(values):
-        if outside[row]:
-            codes.append(None)
-            continue
-        if code_field is not None:
-            code = _township_code(value, county_code)
-            if code in by_code:
-                codes.append(code)
-                continue
-            shown = _code_value(value)
-        else:
-            hits = match(value) if isinstance(value, str) and value.strip() else []
-            if len(hits) == 1:
-                codes.append(str(hits[0].code))
-                continue
-            shown = str(value).strip() if value is not None else None
-            if len(hits) > 1:
-                options = " / ".join(t.name for t in hits)
-                report.ambiguous.append(f"{shown} → {options}")
-                codes.append(None)
-                continue
-        codes.append(None)
-        if shown and shown not in report.unmatched:
-            report.unmatched.append(shown)
-    if not any(codes):
-        raise BoundaryReadError(
-            f"{source}: none of its {len(gdf)} features matched a township of {county_code} "
-            f"by {report.method} (column '{report.field}') — is it the right county?"
-        )
-    joined = gpd.GeoDataFrame(
-        {"township_code": codes}, geometry=gdf.geometry.values, crs=_WGS84
-    ).dropna(subset=["township_code"])
-    out = joined.dissolve(by="township_code", as_index=False, sort=True)
-    out["township"] = [by_code[c].name for c in out["township_code"]]
-    out["quality"] = quality
-    out["source"] = source
-    out = out[["township_code", "township", "quality", "source", "geometry"]]
-    got = set(out["township_code"])
-    report.matched = list(out["township"])
-    report.missing = [t.name for t in gazetteer.townships if str(t.code) not in got]
-    return out.reset_index(drop=True), report
-
-
 # --------------------------------------------------------------------------- defaults
 
 _APPROX_NOTE = "示意范围，非官方边界"
-
-
-@lru_cache(maxsize=1)
-def _counties_config(path: str) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise BoundaryReadError(f"cannot read county settings {path}: {err}") from None
 
 
 @lru_cache(maxsize=8)
@@ -726,16 +452,14 @@ def county_layers(county_code: str | None = None) -> CountyLayers:
         Fresh copies of the layers (callers may modify them). For a county without defaults
         every layer is ``None`` and ``note`` says to upload boundaries.
     """
-    cfg_path = data_dir() / "counties.json"
-    cfg = _counties_config(str(cfg_path))
-    code = str(county_code or cfg.get("default", ""))
-    entry = cfg.get("counties", {}).get(code)
+    settings = load_county_settings()
+    code = str(county_code or settings.default)
+    entry = settings.entries.get(code)
     if entry is None:
         return CountyLayers(
-            county_code=code,
-            note=f"no default boundaries for county {code} — upload a boundary file",
+            county_code=code, note=f"县（区）{code} 没有默认乡镇边界——请上传乡镇边界文件"
         )
-    base = cfg_path.parent
+    base = settings.folder
 
     def layer(key: str) -> gpd.GeoDataFrame | None:
         rel = entry.get(key)

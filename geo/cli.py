@@ -33,13 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__
-from geo.errors import GeoInputError
-from geo.models import UNIT_NAMES_ZH
+from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH
+from geo.errors import GeoInputError, one_line
 
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
 EXPORT_FORMATS = ("html", "png", "pdf", "csv", "geojson", "gpkg")
-_SCOPE_ZH = {"village": "村", "township": "乡镇", "county": "全县", "unknown": "未定位"}
 _QUALIFIER_ZH = {"approx": "约", "at_least": "≥", "at_most": "≤"}
 _CLEAR = {"", "-", "无", "none"}
 
@@ -230,7 +229,7 @@ def _bulletin_table(bulletin) -> str:
                 it.headline or it.body,
                 it.unit,
                 sectors.get(it.sector, it.sector) if it.sector else "",
-                _SCOPE_ZH.get(p.scope, p.scope),
+                SCOPE_ZH.get(p.scope, p.scope),
                 where,
                 _confidence_zh(p.confidence, p.needs_review),
                 "；".join(_metric_zh(m.to_dict()) for m in it.metrics[:3]),
@@ -280,7 +279,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                 if getattr(err, "code", "") == "store.damaged":
                     raise  # every further file would fail the same way
                 counts["failed"] += 1
-                msg = _one_line(err)
+                msg = one_line(err)
                 msg = msg if path in msg else f"{path}: {msg}"
                 tqdm.write(f"error: {msg}", file=sys.stderr)
                 continue
@@ -431,7 +430,7 @@ def _cmd_correct(args: argparse.Namespace) -> int:
         items_df, _ = store.frames()
         r = items_df[items_df["item_id"] == args.item_id].iloc[0]
     where = "/".join(str(x) for x in (r["township"], r["village"]) if isinstance(x, str) and x)
-    scope = _SCOPE_ZH.get(r["scope"], r["scope"])
+    scope = SCOPE_ZH.get(r["scope"], r["scope"])
     print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}")
     if rule is not None:
         print(f"已保存{rule.label}；新导入的事项将按此规则定位，已导入的请运行 regeocode")
@@ -465,7 +464,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
         [
             r.item_id,
             _confidence_zh(r.confidence, bool(r.needs_review) and not r.corrected),
-            _SCOPE_ZH.get(r.scope, r.scope),
+            SCOPE_ZH.get(r.scope, r.scope),
             "/".join(x for x in (r.township, r.village) if isinstance(x, str) and x),
             alternatives_text(r.alternatives),
             r.headline or r.body,
@@ -579,50 +578,55 @@ def _cmd_counties(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- boundaries
 
-_QUALITY_ZH = {"official": "官方", "user": "用户导入", "approximate": "示意"}
 
-
-def _crs_note(read_report) -> str:
-    """The file's CRS as read or assigned, for the store and listings."""
-    if read_report is None or not read_report.source_crs:
-        return ""
-    return read_report.source_crs + ("（指定）" if read_report.crs_assigned else "")
+def _overrides(values: Sequence[str] | None) -> dict[int, str | None]:
+    """``--override ROW=CODE`` (``ROW=-`` excludes the row) as a dict."""
+    out: dict[int, str | None] = {}
+    for value in values or ():
+        m = re.fullmatch(r"\s*(\d+)\s*=\s*(\S*)\s*", value)
+        if not m:
+            raise _UsageError(f"--override {value!r}：应为 行号=乡镇代码（或 行号=- 排除该行）")
+        out[int(m.group(1))] = None if m.group(2) in ("", "-") else m.group(2)
+    return out
 
 
 def _cmd_boundaries_import(args: argparse.Namespace) -> int:
-    from geo.boundaries import boundary_report, join_to_gazetteer, read_boundaries
+    from geo.boundary_import import import_boundaries, save_result
     from geo.gazetteer import load_gazetteer
 
     gaz = load_gazetteer(args.county)
-    path = Path(args.file)
-    gdf = read_boundaries(path, crs=args.crs, datum=args.datum)
-    read_report = boundary_report(gdf)
-    joined, report = join_to_gazetteer(
-        gdf,
-        gaz,
+    options = dict(
+        county=gaz,
+        crs=args.crs,
+        datum=args.datum,
         code_field=args.code_field,
         name_field=args.name_field,
-        quality=args.quality,
-        source=path.name,
+        overrides=_overrides(args.override),
+        force=args.force,
+        declared_quality=args.quality,
+        quality_source=args.quality_source or "",
+        uploader=args.uploader or "",
+        encoding=args.encoding,
     )
-    with _open_store(args.store) as store:
-        set_id = store.save_boundaries(
-            gaz.county_code,
-            joined,
-            source_name=path.name,
-            report=[read_report, report],
-            crs_note=_crs_note(read_report),
-            datum=args.datum,
-            name=gaz.county_name,
+    # read, check and join first: a refused file never creates a store file
+    result = import_boundaries(Path(args.file), store=None, **options)
+    where = None
+    if not result.refused and not args.check:
+        with _open_store(args.store) as store:
+            save_result(result, store=store)
+            where = store.path
+    print(result.to_text())
+    if args.table:
+        rows = result.table.itertuples(index=False)
+        print(
+            format_table(rows, list(result.table.columns), [4, 14, 14, 12, 12, 12, 11, 14, 16, 60])
         )
-        where = store.path
-    if read_report is not None:
-        print(read_report.to_text())
-    print(report.to_text())
-    print(
-        f"saved boundary set {set_id}: {len(joined)} townships of {gaz.county_name} "
-        f"({gaz.county_code}), now active; store {where}"
-    )
+    if result.refused:
+        raise GeoInputError("未保存乡镇边界：" + result.refused[0], code=result.refusal_codes[0])
+    if where is not None:
+        print(f"数据库：{where}")
+    elif args.check:
+        print("仅检查（--check），未保存")
     return 0
 
 
@@ -635,7 +639,7 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.boundary_sets(county_code)
     if args.format == "csv":
-        _write_csv(df.drop(columns=["join_report"]), sys.stdout)
+        _write_csv(df.drop(columns=["join_report", "report_json"]), sys.stdout)
         return 0
     if df.empty:
         print("no township boundaries in the store; counties use their default layers")
@@ -647,21 +651,17 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
             r.name,
             r.source_name,
             r.n_townships,
-            _QUALITY_ZH.get(r.quality, r.quality),
+            QUALITY_ZH.get(r.quality, r.quality),
             r.datum,
             r.crs_note,
+            r.uploader,
             r.created_at,
             "*" if r.active else "",
         ]
         for r in df.itertuples()
     ]
-    print(
-        format_table(
-            rows,
-            ["id", "代码", "县", "文件", "乡镇数", "质量", "datum", "CRS", "导入时间", "使用中"],
-            [6, 6, 8, 30, 6, 8, 6, 24, 25, 4],
-        )
-    )
+    headers = ["id", "代码", "县", "文件", "乡镇数", "质量", "datum", "CRS", "上传人", "导入时间"]
+    print(format_table(rows, [*headers, "使用中"], [6, 6, 8, 30, 6, 8, 6, 24, 10, 25, 4]))
     return 0
 
 
@@ -722,21 +722,39 @@ def _export_county(args: argparse.Namespace, items_df):
     return load_gazetteer(county_layers(None).county_code)
 
 
-def _stored_boundaries(store_arg: str | None, county_code: str):
-    """The county's boundaries kept in the store; None without them (or without a store file,
-    which is not created just to look)."""
-    from geo import config
+def _export_store(store_arg: str | None):
+    """The store, or None when its file does not exist (it is not created just to look)."""
+    from geo import paths
 
-    if not config.store_path(store_arg).exists():
-        return None
-    with _open_store(store_arg) as store:
-        return store.boundaries(county_code)
+    return _open_store(store_arg) if paths.store_path(store_arg).exists() else None
+
+
+def _export_townships(args: argparse.Namespace, gaz):
+    """The township layer of the export: ``--boundaries FILE``, else the store's, else the
+    county's default layer (see :func:`geo.workflows.active_townships`)."""
+    from geo.workflows import ActiveTownships, active_townships
+
+    if args.boundaries:
+        from geo.boundaries import county_layers, join_to_gazetteer, read_boundaries
+
+        gdf = read_boundaries(args.boundaries, crs=args.crs, datum=args.datum)
+        townships, _ = join_to_gazetteer(gdf, gaz)
+        meta = {"id": None, "quality": "user", "source_name": Path(args.boundaries).name}
+        return ActiveTownships(
+            gaz.county_code, townships, False, meta, county_layers(gaz.county_code)
+        )
+    store = _export_store(args.store)
+    try:
+        return active_townships(gaz.county_code, store=store)
+    finally:
+        if store is not None:
+            store.close()
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from geo import aggregate as agg
     from geo import export
-    from geo.boundaries import county_layers
+    from geo.workflows import county_frames, county_view
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in EXPORT_FORMATS:
@@ -745,35 +763,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
         )
     items_df, metrics_df = _export_frames(args)
     gaz = _export_county(args, items_df)
-    keep = items_df["county_code"].isna() | (items_df["county_code"] == gaz.county_code)
-    items_df = items_df[keep].reset_index(drop=True)
-    metrics_df = metrics_df[metrics_df["item_id"].isin(items_df["item_id"])].reset_index(drop=True)
+    items_df, metrics_df = county_frames(items_df, metrics_df, gaz.county_code, keep_unknown=True)
     metrics_df = agg.assign_metric_keys(metrics_df)
-
-    layers = county_layers(gaz.county_code)
-    # the attribution lines name the boundary source, so no separate ``sources`` note
-    townships, approximate = layers.townships, layers.approximate
-    kind = "approximate" if approximate else "user"
-    source = ""
-    if args.boundaries:
-        from geo.boundaries import join_to_gazetteer, read_boundaries
-
-        gdf = read_boundaries(args.boundaries, crs=args.crs, datum=args.datum)
-        townships, _ = join_to_gazetteer(gdf, gaz)
-        approximate, kind, source = False, "user", Path(args.boundaries).name
-    else:
-        stored = _stored_boundaries(args.store, gaz.county_code)
-        if stored is not None:
-            meta = stored.attrs.get("boundary_set", {})
-            townships = stored
-            approximate = meta.get("quality") == "approximate"
-            quality = meta.get("quality")
-            kind = quality if quality in ("approximate", "official") else "user"
-            source = str(meta.get("source_name") or "")
-    if townships is None:
-        # no polygons: the data exports still work; the map exports draw the outline or fail
-        # with export.ExportError (one line)
-        townships, approximate, kind = gaz.townships, False, "none"
+    active = _export_townships(args, gaz)
 
     sectors = tuple(args.sector or ())
     known = _sector_names()
@@ -787,24 +779,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
 
     filters = agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c))
-    view = export.make_view(
+    # without polygons the data exports still work; the map exports draw the outline or fail
+    # with ExportError (one line)
+    view = county_view(
         items_df,
         metrics_df,
-        townships,
+        active,
         county=gaz.county_name,
-        county_code=gaz.county_code,
-        outline=layers.outline,
-        county_seat=layers.seat,
+        gazetteer=gaz,
         filters=filters,
         metric_key=metric,
-        approximate=approximate,
-        attribution=export.attribution_lines(
-            gaz.county_code,
-            boundary=kind,
-            boundary_source=source,
-            outline=layers.outline,
-            seat=layers.seat is not None,
-        ),
     )
     out = Path(args.out)
     if out.is_dir():
@@ -835,34 +819,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    commands = (
+        _add_text_commands,
+        _add_store_commands,
+        _add_review_commands,
+        _add_boundary_commands,
+        _add_export,
+    )
+    for add in commands:
+        add(sub)
+    return p
 
-    def store_arg(sp):
-        sp.add_argument(
-            "--store", metavar="PATH", help="store file (default: $GEO_STORE or user data dir)"
-        )
 
-    def county_args(sp):
-        sp.add_argument(
-            "--county", metavar="NAME_OR_CODE", help="county (default: detected from the text)"
-        )
-        sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
+def _store_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--store", metavar="PATH", help="store file (default: $GEO_STORE or user data dir)"
+    )
 
-    def crs_args(sp, what: str):
-        sp.add_argument(
-            "--crs",
-            metavar="CRS",
-            help=f"CRS of {what} when it states none or a wrong one, e.g. EPSG:4547 or EPSG:3857",
-        )
-        sp.add_argument(
-            "--datum",
-            choices=("wgs84", "gcj02", "bd09"),
-            default="wgs84",
-            help=f"datum of {what}: gcj02 for 高德/腾讯, bd09 for 百度 (default wgs84/CGCS2000)",
-        )
 
+def _county_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--county", metavar="NAME_OR_CODE", help="county (default: detected from the text)"
+    )
+    sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
+
+
+def _crs_args(sp: argparse.ArgumentParser, what: str) -> None:
+    sp.add_argument(
+        "--crs",
+        metavar="CRS",
+        help=f"CRS of {what} when it states none or a wrong one, e.g. EPSG:4547 or EPSG:3857",
+    )
+    sp.add_argument(
+        "--datum",
+        choices=("wgs84", "gcj02", "bd09"),
+        default="wgs84",
+        help=f"datum of {what}: gcj02 for 高德/腾讯, bd09 for 百度 (default wgs84/CGCS2000)",
+    )
+
+
+def _add_text_commands(sub) -> None:
+    """parse, ingest, counties."""
     sp = sub.add_parser("parse", help="parse one bulletin and print it; stores nothing")
     sp.add_argument("path", metavar="PATH", help="bulletin file (.txt/.pdf/.docx) or - for stdin")
-    county_args(sp)
+    _county_args(sp)
     sp.add_argument("--format", choices=("json", "table", "csv"), default="json")
     sp.add_argument(
         "--rules", metavar="FILE", help="county rules to apply (a file from `rules export`)"
@@ -871,28 +871,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("ingest", help="parse bulletin files into the store")
     sp.add_argument("files", nargs="+", metavar="FILE")
-    county_args(sp)
+    _county_args(sp)
     sp.add_argument(
         "--reassign-county",
         action="store_true",
         help="a bulletin already stored under another county is re-read under this one",
     )
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_ingest)
 
+    sp = sub.add_parser("counties", help="list the counties the gazetteer knows")
+    sp.add_argument(
+        "--province", metavar="CODE", help="2-digit province code or code prefix, e.g. 41"
+    )
+    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    sp.set_defaults(func=_cmd_counties)
+
+
+def _add_store_commands(sub) -> None:
+    """bulletins, delete, corrections, correct, regeocode."""
     sp = sub.add_parser("bulletins", help="list the stored bulletins")
     sp.add_argument("--format", choices=("table", "csv"), default="table")
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_bulletins)
 
     sp = sub.add_parser("delete", help="delete a stored bulletin (its corrections are kept)")
     sp.add_argument("bulletin_id", metavar="BULLETIN_ID", help="id or its first 6+ characters")
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_delete)
 
     sp = sub.add_parser("corrections", help="list reviewers' corrections")
     sp.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_corrections)
 
     sp = sub.add_parser("correct", help="correct an item's township, village or sector")
@@ -910,14 +920,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--rule-text", metavar="TEXT", help="the short form or landmark as written")
     sp.add_argument("--author", default="", help="who keeps the rule")
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_correct)
 
+    sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county's bulletins")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_regeocode)
+
+
+def _add_review_commands(sub) -> None:
+    """review, rules list|export|import|delete."""
     sp = sub.add_parser("review", help="items whose place needs review, lowest confidence first")
     sp.add_argument("--all", action="store_true", help="also list items that need no review")
     sp.add_argument("--limit", type=int, default=0, metavar="N", help="at most N items")
     sp.add_argument("--format", choices=("table", "csv"), default="table")
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_review)
 
     sp = sub.add_parser("rules", help="county rules kept from reviewers' corrections")
@@ -926,76 +944,99 @@ def build_parser() -> argparse.ArgumentParser:
     rp = rsub.add_parser("list", help="list the kept rules")
     rp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
     rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    store_arg(rp)
+    _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_list)
     rp = rsub.add_parser("export", help="write the rules to a CSV or JSON file")
     rp.add_argument("out", metavar="FILE", help=".csv or .json")
     rp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
     rp.add_argument("--format", choices=("csv", "json"), help="default: from FILE")
-    store_arg(rp)
+    _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_export)
     rp = rsub.add_parser("import", help="keep the rules of a CSV or JSON rule file")
     rp.add_argument("file", metavar="FILE")
     rp.add_argument(
         "--replace", action="store_true", help="a rule for the same text replaces the kept one"
     )
-    store_arg(rp)
+    _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_import)
     rp = rsub.add_parser("delete", help="forget one rule")
     rp.add_argument("rule_id", type=int, metavar="ID")
-    store_arg(rp)
+    _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_delete)
 
-    sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
-    sp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county's bulletins")
-    store_arg(sp)
-    sp.set_defaults(func=_cmd_regeocode)
 
-    sp = sub.add_parser("counties", help="list the counties the gazetteer knows")
-    sp.add_argument(
-        "--province", metavar="CODE", help="2-digit province code or code prefix, e.g. 41"
-    )
-    sp.add_argument("--format", choices=("table", "csv"), default="table")
-    sp.set_defaults(func=_cmd_counties)
-
+def _add_boundary_commands(sub) -> None:
+    """boundaries import|list|delete."""
     sp = sub.add_parser("boundaries", help="township boundaries kept in the store")
     sp.set_defaults(func=_boundaries_usage)
     bsub = sp.add_subparsers(dest="boundaries_command", metavar="ACTION")
     bp = bsub.add_parser(
         "import", help="read, join and keep a boundary file; it becomes the county's layer"
     )
-    bp.add_argument("file", metavar="FILE", help=".zip (shapefile), .shp, .geojson or .gpkg")
+    bp.add_argument(
+        "file",
+        metavar="FILE",
+        help=".zip (shapefile), .shp, .geojson, .json (GeoJSON or Esri JSON), .gpkg or .kml",
+    )
     bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
-    crs_args(bp, "FILE")
+    _crs_args(bp, "FILE")
     bp.add_argument("--code-field", metavar="COLUMN", help="column of township codes")
     bp.add_argument("--name-field", metavar="COLUMN", help="column of township names")
+    bp.add_argument(
+        "--encoding",
+        metavar="ENC",
+        help="text encoding of a shapefile .dbf without .cpg (UTF-8, GB18030, GBK…; "
+        "default: detected)",
+    )
     bp.add_argument(
         "--quality",
         choices=("user", "official"),
         default="user",
-        help="official for boundaries from the natural-resources bureau (default user)",
+        help="what the uploader declares: user (default) or official (needs --quality-source)",
     )
-    store_arg(bp)
+    bp.add_argument(
+        "--quality-source",
+        metavar="TEXT",
+        help="where official boundaries come from, e.g. 某县自然资源局 2024 年乡镇界",
+    )
+    bp.add_argument("--uploader", metavar="NAME", help="who uploads the file (kept with the set)")
+    bp.add_argument(
+        "--override",
+        action="append",
+        metavar="ROW=CODE",
+        help="join row ROW of the file to township CODE (ROW=- leaves it out); repeatable",
+    )
+    bp.add_argument(
+        "--force",
+        action="store_true",
+        help="make the set active although its position check says it is clearly offset",
+    )
+    bp.add_argument("--check", action="store_true", help="read, check and join only; save nothing")
+    bp.add_argument("--table", action="store_true", help="print the join table (every polygon)")
+    _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_import)
     bp = bsub.add_parser("list", help="list the kept boundary sets (* = in use)")
     bp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
     bp.add_argument("--format", choices=("table", "csv"), default="table")
-    store_arg(bp)
+    _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_list)
     bp = bsub.add_parser("delete", help="forget a county's kept boundaries (default layer again)")
     bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
-    store_arg(bp)
+    _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_delete)
 
+
+def _add_export(sub) -> None:
+    """export."""
     sp = sub.add_parser("export", help="export the map or tables")
     sp.add_argument("bulletins", nargs="*", metavar="BULLETIN", help="files; default: the store")
-    county_args(sp)
+    _county_args(sp)
     sp.add_argument(
         "--boundaries",
         metavar="FILE",
         help="township boundaries (default: those imported into the store, else the county's)",
     )
-    crs_args(sp, "--boundaries")
+    _crs_args(sp, "--boundaries")
     sp.add_argument(
         "--sector", nargs="+", action="extend", metavar="SLUG", help="keep these sectors"
     )
@@ -1006,16 +1047,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--format", choices=EXPORT_FORMATS, help="default: from --out")
     sp.add_argument("--out", required=True, metavar="FILE")
     sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")
-    store_arg(sp)
+    _store_arg(sp)
     sp.set_defaults(func=_cmd_export)
-    return p
-
-
-def _one_line(err: BaseException) -> str:
-    if isinstance(err, OSError) and not isinstance(err, GeoInputError) and err.strerror:
-        where = f"{err.filename}: " if err.filename else ""
-        return f"{where}{err.strerror}"
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1040,7 +1073,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except (GeoInputError, OSError) as err:
-        print(f"error: {_one_line(err)}", file=sys.stderr)
+        print(f"error: {one_line(err)}", file=sys.stderr)
         return 2
     except RecursionError:
         print("error: 输入文件嵌套过深，无法处理", file=sys.stderr)
@@ -1052,7 +1085,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("GEO_DEBUG"):
             raise
         print(
-            f"error: internal error {type(err).__name__}: {_one_line(err)} "
+            f"error: internal error {type(err).__name__}: {one_line(err)} "
             "(run with GEO_DEBUG=1 for the traceback)",
             file=sys.stderr,
         )

@@ -12,9 +12,11 @@ __all__ = [
     "BoundaryReadError",
     "BulletinReadError",
     "CountyNotFoundError",
+    "ExportError",
     "GeoInputError",
     "StoreError",
     "WorkLimitError",
+    "one_line",
 ]
 
 
@@ -63,6 +65,12 @@ class CountyNotFoundError(GeoInputError):
     code = "county.not_found"
 
 
+class ExportError(GeoInputError):
+    """An export could not be written (no townships, unwritable path, bad size...)."""
+
+    code = "export"
+
+
 class StoreError(GeoInputError):
     """The store cannot do what was asked (damaged, read-only, newer schema, unknown item...)."""
 
@@ -73,3 +81,15 @@ class WorkLimitError(GeoInputError):
     """A piece of work went over its time or memory bound and was stopped."""
 
     code = "work.limit"
+
+
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` as one line: what the CLI prints after ``error:`` and the app shows.
+
+    An ``OSError`` reads as ``<file>: <reason>``; other errors as their text with every run of
+    whitespace (newlines included) made one space; an empty message as the error's type.
+    """
+    if isinstance(err, OSError) and not isinstance(err, GeoInputError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    return " ".join(str(err).split()) or type(err).__name__

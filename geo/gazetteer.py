@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import zhconv
 
-from geo.config import data_dir
+from geo.chars import mask_pinyin_glosses, simplify_chars, to_simplified
 from geo.errors import CountyNotFoundError
+from geo.paths import data_dir
 
 __all__ = [
     "DATA_DIR",
@@ -33,6 +33,7 @@ __all__ = [
     "simplify_chars",
     "to_simplified",
     "township_key",
+    "variant_key",
     "village_short_name",
 ]
 
@@ -99,7 +100,9 @@ class Township:
     办事处 forms of a 街道, former names (乡→镇 upgrades, renames).
     ``sources`` says which lists hold it (``"nbs2023"``, ``"mca2025"``). ``code`` is the
     current (2025) code; ``nbs_code`` the NBS 2023 code, which differs for recoded units
-    (and is the prefix of the NBS village codes).
+    (and is the prefix of the NBS village codes). ``alias_kinds`` says where curated and
+    build-time aliases come from, as ``(alias, kind)`` pairs (``former``, ``variant``,
+    ``spelling``, ``uncut``, ``replaced``; the sources are in ``data/gazetteer/*aliases.csv``).
     """
 
     code: str
@@ -108,6 +111,7 @@ class Township:
     aliases: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     nbs_code: str = ""
+    alias_kinds: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,9 @@ class Gazetteer:
     """Townships and villages of one county.
 
     ``short_name`` is the name without suffix (光山县 → 光山); ``former_names`` are names
-    the county had before a rename (淮阳县 for 淮阳区).
+    the county had before a rename (淮阳县 for 淮阳区). ``retired`` maps NBS 2023 codes of units
+    gone from the 民政 2025 list whose code now names another unit to their old names
+    (``data/gazetteer/retired_townships.csv``).
     """
 
     county_name: str
@@ -142,16 +148,19 @@ class Gazetteer:
     villages: list[Village] = field(default_factory=list)
     short_name: str = ""
     former_names: tuple[str, ...] = ()
+    retired: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_code = {t.code: t for t in self.townships}
         self._by_nbs_code = {t.nbs_code: t for t in self.townships if t.nbs_code}
         self._by_key: dict[str, list[Township]] = {}
+        self._by_variant: dict[str, list[Township]] = {}
         for t in self.townships:
             for name in (t.name, *t.aliases):
-                lst = self._by_key.setdefault(township_key(name), [])
-                if t not in lst:
-                    lst.append(t)
+                for index, key in ((self._by_key, township_key), (self._by_variant, variant_key)):
+                    lst = index.setdefault(key(name), [])
+                    if t not in lst:
+                        lst.append(t)
         self._villages_of: dict[str, list[Village]] = {}
         self._village_by_code = {v.code: v for v in self.villages}
         self._villages_by_name: dict[str, list[Village]] = {}
@@ -197,6 +206,16 @@ class Gazetteer:
                 return list(hits)
         return []
 
+    def match_township_variant(self, name: str) -> list[Township]:
+        """Townships whose name equals ``name`` once variant characters are standardised
+        (:func:`variant_key`: 砲台 = 炮台, 闫楼 = 阎楼, 固阳 = 堌阳); for names no exact or
+        suffix match finds."""
+        text = re.sub(r"\s+", "", to_simplified(str(name)))
+        for prefix in (self.province, self.city, self.county_name, self.short_name):
+            if prefix and text.startswith(prefix) and len(text) > len(prefix) + 1:
+                text = text[len(prefix) :]
+        return list(self._by_variant.get(variant_key(text), []))
+
     def match_village_name(self, name: str, township_code: str | None = None) -> list[Village]:
         """Villages called ``name`` (short or full name, or alias), optionally in one township."""
         text = village_short_name(to_simplified(str(name)).strip())
@@ -218,60 +237,6 @@ class Gazetteer:
             f"Gazetteer({self.province}{self.city}{self.county_name} {self.county_code}, "
             f"{len(self.townships)} townships, {len(self.villages)} villages)"
         )
-
-
-def to_simplified(text: str) -> str:
-    """``text`` in simplified characters (bulletins and web copies mix both)."""
-    return zhconv.convert(text, "zh-cn") if text else text
-
-
-@functools.lru_cache(maxsize=1)
-def _char_table() -> tuple[dict[int, str], frozenset[str]]:
-    from zhconv import zhconv as _zc
-
-    table = _zc.getdict("zh-cn")
-    single = {k: v for k, v in table.items() if len(k) == 1 and len(v) == 1 and k != v}
-    return {ord(k): v for k, v in single.items()}, frozenset(single)
-
-
-def simplify_chars(text: str) -> str:
-    """``text`` with traditional characters replaced one for one by simplified ones.
-
-    Unlike :func:`to_simplified` the result has the same length, so offsets found in it
-    index the original text (億→亿, 萬→万, 畝→亩, 項→项).
-
-    Examples
-    --------
-    >>> simplify_chars("總投資5.5億元")
-    '总投资5.5亿元'
-    """
-    if not text:
-        return text
-    table, chars = _char_table()
-    return text if chars.isdisjoint(text) else text.translate(table)
-
-
-# A pinyin reading in brackets after a character: 鄉(xiāng), 發(fā) in mirrored web copies.
-_PINYIN_GLOSS_RE = re.compile(
-    r"(?<=[\u4e00-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,8}\)"
-)
-
-
-def mask_pinyin_glosses(text: str) -> str:
-    """``text`` with bracketed pinyin readings after characters blanked out.
-
-    Some mirror sites print a reading after traditional characters (``鄉(xiāng)``), which
-    splits place names, numbers and units. The glosses become spaces, so the result has the
-    same length and offsets into it index the original text.
-
-    Examples
-    --------
-    >>> mask_pinyin_glosses("慎水鄉(xiāng)劉冢村")
-    '慎水鄉       劉冢村'
-    """
-    if not text or "(" not in text:
-        return text
-    return _PINYIN_GLOSS_RE.sub(lambda m: " " * len(m.group()), text)
 
 
 def township_key(name: str) -> str:
@@ -305,6 +270,30 @@ def township_key(name: str) -> str:
     if stem != s:
         stem = _ETHNIC_RE.sub("", stem) or stem
     return stem if stem else s
+
+
+@functools.lru_cache(maxsize=1)
+def _variant_table() -> dict[int, str]:
+    """``variant_chars.csv`` as a ``str.translate`` table (variant → standard)."""
+    with open(DATA_DIR / "variant_chars.csv", encoding="utf-8") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        return {ord(r["variant"]): r["standard"] for r in rows}
+
+
+def variant_key(name: str) -> str:
+    """:func:`township_key` with variant characters standardised (``variant_chars.csv``).
+
+    ``砲台镇``, ``炮台镇`` → ``炮台``; ``闫楼乡`` = ``阎楼乡``; ``固阳镇`` = ``堌阳镇``.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+    """
+    return township_key(str(name or "").translate(_variant_table()))
 
 
 def village_short_name(full_name: str) -> str:
@@ -343,16 +332,29 @@ def _counties() -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=1)
 def _curated_aliases() -> dict[str, list[tuple[str, str]]]:
-    """``{township code: [(alias, kind), ...]}`` from ``aliases.csv`` (hand-curated) and
-    ``inferred_aliases.csv`` (城关镇 → its successor 街道, inferred by the build script)."""
+    """``{township code: [(alias, kind), ...]}`` from ``aliases.csv`` (hand-curated),
+    ``inferred_aliases.csv`` (城关镇 → its successor 街道, inferred by the build script) and
+    ``variant_aliases.csv`` (NBS 2023 spellings the build paired with MCA 2025 names)."""
     out: dict[str, list[tuple[str, str]]] = {}
-    for name in ("aliases.csv", "inferred_aliases.csv"):
+    for name in ("aliases.csv", "inferred_aliases.csv", "variant_aliases.csv"):
         path = DATA_DIR / name
         if not path.exists():
             continue
         with open(path, encoding="utf-8") as fh:
             for row in csv.DictReader(line for line in fh if not line.startswith("#")):
                 out.setdefault(row["township_code"], []).append((row["alias"], row["kind"]))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _retired() -> dict[str, dict[str, str]]:
+    """``{county code: {NBS 2023 code: name}}`` of ``retired_townships.csv``."""
+    out: dict[str, dict[str, str]] = {}
+    path = DATA_DIR / "retired_townships.csv"
+    if path.exists():
+        with open(path, encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                out.setdefault(row["county_code"], {})[row["nbs_code"]] = row["name"]
     return out
 
 
@@ -409,7 +411,8 @@ def _load_by_code(code: str) -> Gazetteer:
         aliases = _township_aliases(name, former, kind, names)
         aliases += [a for a, _ in curated.get(code9, []) if a not in aliases and a != name]
         sources = tuple(s for s, flag in (("nbs2023", nbs), ("mca2025", mca)) if flag == "yes")
-        townships.append(Township(code9, name, kind, tuple(aliases), sources, nbs_code))
+        kinds = tuple(dict.fromkeys((a, k) for a, k in curated.get(code9, []) if a != name))
+        townships.append(Township(code9, name, kind, tuple(aliases), sources, nbs_code, kinds))
     villages = []
     for vcode, vname in sorted(v for nbs in remap for v in province_villages.get(nbs, [])):
         tcode = remap.get(vcode[:9])
@@ -425,6 +428,7 @@ def _load_by_code(code: str) -> Gazetteer:
         villages=villages,
         short_name=row["short_name"],
         former_names=tuple(n for n in row.get("former_names", "").split("|") if n),
+        retired=_retired().get(code, {}),
     )
 
 

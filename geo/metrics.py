@@ -14,10 +14,10 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from geo.config import config_dir
+from geo.chars import mask_pinyin_glosses, simplify_chars
 from geo.errors import GeoInputError
-from geo.gazetteer import mask_pinyin_glosses, simplify_chars
 from geo.models import Metric
+from geo.paths import config_dir
 
 __all__ = ["MetricGrammar", "extract_metrics", "load_grammar", "parse_chinese_number"]
 
@@ -85,6 +85,8 @@ class MetricGrammar:
     ranking_units: frozenset[str] = frozenset()
     not_ranking: tuple[str, ...] = ()
     bare_skip_units: frozenset[str] = frozenset()
+    #: Words after a round sum that make it a grade of a place or firm (亿元村, 十亿元镇).
+    grade_nouns: tuple[str, ...] = ()
     #: Length of the longest word that can follow a number.
     max_word: int = 1
 
@@ -149,6 +151,7 @@ def _read_grammar(path: Path) -> MetricGrammar:
             ranking_units=frozenset(raw.get("ranking_units", ())),
             not_ranking=tuple(raw.get("not_ranking", ())),
             bare_skip_units=frozenset(raw.get("bare_skip_units", ())),
+            grade_nouns=by_length(raw.get("grade_nouns", ())),
             max_word=max(len(w) for w in (*raw["units"], *raw["needs_noun"], *raw["skip_after"])),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
@@ -217,6 +220,7 @@ class _Number:
     approx: bool = False
     cn_range: bool = False  # 三四千
     mult: int = 1  # the multiplier read after an Arabic number (2至10万: 10 x 10000)
+    spoken: bool = False  # 15个亿: the spoken form of a multiplier
 
 
 def _skip_spaces(s: str, i: int) -> int:
@@ -262,7 +266,7 @@ def _read_number(s: str, m: re.Match, g: MetricGrammar) -> _Number | None:
             num.approx, i = True, j + 1
             continue
         if ch == "个" and s[j + 1 : j + 2] in ("亿", "万") and not num.has_mult:
-            i = j + 1  # 15个亿: spoken form of 15亿
+            num.spoken, i = True, j + 1  # 15个亿: spoken form of 15亿
             continue
         if ch in g.multipliers and (num.chinese or ch != "十"):  # no "3十"
             hit = _word_at(s, j, g)
@@ -573,32 +577,98 @@ def _headline_end(text: str) -> int:
     return k
 
 
+def _not_a_sum(
+    s: str, end: int, num: _Number, unit_word: str, before: str, g: MetricGrammar
+) -> bool:
+    """True if a round sum of money read up to ``end`` is no amount at all.
+
+    ``协调资金万元`` lost its digits (but ``超万元`` and ``亿元`` are round sums), and ``亿元村``,
+    ``十亿元镇`` or ``4个亿元村`` name a grade of village, town or firm.
+    """
+    if unit_word not in g.bare_skip_units:
+        return False
+    if num.bare and num.value == 1e4 and _prefix_qualifier(before, num, g) is None:
+        return True
+    return (num.bare or num.spoken) and s.startswith(g.grade_nouns, end)
+
+
+@dataclass
+class _Reading:
+    """What follows a number: its unit word (``(word, kind)`` of the grammar) and where the
+    quantity ends; ``qualifier`` when the form itself says (a range, a money scale)."""
+
+    word: tuple[str, str] | None
+    end: int
+    qualifier: str | None = None
+    money_scale: bool = False
+
+    @property
+    def unit_word(self) -> str | None:
+        return self.word[0] if self.word else None
+
+
 def _read_quantity(
     s: str, m: re.Match, last_end: int, g: MetricGrammar
 ) -> tuple[int, Metric | None, bool] | None:
-    """Parse the quantity at match ``m``: ``(end, metric or None, clause_is_empty)``."""
+    """Parse the quantity at match ``m``: ``(end, metric or None, clause_is_empty)``.
+
+    ``None`` when the number is no quantity at all; ``(end, None, False)`` when it is one but
+    not an amount to report (a rank, a distance, an idiom, a threshold).
+    """
     num = _read_number(s, m, g)
-    if num is None:
+    if num is None or _not_a_quantity(s, num):
         return None
+    clause_from = _clause_start(s, num.start, last_end)
+    before = s[clause_from : num.start]
+    if _ends_with_any(before.rstrip(_SPACES), g.skip_before):
+        return num.end, None, False
+    prev = s[num.start - 1] if num.start else ""
+    if num.chinese and prev in _CN_DIGITS:
+        return None
+    r = _read_unit(s, num, before, g)
+    if isinstance(r, _Reading):
+        r = _read_range(s, num, r, g)
+    if not isinstance(r, _Reading):
+        return r
+    based = _base_unit(s, num, r, before, g)
+    if not isinstance(based, tuple) or len(based) != 3 or based[1] is None:
+        return based
+    base, factor, end = based
+    if _not_an_amount(s, num, r.unit_word, end, before, g):
+        return end, None, False
+    pre = _prefix_qualifier(before, num, g)
+    qualifier, end = _qualifier(s, num, r.qualifier, pre, end, g)
+    if qualifier in ("at_least", "at_most") and _is_threshold(s, end, g):
+        return end, None, False  # 超亿元项目, 50亩以上的大户: a class of things, not an amount
+    span_start = num.start
+    if pre:
+        span_start = len(before.rstrip(_SPACES)) - len(pre[0]) + clause_from
+    metric = Metric(
+        value=round(num.value * factor, 6),
+        unit=base,
+        qualifier=qualifier,
+        label=_label(s, before, pre, end, g),
+        span=(span_start, end),
+    )
+    return end, metric, not before.strip(_SPACES)
+
+
+def _not_a_quantity(s: str, num) -> bool:
+    """1+1+1, 3·15, 17:48, 2024/01, G312, dates like 01-03 after a digit."""
     start = num.start
     prev = s[start - 1] if start else ""
     prev2 = s[start - 2] if start > 1 else ""
-    # 1+1+1, 3·15, 17:48, 2024/01, G312, dates like 01-03 after a digit
     if prev and (prev in "+·・•/_" or (prev.isascii() and prev.isalpha())):
-        return None
+        return True
     if prev and prev in ".:" and prev2.isdigit():
-        return None  # 3.15, 17:48 (平舆:15万农民 is a count after a place name)
+        return True  # 3.15, 17:48 (平舆:15万农民 is a count after a place name)
     if num.chinese and prev.isdigit():
-        return None  # the multiplier of a number already rejected
-    if prev and prev in "-－" and prev2.isdigit():
-        return None
-    clause_from = _clause_start(s, start, last_end)
-    before = s[clause_from:start]
-    if _ends_with_any(before.rstrip(_SPACES), g.skip_before):
-        return num.end, None, False
-    if num.chinese and prev in _CN_DIGITS:
-        return None
+        return True  # the multiplier of a number already rejected
+    return bool(prev and prev in "-－" and prev2.isdigit())
 
+
+def _read_unit(s: str, num, before: str, g: MetricGrammar) -> _Reading | tuple | None:
+    """The unit word right after the number (a :class:`_Reading`), or what to return."""
     i = _skip_spaces(s, num.end)
     word = _word_at(s, i, g)
     if word and word[0] in g.ranking_units and _is_ranking(before.rstrip(_SPACES), g):
@@ -606,21 +676,18 @@ def _read_quantity(
     nxt = s[i] if i < len(s) else ""
     if nxt.isascii() and nxt.isalpha() and not word:
         return None  # 5G, 3A级
-    qualifier = None
-    money_scale = bool(word and word[0] == "级" and num.has_mult and num.value >= 1e8)
-    if money_scale:
-        word, qualifier = None, "approx"  # 百亿级产业集群: a money scale
+    if word and word[0] == "级" and num.has_mult and num.value >= 1e8:
+        return _Reading(None, i, "approx", money_scale=True)  # 百亿级产业集群: a money scale
     if word and word[1] == "skip":
         return i + len(word[0]), None, False
+    return _Reading(word, i + len(word[0]) if word else i)
 
-    end = i
-    unit_word = word[0] if word else None
-    if word:
-        end = i + len(unit_word)
-    # range: A[unit] 至 B [mult] unit
-    j = _skip_spaces(s, end)
+
+def _read_range(s: str, num, r: _Reading, g: MetricGrammar) -> _Reading | tuple:
+    """``A[unit] 至 B [mult] unit`` and ``7、8只``: the lower bound, qualifier at_least."""
+    j = _skip_spaces(s, r.end)
     if (
-        unit_word is None
+        r.unit_word is None
         and not num.chinese
         and s.startswith("、", j)
         and (m3 := re.match(r"\d+", s[j + 1 :]))
@@ -631,72 +698,74 @@ def _read_quantity(
         k = _skip_spaces(s, j + 1 + m3.end())
         word3 = _word_at(s, k, g)
         if word3 and word3[1] != "skip":
-            word, unit_word, end = word3, word3[0], k + len(word3[0])
             num.cn_range = True
-    elif j < len(s) and s[j] in g.range_connectors:
-        m2 = _NUM_RE.match(s, _skip_spaces(s, j + 1))
-        if m2 is not None and (m2.group("ar") or not (s[j] == "-" and num.chinese)):
-            num2 = _read_number(s, m2, g)
-            if num2 is not None:
-                k = _skip_spaces(s, num2.end)
-                word2 = _word_at(s, k, g)
-                if word2 and word2[1] == "skip":
-                    return k + len(word2[0]), None, False
-                same = word2 and (unit_word is None or word2[0] == unit_word)
-                if same:
-                    shared = not num.has_mult and num2.has_mult
-                    if shared and num.value * num2.mult <= num2.value:
-                        num.value *= num2.mult
-                    unit_word, word = word2[0], word2
-                    end = k + len(unit_word)
-                    qualifier = "at_least"
-                elif unit_word is None and s[j] in "-－":
-                    return num2.end, None, False
+            return _Reading(word3, k + len(word3[0]), r.qualifier, r.money_scale)
+        return r
+    if not (j < len(s) and s[j] in g.range_connectors):
+        return r
+    m2 = _NUM_RE.match(s, _skip_spaces(s, j + 1))
+    if m2 is None or not (m2.group("ar") or not (s[j] == "-" and num.chinese)):
+        return r
+    num2 = _read_number(s, m2, g)
+    if num2 is None:
+        return r
+    k = _skip_spaces(s, num2.end)
+    word2 = _word_at(s, k, g)
+    if word2 and word2[1] == "skip":
+        return k + len(word2[0]), None, False
+    if word2 and (r.unit_word is None or word2[0] == r.unit_word):
+        if not num.has_mult and num2.has_mult and num.value * num2.mult <= num2.value:
+            num.value *= num2.mult  # 3至5万: the multiplier is shared
+        return _Reading(word2, k + len(word2[0]), "at_least", r.money_scale)
+    if r.unit_word is None and s[j] in "-－":
+        return num2.end, None, False
+    return r
 
-    base = None
-    factor = 1.0
+
+def _base_unit(s: str, num, r: _Reading, before: str, g: MetricGrammar):
+    """``(base unit, factor, end)`` of the quantity, or what to return instead."""
+    word, unit_word, end = r.word, r.unit_word, r.end
+    i = _skip_spaces(s, num.end)
     if word and word[1] == "unit":
         if num.chinese and unit_word in g.arabic_only:
             return None
         base, factor = g.units[unit_word]
-        if (
-            num.bare
-            and num.value == 1e4
-            and unit_word in g.bare_skip_units
-            and _prefix_qualifier(before, num, g) is None
-        ):
-            # 协调资金万元: the digits were lost (超万元, 亿元 are round sums)
+        if _not_a_sum(s, end, num, unit_word, before, g):
             return end, None, False
-    elif word and word[1] == "noun":
+        return base, factor, end
+    if word and word[1] == "noun":
         base = _resolve_noun(s, end, before, g)
         if base is None:
             if num.chinese:
                 return None
             base = g.needs_noun[unit_word]
-    elif money_scale:
-        base, end = "yuan", i + 1
-    elif num.has_mult and not num.bare and num.value >= 1e4 and _is_money(before, g):
-        base, end = "yuan", i  # money without 元: 资金50万, 产值5000万
-    elif num.has_mult and not num.bare and _is_population(before, g):
-        base, end = "person", i  # 有人口32万, 农村人口近2万
-    if base is None:
-        return None
-    if num.value <= 0:
-        return end, None, False  # 0 of something is a statement, not an amount
-    if num.chinese and not num.bare and num.value == 1 and not num.has_mult:
-        return end, None, False  # 一家/一批/一次: idiom, not a count
-    if num.chinese and end < len(s) and s[end] in _CN_DIGITS:
-        return end, None, False  # 三个一批, 五位一体: slogans
-    if unit_word in g.distance_units and (
-        any(c in before[-8:] for c in g.distance_cues) or s.startswith(g.distance_after, end)
-    ):
-        return end, None, False  # 距县城7公里, 城南4公里处: a location, not an amount
+        return base, 1.0, end
+    if r.money_scale:
+        return "yuan", 1.0, i + 1
+    if num.has_mult and not num.bare and num.value >= 1e4 and _is_money(before, g):
+        return "yuan", 1.0, i  # money without 元: 资金50万, 产值5000万
+    if num.has_mult and not num.bare and _is_population(before, g):
+        return "person", 1.0, i  # 有人口32万, 农村人口近2万
+    return None
 
-    # qualifiers
-    pre = _prefix_qualifier(before, num, g)
-    span_start = start
-    if pre:
-        span_start = len(before.rstrip(_SPACES)) - len(pre[0]) + clause_from
+
+def _not_an_amount(s: str, num, unit_word: str | None, end: int, before: str, g) -> bool:
+    """A quantity that is no amount to report: nothing, an idiom, a slogan, a location."""
+    if num.value <= 0:
+        return True  # 0 of something is a statement, not an amount
+    if num.chinese and not num.bare and num.value == 1 and not num.has_mult:
+        return True  # 一家/一批/一次: idiom, not a count
+    if num.chinese and end < len(s) and s[end] in _CN_DIGITS:
+        return True  # 三个一批, 五位一体: slogans
+    # 距县城7公里, 城南4公里处: a location, not an amount
+    return unit_word in g.distance_units and (
+        any(c in before[-8:] for c in g.distance_cues) or s.startswith(g.distance_after, end)
+    )
+
+
+def _qualifier(s: str, num, given: str | None, pre, end: int, g) -> tuple[str, int]:
+    """The qualifier (a range's wins, then words before/after, then the number's own form),
+    and the end of the quantity after any suffix word (余, 以上...)."""
     k = _skip_spaces(s, end)
     suffix = None
     for w, q in g.suffix_qualifiers.items():
@@ -704,33 +773,26 @@ def _read_quantity(
             suffix = (w, q)
             end = k + len(w)
             break
-    if qualifier is None:
-        if num.cn_range:
-            qualifier = "at_least"
-        elif pre and pre[1] != "approx":
-            qualifier = pre[1]
-        elif suffix and suffix[1] != "approx":
-            qualifier = suffix[1]
-        elif pre or suffix or num.approx or num.bare:
-            qualifier = "approx"
-        else:
-            qualifier = "exact"
-    if qualifier in ("at_least", "at_most") and _is_threshold(s, end, g):
-        return end, None, False  # 超亿元项目, 50亩以上的大户: a class of things, not an amount
+    if given is not None:
+        return given, end
+    if num.cn_range:
+        return "at_least", end
+    if pre and pre[1] != "approx":
+        return pre[1], end
+    if suffix and suffix[1] != "approx":
+        return suffix[1], end
+    if pre or suffix or num.approx or num.bare:
+        return "approx", end
+    return "exact", end
 
+
+def _label(s: str, before: str, pre, end: int, g: MetricGrammar) -> str:
+    """The words naming the quantity: before the number, else the noun after it."""
     label_src = before.rstrip(_SPACES)
     if pre:
         label_src = label_src[: -len(pre[0])]
     label = _clean_label(label_src, g)
-    fresh = not before.strip(_SPACES)
     noun = _noun_after(s, end, g)
     if noun and (not label or label.endswith(("等", "和", "及")) or len(label) <= 2):
         label = noun if label.endswith(("等", "和", "及")) else label + noun
-    metric = Metric(
-        value=round(num.value * factor, 6),
-        unit=base,
-        qualifier=qualifier,
-        label=label,
-        span=(span_start, end),
-    )
-    return end, metric, fresh
+    return label

@@ -13,7 +13,6 @@ __all__ = [
     "QUALIFIERS",
     "SCOPES",
     "UNITS",
-    "UNIT_NAMES_ZH",
     "Alternative",
     "Bulletin",
     "BulletinHeader",
@@ -41,20 +40,6 @@ UNITS = (
     "household",
     "other",
 )
-#: How each base unit reads after a number in Chinese tables ("other" keeps the bulletin's word).
-UNIT_NAMES_ZH = {
-    "yuan": "元",
-    "person": "人",
-    "person_time": "人次",
-    "mu": "亩",
-    "tonne": "吨",
-    "enterprise": "家",
-    "project": "个项目",
-    "item": "件",
-    "time": "次",
-    "household": "户",
-    "other": "",
-}
 
 
 @dataclass

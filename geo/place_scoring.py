@@ -23,8 +23,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.config import data_dir
 from geo.errors import GeoInputError
+from geo.paths import data_dir
 from geo.place_features import FEATURE_NAMES_ZH, TOWN_FEATURES, VILLAGE_FEATURES
 
 __all__ = [

@@ -20,7 +20,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from geo import aggregate as agg
-from geo.webmap import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE, NODATA_LABEL, classify, sector_color
+from geo.boundaries import metric_crs
+from geo.display import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE, NODATA_LABEL, classify, sector_color
+from geo.view import filter_summary
 
 __all__ = [
     "CJK_FAMILY",
@@ -80,8 +82,6 @@ def cjk_rc() -> dict:
 def metric_crs_of(gdf):
     """A metric CRS for ``gdf`` (``geo.boundaries.metric_crs`` when available, else UTM)."""
     try:
-        from geo.boundaries import metric_crs
-
         return metric_crs(gdf)
     except Exception:  # boundaries module missing or not ready: a UTM zone is as good here
         from pyproj import CRS
@@ -167,7 +167,7 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
     Parameters
     ----------
     ax : matplotlib Axes
-    view : geo.export.MapView
+    view : geo.view.MapView
         Or any object with ``townships, outline, items_df, metrics_df, metric_key``.
     labels : bool
         Township names.
@@ -184,8 +184,24 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
         raise ValueError("nothing to draw: no township polygons and no county outline")
     crs = metric_crs_of(tables if len(tables) else outline)
     tw = tables.to_crs(crs)
-    unit_zh = agg.metric_unit_zh(view.metric_key)
-    classes = classify(tw["value"].to_numpy(dtype=float), unit_zh)
+    classes = classify(tw["value"].to_numpy(dtype=float), agg.metric_unit_zh(view.metric_key))
+    _draw_townships(ax, tw, classes)
+    if outline is not None:
+        outline = outline.to_crs(crs)
+        outline.boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=4)
+    if items and points is not None and len(points):
+        _draw_items(ax, points.to_crs(crs))
+    bounds = _frame_axes(ax, tw if len(tw) else outline)
+    base = max(7.0, min(13.0, min(ax.figure.get_size_inches()) * ax.figure.dpi / 85))
+    if labels:
+        _draw_labels(ax, tw, cjk_font(base))
+    _draw_furniture(ax, bounds, base)
+    if legend and len(tw):
+        _draw_legend(ax, classes, agg.metric_label(view.metric_key), base)
+
+
+def _draw_townships(ax, tw, classes) -> None:
+    """Township polygons filled by class; 无数据 hatched."""
     idx = classes.index
     if len(tw):
         face = [classes.colors[i] if i >= 0 else _NODATA_FACE for i in idx]
@@ -195,84 +211,89 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
         nodata.plot(
             ax=ax, facecolor="none", edgecolor=_NODATA_HATCH, hatch="///", linewidth=0, zorder=3
         )
-        tw[idx < 0].boundary.plot(ax=ax, color="#555555", linewidth=0.8, zorder=3)
-    if outline is not None:
-        outline = outline.to_crs(crs)
-        outline.boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=4)
-    if items and points is not None and len(points):
-        # One dot per location, sized by how many items share it (county items share the seat).
-        p = points.to_crs(crs)
-        xy = pd.DataFrame({"x": p.geometry.x.round(1), "y": p.geometry.y.round(1)})
-        xy["color"] = [sector_color(s) for s in p["sector"]]
-        spots = xy.groupby(["x", "y"], sort=False).agg(
-            n=("color", "size"), color=("color", "first")
-        )
-        spots = spots.reset_index()
-        ax.scatter(
-            spots["x"],
-            spots["y"],
-            s=40 + 25 * (spots["n"] - 1).clip(upper=12),
-            c=spots["color"],
-            edgecolors="white",
-            linewidths=1.0,
-            zorder=6,
-        )
-        for x, y, n in zip(spots["x"], spots["y"], spots["n"], strict=True):
-            if n > 1:
-                ax.text(x, y, str(n), fontsize=7, color="white", ha="center", va="center", zorder=7)
+        nodata.boundary.plot(ax=ax, color="#555555", linewidth=0.8, zorder=3)
+
+
+def _draw_items(ax, p) -> None:
+    """One dot per location, sized by how many items share it (county items share the seat)."""
+    xy = pd.DataFrame({"x": p.geometry.x.round(1), "y": p.geometry.y.round(1)})
+    xy["color"] = [sector_color(s) for s in p["sector"]]
+    spots = xy.groupby(["x", "y"], sort=False).agg(n=("color", "size"), color=("color", "first"))
+    spots = spots.reset_index()
+    ax.scatter(
+        spots["x"],
+        spots["y"],
+        s=40 + 25 * (spots["n"] - 1).clip(upper=12),
+        c=spots["color"],
+        edgecolors="white",
+        linewidths=1.0,
+        zorder=6,
+    )
+    for x, y, n in zip(spots["x"], spots["y"], spots["n"], strict=True):
+        if n > 1:
+            ax.text(x, y, str(n), fontsize=7, color="white", ha="center", va="center", zorder=7)
+
+
+def _frame_axes(ax, extent) -> tuple[float, float, float, float, float]:
+    """Axes fitted to ``extent`` with a margin; returns ``(minx, miny, maxx, maxy, pad)``."""
     ax.set_axis_off()
     ax.set_aspect("equal")
-    minx, miny, maxx, maxy = (tw if len(tw) else outline).total_bounds
+    minx, miny, maxx, maxy = extent.total_bounds
     pad = 0.04 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
     ax.set_ylim(miny - pad, maxy + pad)
-    fig_px = min(ax.figure.get_size_inches()) * ax.figure.dpi
-    base = max(7.0, min(13.0, fig_px / 85))
-    if labels:
-        font = cjk_font(base)
-        halo = [pe.Stroke(linewidth=3, foreground="white")]
-        for name, pt in zip(tw["township"], tw.geometry.representative_point(), strict=True):
-            # Just above the point, so an item dot on the same point stays visible. The white
-            # halo is a stroke-only copy; the plain text on top stays real (searchable) text.
-            for effects in (halo, None):
-                ax.annotate(
-                    str(name),
-                    (pt.x, pt.y),
-                    xytext=(0, 5),
-                    textcoords="offset points",
-                    fontproperties=font,
-                    ha="center",
-                    va="bottom",
-                    parse_math=False,
-                    zorder=10,
-                    path_effects=effects,
-                    color="#111111",
-                )
-    width, height = maxx - minx + 2 * pad, maxy - miny + 2 * pad
-    small = cjk_font(base * 0.9)
-    length = _nice_length(width)
-    _scale_bar(ax, small, minx, miny - pad * 0.6, length, height * 0.012)
-    _north_arrow(ax, cjk_font(base * 1.1, "bold"), maxx + pad * 0.4, maxy, height * 0.08)
-    if legend and len(tw):
-        handles = [
-            Patch(facecolor=c, edgecolor="#555555", label=lab)
-            for c, lab in zip(classes.colors, classes.labels, strict=True)
-        ]
-        if (idx < 0).any() or not handles:
-            handles.append(
-                Patch(
-                    facecolor=_NODATA_FACE, edgecolor=_NODATA_HATCH, hatch="///", label=NODATA_LABEL
-                )
+    return minx, miny, maxx, maxy, pad
+
+
+def _draw_labels(ax, tw, font) -> None:
+    halo = [pe.Stroke(linewidth=3, foreground="white")]
+    for name, pt in zip(tw["township"], tw.geometry.representative_point(), strict=True):
+        # Just above the point, so an item dot on the same point stays visible. The white
+        # halo is a stroke-only copy; the plain text on top stays real (searchable) text.
+        for effects in (halo, None):
+            ax.annotate(
+                str(name),
+                (pt.x, pt.y),
+                xytext=(0, 5),
+                textcoords="offset points",
+                fontproperties=font,
+                ha="center",
+                va="bottom",
+                parse_math=False,
+                zorder=10,
+                path_effects=effects,
+                color="#111111",
             )
-        leg = ax.legend(
-            handles=handles,
-            title=agg.metric_label(view.metric_key),
-            loc="lower right",
-            prop=small,
-            title_fontproperties=cjk_font(base, "bold"),
-            framealpha=0.92,
+
+
+def _draw_furniture(ax, bounds, base: float) -> None:
+    """Scale bar and north arrow."""
+    minx, miny, maxx, maxy, pad = bounds
+    width, height = maxx - minx + 2 * pad, maxy - miny + 2 * pad
+    _scale_bar(
+        ax, cjk_font(base * 0.9), minx, miny - pad * 0.6, _nice_length(width), height * 0.012
+    )
+    _north_arrow(ax, cjk_font(base * 1.1, "bold"), maxx + pad * 0.4, maxy, height * 0.08)
+
+
+def _draw_legend(ax, classes, title: str, base: float) -> None:
+    handles = [
+        Patch(facecolor=c, edgecolor="#555555", label=lab)
+        for c, lab in zip(classes.colors, classes.labels, strict=True)
+    ]
+    if (classes.index < 0).any() or not handles:
+        handles.append(
+            Patch(facecolor=_NODATA_FACE, edgecolor=_NODATA_HATCH, hatch="///", label=NODATA_LABEL)
         )
-        leg.set_zorder(30)
+    leg = ax.legend(
+        handles=handles,
+        title=title,
+        loc="lower right",
+        prop=cjk_font(base * 0.9),
+        title_fontproperties=cjk_font(base, "bold"),
+        framealpha=0.92,
+    )
+    leg.set_zorder(30)
 
 
 def _created(view) -> str:
@@ -287,7 +308,7 @@ def render_figure(
 
     Parameters
     ----------
-    view : geo.export.MapView
+    view : geo.view.MapView
     size : (int, int)
         Width and height in pixels (portrait sizes stack the notes under the map).
     labels : bool
@@ -367,8 +388,6 @@ def _has_polygons(view) -> bool:
 
 def _summary(view) -> str:
     try:
-        from geo.export import filter_summary
-
         return filter_summary(view)
     except ImportError:
         return ""

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import ahocorasick
 
-from geo.config import config_dir
+from geo.chars import mask_pinyin_glosses, simplify_chars
 from geo.errors import GeoInputError
-from geo.gazetteer import mask_pinyin_glosses, simplify_chars
+from geo.paths import config_dir
 
 __all__ = [
     "SECTOR_SLUGS",

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from geo import config
+from geo import paths
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id
 from geo.errors import GeoInputError, StoreError
 from geo.models import Alternative, Bulletin, BulletinHeader, Evidence, Item, Metric, Place
@@ -133,7 +133,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX boundaries_county ON boundaries (county_code, id);
     """,
-    # 4: the geocoder's confidence on every item; county rules kept from reviewers' corrections
+    # 4: provenance of boundary sets: who uploaded, the quality the uploader declared and its
+    #    source, how the attribute text was decoded, the reports as structured data (JSON)
+    """
+    ALTER TABLE boundaries ADD COLUMN uploader TEXT NOT NULL DEFAULT '';
+    ALTER TABLE boundaries ADD COLUMN quality_source TEXT NOT NULL DEFAULT '';
+    ALTER TABLE boundaries ADD COLUMN encoding TEXT NOT NULL DEFAULT '';
+    ALTER TABLE boundaries ADD COLUMN report_json TEXT NOT NULL DEFAULT '{}';
+    """,
+    # 5: the geocoder's confidence on every item; county rules kept from reviewers' corrections
     """
     ALTER TABLE items ADD COLUMN confidence REAL;
     ALTER TABLE items ADD COLUMN needs_review INTEGER;
@@ -216,6 +224,10 @@ BOUNDARY_SET_COLUMNS = [
     "created_at",
     "active",
     "join_report",
+    "uploader",
+    "quality_source",
+    "encoding",
+    "report_json",
 ]
 _BOUNDARY_DATUMS = ("wgs84", "gcj02", "bd09")
 _BOUNDARY_QUALITIES = ("official", "approximate", "user")
@@ -452,6 +464,28 @@ def _set_village(row: dict, code: str, name: str | None, gazetteer: Any | None) 
         row["township"] = town.name if town is not None else None
 
 
+# items_df columns by name (aliases are the ITEM_COLUMNS names), in the store's order
+_ITEMS_SQL = (
+    "SELECT i.item_id AS item_id, i.bulletin_id AS bulletin_id, b.source_name AS bulletin_name,"
+    " b.title AS bulletin_title, b.issue AS bulletin_issue, b.date AS bulletin_date,"
+    ' i.idx AS "index", i.headline AS headline, i.body AS body, i.unit AS unit,'
+    " i.authors AS authors, i.sector AS sector, i.sectors AS sectors, i.scope AS scope,"
+    " COALESCE(i.county, b.county) AS county, COALESCE(i.county_code, b.county_code) AS"
+    " county_code, i.township AS township, i.township_code AS township_code,"
+    " i.village AS village, i.village_code AS village_code, i.outside AS outside,"
+    " i.confidence AS confidence, i.needs_review AS needs_review,"
+    " i.alternatives AS alternatives"
+    " FROM items i JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx"
+)
+_METRICS_SQL = (
+    "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text"
+    " FROM metrics m JOIN items i ON i.item_id = m.item_id"
+    " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
+)
+# JSON list columns shown as joined text in items_df
+_JOINED_COLUMNS = {"authors": "、", "sectors": ",", "outside": ","}
+
+
 def _joined(json_list: str, sep: str) -> str:
     """A stored JSON list of strings as items_frame joins it."""
     return "" if json_list == "[]" else sep.join(json.loads(json_list))
@@ -470,7 +504,7 @@ class Store:
     ----------
     path : str or path-like, optional
         The store file; ``":memory:"`` for a throw-away store. Default:
-        :func:`geo.config.store_path`
+        :func:`geo.paths.store_path`
         (``$GEO_STORE`` or the user data folder). Missing folders are created.
 
     Raises
@@ -486,7 +520,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path | None = None):
-        self.path = str(path) if str(path) == ":memory:" else config.store_path(path)
+        self.path = str(path) if str(path) == ":memory:" else paths.store_path(path)
         #: True when the file can only be read (a read-only folder or file); writes then raise.
         self.read_only = False
         # one connection shared by the app's threads, serialised by the lock
@@ -1066,44 +1100,34 @@ class Store:
         """
         loader = gazetteer_loader or _default_loader
         with self._reading() as conn:
-            # plain tuples in ITEM_COLUMNS order: ~2x faster than sqlite3.Row for large stores
             cur = conn.cursor()
-            cur.row_factory = None
-            rows = cur.execute(
-                "SELECT i.item_id, i.bulletin_id, b.source_name, b.title, b.issue, b.date, i.idx,"
-                " i.headline, i.body, i.unit, i.authors, i.sector, i.sectors, i.scope,"
-                " COALESCE(i.county, b.county), COALESCE(i.county_code, b.county_code),"
-                " i.township, i.township_code, i.village, i.village_code, i.outside, 0,"
-                " i.confidence, i.needs_review, i.alternatives"
-                " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
-                " ORDER BY b.rowid, i.idx"
-            ).fetchall()
-            metric_rows = cur.execute(
-                "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text"
-                " FROM metrics m JOIN items i ON i.item_id = m.item_id"
-                " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
-            ).fetchall()
+            cur.row_factory = None  # plain tuples: ~2x faster than sqlite3.Row for large stores
+            rows = cur.execute(_ITEMS_SQL).fetchall()
+            names = [d[0] for d in cur.description]
+            metric_rows = cur.execute(_METRICS_SQL).fetchall()
             fixes = self._latest_corrections(conn)
         records = []
-        for r in rows:
-            rec = list(r)
-            rec[10] = _joined(rec[10], "、")  # authors
-            rec[12] = _joined(rec[12], ",")  # sectors
-            rec[20] = _joined(rec[20], ",")  # outside
-            rec[21] = False
+        for row in rows:
+            rec = dict(zip(names, row, strict=True))
+            for column, sep in _JOINED_COLUMNS.items():
+                rec[column] = _joined(rec[column], sep)
+            rec["corrected"] = False
             # a place never scored (stored before scoring existed) needs a look or `regeocode`
-            rec[23] = True if rec[22] is None else bool(rec[23])
-            item_fixes = fixes.get(rec[0])
+            rec["needs_review"] = rec["confidence"] is None or bool(rec["needs_review"])
+            item_fixes = fixes.get(rec["item_id"])
             if item_fixes:
-                row = dict(zip(ITEM_COLUMNS, rec, strict=True))
-                gaz = None
-                if row["county_code"] and any(f[0] != "sector" for f in item_fixes):
-                    gaz = self._gazetteer(row["county_code"], loader, strict=False)
-                rec = [_apply_corrections(row, item_fixes, gaz)[c] for c in ITEM_COLUMNS]
+                rec = self._corrected(rec, item_fixes, loader)
             records.append(rec)
-        items_df = pd.DataFrame(records, columns=ITEM_COLUMNS)
+        items_df = pd.DataFrame.from_records(records, columns=ITEM_COLUMNS)
         metrics_df = pd.DataFrame(metric_rows, columns=METRIC_COLUMNS)
         return items_df, metrics_df
+
+    def _corrected(self, rec: dict, item_fixes: list, loader: Callable) -> dict:
+        """An items_df record with its reviewers' corrections applied."""
+        gaz = None
+        if rec["county_code"] and any(f[0] != "sector" for f in item_fixes):
+            gaz = self._gazetteer(rec["county_code"], loader, strict=False)
+        return _apply_corrections(rec, item_fixes, gaz)
 
     @staticmethod
     def _latest_corrections(
@@ -1355,6 +1379,10 @@ class Store:
         crs_note: str = "",
         datum: str = "wgs84",
         name: str | None = None,
+        uploader: str = "",
+        quality_source: str = "",
+        encoding: str = "",
+        report_data: dict | None = None,
     ) -> int:
         """Keep a joined township layer; it becomes the county's active boundaries.
 
@@ -1376,6 +1404,14 @@ class Store:
             Datum the file was in (already converted to WGS84 in ``gdf``).
         name : str, optional
             County name, for listings.
+        uploader : str
+            Who uploaded the file, when known.
+        quality_source : str
+            Where an ``official`` set comes from, as the uploader declared it.
+        encoding : str
+            How the attribute text was decoded (e.g. ``"GB18030（自动识别）"``).
+        report_data : dict, optional
+            The read, position and join reports as plain data (kept as JSON).
 
         Returns
         -------
@@ -1409,12 +1445,17 @@ class Store:
             geojson,
             _report_text(report),
             _now(),
+            str(uploader or ""),
+            str(quality_source or ""),
+            str(encoding or ""),
+            _dumps(report_data or {}),
         )
         with self._transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO boundaries (county_code, name, source_name, crs_note, datum,"
-                " quality, n_townships, geojson, join_report, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " quality, n_townships, geojson, join_report, created_at, uploader,"
+                " quality_source, encoding, report_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
         return int(cur.lastrowid)
@@ -1426,7 +1467,8 @@ class Store:
         -------
         dict or None
             Keys ``id, county_code, name, source_name, crs_note, datum, quality, n_townships,
-            created_at, join_report``.
+            created_at, join_report, uploader, quality_source, encoding, report_json``
+            (``report_json`` decoded: the structured reports).
         """
         with self._reading() as conn:
             row = conn.execute(
@@ -1434,7 +1476,7 @@ class Store:
                 " ORDER BY id DESC LIMIT 1",
                 (str(county_code),),
             ).fetchone()
-        return dict(row) if row is not None else None
+        return _set_meta(row) if row is not None else None
 
     def boundaries(self, county_code: str) -> Any | None:
         """The county's active (latest saved) township layer, or None when none was saved.
@@ -1464,7 +1506,7 @@ class Store:
             ).fetchone()
         if row is None:
             return None
-        meta = dict(row)
+        meta = _set_meta(row)
         geojson = meta.pop("geojson")
         try:
             features = json.loads(geojson)["features"]
@@ -1560,8 +1602,18 @@ def _rule_text(item: dict, kind: str, text: str | None) -> str:
 
 _SET_FIELDS = (
     "id, county_code, name, source_name, crs_note, datum, quality, n_townships, created_at,"
-    " join_report"
+    " join_report, uploader, quality_source, encoding, report_json"
 )
+
+
+def _set_meta(row: Any) -> dict:
+    """A boundary set's row as a dict, its structured reports decoded."""
+    meta = dict(row)
+    try:
+        meta["report_json"] = json.loads(meta.get("report_json") or "{}")
+    except ValueError:
+        meta["report_json"] = {}
+    return meta
 
 
 def _boundary_layer(gdf: Any) -> Any:

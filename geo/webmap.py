@@ -10,16 +10,16 @@ and our elements' scripts are never compiled as Jinja templates (see :class:`_Di
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import folium
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from branca.element import Element, MacroElement
@@ -29,66 +29,38 @@ from folium.template import Template
 
 from geo import aggregate as agg
 from geo.assets import localise
+from geo.boundaries import gcj02_to_wgs84, wgs84_to_gcj02
+from geo.display import (
+    APPROXIMATE_NOTE,
+    COUNTY_ITEMS_LABEL,
+    NO_TOWNSHIPS_NOTE,
+    NODATA_LABEL,
+    POPUP_TEXT,
+    QUALIFIER_ZH,
+    Classes,
+    classify,
+    format_value,
+    item_title,
+    sector_color,
+    sector_label,
+)
 from geo.errors import GeoInputError
+from geo.view import MapView
 
 __all__ = [
-    "APPROXIMATE_NOTE",
     "BASEMAPS",
     "BASEMAPS_PATH",
-    "COUNTY_ITEMS_LABEL",
-    "NODATA_COLOR",
-    "NODATA_LABEL",
-    "NO_TOWNSHIPS_NOTE",
     "Basemap",
-    "Classes",
     "build_map",
-    "build_map_from_view",
-    "classify",
     "display_to_wgs84",
-    "format_value",
-    "item_title",
     "load_basemaps",
-    "metric_value_text",
-    "sector_color",
-    "sector_label",
 ]
 
-APPROXIMATE_NOTE = "示意范围，非官方边界 — 请上传官方乡镇边界"
-NO_TOWNSHIPS_NOTE = "尚无乡镇边界：仅显示县界与全县事项，请上传乡镇边界"
-#: What the markers at the county seat are (legend and popups).
-COUNTY_ITEMS_LABEL = "全县事项（标在县城）"
-NODATA_LABEL = "无数据"
-NODATA_COLOR = "#d9d9d9"
 BASEMAPS_PATH = Path(__file__).resolve().parents[1] / "data" / "config" / "basemaps.json"
-# Sequential ramp (ColorBrewer YlOrRd, 5 classes) for the choropleth.
-_RAMP = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
-# Marker colours (ColorBrewer Set1/Dark2) by sector; unknown sectors hash into the same list.
-_SECTOR_COLORS = {
-    "employment": "#1f78b4",
-    "investment": "#e31a1c",
-    "government_services": "#6a3d9a",
-    "utilities": "#b15928",
-    "agriculture": "#33a02c",
-    "industry": "#ff7f00",
-    "infrastructure": "#a6761d",
-    "education_health": "#e7298a",
-    "culture_tourism": "#1b9e77",
-    "environment": "#66a61e",
-    "social_welfare": "#7570b3",
-    "other": "#737373",
-}
 _CLUSTER_FROM = 40  # cluster item markers from this many on
 _SIMPLIFY = 1e-4  # degrees (~10 m): invisible at county scale, halves the payload
 _GRID = 1e-5  # coordinate rounding
 _DIGITS = 5  # decimals of point coordinates (= _GRID)
-# Fixed popup texts; the JS adds them around the escaped bulletin strings.
-_POPUP_TEXT = {
-    "untitled": "（无标题）",
-    "unit": "单位：",
-    "source": "来源：",
-    "note": "位置为示意（乡镇/村内近似点）",
-}
-_QUALIFIER = {"approx": "约", "at_least": "≥", "at_most": "≤"}
 _KEY_OK = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
@@ -170,97 +142,6 @@ BASEMAPS: dict[str, str] = {k: b.name_zh for k, b in load_basemaps().items()}
 # --------------------------------------------------------------------------- helpers
 
 
-@lru_cache(maxsize=1)
-def _sector_names() -> dict[str, str]:
-    from geo.sectors import sector_names
-
-    return dict(sector_names())
-
-
-def sector_label(slug: str | None) -> str:
-    """Chinese name of a sector slug (:func:`geo.sectors.sector_names`; the slug if unknown)."""
-    names = _sector_names()
-    if not slug or slug != slug:  # None or NaN
-        return names.get("other", "其他")
-    return names.get(slug, slug)
-
-
-def sector_color(slug: str | None) -> str:
-    """Marker colour of a sector: fixed for known slugs, hashed for others."""
-    slug = slug if isinstance(slug, str) and slug else "other"
-    if slug in _SECTOR_COLORS:
-        return _SECTOR_COLORS[slug]
-    palette = list(_SECTOR_COLORS.values())
-    return palette[int(hashlib.sha1(slug.encode()).hexdigest(), 16) % len(palette)]
-
-
-def format_value(value: float | None, unit_zh: str = "") -> str:
-    """A number as Chinese readers write it: ``1.35亿元``, ``2.4万人``, ``85人``."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return NODATA_LABEL
-    v = float(value)
-    for size, suffix in ((1e8, "亿"), (1e4, "万")):
-        if abs(v) >= size:
-            return f"{_num(v / size)}{suffix}{unit_zh}"
-    return f"{_num(v)}{unit_zh}"
-
-
-def metric_value_text(
-    value: float | None, unit: str | None, text: str | None, unit_zh: str = ""
-) -> str:
-    """How one metric reads in tables and popups.
-
-    A metric of unit ``other`` ("45座", "3.5公里") is shown as written in the bulletin, since
-    its family unit (个) would be wrong; the others as :func:`format_value` with ``unit_zh``.
-
-    Parameters
-    ----------
-    value : float or None
-    unit : str or None
-        Base unit of the metric (``"yuan"``, ``"other"``...).
-    text : str or None
-        The metric's original text (``Metric.text``).
-    unit_zh : str
-        Chinese unit for the other units.
-
-    Returns
-    -------
-    str
-        Plain text (escape before HTML).
-    """
-    if unit == "other":
-        written = "".join(str(text or "").split())
-        return written or format_value(value)
-    return format_value(value, unit_zh)
-
-
-def item_title(headline: str | None, body: str | None, n: int = 20) -> str:
-    """An item's title: its headline, else the first ``n`` characters of its body.
-
-    Parameters
-    ----------
-    headline, body : str or None
-    n : int
-        Characters of the body used when there is no headline.
-
-    Returns
-    -------
-    str
-        Plain text; "（无标题）" when both are empty.
-    """
-
-    def clean(v) -> str:
-        return "" if v is None or v != v else " ".join(str(v).split())
-
-    head = clean(headline)
-    if head:
-        return head
-    text = clean(body)
-    if not text:
-        return _POPUP_TEXT["untitled"]
-    return text[:n] + ("…" if len(text) > n else "")
-
-
 def display_to_wgs84(lat: float, lon: float, basemap: str = "none") -> tuple[float, float]:
     """A map position as WGS84: undoes the GCJ-02 shift of 高德-type base maps.
 
@@ -285,76 +166,10 @@ def _point_shift(lat: float, lon: float, basemap: str, *, to_display: bool) -> t
     bm = load_basemaps().get(basemap)
     if bm is None or not bm.gcj02:
         return float(lat), float(lon)
-    import geopandas as gpd
-
-    from geo.boundaries import gcj02_to_wgs84, wgs84_to_gcj02
 
     pt = gpd.GeoDataFrame(geometry=gpd.points_from_xy([float(lon)], [float(lat)]), crs=4326)
     out = (wgs84_to_gcj02 if to_display else gcj02_to_wgs84)(pt).geometry.iloc[0]
     return float(out.y), float(out.x)
-
-
-def _num(v: float) -> str:
-    if float(v).is_integer():
-        return f"{int(v)}"
-    return f"{v:.2f}".rstrip("0").rstrip(".")
-
-
-@dataclass
-class Classes:
-    """Choropleth classes of per-township values.
-
-    Attributes
-    ----------
-    index : ndarray of int
-        Class of each value, ``-1`` for no data.
-    colors : list of str
-        Fill colour per class.
-    labels : list of str
-        Legend text per class (Chinese, with unit).
-    """
-
-    index: np.ndarray
-    colors: list[str]
-    labels: list[str]
-
-
-def classify(values, unit_zh: str = "", k: int = 5) -> Classes:
-    """Class breaks for a choropleth.
-
-    Natural breaks (Fisher-Jenks, exact and deterministic) with up to ``k`` classes; with one or
-    two distinct values each value is its own class; NaN is class ``-1`` (无数据).
-    """
-    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
-    valid = np.isfinite(v)
-    index = np.full(len(v), -1, dtype=int)
-    distinct = np.unique(v[valid])
-    if len(distinct) == 0:
-        return Classes(index, [], [])
-    if len(distinct) <= 2:
-        colors = [_RAMP[1], _RAMP[3]][: len(distinct)] if len(distinct) == 2 else [_RAMP[3]]
-        index[valid] = np.searchsorted(distinct, v[valid])
-        return Classes(index, colors, [format_value(d, unit_zh) for d in distinct])
-    import mapclassify
-
-    n = min(k, len(distinct))
-    with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", UserWarning
-        )  # "Numba not installed": fine for 20-odd values
-        bins = np.asarray(mapclassify.FisherJenks(v[valid], k=n).bins, dtype=float)
-    index[valid] = np.minimum(np.searchsorted(bins, v[valid], side="left"), len(bins) - 1)
-    colors = [_RAMP[round(i * (len(_RAMP) - 1) / max(len(bins) - 1, 1))] for i in range(len(bins))]
-    lows = [float(distinct.min()), *bins[:-1].tolist()]
-    labels = []
-    for i, (lo, hi) in enumerate(zip(lows, bins.tolist(), strict=True)):
-        if format_value(lo, unit_zh) == format_value(hi, unit_zh):
-            # one value (or values that read the same): "200条", not "200–200条"
-            labels.append(format_value(hi, unit_zh))
-            continue
-        sep = "–" if i == 0 else "以上 – "
-        labels.append(f"{format_value(lo, '')}{sep}{format_value(hi, unit_zh)}")
-    return Classes(index, colors, labels)
 
 
 _JINJA_OPENERS = re.compile(r"\{([{%#])")
@@ -404,8 +219,6 @@ def _to_gcj02(gdf):
     """Shift WGS84 geometries to GCJ-02 so they sit on 高德 tiles."""
     if gdf is None or len(gdf) == 0:
         return gdf
-    from geo.boundaries import wgs84_to_gcj02
-
     return wgs84_to_gcj02(gdf)
 
 
@@ -686,7 +499,7 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GeoItems"
         self.data = _safe_json(data)
-        text = {k: _e(v) for k, v in _POPUP_TEXT.items()}
+        text = {k: _e(v) for k, v in POPUP_TEXT.items()}
         opts = {"cluster": cluster, "radius": 6, "stroke": "#ffffff", "text": text}
         self.opts = _safe_json(opts)
         if cluster:
@@ -719,7 +532,7 @@ def _value_texts(values, units_zh, qualifiers) -> list[str]:
             out.append(NODATA_LABEL)
             continue
         # same digits as _num: two decimals at most, no trailing zeros
-        out.append(f"{_QUALIFIER.get(q, '')}{f'{x:.2f}'.rstrip('0').rstrip('.')}{s}{u}")
+        out.append(f"{QUALIFIER_ZH.get(q, '')}{f'{x:.2f}'.rstrip('0').rstrip('.')}{s}{u}")
     return out
 
 
@@ -762,8 +575,6 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
     value...]`` with indexes into ``p``, ``k`` and ``s`` (``s[0] = ""``). Metric labels and
     value texts ("85人") repeat across items, so they are stored apart.
     """
-    import geopandas as gpd
-
     n = len(points)
     table: dict[str, int] = {"": 0}
     add = table.setdefault  # add(text, len(table)): index of text, added when new
@@ -856,68 +667,59 @@ def _tile_layers(m, basemap: Basemap, tianditu_key: str | None, notes: list[str]
 # --------------------------------------------------------------------------- build
 
 
+@dataclass
+class _Frame:
+    """What the map draws, in WGS84, with the shift to the base map's datum."""
+
+    tw: gpd.GeoDataFrame
+    outline: gpd.GeoDataFrame | None
+    points: gpd.GeoDataFrame
+    basemap: Basemap
+    shift: Any
+    notes: list[str]
+
+    @property
+    def has_townships(self) -> bool:
+        return len(self.tw) > 0
+
+
 def build_map(
-    townships_gdf,
-    items_df: pd.DataFrame,
-    metrics_df: pd.DataFrame,
+    view: MapView,
     *,
-    metric_key: str = "items",
-    outline=None,
-    villages=None,
-    basemap: str = "none",
     assets: str = "static",
-    approximate: bool = True,
-    title: str = "",
-    tianditu_key: str | None = None,
     location: tuple[float, float] | None = None,
     zoom: int | None = None,
-    county_seat=None,
+    tianditu_key: str | None = None,
     labels: bool = True,
     caption: tuple[str, ...] | list[str] = (),
     attribution: tuple[str, ...] | list[str] = (),
 ) -> folium.Map:
-    """The interactive township map.
+    """The interactive township map of a view.
 
     Parameters
     ----------
-    townships_gdf : GeoDataFrame or None
-        Township polygons with ``township_code`` and ``township`` (any CRS, WGS84 datum).
-        ``None`` (or empty) draws the county ``outline`` with the county-wide items only.
-    items_df, metrics_df : DataFrame
-        The (already filtered) frames of :func:`geo.aggregate.items_frame`. Item markers are
-        one compact table with popups built in the browser on opening: 10,000 items make a
-        page of about 1.5 MB.
-    metric_key : str
-        Metric of the choropleth (``"items"`` = number of items).
-    outline : GeoDataFrame, optional
-        County outline.
-    villages : GeoDataFrame, optional
-        Village points (``village`` or ``name`` column), drawn as a hidden-by-default layer.
-    basemap : str
-        A key of :data:`BASEMAPS` (``data/config/basemaps.json``); unknown keys fall back to
-        ``"none"``.
+    view : geo.view.MapView
+        Townships (or none: the county ``outline`` with the county-wide items only), the
+        filtered items and metrics, the metric, base map, title and approximate flag. Item
+        markers are one compact table with popups built in the browser on opening: 10,000
+        items make a page of about 1.5 MB.
     assets : {"static", "inline"}
         See :func:`geo.assets.localise`.
-    approximate : bool
-        Show the approximate-boundary note.
-    title : str
-        Title box at the top of the map (escaped).
-    tianditu_key : str, optional
-        天地图 key; without it the 天地图 layers are left out and a note says so.
     location : (lat, lon), optional
         Initial centre in WGS84 (shifted to GCJ-02 on such base maps); with ``zoom``. By
         default the map fits the townships.
     zoom : int, optional
         Initial zoom.
-    county_seat : Point or (lon, lat), optional
-        Where county-wide items are drawn.
+    tianditu_key : str, optional
+        天地图 key; without it the 天地图 layers are left out and a note says so.
     labels : bool
         Township name labels.
     caption : sequence of str
         Extra lines under the title (filter summary, date, sources), escaped.
     attribution : sequence of str
-        Data sources and licences (``geo.export.attribution_lines``), in a small box at the
-        bottom left, escaped; the exports pass it, the app shows its own 数据来源 section.
+        Data sources and licences (``geo.view.attribution_lines``), in a small box at the
+        bottom left, escaped; the exports pass ``view.attribution``, the app shows its own
+        数据来源 section.
 
     Returns
     -------
@@ -928,46 +730,65 @@ def build_map(
     GeoInputError
         Townships without ``township_code``, or neither townships nor an outline.
     """
+    frame = _frame(view)
+    m = _new_map(frame, location, zoom)
+    _tile_layers(m, frame.basemap, tianditu_key, frame.notes)
+    classes, props = _add_choropleth(m, frame, view)
+    _add_outline(m, frame)
+    _add_villages(m, frame, view.villages)
+    if labels and frame.has_townships:
+        _add_labels(m, frame, props)
+    _add_items(m, frame, view.metrics_df)
+    folium.LayerControl(collapsed=True).add_to(m)
+    _add_boxes(m, frame, view, classes, caption, attribution)
+    if location is None:
+        extent = frame.tw if frame.has_townships else frame.outline
+        bounds = _to_wgs84(frame.shift(extent)).total_bounds
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    return localise(m, assets)
+
+
+def _frame(view: MapView) -> _Frame:
+    """The view's layers checked and in WGS84, its item points, and the first notes."""
     notes: list[str] = []
     basemaps = load_basemaps()
-    if basemap not in basemaps:
-        notes.append(f"未知底图 {basemap}，已改为无底图")
-        basemap = "none"
-    bm = basemaps[basemap]
-    shift = _to_gcj02 if bm.gcj02 else (lambda g: g)
-
-    has_townships = townships_gdf is not None and len(townships_gdf) > 0
+    key = view.basemap
+    if key not in basemaps:
+        notes.append(f"未知底图 {key}，已改为无底图")
+        key = "none"
+    bm = basemaps[key]
+    townships, outline = view.townships, view.outline
+    has_townships = townships is not None and len(townships) > 0
     has_outline = outline is not None and len(outline) > 0
-    if townships_gdf is not None and "township_code" not in townships_gdf.columns:
+    if townships is not None and "township_code" not in townships.columns:
         raise GeoInputError("乡镇边界缺少 township_code 列：请先与行政区划对照后再制图")
     if not has_townships and not has_outline:
         raise GeoInputError("没有乡镇边界，无法制图：请先上传乡镇边界文件")
     if has_townships:
-        tw = _to_wgs84(townships_gdf).reset_index(drop=True)
+        tw = _to_wgs84(townships).reset_index(drop=True)
         tw["township_code"] = tw["township_code"].astype(str)
     else:
-        import geopandas as gpd
-
         tw = gpd.GeoDataFrame({"township_code": [], "township": []}, geometry=[], crs=4326)
     outline = _to_wgs84(outline) if has_outline else None
-    codes = tw["township_code"].tolist()
-    unit_zh = agg.metric_unit_zh(metric_key)
-    label = agg.metric_label(metric_key)
-
-    if county_seat is None and not has_townships:
-        county_seat = outline.geometry.union_all().representative_point()
-    points = agg.item_points(items_df, tw, county_seat)
-    placed = items_df["township_code"].dropna().astype(str)
-    missing = int((~placed.isin(codes)).sum())
+    seat = view.county_seat
+    if seat is None and not has_townships:
+        seat = outline.geometry.union_all().representative_point()
+    points = agg.item_points(view.items_df, tw, seat)
+    placed = view.items_df["township_code"].dropna().astype(str)
+    missing = int((~placed.isin(tw["township_code"].tolist())).sum())
     if missing and has_townships:
         notes.append(f"{missing} 条事项所在乡镇不在边界图层中，未在图上显示")
     elif missing:
         notes.append(f"{missing} 条乡镇/村事项需乡镇边界才能显示")
+    shift = _to_gcj02 if bm.gcj02 else (lambda g: g)
+    return _Frame(tw, outline, points, bm, shift, notes)
 
-    extent = tw if has_townships else outline
+
+def _new_map(frame: _Frame, location, zoom) -> folium.Map:
+    extent = frame.tw if frame.has_townships else frame.outline
     minx, miny, maxx, maxy = extent.total_bounds
     if location is not None:  # given in WGS84, drawn in the tiles' datum
-        location = _point_shift(*location, basemap, to_display=True)
+        location = _point_shift(*location, frame.basemap.key, to_display=True)
     center = location or ((miny + maxy) / 2, (minx + maxx) / 2)
     m = folium.Map(
         location=list(center),
@@ -980,96 +801,118 @@ def build_map(
         # folium hands max_zoom to tile layers only; MarkerCluster needs it on the map itself.
         **{"maxZoom": 18, "minZoom": 4},
     )
-    _Setup("#f7f6f2" if basemap == "none" else "#dddddd").add_to(m)
-    _tile_layers(m, bm, tianditu_key, notes)
+    _Setup("#f7f6f2" if frame.basemap.key == "none" else "#dddddd").add_to(m)
+    return m
 
-    classes = Classes(np.zeros(0, dtype=int), [], [])
-    props: list[dict] = []
-    if has_townships:
-        table = agg.aggregate_townships(items_df, metrics_df, metric_key, township_codes=codes)
-        values = table["value"].reindex(codes).to_numpy(dtype=float)
-        n_items = table["n_items"].reindex(codes).fillna(0).astype(int).to_numpy()
-        classes = classify(values, unit_zh)
-        names = tw["township"].tolist() if "township" in tw else codes
-        for i, code in enumerate(codes):
-            v = values[i]
-            cls = int(classes.index[i])
-            props.append(
-                {
-                    "township_code": code,
-                    "township": _e(names[i]),
-                    "value": None if not np.isfinite(v) else float(v),
-                    "value_text": _e(format_value(v, unit_zh)),
-                    "n_items": int(n_items[i]),
-                    "fill": classes.colors[cls] if cls >= 0 else "url(#geo-nodata-hatch)",
-                }
-            )
-        folium.GeoJson(
-            _features(_compact(shift(tw)), props),
-            name=f"乡镇：{_e(label)}",
-            style_function=lambda f: {
-                "fillColor": f["properties"]["fill"],
-                "fillOpacity": 0.75 if f["properties"]["value"] is not None else 0.6,
-                "color": "#555555",
-                "weight": 1,
-            },
-            highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-            tooltip=folium.GeoJsonTooltip(
-                fields=["township", "value_text", "n_items"],
-                aliases=["乡镇", _e(label), "事项数"],
-                sticky=True,
-            ),
-            zoom_on_click=False,
-        ).add_to(m)
 
-    if has_outline:
-        ol = _compact(shift(outline))
-        folium.GeoJson(
-            _features(ol, [{} for _ in range(len(ol))]),
-            name="县界",
-            style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.5},
-            interactive=False,
-        ).add_to(m)
+def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classes, list[dict]]:
+    """Townships coloured by the view's metric; returns the classes and feature properties."""
+    if not frame.has_townships:
+        return Classes(np.zeros(0, dtype=int), [], []), []
+    tw, key = frame.tw, view.metric_key
+    unit_zh, label = agg.metric_unit_zh(key), agg.metric_label(key)
+    codes = tw["township_code"].tolist()
+    table = agg.aggregate_townships(view.items_df, view.metrics_df, key, township_codes=codes)
+    values = table["value"].reindex(codes).to_numpy(dtype=float)
+    n_items = table["n_items"].reindex(codes).fillna(0).astype(int).to_numpy()
+    classes = classify(values, unit_zh)
+    names = tw["township"].tolist() if "township" in tw else codes
+    props = []
+    for i, code in enumerate(codes):
+        v, cls = values[i], int(classes.index[i])
+        props.append(
+            {
+                "township_code": code,
+                "township": _e(names[i]),
+                "value": None if not np.isfinite(v) else float(v),
+                "value_text": _e(format_value(v, unit_zh)),
+                "n_items": int(n_items[i]),
+                "fill": classes.colors[cls] if cls >= 0 else "url(#geo-nodata-hatch)",
+            }
+        )
+    folium.GeoJson(
+        _features(_compact(frame.shift(tw)), props),
+        name=f"乡镇：{_e(label)}",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.75 if f["properties"]["value"] is not None else 0.6,
+            "color": "#555555",
+            "weight": 1,
+        },
+        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["township", "value_text", "n_items"],
+            aliases=["乡镇", _e(label), "事项数"],
+            sticky=True,
+        ),
+        zoom_on_click=False,
+    ).add_to(m)
+    return classes, props
 
-    if villages is not None and len(villages):
-        vg = _compact(shift(_to_wgs84(villages)))
-        vg = vg[vg.geometry.notna()]
-        vg["geometry"] = vg.geometry.representative_point()
-        name_col = next((c for c in ("village", "name") if c in vg.columns), None)
-        vnames = vg[name_col] if name_col else [""] * len(vg)
-        vprops = [{"tip": f"{_e(n)}（示意位置）"} for n in vnames]
-        vdata = _features(vg, vprops)
-        _PointLayer(
-            vdata, name="村（社区）", radius=2.5, fill="#555", stroke="#555", show=False
-        ).add_to(m)
 
-    if labels and has_townships:
-        import geopandas as gpd
+def _add_outline(m: folium.Map, frame: _Frame) -> None:
+    if frame.outline is None:
+        return
+    ol = _compact(frame.shift(frame.outline))
+    folium.GeoJson(
+        _features(ol, [{} for _ in range(len(ol))]),
+        name="县界",
+        style_function=lambda f: {"fill": False, "color": "#222222", "weight": 2.5},
+        interactive=False,
+    ).add_to(m)
 
-        at = gpd.GeoDataFrame(geometry=tw.geometry.representative_point().values, crs=4326)
-        # Leaflet positions the icon element itself; the inner span lifts the name above the point.
-        lprops = [{"html": f"<span>{p['township']}</span>"} for p in props]
-        _PointLayer(_features(_compact(shift(at)), lprops), name="乡镇名称", kind="label").add_to(m)
 
-    if len(points):
-        data = _item_data(points, metrics_df, shift)
-        # Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster.
-        cluster = len(points) >= _CLUSTER_FROM or len(data["p"]) < len(points)
-        _ItemLayer(data, name=f"事项（{len(points)}）", cluster=cluster).add_to(m)
+def _add_villages(m: folium.Map, frame: _Frame, villages) -> None:
+    if villages is None or not len(villages):
+        return
+    vg = _compact(frame.shift(_to_wgs84(villages)))
+    vg = vg[vg.geometry.notna()]
+    vg["geometry"] = vg.geometry.representative_point()
+    name_col = next((c for c in ("village", "name") if c in vg.columns), None)
+    vnames = vg[name_col] if name_col else [""] * len(vg)
+    vprops = [{"tip": f"{_e(n)}（示意位置）"} for n in vnames]
+    _PointLayer(
+        _features(vg, vprops), name="村（社区）", radius=2.5, fill="#555", stroke="#555", show=False
+    ).add_to(m)
 
-    folium.LayerControl(collapsed=True).add_to(m)
-    if has_townships:
+
+def _add_labels(m: folium.Map, frame: _Frame, props: list[dict]) -> None:
+    at = gpd.GeoDataFrame(geometry=frame.tw.geometry.representative_point().values, crs=4326)
+    # Leaflet positions the icon element itself; the inner span lifts the name above the point.
+    lprops = [{"html": f"<span>{p['township']}</span>"} for p in props]
+    _PointLayer(_features(_compact(frame.shift(at)), lprops), name="乡镇名称", kind="label").add_to(
+        m
+    )
+
+
+def _add_items(m: folium.Map, frame: _Frame, metrics_df: pd.DataFrame) -> None:
+    points = frame.points
+    if not len(points):
+        return
+    data = _item_data(points, metrics_df, frame.shift)
+    # Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster.
+    cluster = len(points) >= _CLUSTER_FROM or len(data["p"]) < len(points)
+    _ItemLayer(data, name=f"事项（{len(points)}）", cluster=cluster).add_to(m)
+
+
+def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attribution) -> None:
+    """Legend, title with caption, notes and attribution, each in its corner."""
+    points = frame.points
+    if frame.has_townships:
         county_items = "scope" in points and bool((points["scope"] == "county").any())
+        label = agg.metric_label(view.metric_key)
         legend = _legend_html(label, classes, bool((classes.index < 0).any()), county_items)
         _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
+    title = view.title
     if title or caption:
         head = f'<div class="geo-title">{_e(title)}</div>' if title else ""
         lines = "".join(f'<div class="geo-caption">{_e(c)}</div>' for c in caption if c)
         _Box(head + lines, "topleft", "geo-box geo-head").add_to(m)
         m.get_root().title = _e(title) if title else None
-    if not has_townships:
+    notes = list(frame.notes)
+    if not frame.has_townships:
         notes.insert(0, NO_TOWNSHIPS_NOTE)
-    elif approximate:
+    elif view.approximate:
         notes.insert(0, APPROXIMATE_NOTE)
     if notes:
         body = "<br>".join(_e(n) for n in notes)
@@ -1077,41 +920,3 @@ def build_map(
     if any(attribution):
         body = "<br>".join(_e(a) for a in attribution if a)
         _Box(f'<div class="geo-attr">{body}</div>', "bottomleft", "geo-box").add_to(m)
-    if location is None:
-        bounds = _to_wgs84(shift(extent)).total_bounds
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    return localise(m, assets)
-
-
-def build_map_from_view(
-    view,
-    *,
-    assets: str = "static",
-    location: tuple[float, float] | None = None,
-    zoom: int | None = None,
-    tianditu_key: str | None = None,
-    labels: bool = True,
-    caption: tuple[str, ...] | list[str] = (),
-    attribution: tuple[str, ...] | list[str] = (),
-) -> folium.Map:
-    """:func:`build_map` from an :class:`geo.export.MapView` (pass ``view.attribution`` as
-    ``attribution`` to print the sources on the map, as the exports do)."""
-    return build_map(
-        view.townships,
-        view.items_df,
-        view.metrics_df,
-        metric_key=view.metric_key,
-        outline=view.outline,
-        villages=view.villages,
-        basemap=view.basemap,
-        assets=assets,
-        approximate=view.approximate,
-        title=view.title,
-        tianditu_key=tianditu_key,
-        location=location,
-        zoom=zoom,
-        county_seat=view.county_seat,
-        labels=labels,
-        caption=caption,
-        attribution=attribution,
-    )

@@ -23,7 +23,9 @@ import multiprocessing
 import os
 import resource
 import signal
+import sys
 import threading
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +39,7 @@ DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MEMORY_MB = 2048
 # Modules the fork server imports once, so that forked jobs start with them loaded.
 _PRELOAD = ["geo.pipeline", "geo.boundaries"]
-_lock = threading.Lock()
+_lock = threading.RLock()
 _context: multiprocessing.context.BaseContext | None = None
 
 
@@ -81,7 +83,7 @@ def run_bounded(
     proc = ctx.Process(
         target=_child, args=(sender, fn, args, kwargs, memory_mb, timeout), daemon=True
     )
-    proc.start()
+    _start_without_main(proc)
     sender.close()
     try:
         if not receiver.poll(timeout):
@@ -110,6 +112,23 @@ def _fork_context() -> multiprocessing.context.BaseContext:
             ctx.set_forkserver_preload(_PRELOAD)
             _context = ctx
         return _context
+
+
+def _start_without_main(proc: multiprocessing.process.BaseProcess) -> None:
+    """Start ``proc`` without telling it our ``__main__``.
+
+    A new process re-runs the parent's main script unless that is guarded or absent. Under
+    Streamlit the main module is the app script itself, so every job would run the whole app
+    again; the job only needs the function it is given, so the child gets no main module.
+    """
+    with _lock:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            proc.start()
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 def _child(sender, fn, args, kwargs, memory_mb: int, timeout: float) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import geo  # noqa: F401 - first, as in the app and the CLI: GDAL is locked down before it loads
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"

@@ -1,4 +1,4 @@
-"""The Streamlit app (AppTest, no browser) and its pure helpers in geo.app_state."""
+"""The Streamlit app (AppTest, no browser) and its pure helpers in geo.app_support."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from geo import app_state
+from geo import app_support, display, paths
 from geo.aggregate import items_frame
+from geo.county_settings import county_choices, default_county_code
 from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader, Item, Metric, Place
+from geo.view import boundary_label, data_sources, export_attribution, make_view
 
-APP = str(app_state.config.data_dir().parent / "streamlit_app.py")
+APP = str(paths.data_dir().parent / "streamlit_app.py")
 TIMEOUT = 120
 
 
@@ -88,15 +90,15 @@ def frames():
 
 
 def test_md_escape_neutralises_html_and_markdown():
-    out = app_state.md_escape('<script>alert("x")</script> ![图](http://evil.example/a.png)')
+    out = app_support.md_escape('<script>alert("x")</script> ![图](http://evil.example/a.png)')
     assert "<" not in out and ">" not in out
     assert "![" not in out and "](" not in out
     assert "&lt;script&gt;" in out
 
 
 def test_content_hash_is_sha256_of_utf8():
-    assert app_state.content_hash("息县") == hashlib.sha256("息县".encode()).hexdigest()
-    assert app_state.content_hash(b"ab") == hashlib.sha256(b"ab").hexdigest()
+    assert app_support.content_hash("息县") == hashlib.sha256("息县".encode()).hexdigest()
+    assert app_support.content_hash(b"ab") == hashlib.sha256(b"ab").hexdigest()
 
 
 def test_county_choices_put_default_first(tmp_path):
@@ -111,12 +113,12 @@ def test_county_choices_put_default_first(tmp_path):
         ),
         encoding="utf-8",
     )
-    assert list(app_state.county_choices(path).items()) == [
+    assert list(county_choices(path).items()) == [
         ("411528", "息县"),
         ("411521", "罗山县"),
     ]
-    assert app_state.default_county_code(path) == "411528"
-    assert app_state.county_choices(tmp_path / "missing.json") == {"411528": "息县"}
+    assert default_county_code(path) == "411528"
+    assert county_choices(tmp_path / "missing.json") == {"411528": "息县"}
 
 
 def test_township_from_map_reads_feature_properties_then_coordinates():
@@ -126,18 +128,18 @@ def test_township_from_map_reads_feature_properties_then_coordinates():
         crs="EPSG:4326",
     )
     drawn = {"last_active_drawing": {"properties": {"township_code": "411528202"}}}
-    assert app_state.township_from_map(drawn) == "411528202"
+    assert app_support.township_from_map(drawn) == "411528202"
     clicked = {"last_active_drawing": None, "last_object_clicked": {"lat": 32.05, "lng": 114.05}}
-    assert app_state.township_from_map(clicked, towns) == "411528201"
+    assert app_support.township_from_map(clicked, towns) == "411528201"
     outside = {"last_object_clicked": {"lat": 10.0, "lng": 10.0}}
-    assert app_state.township_from_map(outside, towns) is None
-    assert app_state.township_from_map(None) is None
+    assert app_support.township_from_map(outside, towns) is None
+    assert app_support.township_from_map(None) is None
 
 
 def test_items_table_has_chinese_headers_and_metric_summary(frames):
     items_df, metrics_df = frames
-    table = app_state.items_table(items_df, metrics_df, {"agriculture": "农业农村"})
-    assert list(table.columns) == list(app_state.TABLE_COLUMNS)
+    table = app_support.items_table(items_df, metrics_df, {"agriculture": "农业农村"})
+    assert list(table.columns) == list(app_support.TABLE_COLUMNS)
     assert table.loc[0, "行业"] == "农业农村"
     assert table.loc[0, "主要数据"] == "120；80人"
     assert table.loc[1, "乡镇"] == "全县"  # no township: the scope is shown
@@ -147,9 +149,9 @@ def test_items_table_has_chinese_headers_and_metric_summary(frames):
 
 def test_metric_bounds_and_township_summary(frames):
     items_df, metrics_df = frames
-    assert app_state.metric_bounds(metrics_df, "people") == (80.0, 2354.0)
-    assert app_state.metric_bounds(metrics_df, "items") is None
-    info = app_state.township_summary(items_df, metrics_df, "411528201", {"people": "人数（人）"})
+    assert app_support.metric_bounds(metrics_df, "people") == (80.0, 2354.0)
+    assert app_support.metric_bounds(metrics_df, "items") is None
+    info = app_support.township_summary(items_df, metrics_df, "411528201", {"people": "人数（人）"})
     assert info["township"] == "甲乡"
     assert info["n_items"] == 2
     assert info["sectors"] == {"agriculture": 1, "infrastructure": 1}
@@ -157,19 +159,17 @@ def test_metric_bounds_and_township_summary(frames):
 
 
 def test_parse_crs_accepts_epsg_codes_only():
-    assert app_state.parse_crs("4547") == "EPSG:4547"
-    assert app_state.parse_crs(" epsg：3857 ") == "EPSG:3857"
+    assert app_support.parse_crs("4547") == "EPSG:4547"
+    assert app_support.parse_crs(" epsg：3857 ") == "EPSG:3857"
     for bad in ("", "高斯", "EPSG:99999"):
         with pytest.raises(GeoInputError):
-            app_state.parse_crs(bad)
+            app_support.parse_crs(bad)
 
 
 def test_boundary_label_names_the_layer_in_use():
-    assert (
-        app_state.boundary_label(None, "示意范围，非官方边界") == "默认图层（示意范围，非官方边界）"
-    )
+    assert boundary_label(None, "示意范围，非官方边界") == "默认图层（示意范围，非官方边界）"
     meta = {"source_name": "乡镇.zip", "quality": "official", "created_at": "2026-03-01T08:00:00"}
-    assert app_state.boundary_label({**meta, "n_townships": 23}) == (
+    assert boundary_label({**meta, "n_townships": 23}) == (
         "乡镇.zip（官方，2026-03-01 保存，23 个乡镇）"
     )
 
@@ -178,15 +178,15 @@ def test_data_sources_follow_the_layers_in_use():
     from geo.boundaries import county_layers
 
     layers = county_layers("411528")
-    rows = app_state.data_sources("411528", layers, sample=True)
+    rows = data_sources("411528", layers, sample=True)
     text = " ".join(f"{r['data']} {r['source']} {r['licence']}" for r in rows)
     assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in text
     assert "仅作示意" in text and "示意范围，非官方边界" in text and "示例简报" in text
     meta = {"source_name": "<b>乡镇</b>.zip", "quality": "user", "created_at": "2026-03-01"}
-    rows = app_state.data_sources("411528", layers, meta)
+    rows = data_sources("411528", layers, meta)
     assert not any(r["data"].startswith("乡镇范围") for r in rows)  # the estimate is not shown
     assert any("<b>乡镇</b>.zip" in r["source"] for r in rows)  # escaped by the app when shown
-    bare = app_state.data_sources("411522", county_layers("411522"))
+    bare = data_sources("411522", county_layers("411522"))
     assert [r["data"] for r in bare][:2] == [r["data"] for r in rows][:2]
     assert not any(r["data"] in ("县界", "县城位置") for r in bare)
 
@@ -204,13 +204,13 @@ class _ListStore:
 
 def test_ingest_parsed_reports_bad_files_and_keeps_the_others():
     text = "息县白土店乡发展鲜食玉米种植 流转土地300余亩。（白土店乡人民政府 张三）"
-    good = app_state.parse_upload("好.txt", text.encode(), county="411528")
+    good = app_support.parse_upload("好.txt", text.encode(), county="411528")
     assert good.bulletin is not None and good.needs_date
-    bad = app_state.parse_upload("坏.pdf", b"%PDF-1.4 not really a pdf", county="411528")
+    bad = app_support.parse_upload("坏.pdf", b"%PDF-1.4 not really a pdf", county="411528")
     assert bad.error and bad.error_code == "bulletin" and "坏.pdf" in bad.error
     store = _ListStore()
     done = []
-    report = app_state.ingest_parsed(
+    report = app_support.ingest_parsed(
         [bad, good],
         store,
         headers={"好.txt": BulletinHeader(date="2024-03-01", issue="第5期")},
@@ -405,7 +405,6 @@ def test_bulletin_html_is_never_rendered(monkeypatch, tmp_path):
 
 
 def test_export_specs_write_the_current_view(frames):
-    from geo import export
     from geo.boundaries import county_layers
 
     items_df, metrics_df = frames
@@ -416,7 +415,7 @@ def test_export_specs_write_the_current_view(frames):
     )
     from geo.aggregate import Filters
 
-    view = export.make_view(
+    view = make_view(
         items_df,
         metrics_df.drop(columns="metric_key"),
         layers.townships,
@@ -424,7 +423,7 @@ def test_export_specs_write_the_current_view(frames):
         county_code="411528",
         filters=Filters(sectors=("agriculture",)),
     )
-    specs = {s.fmt: s for s in app_state.export_specs(view, "息县-测试")}
+    specs = {s.fmt: s for s in app_support.export_specs(view, "息县-测试")}
     assert list(specs) == ["html", "png", "pdf", "csv", "csv_townships", "geojson", "gpkg"]
     assert specs["csv"].file_name == "息县-测试.csv"
     csv_text = specs["csv"].build().decode("utf-8-sig")
@@ -481,7 +480,7 @@ def test_boundary_upload_is_saved_for_later_sessions_until_reset(monkeypatch, tm
     assert any("乡镇边界.geojson" in c.value for c in at.caption)
     stored = _stored(tmp_path)
     assert sorted(stored["township"]) == ["曹黄林镇", "路口乡"]
-    assert "Matched 2 townships" in stored.attrs["boundary_set"]["join_report"]
+    assert "匹配到 2 个乡镇" in stored.attrs["boundary_set"]["join_report"]
 
     later = _app(monkeypatch, tmp_path).run()  # a new browser session, same store
     assert not later.exception and not _approximate_warning(later)
@@ -557,7 +556,7 @@ def test_crs_menu_has_projected_zones_and_a_typed_code(monkeypatch, tmp_path):
         assert any(code in o for o in options), code
     assert at.selectbox(key="boundary_datum").options[0].startswith("WGS84")
     at.file_uploader(key="boundary_file").set_value(("国土.zip", data, "application/zip")).run()
-    at.selectbox(key="boundary_crs").set_value(app_state.OTHER_CRS).run()
+    at.selectbox(key="boundary_crs").set_value(app_support.OTHER_CRS).run()
     at.text_input(key="boundary_epsg").input("EPSG:99999").run()
     _use_boundaries(at)
     assert len(at.error) == 1 and "99999" in at.error[0].value
@@ -674,15 +673,12 @@ def _guangshan_frames():
 
 
 def test_export_specs_offer_only_the_data_formats_without_polygons():
-    from geo import export
     from geo.gazetteer import load_gazetteer
 
     _, items_df, metrics_df = _guangshan_frames()
     gaz = load_gazetteer("411522")
-    view = export.make_view(
-        items_df, metrics_df, gaz.townships, county="光山县", county_code="411522"
-    )
-    specs = {s.fmt: s for s in app_state.export_specs(view, "光山县")}
+    view = make_view(items_df, metrics_df, gaz.townships, county="光山县", county_code="411522")
+    specs = {s.fmt: s for s in app_support.export_specs(view, "光山县")}
     assert list(specs) == ["csv", "csv_townships", "geojson", "gpkg"]
     assert "槐店乡发展茶叶种植" in specs["csv"].build().decode("utf-8-sig")
     towns = pd.read_csv(io.BytesIO(specs["csv_townships"].build()), encoding="utf-8-sig")
@@ -695,22 +691,22 @@ def test_export_attribution_follows_the_layer_in_use():
 
     cc_by = "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division"
     layers = county_layers("411528")
-    lines = app_state.export_attribution("411528", layers, sample=True)
+    lines = export_attribution("411528", layers, sample=True)
     assert lines[0].startswith(cc_by)
     text = "\n".join(lines)
     assert "示意范围" in text and "仅作示意" in text and "示例简报" in text
     meta = {"source_name": "自然资源局乡镇.zip", "quality": "official", "created_at": "2026-03-01"}
-    text = "\n".join(app_state.export_attribution("411528", layers, meta))
+    text = "\n".join(export_attribution("411528", layers, meta))
     assert "自然资源局乡镇.zip（官方边界" in text and "本项目估算" not in text
-    bare = app_state.export_attribution("411522", county_layers("411522"))
+    bare = export_attribution("411522", county_layers("411522"))
     assert bare[0].startswith(cc_by) and any("尚无" in line for line in bare)
 
 
 def test_data_sources_wording_comes_from_the_config_file():
-    from geo.export import load_attribution
+    from geo.view import load_attribution
 
     cfg = load_attribution()
-    rows = app_state.data_sources("411522")
+    rows = data_sources("411522")
     assert [r["source"] for r in rows[:2]] == [g["source"] for g in cfg["gazetteer"]]
     assert rows[-1]["data"] == cfg["basemap"]["data"]
 
@@ -741,15 +737,15 @@ def test_county_without_polygons_shows_table_and_data_downloads(monkeypatch, tmp
 
 
 def test_metric_slider_reads_money_in_wan_or_yi_and_counts_as_integers():
-    s = app_state.metric_slider("investment_yuan", 5e4, 1.2e8)
+    s = app_support.metric_slider("investment_yuan", 5e4, 1.2e8)
     assert (s.scale, s.unit, s.lo, s.hi) == (1e4, "万元", 5, 12000)
     assert s.to_range(5, 12000) == (None, None)  # ends of the slider: no filter
     assert s.to_range(100, 500) == (1e6, 5e6)
-    yi = app_state.metric_slider("investment_yuan", 6.66e6, 1.799e10)
+    yi = app_support.metric_slider("investment_yuan", 6.66e6, 1.799e10)
     assert (yi.unit, yi.lo, yi.hi) == ("亿元", 0, 180)
-    people = app_state.metric_slider("employment_person", 23.5, 2600)
+    people = app_support.metric_slider("employment_person", 23.5, 2600)
     assert (people.scale, people.unit, people.lo, people.hi) == (1.0, "人", 23, 2600)
-    assert app_state.metric_slider("employment_person", 5, 5) is None
+    assert app_support.metric_slider("employment_person", 5, 5) is None
     # a shared link's exact bound survives while the slider still shows it
     start = yi.to_slider(1.35e9)
     assert start == 13 and yi.to_range(start, yi.hi, 1.35e9) == (1.35e9, None)
@@ -781,7 +777,7 @@ def test_online_basemap_caption(monkeypatch, tmp_path):
     for key in ("osm", "amap", "tianditu_vec"):
         at.selectbox(key="basemap").set_value(key).run()
         assert note in [c.value for c in at.caption], key
-    assert app_state.is_online_basemap("osm") and not app_state.is_online_basemap("none")
+    assert app_support.is_online_basemap("osm") and not app_support.is_online_basemap("none")
 
 
 def test_boundary_field_selection_is_used_for_the_join(monkeypatch, tmp_path):
@@ -805,7 +801,7 @@ def test_boundary_field_selection_is_used_for_the_join(monkeypatch, tmp_path):
     assert not at.exception and not at.error, [e.value for e in at.error]
     stored = _stored(tmp_path)
     assert sorted(stored["township"]) == ["曹黄林镇", "路口乡"]
-    assert "'XZMC'" in stored.attrs["boundary_set"]["join_report"]
+    assert "“XZMC”" in stored.attrs["boundary_set"]["join_report"]
 
 
 def test_boundary_field_error_opens_the_field_selection(monkeypatch, tmp_path):
@@ -834,9 +830,9 @@ def test_item_titles_fall_back_to_the_body_and_labels_name_the_bulletin():
         ]
     )
     items_df, metrics_df = items_frame([b])
-    table = app_state.items_table(items_df, metrics_df)
+    table = app_support.items_table(items_df, metrics_df)
     assert table.loc[0, "标题"] == "全村组织志愿者清理沟渠杂草，共出动人员六…"
-    labels = list(app_state.review_labels(items_df).values())
+    labels = list(app_support.review_labels(items_df).values())
     assert labels[0] == "全村组织志愿者清理沟渠杂草，共出动人员六…（2024-02-01 测试简报.txt）"
     assert labels[1] == "息县甲乡修路（2024-02-01 测试简报.txt）"
 
@@ -846,7 +842,7 @@ def test_bulletin_labels_prefer_title_issue_date_else_file_name():
     bare = _bulletin([_item(1, "丙", "丁。")], name="无报头.txt")
     bare.header = BulletinHeader()
     items_df, _ = items_frame([named, bare])
-    labels = app_state.bulletin_labels(items_df)
+    labels = app_support.bulletin_labels(items_df)
     assert sorted(labels.values()) == ["工作简报 第3期 2024-02-01", "无报头.txt"]
 
 
@@ -854,27 +850,27 @@ def test_other_unit_metrics_show_their_own_unit_word(frames):
     items_df, metrics_df = frames
     metrics_df = metrics_df.copy()
     metrics_df.loc[metrics_df["unit"] == "other", "text"] = "120 座"
-    table = app_state.items_table(items_df, metrics_df)
+    table = app_support.items_table(items_df, metrics_df)
     assert table.loc[0, "主要数据"] == "120座；80人"
 
 
 def test_english_notes_and_reports_read_in_chinese():
     from geo.boundaries import county_layers
 
-    label = app_state.boundary_label(None, county_layers("411522").note)
+    label = boundary_label(None, county_layers("411522").note)
     assert "411522" in label and "没有默认乡镇边界" in label and "upload" not in label
     report = (
         "乡镇.geojson: kept 2 of 2 features (CRS EPSG:4326, assigned by user, datum wgs84).\n"
         "Matched 2 townships by name (column '名称').\n"
         "Townships without a polygon: 项店镇、小茴店镇"
     )
-    zh = app_state.note_zh(report)
+    zh = display.note_zh(report)
     assert zh.splitlines() == [
         "乡镇.geojson：保留 2/2 个要素（坐标系 EPSG:4326，用户指定；基准 wgs84）。",
         "按名称（字段“名称”）匹配到 2 个乡镇。",
         "没有边界的乡镇：项店镇、小茴店镇",
     ]
-    rows = app_state.data_sources("411528", county_layers("411528"))
+    rows = data_sources("411528", county_layers("411528"))
     text = " ".join(r["source"] for r in rows)
     assert "precision" not in text and "display aid" not in text
 

@@ -23,6 +23,7 @@ from geo.boundaries import (
     read_boundaries,
     wgs84_to_gcj02,
 )
+from geo.boundary_join import FeatureMatch
 from geo.errors import BoundaryReadError
 from geo.gazetteer import Gazetteer, Township
 
@@ -136,7 +137,7 @@ def test_shapefile_without_prj_needs_a_crs(tmp_path):
     path = tmp_path / "towns.shp"
     _wgs().to_crs(4547).to_file(path, engine="pyogrio")
     path.with_suffix(".prj").unlink()
-    with pytest.raises(BoundaryReadError, match=r"has no CRS \(\.prj missing\) — choose its CRS"):
+    with pytest.raises(BoundaryReadError, match=r"没有坐标系（缺少 \.prj）——请选择它的坐标系"):
         read_boundaries(path)
     gdf = read_boundaries(path, crs="EPSG:4547")
     assert _close(gdf, 1e-7)
@@ -147,15 +148,15 @@ def test_projected_coordinates_labelled_lonlat_are_refused(tmp_path):
     path = tmp_path / "wrong.geojson"
     metres = _wgs().to_crs(4547)
     path.write_text(metres.set_crs(None, allow_override=True).to_json(), encoding="utf-8")
-    with pytest.raises(BoundaryReadError, match="not longitude/latitude"):
+    with pytest.raises(BoundaryReadError, match="坐标不是经纬度"):
         read_boundaries(path)
     assert len(read_boundaries(path, crs=4547)) == 2
 
 
 def test_unknown_crs_and_datum():
-    with pytest.raises(BoundaryReadError, match="unknown datum"):
+    with pytest.raises(BoundaryReadError, match="未知的基准面"):
         read_boundaries(b"{}", name="x.geojson", datum="bd2000")
-    with pytest.raises(BoundaryReadError, match="unknown CRS"):
+    with pytest.raises(BoundaryReadError, match="未知的坐标系"):
         read_boundaries(_wgs().to_json().encode(), name="x.geojson", crs="EPSG:not-a-code")
 
 
@@ -201,7 +202,7 @@ def test_bow_tie_is_repaired_and_reported(tmp_path):
     assert report.repaired == ["#1 蝴蝶乡"]
     assert gdf.is_valid.all()
     assert gdf.geometry.iloc[0].area == pytest.approx(0.005, rel=1e-6)  # two triangles
-    assert "1 invalid geometries repaired: #1 蝴蝶乡" in report.to_text()
+    assert "1 个无效几何已修复：#1 蝴蝶乡" in report.to_text()
 
 
 def test_empty_and_mixed_geometries(tmp_path):
@@ -230,7 +231,7 @@ def test_empty_and_mixed_geometries(tmp_path):
 
 def test_no_polygons_at_all(tmp_path):
     pts = gpd.GeoDataFrame(geometry=[Point(114.7, 32.3)], crs="EPSG:4326")
-    with pytest.raises(BoundaryReadError, match="no polygon features"):
+    with pytest.raises(BoundaryReadError, match="没有面要素"):
         read_boundaries(pts.to_json().encode(), name="pts.geojson")
 
 
@@ -297,7 +298,7 @@ def test_join_by_name_with_suffix_variants_unmatched_and_ambiguous():
     assert report.ambiguous == ["测试县李店 → 李店乡 / 李店镇"]
     assert report.missing == ["李店乡", "李店镇"]
     text = report.to_text()
-    assert "Matched 3 townships by name (column 'NAME')" in text
+    assert "按名称字段“NAME”匹配到 3 个乡镇" in text
     assert "不存在乡" in text and "李店乡 / 李店镇" in text
 
 
@@ -315,17 +316,17 @@ def test_join_reprojects_and_honours_given_fields():
     gdf = _wgs().to_crs(4547)
     out, report = join_to_gazetteer(gdf, _gazetteer(), name_field="名称", quality="official")
     assert out.crs.to_epsg() == 4326 and set(out["quality"]) == {"official"}
-    assert report.field == "名称"
-    with pytest.raises(BoundaryReadError, match="no column 'code9'"):
+    assert report.name_field == "名称"
+    with pytest.raises(BoundaryReadError, match="没有字段“code9”"):
         join_to_gazetteer(gdf, _gazetteer(), code_field="code9")
 
 
 def test_join_without_usable_column_or_match():
     gdf = gpd.GeoDataFrame({"id": [1, 2]}, geometry=WGS_POLYS, crs="EPSG:4326")
-    with pytest.raises(BoundaryReadError, match="no column of township codes or names"):
+    with pytest.raises(BoundaryReadError, match="找不到419999的乡镇代码或名称字段"):
         join_to_gazetteer(gdf, _gazetteer())
     other = gpd.GeoDataFrame({"name": ["某乡", "某镇"]}, geometry=WGS_POLYS, crs="EPSG:4326")
-    with pytest.raises(BoundaryReadError, match="none of its 2 features matched"):
+    with pytest.raises(BoundaryReadError, match="2 个要素都没有匹配到"):
         join_to_gazetteer(other, _gazetteer(), name_field="name")
 
 
@@ -362,9 +363,9 @@ def test_all_features_outside_the_county_is_an_error(tmp_path):
     gdf = _xixian_towns(["项店镇"], [box(10.0, 10.0, 10.1, 10.1)])
     path = tmp_path / "towns.geojson"
     gdf.to_file(path, driver="GeoJSON", engine="pyogrio")
-    with pytest.raises(BoundaryReadError, match=r"wrong CRS or datum") as err:
+    with pytest.raises(BoundaryReadError, match=r"坐标系或基准面错了") as err:
         join_to_gazetteer(read_boundaries(path), load_gazetteer("息县"))
-    assert "\n" not in str(err.value) and "towns.geojson: all 1 features" in str(err.value)
+    assert "\n" not in str(err.value) and "towns.geojson：全部 1 个要素" in str(err.value)
 
 
 def test_county_without_outline_is_checked_against_china():
@@ -375,7 +376,7 @@ def test_county_without_outline_is_checked_against_china():
     assert list(out["township"]) == ["甲乡"]
     assert report.outside == ["#2 乙镇"] and "中国" in report.outside_warning
     gdf["geometry"] = [box(2.3, 48.8, 2.4, 48.9), box(2.4, 48.8, 2.5, 48.9)]
-    with pytest.raises(BoundaryReadError, match="all 2 features lie outside 中国"):
+    with pytest.raises(BoundaryReadError, match="全部 2 个要素都不在中国"):
         join_to_gazetteer(gdf, _gazetteer())
 
 
@@ -384,13 +385,16 @@ def test_unrecognised_column_says_how_to_choose():
     with pytest.raises(BoundaryReadError) as err:
         join_to_gazetteer(gdf, _gazetteer())
     msg = str(err.value)
-    assert "(columns: XZMC)" in msg
+    assert "（columns: XZMC）" in msg
     assert "--name-field/--code-field" in msg and "字段选择" in msg and "\n" not in msg
 
 
 def test_join_report_text_when_complete():
-    report = JoinReport(method="code", field="code", matched=["甲乡"])
-    assert report.complete and report.to_text() == "Matched 1 townships by code (column 'code')."
+    row = FeatureMatch(row=1, file_code="419999201", township_code="419999201", township="甲乡")
+    row.status, row.method = "ok", "code"
+    report = JoinReport(code_field="code", rows=[row])
+    assert report.complete and report.to_text() == "按代码字段“code”匹配到 1 个乡镇。"
+    assert JoinReport.from_dict(report.to_dict()) == report
 
 
 # --------------------------------------------------------------------------- default layers
@@ -433,7 +437,7 @@ def test_default_layer_joins_to_the_real_gazetteer():
 def test_county_without_defaults():
     layers = county_layers("411521")
     assert layers.outline is None and layers.townships is None and layers.seat is None
-    assert not layers.approximate and "upload" in layers.note
+    assert not layers.approximate and "上传乡镇边界" in layers.note
 
 
 def test_default_layer_is_a_fresh_copy():

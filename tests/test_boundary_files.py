@@ -190,7 +190,7 @@ def test_broken_zip():
 
 
 def test_zip_without_data():
-    with pytest.raises(BoundaryReadError, match=r"no \.shp"):
+    with pytest.raises(BoundaryReadError, match=r"中没有 \.shp"):
         read_vector(_zip_of({"notes.txt": b"hello"}), name="empty.zip")
 
 
@@ -198,11 +198,11 @@ def test_zip_without_data():
     ("data", "name", "message"),
     [
         (b"", "x.geojson", "is empty"),
-        (b'{"type": "Topology"}', "x.json", "not GeoJSON"),
-        (b"{not json", "x.geojson", "not valid JSON"),
-        (b'{"type": "FeatureCollection", "features": []}', "x.geojson", "no features"),
+        (b'{"type": "Topology"}', "x.json", "不是 GeoJSON"),
+        (b"{not json", "x.geojson", "不是有效的 JSON"),
+        (b'{"type": "FeatureCollection", "features": []}', "x.geojson", "没有要素"),
         (b"\x00\x00\x27\x0a" + b"\0" * 96, "x.shp", "upload them together"),
-        ("息县乡镇".encode(), "x.txt", "not a boundary file"),
+        ("息县乡镇".encode(), "x.txt", "不是边界文件"),
     ],
 )
 def test_bad_uploads_give_one_line(data, name, message):

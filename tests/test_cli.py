@@ -453,7 +453,7 @@ def test_boundaries_import_list_export_delete(bulletin_file, tmp_path):
     proc = _run("boundaries", "import", bounds, "--county", "息县", "--store", store)
     assert proc.returncode == 0, proc.stderr.decode()
     text = proc.stdout.decode()
-    assert "Matched 2 townships by name" in text and "Townships without a polygon" in text
+    assert "匹配到 2 个乡镇" in text and "没有面的乡镇" in text and "已保存乡镇边界集 1" in text
     proc = _run("boundaries", "list", "--store", store)
     listing = proc.stdout.decode()
     assert "自然资源局乡镇.geojson" in listing and "411528" in listing and "*" in listing
@@ -496,19 +496,64 @@ def test_boundaries_import_assigns_crs_and_converts_gcj02(tmp_path):
     store = tmp_path / "s.sqlite"
 
     proc = _run("boundaries", "import", archive, "--county", "息县", "--store", store)
-    assert proc.returncode == 2 and "CRS" in _err_line(proc)
+    assert proc.returncode == 2 and "没有坐标系" in _err_line(proc) and "--crs" in _err_line(proc)
     proc = _run(
         "boundaries", "import", archive, "--county", "息县", "--crs", "EPSG:3857",
         "--datum", "gcj02", "--store", store,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()
-    assert "EPSG:3857, assigned by user, datum gcj02" in proc.stdout.decode()
+    assert "坐标系 EPSG:3857，用户指定；基准 gcj02" in proc.stdout.decode()
     from geo.store import Store
 
     with Store(store) as s:
         got = s.boundaries("411528").set_index("township").geometry
     for name, geom in zip(wgs["name"], wgs.geometry, strict=True):
         assert got[name].bounds == pytest.approx(geom.bounds, abs=2e-5)  # about 2 m
+
+
+def test_boundaries_import_names_the_datum_and_refuses_an_offset_layer(tmp_path):
+    from geo.boundaries import county_layers, wgs84_to_gcj02
+
+    towns = county_layers("411528").townships[["township_code", "township", "geometry"]]
+    gcj = tmp_path / "高德乡镇.geojson"
+    wgs84_to_gcj02(towns).to_file(gcj, driver="GeoJSON", engine="pyogrio")
+    store = tmp_path / "s.sqlite"
+    proc = _run("boundaries", "import", gcj, "--county", "息县", "--store", store)
+    assert proc.returncode == 2 and "boundary" not in _err_line(proc)
+    assert "未保存乡镇边界" in _err_line(proc)
+    out = proc.stdout.decode()
+    assert "这看起来是 GCJ-02（高德/腾讯） 坐标——请使用 --datum gcj02" in out
+    assert not store.exists()  # nothing saved, not even an empty store
+    proc = _run(
+        "boundaries", "import", gcj, "--county", "息县", "--datum", "gcj02", "--store", store,
+        "--uploader", "王工", "--table",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = proc.stdout.decode()
+    assert "已保存乡镇边界集 1" in out and "匹配方式" in out and "代码与名称一致" in out
+    listing = _run("boundaries", "list", "--store", store).stdout.decode()
+    assert "王工" in listing and "gcj02" in listing
+
+
+def test_boundaries_import_check_and_override(tmp_path):
+    feats = _square_features((("孙庙乡", 114.6), ("不存在乡", 114.7)))
+    path = tmp_path / "乡镇.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), "utf-8")
+    store = tmp_path / "s.sqlite"
+    proc = _run("boundaries", "import", path, "--county", "息县", "--check", "--store", store)
+    assert proc.returncode == 0 and "仅检查" in proc.stdout.decode() and not store.exists()
+    assert "不在名录（未匹配）（1）：不存在乡" in proc.stdout.decode()
+    proc = _run(
+        "boundaries", "import", path, "--county", "息县", "--override", "2=411528202",
+        "--store", store,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    from geo.store import Store
+
+    with Store(store) as s:
+        assert sorted(s.boundaries("411528")["township"]) == ["孙庙乡", "路口乡"]
+    proc = _run("boundaries", "import", path, "--county", "息县", "--override", "x")
+    assert proc.returncode == 2 and "行号=乡镇代码" in _err_line(proc)
 
 
 def test_boundaries_errors_are_one_line(tmp_path):

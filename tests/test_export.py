@@ -16,15 +16,23 @@ from test_aggregate import SEAT, TOWNSHIPS, make_frames, make_outline, make_town
 
 from geo import aggregate as agg
 from geo import export, render
-from geo.errors import GeoInputError
+from geo.errors import ExportError, GeoInputError
+from geo.view import (
+    ATTRIBUTION_PATH,
+    MapView,
+    attribution_lines,
+    available_exports,
+    filter_summary,
+    make_view,
+)
 
 HEADLINE = "<script>alert(1)</script>路口乡土地流转"
 
 
-def _view(**kw) -> export.MapView:
+def _view(**kw) -> MapView:
     items, metrics = make_frames()
     kw.setdefault("metric_key", "investment_yuan")
-    return export.make_view(
+    return make_view(
         items,
         metrics,
         make_townships(),
@@ -53,7 +61,7 @@ def test_make_view_filters_and_titles():
     v = _view(filters=agg.Filters(sectors=("investment",)))
     assert len(v.items_df) == 2
     assert v.title == "息县乡镇活动图 · 投资额（元）"
-    assert export.filter_summary(v) == "筛选：行业 招商投资 · 共 2 条事项"
+    assert filter_summary(v) == "筛选：行业 招商投资 · 共 2 条事项"
     agg_tw = v.aggregates.set_index("township_code")
     assert agg_tw.loc["411528201", "value"] == 1.2e8
     assert agg_tw.loc["411528101", "value"] == 5e7
@@ -61,7 +69,7 @@ def test_make_view_filters_and_titles():
 
 def test_filter_summary_names_townships_dates_and_text():
     f = agg.Filters(townships=("411528101",), date_from="2024-01-01", text="招工")
-    s = export.filter_summary(_view(filters=f))
+    s = filter_summary(_view(filters=f))
     assert "乡镇 项店镇" in s and "日期 2024-01-01 至 …" in s and "关键词“招工”" in s
 
 
@@ -78,17 +86,17 @@ def test_make_view_places_gazetteer_villages(tmp_path):
 def test_make_view_with_townships_lacking_codes_is_a_user_error():
     items, metrics = make_frames()
     with pytest.raises(GeoInputError, match="township_code"):
-        export.make_view(items, metrics, make_townships().drop(columns="township_code"))
+        make_view(items, metrics, make_townships().drop(columns="township_code"))
 
 
 # --------------------------------------------------------------------------- no boundaries
 
 
-def _bare_view(**kw) -> export.MapView:
+def _bare_view(**kw) -> MapView:
     """A county without township polygons (any county until boundaries are uploaded)."""
     items, metrics = make_frames()
     kw.setdefault("metric_key", "investment_yuan")
-    return export.make_view(
+    return make_view(
         items, metrics, kw.pop("townships", None), county="息县", created="2024-03-05", **kw
     )
 
@@ -96,16 +104,16 @@ def _bare_view(**kw) -> export.MapView:
 def test_view_without_boundaries_offers_data_exports_only():
     v = _bare_view()
     assert not v.has_polygons and not v.can_draw_map
-    assert export.available_exports(v) == ["csv", "geojson", "gpkg"]
-    assert export.available_exports(_view()) == ["html", "png", "pdf", "csv", "geojson", "gpkg"]
+    assert available_exports(v) == ["csv", "geojson", "gpkg"]
+    assert available_exports(_view()) == ["html", "png", "pdf", "csv", "geojson", "gpkg"]
     with_outline = _bare_view(outline=make_outline())
     assert with_outline.can_draw_map and not with_outline.has_polygons
-    assert export.available_exports(with_outline)[:3] == ["html", "png", "pdf"]
+    assert available_exports(with_outline)[:3] == ["html", "png", "pdf"]
 
 
 @pytest.mark.parametrize("fmt", ["html", "png", "pdf"])
 def test_map_exports_without_any_boundary_are_one_line_errors(tmp_path, fmt):
-    with pytest.raises(export.ExportError, match="请先上传乡镇边界") as err:
+    with pytest.raises(ExportError, match="请先上传乡镇边界") as err:
         getattr(export, f"export_{fmt}")(_bare_view(), tmp_path / f"x.{fmt}")
     assert "\n" not in str(err.value)
     assert not list(tmp_path.iterdir())  # nothing half-written
@@ -134,9 +142,7 @@ def test_township_list_gives_every_township_a_row(tmp_path):
     t = v.table
     assert len(t) == 5 and t.loc["411528999", "township"] == "新设镇"
     assert t.loc["411528999", "n_items"] == 0 and np.isnan(t.loc["411528999", "value"])
-    s = export.filter_summary(
-        _bare_view(townships=towns, filters=agg.Filters(townships=("411528999",)))
-    )
+    s = filter_summary(_bare_view(townships=towns, filters=agg.Filters(townships=("411528999",))))
     assert "乡镇 新设镇" in s
 
 
@@ -197,9 +203,9 @@ def test_html_is_standalone_and_escaped(tmp_path):
 
 
 def test_html_from_a_built_map(tmp_path):
-    from geo.webmap import build_map_from_view
+    from geo.webmap import build_map
 
-    m = build_map_from_view(_view(), assets="static")
+    m = build_map(_view(), assets="static")
     html = export.export_html(m, tmp_path / "m").read_text(encoding="utf-8")
     assert (tmp_path / "m.html").exists()
     assert "/app/static/vendor" not in html and "Leaflet 1.9" in html
@@ -260,9 +266,9 @@ def test_png_chromium_size_and_labels(tmp_path, size):
 
 
 def test_png_bad_size_is_a_user_error(tmp_path):
-    with pytest.raises(export.ExportError, match="尺寸"):
+    with pytest.raises(ExportError, match="尺寸"):
         export.export_png(_view(), tmp_path / "x.png", (10, 10), browser=False)
-    with pytest.raises(export.ExportError):
+    with pytest.raises(ExportError):
         export.export_png(_view(), tmp_path / "x.png", "big", browser=False)
 
 
@@ -362,13 +368,13 @@ def test_gpkg_layers_open_with_pyogrio(tmp_path):
 
 
 def test_exports_of_an_empty_view(tmp_path):
-    empty = export.make_view(
+    empty = make_view(
         pd.DataFrame(columns=agg.ITEM_COLUMNS),
         pd.DataFrame(columns=agg.METRIC_COLUMNS),
         make_townships(),
         county="息县",
     )
-    assert export.filter_summary(empty) == "全部事项 · 共 0 条事项"
+    assert filter_summary(empty) == "全部事项 · 共 0 条事项"
     export.export_html(empty, tmp_path / "e.html")
     export.export_png(empty, tmp_path / "e.png", browser=False)
     assert len(pypdf.PdfReader(export.export_pdf(empty, tmp_path / "e.pdf")).pages) == 1
@@ -383,7 +389,7 @@ def test_exports_of_an_empty_view(tmp_path):
 
 def test_unwritable_target_is_a_user_error(tmp_path):
     (tmp_path / "taken.csv").mkdir()
-    with pytest.raises(export.ExportError):
+    with pytest.raises(ExportError):
         export.export_csv(_view(), tmp_path / "taken.csv")
 
 
@@ -393,9 +399,7 @@ CC_BY = "数据来源：中国行政区划数据集（活更新版）nbsetsail/r
 
 
 def test_attribution_lines_name_gazetteer_boundaries_outline_and_seat():
-    lines = export.attribution_lines(
-        "411528", boundary="approximate", outline=make_outline(), seat=True
-    )
+    lines = attribution_lines("411528", boundary="approximate", outline=make_outline(), seat=True)
     assert lines[0].startswith(CC_BY) and "CC BY 4.0" in lines[0]
     text = "\n".join(lines)
     assert "国家统计局" in text  # the NBS code list too
@@ -403,21 +407,21 @@ def test_attribution_lines_name_gazetteer_boundaries_outline_and_seat():
     assert "仅作示意" in text  # 息县's outline is a display aid (counties.json)
     assert "GeoNames" in text  # the seat's source
 
-    user = export.attribution_lines("411522", boundary="user", boundary_source="自然资源局.zip")
+    user = attribution_lines("411522", boundary="user", boundary_source="自然资源局.zip")
     assert any("用户上传 自然资源局.zip" in line for line in user)
     assert not any("示意" in line or "县界" in line for line in user)  # no outline, no estimate
-    none = export.attribution_lines("411522", boundary="none")
+    none = attribution_lines("411522", boundary="none")
     assert none[0].startswith(CC_BY) and any("尚无" in line for line in none)
-    with pytest.raises(export.ExportError):
-        export.attribution_lines("411528", boundary="guessed")
+    with pytest.raises(ExportError):
+        attribution_lines("411528", boundary="guessed")
 
 
 def test_config_file_is_the_source_of_the_wording(tmp_path):
-    cfg = json.loads(export.ATTRIBUTION_PATH.read_text(encoding="utf-8"))
+    cfg = json.loads(ATTRIBUTION_PATH.read_text(encoding="utf-8"))
     cfg["townships"]["line_none"] = "乡镇边界：测试用措辞"
     path = tmp_path / "attribution.json"
     path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
-    assert "乡镇边界：测试用措辞" in export.attribution_lines("411528", boundary="none", path=path)
+    assert "乡镇边界：测试用措辞" in attribution_lines("411528", boundary="none", path=path)
 
 
 def test_make_view_attribution_defaults_from_the_boundaries():
@@ -434,7 +438,7 @@ def test_html_export_carries_the_full_attribution_escaped(tmp_path):
     assert CC_BY in html and "仅作示意" in html
     assert "乡镇范围：本项目估算的示意范围，非官方边界" in html
 
-    lines = export.attribution_lines(
+    lines = attribution_lines(
         "411528", boundary="user", boundary_source="<b>乡镇</b>.zip", outline=make_outline()
     )
     view = _view(approximate=False, attribution=lines)
@@ -498,7 +502,7 @@ def test_export_csv_neutralises_formula_headlines(tmp_path):
     items.loc[0, "headline"] = '=HYPERLINK("http://evil.example","点击")'
     metrics.loc[0, "label"] = "@cmd"
     metrics.loc[0, "value"] = -3.0
-    view = export.make_view(
+    view = make_view(
         items, metrics, make_townships(), county="息县", county_code="411528", county_seat=SEAT
     )
     items_csv, metrics_csv, towns_csv = export.export_csv(view, tmp_path / "t.csv")
@@ -529,7 +533,7 @@ def test_csv_shows_other_units_as_written_and_pdf_titles_fall_back_to_the_body(t
     metrics = agg.assign_metric_keys(pd.concat([metrics, extra], ignore_index=True))
     items.loc[:, "headline"] = ""
     items.loc[:, "body"] = "全村组织志愿者清理沟渠杂草，共出动人员六十余人次。"
-    view = export.make_view(
+    view = make_view(
         items, metrics, make_townships(), county="息县", county_code="411528", county_seat=SEAT
     )
     rows = pd.read_csv(export.export_csv(view, tmp_path / "t.csv")[0], encoding="utf-8-sig")

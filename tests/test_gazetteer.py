@@ -221,6 +221,9 @@ def test_build_script_merges_lists_by_name_before_code(tmp_path, repo_root):
             ["419901102", "西镇", "419901", "41", "4199"],
             ["419901201", "南乡", "419901", "41", "4199"],
             ["419901202", "甲县北街道", "419901", "41", "4199"],
+            ["419901103", "炮台镇", "419901", "41", "4199"],
+            ["419901107", "甲镇", "419901", "41", "4199"],
+            ["419901108", "乙乡", "419901", "41", "4199"],
         ],
     )
     _write_csv(
@@ -242,6 +245,8 @@ def test_build_script_merges_lists_by_name_before_code(tmp_path, repo_root):
                 "南镇": "419901105000",  # 南乡 upgraded with a new code
                 "北街道": "419901202000",
                 "新街道": "419901003000",  # only in the newer list
+                "砲台镇": "419901106000",  # variant spelling, new code
+                "甲镇": "419901108000",  # new code, which was 乙乡's (gone) in 2023
             },
         }
     }
@@ -266,6 +271,25 @@ def test_build_script_merges_lists_by_name_before_code(tmp_path, repo_root):
     assert rows["南镇"]["former_name"] == "南乡" and rows["南镇"]["nbs_code"] == "419901201"
     assert rows["北街道"]["in_nbs_2023"] == "yes"  # county prefix removed before matching
     assert rows["新街道"]["in_nbs_2023"] == "no" and rows["新街道"]["type"] == "街道"
+    # a variant spelling pairs the two lists; the NBS spelling is kept as an alias with its source
+    assert rows["砲台镇"]["nbs_code"] == "419901103" and rows["砲台镇"]["former_name"] == "炮台镇"
+    with open(out / "variant_aliases.csv", encoding="utf-8") as fh:
+        spelling = next(csv.DictReader(fh))
+    assert (spelling["township_code"], spelling["alias"], spelling["kind"]) == (
+        "419901106",
+        "炮台镇",
+        "variant",
+    )
+    assert "NBS 2023 spelling" in spelling["source"]
+    # no code twice in a county: 乙乡's 2023 code now names 甲镇, so 乙乡 is retired, listed
+    assert "乙乡" not in rows and len({r["code"] for r in rows.values()}) == len(rows)
+    with open(out / "retired_townships.csv", encoding="utf-8") as fh:
+        retired = next(csv.DictReader(fh))
+    assert (retired["nbs_code"], retired["name"], retired["now_named"]) == (
+        "419901108",
+        "乙乡",
+        "甲镇",
+    )
     with open(out / "counties.csv", encoding="utf-8") as fh:
         county = next(csv.DictReader(fh))
     assert (county["name"], county["short_name"], county["city"]) == ("甲县", "甲", "测试市")
@@ -273,7 +297,7 @@ def test_build_script_merges_lists_by_name_before_code(tmp_path, repo_root):
 
 
 def test_simplify_chars_keeps_length():
-    from geo.gazetteer import simplify_chars
+    from geo.chars import simplify_chars
 
     text = "總投資540億元 萬畝 噸 個 鄉 鎮 著名"
     out = simplify_chars(text)
@@ -283,10 +307,29 @@ def test_simplify_chars_keeps_length():
 
 
 def test_mask_pinyin_glosses_keeps_length_and_other_brackets():
-    from geo.gazetteer import mask_pinyin_glosses
+    from geo.chars import mask_pinyin_glosses
 
     text = "慎水鄉(xiāng)劉冢村(記者 王某)供水190萬m3(m3)"
     out = mask_pinyin_glosses(text)
     assert len(out) == len(text)
     assert out.startswith("慎水鄉" + " " * 7 + "劉冢村(記者 王某)")
     assert out.endswith("(m3)")  # no tone mark: not a reading
+
+
+def test_no_code_twice_in_a_county_and_variants_kept_with_their_source(repo_root):
+    townships = repo_root / "data" / "gazetteer" / "townships"
+    for path in sorted(townships.glob("*.csv.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        keys = [(r["county_code"], r["code"]) for r in rows]
+        assert len(keys) == len(set(keys)), path.name
+        nbs = [(r["county_code"], r["nbs_code"]) for r in rows if r["nbs_code"]]
+        assert len(nbs) == len(set(nbs)), path.name
+    gaz = load_gazetteer("445202")  # 揭阳 榕城区: 砲台镇 (MCA 2025) = 炮台镇 (NBS 2023)
+    paotai = gaz.match_township_name("炮台镇")
+    assert [t.name for t in paotai] == ["砲台镇"] and ("炮台镇", "variant") in paotai[0].alias_kinds
+    assert gaz.township_by_nbs_code("445202102") == paotai[0]
+    lankao = load_gazetteer("兰考县")
+    assert [t.name for t in lankao.match_township_variant("固阳镇")] == ["堌阳镇"]
+    assert [t.name for t in lankao.match_township_variant("闫楼乡")] == ["阎楼乡"]
+    assert load_gazetteer("130638").retired == {"130638205": "七间房乡"}

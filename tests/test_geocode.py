@@ -641,8 +641,8 @@ def test_specification_sentences():
     (data/geocode/behaviours.jsonl, counted in the model's provenance)."""
     import json
 
-    from geo.config import data_dir
     from geo.evaluate import same_township, same_village
+    from geo.paths import data_dir
     from geo.place_scoring import MODEL_PATH
 
     recorded = json.loads(MODEL_PATH.read_text("utf-8"))["provenance"]["specification_met"]

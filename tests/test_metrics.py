@@ -10,6 +10,9 @@ from collections import Counter
 import pytest
 
 from geo.errors import GeoInputError
+from geo.evaluate import match_metrics
+from geo.ingest import normalise_text
+from geo.items import single_item
 from geo.metrics import extract_metrics, load_grammar, parse_chinese_number
 
 CORE = ("yuan", "person", "person_time", "mu", "tonne", "enterprise", "project")
@@ -486,3 +489,32 @@ def test_labourers_counted_with_ge_are_people():
 
 def test_slogan_with_round_numbers_is_not_a_metric():
     assert _triples("按照“千企帮千村”要求，企业选派3名干部驻村。") == [(3.0, "person", "exact")]
+
+
+def test_round_sum_before_a_place_or_firm_is_a_grade_not_an_amount():
+    # 亿元村 / 十亿元镇 / 亿元企业 name a class of village, town or firm.
+    assert _triples("该村入选全国乡村特色产业亿元村名单。") == []
+    assert _triples("全省共有6个十亿元镇、4个亿元村榜上有名。") == [(6.0, "other", "exact")]
+    assert _triples("全村有规上企业六家，其中亿元企业三家。") == [
+        (6.0, "enterprise", "exact"),
+        (3.0, "enterprise", "exact"),
+    ]
+    # A round sum that is an amount stays one.
+    assert _triples("市场年交易额突破亿元。") == [(1e8, "yuan", "at_least")]
+    assert _triples("项目总投资15个亿，建成后带动300人就业。") == [
+        (1.5e9, "yuan", "exact"),
+        (300.0, "person", "exact"),
+    ]
+
+
+def test_tuning_set_core_metric_f1_holds(repo_root):
+    # The floor of the tuning part (eval/tuning.jsonl) on the core units, one item at a time.
+    path = repo_root / "eval" / "tuning.jsonl"
+    matched = predicted = labelled = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        d = json.loads(line)
+        item = single_item(normalise_text(d["text"]))[0]
+        m, p, n, _, _ = match_metrics(extract_metrics(item.text), d["metrics"], core=True)
+        matched, predicted, labelled = matched + m, predicted + p, labelled + n
+    precision, recall = matched / predicted, matched / labelled
+    assert 2 * precision * recall / (precision + recall) >= 0.93

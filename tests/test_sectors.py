@@ -9,6 +9,8 @@ import ahocorasick
 import pytest
 
 from geo.errors import GeoInputError
+from geo.ingest import normalise_text
+from geo.items import single_item
 from geo.sectors import SECTOR_SLUGS, classify_sector, load_taxonomy, sector_names
 
 
@@ -216,3 +218,116 @@ def test_stated_theme_of_a_donation_decides(taxonomy):
         "此次活动由县慈善协会牵头，主题是捐资助学。"
     )
     assert classify_sector("", body, "", taxonomy).primary == "education_health"
+
+
+@pytest.mark.parametrize(
+    ("headline", "body", "sector"),
+    [
+        # Civilisation building is culture, even when the text lists the roads it paved.
+        (
+            "某镇获评全国文明村镇",
+            "近年来该镇改造道路、铺设管网，更以乡风文明建设为抓手，建成新时代文明实践站。",
+            "culture_tourism",
+        ),
+        # Rural governance campaigns are the government's own service to residents.
+        (
+            "某村入选全国乡村治理示范村",
+            "村里推行积分制管理，修缮了村内道路和水库，村容村貌焕然一新。",
+            "government_services",
+        ),
+        (
+            "",
+            "某镇开展我为群众办实事活动，梳理群众急难愁盼问题，班子成员每人领办一件。",
+            "government_services",
+        ),
+        (
+            "",
+            "某镇建成农村综合信息化平台，群众在网上就能查政策、看农技视频、办便民事项。",
+            "government_services",
+        ),
+        # Relocation of poor households is welfare, whatever the settlers grow afterwards.
+        (
+            "",
+            "该乡对住在河堤上的三个村的群众实施易地扶贫搬迁，搬迁户住进了新房，还在屋后种上了蔬菜。",
+            "social_welfare",
+        ),
+        # A poverty-relief workshop is about jobs, though the story speaks of 脱贫.
+        (
+            "扶贫车间助力脱贫",
+            "18户贫困户在车间接受岗位培训后上岗，每月有固定收入，实现脱贫。",
+            "employment",
+        ),
+        # Orchards, tea and ginseng are farming.
+        ("", "脐橙熟了，果农忙着把脐橙装箱，不少游客也来村里游玩。", "agriculture"),
+        ("", "茶乡的茶产业红火，干茶供不应求，摄影爱好者纷纷来此采风。", "agriculture"),
+        ("", "人参市场的人参产品销往全国，产值逐年提高。", "agriculture"),
+        # A rice mill's production line is industry, though it buys the farmers' rice.
+        (
+            "米厂开足马力赶订单",
+            "米厂的流水线上工人们正封装大米，米厂与农户签订水稻种植合同。",
+            "industry",
+        ),
+        # Roads and irrigation works are infrastructure, though they serve farmland.
+        (
+            "",
+            "村民拓宽路基、修建水泥路3公里，又新修生产路两条，解决了耕地的出行难题。",
+            "infrastructure",
+        ),
+        (
+            "",
+            "乡里建成全程喷灌工程，喷灌井192眼，小麦、玉米都浇上了喷灌水。",
+            "infrastructure",
+        ),
+        # Afforestation and village clean-ups are environment.
+        (
+            "",
+            "镇工作队深入农户宣传平原绿化，四个村共挖树穴2万个，预购树苗2万株。",
+            "environment",
+        ),
+        (
+            "",
+            "村里告别脏乱差，打造生态宜居的和美乡村，村民在房前屋后种植花草。",
+            "environment",
+        ),
+        # A pooled village investment in a distant park is investment.
+        (
+            "",
+            "九个乡镇的85个村以飞地抱团形式投资产业园项目，每年获得固定收益。",
+            "investment",
+        ),
+        # Illegal land sales are a law-and-order story, not farming.
+        (
+            "",
+            "农民反映村干部违法卖地，有人充当保护伞，耕地上建起了房子，庄稼被毁。",
+            "other",
+        ),
+    ],
+)
+def test_general_cue_families(taxonomy, headline, body, sector):
+    assert classify_sector(headline, body, None, taxonomy).primary == sector
+
+
+def test_resettled_people_looking_for_jobs_are_employment(taxonomy):
+    # 移民 names who is helped; the jobs are the purpose (移民 is a weak welfare cue).
+    r = classify_sector(
+        "移民要工作 镇里很上心",
+        "镇里组织辖区企业定向招工，移民在家门口上班，200多名移民已经入职，移民新村更和谐。",
+        None,
+        taxonomy,
+    )
+    assert r.primary == "employment"
+
+
+def _sector_accuracy(path, taxonomy) -> float:
+    items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    ok = 0
+    for d in items:
+        item = single_item(normalise_text(d["text"]))[0]
+        result = classify_sector(item.headline, item.body, item.unit, taxonomy)
+        ok += result.primary == d["sector"]
+    return ok / len(items)
+
+
+def test_tuning_set_sector_accuracy_holds(repo_root, taxonomy):
+    # The floor of the tuning part (eval/tuning.jsonl), read as the pipeline reads it.
+    assert _sector_accuracy(repo_root / "eval" / "tuning.jsonl", taxonomy) >= 0.89

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import json
 import multiprocessing
 import os
 import sqlite3
@@ -92,7 +93,9 @@ def _zip(files: dict[str, bytes]) -> bytes:
 # --------------------------------------------------------------------------- SSRF / file read
 
 
-@pytest.mark.parametrize("name", ["towns.gpkg", "towns.geojson", "towns.json", "towns.shp"])
+@pytest.mark.parametrize(
+    "name", ["towns.gpkg", "towns.geojson", "towns.json", "towns.shp", "towns.kml", "q.esrijson"]
+)
 def test_vrt_under_another_name_is_refused_and_requests_nothing(listener, name):
     url, hits = listener
     data = _vrt(f"/vsicurl/{url}/towns.geojson")
@@ -104,7 +107,7 @@ def test_vrt_under_another_name_is_refused_and_requests_nothing(listener, name):
     assert hits == []
 
 
-@pytest.mark.parametrize("inner", ["towns.gpkg", "towns.geojson", "towns.shp"])
+@pytest.mark.parametrize("inner", ["towns.gpkg", "towns.geojson", "towns.shp", "towns.kml"])
 def test_vrt_inside_a_zip_is_refused_and_requests_nothing(listener, inner):
     url, hits = listener
     files = {inner: _vrt(f"/vsicurl/{url}/a.geojson")}
@@ -114,6 +117,126 @@ def test_vrt_inside_a_zip_is_refused_and_requests_nothing(listener, inner):
         read_vector(_zip(files), name="upload.zip")
     time.sleep(0.2)
     assert hits == []
+
+
+def test_vrt_named_kml_on_disk_is_refused_before_gdal_opens_it(listener, tmp_path):
+    url, hits = listener
+    path = tmp_path / "towns.kml"
+    path.write_bytes(_vrt(f"/vsicurl/{url}/towns.geojson"))
+    with pytest.raises(BoundaryReadError) as err:
+        read_vector(path)
+    assert err.value.code == "boundary.driver" and "<kml>" in str(err.value)
+    time.sleep(0.2)
+    assert hits == []
+
+
+_KML_POLYGON = (
+    "<Placemark><name>路口乡</name><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+    "114.7,32.3 114.8,32.3 114.8,32.4 114.7,32.4 114.7,32.3"
+    "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>"
+)
+
+
+@pytest.mark.parametrize(
+    ("prologue", "body", "code"),
+    [
+        # an external entity (file read / request) and an expansion bomb
+        ('<!DOCTYPE kml [<!ENTITY x SYSTEM "{url}/secret">]>', "&x;", "boundary.kml_dtd"),
+        ('<!DOCTYPE kml [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>', "&b;", None),
+        ("", "<NetworkLink><Link><href>{url}/more.kml</href></Link></NetworkLink>", None),
+    ],
+)
+def test_kml_with_entities_or_network_links_is_refused_and_requests_nothing(
+    listener, prologue, body, code
+):
+    url, hits = listener
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8"?>' + prologue.format(url=url)
+        + '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        + body.format(url=url) + _KML_POLYGON + "</Document></kml>"
+    )  # fmt: skip
+    with pytest.raises(BoundaryReadError) as err:
+        read_vector(doc.encode(), name="towns.kml")
+    assert err.value.code in {"boundary.kml_dtd", "boundary.kml_link"}
+    assert code is None or err.value.code == code
+    time.sleep(0.2)
+    assert hits == []
+
+
+def test_kml_is_refused_when_gdal_would_open_it_with_libkml(tmp_path):
+    """GDAL's KML driver takes no ``KML:`` prefix; if GDAL was loaded before ``geo`` (so LIBKML,
+    which follows links, is registered) the driver check still refuses the file."""
+    path = tmp_path / "towns.kml"
+    path.write_text(
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        + _KML_POLYGON
+        + "</Document></kml>",
+        encoding="utf-8",
+    )
+    script = (
+        "import pyogrio; pyogrio.list_drivers()\n"  # GDAL registers every driver first
+        "from geo.io.boundary_files import read_vector, UNSAFE_DRIVERS_REGISTERED\n"
+        "from geo.errors import BoundaryReadError\n"
+        "assert 'LIBKML' in UNSAFE_DRIVERS_REGISTERED, UNSAFE_DRIVERS_REGISTERED\n"
+        "try:\n"
+        f"    read_vector({str(path)!r})\n"
+        "except BoundaryReadError as err:\n"
+        "    print(err.code, err)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GDAL_SKIP"}  # as a fresh process
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("boundary.driver") and "LIBKML" in proc.stdout
+
+
+def test_plain_kml_and_esri_json_still_read():
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/kml/2.2">'
+        "<Document>" + _KML_POLYGON + "</Document></kml>"
+    )
+    assert list(read_vector(doc.encode(), name="towns.kml")["Name"]) == ["路口乡"]
+    esri = {
+        "geometryType": "esriGeometryPolygon",
+        "spatialReference": {"wkid": 4326},
+        "fields": [{"name": "NAME", "type": "esriFieldTypeString"}],
+        "features": [
+            {
+                "attributes": {"NAME": "路口乡"},
+                "geometry": {
+                    "rings": [[[114.7, 32.3], [114.7, 32.4], [114.8, 32.4], [114.7, 32.3]]]
+                },
+            }
+        ],
+    }
+    gdf = read_vector(json.dumps(esri, ensure_ascii=False).encode(), name="query.json")
+    assert list(gdf["NAME"]) == ["路口乡"] and gdf.crs.to_epsg() == 4326
+
+
+def test_esri_json_field_contents_are_echoed_only_as_bounded_samples():
+    from geo.boundary_import import import_boundaries
+
+    secret = "db_password=" + "y" * 300
+    rings = [[[114.70, 32.30], [114.70, 32.35], [114.75, 32.35], [114.70, 32.30]]]
+    esri = {
+        "geometryType": "esriGeometryPolygon",
+        "spatialReference": {"wkid": 4326},
+        "fields": [{"name": "名称", "type": "esriFieldTypeString"}],
+        "features": [
+            {"attributes": {"名称": secret}, "geometry": {"rings": rings}},
+            {"attributes": {"名称": "路口乡"}, "geometry": {"rings": rings}},
+        ],
+    }
+    data = json.dumps(esri, ensure_ascii=False).encode()
+    result = import_boundaries(data, county="411528", name="query.json")
+    text = result.to_text() + result.table.to_csv()
+    assert "db_password=" in text and secret not in text
 
 
 def test_gdal_cannot_reach_the_network_anywhere_in_the_process(listener):
@@ -428,3 +551,17 @@ def test_app_reads_an_upload_only_after_the_user_asks(monkeypatch, tmp_path, lis
     assert len(at.error) == 1 and "GeoPackage" in at.error[0].value
     time.sleep(0.2)
     assert hits == []
+
+
+def test_bounded_jobs_never_rerun_the_main_script(tmp_path, monkeypatch):
+    """Under Streamlit the app script is ``__main__``: a job must not run the app again."""
+    import types
+
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "app_script.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('ran')\n", encoding="utf-8")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert run_bounded(_sleep, 0) == "finished"
+    assert not marker.exists()

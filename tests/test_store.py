@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import pytest
 
-from geo import config
+from geo import paths
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id, items_frame
 from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
@@ -220,11 +220,11 @@ def test_files_that_are_not_stores_are_refused(tmp_path):
 
 
 def test_store_path_prefers_argument_then_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv(config.STORE_ENV, str(tmp_path / "env.sqlite"))
-    assert config.store_path() == tmp_path / "env.sqlite"
-    assert config.store_path(tmp_path / "arg.sqlite") == tmp_path / "arg.sqlite"
-    monkeypatch.delenv(config.STORE_ENV)
-    default = config.store_path()
+    monkeypatch.setenv(paths.STORE_ENV, str(tmp_path / "env.sqlite"))
+    assert paths.store_path() == tmp_path / "env.sqlite"
+    assert paths.store_path(tmp_path / "arg.sqlite") == tmp_path / "arg.sqlite"
+    monkeypatch.delenv(paths.STORE_ENV)
+    default = paths.store_path()
     assert default.name == "activity.sqlite" and "township-activity-map" in str(default)
 
 
@@ -441,7 +441,7 @@ def test_previous_schema_version_gains_the_boundaries_table(tmp_path):
         " VALUES ('abc123abc123-000', 'sector', 'agriculture', '2026-01-01')"
     )
     conn.close()
-    assert SCHEMA_VERSION >= 3
+    assert SCHEMA_VERSION >= 4
     with Store(path) as s:
         assert s.schema_version == SCHEMA_VERSION
         assert s.bulletins()["source_name"].tolist() == ["旧.txt"]
@@ -454,7 +454,46 @@ def test_previous_schema_version_gains_the_boundaries_table(tmp_path):
         assert versions == list(range(1, SCHEMA_VERSION + 1))
 
 
-# ---- confidence, review and county rules (issue 9, schema version 4)
+def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(tmp_path):
+    """Migration 4 adds uploader, declared-quality source, encoding and structured reports;
+    a set saved before it keeps everything, with empty provenance."""
+    from geo.store import _migrate
+
+    path = tmp_path / "v3.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    _migrate(conn, 0, target=3)
+    conn.execute(
+        "INSERT INTO boundaries (county_code, source_name, geojson, created_at)"
+        " VALUES ('411528', '旧.shp', ?, '2026-01-01')",
+        (_squares().to_json(),),
+    )
+    conn.close()
+    with Store(path) as s:
+        old = s.boundary_set("411528")
+        assert (old["source_name"], old["uploader"], old["report_json"]) == ("旧.shp", "", {})
+        report = {"join": {"vintage": "nbs2023", "rows": [{"row": 1, "status": "ok"}]}}
+        s.save_boundaries(
+            "411528",
+            _squares(),
+            source_name="新.zip",
+            datum="gcj02",
+            uploader="张三",
+            quality_source="",
+            encoding="GB18030（自动识别）",
+            report_data=report,
+        )
+        meta = s.boundary_set("411528")
+        assert (meta["uploader"], meta["datum"], meta["encoding"]) == (
+            "张三",
+            "gcj02",
+            "GB18030（自动识别）",
+        )
+        assert meta["report_json"] == report and meta["created_at"]
+        assert s.boundaries("411528").attrs["boundary_set"]["uploader"] == "张三"
+        assert list(s.boundary_sets()["uploader"]) == ["张三", ""]
+
+
+# ---- confidence, review and county rules (issue 9, schema version 5)
 
 
 def _parsed(text: str):
@@ -480,12 +519,12 @@ def test_scores_are_stored_and_read_back(store):
     assert loaded.evidence == place.evidence
 
 
-def test_version_3_store_migrates_and_unscored_items_need_review(tmp_path):
+def test_version_4_store_migrates_and_unscored_items_need_review(tmp_path):
     from geo.store import _migrate
 
-    path = tmp_path / "v3.sqlite"
+    path = tmp_path / "v4.sqlite"
     conn = sqlite3.connect(path, isolation_level=None)
-    _migrate(conn, 0, target=3)
+    _migrate(conn, 0, target=4)
     conn.execute(
         "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
         " '411528', '白土店乡召开会议', '2026-01-01')"
@@ -498,7 +537,7 @@ def test_version_3_store_migrates_and_unscored_items_need_review(tmp_path):
     )
     conn.close()
     with Store(path) as s:
-        assert s.schema_version == SCHEMA_VERSION >= 4
+        assert s.schema_version == SCHEMA_VERSION >= 5
         items_df, _ = s.frames()
         assert items_df["confidence"].isna().all() and items_df["needs_review"].all()
         assert s.rules() == []

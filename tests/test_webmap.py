@@ -19,7 +19,8 @@ from shapely.geometry import Point
 from test_aggregate import SEAT, make_frames, make_outline, make_townships
 
 from geo import aggregate as agg
-from geo import assets, webmap
+from geo import assets, display, webmap
+from geo.view import make_view
 
 SHARED_XIXIAN = Path(__file__).resolve().parents[2] / "shared" / "data" / "xixian"
 
@@ -35,10 +36,23 @@ def _resource_urls(html: str) -> list[str]:
     return scripts + links
 
 
+_DRAWING = {"assets", "location", "zoom", "tianditu_key", "labels", "caption", "attribution"}
+
+
+def build(townships, items, metrics, **kw) -> folium.Map:
+    """``webmap.build_map`` of the view these frames and options make (no title unless given)."""
+    drawing = {k: v for k, v in kw.items() if k in _DRAWING}
+    options = {k: v for k, v in kw.items() if k not in _DRAWING}
+    options.setdefault("title", "")
+    options.setdefault("attribution", ())
+    view = make_view(items, metrics, townships, **options)
+    return webmap.build_map(view, **drawing)
+
+
 def _map(**kw) -> folium.Map:
     items, metrics = make_frames()
     kw.setdefault("county_seat", SEAT)
-    return webmap.build_map(make_townships(), items, metrics, outline=make_outline(), **kw)
+    return build(make_townships(), items, metrics, outline=make_outline(), **kw)
 
 
 def _township_layer(m: folium.Map) -> folium.GeoJson:
@@ -67,7 +81,7 @@ def test_many_items_cluster_with_local_markercluster():
     items, metrics = make_frames()
     many = pd.concat([items] * 15, ignore_index=True)
     many["item_id"] = [f"x-{i:04d}" for i in range(len(many))]
-    m = webmap.build_map(make_townships(), many, metrics, assets="static", county_seat=SEAT)
+    m = build(make_townships(), many, metrics, assets="static", county_seat=SEAT)
     html = _html(m)
     assert "L.markerClusterGroup" in html
     urls = _resource_urls(html)
@@ -105,9 +119,7 @@ def test_bulletin_text_is_escaped_everywhere():
     items, metrics = make_frames()
     gdf = make_townships()
     gdf.loc[0, "township"] = '<img src=x onerror="alert(2)">街道'
-    m = webmap.build_map(
-        gdf, items, metrics, title="<b>标题</b>", county_seat=SEAT, assets="inline"
-    )
+    m = build(gdf, items, metrics, title="<b>标题</b>", county_seat=SEAT, assets="inline")
     html = _html(m)
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;路口乡土地流转" in html
@@ -154,14 +166,14 @@ def test_labels_markers_villages_outline_and_layer_control():
 
 
 def test_approximate_note_shown_only_when_approximate():
-    assert webmap.APPROXIMATE_NOTE in _html(_map(approximate=True))
-    assert webmap.APPROXIMATE_NOTE not in _html(_map(approximate=False))
+    assert display.APPROXIMATE_NOTE in _html(_map(approximate=True))
+    assert display.APPROXIMATE_NOTE not in _html(_map(approximate=False))
 
 
 def test_items_of_townships_without_polygons_are_counted_in_a_note():
     items, metrics = make_frames()
     gdf = make_townships()
-    m = webmap.build_map(gdf[gdf["township_code"] != "411528101"], items, metrics)
+    m = build(gdf[gdf["township_code"] != "411528101"], items, metrics)
     assert "2 条事项所在乡镇不在边界图层中" in _html(m)
 
 
@@ -170,13 +182,13 @@ def test_townships_without_codes_are_a_user_error():
 
     items, metrics = make_frames()
     with pytest.raises(GeoInputError, match="township_code"):
-        webmap.build_map(make_townships().drop(columns="township_code"), items, metrics)
+        build(make_townships().drop(columns="township_code"), items, metrics)
 
 
 def test_map_without_items():
     empty_items = pd.DataFrame(columns=agg.ITEM_COLUMNS)
     empty_metrics = pd.DataFrame(columns=agg.METRIC_COLUMNS)
-    m = webmap.build_map(make_townships(), empty_items, empty_metrics, metric_key="land_mu")
+    m = build(make_townships(), empty_items, empty_metrics, metric_key="land_mu")
     props = [f["properties"] for f in _township_layer(m).data["features"]]
     assert all(p["value"] is None and p["n_items"] == 0 for p in props)
     assert "流转土地（亩）" in _html(m) and "无数据" in _html(m)
@@ -184,9 +196,9 @@ def test_map_without_items():
 
 def test_map_with_only_a_county_outline():
     items, metrics = make_frames()
-    m = webmap.build_map(None, items, metrics, outline=make_outline(), county_seat=SEAT)
+    m = build(None, items, metrics, outline=make_outline(), county_seat=SEAT)
     html = _html(m)
-    assert webmap.NO_TOWNSHIPS_NOTE in html and webmap.APPROXIMATE_NOTE not in html
+    assert display.NO_TOWNSHIPS_NOTE in html and display.APPROXIMATE_NOTE not in html
     assert "4 条乡镇/村事项需乡镇边界才能显示" in html
     data = _item_table(m)
     assert [data["s"][r[3]] for r in data["i"]] == ["全县事项（标在县城）"]  # at the seat
@@ -199,15 +211,15 @@ def test_map_without_townships_or_outline_is_a_user_error():
 
     items, metrics = make_frames()
     with pytest.raises(GeoInputError, match="请先上传乡镇边界"):
-        webmap.build_map(None, items, metrics)
+        build(None, items, metrics)
 
 
 def test_sector_names_come_from_the_taxonomy():
     from geo.sectors import sector_names
 
     names = sector_names()
-    assert all(webmap.sector_label(slug) == name for slug, name in names.items())
-    assert webmap.sector_label("brand_new_sector") == "brand_new_sector"
+    assert all(display.sector_label(slug) == name for slug, name in names.items())
+    assert display.sector_label("brand_new_sector") == "brand_new_sector"
 
 
 def test_township_labels_can_be_turned_off():
@@ -222,9 +234,7 @@ def test_bulletin_text_never_runs_as_a_jinja_template():
     items.loc[0, "unit"] = "{# 注 #}项店镇"
     gdf = make_townships()
     gdf.loc[1, "township"] = "{{ 6*7 }}镇"
-    m = webmap.build_map(
-        gdf, items, metrics, title="{{ 5*5 }}", caption=["{% raw %}x"], county_seat=SEAT
-    )
+    m = build(gdf, items, metrics, title="{{ 5*5 }}", caption=["{% raw %}x"], county_seat=SEAT)
     html = _html(m)
     for text in ("7*7", "if true", "6*7", "5*5", "raw", "注"):
         assert text in html, text  # still there as text, not evaluated or dropped
@@ -250,8 +260,8 @@ def test_item_markers_are_one_compact_table():
     lat, lon = data["p"][row[0]]
     assert 32.4 < lat < 32.5 and 114.7 < lon < 114.8  # inside 孙庙乡, [lat, lon] for Leaflet
     name, color = data["k"][row[1]]
-    assert data["s"][name] == webmap.sector_label("investment")
-    assert color == webmap.sector_color("investment")
+    assert data["s"][name] == display.sector_label("investment")
+    assert color == display.sector_color("investment")
     assert data["s"][row[3]] == "孙庙乡"
     pairs = [(data["s"][a], data["s"][b]) for a, b in zip(row[6::2], row[7::2], strict=True)]
     assert ("总投资", "1.2亿元") in pairs
@@ -270,9 +280,7 @@ def test_ten_thousand_items_make_a_small_page():
     big_metrics = metrics.rename(columns={"item_id": "source_id"}).merge(
         many[["item_id", "source_id"]], on="source_id"
     )[agg.METRIC_COLUMNS]
-    m = webmap.build_map(
-        make_townships(), many, big_metrics, assets="static", county_seat=SEAT, labels=False
-    )
+    m = build(make_townships(), many, big_metrics, assets="static", county_seat=SEAT, labels=False)
     html = _html(m)
     assert len(html.encode("utf-8")) < 2_000_000
     assert html.count("L.markerClusterGroup") == 1 and "chunkedLoading" in html
@@ -339,14 +347,14 @@ def test_unknown_basemap_falls_back_to_blank():
 
 
 def test_classify_handles_few_and_many_values():
-    c = webmap.classify([np.nan, np.nan])
+    c = display.classify([np.nan, np.nan])
     assert list(c.index) == [-1, -1] and c.colors == []
-    c = webmap.classify([5.0, np.nan, 5.0], "人")
+    c = display.classify([5.0, np.nan, 5.0], "人")
     assert list(c.index) == [0, -1, 0] and c.labels == ["5人"]
-    c = webmap.classify([1.0, 3.0, 1.0], "人")
+    c = display.classify([1.0, 3.0, 1.0], "人")
     assert list(c.index) == [0, 1, 0] and len(c.colors) == 2
     values = [1, 2, 3, 10, 11, 12, 50, 55, 100, 120, np.nan]
-    c = webmap.classify(values, "元")
+    c = display.classify(values, "元")
     assert len(c.colors) == 5 and len(c.labels) == 5
     assert c.index[-1] == -1
     assert list(c.index[:-1]) == sorted(c.index[:-1])  # classes grow with the values
@@ -354,15 +362,15 @@ def test_classify_handles_few_and_many_values():
 
 
 def test_sector_names_and_colours_tolerate_missing_values():
-    assert webmap.sector_label(None) == webmap.sector_label(float("nan")) == "其他"
-    assert webmap.sector_color(float("nan")) == webmap.sector_color("other")
-    assert webmap.sector_color("brand_new_sector") == webmap.sector_color("brand_new_sector")
+    assert display.sector_label(None) == display.sector_label(float("nan")) == "其他"
+    assert display.sector_color(float("nan")) == display.sector_color("other")
+    assert display.sector_color("brand_new_sector") == display.sector_color("brand_new_sector")
 
 
 def test_popup_values_are_formatted_like_format_value():
     values = [0, 85, 85.5, 2.999, 12_000, 26_000, 1.35e9, 1.2e8, 99_999_999, -3.25, 0.004]
     texts = webmap._value_texts(values, ["人"] * len(values), [None] * len(values))
-    assert texts == [webmap.format_value(v, "人") for v in values]
+    assert texts == [display.format_value(v, "人") for v in values]
     assert webmap._value_texts([5e7, 3], ["元", "个"], ["approx", "at_least"]) == [
         "约5000万元",
         "≥3个",
@@ -370,10 +378,10 @@ def test_popup_values_are_formatted_like_format_value():
 
 
 def test_format_value_in_chinese_units():
-    assert webmap.format_value(1.35e9, "元") == "13.5亿元"
-    assert webmap.format_value(26000, "人") == "2.6万人"
-    assert webmap.format_value(85, "人") == "85人"
-    assert webmap.format_value(float("nan"), "人") == "无数据"
+    assert display.format_value(1.35e9, "元") == "13.5亿元"
+    assert display.format_value(26000, "人") == "2.6万人"
+    assert display.format_value(85, "人") == "85人"
+    assert display.format_value(float("nan"), "人") == "无数据"
 
 
 # --------------------------------------------------------------------------- payload
@@ -385,7 +393,7 @@ def test_geometries_are_simplified_and_rounded():
         {"township_code": ["411528001"], "township": ["谯楼街道"]}, geometry=[circle], crs=4326
     )
     items, metrics = make_frames()
-    m = webmap.build_map(gdf, items, metrics)
+    m = build(gdf, items, metrics)
     ring = _township_layer(m).data["features"][0]["geometry"]["coordinates"][0]
     assert len(ring) < 1000
     assert all(len(repr(x).split(".")[-1]) <= 5 for x, _ in ring)
@@ -418,9 +426,7 @@ def test_xixian_sized_map_is_under_one_megabyte():
     )
     items, metrics = make_frames()
     for mode in ("static", "inline"):
-        m = webmap.build_map(
-            townships, items, metrics, outline=outline, villages=villages, assets=mode
-        )
+        m = build(townships, items, metrics, outline=outline, villages=villages, assets=mode)
         assert len(_html(m).encode("utf-8")) < 1_000_000
 
 
@@ -461,7 +467,7 @@ def test_inline_map_runs_offline_in_chromium(tmp_path):
     assert sorted(labels) == sorted(["谯楼街道", "项店镇", "孙庙乡", "路口乡"])
     assert "投资额（元）" in legend and "无数据" in legend
     assert "<script>alert(1)</script>路口乡土地流转" in popup  # shown as text, never run
-    assert "流转土地：3000亩" in popup and webmap.sector_label("agriculture") in popup
+    assert "流转土地：3000亩" in popup and display.sector_label("agriculture") in popup
 
 
 @pytest.mark.browser
@@ -471,9 +477,7 @@ def test_outline_only_map_runs_offline_in_chromium(tmp_path):
 
     items, metrics = make_frames()
     items.loc[3, "headline"] = "{{ 7*7 }}全县<b>春耕</b>"  # the county-wide item, at the seat
-    m = webmap.build_map(
-        None, items, metrics, outline=make_outline(), county_seat=SEAT, assets="inline"
-    )
+    m = build(None, items, metrics, outline=make_outline(), county_seat=SEAT, assets="inline")
     path = tmp_path / "outline.html"
     path.write_text(_html(m), encoding="utf-8")
     with warnings.catch_warnings():
@@ -486,17 +490,17 @@ def test_outline_only_map_runs_offline_in_chromium(tmp_path):
             page.locator("path.leaflet-interactive").first.click()
             popup = page.locator(".leaflet-popup-content").inner_text()
     assert not errors and not blocked
-    assert webmap.NO_TOWNSHIPS_NOTE in note
+    assert display.NO_TOWNSHIPS_NOTE in note
     assert "{{ 7*7 }}全县<b>春耕</b>" in popup and "全县" in popup
 
 
 def test_single_value_class_shows_one_number():
     # the lowest class holds only 200: "200条", never "200–200条"
-    c = webmap.classify([200, 1000, 5000, 1000, 5000], "条")
+    c = display.classify([200, 1000, 5000, 1000, 5000], "条")
     assert c.labels[0] == "200条"
     assert all("200–200" not in lab for lab in c.labels)
     assert c.labels[1] == "200以上 – 1000条"  # real ranges keep both bounds
-    c = webmap.classify([1, 2, 3, 10, 11, 12, 50, 55, 100, 120], "元")
+    c = display.classify([1, 2, 3, 10, 11, 12, 50, 55, 100, 120], "元")
     assert c.labels[0] == "1–3元"
 
 
@@ -525,11 +529,11 @@ def test_item_without_headline_shows_the_start_of_its_body():
     items, metrics = make_frames()
     items.loc[0, "headline"] = ""
     items.loc[0, "body"] = "全村组织志愿者清理沟渠杂草，共出动人员六十余人次，清运垃圾八车。"
-    m = webmap.build_map(make_townships(), items, metrics, county_seat=SEAT)
+    m = build(make_townships(), items, metrics, county_seat=SEAT)
     strings = _item_table(m)["s"]
     assert "全村组织志愿者清理沟渠杂草，共出动人员六…" in strings  # 20 characters
-    assert webmap.item_title(None, None) == "（无标题）"
-    assert webmap.item_title(" 标题 ", "正文") == "标题"
+    assert display.item_title(None, None) == "（无标题）"
+    assert display.item_title(" 标题 ", "正文") == "标题"
 
 
 def test_other_unit_metrics_read_as_written():
@@ -546,11 +550,11 @@ def test_other_unit_metrics_read_as_written():
         }
     )
     metrics = agg.assign_metric_keys(pd.concat([metrics, extra], ignore_index=True))
-    m = webmap.build_map(make_townships(), items, metrics, county_seat=SEAT)
+    m = build(make_townships(), items, metrics, county_seat=SEAT)
     strings = _item_table(m)["s"]
     assert "45座" in strings and "45个" not in strings
-    assert webmap.metric_value_text(45, "other", "45 座", "个") == "45座"
-    assert webmap.metric_value_text(1.2e6, "yuan", "120万元", "元") == "120万元"
+    assert display.metric_value_text(45, "other", "45 座", "个") == "45座"
+    assert display.metric_value_text(1.2e6, "yuan", "120万元", "元") == "120万元"
 
 
 def test_county_wide_items_are_explained_in_the_legend():
@@ -562,7 +566,7 @@ def test_county_wide_items_are_explained_in_the_legend():
 
 def test_amap_centre_is_wgs84_in_and_out():
     lat, lon = 32.35, 114.74
-    m = webmap.build_map(
+    m = build(
         make_townships(), *make_frames(), county_seat=SEAT, basemap="amap", location=(lat, lon)
     )
     shown = m.location
@@ -570,7 +574,7 @@ def test_amap_centre_is_wgs84_in_and_out():
     back = webmap.display_to_wgs84(shown[0], shown[1], "amap")
     assert abs(back[0] - lat) < 1e-5 and abs(back[1] - lon) < 1e-5
     assert webmap.display_to_wgs84(lat, lon, "osm") == (lat, lon)
-    plain = webmap.build_map(
+    plain = build(
         make_townships(), *make_frames(), county_seat=SEAT, basemap="osm", location=(lat, lon)
     )
     assert list(plain.location) == [lat, lon]

@@ -31,6 +31,9 @@ import zipfile
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from geo.gazetteer import township_key
+
 OUT = Path(__file__).resolve().parents[1] / "data" / "gazetteer"
 
 _TOWNSHIP_TYPES = (("街道办事处", "街道"), ("街道", "街道"), ("办事处", "街道"), ("镇", "镇"))
@@ -141,13 +144,29 @@ def _stem(name: str) -> str:
     return re.sub(r"(街道办事处|街道|办事处|民族乡|民族镇|镇|乡|苏木|地区)$", "", name)
 
 
-def _merge_county(nbs: dict[str, str], mca: dict[str, str], stats: dict) -> list[list[str]]:
+def _merge_county(
+    nbs: dict[str, str],
+    mca: dict[str, str],
+    stats: dict,
+    *,
+    raw: dict[str, str] | None = None,
+    variants: dict[str, str] | None = None,
+) -> tuple[list[list[str]], list[list[str]]]:
     """Pair NBS 2023 and MCA 2025 units of one county.
 
     Pairs by exact name, then by unique stem (河凤桥乡 → 河凤桥镇, often with a new code),
-    then by code (renames). Codes are not trusted first: lists sometimes swap the codes
-    of two units. The MCA code is kept for paired units; ``nbs_code`` links the villages.
-    Rows: code, name, type, county_code, in_nbs_2023, in_mca_2025, former_name, nbs_code.
+    then by code (renames), then by a loose key (variant characters of ``variant_chars.csv``,
+    ethnic words, a doubled suffix, the NBS name before the county prefix was cut), then by a
+    unique one-character difference of stems of three or more characters. Codes are not trusted
+    first: lists sometimes swap the codes of two units. The MCA code is kept for paired units;
+    ``nbs_code`` links the villages.
+
+    Returns
+    -------
+    (rows, spellings)
+        Rows: code, name, type, county_code, in_nbs_2023, in_mca_2025, former_name, nbs_code.
+        Spellings: county_code, code, alias, kind, source — every NBS spelling that only the
+        loose steps paired.
     """
     pairs: list[tuple[str, str]] = []  # (nbs code, mca code)
     left_n, left_m = dict(nbs), dict(mca)
@@ -156,27 +175,41 @@ def _merge_county(nbs: dict[str, str], mca: dict[str, str], stats: dict) -> list
         if n in by_name:
             pairs.append((c, by_name[n]))
             del left_n[c], left_m[by_name[n]]
-    stems_n = defaultdict(list)
-    for c, n in left_n.items():
-        stems_n[_stem(n)].append(c)
-    stems_m = defaultdict(list)
-    for c, n in left_m.items():
-        stems_m[_stem(n)].append(c)
-    for stem, cs in stems_n.items():
-        if len(cs) == 1 and len(stems_m.get(stem, [])) == 1:
-            pairs.append((cs[0], stems_m[stem][0]))
-            stats["townships_upgraded"] += 1
-            del left_n[cs[0]], left_m[stems_m[stem][0]]
+    for cn, cm in _unique_pairs(left_n, left_m, _stem):
+        pairs.append((cn, cm))
+        stats["townships_upgraded"] += 1
     for c in list(left_n):
         if c in left_m:
             pairs.append((c, c))
             stats["townships_renamed"] += 1
             del left_n[c], left_m[c]
+    spellings = []
+    raw = raw or {}
+    for step, key in (
+        ("variant", lambda n: _loose_key(n, variants or {})),
+        ("uncut", lambda n: _loose_key(n, variants or {})),
+        ("spelling", None),
+    ):
+        if step == "spelling":
+            found = _one_char_pairs(left_n, left_m)
+        elif step == "uncut":  # the NBS name before _clean_township cut a county prefix
+            uncut = {c: raw.get(c, n) for c, n in left_n.items()}
+            found = _unique_pairs(uncut, left_m, key)
+            for cn, _ in found:
+                del left_n[cn]
+        else:
+            found = _unique_pairs(left_n, left_m, key)
+        for cn, cm in found:
+            pairs.append((cn, cm))
+            stats[f"townships_paired_{step}"] += 1
+            spellings.append((cn, cm, step))
     county = next(iter(nbs or mca))[:6]
     rows = []
+    uncut_codes = {cn for cn, _, step in spellings if step == "uncut"}
     for cn, cm in pairs:
         name = mca[cm]
-        former = nbs[cn] if nbs[cn] != name else ""
+        nbs_name = raw.get(cn, nbs[cn]) if cn in uncut_codes else nbs[cn]
+        former = nbs_name if nbs_name != name else ""
         rows.append([cm, name, _township_type(name), county, "yes", "yes", former, cn])
     for c, n in left_n.items():
         stats["townships_nbs_only"] += 1
@@ -184,7 +217,88 @@ def _merge_county(nbs: dict[str, str], mca: dict[str, str], stats: dict) -> list
     for c, n in left_m.items():
         stats["townships_mca_only"] += 1
         rows.append([c, n, _township_type(n), county, "no", "yes", "", ""])
-    return rows
+    aliases = [
+        [county, cm, raw.get(cn, nbs[cn]) if step == "uncut" else nbs[cn], step, _SPELLING[step]]
+        for cn, cm, step in spellings
+    ]
+    return rows, aliases
+
+
+_SPELLING = {
+    "variant": "NBS 2023 spelling; the MCA 2025 name differs by characters of variant_chars.csv, "
+    "ethnic words or a doubled suffix",
+    "uncut": "NBS 2023 name as published (it begins with the county's name)",
+    "spelling": "NBS 2023 spelling; differs from the MCA 2025 name by one character "
+    "(only unpaired unit of both lists with that stem)",
+}
+
+
+def _unique_pairs(left_n: dict[str, str], left_m: dict[str, str], key) -> list[tuple[str, str]]:
+    """Pairs whose ``key`` is unique on both sides; removed from ``left_n``/``left_m``."""
+    keys_n, keys_m = defaultdict(list), defaultdict(list)
+    for c, n in left_n.items():
+        keys_n[key(n)].append(c)
+    for c, n in left_m.items():
+        keys_m[key(n)].append(c)
+    out = []
+    for k, cs in keys_n.items():
+        if k and len(cs) == 1 and len(keys_m.get(k, [])) == 1:
+            out.append((cs[0], keys_m[k][0]))
+    for cn, cm in out:
+        del left_n[cn], left_m[cm]
+    return out
+
+
+def _loose_key(name: str, variants: dict[str, str]) -> str:
+    """A name with variant characters standardised, ethnic words and a doubled suffix removed
+    (杏儿藏族乡 = 杏儿乡, 梁水镇镇 = 梁水镇, 砲台镇 = 炮台镇)."""
+    s = "".join(variants.get(ch, ch) for ch in name)
+    s = re.sub(r"(镇|乡|街道)\1$", r"\1", s)  # 梁水镇镇 (a typo in one list)
+    return township_key(s) + _township_type(s)
+
+
+def _one_char_pairs(left_n: dict[str, str], left_m: dict[str, str]) -> list[tuple[str, str]]:
+    """Units whose stems (≥ 3 characters, same type) differ by one substituted character, each
+    the only such candidate of the other: 吉兴岗镇 / 吉星岗镇, 上罗柯马镇 / 上罗科马镇."""
+
+    def near(a: str, b: str) -> bool:
+        sa, sb = _stem(a), _stem(b)
+        if len(sa) < 3 or len(sa) != len(sb) or _township_type(a) != _township_type(b):
+            return False
+        return sum(x != y for x, y in zip(sa, sb, strict=True)) == 1
+
+    cands = {cn: [cm for cm, m in left_m.items() if near(n, m)] for cn, n in left_n.items()}
+    back = defaultdict(list)
+    for cn, cms in cands.items():
+        for cm in cms:
+            back[cm].append(cn)
+    out = [(cn, cms[0]) for cn, cms in cands.items() if len(cms) == 1 and len(back[cms[0]]) == 1]
+    for cn, cm in out:
+        del left_n[cn], left_m[cm]
+    return out
+
+
+def _retire_taken_codes(rows: list[list[str]], stats: dict) -> tuple[list, list]:
+    """NBS-only units whose 2023 code the MCA 2025 list gives to another unit of the county.
+
+    Such a unit is gone from the 民政 list and its code now names someone else: kept as a
+    township it would share that code (the loader would keep one of the two). It is moved to
+    ``retired_townships.csv``; its villages are not linked to anyone (no list says where they
+    went).
+    """
+    current = defaultdict(dict)
+    for r in rows:
+        if r[5] == "yes":
+            current[r[3]][r[0]] = r
+    keep, retired = [], []
+    for r in rows:
+        holder = current[r[3]].get(r[0]) if r[5] == "no" else None
+        if holder is not None and holder is not r:
+            stats["townships_retired"] += 1
+            retired.append([r[3], r[0], r[1], holder[0], holder[1]])
+        else:
+            keep.append(r)
+    return keep, retired
 
 
 def _link_moved(rows: list[list[str]], stats: dict) -> list[list[str]]:
@@ -234,6 +348,21 @@ def _write_inferred_aliases(path: Path, by_prov: dict[str, list[list[str]]]) -> 
             w.writerow([*r[:4], f"inferred: NBS 2023 {r[2]} gone, only new 街道 is {r[4]}"])
 
 
+def _read_variants(path: Path) -> dict[str, str]:
+    """``{variant: standard}`` of the hand-curated ``variant_chars.csv``."""
+    with open(path, encoding="utf-8") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        return {r["variant"]: r["standard"] for r in rows}
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
 def _write_gz(path: Path, header: list[str], rows: list[list[str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
@@ -243,6 +372,59 @@ def _write_gz(path: Path, header: list[str], rows: list[list[str]]) -> None:
     # mtime=0 keeps the output byte-identical between runs.
     with open(path, "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
         gz.write(buf.getvalue().encode("utf-8"))
+
+
+def _townships(
+    streets: list[dict], mca_towns: dict, counties: dict[str, dict], out: Path
+) -> tuple[dict[str, list[list[str]]], dict]:
+    """Township rows per province (both lists paired, moved units linked, taken codes retired);
+    writes ``variant_aliases.csv`` and ``retired_townships.csv``."""
+    nbs_by_county: dict[str, dict[str, str]] = defaultdict(dict)
+    raw_name: dict[str, str] = {}
+    for r in streets:
+        county = counties.get(r["areaCode"], {}).get("name", "")
+        nbs_by_county[r["areaCode"]][r["code"]] = _clean_township(r["name"], county)
+        raw_name[r["code"]] = r["name"]
+    mca_by_county: dict[str, dict[str, str]] = defaultdict(dict)
+    for v in mca_towns.values():
+        for name, code12 in v["townships"].items():
+            mca_by_county[code12[:6]][code12[:9]] = name
+
+    by_prov: dict[str, list[list[str]]] = defaultdict(list)
+    stats: dict = defaultdict(int)
+    variants = _read_variants(OUT / "variant_chars.csv")
+    spellings: list[list[str]] = []
+    for county in sorted(set(nbs_by_county) | set(mca_by_county)):
+        rows, aliases = _merge_county(
+            nbs_by_county.get(county, {}),
+            mca_by_county.get(county, {}),
+            stats,
+            raw=raw_name,
+            variants=variants,
+        )
+        spellings += aliases
+        for row in rows:
+            nbs_code = row[7]
+            raw = raw_name.get(nbs_code, "")
+            if raw and raw != row[1] and not row[6]:
+                row[6] = raw  # NBS spelling with the county prefix (济源市沁园街道)
+            by_prov[county[:2]].append(row)
+    retired: list[list[str]] = []
+    for prov, rows in by_prov.items():
+        kept, gone = _retire_taken_codes(_link_moved(rows, stats), stats)
+        by_prov[prov] = sorted(kept)
+        retired += gone
+    _write_csv(
+        out / "variant_aliases.csv",
+        ["county_code", "township_code", "alias", "kind", "source"],
+        sorted(spellings),
+    )
+    _write_csv(
+        out / "retired_townships.csv",
+        ["county_code", "nbs_code", "name", "code_now_of", "now_named"],
+        sorted(retired),
+    )
+    return by_prov, stats
 
 
 def build(nbs: Path, mca: Path, out: Path = OUT) -> dict:
@@ -302,29 +484,7 @@ def build(nbs: Path, mca: Path, out: Path = OUT) -> dict:
         if code in counties:
             counties[code]["in_mca_2025"] = "yes"
 
-    nbs_by_county: dict[str, dict[str, str]] = defaultdict(dict)
-    raw_name: dict[str, str] = {}
-    for r in streets:
-        county = counties.get(r["areaCode"], {}).get("name", "")
-        nbs_by_county[r["areaCode"]][r["code"]] = _clean_township(r["name"], county)
-        raw_name[r["code"]] = r["name"]
-    mca_by_county: dict[str, dict[str, str]] = defaultdict(dict)
-    for v in mca_towns.values():
-        for name, code12 in v["townships"].items():
-            mca_by_county[code12[:6]][code12[:9]] = name
-
-    by_prov: dict[str, list[list[str]]] = defaultdict(list)
-    stats = defaultdict(int)
-    for county in sorted(set(nbs_by_county) | set(mca_by_county)):
-        rows = _merge_county(nbs_by_county.get(county, {}), mca_by_county.get(county, {}), stats)
-        for row in rows:
-            nbs_code = row[7]
-            raw = raw_name.get(nbs_code, "")
-            if raw and raw != row[1] and not row[6]:
-                row[6] = raw  # NBS spelling with the county prefix (济源市沁园街道)
-            by_prov[county[:2]].append(row)
-    for prov, rows in by_prov.items():
-        by_prov[prov] = sorted(_link_moved(rows, stats))
+    by_prov, stats = _townships(streets, mca_towns, counties, out)
     header = [
         "code",
         "name",

@@ -1,4 +1,5 @@
-"""Read boundary (vector) files into GeoDataFrames: shapefile, zip, GeoJSON, GeoPackage.
+"""Read boundary (vector) files into GeoDataFrames: shapefile, zip, GeoJSON, Esri JSON,
+GeoPackage, KML.
 
 Uploads are untrusted: a zip is checked entry by entry (path traversal, symlinks, entry count,
 total size, compression ratio) before anything is written, and extraction stops as soon as the
@@ -6,6 +7,13 @@ bytes actually inflated exceed what the archive declared. Every failure is a
 :class:`~geo.errors.BoundaryReadError` with one line for the user. Reprojection, repair and
 joining are :mod:`geo.boundaries`' job; this module returns what the file holds, CRS included
 (``None`` when a shapefile has no ``.prj``).
+
+Each format is opened by one allow-listed GDAL driver after a content check: ``GPKG:``,
+``GeoJSON:`` and ``ESRIJSON:`` pin the driver by prefix; the shapefile and KML drivers take no
+prefix, so their magic bytes / root element are checked and, for KML, the driver GDAL chose is
+verified to be ``KML`` before a feature is read (LIBKML, GML and VRT are never registered). A
+shapefile ``.dbf`` without ``.cpg`` has its text encoding detected (UTF-8 or GB18030/GBK) and
+reported in ``gdf.attrs["encoding"]``; the caller may override it.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from geo.errors import BoundaryReadError
 from geo.io.gdal_safety import check_gdal_locked_down
 
 __all__ = [
+    "ENCODINGS",
     "MAX_VECTOR_BYTES",
     "MAX_ZIP_ENTRIES",
     "MAX_ZIP_RATIO",
@@ -50,8 +59,12 @@ MAX_ZIP_RATIO = 100
 #: Drivers registered although they should not be (GDAL was loaded before :mod:`geo`); the
 #: magic-byte checks and pinned drivers below still keep them from opening an upload.
 UNSAFE_DRIVERS_REGISTERED = check_gdal_locked_down()
-#: File types read_vector understands.
-VECTOR_SUFFIXES = (".shp", ".zip", ".geojson", ".json", ".gpkg")
+#: File types read_vector understands (.json is GeoJSON or Esri JSON, told by content).
+VECTOR_SUFFIXES = (".shp", ".zip", ".geojson", ".json", ".esrijson", ".gpkg", ".kml")
+#: Text encodings a .dbf may be read with (GBK files read fine as GB18030, its superset).
+ENCODINGS = ("UTF-8", "GB18030", "GBK", "CP936", "BIG5", "ISO-8859-1")
+# At most this much of a .dbf is sampled to detect its encoding.
+_DBF_SAMPLE_BYTES = 4 * 1024 * 1024
 
 # Sidecars worth extracting from a zip; anything else (docs, images, __MACOSX) is skipped.
 _ZIP_KEEP = {
@@ -63,7 +76,9 @@ _ZIP_KEEP = {
     ".qpj",
     ".geojson",
     ".json",
+    ".esrijson",
     ".gpkg",
+    ".kml",
 }
 _POLYGON_TYPES = {"Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "CurvePolygon"}
 _CHUNK = 1024 * 1024
@@ -85,6 +100,7 @@ def read_vector(
     name: str | None = None,
     *,
     layer: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a boundary file as it is (no reprojection, no repair).
 
@@ -99,11 +115,16 @@ def read_vector(
     layer : str, optional
         GeoPackage layer, or the shapefile inside a zip (by stem), to read; default the first
         polygon layer.
+    encoding : str, optional
+        Text encoding of a shapefile's ``.dbf`` (one of :data:`ENCODINGS`); default: its
+        ``.cpg``, else detected.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The features with the file's CRS (``None`` when the file states none).
+        The features with the file's CRS (``None`` when the file states none);
+        ``gdf.attrs["encoding"]`` says how a shapefile's text was decoded
+        (``{"encoding": …, "how": "cpg" | "given" | "detected" | "ascii"}``).
 
     Raises
     ------
@@ -132,7 +153,7 @@ def read_vector(
         if suffix == ".zip" or (suffix not in VECTOR_SUFFIXES and zipfile.is_zipfile(path)):
             path = _pick_in_zip(_extract_zip(path, label, tmpdir / "unzipped"), label, layer)
             label = f"{label}:{path.name}"
-        return _read_path(path, label, layer)
+        return _read_path(path, label, layer, encoding)
 
 
 def _bytes_to_file(data: bytes, label: str, tmpdir: Path) -> Path:
@@ -147,7 +168,11 @@ def _bytes_to_file(data: bytes, label: str, tmpdir: Path) -> Path:
     elif data[:16] == b"SQLite format 3\x00":
         suffix = ".gpkg"
     elif data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
-        suffix = ".geojson"
+        suffix = ".json"  # GeoJSON or Esri JSON: the content decides
+    elif data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<" and (
+        hint == ".kml" or b"<kml" in data[:4096]
+    ):
+        suffix = ".kml"
     elif hint == ".shp" or data[:4] == b"\x00\x00\x27\x0a":
         raise BoundaryReadError(
             f"{label}: a shapefile needs its .shx, .dbf and .prj — upload them together as one .zip"
@@ -156,7 +181,8 @@ def _bytes_to_file(data: bytes, label: str, tmpdir: Path) -> Path:
         suffix = hint
     else:
         raise BoundaryReadError(
-            f"{label}: not a boundary file (expected .zip, .shp, .geojson, .json or .gpkg)"
+            f"{label}：不是边界文件（应为 .zip、.shp、.geojson、.json、.gpkg 或 .kml）",
+            code="boundary.format",
         )
     path = tmpdir / f"upload{suffix}"
     path.write_bytes(data)
@@ -261,9 +287,10 @@ def _pick_in_zip(files: list[Path], label: str, layer: str | None) -> Path:
         raise BoundaryReadError(
             f"{label} holds several shapefiles ({names}) — choose one as layer or zip only one"
         )
-    others = sorted(p for p in files if p.suffix.lower() in {".geojson", ".json", ".gpkg"})
+    kinds = {".geojson", ".json", ".esrijson", ".gpkg", ".kml"}
+    others = sorted(p for p in files if p.suffix.lower() in kinds)
     if not others:
-        raise BoundaryReadError(f"{label} holds no .shp, .geojson or .gpkg file")
+        raise BoundaryReadError(f"{label} 中没有 .shp、.geojson、.json、.gpkg 或 .kml 文件")
     return others[0]
 
 
@@ -282,14 +309,22 @@ def _sidecar(path: Path, suffix: str) -> Path | None:
     return None
 
 
-def _read_path(path: Path, label: str, layer: str | None) -> gpd.GeoDataFrame:
-    """Read a checked file with the one driver its name and magic bytes allow."""
+def _read_path(
+    path: Path, label: str, layer: str | None, encoding: str | None = None
+) -> gpd.GeoDataFrame:
+    """Read a checked file with the one driver its name and content allow."""
     source = _gdal_source(path, label)
     kwargs: dict = {}
-    if path.suffix.lower() == ".gpkg":
+    suffix = path.suffix.lower()
+    if suffix == ".gpkg":
         kwargs["layer"] = _pick_gpkg_layer(source, label, layer)
+    text_encoding = _shapefile_encoding(path, label, encoding) if suffix == ".shp" else None
+    if text_encoding and text_encoding["how"] in ("given", "detected"):
+        kwargs["encoding"] = text_encoding["encoding"]
     with _gdal_messages() as messages:
         try:
+            if suffix == ".kml":
+                _require_driver(source, "KML", label)
             gdf = pyogrio.read_dataframe(source, **kwargs)
         except BoundaryReadError:
             raise
@@ -297,16 +332,35 @@ def _read_path(path: Path, label: str, layer: str | None) -> gpd.GeoDataFrame:
             raise BoundaryReadError(
                 f"{label}：文件嵌套过深，无法读取", code="boundary.too_deep"
             ) from None
+        except UnicodeDecodeError:
+            raise BoundaryReadError(
+                f"{label}：属性表不能按 {kwargs.get('encoding', '默认编码')} 解码——请换一种编码"
+                f"（可选：{'、'.join(ENCODINGS)}）",
+                code="boundary.encoding",
+            ) from None
         except Exception as err:  # pyogrio/GDAL raise many types; the user needs one line
             raise BoundaryReadError(
-                f"could not read {label}: {_first_line(err)}", code="boundary.unreadable"
+                f"无法读取 {label}：{_first_line(err)}", code="boundary.unreadable"
             ) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
-        raise BoundaryReadError(f"{label} has no geometry column")
+        raise BoundaryReadError(f"{label} 没有几何字段")
     if len(gdf) == 0:
-        raise BoundaryReadError(f"{label} has no features")
+        raise BoundaryReadError(f"{label} 没有要素")
     gdf.attrs["read_warnings"] = messages
+    if text_encoding:
+        gdf.attrs["encoding"] = text_encoding
     return gdf
+
+
+def _require_driver(source: str, driver: str, label: str) -> None:
+    """GDAL's KML driver takes no ``KML:`` prefix: check which driver GDAL opens the file with
+    before any feature is read (the content check made ``KML`` the only one that claims it)."""
+    opened = pyogrio.read_info(source).get("driver")
+    if opened != driver:
+        raise BoundaryReadError(
+            f"{label}：GDAL 以 {sample_value(opened)} 驱动识别该文件，只允许 {driver}",
+            code="boundary.driver",
+        )
 
 
 def _gdal_source(path: Path, label: str) -> str:
@@ -314,7 +368,7 @@ def _gdal_source(path: Path, label: str) -> str:
 
     GDAL opens files by content, whatever their name; a VRT (a list of other files and URLs
     to read) named ``.gpkg`` would otherwise be opened as a VRT. Every file is checked here
-    against the magic bytes of the format its name claims.
+    against the magic bytes or root element of the format its name claims.
     """
     suffix = path.suffix.lower()
     if suffix == ".shp":
@@ -323,11 +377,14 @@ def _gdal_source(path: Path, label: str) -> str:
     if suffix == ".gpkg":
         _check_gpkg(path, label)
         return f"GPKG:{path}"
-    if suffix in (".geojson", ".json"):
-        _check_json(path, label)
-        return f"GeoJSON:{path}"
+    if suffix in (".geojson", ".json", ".esrijson"):
+        kind = _check_json(path, label)
+        return f"{kind}:{path}"
+    if suffix == ".kml":
+        _check_kml(path, label)
+        return str(path)  # no KML: prefix in GDAL; _require_driver checks the driver used
     raise BoundaryReadError(
-        f"{label}: not a boundary file (expected .zip, .shp, .geojson, .json or .gpkg)",
+        f"{label}：不是边界文件（应为 .zip、.shp、.geojson、.json、.gpkg 或 .kml）",
         code="boundary.format",
     )
 
@@ -356,6 +413,67 @@ def _check_shapefile(path: Path, label: str) -> None:
         raise BoundaryReadError(
             f"{label}：属性表 .dbf 不是 dBase 文件（文件头不符）", code="boundary.driver"
         )
+
+
+def _shapefile_encoding(path: Path, label: str, given: str | None) -> dict[str, str]:
+    """How the ``.dbf`` text is decoded: the ``.cpg``, the planner's choice, or detected."""
+    if given:
+        name = given.strip().upper().replace("_", "-")
+        if name not in ENCODINGS:
+            raise BoundaryReadError(
+                f"不支持的编码“{sample_value(given)}”（可选：{'、'.join(ENCODINGS)}）",
+                code="boundary.encoding",
+            )
+        return {"encoding": name, "how": "given"}
+    cpg = _sidecar(path, ".cpg")
+    if cpg is not None:
+        declared = _head(cpg, 64).decode("ascii", "replace").strip()
+        return {"encoding": sample_value(declared) or "?", "how": "cpg"}
+    return _detect_dbf_encoding(_sidecar(path, ".dbf"))
+
+
+def _dbf_text_bytes(dbf: Path) -> list[bytes]:
+    """The non-ASCII character-field values of (the first few MB of) a dBase table."""
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            return []
+        header_len = int.from_bytes(head[8:10], "little")
+        record_len = int.from_bytes(head[10:12], "little")
+        descriptors = fh.read(max(header_len - 32, 0))
+        body = fh.read(_DBF_SAMPLE_BYTES)
+    fields, offset = [], 1  # each record starts with a deletion flag
+    for i in range(0, len(descriptors) - 31, 32):
+        if descriptors[i] == 0x0D:
+            break
+        kind, length = chr(descriptors[i + 11]), descriptors[i + 16]
+        if kind == "C":
+            fields.append((offset, length))
+        offset += length
+    values = []
+    for start in range(0, len(body) - record_len + 1, max(record_len, 1)):
+        record = body[start : start + record_len]
+        for off, length in fields:
+            value = record[off : off + length].rstrip(b" \x00")
+            if any(b > 0x7F for b in value):
+                values.append(value)
+    return values
+
+
+def _detect_dbf_encoding(dbf: Path | None) -> dict[str, str]:
+    """UTF-8 when every non-ASCII value decodes as UTF-8, else GB18030 (GBK's superset, what
+    ArcGIS/SuperMap desktops in China write) when they decode as that."""
+    values = _dbf_text_bytes(dbf) if dbf is not None else []
+    if not values:
+        return {"encoding": "UTF-8", "how": "ascii"}
+    for name, codec in (("UTF-8", "utf-8"), ("GB18030", "gb18030")):
+        try:
+            for v in values:
+                v.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return {"encoding": name, "how": "detected"}
+    return {"encoding": "ISO-8859-1", "how": "detected"}
 
 
 def _head(path: Path, n: int) -> bytes:
@@ -419,8 +537,9 @@ def _check_gpkg(path: Path, label: str) -> None:
             )
 
 
-def _check_json(path: Path, label: str) -> None:
-    """Reject JSON that is not GeoJSON before GDAL gives a cryptic message."""
+def _check_json(path: Path, label: str) -> str:
+    """``"GeoJSON"`` or ``"ESRIJSON"`` (ArcGIS REST ``f=json``) by the document's keys; other
+    JSON is refused before GDAL gives a cryptic message."""
     try:
         doc = json.loads(path.read_bytes().decode("utf-8-sig"))
     except RecursionError:
@@ -429,12 +548,54 @@ def _check_json(path: Path, label: str) -> None:
             code="boundary.too_deep",
         ) from None
     except (UnicodeDecodeError, ValueError) as err:
-        raise BoundaryReadError(f"{label} is not valid JSON ({_first_line(err)})") from None
-    kind = doc.get("type") if isinstance(doc, dict) else None
-    if kind not in _GEOJSON_TYPES:
-        raise BoundaryReadError(f"{label} is JSON but not GeoJSON (no FeatureCollection)")
-    if kind == "FeatureCollection" and not doc.get("features"):
-        raise BoundaryReadError(f"{label} has no features")
+        raise BoundaryReadError(
+            f"{label} 不是有效的 JSON（{_first_line(err)}）", code="boundary.format"
+        ) from None
+    if not isinstance(doc, dict):
+        raise BoundaryReadError(
+            f"{label} 是 JSON，但不是 GeoJSON 或 Esri JSON", code="boundary.format"
+        )
+    kind = doc.get("type")
+    if kind in _GEOJSON_TYPES:
+        if kind == "FeatureCollection" and not doc.get("features"):
+            raise BoundaryReadError(f"{label} 没有要素")
+        return "GeoJSON"
+    esri = isinstance(doc.get("features"), list) and any(
+        k in doc for k in ("geometryType", "spatialReference", "fields")
+    )
+    if esri:
+        if not doc["features"]:
+            raise BoundaryReadError(f"{label} 没有要素")
+        return "ESRIJSON"
+    raise BoundaryReadError(
+        f"{label} 是 JSON，但不是 GeoJSON（FeatureCollection）"
+        "或 Esri JSON（features + geometryType）",
+        code="boundary.format",
+    )
+
+
+_XML_PROLOGUE = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*", re.S)
+
+
+def _check_kml(path: Path, label: str) -> None:
+    """A KML document: the first element is ``<kml>``; no DTD or entities (expansion bombs,
+    external entities) and no network links (read only by LIBKML, refused all the same)."""
+    data = path.read_bytes()
+    lowered = data.lower()
+    if b"<!doctype" in lowered or b"<!entity" in lowered:
+        raise BoundaryReadError(
+            f"{label}：KML 含有 DTD/实体声明，出于安全不予读取", code="boundary.kml_dtd"
+        )
+    if b"networklink" in lowered:
+        raise BoundaryReadError(
+            f"{label}：KML 含有网络链接（NetworkLink），出于安全不予读取；请导出为普通 KML",
+            code="boundary.kml_link",
+        )
+    head = data[_XML_PROLOGUE.match(data).end() :][:64]
+    if not re.match(rb"<(?:\w+:)?kml[\s>]", head):
+        raise BoundaryReadError(
+            f"{label}：不是 KML 文件（根元素不是 <kml>）", code="boundary.driver"
+        )
 
 
 def _pick_gpkg_layer(source: str, label: str, layer: str | None) -> str:

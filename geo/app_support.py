@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,36 +16,35 @@ from typing import Any
 import pandas as pd
 
 from geo import aggregate as agg
-from geo import config
+from geo import paths
 from geo.boundaries import read_boundaries
-from geo.errors import GeoInputError
-from geo.models import UNIT_NAMES_ZH, Bulletin, BulletinHeader
+from geo.boundary_import import import_boundaries
+from geo.display import SCOPE_ZH, UNIT_NAMES_ZH, format_number, item_title
+from geo.errors import GeoInputError, one_line
+from geo.models import Bulletin, BulletinHeader
 from geo.pipeline import parse_file
+from geo.view import available_exports
 from geo.worker import run_bounded
 
 __all__ = [
     "DATUM_CHOICES",
-    "DEFAULT_COUNTY_CODE",
     "GK_ZONES",
     "OTHER_CRS",
+    "SAMPLE_COUNTY_CODE",
     "SAMPLE_PATH",
     "TABLE_COLUMNS",
     "UPLOAD_TIMEOUT_S",
     "UPLOAD_TYPES",
+    "BoundaryCheck",
     "ExportSpec",
     "MetricSlider",
     "ParsedUpload",
     "UploadReport",
     "boundary_crs_choices",
-    "boundary_label",
     "bulletin_labels",
+    "check_boundary_upload",
     "content_hash",
-    "county_choices",
-    "data_sources",
-    "default_county_code",
-    "export_attribution",
     "export_specs",
-    "format_number",
     "ingest_parsed",
     "is_online_basemap",
     "item_metric_totals",
@@ -54,10 +52,8 @@ __all__ = [
     "md_escape",
     "metric_bounds",
     "metric_slider",
-    "note_zh",
     "parse_crs",
     "parse_upload",
-    "read_boundary_upload",
     "review_labels",
     "sample_text",
     "township_at",
@@ -65,9 +61,10 @@ __all__ = [
     "township_summary",
 ]
 
-SAMPLE_PATH = config.data_dir() / "xixian-bulletin-sample.txt"
-#: 息县, used when data/counties.json is missing or names no default.
-DEFAULT_COUNTY_CODE = "411528"
+SAMPLE_PATH = paths.data_dir() / "xixian-bulletin-sample.txt"
+#: The county of the bundled sample bulletin (息县): the app shows the sample there until the
+#: store holds bulletins of that county.
+SAMPLE_COUNTY_CODE = "411528"
 UPLOAD_TYPES = ("txt", "pdf", "docx")
 
 #: Display column -> items_df column for the app's table (Chinese headers for planners).
@@ -84,8 +81,6 @@ TABLE_COLUMNS = {
     "简报": "bulletin_name",
     "编号": "item_id",
 }
-
-_SCOPE_ZH = {"village": "村", "township": "乡镇", "county": "全县", "unknown": "未定位"}
 
 
 def sample_text() -> str:
@@ -143,73 +138,6 @@ def content_hash(data: str | bytes) -> str:
     """
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     return hashlib.sha256(raw).hexdigest()
-
-
-def _counties_file() -> Path:
-    return config.data_dir() / "counties.json"
-
-
-def _county_records(doc: Any) -> list[dict]:
-    """County entries of data/counties.json, whichever of its plausible shapes it has."""
-    if isinstance(doc, dict):
-        for key in ("counties", "items"):
-            if isinstance(doc.get(key), list):
-                return [c for c in doc[key] if isinstance(c, dict)]
-            if isinstance(doc.get(key), dict):
-                return [{"code": k, **v} for k, v in doc[key].items() if isinstance(v, dict)]
-        return [{"code": k, **v} for k, v in doc.items() if isinstance(v, dict) and k.isdigit()]
-    if isinstance(doc, list):
-        return [c for c in doc if isinstance(c, dict)]
-    return []
-
-
-def _read_counties(path: Path | None = None) -> tuple[list[dict], str | None]:
-    path = path or _counties_file()
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return [], None
-    default = doc.get("default") if isinstance(doc, dict) else None
-    if isinstance(default, dict):
-        default = default.get("code") or default.get("county_code")
-    return _county_records(doc), (str(default) if default else None)
-
-
-def county_choices(path: Path | None = None) -> dict[str, str]:
-    """Counties the app offers: code -> display name, the default county first.
-
-    Parameters
-    ----------
-    path : pathlib.Path, optional
-        A counties.json; default ``data/counties.json``.
-
-    Returns
-    -------
-    dict
-        ``{"411528": "息县", ...}``; just 息县 when the file is missing.
-    """
-    records, default = _read_counties(path)
-    out: dict[str, str] = {}
-    for rec in records:
-        code = str(rec.get("code") or rec.get("county_code") or "").strip()
-        name = str(rec.get("name") or rec.get("county") or rec.get("county_name") or code)
-        if code:
-            out[code] = name
-    if not out:
-        out = {DEFAULT_COUNTY_CODE: "息县"}
-    first = default if default in out else next(iter(out))
-    return {first: out[first], **{k: v for k, v in out.items() if k != first}}
-
-
-def default_county_code(path: Path | None = None) -> str:
-    """The county the app opens on (``default`` of counties.json, else 息县).
-
-    Returns
-    -------
-    str
-        Six-digit county code.
-    """
-    return next(iter(county_choices(path)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,15 +201,10 @@ def parse_upload(
         if not bulletin.items:
             raise GeoInputError(f"{name}：文中没有找到事项", code="bulletin.no_items")
     except GeoInputError as err:
-        msg = _one_line(err)
+        msg = one_line(err)
         msg = msg if name in msg else f"{name}：{msg}"
         return ParsedUpload(name=name, error=msg, error_code=err.code)
     return ParsedUpload(name=name, bulletin=bulletin)
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0]
 
 
 def ingest_parsed(
@@ -321,7 +244,7 @@ def ingest_parsed(
             bulletin = _with_header(up.bulletin, headers.get(up.name))
             result = store.ingest(bulletin, reassign_county=reassign_county)
         except GeoInputError as err:
-            msg = _one_line(err)
+            msg = one_line(err)
             report.errors.append((up.name, msg if up.name in msg else f"{up.name}：{msg}"))
         else:
             report.ingested.append((up.name, result))
@@ -344,21 +267,53 @@ def _with_header(bulletin: Bulletin, given: BulletinHeader | None) -> Bulletin:
     return dataclasses.replace(bulletin, header=header)
 
 
-def read_boundary_upload(
-    name: str, data: bytes, *, crs: Any = None, datum: str = "wgs84", bounded: bool = True
-) -> Any:
-    """Read an uploaded boundary file (reprojected to WGS84), in a bounded worker.
+@dataclass
+class BoundaryCheck:
+    """An uploaded boundary file read, checked and joined (nothing saved yet).
 
-    Raises
-    ------
-    geo.errors.GeoInputError
-        The file cannot be read, or reading went over its time or memory bound.
+    Attributes
+    ----------
+    columns : list of str
+        The file's attribute columns (for the field selects); empty when it could not be read.
+    result : geo.boundary_import.ImportResult or None
+        Position check, join report and joined layer; None when the import raised.
+    error, error_code : str or None
+        Why it could not be read or joined (one line, Chinese) and the error's code.
     """
-    if bounded:
-        return run_bounded(
-            read_boundaries, data, crs=crs, datum=datum, name=name, timeout=UPLOAD_TIMEOUT_S
+
+    columns: list[str] = field(default_factory=list)
+    result: Any = None
+    error: str | None = None
+    error_code: str | None = None
+
+
+def check_boundary_upload(name: str, data: bytes, *, county: str, **options: Any) -> BoundaryCheck:
+    """Read, check and join an uploaded boundary file without saving (the app's preview).
+
+    Parameters
+    ----------
+    name : str
+        The uploaded file's name.
+    data : bytes
+    county : str
+        County code.
+    **options
+        As :func:`geo.boundary_import.import_boundaries` (``crs``, ``datum``, ``code_field``,
+        ``name_field``, ``overrides``, ``force``, ``declared_quality``, ``quality_source``).
+        Run it in a bounded worker (:func:`geo.worker.run_bounded`): uploads are untrusted.
+    """
+    try:
+        gdf = read_boundaries(
+            data, crs=options.get("crs"), datum=options.get("datum", "wgs84"), name=name
         )
-    return read_boundaries(data, crs=crs, datum=datum, name=name)
+    except GeoInputError as err:
+        return BoundaryCheck(error=one_line(err), error_code=err.code)
+    columns = [str(c) for c in gdf.columns if c != gdf.geometry.name]
+    try:
+        result = import_boundaries(data, county=county, store=None, name=name, **options)
+    except GeoInputError as err:
+        return BoundaryCheck(columns=columns, error=one_line(err), error_code=err.code)
+    return BoundaryCheck(columns=columns, result=result)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,24 +416,6 @@ def metric_bounds(metrics_df: pd.DataFrame, metric_key: str | None) -> tuple[flo
     return float(totals.min()), float(totals.max())
 
 
-def format_number(value: float) -> str:
-    """A compact Chinese reading of a number: 6660000 -> "666万", 1.35e9 -> "13.5亿".
-
-    Parameters
-    ----------
-    value : float
-
-    Returns
-    -------
-    str
-    """
-    if abs(value) >= 1e8:
-        return f"{value / 1e8:.4g}亿"
-    if abs(value) >= 1e4:
-        return f"{value / 1e4:.4g}万"
-    return f"{value:.4g}"
-
-
 def _metric_summaries(metrics_df: pd.DataFrame, unit_zh: Mapping[str, str]) -> pd.Series:
     """One short string per item listing its metrics ("300亩；666万元；45座")."""
     if metrics_df.empty:
@@ -535,14 +472,12 @@ def items_table(
         else:
             out[label] = items_df[col].astype(object).where(items_df[col].notna(), "")
     if "body" in items_df:
-        from geo.webmap import item_title
-
         out["标题"] = [
             item_title(h, b)
             for h, b in zip(items_df["headline"].tolist(), items_df["body"].tolist(), strict=True)
         ]
     no_town = out["乡镇"].isna() | (out["乡镇"] == "")
-    out.loc[no_town, "乡镇"] = items_df.loc[no_town, "scope"].map(_SCOPE_ZH).fillna("")
+    out.loc[no_town, "乡镇"] = items_df.loc[no_town, "scope"].map(SCOPE_ZH).fillna("")
     return out.reset_index(drop=True)
 
 
@@ -619,15 +554,15 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
 
     Parameters
     ----------
-    view : geo.export.MapView
-        From ``geo.export.make_view``, the same object the app's map is drawn from.
+    view : geo.view.MapView
+        From ``geo.view.make_view``, the same object the app's map is drawn from.
     stem : str
         File name without suffix.
 
     Returns
     -------
     list of ExportSpec
-        Only the formats :func:`geo.export.available_exports` allows for ``view`` (no map
+        Only the formats :func:`geo.view.available_exports` allows for ``view`` (no map
         formats without township polygons or a county outline). ``build()`` writes the file
         with :mod:`geo.export` into a temporary folder and returns its bytes; it runs only when
         called (Streamlit calls it on click).
@@ -660,7 +595,7 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
         return build
 
     # csv_townships is one of the files export_csv writes: available whenever csv is
-    available = set(export.available_exports(view))
+    available = set(available_exports(view))
     return [
         ExportSpec(fmt, label, f"{stem}{suffix}", mime, builder(fmt, suffix))
         for fmt, (label, suffix, mime) in _EXPORTS.items()
@@ -733,181 +668,6 @@ def parse_crs(text: str) -> str:
     return code
 
 
-_QUALITY_ZH = {"official": "官方", "user": "用户上传", "approximate": "示意"}
-
-
-def boundary_label(meta: Mapping | None, default_note: str = "") -> str:
-    """Which township layer is in use, in one line for the sidebar and the map note.
-
-    Parameters
-    ----------
-    meta : mapping or None
-        ``geo.store.Store.boundary_set`` of the county; None for the default layer.
-    default_note : str
-        The default layer's note (``CountyLayers.note``), shown through :func:`note_zh`.
-
-    Returns
-    -------
-    str
-        Plain text (escape it before Markdown: it holds a file name).
-    """
-    if not meta:
-        note = note_zh(default_note)
-        return f"默认图层（{note}）" if note else "默认图层"
-    quality = _QUALITY_ZH.get(str(meta.get("quality")), "用户上传")
-    when = str(meta.get("created_at") or "")[:10]
-    n = meta.get("n_townships")
-    count = f"，{n} 个乡镇" if n else ""
-    return f"{meta.get('source_name', '')}（{quality}，{when} 保存{count}）"
-
-
-def _layer_source(layer: Any) -> str:
-    if layer is None or "source" not in getattr(layer, "columns", ()):
-        return ""
-    values = layer["source"].dropna().astype(str)
-    return values.iloc[0] if len(values) else ""
-
-
-def _boundary_kind(layers: Any, boundary_meta: Mapping | None) -> tuple[str, str]:
-    """(kind for ``geo.export.attribution_lines``, source name) of the township layer in use."""
-    if boundary_meta:
-        quality = str(boundary_meta.get("quality") or "user")
-        kind = quality if quality in ("approximate", "official") else "user"
-        return kind, str(boundary_meta.get("source_name") or "")
-    if getattr(layers, "townships", None) is None:
-        return "none", ""
-    if getattr(layers, "approximate", False):
-        return "approximate", ""
-    return "official", _layer_source(layers.townships)  # a default layer that is not estimated
-
-
-def export_attribution(
-    county_code: str,
-    layers: Any = None,
-    boundary_meta: Mapping | None = None,
-    *,
-    sample: bool = False,
-) -> list[str]:
-    """The attribution lines the app's map exports carry (``make_view(attribution=...)``).
-
-    Parameters
-    ----------
-    county_code : str
-    layers : geo.boundaries.CountyLayers, optional
-        The county's default layers.
-    boundary_meta : mapping, optional
-        The stored boundary set in use (``Store.boundary_set``); it replaces the default layer.
-    sample : bool
-        True when the bundled sample bulletin is shown.
-
-    Returns
-    -------
-    list of str
-        From :func:`geo.export.attribution_lines`: the CC BY 4.0 gazetteer line, the boundary
-        source (approximate estimate, upload or none), the outline's display-aid note, the seat.
-    """
-    from geo.export import attribution_lines
-
-    kind, source = _boundary_kind(layers, boundary_meta)
-    return attribution_lines(
-        county_code,
-        boundary=kind,
-        boundary_source=source,
-        outline=getattr(layers, "outline", None),
-        seat=getattr(layers, "seat", None) is not None,
-        sample=sample,
-    )
-
-
-def data_sources(
-    county_code: str,
-    layers: Any = None,
-    boundary_meta: Mapping | None = None,
-    *,
-    sample: bool = False,
-    path: Path | None = None,
-) -> list[dict[str, str]]:
-    """Every data source behind the current view, with its licence (the app's 数据来源).
-
-    Parameters
-    ----------
-    county_code : str
-    layers : geo.boundaries.CountyLayers, optional
-        The county's default layers; their ``source`` columns name where they come from.
-    boundary_meta : mapping, optional
-        The stored boundary set in use (``Store.boundary_set``); replaces the default
-        township layer in the list.
-    sample : bool
-        True when the bundled sample bulletin is shown.
-    path : pathlib.Path, optional
-        A counties.json; default ``data/counties.json`` (its ``attribution`` and
-        ``seat_source``).
-
-    Returns
-    -------
-    list of dict
-        Keys ``data``, ``source``, ``licence``; plain text (escape before Markdown). The
-        wording comes from ``data/config/attribution.json``.
-    """
-    from geo.export import load_attribution
-
-    cfg = load_attribution()
-    records, _ = _read_counties(path)
-    entry = next(
-        (r for r in records if str(r.get("code") or r.get("county_code")) == str(county_code)),
-        {},
-    )
-    rows = [{k: str(r.get(k, "")) for k in ("data", "source", "licence")} for r in cfg["gazetteer"]]
-    attribution = str(entry.get("attribution") or "")
-    outline = getattr(layers, "outline", None)
-    if outline is not None:
-        o = cfg["outline"]
-        approximate_outline = entry.get("outline_quality") == "approximate"
-        rows.append(
-            {
-                "data": o["data"],
-                "source": _layer_source(outline) or str(entry.get("outline") or ""),
-                "licence": o["licence_approximate"] if approximate_outline else o["licence_other"],
-            }
-        )
-    t = cfg["townships"]
-    if boundary_meta:
-        rows.append(
-            {
-                "data": t["data_user"],
-                "source": boundary_label(boundary_meta),
-                "licence": t["licence_user"],
-            }
-        )
-    elif getattr(layers, "townships", None) is not None:
-        kind = "approximate" if getattr(layers, "approximate", False) else "default"
-        rows.append(
-            {
-                "data": t[f"data_{kind}"],
-                "source": _layer_source(layers.townships) or str(entry.get("townships") or ""),
-                "licence": t[f"licence_{kind}"],
-            }
-        )
-    if attribution and (outline is not None or getattr(layers, "townships", None) is not None):
-        rows.append({"data": cfg["layers"]["data"], "source": attribution, "licence": ""})
-    if entry.get("seat_source"):
-        rows.append(
-            {"data": cfg["seat"]["data"], "source": str(entry["seat_source"]), "licence": ""}
-        )
-    for key, wanted in (("sample", sample), ("basemap", True)):
-        if wanted:
-            rows.append({k: str(cfg[key][k]) for k in ("data", "source", "licence")})
-    for r in rows:  # GeoNames and others state their licence inside the source text
-        if not r["licence"] and "CC BY" in r["source"]:
-            r["licence"] = "CC BY 4.0"
-        r["source"] = note_zh(r["source"])
-    return rows
-
-
-# ---------------------------------------------------------------------------------------------
-# labels and wording
-
-
 def bulletin_labels(items_df: pd.DataFrame) -> dict[str, str]:
     """Menu label of every bulletin of ``items_df``: title, issue and date, else its file name.
 
@@ -955,7 +715,6 @@ def review_labels(items_df: pd.DataFrame, width: int = 40) -> dict[str, str]:
         ``item_id -> "标题（2024-02-01 简报.txt）"``; items without a headline show the start
         of their body.
     """
-    from geo.webmap import item_title
 
     out = {}
     for row in items_df.itertuples():
@@ -971,42 +730,6 @@ def is_online_basemap(basemap: str) -> bool:
 
     bm = load_basemaps().get(basemap)
     return bool(bm is not None and bm.layers)
-
-
-UI_ZH_PATH = config.config_dir() / "ui_zh.json"
-
-
-def _ui_replacements(path: Path | None = None) -> list[tuple[Any, str]]:
-    import re
-
-    doc = json.loads(Path(path or UI_ZH_PATH).read_text(encoding="utf-8"))
-    return [(re.compile(p), r) for p, r in doc["replacements"]]
-
-
-def note_zh(text: str | None, path: Path | None = None) -> str:
-    """Chinese wording of the English notes and reports other modules write, line by line.
-
-    The boundary read/join reports, the note of a county without default boundaries and the
-    source notes of ``data/counties.json`` are English; the app shows them through this. The
-    patterns live in ``data/config/ui_zh.json``; a line no pattern knows is kept as it is.
-
-    Parameters
-    ----------
-    text : str or None
-    path : pathlib.Path, optional
-        Another file of the same form.
-
-    Returns
-    -------
-    str
-    """
-    rules = _ui_replacements(path)
-    lines = []
-    for line in str(text or "").split("\n"):
-        for pattern, repl in rules:
-            line = pattern.sub(repl, line)
-        lines.append(line)
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,120 @@
+"""The sidebar's filters and base map, seeded from the URL on a session's first run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from app import cache, common
+from geo import aggregate as agg
+from geo import app_support
+from geo.webmap import BASEMAPS
+
+
+def filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[str, str]):
+    """Filter widgets; returns (Filters, metric_key)."""
+    url_f: agg.Filters = st.session_state.get("_url_filters") or agg.Filters()
+    st.header("筛选")
+    chosen_sectors = _multi("f_sectors", "行业", sectors, url_f.sectors, "全部行业")
+    metric = _metric_choice(items_df, metrics_df, url_f)
+    metric_min, metric_max = _metric_range(metrics_df, metric, url_f)
+    chosen_towns = _multi("f_towns", "乡镇", towns, url_f.townships, "全部乡镇")
+    b_labels = app_support.bulletin_labels(items_df)
+    chosen_bulletins = _multi("f_bulletins", "简报", b_labels, url_f.bulletins, "全部简报")
+    date_from, date_to = _date_range(items_df, url_f)
+    common.seed("f_text", url_f.text)
+    text = st.text_input("搜索（标题、正文、单位）", key="f_text")
+    filters = agg.Filters(
+        sectors=tuple(chosen_sectors),
+        townships=tuple(chosen_towns),
+        bulletins=tuple(chosen_bulletins),
+        date_from=date_from,
+        date_to=date_to,
+        text=text.strip(),
+        metric_key=metric if metric_min is not None or metric_max is not None else None,
+        metric_min=metric_min,
+        metric_max=metric_max,
+    )
+    return filters, metric
+
+
+def _multi(key: str, label: str, options: dict[str, str], from_url, placeholder: str) -> list:
+    """A multiselect over ``options`` (key -> shown name), first seeded from the URL."""
+    common.seed(key, [o for o in from_url if o in options])
+    return st.multiselect(
+        label,
+        list(options),
+        format_func=lambda o: options.get(o, o),
+        placeholder=placeholder,
+        key=key,
+    )
+
+
+def _metric_choice(items_df, metrics_df, url_f: agg.Filters) -> str:
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    catalog = agg.metric_catalog(metrics_df, items_df)
+    labels = {r.key: f"{agg.metric_label(r.key)} · {int(r.n)}" for r in catalog.itertuples()}
+    metric_key = url_f.metric_key or url_v.metric
+    common.seed("f_metric", metric_key, metric_key in labels)
+    return st.selectbox(
+        "指标", list(labels), format_func=lambda k: labels.get(k, k), key="f_metric"
+    )
+
+
+def _metric_range(metrics_df, metric: str, url_f: agg.Filters) -> tuple:
+    """The chosen metric's range slider; ``(min, max)`` in base units, None = open."""
+    lo_hi = app_support.metric_bounds(metrics_df, metric)
+    # whole 万元/亿元 for money, whole units otherwise; filters get base units back
+    scale = app_support.metric_slider(metric, *lo_hi) if lo_hi is not None else None
+    if scale is None:
+        return None, None
+    # Bounds in the key: new data gives a fresh slider instead of an out-of-range value.
+    rkey = f"f_range_{metric}_{lo_hi[0]:g}_{lo_hi[1]:g}"
+    exact = (None, None)
+    if url_f.metric_key == metric:
+        exact = (url_f.metric_min, url_f.metric_max)
+        start = scale.lo if exact[0] is None else scale.to_slider(exact[0])
+        end = scale.hi if exact[1] is None else scale.to_slider(exact[1], upper=True)
+        common.seed(rkey, (start, max(start, end)))
+    low, high = st.slider(
+        f"{agg.metric_name(metric)} 范围（{scale.unit}）",
+        min_value=scale.lo,
+        max_value=scale.hi,
+        value=(scale.lo, scale.hi),
+        step=1,
+        format=f"%d {scale.unit}",
+        key=rkey,
+    )
+    return scale.to_range(low, high, *exact)
+
+
+def _date_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:
+    """The bulletin-date range picker (only when the bulletins span several days)."""
+    dates = pd.to_datetime(items_df["bulletin_date"], errors="coerce").dropna()
+    if dates.empty or not dates.min() < dates.max():
+        return None, None
+    dmin, dmax = dates.min().date(), dates.max().date()
+    dkey = f"f_dates_{dmin}_{dmax}"
+    if url_f.date_from or url_f.date_to:
+        start = dt.date.fromisoformat(url_f.date_from) if url_f.date_from else dmin
+        end = dt.date.fromisoformat(url_f.date_to) if url_f.date_to else dmax
+        common.seed(dkey, (min(max(start, dmin), dmax), max(min(end, dmax), dmin)))
+    picked = st.date_input("简报日期", value=(dmin, dmax), min_value=dmin, max_value=dmax, key=dkey)
+    if not (isinstance(picked, tuple | list) and len(picked) == 2):
+        return None, None
+    date_from = None if picked[0] <= dmin else picked[0].isoformat()
+    date_to = None if picked[1] >= dmax else picked[1].isoformat()
+    return date_from, date_to
+
+
+def basemap_choice() -> str:
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    common.seed("basemap", url_v.basemap, url_v.basemap in BASEMAPS)
+    basemap = st.selectbox("底图", list(BASEMAPS), format_func=lambda k: BASEMAPS[k], key="basemap")
+    if app_support.is_online_basemap(basemap):
+        st.caption("在线底图需联网；离线环境请选择“无底图”")
+    if basemap.startswith("tianditu") and not cache.tianditu_key():
+        st.warning("天地图需要密钥：在 secrets.toml 设置 tianditu_key 或环境变量 TIANDITU_KEY。")
+    return basemap
