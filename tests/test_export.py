@@ -560,7 +560,7 @@ def test_alternatives_are_one_readable_cell(tmp_path):
     ]
     items["alternatives"] = _json.dumps(alts, ensure_ascii=False)
     items["confidence"], items["needs_review"] = 0.7, True
-    view = export.make_view(
+    view = make_view(
         items,
         metrics,
         make_townships(),
