@@ -32,7 +32,13 @@ from geo import paths
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id
 from geo.errors import GeoInputError, StoreError
 from geo.models import Alternative, Bulletin, BulletinHeader, Evidence, Item, Metric, Place
-from geo.place_rules import CountyRules, PlaceRule, check_rule, normalise_rule_text
+from geo.place_rules import (
+    RULE_COLUMNS,
+    CountyRules,
+    PlaceRule,
+    check_rule,
+    normalise_rule_text,
+)
 
 __all__ = [
     "BOUNDARY_COLUMNS",
@@ -1563,19 +1569,7 @@ class Store:
         return int(n)
 
 
-_RULE_COLUMNS = (
-    "county_code",
-    "kind",
-    "text",
-    "township_code",
-    "township",
-    "village_code",
-    "village",
-    "author",
-    "created_at",
-    "note",
-    "source_item",
-)
+_RULE_COLUMNS = (*RULE_COLUMNS, "source_item")
 _RULE_FIELDS = "id, " + ", ".join(_RULE_COLUMNS)
 
 
