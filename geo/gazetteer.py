@@ -87,6 +87,7 @@ _VILLAGE_SUFFIXES = (
     ("村村委会", "村"),
     ("村委员会", "村"),
     ("村委会", "村"),
+    ("村委", "村"),  # 红泥井村委 (38 NBS names)
     ("居民委员会", "社区"),
     ("居委会", "社区"),
 )
@@ -299,10 +300,26 @@ def variant_key(name: str) -> str:
 def village_short_name(full_name: str) -> str:
     """Short village name: 新庄村民委员会 → 新庄村, 北街社区居民委员会 → 北街社区."""
     s = to_simplified(full_name).strip()
+    if s.endswith("委员会会"):  # 花园村村民委员会会: a doubled 会 in the NBS list
+        s = s[:-1]
     for suffix, repl in _VILLAGE_SUFFIXES:
         if s.endswith(suffix) and len(s) > len(suffix):
             return s[: -len(suffix)] + repl
     return s
+
+
+def _without_prefixes(short: str, prefixes: tuple[str, ...]) -> str:
+    """``short`` without a leading county and/or township name: 1,319 NBS village names are
+    written 韶山市清溪镇清溪村村民委员会 or 栾川县庙子镇庄子村…; the village is 清溪村."""
+    ordered = sorted({p for p in prefixes if p and len(p) >= 2}, key=lambda p: (-len(p), p))
+    stripped = True
+    while stripped:  # county, then township, whichever order they come in
+        stripped = False
+        for prefix in ordered:
+            if short.startswith(prefix) and len(short) - len(prefix) >= 2:
+                short, stripped = short[len(prefix) :], True
+                break
+    return short
 
 
 def _village_aliases(short: str, full: str = "") -> tuple[str, ...]:
@@ -390,7 +407,7 @@ def _province_rows(prov: str) -> tuple[dict[str, list[list[str]]], dict[str, lis
     return towns, villages
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=1024)  # one object per county (callers cache on it); each is small
 def _load_by_code(code: str) -> Gazetteer:
     row = _counties().set_index("code").loc[code]
     prov = code[:2]
@@ -414,10 +431,13 @@ def _load_by_code(code: str) -> Gazetteer:
         kinds = tuple(dict.fromkeys((a, k) for a, k in curated.get(code9, []) if a != name))
         townships.append(Township(code9, name, kind, tuple(aliases), sources, nbs_code, kinds))
     villages = []
+    town_names = {r[0]: (r[1], r[6]) for r in rows}
+    county_names = (row["name"], row["short_name"])
     for vcode, vname in sorted(v for nbs in remap for v in province_villages.get(nbs, [])):
         tcode = remap.get(vcode[:9])
         if tcode:
-            short = village_short_name(vname)
+            prefixes = (*county_names, *town_names.get(tcode, ()))
+            short = _without_prefixes(village_short_name(vname), prefixes)
             villages.append(Village(vcode, short, vname, tcode, _village_aliases(short, vname)))
     return Gazetteer(
         county_name=row["name"],

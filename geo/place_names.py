@@ -234,7 +234,7 @@ def _alias_entries(gaz: Gazetteer, add) -> None:
         add(row["alias"], entry)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)  # a few MB each; an evaluation run visits ~200 counties
 def _county_automaton(gaz: Gazetteer) -> ahocorasick.Automaton:
     """The county's own names and every outside place, one automaton per county."""
     entries: dict[str, dict[NameEntry, None]] = defaultdict(dict)

@@ -72,7 +72,8 @@ class Model:
 
     Calibration is ``platt`` (``sigmoid(a * logit(raw) + b)``, ``platt = (a, b)``),
     ``isotonic`` (piecewise linear through the knots ``calibration_x``/``calibration_y``) or
-    none (the raw probability).
+    none (the raw probability). An item that names no place of the county gets
+    ``no_candidates`` (how often such items were right), when the model has it.
     """
 
     township: LinearScorer
@@ -82,6 +83,7 @@ class Model:
     review_threshold: float
     scorer: str = "learned"
     platt: tuple[float, float] | None = None
+    no_candidates: float | None = None
 
     def calibrate(self, raw: float) -> float:
         """The calibrated probability of a raw softmax probability."""
@@ -118,8 +120,10 @@ def model_from_dict(doc: dict) -> Model:
     if len(xs) != len(ys) or list(xs) != sorted(xs):
         raise GeoInputError("geocoder model: calibration x must be sorted and match y")
     platt = cal.get("platt")
+    none_found = cal.get("no_candidates")
     return Model(
         platt=(float(platt[0]), float(platt[1])) if platt else None,
+        no_candidates=float(none_found) if none_found is not None else None,
         township=_scorer(doc["township"], TOWN_FEATURES, "township"),
         village=_scorer(doc["village"], VILLAGE_FEATURES, "village"),
         calibration_x=xs,
@@ -223,6 +227,8 @@ def decide(
             if top_v is not None and p_vil[top_v] > p_none:
                 village = top_v
     confidence = model.calibrate(raw)
+    if not town_feats and model.no_candidates is not None:
+        confidence = model.no_candidates  # nothing of the county named: how often that is right
     ranked = sorted(options, key=lambda o: -o.probability)
     return Decision(
         township_code=chosen,

@@ -25,7 +25,8 @@ Steps (all reported in the file's ``provenance``):
 3. The kept scorer's cross-validated probabilities are calibrated against whether the
    township (or county-wide) was right: Platt scaling (a scikit-learn logistic regression on
    the log-odds) or isotonic regression (scikit-learn), whichever has the lower calibration
-   error when itself cross-validated.
+   error when itself cross-validated. Items that name no place of the county are not part of
+   that fit: their confidence is how often such items were right (add-one smoothed).
 4. The review threshold is the lowest confidence at which the items above it reached township
    accuracy ≥ 0.95 and village accuracy ≥ 0.90 in the cross-validation (rounded up to 0.05).
 """
@@ -260,7 +261,7 @@ def outcomes(corpus: list[Labelled], idx: list[int], model: Model) -> list[tuple
         d = decide(it.features.towns, it.features.villages, model)
         t_ok = same_township(it.gaz, it.township, d.township_code)
         v_ok = same_village(it.gaz, it.village, it.township, d.village_code)
-        out.append((d.raw, t_ok, v_ok, d.village_raw))
+        out.append((d.raw, t_ok, v_ok, d.village_raw, bool(it.features.towns)))
     return out
 
 
@@ -374,11 +375,21 @@ def apply_calibration(cal: dict, raw: np.ndarray) -> np.ndarray:
     return np.interp(raw, cal["x"], cal["y"])
 
 
-def calibrated_oof(method: str, raw: np.ndarray, ok: np.ndarray, groups: list[str]):
-    """Calibrated confidences, each from a calibration fitted without its own fold."""
+def no_candidate_rate(ok: np.ndarray) -> float:
+    """How often an item that names no place of the county is right to be county-wide
+    (add-one smoothed: never 1.0 from a few items)."""
+    return float((ok.sum() + 1) / (len(ok) + 2))
+
+
+def calibrated_oof(method: str, raw, ok, groups: list[str], found) -> np.ndarray:
+    """Calibrated confidences, each from a calibration fitted without its own fold; items
+    with no candidate get the rate of right answers of such items in the other folds."""
     out = np.zeros(len(raw))
     for train, test in GroupKFold(n_splits=FOLDS).split(raw, groups=groups):
-        out[test] = apply_calibration(fit_calibration(method, raw[train], ok[train]), raw[test])
+        tr = train[found[train]]
+        cal = fit_calibration(method, raw[tr], ok[tr])
+        rate = no_candidate_rate(ok[train[~found[train]]])
+        out[test] = np.where(found[test], apply_calibration(cal, raw[test]), rate)
     return out
 
 
@@ -464,16 +475,19 @@ def calibrate(oof: list[tuple], groups: list[str]) -> tuple[dict, float, dict]:
     raw = np.array([o[0] for o in oof])
     t_ok = np.array([o[1] for o in oof], dtype=bool)
     v_ok = np.array([o[2] for o in oof], dtype=bool)
-    ece = {m: calibration_error(calibrated_oof(m, raw, t_ok, groups), t_ok) for m in METHODS}
+    found = np.array([o[4] for o in oof], dtype=bool)
+    ece = {m: calibration_error(calibrated_oof(m, raw, t_ok, groups, found), t_ok) for m in METHODS}
     method = min(ece, key=ece.get)
-    conf = calibrated_oof(method, raw, t_ok, groups)
+    conf = calibrated_oof(method, raw, t_ok, groups, found)
     tau = review_threshold(conf, t_ok, v_ok)
     figures = {
         "ece_raw": round(calibration_error(raw, t_ok), 3),
         "ece_cross_validated": {m: round(e, 3) for m, e in ece.items()},
         "at_threshold": at_threshold(conf, t_ok, v_ok, tau),
     }
-    return fit_calibration(method, raw, t_ok), tau, figures
+    calibration = fit_calibration(method, raw[found], t_ok[found])
+    calibration["no_candidates"] = round(no_candidate_rate(t_ok[~found]), 4)
+    return calibration, tau, figures
 
 
 def main(argv: list[str] | None = None) -> int:
