@@ -182,6 +182,18 @@ def _national_places() -> dict[str, tuple[tuple[str, str], ...]]:
     return {name: tuple(sorted(codes)) for name, codes in found.items()}
 
 
+@functools.lru_cache(maxsize=1)
+def _outside_names() -> dict[str, tuple[frozenset[str], NameEntry]]:
+    """Every national name with the codes that own it (a county's own code, or its city's or
+    province's, keeps the name from being outside) and its one ``outside`` entry."""
+    out = {}
+    for name, codes in _national_places().items():
+        owners = frozenset(code for code, kind in codes if kind in ("county", "city") and code)
+        first = codes[0][0]
+        out[name] = (owners, NameEntry("outside", (first,) if first else (), name))
+    return out
+
+
 def _township_entries(gaz: Gazetteer, add) -> None:
     placeable = tuple(cues()["placeable_other_suffixes"])
     for t in gaz.townships:
@@ -254,10 +266,10 @@ def _county_automaton(gaz: Gazetteer) -> ahocorasick.Automaton:
         add(name, NameEntry("context", (), name))
     # Outside places last: a name of the county's own (a village called 新县村, the county's
     # city under another spelling) is never read as outside.
-    for name, codes in _national_places().items():
-        if name not in entries:
-            for entry in _outside_entries(gaz, codes, name):
-                add(name, entry)
+    own = {gaz.county_code, gaz.county_code[:4], gaz.county_code[:2]}
+    for name, (codes, entry) in _outside_names().items():
+        if name not in entries and not codes & own:
+            entries[name] = {entry: None}
     auto = ahocorasick.Automaton()
     for key, found in entries.items():
         auto.add_word(key, (key, tuple(found)))
@@ -266,17 +278,6 @@ def _county_automaton(gaz: Gazetteer) -> ahocorasick.Automaton:
 
 
 # --------------------------------------------------------------------------- matching
-
-
-def _outside_entries(
-    gaz: Gazetteer, codes: tuple[tuple[str, str], ...], name: str
-) -> tuple[NameEntry, ...]:
-    out = []
-    for code, kind in codes:
-        if code == gaz.county_code or (kind == "city" and gaz.county_code.startswith(code)):
-            return ()  # the item's own county or city, under another spelling
-        out.append(NameEntry("outside", (code,) if code else (), name))
-    return tuple(out[:1])
 
 
 def _rule_hits(simple: str, rules: CountyRules | None) -> list[tuple[int, int, NameEntry]]:
