@@ -25,7 +25,7 @@ def _township_panel(code: str, name: str, items_df, metrics_df, sectors: dict[st
             "行业：" + "、".join(f"{sectors.get(s, s)} {n}" for s, n in info["sectors"].items())
         )
     for label, value in info["totals"][:8]:
-        st.write(f"{app_support.md_escape(label)}：{display.format_number(value)}")
+        st.write(f"{app_support.md_escape(label)}：{display.format_value(value)}")
     for row in info["items"].head(_PANEL_ITEMS).itertuples():
         with st.expander(app_support.md_escape(display.item_title(row.headline, row.body))):
             st.text(row.body or "")

@@ -84,8 +84,8 @@ def _sentences(text: str) -> list[str]:
 
 
 def _sample_sources() -> list[_Source]:
-    from geo.ingest import normalise_text
     from geo.items import split_items
+    from geo.normalise import normalise_text
 
     text = normalise_text(SAMPLE.read_text(encoding="utf-8"))
     out = []
@@ -130,8 +130,8 @@ def build_corpus(target_items: int, seed: int = SEED) -> tuple[list[str], int]:
     (list of str, int)
         Raw bulletin texts and the number of real source items they were built from.
     """
-    from geo.ingest import normalise_text
     from geo.items import split_items
+    from geo.normalise import normalise_text
 
     sample = _sample_sources()
     pool = sample + _dev_sources(_dev_items())
@@ -162,10 +162,11 @@ def build_corpus(target_items: int, seed: int = SEED) -> tuple[list[str], int]:
 def run_pipeline(texts: list[str], gazetteer) -> tuple[dict, list]:
     """Run the text stages over ``texts`` stage by stage; return timings and bulletins."""
     from geo.geocode import geocode_item
-    from geo.ingest import normalise_text, parse_header
     from geo.items import split_items
+    from geo.masthead import parse_header
     from geo.metrics import extract_metrics
     from geo.models import Bulletin
+    from geo.normalise import normalise_text
     from geo.sectors import classify_sector, load_taxonomy
 
     taxonomy = load_taxonomy()
@@ -466,8 +467,8 @@ def bench_map_10k(bulletins: list, repeats: int) -> dict:
 def bench_bounded_input() -> dict:
     """Normalisation is linear: a 20 MB hard-wrapped text against a 2 MB one (ratio ~10, where
     the old quadratic join gave ~100), and a bulletin just under the character cap end to end."""
-    from geo.ingest import normalise_text
     from geo.io.bulletin_files import MAX_BULLETIN_CHARS
+    from geo.normalise import normalise_text
     from geo.pipeline import parse_text
 
     line = "息县招商工作迎来开门红树牢企业至上企业家至上的理念夯实企业发展平台持续完善基础设施统筹"

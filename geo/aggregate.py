@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo.metrics import measure_word
 from geo.models import Bulletin
 
 __all__ = [
@@ -170,6 +171,11 @@ class MetricKey:
         Chinese unit shown in legends, e.g. ``"元"``.
     cues : tuple of str
         Label cues; empty for the per-unit fallbacks.
+    measures : tuple of str
+        Measure words the bulletin must have written with the figure (``"眼"``, ``"公里"``);
+        empty when the unit alone decides.
+    on_map : bool
+        Offered as a map metric; False for catch-alls of unlike things (其他数量).
     """
 
     key: str
@@ -177,6 +183,8 @@ class MetricKey:
     unit: str
     unit_zh: str
     cues: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+    on_map: bool = True
 
     @property
     def label(self) -> str:
@@ -189,11 +197,20 @@ def _metric_config(path: str) -> tuple[tuple[MetricKey, ...], dict[str, MetricKe
     cfg = json.loads(Path(path).read_text(encoding="utf-8"))
     unit_zh = cfg["unit_zh"]
     families = tuple(
-        MetricKey(f["key"], f["name_zh"], f["unit"], unit_zh.get(f["unit"], ""), tuple(f["cues"]))
+        MetricKey(
+            f["key"],
+            f["name_zh"],
+            f["unit"],
+            f.get("unit_zh", unit_zh.get(f["unit"], "")),
+            tuple(f.get("cues", ())),
+            tuple(f.get("measures", ())),
+        )
         for f in cfg["families"]
     )
     fallbacks = {
-        unit: MetricKey(f["key"], f["name_zh"], unit, unit_zh.get(unit, ""))
+        unit: MetricKey(
+            f["key"], f["name_zh"], unit, unit_zh.get(unit, ""), on_map=f.get("map", True)
+        )
         for unit, f in cfg["fallbacks"].items()
     }
     it = cfg["items"]
@@ -270,16 +287,20 @@ def assign_metric_keys(metrics_df: pd.DataFrame, path: str | Path | None = None)
     decided = []
     for u in uniques:
         u_unit, u_hay = u.split("\x1e", 1)
-        key = None
-        for fam in families:
-            if fam.unit == u_unit and any(c in u_hay for c in fam.cues):
-                key = fam.key
-                break
-        if key is None:
-            key = fallbacks.get(u_unit, fallbacks.get("other")).key
-        decided.append(key)
+        measure = measure_word(u_hay.rsplit("\x1f", 1)[-1])
+        key = next((f.key for f in families if _in_family(f, u_unit, measure, u_hay)), None)
+        decided.append(key or fallbacks.get(u_unit, fallbacks.get("other")).key)
     out["metric_key"] = np.asarray(decided, dtype=object)[codes]
     return out
+
+
+def _in_family(family: MetricKey, unit: str, measure: str, hay: str) -> bool:
+    """Unit equal, measure word listed (when the family lists any), a cue (when it has any)."""
+    if family.unit != unit:
+        return False
+    if family.measures and measure not in family.measures:
+        return False
+    return not family.cues or any(c in hay for c in family.cues)
 
 
 def _with_keys(metrics_df: pd.DataFrame) -> pd.DataFrame:
@@ -306,7 +327,9 @@ def metric_catalog(metrics_df: pd.DataFrame, items_df: pd.DataFrame | None = Non
     m = _with_keys(metrics_df)
     index = _key_index()
     order = {k: i for i, k in enumerate(index)}
+    # catch-alls of unlike things (其他数量) are listed per item, never mapped
     counts = m["metric_key"].value_counts()
+    counts = counts[[index[k].on_map if k in index else False for k in counts.index]]
     rows = [
         {
             "key": key,
@@ -473,6 +496,27 @@ def item_metric_values(metrics_df: pd.DataFrame, metric_key: str | None) -> pd.S
     m = _with_keys(metrics_df)
     m = m.loc[(m["metric_key"] == metric_key).to_numpy(), ["item_id", "value"]]
     return m.groupby("item_id", sort=False)["value"].max().astype(float)
+
+
+def counted_metrics(metrics_df: pd.DataFrame) -> pd.Series:
+    """Which figures count: per item and metric key the largest one (the first of equals).
+
+    The others restate or are part of it (新增 2000 亩 within 总面积 5600 亩; 首期 3 亿元
+    within 签约 10 亿元); every total — map, tables, CSV, PDF — adds counted figures only.
+
+    Returns
+    -------
+    Series of bool
+        Aligned with ``metrics_df``.
+    """
+    m = _with_keys(metrics_df)
+    if m.empty:
+        return pd.Series([], dtype=bool, index=m.index)
+    order = m.assign(_pos=np.arange(len(m))).sort_values(
+        ["item_id", "metric_key", "value", "_pos"], ascending=[True, True, False, True]
+    )
+    first = ~order.duplicated(["item_id", "metric_key"])
+    return first.reindex(m.index).astype(bool)
 
 
 def item_metric_values_by_key(metrics_df: pd.DataFrame) -> pd.DataFrame:

@@ -6,10 +6,9 @@ it can be tested without a browser. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from geo import aggregate as agg
 from geo import paths
 from geo.boundaries import read_boundaries
 from geo.boundary_import import import_boundaries
-from geo.display import SCOPE_ZH, UNIT_NAMES_ZH, format_number, item_title
+from geo.display import SCOPE_ZH, item_title, metric_texts
 from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
 from geo.pipeline import parse_file
@@ -259,12 +258,13 @@ def _with_header(bulletin: Bulletin, given: BulletinHeader | None) -> Bulletin:
     if given is None:
         return bulletin
     h = bulletin.header
-    header = BulletinHeader(
+    header = replace(  # keeps the masthead's other fields (总期号, 主办单位)
+        h,
         title=h.title or given.title or None,
         issue=h.issue or given.issue or None,
         date=h.date or given.date or None,
     )
-    return dataclasses.replace(bulletin, header=header)
+    return replace(bulletin, header=header)
 
 
 @dataclass
@@ -416,25 +416,14 @@ def metric_bounds(metrics_df: pd.DataFrame, metric_key: str | None) -> tuple[flo
     return float(totals.min()), float(totals.max())
 
 
-def _metric_summaries(metrics_df: pd.DataFrame, unit_zh: Mapping[str, str]) -> pd.Series:
-    """One short string per item listing its metrics ("300亩；666万元；45座")."""
+def _metric_summaries(metrics_df: pd.DataFrame) -> pd.Series:
+    """One short string per item listing its metrics ("约300亩；666万元；45座")."""
     if metrics_df.empty:
         return pd.Series(dtype=object)
     # A plain dict beats groupby(...).agg(join) by ~20x on 10,000 items.
     parts: dict[str, list[str]] = {}
-    texts = metrics_df["text"].tolist() if "text" in metrics_df else [""] * len(metrics_df)
-    for iid, value, unit, text in zip(
-        metrics_df["item_id"].tolist(),
-        metrics_df["value"].tolist(),
-        metrics_df["unit"].tolist(),
-        texts,
-        strict=True,
-    ):
-        if unit == "other" and isinstance(text, str) and text.strip():
-            # "45座", "3.5公里": the bulletin's own unit word, which "other" does not know
-            parts.setdefault(iid, []).append("".join(text.split()))
-            continue
-        parts.setdefault(iid, []).append(format_number(value) + unit_zh.get(unit, ""))
+    for iid, text in zip(metrics_df["item_id"].tolist(), metric_texts(metrics_df), strict=True):
+        parts.setdefault(iid, []).append(text)
     return pd.Series({k: "；".join(v) for k, v in parts.items()}, dtype=object)
 
 
@@ -459,7 +448,7 @@ def items_table(
         render HTML), so bulletin text needs no escaping here.
     """
     names = dict(sector_names or {})
-    summary = _metric_summaries(metrics_df, UNIT_NAMES_ZH)
+    summary = _metric_summaries(metrics_df)
     out = pd.DataFrame(index=items_df.index)
     for label, col in TABLE_COLUMNS.items():
         if col == "metrics":

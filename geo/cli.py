@@ -9,6 +9,8 @@ Subcommands::
                         it as a county rule)
     review              the items whose place needs review, lowest confidence first
     rules               county rules from corrections: list, export FILE, import FILE, delete ID
+    recut               fix where items are cut: merge ITEM_ID ITEM_ID, split ITEM_ID --at N |
+                        --before 文字, list, undo CUT_ID (kept like corrections)
     regeocode           recompute stored places with the current gazetteer, geocoder and rules
     counties            list the counties the gazetteer knows
     boundaries          import FILE --county X: keep official township boundaries in the store;
@@ -33,13 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__
-from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH
+from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH, metric_value_text
 from geo.errors import GeoInputError, one_line
 
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
 EXPORT_FORMATS = ("html", "png", "pdf", "csv", "geojson", "gpkg")
-_QUALIFIER_ZH = {"approx": "约", "at_least": "≥", "at_most": "≤"}
 _CLEAR = {"", "-", "无", "none"}
 
 
@@ -128,19 +129,15 @@ def format_table(
     return "\n".join(lines)
 
 
-def _number_zh(value: float) -> str:
-    """Compact Chinese number: 13.5亿, 2354, 35万."""
-    for size, suffix in ((1e8, "亿"), (1e4, "万")):
-        if abs(value) >= size:
-            return f"{value / size:.4g}{suffix}"
-    return f"{value:.6g}"
-
-
 def _metric_zh(m: dict) -> str:
-    if m.get("unit") == "other" and str(m.get("text") or "").strip():
-        return "".join(str(m["text"]).split())  # "45座": the bulletin's own unit word
-    unit = UNIT_NAMES_ZH.get(m.get("unit", ""), "")
-    return f"{_QUALIFIER_ZH.get(m.get('qualifier'), '')}{_number_zh(float(m['value']))}{unit}"
+    """``约300亩``, ``45座``: as the app and the exports show it."""
+    return metric_value_text(
+        float(m["value"]),
+        m.get("unit"),
+        m.get("text"),
+        UNIT_NAMES_ZH.get(m.get("unit", ""), ""),
+        m.get("qualifier"),
+    )
 
 
 def _write_csv(df, out) -> None:
@@ -240,7 +237,10 @@ def _bulletin_table(bulletin) -> str:
         ["#", "标题", "单位", "行业", "范围", "乡镇/村", "置信度", "主要指标"],
         [4, 30, 14, 10, 6, 18, 10, 40],
     )
-    return f"{head} — {len(bulletin.items)} 条 ({bulletin.source_name})\n{table}"
+    from geo.recut import review_notes
+
+    notes = "\n".join(review_notes(bulletin))
+    return f"{head} — {len(bulletin.items)} 条 ({bulletin.source_name})\n{table}\n\n{notes}"
 
 
 def _confidence_zh(confidence: float | None, needs_review: bool) -> str:
@@ -289,6 +289,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                 f"{status:9}  {result.bulletin_id[:12]}  {result.n_items:3d} items  {path}",
                 file=sys.stdout,
             )
+            for warning in bulletin.warnings if result.created else ():
+                tqdm.write(f"           提示：{warning.message}", file=sys.stdout)
     finally:
         if store is not None:
             store.close()
@@ -435,6 +437,90 @@ def _cmd_correct(args: argparse.Namespace) -> int:
     if rule is not None:
         print(f"已保存{rule.label}；新导入的事项将按此规则定位，已导入的请运行 regeocode")
     return 0
+
+
+def _cmd_recut_merge(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        merged = store.merge_items(args.first, args.second, note=args.note)
+        _, item = store.item(merged)
+    print(f"已合并 {args.first} 和 {args.second}，现为一条 {merged}：{_preview(item)}")
+    return 0
+
+
+def _cmd_recut_split(args: argparse.Namespace) -> int:
+    from geo.recut import split_offset
+
+    if (args.at is None) == (args.before is None):
+        raise _UsageError("请给出拆分位置：--at 偏移量 或 --before 文字（二选一）")
+    with _open_store(args.store) as store:
+        bulletin_id, item = store.item(args.item_id)
+        at = args.at
+        if args.before is not None:
+            at = split_offset(store.bulletin_text(bulletin_id), item, args.before)
+        first, second = store.split_item(args.item_id, at, note=args.note)
+        _, a = store.item(first)
+        _, b = store.item(second)
+    print(f"已拆分 {args.item_id}：{first}「{_preview(a)}」和 {second}「{_preview(b)}」")
+    return 0
+
+
+def _cmd_recut_list(args: argparse.Namespace) -> int:
+    from geo.recut import CUT_KINDS, Cut, describe_cut
+
+    with _open_store(args.store) as store:
+        df = store.cuts(args.bulletin)
+        texts = {b: store.bulletin_text(b) for b in set(df["bulletin_id"]) if _stored(store, b)}
+    described = [
+        describe_cut(Cut(r.kind, r.at_offset), texts[r.bulletin_id])
+        if r.bulletin_id in texts
+        else "（简报已删除，重新导入后生效）"
+        for r in df.itertuples()
+    ]
+    df = df.assign(description=described)
+    if args.format == "csv":
+        _write_csv(df, sys.stdout)
+    elif args.format == "json":
+        json.dump(df.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif df.empty:
+        print("还没有切分更正")
+    else:
+        rows = [
+            [
+                r.id,
+                r.bulletin_id[:12],
+                r.bulletin_name,
+                CUT_KINDS.get(r.kind, r.kind),
+                r.at_offset,
+                r.description,
+                r.note,
+                r.created_at,
+            ]
+            for r in df.itertuples()
+        ]
+        heads = ["编号", "简报", "文件", "类型", "位置", "内容", "说明", "时间"]
+        print(format_table(rows, heads, [6, 12, 24, 4, 6, 36, 20, 25]))
+    return 0
+
+
+def _stored(store, bulletin_id: str) -> bool:
+    return bool(store.bulletins()["id"].eq(bulletin_id).any())
+
+
+def _cmd_recut_undo(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        store.undo_cut(args.cut_id)
+    print(f"已撤销切分更正 {args.cut_id}")
+    return 0
+
+
+def _recut_usage(args: argparse.Namespace) -> int:
+    raise _UsageError("请选择操作：recut merge|split|list|undo")
+
+
+def _preview(item, width: int = 24) -> str:
+    text = " ".join((item.headline or item.body).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _cmd_regeocode(args: argparse.Namespace) -> int:
@@ -806,6 +892,37 @@ def _cmd_export(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- entry point
 
 
+def _add_recut_parser(sub, store_arg) -> None:
+    """``recut merge|split|list|undo``: reviewers' fixes of where items are cut."""
+    sp = sub.add_parser("recut", help="fix where items are cut (merge, split; kept in the store)")
+    sp.set_defaults(func=_recut_usage)
+    rsub = sp.add_subparsers(dest="recut_command", metavar="ACTION")
+    rp = rsub.add_parser("merge", help="merge two neighbouring items of one bulletin")
+    rp.add_argument("first", metavar="ITEM_ID")
+    rp.add_argument("second", metavar="ITEM_ID")
+    rp.add_argument("--note", default="", help="why (kept with the fix)")
+    store_arg(rp)
+    rp.set_defaults(func=_cmd_recut_merge)
+    rp = rsub.add_parser("split", help="split an item so that a new one starts at a position")
+    rp.add_argument("item_id", metavar="ITEM_ID")
+    rp.add_argument(
+        "--at", type=int, metavar="OFFSET", help="offset in the bulletin text (as start/end)"
+    )
+    rp.add_argument("--before", metavar="TEXT", help="split before these words of the item")
+    rp.add_argument("--note", default="", help="why (kept with the fix)")
+    store_arg(rp)
+    rp.set_defaults(func=_cmd_recut_split)
+    rp = rsub.add_parser("list", help="list the cut fixes")
+    rp.add_argument("--bulletin", metavar="BULLETIN_ID", help="only this bulletin's fixes")
+    rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    store_arg(rp)
+    rp.set_defaults(func=_cmd_recut_list)
+    rp = rsub.add_parser("undo", help="take a cut fix back")
+    rp.add_argument("cut_id", type=int, metavar="CUT_ID")
+    store_arg(rp)
+    rp.set_defaults(func=_cmd_recut_undo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m geo`` argument parser with all subcommands.
 
@@ -889,7 +1006,7 @@ def _add_text_commands(sub) -> None:
 
 
 def _add_store_commands(sub) -> None:
-    """bulletins, delete, corrections, correct, regeocode."""
+    """bulletins, delete, corrections, correct, recut, regeocode."""
     sp = sub.add_parser("bulletins", help="list the stored bulletins")
     sp.add_argument("--format", choices=("table", "csv"), default="table")
     _store_arg(sp)
@@ -922,6 +1039,8 @@ def _add_store_commands(sub) -> None:
     sp.add_argument("--author", default="", help="who keeps the rule")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_correct)
+
+    _add_recut_parser(sub, _store_arg)
 
     sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
     sp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county's bulletins")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -19,12 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geo.aggregate import metric_unit_zh
+from geo.metrics import measure_word
 from geo.paths import config_dir
 from geo.sectors import sector_names
 
 __all__ = [
     "APPROXIMATE_NOTE",
     "COUNTY_ITEMS_LABEL",
+    "MEASURED_UNITS",
     "NODATA_COLOR",
     "NODATA_LABEL",
     "NO_MAP_NOTE",
@@ -38,13 +42,15 @@ __all__ = [
     "UNIT_NAMES_ZH",
     "Classes",
     "classify",
-    "format_number",
     "format_value",
     "item_title",
+    "metric_texts",
+    "metric_units_zh",
     "metric_value_text",
     "note_zh",
     "sector_color",
     "sector_label",
+    "value_texts",
 ]
 
 APPROXIMATE_NOTE = "示意范围，非官方边界 — 请上传官方乡镇边界"
@@ -168,13 +174,61 @@ def format_value(value: float | None, unit_zh: str = "") -> str:
     return f"{_num(v)}{unit_zh}"
 
 
-def metric_value_text(
-    value: float | None, unit: str | None, text: str | None, unit_zh: str = ""
-) -> str:
-    """How one metric reads in tables and popups.
+#: Units whose figures read with the measure word the bulletin wrote (2万条, 45座, 36万千瓦时):
+#: the family's unit would name the wrong thing.
+MEASURED_UNITS = ("other", "item", "time")
 
-    A metric of unit ``other`` ("45座", "3.5公里") is shown as written in the bulletin, since
-    its family unit (个) would be wrong; the others as :func:`format_value` with ``unit_zh``.
+
+def value_texts(values, units_zh, qualifiers) -> list[str]:
+    """:func:`format_value` of many values at once, with the qualifier (约, ≥, ≤) in front."""
+    v = np.asarray(values, dtype=float)
+    a = np.abs(v)
+    big, mid = a >= 1e8, a >= 1e4
+    scaled = (v / np.where(big, 1e8, np.where(mid, 1e4, 1.0))).tolist()
+    suffix = np.where(big, "亿", np.where(mid, "万", "")).tolist()
+    out = []
+    for x, s, u, q in zip(scaled, suffix, units_zh, qualifiers, strict=True):
+        if not math.isfinite(x):
+            out.append(NODATA_LABEL)
+            continue
+        # same digits as _num: two decimals at most, no trailing zeros
+        out.append(f"{QUALIFIER_ZH.get(q, '')}{f'{x:.2f}'.rstrip('0').rstrip('.')}{s}{u}")
+    return out
+
+
+def metric_units_zh(units, texts, keys=None) -> list[str]:
+    """The unit each figure reads with: the bulletin's measure word for :data:`MEASURED_UNITS`
+    (when it wrote one), else the metric key's unit, else the base unit's Chinese name."""
+    keys = keys if keys is not None else [None] * len(units)
+    out = []
+    for unit, text, key in zip(units, texts, keys, strict=True):
+        word = measure_word(text) if unit in MEASURED_UNITS else ""
+        if not word:
+            word = (metric_unit_zh(key) if key else "") or UNIT_NAMES_ZH.get(unit, "")
+        out.append(word)
+    return out
+
+
+def metric_texts(metrics_df: pd.DataFrame) -> list[str]:
+    """How each metric row reads in popups, tables and exports: ``约300亩``, ``1.35亿元``,
+    ``2万条``, ``45座`` (plain text: escape before HTML)."""
+    if metrics_df is None or metrics_df.empty:
+        return []
+    keys = metrics_df["metric_key"].tolist() if "metric_key" in metrics_df else None
+    texts = metrics_df["text"].tolist() if "text" in metrics_df else [""] * len(metrics_df)
+    units = metric_units_zh(metrics_df["unit"].tolist(), texts, keys)
+    qualifiers = metrics_df["qualifier"].tolist() if "qualifier" in metrics_df else None
+    return value_texts(metrics_df["value"], units, qualifiers or [None] * len(units))
+
+
+def metric_value_text(
+    value: float | None,
+    unit: str | None,
+    text: str | None,
+    unit_zh: str = "",
+    qualifier: str | None = None,
+) -> str:
+    """How one metric reads (see :func:`metric_texts`).
 
     Parameters
     ----------
@@ -182,19 +236,16 @@ def metric_value_text(
     unit : str or None
         Base unit of the metric (``"yuan"``, ``"other"``...).
     text : str or None
-        The metric's original text (``Metric.text``).
+        The metric's original text (``Metric.text``): its measure word is kept for counts.
     unit_zh : str
-        Chinese unit for the other units.
-
-    Returns
-    -------
-    str
-        Plain text (escape before HTML).
+        Chinese unit otherwise (the metric key's).
+    qualifier : str, optional
+        ``approx``, ``at_least``, ``at_most``.
     """
-    if unit == "other":
-        written = "".join(str(text or "").split())
-        return written or format_value(value)
-    return format_value(value, unit_zh)
+    word = measure_word(text) if unit in MEASURED_UNITS else ""
+    if value is None:
+        return NODATA_LABEL
+    return value_texts([value], [word or unit_zh], [qualifier])[0]
 
 
 def item_title(headline: str | None, body: str | None, n: int = 20) -> str:
@@ -250,10 +301,24 @@ class Classes:
 
 
 def classify(values, unit_zh: str = "", k: int = 5) -> Classes:
-    """Class breaks for a choropleth.
+    """Choropleth classes: ordered, non-overlapping, each labelled by the values it holds.
 
-    Natural breaks (Fisher-Jenks, exact and deterministic) with up to ``k`` classes; with one or
-    two distinct values each value is its own class; NaN is class ``-1`` (无数据).
+    With at most ``k`` distinct values each value is its own class (``1条``, ``2条``, ``5条``);
+    with more, natural breaks (Fisher-Jenks, exact and deterministic) make ``k`` classes, each
+    labelled from its smallest to its largest value (``3–5条``, ``666万–1.2亿元``), so classes
+    never overlap and always run upwards. NaN is class ``-1`` (无数据).
+
+    Parameters
+    ----------
+    values : sequence of float
+    unit_zh : str
+        Unit after the upper bound of each label.
+    k : int
+        Most classes.
+
+    Returns
+    -------
+    Classes
     """
     v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
     valid = np.isfinite(v)
@@ -261,45 +326,33 @@ def classify(values, unit_zh: str = "", k: int = 5) -> Classes:
     distinct = np.unique(v[valid])
     if len(distinct) == 0:
         return Classes(index, [], [])
-    if len(distinct) <= 2:
-        colors = [RAMP[1], RAMP[3]][: len(distinct)] if len(distinct) == 2 else [RAMP[3]]
-        index[valid] = np.searchsorted(distinct, v[valid])
-        return Classes(index, colors, [format_value(d, unit_zh) for d in distinct])
+    uppers = distinct if len(distinct) <= k else _natural_breaks(v[valid], k)
+    index[valid] = np.minimum(np.searchsorted(uppers, v[valid], side="left"), len(uppers) - 1)
+    labels = []
+    for i in range(len(uppers)):
+        held = v[valid][index[valid] == i]
+        lo, hi = float(held.min()), float(held.max())
+        one = format_value(lo, unit_zh) == format_value(hi, unit_zh)
+        labels.append(
+            format_value(hi, unit_zh) if one else f"{format_value(lo)}–{format_value(hi, unit_zh)}"
+        )
+    return Classes(index, _ramp(len(uppers)), labels)
+
+
+def _natural_breaks(values: np.ndarray, k: int) -> np.ndarray:
+    """Upper bounds of ``k`` Fisher-Jenks classes, strictly increasing."""
     import mapclassify
 
-    n = min(k, len(distinct))
     with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", UserWarning
-        )  # "Numba not installed": fine for 20-odd values
-        bins = np.asarray(mapclassify.FisherJenks(v[valid], k=n).bins, dtype=float)
-    index[valid] = np.minimum(np.searchsorted(bins, v[valid], side="left"), len(bins) - 1)
-    colors = [RAMP[round(i * (len(RAMP) - 1) / max(len(bins) - 1, 1))] for i in range(len(bins))]
-    lows = [float(distinct.min()), *bins[:-1].tolist()]
-    labels = []
-    for i, (lo, hi) in enumerate(zip(lows, bins.tolist(), strict=True)):
-        if format_value(lo, unit_zh) == format_value(hi, unit_zh):
-            # one value (or values that read the same): "200条", not "200–200条"
-            labels.append(format_value(hi, unit_zh))
-            continue
-        sep = "–" if i == 0 else "以上 – "
-        labels.append(f"{format_value(lo, '')}{sep}{format_value(hi, unit_zh)}")
-    return Classes(index, colors, labels)
+        warnings.simplefilter("ignore", UserWarning)  # "Numba not installed": fine here
+        bins = np.asarray(mapclassify.FisherJenks(values, k=k).bins, dtype=float)
+    return np.unique(bins)
 
 
-def format_number(value: float) -> str:
-    """A compact Chinese reading of a number: 6660000 -> "666万", 1.35e9 -> "13.5亿".
-
-    Parameters
-    ----------
-    value : float
-
-    Returns
-    -------
-    str
-    """
-    if abs(value) >= 1e8:
-        return f"{value / 1e8:.4g}亿"
-    if abs(value) >= 1e4:
-        return f"{value / 1e4:.4g}万"
-    return f"{value:.4g}"
+def _ramp(n: int) -> list[str]:
+    """``n`` colours spread over :data:`RAMP` (one class: its dark end; two: light and dark)."""
+    if n == 1:
+        return [RAMP[3]]
+    if n == 2:
+        return [RAMP[1], RAMP[3]]
+    return [RAMP[round(i * (len(RAMP) - 1) / (n - 1))] for i in range(n)]

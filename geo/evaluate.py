@@ -31,9 +31,9 @@ from pathlib import Path
 from geo.errors import GeoInputError
 from geo.gazetteer import Gazetteer, load_gazetteer, township_key
 from geo.geocode import geocode_item
-from geo.ingest import normalise_text
 from geo.items import single_item
 from geo.models import Item, Metric
+from geo.normalise import normalise_text
 from geo.pipeline import annotate_items
 from geo.place_scoring import load_model
 

@@ -34,7 +34,7 @@ from geo.display import (
     NO_TOWNSHIPS_NOTE,
     format_value,
     item_title,
-    metric_value_text,
+    metric_texts,
     sector_label,
 )
 from geo.errors import ExportError
@@ -369,17 +369,15 @@ def _items_table(view: MapView) -> pd.DataFrame:
         items["alternatives"] = items["alternatives"].map(alternatives_text)
     m = agg._with_keys(view.metrics_df)
     if len(m):
-        totals = m.pivot_table(index="item_id", columns="metric_key", values="value", aggfunc="sum")
+        # the item's value of each key is its counted figure, as on the map (never a sum of
+        # figures that restate each other)
+        per_key = agg.item_metric_values_by_key(m)
+        totals = per_key.pivot(index="item_id", columns="metric_key", values="value")
         totals.columns = [str(c) for c in totals.columns]
         items = items.merge(totals, left_on="item_id", right_index=True, how="left")
         labels = m["label"].fillna("").astype(str)
         names = labels.where(labels != "", m["metric_key"].astype(str))
-        # unit "other" reads as written ("45座"), not with its family's 个
-        values = [
-            metric_value_text(v, u, t, agg.metric_unit_zh(k))
-            for v, u, t, k in zip(m["value"], m["unit"], m["text"], m["metric_key"], strict=True)
-        ]
-        text = names + "=" + pd.Series(values, index=m.index, dtype=str)
+        text = names + "=" + pd.Series(metric_texts(m), index=m.index, dtype=str)
         joined = text.groupby(m["item_id"].to_numpy()).agg("; ".join)
         items["metrics"] = items["item_id"].map(joined).fillna("")
     else:

@@ -1,385 +1,154 @@
 """Split normalised bulletin text into news items.
 
-Two layouts are recognised, and may be mixed in one text:
+:func:`split_bulletin` first sets the bulletin's furniture aside (masthead, 编者按, 目录, column
+names, footer; :mod:`geo.furniture`), then decides from the whole text how items are marked
+(:mod:`geo.layout`):
 
-* work-bulletin form: ``headline␠body … （县人社局 张继铭）`` — the headline runs into the body
-  after a space and a unit/author parenthetical closes the item;
-* newspaper form: a headline on its own line (sometimes after a short kicker line), then
-  ``本报讯(记者 某某)…`` or ``息县融媒体中心3月5日讯(全媒体记者 刘洋 陈静)…``.
+* marked heads — numbered (``一、`` ``（一）`` ``1.`` ``1、`` ``第一、``), bracketed (``【…】``
+  ``〖…〗``), Word heading styles or bold heads (:mod:`geo.markup`), the entries of the table of
+  contents, or a colon after the first words of a paragraph (``白土店乡：…``): every head starts
+  an item, nothing else does;
+* headline lines, as in the sample: ``headline␠body … （县人社局 张继铭）`` or a headline on its
+  own line (sometimes after a kicker line) with ``本报讯(记者 某某)…``; items end with their
+  credits and start at headline lines.
 
-Credits (unit and author parentheticals, bylines, ``某某 摄``, ``责任编辑`` lines) and
-web-page furniture (timestamps, ``来源:``/``点击量`` lines) are taken out of the body;
-mastheads are not items.
+Credits (unit and author parentheticals, ``供稿：``/``报送：``/``来源：``/``撰稿：`` lines,
+bylines, datelines, ``某某 摄``, ``责任编辑`` lines) and web-page furniture (timestamps,
+``来源:``/``点击量`` lines) are taken out of the body. An explicit credit names the reporting
+unit before a colon-led head's name, and both before a dateline's outlet. What the splitter is
+unsure of is reported as :class:`~geo.models.ParseWarning`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
-from geo.ingest import _FINAL, _RULE_CHARS, masthead_end
-from geo.models import Item
+from geo.credits import (
+    DATELINE,
+    byline,
+    closing_credit,
+    credit_line,
+    is_unit,
+    parse_credit,
+    photo_credit,
+)
+from geo.cues import label_pattern, layout_cues
+from geo.furniture import find_furniture
+from geo.layout import HeadPlan, missing_number_markers, plan_heads, unglue
+from geo.lines import (
+    Head,
+    Para,
+    head_candidates,
+    inline_headline,
+    is_footer_line,
+    is_furniture_line,
+    is_signature_line,
+    is_title,
+    paragraphs,
+)
+from geo.markup import unmark
+from geo.masthead import masthead_end
+from geo.models import UNIT_STYLES_ZH, Furniture, Item, Layout, ParseWarning
+from geo.normalise import FINAL_MARKS
 
-__all__ = ["parse_credit", "single_item", "split_items"]
+__all__ = [
+    "Split",
+    "parse_credit",
+    "rebuild_item",
+    "single_item",
+    "split_bulletin",
+    "split_items",
+]
 
-_HAN = "\u4e00-\u9fff"
-_ROLES = (
-    "全媒体记者",
-    "融媒体记者",
-    "特约记者",
-    "见习记者",
-    "首席记者",
-    "本报记者",
-    "本台记者",
-    "记者",
-    "特约通讯员",
-    "通讯员",
-    "实习生",
-    "撰稿人",
-    "撰稿",
-    "作者",
-    "供稿",
-    "报送",
-    "摄影",
-    "文/图",
-    "图/文",
-    "文图",
-    "图文",
+_WEB_SOURCE_LABELS = ("来源", "稿源", "信息来源")
+_SUPPLIED = re.compile(r"(?:供稿|报送|提供)\s*[）)]\s*$")
+_CLOSING_FAMILY = {"paren": "closing", "supplied": "closing", "line": "line"}
+_COLON_GLUE = (
+    r"[\u4e00-\u9fff]{1,12}?(?:乡|镇|街道|办事处|管理区|局|委|办|中心|公司|部|院|所|站|队)[：:]"
 )
-# Editors and reviewers are credited but are not the item's authors.
-_EDITOR_ROLES = (
-    "责任编辑",
-    "值班编辑",
-    "编辑",
-    "审核",
-    "校对",
-    "审校",
-    "初审",
-    "复审",
-    "终审",
-    "监制",
-)
-# Every word that marks a credit, the source line's 来源 included.
-_CREDIT_ROLES = _ROLES + _EDITOR_ROLES + ("来源",)
-_ROLE_RE = "|".join(sorted(_CREDIT_ROLES, key=len, reverse=True))
-_UNIT_SUFFIXES = (
-    "办事处",
-    "委员会",
-    "管委会",
-    "人民政府",
-    "政府",
-    "中心",
-    "公司",
-    "集团",
-    "街道",
-    "分局",
-    "支行",
-    "大队",
-    "中队",
-    "学校",
-    "医院",
-    "银行",
-    "法院",
-    "检察院",
-    "协会",
-    "协",
-    "局",
-    "委",
-    "办",
-    "院",
-    "所",
-    "站",
-    "队",
-    "部",
-    "室",
-    "处",
-    "社",
-    "行",
-    "馆",
-    "会",
-    "联",
-    "厂",
-    "场",
-    "乡",
-    "镇",
-    "网",
-    "台",
-)
-_NOT_NAME_END = tuple("村乡镇县市区省局办委站所队部处社馆会厂场网台报图稿")
-# Two-character units: 县委, 市委, 县办 (longer units end in one of _UNIT_SUFFIXES).
-_SHORT_UNIT = re.compile(r"[省市县区乡镇][委办]")
-# Short parentheticals that are not people: photo positions (左二), drafting notes, times.
-_NOT_NAME = re.compile(
-    r"^(?:[左右前后中][一二三四五六七八九十起]+|上午|下午|晚上|试行|草案|暂行|附件|社区|待续|"
-    r"全文|图片|视频|资料|摘编|节选|有删节|下同|同上|注)"
-)
-
-_CLOSE_PAREN = re.compile(
-    r"(?:^|(?<=[。！？!?…”」）)]))\s*[（(](?P<inner>[^（()）。，,；;！？!?]{1,60})[）)]\s*$"
-)
-_DATELINE = re.compile(
-    r"^\s*(?:"
-    r"(?P<own>本报|本台|本网|本刊)讯"
-    rf"|(?P<outlet>[{_HAN}A-Za-z]{{1,12}}?(?:网|报|台|社|中心|新闻|频道|客户端))"
-    rf"(?P<place>[{_HAN}]{{0,4}}?)(?:\d{{1,2}}月\d{{1,2}}日)?(?:讯|电|消息)"
-    rf"|(?P<wire>[{_HAN}]{{2,6}}?)消息(?=\s*[（(])"
-    r")\s*(?:[（(](?P<credit>[^（()）]{1,60})[）)])?"
-)
-_FURNITURE = re.compile(
-    r"^(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
-    r"|(?:(?:发布|发表|更新)?时间|日期)\s*[:：]?\s*\d{4}[^。]{0,80}"
-    r"|(?:来源|稿源|信息来源)\s*[:：][^。]{0,60}"
-    r"|[^。，；]{0,60}(?:点击量|阅读量|浏览量|浏览次数|阅读|浏览)\s*[:：]?\s*\d[^。，；]{0,40}"
-    r"|[^。，；]{0,60}(?:字号\s*[:：]?\s*[大中小]|分享到)[^。，；]{0,40}"
-    r"|[（(【\[]?\s*(?:相关)?(?:资料图|资料图片|图片|组图|视频)\s*[）)】\]]?"
-    r"|\S+\.(?:jpg|jpeg|png|gif|webp|bmp)"
-    rf"|[{_HAN}]{{2,10}}(?:融媒体中心|新闻网|日报|晚报|电视台|广播电视台|客户端)"
-    r"|[（(]?\s*(?:完|全文完|END|end)\s*[）)]?"
-    rf"|{_RULE_CHARS})$"
-)
-_FOOTER = re.compile(r"^(?:报|送|发|抄送|抄报|分送|主送|印发)\s*[：:]|共印\s*\d+\s*份|^[（(]共印")
-_EDITOR_LINE = re.compile(rf"^[（(]?\s*(?:{'|'.join(_EDITOR_ROLES)})\s*[：:]?")
-_SUBHEAD = re.compile(
-    r"^(?:[一二三四五六七八九十]+[是要、]|[（(][一二三四五六七八九十0-9]+[）)]|[0-9]+[.、．]|第[一二三四五六七八九十]+[，,、])"
-)
-_SENTENCE_OPENER = re.compile(r"^(?:今年|去年|近日|日前|近年|目前|截至|截止|当前|据|\d)")
-_SPACE_SPLIT = re.compile(r"(?<=[^\sA-Za-z0-9.%])\s+(?=[^\sA-Za-z0-9])")
-
-
-# An HTML/XML-like tag in untrusted text. Items never strip or interpret tags (they are
-# escaped where shown); credits are matched on the text around them, and a tag is one token.
-_TAG = re.compile(r"<[^<>\n]{0,80}>")
-_CREDIT_TOKEN = re.compile(r"(?:<[^<>\n]{0,80}>|[^\s、，,；;/／:：])+")
-
-
-def _bare(token: str) -> str:
-    """``token`` without tags, for recognising names and units (the token itself is kept)."""
-    return _TAG.sub("", token) if "<" in token else token
 
 
 @dataclass
-class _Para:
-    start: int
-    end: int
-    text: str
+class Split:
+    """Items of a bulletin with the layout they were found by and the splitter's doubts.
 
-
-# --- credits -------------------------------------------------------------------------------
-
-
-def _is_name(token: str) -> bool:
-    token = _bare(token)
-    if _NOT_NAME.match(token):
-        return False
-    return (
-        2 <= len(token) <= 4
-        and re.fullmatch(rf"[{_HAN}]+", token) is not None
-        and not token.endswith(_NOT_NAME_END)
-    ) or re.fullmatch(rf"[{_HAN}]{{1,6}}·[{_HAN}]{{1,8}}", token) is not None
-
-
-def _is_unit(token: str) -> bool:
-    token = _bare(token)
-    if _SHORT_UNIT.fullmatch(token):
-        return True
-    return (
-        len(token) >= 3
-        and re.fullmatch(rf"[{_HAN}（）()]+", token) is not None
-        and token.endswith(_UNIT_SUFFIXES)
-        and not token.startswith(("暨", "及", "和", "与", "含", "即", "原", "包括", "位于", "在"))
-    )
-
-
-def _merge_singles(tokens: list[str]) -> list[str] | None:
-    """Join two-character names typeset with a space ("张 伟" -> "张伟")."""
-    out: list[str] = []
-    pending = ""
-    for t in tokens:
-        if len(_bare(t)) == 1:
-            if pending:
-                out.append(pending + t)
-                pending = ""
-            else:
-                pending = t
-        else:
-            if pending:
-                return None
-            out.append(t)
-    return None if pending else out
-
-
-def parse_credit(credit: str) -> tuple[str | None, list[str]] | None:
-    """Unit and authors of a credit such as ``"县人社局 张继铭"`` or ``"全媒体记者 刘洋 陈静"``.
-
-    Parameters
+    Attributes
     ----------
-    credit : str
-        The inside of a unit/author parenthetical or a byline line.
-
-    Returns
-    -------
-    tuple of (str or None, list of str), or None
-        ``(unit, authors)``; ``None`` when ``credit`` is not a credit at all (for example
-        ``"暨驻苏州办事处"`` or ``"相关资料图"``). Editors are not authors: ``"编辑 方晓"``
-        gives ``(None, [])``.
+    items : list of geo.models.Item
+    layout : geo.models.Layout
+    warnings : list of geo.models.ParseWarning
+    furniture : geo.models.Furniture
     """
-    s = credit.strip()
-    if not s or len(s) > 60:
-        return None
-    # A space after each role ("通讯员:周平" -> "通讯员 周平"); an outlet glued before a role
-    # ("大象新闻记者") stays one token and is dropped with the role.
-    s = re.sub(rf"({_ROLE_RE})\s*[：:]?", r"\1 ", s)
-    tokens = _CREDIT_TOKEN.findall(s)
-    unit: str | None = None
-    names: list[str] = []
-    editor = False
-    found_role = False
-    group: list[str] = []
-    for tok in tokens:
-        role = next((r for r in _CREDIT_ROLES if _bare(tok).endswith(r)), None)
-        if role is not None:
-            found_role = True
-            merged = _merge_singles(group)
-            if merged is None:
-                return None
-            names.extend([] if editor else merged)
-            group = []
-            editor = role in _EDITOR_ROLES
-            prefix = _bare(tok)[: -len(role)]
-            if role in ("供稿", "报送", "来源") and prefix:
-                if not _is_unit(prefix):
-                    return None
-                unit = unit or prefix
+
+    items: list[Item] = field(default_factory=list)
+    layout: Layout = field(default_factory=Layout)
+    warnings: list[ParseWarning] = field(default_factory=list)
+    furniture: Furniture = field(default_factory=Furniture)
+
+
+@dataclass
+class _Group:
+    paras: list[Para]
+    head: Head | None = None
+
+
+# --- content paragraphs ------------------------------------------------------------------------
+
+
+def _content(text: str, furniture: Furniture) -> tuple[list[Para], set[int], set[int]]:
+    """Paragraphs outside furniture; starts of items forced by a column or note (offsets);
+    those after a column name (numbering may restart)."""
+    spans = sorted(furniture.spans)
+    out: list[Para] = []
+    forced: set[int] = set()
+    restarts: set[int] = set()
+    pending = None
+    k = 0
+    for p in paragraphs(text):
+        while k < len(spans) and spans[k][1] < p.start:
+            k += 1
+        if k < len(spans) and spans[k][0] <= p.start <= spans[k][1]:
+            kind = spans[k][2]
+            if kind in ("section", "editor_note") and out:
+                pending = kind if pending != "section" else pending
             continue
-        if _is_unit(tok) and not group and not names and unit is None:
-            unit = tok
-            continue
-        if len(_bare(tok)) == 1 or _is_name(tok):
-            group.append(tok)
-            continue
-        split = _split_unit_name(tok)
-        if split and unit is None and not group and not names:
-            unit = split[0]
-            group.append(split[1])
-            continue
-        return None
-    merged = _merge_singles(group)
-    if merged is None:
-        return None
-    names.extend([] if editor else merged)
-    if unit is None and not names and not found_role:
-        return None
-    return unit, names
+        if pending:
+            forced.add(p.start)
+            if pending == "section":
+                restarts.add(p.start)
+            pending = None
+        out.append(p)
+    return out, forced, restarts
 
 
-def _split_unit_name(token: str) -> tuple[str, str] | None:
-    """``"县人社局张继铭"`` -> ``("县人社局", "张继铭")``."""
-    for size in (3, 2):
-        unit, name = token[:-size], token[-size:]
-        if _is_unit(unit) and _is_name(name):
-            return unit, name
-    return None
+def _indices(paras: list[Para], offsets: set[int]) -> set[int]:
+    """Indices of the paragraphs that start at ``offsets``."""
+    return {i for i, p in enumerate(paras) if p.start in offsets}
 
 
-def _closing_credit(s: str) -> tuple[int, str | None, list[str]] | None:
-    """A unit/author parenthetical ending ``s``: ``(start, unit, authors)``."""
-    m = _CLOSE_PAREN.search(s)
-    if not m:
-        return None
-    parsed = parse_credit(m.group("inner"))
-    if parsed is None:
-        return None
-    return m.start(), parsed[0], parsed[1]
+def _credit_marker() -> str:
+    """A regex of a labelled credit line's start, for cutting glued ones apart."""
+    cues = layout_cues()
+    return rf"[（(]?(?:{label_pattern(cues.unit_labels + cues.author_labels)})\s*[：:]"
 
 
-def _photo_credit(s: str) -> tuple[int, list[str]] | None:
-    """``"…现场。马林 摄"`` -> ``(start, ["马林"])``."""
-    if not s.rstrip().endswith("摄"):
-        return None
-    head = s.rstrip()[:-1].rstrip()
-    cut = max(head.rfind(c) for c in _FINAL + "”）)")
-    segment = head[cut + 1 :]
-    tokens = segment.split()
-    names: list[str] = []
-    while tokens and (len(_bare(tokens[-1])) == 1 or _is_name(tokens[-1])):
-        names.insert(0, tokens.pop())
-    merged = _merge_singles(names) if names else None
-    if not merged:
-        return None
-    start = cut + 1 + len(" ".join(tokens))
-    return start, merged
+# --- grouping ----------------------------------------------------------------------------------
 
 
-def _byline(s: str) -> tuple[str | None, list[str]] | None:
-    """A line that is only a credit: ``"全媒体记者 赵刚 孙丽"``, ``"本报记者"``."""
-    if len(s) > 60 or any(c in s for c in "。，,！？"):
-        return None
-    if not re.search(_ROLE_RE, s):
-        return None
-    inner = s.strip()
-    if inner[:1] in "（(" and inner[-1:] in "）)":
-        inner = inner[1:-1]
-    return parse_credit(inner)
+def _is_closer(s: str) -> bool:
+    """A paragraph that ends an item: a credit parenthetical or a labelled unit line."""
+    if is_signature_line(s) or closing_credit(s):
+        return True
+    line = credit_line(s)
+    return line is not None and not set(line.labels) <= set((*_WEB_SOURCE_LABELS, "审核"))
 
 
-# --- paragraphs ----------------------------------------------------------------------------
-
-
-def _paragraphs(text: str, start: int = 0) -> list[_Para]:
-    out = []
-    pos = start
-    for line in text[start:].split("\n"):
-        if line.strip():
-            lead = len(line) - len(line.lstrip())
-            out.append(_Para(pos + lead, pos + len(line.rstrip()), line.strip()))
-        pos += len(line) + 1
-    return out
-
-
-def _is_signature_line(s: str) -> bool:
-    if s[:1] not in "（(":
-        return False
-    found = _closing_credit(s)
-    return found is not None and found[0] == 0
-
-
-def _is_furniture(s: str) -> bool:
-    return bool(_FURNITURE.match(s)) or bool(_EDITOR_LINE.match(s) and len(s) <= 40)
-
-
-def _is_title(s: str) -> bool:
-    """A headline or kicker on its own line: short, no sentence punctuation."""
-    if not 2 <= len(s) <= 50 or s[-1] in _FINAL + "，,、：:（(“":
-        return False
-    if any(c in s for c in "。；;"):
-        return False
-    if _SUBHEAD.match(s) or _DATELINE.match(s) or _photo_credit(s) or _byline(s):
-        return False
-    return not s.endswith(("”", "」")) or "“" in s[:-1]
-
-
-def _inline_headline(s: str) -> tuple[str, str] | None:
-    """``"息县春节招工不“打烊” 围绕县域…"`` -> ``("息县春节招工不“打烊”", "围绕县域…")``."""
-    m = _SPACE_SPLIT.search(s)
-    if not m:
-        return None
-    head, rest = s[: m.start()], s[m.end() :]
-    if not 6 <= len(head) <= 40 or len(rest) < 10:
-        return None
-    if any(c in head for c in "，,。；;！？!?") or head[-1] in "：:、":
-        return None
-    if _SENTENCE_OPENER.match(head) or _DATELINE.match(head):
-        return None
-    return head, rest
-
-
-# --- grouping ------------------------------------------------------------------------------
-
-
-def _group(paras: list[_Para]) -> list[list[_Para]]:
-    """Paragraphs of each item, in order."""
-    groups: list[list[_Para]] = []
-    cur: list[_Para] = []
+def _group_lines(paras: list[Para], forced: set[int], *, datelines_open: bool) -> list[_Group]:
+    """Items of a bulletin without marked heads: they end with credits, start at headlines."""
+    groups: list[list[Para]] = []
+    cur: list[Para] = []
     has_body = False
 
     def close():
@@ -388,86 +157,192 @@ def _group(paras: list[_Para]) -> list[list[_Para]]:
             groups.append(cur)
         cur, has_body = [], False
 
-    for p in paras:
-        s = p.text
-        if _FOOTER.search(s):
+    for i, p in enumerate(paras):
+        if i in forced:
+            close()
+        s = unmark(p.text)
+        if is_footer_line(s):
             continue
-        if _is_signature_line(s):
+        if is_signature_line(s) or (credit_line(s) and (has_body or not cur)):
             if cur:
                 cur.append(p)
-                close()
+                if has_body or is_signature_line(s):
+                    close()
             elif groups:
-                groups[-1].append(p)  # a second credit line ("（供稿：…）") after the first
+                groups[-1].append(p)  # a second credit line ("审核：…") after the first
             continue
-        if _is_furniture(s):
+        if is_furniture_line(s):
             if cur:  # kept inside an item's span; never starts one
                 cur.append(p)
             continue
-        if _byline(s) or (_photo_credit(s) and len(s) <= 20):
+        if byline(s) or (photo_credit(s) and len(s) <= 20):
             cur.append(p)
-            if has_body and _photo_credit(s):
+            if has_body and photo_credit(s):
                 close()  # "马 童 摄" under a photo caption ends that item
             continue
-        if _is_title(s):
+        if is_title(s):
             if has_body:
                 close()
             cur.append(p)
             continue
-        if has_body and (dateline := _DATELINE.match(s)) and dateline.group("credit"):
+        dateline = DATELINE.match(s)
+        if datelines_open and has_body and dateline and dateline.group("credit"):
             close()  # a new newspaper story without its own headline line
         cur.append(p)
         has_body = True
-        if _closing_credit(s) or _photo_credit(s):
+        if closing_credit(s) or photo_credit(s):
             close()
     close()
+    return [_Group(g) for g in groups]
+
+
+def _group_heads(paras: list[Para], heads: dict[int, Head], forced: set[int]) -> list[_Group]:
+    """Items of a bulletin with marked heads: each head, and only a head, starts one."""
+    groups: list[_Group] = []
+    cur = _Group([])
+    for i, p in enumerate(paras):
+        if (i in heads or i in forced) and cur.paras:
+            groups.append(cur)
+            cur = _Group([])
+        if i in heads and not cur.paras:
+            cur.head = heads[i]
+        if is_footer_line(unmark(p.text)):
+            continue
+        cur.paras.append(p)
+    if cur.paras:
+        groups.append(cur)
     return groups
 
 
-def _build(index: int, paras: list[_Para], *, max_title_lines: int = 3) -> Item:
+def _split_missed_heads(groups: list[_Group]) -> tuple[list[_Group], list[ParseWarning]]:
+    """Cut a group where a headline runs into its body mid-item (its credit went missing)."""
+    out: list[_Group] = []
+    warnings: list[ParseWarning] = []
+    for g in groups:
+        start = 0
+        for k in range(1, len(g.paras)):
+            prev, s = unmark(g.paras[k - 1].text), unmark(g.paras[k].text)
+            if k - start < 1 or is_title(prev) or not prev.endswith(tuple(FINAL_MARKS + "”）)")):
+                continue
+            inline = inline_headline(s)
+            if inline and not DATELINE.match(s):
+                out.append(_Group(g.paras[start:k]))
+                start = k
+                warnings.append(
+                    ParseWarning(
+                        "cut_uncertain",
+                        f"「{inline[0]}」像是新一条的标题，但前一条没有署名结尾；已在此切开，请核对",
+                        offset=g.paras[k].start,
+                    )
+                )
+        out.append(_Group(g.paras[start:]))
+    return out, warnings
+
+
+# --- building ----------------------------------------------------------------------------------
+
+
+def _ending(texts: list[str]) -> str:
+    """How an item gives its unit: a key of :data:`geo.models.UNIT_STYLES_ZH` (not ``mixed``)."""
+    for s in reversed(texts):
+        line = credit_line(s)
+        if line is not None:
+            if line.unit or (line.authors and not set(line.labels) <= set(_WEB_SOURCE_LABELS)):
+                return "line"
+            continue  # 审核：… after the credit that counts
+        if is_signature_line(s) or closing_credit(s):
+            return "supplied" if _SUPPLIED.search(s) else "paren"
+        if photo_credit(s):
+            return "photo"
+        if not is_furniture_line(s):
+            break
+    if any(DATELINE.match(s) and not DATELINE.match(s).group("wire") for s in texts[:3]):
+        return "dateline"
+    return "none"
+
+
+@dataclass
+class _Credits:
+    """Units by how sure they are, and authors in order."""
+
+    explicit: str | None = None
+    lead: str | None = None
+    dateline: str | None = None
+    authors: list[str] = field(default_factory=list)
+
+    def add(self, unit: str | None, names: list[str], level: str = "explicit") -> None:
+        if unit and getattr(self, level) is None:
+            setattr(self, level, unit)
+        self.authors.extend(n for n in names if n not in self.authors)
+
+    @property
+    def unit(self) -> str | None:
+        return self.explicit or self.lead or self.dateline
+
+
+def _read_credits(s: str, credits: _Credits, *, in_body: bool) -> bool:
+    """Take ``s`` as a credit or furniture line if it is one; True when it was."""
+    line = credit_line(s)
+    if line is not None and (in_body or not set(line.labels) <= set(_WEB_SOURCE_LABELS)):
+        credits.add(line.unit, line.authors)
+        return True
+    if is_furniture_line(s):
+        return True
+    if is_signature_line(s):
+        _, unit, names = closing_credit(s)
+        credits.add(unit, names)
+        return True
+    found = byline(s)
+    if found:
+        credits.add(*found)
+        return True
+    return False
+
+
+def _body_text(s: str, credits: _Credits, *, first: bool) -> tuple[str, bool]:
+    """A body paragraph without its dateline and closing credits; and whether it had a
+    dateline."""
+    dateline = DATELINE.match(s) if first else None
+    if dateline:
+        credits.add(dateline.group("outlet"), [], "dateline")
+        if dateline.group("credit"):
+            parsed = parse_credit(dateline.group("credit"))
+            if parsed:
+                credits.add(parsed[0], parsed[1], "dateline")
+        s = s[dateline.end() :].strip()
+    while tail := closing_credit(s):  # "…。(通讯员:李潭)（东和店镇供稿）"
+        s = s[: tail[0]].rstrip()
+        credits.add(tail[1], tail[2])
+    photo = photo_credit(s)
+    if photo:
+        s = s[: photo[0]].rstrip()
+        credits.add(None, photo[1])
+    return s, bool(dateline)
+
+
+def _build(
+    index: int, paras: list[Para], *, head: Head | None = None, max_title_lines: int = 3
+) -> Item:
+    """One item from its paragraphs; ``head`` is the marked head its first paragraph is."""
     titles: list[str] = []
-    unit: str | None = None
-    authors: list[str] = []
     body: list[str] = []
-
-    def credit(u: str | None, names: list[str]) -> None:
-        nonlocal unit
-        unit = unit or u
-        authors.extend(n for n in names if n not in authors)
-
-    for p in paras:
-        s = p.text
-        if _is_furniture(s):
+    credits = _Credits()
+    texts = [unmark(p.text) for p in paras]
+    if head is not None:
+        titles = [head.headline] if head.headline else []
+        if head.kind in ("colon", "bold_lead") and is_unit(head.headline):
+            credits.lead = head.headline  # 白土店乡：… reports from 白土店乡
+        texts[0] = head.rest
+        max_title_lines = 0
+    for s in texts:
+        if not s or _read_credits(s, credits, in_body=bool(body)):
             continue
-        if not body and len(titles) < max_title_lines and not authors and _is_title(s):
+        if not body and len(titles) < max_title_lines and not credits.authors and is_title(s):
             titles.append(s)
             continue
-        if _is_signature_line(s):
-            _, u, names = _closing_credit(s)
-            credit(u, names)
-            continue
-        byline = _byline(s)
-        if byline:
-            credit(*byline)
-            continue
-        dateline = _DATELINE.match(s) if not body else None
-        if dateline:
-            if dateline.group("outlet"):
-                unit = unit or dateline.group("outlet")
-            if dateline.group("credit"):
-                parsed = parse_credit(dateline.group("credit"))
-                if parsed:
-                    credit(*parsed)
-            s = s[dateline.end() :].strip()
-        tail = _closing_credit(s)
-        if tail:
-            s = s[: tail[0]].rstrip()
-            credit(tail[1], tail[2])
-        photo = _photo_credit(s)
-        if photo:
-            s = s[: photo[0]].rstrip()
-            credit(None, photo[1])
-        if not titles and not body and not dateline and s:
-            inline = _inline_headline(s)
+        s, had_dateline = _body_text(s, credits, first=not body)
+        if not titles and not body and not had_dateline and s and head is None:
+            inline = inline_headline(s)
             if inline:
                 titles.append(inline[0])
                 s = inline[1]
@@ -477,36 +352,186 @@ def _build(index: int, paras: list[_Para], *, max_title_lines: int = 3) -> Item:
         index=index,
         headline=" ".join(titles),
         body="\n".join(body),
-        unit=unit,
-        authors=authors,
+        unit=credits.unit,
+        authors=credits.authors,
         start=paras[0].start,
         end=paras[-1].end,
     )
 
 
-def split_items(text: str) -> list[Item]:
-    """The news items of a bulletin.
+# --- the whole bulletin ------------------------------------------------------------------------
+
+
+def _plan(
+    paras: list[Para], furniture: Furniture, restarts: set[int]
+) -> tuple[list[Para], HeadPlan]:
+    """The head plan, after cutting apart heads a PDF's line joining glued to a sentence."""
+    plan = plan_heads(paras, toc=furniture.toc, restarts=_indices(paras, restarts))
+    glue = missing_number_markers(plan) if plan.kind == "numbered" else None
+    if plan.kind == "bracket":
+        glue = "[【〖]"
+    if plan.kind == "colon":  # "…送工150人。岗李店乡：今年以来…"
+        glue = _COLON_GLUE
+    if glue:
+        unglued = unglue(paras, glue)
+        if len(unglued) > len(paras):
+            paras = unglued
+            plan = plan_heads(paras, toc=furniture.toc, restarts=_indices(paras, restarts))
+    return paras, plan
+
+
+def _drop_columns(
+    paras: list[Para], plan: HeadPlan, forced: set[int], furniture: Furniture
+) -> tuple[list[Para], dict[int, Head], set[int]]:
+    """Paragraphs without the column lines the layout found, heads re-indexed, and item
+    starts forced after those lines; the columns go to the furniture."""
+    keep: dict[int, int] = {}
+    for i, p in enumerate(paras):
+        if i in plan.columns:
+            furniture.sections.append(unmark(p.text))
+            furniture.spans.append((p.start, p.end, "section"))
+            if i + 1 < len(paras):
+                forced = forced | {paras[i + 1].start}
+        else:
+            keep[i] = len(keep)
+    furniture.spans.sort()
+    heads = {keep[i]: h for i, h in plan.heads.items()}
+    return [p for i, p in enumerate(paras) if i in keep], heads, forced
+
+
+def split_bulletin(text: str) -> Split:
+    """The items of a bulletin, the layout they were found by and what is uncertain.
 
     Parameters
     ----------
     text : str
-        Normalised bulletin text (:func:`geo.ingest.normalise_text`): one paragraph per line.
+        Normalised bulletin text (:func:`geo.normalise.normalise_text`): one paragraph per line;
+        Word headings and bold heads as marks (:mod:`geo.markup`).
+
+    Returns
+    -------
+    Split
+        ``items`` in order, ``index`` from 0; ``text[item.start:item.end]`` is the whole item
+        (head, body and credit lines). ``body`` has the headline and credits removed and keeps
+        its paragraphs joined by ``"\\n"``. Furniture is never part of an item.
+    """
+    furniture = find_furniture(text)
+    paras, forced, restarts = _content(text, furniture)
+    paras = unglue(paras, _credit_marker())
+    paras, plan = _plan(paras, furniture, restarts)
+    warnings = list(plan.warnings)
+    if plan.heads:
+        paras, heads, forced = _drop_columns(paras, plan, forced, furniture)
+        groups = _group_heads(paras, heads, _indices(paras, forced))
+    else:
+        closers = sum(_is_closer(unmark(p.text)) for p in paras)
+        groups = _group_lines(paras, _indices(paras, forced), datelines_open=closers < 2)
+        if closers >= 2:
+            groups, missed = _split_missed_heads(groups)
+            warnings.extend(missed)
+    built = [(_build(0, g.paras, head=g.head), g) for g in groups]
+    kept = [(it, g) for it, g in built if it.body or (g.head is not None and it.headline)]
+    items = [it for it, _ in kept]
+    for i, it in enumerate(items):
+        it.index = i
+    endings = [_ending([unmark(p.text) for p in g.paras]) for _, g in kept]
+    units = _unit_style(endings)
+    # a lead-in before the first head already has its warning
+    checked = [
+        (it, e) for (it, g), e in zip(kept, endings, strict=True) if g.head or not plan.heads
+    ]
+    warnings.extend(_unit_warnings([it for it, _ in checked], [e for _, e in checked], units))
+    warnings.extend(_count_warnings(items, furniture))
+    decided = plan.decided and _lines_decided(items, endings, plan.kind, warnings)
+    layout = Layout(plan.kind, plan.numbering, units, decided)
+    return Split(items, layout, _attach(warnings, items), furniture)
+
+
+def _unit_style(endings: list[str]) -> str:
+    counts = Counter(e for e in endings if e != "none")
+    if not counts:
+        return "none"
+    families = Counter(_CLOSING_FAMILY.get(e, e) for e in endings if e != "none")
+    if len(families) > 1 and families.most_common()[1][1] >= 2:
+        return "mixed"
+    return counts.most_common(1)[0][0]
+
+
+def _unit_warnings(items: list[Item], endings: list[str], units: str) -> list[ParseWarning]:
+    family = _CLOSING_FAMILY.get(units)
+    have = sum(_CLOSING_FAMILY.get(e) == family for e in endings) if family else 0
+    if not family or have < 2 or have < 0.6 * len(items) or have == len(items):
+        return []
+    others = "本期其他各条都有" if have == len(items) - 1 else "本期多数条目有"
+    out = []
+    for it, e in zip(items, endings, strict=True):
+        if _CLOSING_FAMILY.get(e) != family:
+            out.append(
+                ParseWarning(
+                    "unit_missing",
+                    f"第{it.index + 1}条「{_short(it)}」没有{UNIT_STYLES_ZH[units]}（{others}），"
+                    "请核对单位和切分",
+                    item=it.index,
+                    offset=it.start,
+                )
+            )
+    return out
+
+
+def _count_warnings(items: list[Item], furniture: Furniture) -> list[ParseWarning]:
+    if furniture.toc and len(furniture.toc) != len(items):
+        return [
+            ParseWarning(
+                "toc_count",
+                f"目录列出 {len(furniture.toc)} 条，正文切出 {len(items)} 条，请核对切分",
+            )
+        ]
+    return []
+
+
+def _lines_decided(
+    items: list[Item], endings: list[str], kind: str, warnings: list[ParseWarning]
+) -> bool:
+    if kind != "lines" or len(items) < 2:
+        return True
+    marked = sum(bool(it.headline) or e != "none" for it, e in zip(items, endings, strict=True))
+    if marked * 2 >= len(items):
+        return True
+    warnings.append(
+        ParseWarning(
+            "layout_undecided",
+            "版式未能确定：多数条目既没有标题行也没有署名结尾，切分可能不准，请核对",
+        )
+    )
+    return False
+
+
+def _short(item: Item, width: int = 16) -> str:
+    text = item.headline or item.body
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _attach(warnings: list[ParseWarning], items: list[Item]) -> list[ParseWarning]:
+    """Give each warning with an offset the index of the item it falls in."""
+    for w in warnings:
+        if w.item is None and w.offset is not None:
+            w.item = next((it.index for it in items if it.start <= w.offset <= it.end), None)
+    return warnings
+
+
+def split_items(text: str) -> list[Item]:
+    """The news items of a bulletin (:func:`split_bulletin` without layout and warnings).
+
+    Parameters
+    ----------
+    text : str
+        Normalised bulletin text.
 
     Returns
     -------
     list of geo.models.Item
-        In order, ``index`` from 0; ``text[item.start:item.end]`` is the whole item (headline,
-        body and credit lines). ``body`` has the headline and credits removed and keeps its
-        paragraphs joined by ``"\\n"``. Mastheads, tables of contents and distribution footers
-        are not items.
     """
-    paras = _paragraphs(text, masthead_end(text))
-    # Groups of only credits or furniture, or a lone headline, are not items.
-    built = [_build(0, group) for group in _group(paras)]
-    items = [it for it in built if it.body]
-    for i, it in enumerate(items):
-        it.index = i
-    return items
+    return split_bulletin(text).items
 
 
 def single_item(text: str) -> list[Item]:
@@ -521,7 +546,36 @@ def single_item(text: str) -> list[Item]:
     list of geo.models.Item
         One item, or an empty list when ``text`` has no content.
     """
-    paras = [p for p in _paragraphs(text, masthead_end(text)) if not _FOOTER.search(p.text)]
+    paras = [p for p in paragraphs(text, masthead_end(text)) if not is_footer_line(unmark(p.text))]
     if not paras:
         return []
     return [_build(0, paras, max_title_lines=2)]
+
+
+def rebuild_item(text: str, start: int, end: int, *, index: int = 0, heads: str = "lines") -> Item:
+    """The item made of ``text[start:end]``, read the way its bulletin's layout reads items.
+
+    Used when a reviewer merges or splits items (:mod:`geo.recut`).
+
+    Parameters
+    ----------
+    text : str
+        The bulletin's normalised text.
+    start, end : int
+        Offsets of the new item.
+    index : int
+        The item's index.
+    heads : str
+        The bulletin's :attr:`geo.models.Layout.heads`; its first paragraph is read as a head
+        of that kind when it is one.
+
+    Returns
+    -------
+    geo.models.Item
+        With an empty body when the span has no text.
+    """
+    paras = paragraphs(text, start, end)
+    if not paras:
+        return Item(index=index, headline="", body="", start=start, end=start)
+    head = head_candidates(paras[0].text).get(heads)
+    return _build(index, paras, head=head)

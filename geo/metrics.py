@@ -19,7 +19,13 @@ from geo.errors import GeoInputError
 from geo.models import Metric
 from geo.paths import config_dir
 
-__all__ = ["MetricGrammar", "extract_metrics", "load_grammar", "parse_chinese_number"]
+__all__ = [
+    "MetricGrammar",
+    "extract_metrics",
+    "load_grammar",
+    "measure_word",
+    "parse_chinese_number",
+]
 
 _CN_DIGITS = {
     "零": 0,
@@ -796,3 +802,31 @@ def _label(s: str, before: str, pre, end: int, g: MetricGrammar) -> str:
     if noun and (not label or label.endswith(("等", "和", "及")) or len(label) <= 2):
         label = noun if label.endswith(("等", "和", "及")) else label + noun
     return label
+
+
+# A quantity's text around its measure word: qualifier words, the number and its multiplier in
+# front, approximation marks and range words after.
+_MEASURE_HEAD = re.compile(r"^[\s近约超逾达共计为]*[\d.,，．·〇零一二三四五六七八九十百两几]+\s*")
+_MULTIPLIER = re.compile(r"^(?:千万|百万|万亿|万|亿|千|百)")
+_MEASURE_TAIL = re.compile(r"(?:余|多|来|左右|上下|以上|以下|以内)+$")
+# Measure words that begin like a multiplier: 3千瓦 is 3 kW, not 3000 瓦.
+_MULTIPLIER_WORDS = ("千瓦时", "千瓦", "千米", "千克", "百米")
+
+
+def measure_word(text: str | None) -> str:
+    """The measure word a bulletin wrote with a quantity: ``"座"`` of ``"45 座"``, ``"千瓦时"``
+    of ``"36万千瓦时"``, ``"条"`` of ``"2万余条"``; ``""`` when there is none.
+
+    Parameters
+    ----------
+    text : str or None
+        A metric's own text (``Metric.text``).
+    """
+    if not text:
+        return ""
+    rest = _MEASURE_HEAD.sub("", simplify_chars("".join(str(text).split())), count=1)
+    if not rest.startswith(_MULTIPLIER_WORDS):
+        rest = _MULTIPLIER.sub("", rest, count=1)
+    rest = rest.lstrip("余多来")
+    rest = _MEASURE_TAIL.sub("", rest)
+    return rest if 0 < len(rest) <= 4 else ""

@@ -10,15 +10,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 __all__ = [
+    "HEAD_KINDS_ZH",
     "QUALIFIERS",
     "SCOPES",
     "UNITS",
+    "UNIT_STYLES_ZH",
     "Alternative",
     "Bulletin",
     "BulletinHeader",
     "Evidence",
+    "Furniture",
     "Item",
+    "Layout",
     "Metric",
+    "ParseWarning",
     "Place",
 ]
 
@@ -184,11 +189,144 @@ class Item:
 
 @dataclass
 class BulletinHeader:
-    """Title, issue and date read from a bulletin's masthead, when present."""
+    """The masthead fields of a bulletin, when present.
+
+    ``title`` 刊名 (``"息县工作简报"``), ``issue`` 期号 (``"2024年第3期"``), ``date`` ISO
+    ``yyyy-mm-dd``, ``issue_total`` 总期号 (``"总第212期"``), ``publisher`` 主办/编印单位.
+    """
 
     title: str | None = None
     issue: str | None = None
     date: str | None = None  # ISO yyyy-mm-dd
+    issue_total: str | None = None
+    publisher: str | None = None
+
+
+#: Kinds of item heads a layout may use, with their Chinese names.
+HEAD_KINDS_ZH = {
+    "lines": "标题行",
+    "numbered": "编号标题",
+    "bracket": "【】标题",
+    "heading": "Word标题样式",
+    "bold": "加粗标题",
+    "bold_lead": "段首加粗",
+    "colon": "段首冒号标题",
+    "toc": "按目录",
+    "single": "整篇一条",
+}
+#: How a layout gives reporting units, with their Chinese names.
+UNIT_STYLES_ZH = {
+    "paren": "文末（单位 作者）",
+    "supplied": "文末（单位供稿）",
+    "line": "供稿/报送/来源行",
+    "dateline": "导语“××讯”",
+    "photo": "图片署名",
+    "mixed": "多种",
+    "none": "无署名",
+}
+
+
+@dataclass
+class Layout:
+    """How a bulletin marks its items, decided from the whole text.
+
+    Attributes
+    ----------
+    heads : str
+        A key of ``HEAD_KINDS_ZH``: ``lines`` (headlines as in the sample), ``numbered``,
+        ``bracket``, ``heading`` (Word heading styles), ``bold``, ``bold_lead``, ``colon``,
+        ``toc`` (heads found from the table of contents), ``single``.
+    numbering : str or None
+        The numbering style of numbered heads (``"一、"``, ``"（一）"``, ``"1."``, ``"1、"``,
+        ``"（1）"``, ``"第一"``, ``"①"``).
+    units : str
+        A key of ``UNIT_STYLES_ZH``: how most items give their reporting unit.
+    decided : bool
+        False when the layout could not be told for sure (a warning says why).
+    """
+
+    heads: str = "lines"
+    numbering: str | None = None
+    units: str = "none"
+    decided: bool = True
+
+    def to_dict(self) -> dict:
+        """JSON-ready record."""
+        return asdict(self)
+
+    def describe_zh(self) -> str:
+        """One Chinese line for people, e.g. ``"编号标题（一、）；单位：供稿/报送/来源行"``."""
+        heads = HEAD_KINDS_ZH.get(self.heads, self.heads)
+        if self.numbering:
+            heads += f"（{self.numbering}）"
+        text = f"{heads}；单位：{UNIT_STYLES_ZH.get(self.units, self.units)}"
+        return text if self.decided else text + "（未能确定）"
+
+
+@dataclass
+class ParseWarning:
+    """Something the splitter was unsure of, for a reviewer.
+
+    Attributes
+    ----------
+    code : str
+        ``layout_undecided``, ``numbering_skipped``, ``numbering_repeated``,
+        ``numbering_restarted``, ``toc_count``, ``unit_missing``, ``cut_uncertain``,
+        ``text_before_first_head``.
+    message : str
+        What happened, in Chinese.
+    item : int or None
+        Index of the item concerned.
+    offset : int or None
+        Where in the normalised text.
+    """
+
+    code: str
+    message: str
+    item: int | None = None
+    offset: int | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready record."""
+        return asdict(self)
+
+
+@dataclass
+class Furniture:
+    """Parts of a bulletin that are not items: masthead, 编者按, 目录, columns, footer.
+
+    Attributes
+    ----------
+    spans : list of (int, int, str)
+        ``(start, end, kind)`` in the normalised text; kind is ``masthead``, ``editor_note``,
+        ``toc``, ``section``, ``intro`` or ``tail``.
+    editor_notes : list of str
+        Texts of 编者按/编后 paragraphs.
+    toc : list of str
+        Entries of the table of contents, numbers and page numbers removed.
+    sections : list of str
+        Column names (``乡镇动态``) in order.
+    distribution : list of str
+        Footer lines ``报：…``, ``送：…``, ``发：…`` as written.
+    copies : int or None
+        ``共印 60 份``.
+    people : dict of str to str
+        Footer credits by label (``责任编辑``, ``签发`` …).
+    """
+
+    spans: list[tuple[int, int, str]] = field(default_factory=list)
+    editor_notes: list[str] = field(default_factory=list)
+    toc: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    distribution: list[str] = field(default_factory=list)
+    copies: int | None = None
+    people: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready record (spans as lists)."""
+        d = asdict(self)
+        d["spans"] = [list(s) for s in self.spans]
+        return d
 
 
 @dataclass
@@ -202,6 +340,9 @@ class Bulletin:
     county: str | None = None
     county_code: str | None = None
     items: list[Item] = field(default_factory=list)
+    layout: Layout = field(default_factory=Layout)
+    warnings: list[ParseWarning] = field(default_factory=list)
+    furniture: Furniture = field(default_factory=Furniture)
 
     def to_dict(self) -> dict:
         """The JSON record of ``python -m geo parse``: header fields flat, items nested."""
@@ -210,8 +351,13 @@ class Bulletin:
             "sha256": self.sha256,
             "title": self.header.title,
             "issue": self.header.issue,
+            "issue_total": self.header.issue_total,
+            "publisher": self.header.publisher,
             "date": self.header.date,
             "county": self.county,
             "county_code": self.county_code,
+            "layout": self.layout.to_dict(),
+            "warnings": [w.to_dict() for w in self.warnings],
+            "furniture": self.furniture.to_dict(),
             "items": [it.to_dict() for it in self.items],
         }

@@ -11,11 +11,12 @@ from typing import BinaryIO
 
 from geo import gazetteer as _gaz
 from geo.geocode import geocode_item
-from geo.ingest import normalise_text, parse_header
 from geo.io.bulletin_files import read_bulletin
-from geo.items import single_item, split_items
+from geo.items import Split, single_item, split_bulletin
+from geo.masthead import parse_header
 from geo.metrics import extract_metrics
-from geo.models import Bulletin, Item
+from geo.models import Bulletin, Item, Layout
+from geo.normalise import normalise_text
 from geo.place_rules import CountyRules
 from geo.sectors import Taxonomy, classify_sector, load_taxonomy
 
@@ -82,7 +83,8 @@ def parse_text(
     Returns
     -------
     geo.models.Bulletin
-        Normalised text, its SHA-256, the masthead and the annotated items.
+        Normalised text, its SHA-256, the masthead, the annotated items, the layout they were
+        found by, the splitter's warnings and the furniture (目录, 编者按, footer).
 
     Raises
     ------
@@ -91,9 +93,11 @@ def parse_text(
     """
     text = normalise_text(raw)
     gazetteer = _gaz.load_gazetteer(county) if county else _gaz.detect_gazetteer(text)
-    # A text with no recognisable item structure (one pasted news story) is still one item.
-    items = single_item(text) if single else (split_items(text) or single_item(text))
-    annotate_items(items, gazetteer, rules=_rules_of(rules, gazetteer))
+    split = Split() if single else split_bulletin(text)
+    if not split.items:
+        # A text with no recognisable item structure (one pasted news story) is one item.
+        split = Split(single_item(text), Layout("single"), [], split.furniture)
+    annotate_items(split.items, gazetteer, rules=_rules_of(rules, gazetteer))
     return Bulletin(
         source_name=source_name,
         text=text,
@@ -101,7 +105,10 @@ def parse_text(
         header=parse_header(text),
         county=gazetteer.county_name if gazetteer else None,
         county_code=gazetteer.county_code if gazetteer else None,
-        items=items,
+        items=split.items,
+        layout=split.layout,
+        warnings=split.warnings,
+        furniture=split.furniture,
     )
 
 

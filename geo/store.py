@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,21 @@ import pandas as pd
 from geo import paths
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id
 from geo.errors import GeoInputError, StoreError
-from geo.models import Alternative, Bulletin, BulletinHeader, Evidence, Item, Metric, Place
+from geo.gazetteer import detect_gazetteer, load_gazetteer
+from geo.geocode import geocode_item
+from geo.models import (
+    Alternative,
+    Bulletin,
+    BulletinHeader,
+    Evidence,
+    Furniture,
+    Item,
+    Layout,
+    Metric,
+    ParseWarning,
+    Place,
+)
+from geo.pipeline import annotate_items
 from geo.place_rules import (
     RULE_COLUMNS,
     CountyRules,
@@ -39,11 +53,13 @@ from geo.place_rules import (
     check_rule,
     normalise_rule_text,
 )
+from geo.recut import Cut, CutError, apply_cut, apply_cuts, merge_cut, split_cut
 
 __all__ = [
     "BOUNDARY_COLUMNS",
     "BOUNDARY_SET_COLUMNS",
     "CORRECTABLE_FIELDS",
+    "CUT_COLUMNS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "IngestResult",
@@ -147,7 +163,27 @@ MIGRATIONS: list[str] = [
     ALTER TABLE boundaries ADD COLUMN encoding TEXT NOT NULL DEFAULT '';
     ALTER TABLE boundaries ADD COLUMN report_json TEXT NOT NULL DEFAULT '{}';
     """,
-    # 5: the geocoder's confidence on every item; county rules kept from reviewers' corrections
+    # 5: masthead fields, the layout items were cut by and the splitter's warnings; reviewers'
+    # cut fixes (no foreign key: like corrections they outlive a delete and come back on
+    # re-ingest; "at_offset" indexes the bulletin's normalised text)
+    """
+    ALTER TABLE bulletins ADD COLUMN issue_total TEXT;
+    ALTER TABLE bulletins ADD COLUMN publisher TEXT;
+    ALTER TABLE bulletins ADD COLUMN layout TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE bulletins ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE bulletins ADD COLUMN furniture TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE cuts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        bulletin_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('merge', 'split')),
+        at_offset INTEGER NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        moved TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX cuts_bulletin ON cuts (bulletin_id, id);
+    """,
+    # 6: the geocoder's confidence on every item; county rules kept from reviewers' corrections
     """
     ALTER TABLE items ADD COLUMN confidence REAL;
     ALTER TABLE items ADD COLUMN needs_review INTEGER;
@@ -214,7 +250,14 @@ _BULLETIN_COLUMNS = [
     "ingested_at",
     "n_items",
     "n_corrections",
+    "issue_total",
+    "publisher",
+    "layout",
+    "n_warnings",
+    "n_cuts",
 ]
+#: Columns of :meth:`Store.cuts`.
+CUT_COLUMNS = ["id", "bulletin_id", "kind", "at_offset", "note", "created_at", "bulletin_name"]
 #: Columns of a stored township layer (as :func:`geo.boundaries.join_to_gazetteer` gives them).
 BOUNDARY_COLUMNS = ["township_code", "township", "quality", "source", "geometry"]
 #: Columns of :meth:`Store.boundary_sets` (one row per saved set, without its geometry).
@@ -492,14 +535,76 @@ _METRICS_SQL = (
 _JOINED_COLUMNS = {"authors": "、", "sectors": ",", "outside": ","}
 
 
+def _layout(doc: str) -> Layout:
+    """A stored layout (``{}`` for bulletins stored before layouts were kept)."""
+    data = json.loads(doc or "{}")
+    return Layout(**{k: v for k, v in data.items() if k in Layout.__dataclass_fields__})
+
+
+def _furniture(doc: str) -> Furniture:
+    data = json.loads(doc or "{}")
+    found = Furniture(**{k: v for k, v in data.items() if k in Furniture.__dataclass_fields__})
+    found.spans = [tuple(span) for span in found.spans]
+    return found
+
+
+def _holding(bulletin_id: str, items: list[Item], at: int) -> str | None:
+    """Id of the item whose span holds offset ``at``."""
+    return next(
+        (item_id(bulletin_id, n.index) for n in items if n.start <= at < max(n.end, n.start + 1)),
+        None,
+    )
+
+
+def _restore_corrections(
+    conn: sqlite3.Connection, bulletin_id: str, items: list[Item], moved: dict[str, int]
+) -> None:
+    """Give corrections moved by a merge back to the items they were made for."""
+    updates = []
+    for correction_id, start in moved.items():
+        home = _holding(bulletin_id, items, int(start))
+        if home:
+            updates.append((home, int(correction_id)))
+    conn.executemany("UPDATE corrections SET item_id = ? WHERE id = ?", updates)
+
+
+def _move_corrections(
+    conn: sqlite3.Connection, bulletin_id: str, old: list[Item], new: list[Item]
+) -> dict[str, int]:
+    """Corrections follow their item: each old item's go to the new item holding its start.
+
+    Returns ``{correction id: start of the item it was made for}`` for corrections that now
+    sit on an item that starts elsewhere (a merge), so that undoing it can give them back.
+    """
+    moves: dict[str, str] = {}
+    starts: dict[str, int] = {}
+    new_starts = {n.start for n in new}
+    for it in old:
+        before = item_id(bulletin_id, it.index)
+        after = _holding(bulletin_id, new, it.start)
+        if after and after != before:
+            moves[before] = after
+        if it.start not in new_starts:
+            starts[before] = it.start
+    if not moves:
+        return {}
+    marks = ",".join("?" * len(moves))
+    rows = conn.execute(
+        f"SELECT id, item_id FROM corrections WHERE item_id IN ({marks})", list(moves)
+    ).fetchall()
+    conn.executemany(
+        "UPDATE corrections SET item_id = ? WHERE id = ?",
+        [(moves[r["item_id"]], r["id"]) for r in rows],
+    )
+    return {str(r["id"]): starts[r["item_id"]] for r in rows if r["item_id"] in starts}
+
+
 def _joined(json_list: str, sep: str) -> str:
     """A stored JSON list of strings as items_frame joins it."""
     return "" if json_list == "[]" else sep.join(json.loads(json_list))
 
 
 def _default_loader(county_code: str) -> Any | None:
-    from geo.gazetteer import load_gazetteer  # lazy: the store works without the gazetteer data
-
     return load_gazetteer(county_code)
 
 
@@ -691,7 +796,9 @@ class Store:
         -------
         IngestResult
             ``created=False`` (and nothing written) when the same content is already stored
-            under the same county.
+            under the same county. Reviewers' cut fixes kept for the same content
+            (:meth:`merge_items`, :meth:`split_item`) are applied again; the caller's bulletin
+            is not changed.
 
         Raises
         ------
@@ -706,6 +813,7 @@ class Store:
         placed again with them before they are stored (their ``place`` is updated).
         """
         sha = _bulletin_sha(bulletin)
+        bulletin = self._with_cuts(sha, bulletin)
         self._apply_rules(bulletin)
         with self._transaction() as conn:
             row = conn.execute(
@@ -722,6 +830,9 @@ class Store:
             self._insert(conn, sha, bulletin)
         return IngestResult(sha, True, len(bulletin.items))
 
+    def _county_rules_of(self, gaz: Any | None) -> CountyRules | None:
+        return self.county_rules(gaz.county_code) if gaz is not None else None
+
     def _apply_rules(self, bulletin: Bulletin) -> None:
         """Place the bulletin's items again with its county's rules, when it has any."""
         if not bulletin.county_code:
@@ -729,8 +840,6 @@ class Store:
         rules = self.county_rules(bulletin.county_code)
         if not rules:
             return
-        from geo.geocode import geocode_item
-
         gaz = self._gazetteer(bulletin.county_code, _default_loader, strict=False)
         if gaz is not None:
             for it in bulletin.items:
@@ -749,9 +858,30 @@ class Store:
     def _insert(conn: sqlite3.Connection, sha: str, b: Bulletin) -> None:
         h = b.header or BulletinHeader()
         conn.execute(
-            "INSERT INTO bulletins VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sha, b.source_name, h.title, h.issue, h.date, b.county, b.county_code, b.text, _now()),
+            "INSERT INTO bulletins (id, source_name, title, issue, date, county, county_code,"
+            " text, ingested_at, issue_total, publisher, layout, warnings, furniture)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                sha,
+                b.source_name,
+                h.title,
+                h.issue,
+                h.date,
+                b.county,
+                b.county_code,
+                b.text,
+                _now(),
+                h.issue_total,
+                h.publisher,
+                _dumps(b.layout.to_dict()),
+                _dumps([w.to_dict() for w in b.warnings]),
+                _dumps(b.furniture.to_dict()),
+            ),
         )
+        Store._insert_items(conn, sha, b)
+
+    @staticmethod
+    def _insert_items(conn: sqlite3.Connection, sha: str, b: Bulletin) -> None:
         for it in b.items:
             iid = item_id(sha, it.index)
             p = it.place or Place()
@@ -945,9 +1075,6 @@ class Store:
             Number of items whose stored place (or its confidence) changed. Corrections are
             untouched and still win in :meth:`frames`.
         """
-        from geo.gazetteer import detect_gazetteer
-        from geo.geocode import geocode_item
-
         loader = gazetteer_loader or _default_loader
         updates = []
         with self._reading() as conn:
@@ -989,6 +1116,240 @@ class Store:
             None if p.confidence is None else int(bool(p.needs_review)),
             _dumps([a.to_dict() for a in p.alternatives]),
         )
+
+    # cut fixes ------------------------------------------------------------------------------
+
+    def merge_items(self, first_id: str, second_id: str, *, note: str = "") -> str:
+        """Merge two neighbouring items of one bulletin into one; the fix is kept.
+
+        Parameters
+        ----------
+        first_id, second_id : str
+            Item ids (any order).
+        note : str
+            Why, for the next reviewer.
+
+        Returns
+        -------
+        str
+            The merged item's id (the first item's).
+
+        Raises
+        ------
+        StoreError
+            Unknown items, items of two bulletins, or items that are not neighbours
+            (messages in Chinese).
+        """
+        bulletin_id, items, found = self._locate(first_id, second_id)
+        cut = self._checked(lambda: merge_cut(items, found[0], found[1], note=note))
+        self._recut(bulletin_id, cut, record=True)
+        return item_id(bulletin_id, min(found))
+
+    def split_item(self, item_id_: str, at: int, *, note: str = "") -> tuple[str, str]:
+        """Split an item so that a new item starts at offset ``at``; the fix is kept.
+
+        Parameters
+        ----------
+        item_id_ : str
+        at : int
+            Offset in the bulletin's normalised text (as ``start``/``end`` of items), inside
+            the item; see :func:`geo.recut.cut_points` and :func:`geo.recut.split_offset`.
+        note : str
+
+        Returns
+        -------
+        tuple of (str, str)
+            Ids of the two items.
+
+        Raises
+        ------
+        StoreError
+            Unknown item, or ``at`` not inside it (messages in Chinese).
+        """
+        bulletin_id, items, (k,) = self._locate(item_id_)
+        text = self.bulletin_text(bulletin_id)
+        cut = self._checked(lambda: split_cut(text, items[k], int(at), note=note))
+        self._recut(bulletin_id, cut, record=True)
+        return item_id(bulletin_id, k), item_id(bulletin_id, k + 1)
+
+    def undo_cut(self, cut_id: int) -> None:
+        """Take back a cut fix: the items are cut as before it, the fix is forgotten.
+
+        Raises
+        ------
+        StoreError
+            No such fix, or a later fix depends on it (take that back first).
+        """
+        with self._reading() as conn:
+            row = conn.execute("SELECT * FROM cuts WHERE id = ?", (int(cut_id),)).fetchone()
+            stored = (
+                row is not None
+                and conn.execute(
+                    "SELECT 1 FROM bulletins WHERE id = ?", (row["bulletin_id"],)
+                ).fetchone()
+            )
+        if row is None:
+            raise StoreError(f"没有编号为 {cut_id} 的切分更正")
+        if not stored:  # the bulletin was deleted: only forget the fix
+            with self._transaction() as conn:
+                conn.execute("DELETE FROM cuts WHERE id = ?", (int(cut_id),))
+            return
+        inverse = Cut("split" if row["kind"] == "merge" else "merge", row["at_offset"])
+        self._recut(row["bulletin_id"], inverse, forget=int(cut_id))
+
+    def cuts(self, bulletin_id: str | None = None) -> pd.DataFrame:
+        """Every cut fix, oldest first.
+
+        Parameters
+        ----------
+        bulletin_id : str, optional
+            Only this bulletin's fixes (full id or a prefix of 6+ characters).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns :data:`CUT_COLUMNS`; ``bulletin_name`` is empty when the bulletin is not
+            stored now.
+        """
+        where, args = "", ()
+        if bulletin_id:
+            with self._lock:
+                full = self._resolve_bulletin(bulletin_id)
+            where, args = "WHERE k.bulletin_id = ?", (full or bulletin_id,)
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT k.id, k.bulletin_id, k.kind, k.at_offset, k.note, k.created_at,"
+                f" b.source_name AS bulletin_name FROM cuts k LEFT JOIN bulletins b"
+                f" ON b.id = k.bulletin_id {where} ORDER BY k.id",
+                args,
+            ).fetchall()
+        return pd.DataFrame([dict(r) for r in rows], columns=CUT_COLUMNS)
+
+    def item(self, item_id_: str) -> tuple[str, Item]:
+        """A stored item as parsed (offsets included) and its bulletin's id.
+
+        Raises
+        ------
+        StoreError
+            No such item.
+        """
+        bulletin_id, items, (k,) = self._locate(item_id_)
+        return bulletin_id, items[k]
+
+    def bulletin_items(self, bulletin_id: str) -> list[Item]:
+        """A stored bulletin's items as parsed, in order, with their offsets into
+        :meth:`bulletin_text` (what a review screen shows to merge or split them).
+
+        Raises
+        ------
+        StoreError
+            No such bulletin.
+        """
+        with self._lock:
+            return [it for it, _ in self._items_of(self._stored_id(bulletin_id))]
+
+    def bulletin_text(self, bulletin_id: str) -> str:
+        """The normalised text of a stored bulletin (item offsets index into it).
+
+        Raises
+        ------
+        StoreError
+            No such bulletin.
+        """
+        with self._reading() as conn:
+            full = self._stored_id(bulletin_id)
+            row = conn.execute("SELECT text FROM bulletins WHERE id = ?", (full,)).fetchone()
+        return row["text"]
+
+    def _stored_id(self, bulletin_id: str) -> str:
+        """The full id of a stored bulletin (a prefix of 6+ characters will do), or StoreError."""
+        full = self._resolve_bulletin(bulletin_id)
+        if full is None:
+            raise StoreError(f"简报 {bulletin_id} 不在库中")
+        return full
+
+    @staticmethod
+    def _checked(make: Callable[[], Cut]) -> Cut:
+        try:
+            return make()
+        except CutError as err:
+            raise StoreError(str(err)) from None
+
+    def _locate(self, *ids: str) -> tuple[str, list[Item], list[int]]:
+        """The bulletin of items ``ids``, its items, and their positions in it."""
+        with self._reading() as conn:
+            rows = [
+                conn.execute(
+                    "SELECT bulletin_id, idx FROM items WHERE item_id = ?", (i,)
+                ).fetchone()
+                for i in ids
+            ]
+            missing = [i for i, r in zip(ids, rows, strict=True) if r is None]
+            if missing:
+                raise StoreError(f"库中没有事项 {'、'.join(missing)}")
+            if len({r["bulletin_id"] for r in rows}) > 1:
+                raise StoreError("这几条事项不在同一份简报中，不能合并")
+            bulletin_id = rows[0]["bulletin_id"]
+            items = [it for it, _ in self._items_of(bulletin_id)]
+        positions = {it.index: k for k, it in enumerate(items)}
+        return bulletin_id, items, [positions[r["idx"]] for r in rows]
+
+    def _annotated(self, text: str, county_code: str | None, items: list[Item], changed) -> None:
+        """Metrics, sector and place of the rebuilt items ``items[i] for i in changed``."""
+        if county_code:
+            gaz = self._gazetteer(county_code, _default_loader, strict=False)
+        else:
+            gaz = detect_gazetteer(text)
+        rules = self._county_rules_of(gaz)
+        annotate_items([items[i] for i in sorted(changed)], gaz, rules=rules)
+
+    def _with_cuts(self, sha: str, bulletin: Bulletin) -> Bulletin:
+        """``bulletin`` with the fixes kept for its content applied (a copy when any)."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT id, kind, at_offset, note FROM cuts WHERE bulletin_id = ? ORDER BY id",
+                (sha,),
+            ).fetchall()
+        if not rows:
+            return bulletin
+        cuts = [Cut(r["kind"], r["at_offset"], r["id"], r["note"]) for r in rows]
+        items, changed, _ = apply_cuts(
+            bulletin.text, bulletin.items, cuts, heads=bulletin.layout.heads
+        )
+        self._annotated(bulletin.text, bulletin.county_code, items, changed)
+        return replace(bulletin, items=items)
+
+    def _recut(
+        self, bulletin_id: str, cut: Cut, *, record: bool = False, forget: int | None = None
+    ) -> None:
+        """Apply ``cut`` to a stored bulletin's items, keep or forget the fix, and move
+        corrections along with their items, in one transaction."""
+        with self._reading() as conn:
+            b = conn.execute(
+                "SELECT text, county, county_code, layout FROM bulletins WHERE id = ?",
+                (bulletin_id,),
+            ).fetchone()
+            old = [it for it, _ in self._items_of(bulletin_id)]
+        new, changed = apply_cut(b["text"], old, cut, heads=_layout(b["layout"]).heads)
+        self._annotated(b["text"], b["county_code"], new, changed)
+        shell = Bulletin(
+            "", b["text"], bulletin_id, county=b["county"], county_code=b["county_code"]
+        )
+        shell.items = new
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM items WHERE bulletin_id = ?", (bulletin_id,))
+            self._insert_items(conn, bulletin_id, shell)
+            moved = _move_corrections(conn, bulletin_id, old, new)
+            if record:
+                conn.execute(
+                    "INSERT INTO cuts (bulletin_id, kind, at_offset, note, created_at, moved)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (bulletin_id, cut.kind, cut.at, cut.note, _now(), _dumps(moved)),
+                )
+            if forget is not None:
+                row = conn.execute("SELECT moved FROM cuts WHERE id = ?", (forget,)).fetchone()
+                _restore_corrections(conn, bulletin_id, new, json.loads(row["moved"]))
+                conn.execute("DELETE FROM cuts WHERE id = ?", (forget,))
 
     # reading --------------------------------------------------------------------------------
 
@@ -1078,10 +1439,19 @@ class Store:
                         source_name=r["source_name"],
                         text=r["text"],
                         sha256=r["id"],
-                        header=BulletinHeader(title=r["title"], issue=r["issue"], date=r["date"]),
+                        header=BulletinHeader(
+                            title=r["title"],
+                            issue=r["issue"],
+                            date=r["date"],
+                            issue_total=r["issue_total"],
+                            publisher=r["publisher"],
+                        ),
                         county=r["county"],
                         county_code=r["county_code"],
                         items=[item for item, _ in self._items_of(r["id"])],
+                        layout=_layout(r["layout"]),
+                        warnings=[ParseWarning(**w) for w in json.loads(r["warnings"])],
+                        furniture=_furniture(r["furniture"]),
                     )
                 )
         return out
@@ -1158,7 +1528,8 @@ class Store:
         -------
         pandas.DataFrame
             Columns ``id, source_name, title, issue, date, county, county_code, ingested_at,
-            n_items, n_corrections``.
+            n_items, n_corrections, issue_total, publisher, layout`` (in Chinese),
+            ``n_warnings, n_cuts``.
         """
         with self._reading() as conn:
             rows = conn.execute(
@@ -1166,10 +1537,18 @@ class Store:
                 " b.ingested_at,"
                 " (SELECT COUNT(*) FROM items i WHERE i.bulletin_id = b.id) AS n_items,"
                 " (SELECT COUNT(DISTINCT c.item_id) FROM corrections c JOIN items i"
-                "  ON i.item_id = c.item_id WHERE i.bulletin_id = b.id) AS n_corrections"
+                "  ON i.item_id = c.item_id WHERE i.bulletin_id = b.id) AS n_corrections,"
+                " b.issue_total, b.publisher, b.layout, b.warnings,"
+                " (SELECT COUNT(*) FROM cuts k WHERE k.bulletin_id = b.id) AS n_cuts"
                 " FROM bulletins b ORDER BY b.rowid"
             ).fetchall()
-        return pd.DataFrame([dict(r) for r in rows], columns=_BULLETIN_COLUMNS)
+        records = []
+        for r in rows:
+            rec = dict(r)
+            rec["layout"] = _layout(rec["layout"]).describe_zh()
+            rec["n_warnings"] = len(json.loads(rec.pop("warnings")))
+            records.append(rec)
+        return pd.DataFrame(records, columns=_BULLETIN_COLUMNS)
 
     def corrections(self) -> pd.DataFrame:
         """Every correction, oldest first, with the item's headline where the item is stored.
@@ -1260,6 +1639,7 @@ class Store:
                 f" VALUES ({', '.join('?' * len(_RULE_COLUMNS))})",
                 values,
             )
+        # ``replace`` is the parameter here; dataclasses.replace under its full name
         return dataclasses.replace(rule, id=int(cur.lastrowid)), "replaced" if old else "added"
 
     def import_rules(self, rules: Iterable[PlaceRule], *, replace: bool = False) -> dict:

@@ -11,7 +11,6 @@ and our elements' scripts are never compiled as Jinja templates (see :class:`_Di
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,11 +35,11 @@ from geo.display import (
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
     POPUP_TEXT,
-    QUALIFIER_ZH,
     Classes,
     classify,
     format_value,
     item_title,
+    metric_texts,
     sector_color,
     sector_label,
 )
@@ -519,28 +518,11 @@ def _strings(values: list, escape: bool = True) -> list[str]:
     return out
 
 
-def _value_texts(values, units_zh, qualifiers) -> list[str]:
-    """:func:`format_value` of many values at once, with the qualifier (约, ≥, ≤) in front."""
-    v = np.asarray(values, dtype=float)
-    a = np.abs(v)
-    big, mid = a >= 1e8, a >= 1e4
-    scaled = (v / np.where(big, 1e8, np.where(mid, 1e4, 1.0))).tolist()
-    suffix = np.where(big, "亿", np.where(mid, "万", "")).tolist()
-    out = []
-    for x, s, u, q in zip(scaled, suffix, units_zh, qualifiers, strict=True):
-        if not math.isfinite(x):
-            out.append(NODATA_LABEL)
-            continue
-        # same digits as _num: two decimals at most, no trailing zeros
-        out.append(f"{QUALIFIER_ZH.get(q, '')}{f'{x:.2f}'.rstrip('0').rstrip('.')}{s}{u}")
-    return out
-
-
 def _metric_lines(metrics_df: pd.DataFrame, item_ids=None) -> dict[str, list[tuple[str, str]]]:
     """Escaped (label, value text) pairs per item id.
 
-    Value texts are digits, 万/亿 and configured units, or the escaped original text of a metric
-    of unit ``other``.
+    Value texts are :func:`geo.display.metric_texts` (digits, 万/亿, the key's unit or the
+    bulletin's measure word), escaped.
     """
     if metrics_df is None or metrics_df.empty:
         return {}
@@ -553,14 +535,7 @@ def _metric_lines(metrics_df: pd.DataFrame, item_ids=None) -> dict[str, list[tup
     names: dict[tuple, str] = {}
     for pair in set(zip(labels, keys, strict=True)):
         names[pair] = _e(pair[0]) or _e(agg.metric_name(pair[1]))
-    unit_of = {k: agg.metric_unit_zh(k) for k in set(keys)}
-    texts = _value_texts(m["value"], [unit_of[k] for k in keys], m["qualifier"].tolist())
-    # unit "other" (座, 公里, 台...): the bulletin's own words, not the family's 个
-    units = m["unit"].tolist() if "unit" in m else [None] * len(texts)
-    written = m["text"].tolist() if "text" in m else [None] * len(texts)
-    for j, (u, w) in enumerate(zip(units, written, strict=True)):
-        if u == "other" and isinstance(w, str) and w.strip():
-            texts[j] = _e("".join(w.split()))
+    texts = _strings(metric_texts(m))
     out: dict[str, list[tuple[str, str]]] = {}
     for iid, label, key, text in zip(m["item_id"].tolist(), labels, keys, texts, strict=True):
         out.setdefault(iid, []).append((names[(label, key)], text))

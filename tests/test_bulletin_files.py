@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import random
 import zipfile
-from pathlib import Path
 
 import pytest
+from bulletin_layouts import cjk_font
 
 from geo.errors import BulletinReadError, GeoInputError
 from geo.io.bulletin_files import MAX_BULLETIN_BYTES, read_bulletin
@@ -18,25 +18,10 @@ TEXT = (
 )
 
 
-def _cjk_font() -> tuple[str, int] | None:
-    """A Noto Sans CJK collection and the index of its simplified-Chinese face."""
-    candidates = [Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")]
-    try:
-        import noto_cjk_sans_otc
-
-        candidates.append(Path(noto_cjk_sans_otc.__file__).parent / "NotoSansCJK-Regular.ttc")
-    except ImportError:
-        pass
-    for path in candidates:
-        if path.exists():
-            return str(path), 2  # JP, KR, SC, TC, HK: index 2 is SC
-    return None
-
-
 def make_text_pdf(lines: list[str]) -> bytes:
     """A PDF with a real text layer, one output line per input line."""
     fpdf = pytest.importorskip("fpdf")
-    font = _cjk_font()
+    font = cjk_font()
     if font is None:
         pytest.skip("no CJK font available to make a test PDF")
     pdf = fpdf.FPDF()
@@ -382,8 +367,8 @@ def test_zip_bomb_is_refused_before_opening():
 
 
 def _items_of(raw: str) -> list[tuple]:
-    from geo.ingest import normalise_text
     from geo.items import split_items
+    from geo.normalise import normalise_text
 
     return [
         (it.headline, it.unit, it.authors, "".join(it.body.split()))

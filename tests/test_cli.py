@@ -210,9 +210,11 @@ def test_parse_table_is_aligned_for_people(bulletin_file):
     proc = _run("parse", bulletin_file, "--format", "table")
     assert proc.returncode == 0, proc.stderr.decode()
     lines = proc.stdout.decode("utf-8").splitlines()
-    header, rule, *rows = lines[1:]
+    table, notes = lines[: lines.index("")], lines[lines.index("") + 1 :]
+    header, rule, *rows = table[1:]
     assert header.split()[:3] == ["#", "标题", "单位"]
     assert len(rows) == 2
+    assert notes[0].startswith("版式：")
     assert "孙庙乡" in rows[0] and "小茴店镇" in rows[1]
     # columns line up in display width: the rule's gaps match the header's column starts
     col = display_width(header[: header.index("单位")])

@@ -12,8 +12,8 @@ import pytest
 from geo.evaluate import calibration_error, same_township, same_village
 from geo.gazetteer import load_gazetteer
 from geo.geocode import geocode_item
-from geo.ingest import normalise_text
 from geo.items import single_item
+from geo.normalise import normalise_text
 from geo.place_features import TOWN_FEATURES, VILLAGE_FEATURES
 from geo.place_scoring import MODEL_PATH, load_model, model_from_dict
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from geo.ingest import normalise_text
 from geo.items import parse_credit, single_item, split_items
+from geo.normalise import normalise_text
 
 SAMPLE_ITEMS = [
     ("息县春节招工不“打烊”", "县人社局", ["张继铭"]),

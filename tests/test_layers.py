@@ -27,9 +27,25 @@ LAYERS: list[tuple[str, set[str]]] = [
             "geo.io.gdal_safety",
             "geo.io.bulletin_files",
             "geo.io.boundary_files",
+            "geo.markup",
         },
     ),
-    ("text", {"geo.ingest", "geo.items", "geo.metrics", "geo.sectors"}),
+    (
+        "text",
+        {
+            "geo.cues",
+            "geo.masthead",
+            "geo.normalise",
+            "geo.lines",
+            "geo.credits",
+            "geo.furniture",
+            "geo.layout",
+            "geo.items",
+            "geo.recut",
+            "geo.metrics",
+            "geo.sectors",
+        },
+    ),
     (
         "places",
         {
@@ -64,7 +80,15 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("front ends", {"geo.app_support", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]
 #: The text stage: it must not load these (directly or through what it imports).
-TEXT_STAGE = ["geo.ingest", "geo.items", "geo.metrics", "geo.sectors", "geo.chars"]
+TEXT_STAGE = [
+    "geo.normalise",
+    "geo.masthead",
+    "geo.items",
+    "geo.recut",
+    "geo.metrics",
+    "geo.sectors",
+    "geo.chars",
+]
 HEAVY = ["pandas", "geopandas", "numpy", "shapely", "folium", "matplotlib", "pyogrio"]
 
 

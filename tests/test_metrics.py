@@ -11,9 +11,9 @@ import pytest
 
 from geo.errors import GeoInputError
 from geo.evaluate import match_metrics
-from geo.ingest import normalise_text
 from geo.items import single_item
 from geo.metrics import extract_metrics, load_grammar, parse_chinese_number
+from geo.normalise import normalise_text
 
 CORE = ("yuan", "person", "person_time", "mu", "tonne", "enterprise", "project")
 

@@ -9,8 +9,8 @@ import ahocorasick
 import pytest
 
 from geo.errors import GeoInputError
-from geo.ingest import normalise_text
 from geo.items import single_item
+from geo.normalise import normalise_text
 from geo.sectors import SECTOR_SLUGS, classify_sector, load_taxonomy, sector_names
 
 

@@ -493,7 +493,7 @@ def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(tmp_path
         assert list(s.boundary_sets()["uploader"]) == ["张三", ""]
 
 
-# ---- confidence, review and county rules (issue 9, schema version 5)
+# ---- confidence, review and county rules (issue 9, schema version 6)
 
 
 def _parsed(text: str):
@@ -519,7 +519,7 @@ def test_scores_are_stored_and_read_back(store):
     assert loaded.evidence == place.evidence
 
 
-def test_version_4_store_migrates_and_unscored_items_need_review(tmp_path):
+def test_older_store_migrates_and_unscored_items_need_review(tmp_path):
     from geo.store import _migrate
 
     path = tmp_path / "v4.sqlite"
@@ -537,7 +537,7 @@ def test_version_4_store_migrates_and_unscored_items_need_review(tmp_path):
     )
     conn.close()
     with Store(path) as s:
-        assert s.schema_version == SCHEMA_VERSION >= 5
+        assert s.schema_version == SCHEMA_VERSION >= 6
         items_df, _ = s.frames()
         assert items_df["confidence"].isna().all() and items_df["needs_review"].all()
         assert s.rules() == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as html_lib
+import itertools
 import json
 import re
 import warnings
@@ -369,9 +370,9 @@ def test_sector_names_and_colours_tolerate_missing_values():
 
 def test_popup_values_are_formatted_like_format_value():
     values = [0, 85, 85.5, 2.999, 12_000, 26_000, 1.35e9, 1.2e8, 99_999_999, -3.25, 0.004]
-    texts = webmap._value_texts(values, ["人"] * len(values), [None] * len(values))
+    texts = display.value_texts(values, ["人"] * len(values), [None] * len(values))
     assert texts == [display.format_value(v, "人") for v in values]
-    assert webmap._value_texts([5e7, 3], ["元", "个"], ["approx", "at_least"]) == [
+    assert display.value_texts([5e7, 3], ["元", "个"], ["approx", "at_least"]) == [
         "约5000万元",
         "≥3个",
     ]
@@ -499,9 +500,29 @@ def test_single_value_class_shows_one_number():
     c = display.classify([200, 1000, 5000, 1000, 5000], "条")
     assert c.labels[0] == "200条"
     assert all("200–200" not in lab for lab in c.labels)
-    assert c.labels[1] == "200以上 – 1000条"  # real ranges keep both bounds
+    # few distinct counts: one class each, whole numbers (issue 16: 1条, 2条, 3–5条)
+    assert c.labels == ["200条", "1000条", "5000条"]
     c = display.classify([1, 2, 3, 10, 11, 12, 50, 55, 100, 120], "元")
-    assert c.labels[0] == "1–3元"
+    assert c.labels[0] == "1–3元"  # real ranges keep both bounds
+
+
+def test_legend_classes_are_ordered_and_never_overlap():
+    rng = np.random.default_rng(3)
+    for values, unit in (
+        (rng.integers(1, 40, 60).astype(float), "条"),
+        (rng.lognormal(15, 2, 80), "元"),
+        ([8, 46, 18.5, 73, 360100, 2, 5, 9, 300, 12_000], "个"),
+    ):
+        c = display.classify(values, unit)
+        held = [sorted(np.asarray(values)[c.index == i]) for i in range(len(c.labels))]
+        assert all(h for h in held)  # no empty class
+        # each class lies wholly above the one before: ordered and non-overlapping
+        assert all(a[-1] < b[0] for a, b in itertools.pairwise(held))
+        for h, label in zip(held, c.labels, strict=True):
+            top = display.format_value(h[-1], unit)
+            assert label.endswith(top), (label, top)
+            if h[0] != h[-1] and display.format_value(h[0], unit) != top:
+                assert label.startswith(display.format_value(h[0])), (label, h)
 
 
 def _boxes(page: str) -> list[str]:

@@ -55,9 +55,9 @@ sys.path.insert(0, str(ROOT))
 from geo.evaluate import calibration_error, same_township, same_village  # noqa: E402
 from geo.gazetteer import load_gazetteer  # noqa: E402
 from geo.geocode import ItemFeatures, place_features_of  # noqa: E402
-from geo.ingest import normalise_text  # noqa: E402
 from geo.items import single_item  # noqa: E402
 from geo.models import Item  # noqa: E402
+from geo.normalise import normalise_text  # noqa: E402
 from geo.place_features import TOWN_FEATURES, VILLAGE_FEATURES  # noqa: E402
 from geo.place_scoring import LinearScorer, Model, decide  # noqa: E402
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import unicodedata
 import warnings
 import zipfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from geo.errors import BulletinReadError
+from geo.markup import bold_mark, heading_mark
 
 __all__ = [
     "MAX_BULLETIN_BYTES",
@@ -82,7 +84,8 @@ def read_bulletin(
     Returns
     -------
     str
-        The text as extracted, artefacts included; clean it with :func:`geo.ingest.normalise_text`.
+        The text as extracted, artefacts included; clean it with
+        :func:`geo.normalise.normalise_text`.
 
     Raises
     ------
@@ -479,8 +482,12 @@ def _read_docx(data: bytes, label: str) -> str:
     return "\n".join(lines)
 
 
-def _docx_blocks(container) -> list[str]:
-    """Paragraph texts of a document or table cell, tables cell by cell, in reading order."""
+def _docx_blocks(container, *, marks: bool = True) -> list[str]:
+    """Paragraph texts of a document or table cell, tables cell by cell, in reading order.
+
+    Body paragraphs keep their heading style or bold opening as marks (:mod:`geo.markup`);
+    table cells never do (bold header cells are not item heads).
+    """
     out: list[str] = []
     for block in container.iter_inner_content():
         if hasattr(block, "rows"):
@@ -492,7 +499,67 @@ def _docx_blocks(container) -> list[str]:
                     if id(cell._tc) in seen:
                         continue
                     seen[id(cell._tc)] = cell._tc
-                    out.extend(_docx_blocks(cell))
+                    out.extend(_docx_blocks(cell, marks=False))
         else:
-            out.append(block.text)
+            out.append(_marked_paragraph(block) if marks else block.text)
     return out
+
+
+_HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+_TITLE_STYLES = {"title", "标题"}
+
+
+def _marked_paragraph(paragraph) -> str:
+    """A paragraph's text, a heading written ``## …`` and a bold opening ``**…**``."""
+    text = paragraph.text
+    if not text.strip():
+        return text
+    level = _heading_level(paragraph)
+    if level:
+        return heading_mark(text, level)
+    bold = _bold_opening(paragraph)
+    if bold and text.startswith(bold):
+        return bold_mark(bold, text[len(bold) :])
+    return text
+
+
+def _heading_level(paragraph) -> int:
+    """1–9 for a heading (style name or outline level), else 0."""
+    style = paragraph.style
+    while style is not None:
+        name = (style.name or "").strip()
+        m = _HEADING_STYLE.match(name)
+        if m:
+            return int(m.group(1))
+        if name.lower() in _TITLE_STYLES:
+            return 1
+        style = style.base_style
+    for element in (paragraph._p, getattr(paragraph.style, "_element", None)):
+        level = _outline_level(element)
+        if level:
+            return level
+    return 0
+
+
+def _outline_level(element) -> int:
+    """The ``w:outlineLvl`` of a paragraph or style element plus one (9 = body text -> 0)."""
+    if element is None:
+        return 0
+    found = element.xpath("./w:pPr/w:outlineLvl/@w:val")
+    try:
+        value = int(found[0]) if found else 9
+    except ValueError:
+        return 0
+    return value + 1 if 0 <= value < 9 else 0
+
+
+def _bold_opening(paragraph) -> str:
+    """The bold text a paragraph opens with (all of it when wholly bold), else ``""``."""
+    style_bold = bool(paragraph.style is not None and paragraph.style.font.bold)
+    parts: list[str] = []
+    for run in paragraph.runs:
+        bold = run.bold if run.bold is not None else style_bold
+        if not bold and run.text.strip():
+            break
+        parts.append(run.text)
+    return "".join(parts).rstrip()

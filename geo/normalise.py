@@ -1,20 +1,19 @@
-"""Clean extracted bulletin text and read its masthead.
+"""Clean extracted bulletin text into one paragraph per line.
 
 Text copied out of PDF and Word files carries typesetting artefacts: lines broken at the page
 width, blank lines between every line, a stray space where a page ended, page-number lines,
 full-width and zero-width spaces. :func:`normalise_text` repairs them and returns one paragraph
-per line; :func:`parse_header` reads the title, issue and date of a masthead when there is one.
+per line (the masthead is read by :mod:`geo.masthead`).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 import unicodedata
 
-from geo.models import BulletinHeader
+from geo.masthead import MASTHEAD_MISC, TOC_HEADING, is_masthead_line
 
-__all__ = ["cn_number", "masthead_end", "normalise_text", "parse_header"]
+__all__ = ["FINAL_MARKS", "normalise_text"]
 
 # Characters removed outright: zero-width spaces/joiners, word joiner, BOM, soft hyphen.
 _DROP = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"), None)
@@ -41,70 +40,13 @@ _PAGE_NUMBER = re.compile(
 )
 # A line ends a sentence when its last visible character is one of these (closing quotes and
 # brackets count when they follow one).
-_FINAL = "。！？!?；;…"
+FINAL_MARKS = "。！？!?；;…"
 _CLOSERS = "”’」』）)》】\"'"
 _CONTINUES = "，,、：:（(“‘《【—-"
 # A unit/author parenthetical closing a line: "（县人社局 张继铭）" alone or after a sentence.
 _SIGNATURE_TAIL = re.compile(
     r"(?:^|(?<=[。！？!?…”」）)]))\s*[（(][^（()）。，,；;！？!?]{1,40}[）)]\s*$"
 )
-
-_TITLE_WORDS = (
-    "工作简报",
-    "政务信息",
-    "信息专报",
-    "工作动态",
-    "政务动态",
-    "督查通报",
-    "情况通报",
-    "工作通讯",
-    "简报",
-    "专报",
-    "快报",
-    "要情",
-    "动态",
-    "通讯",
-)
-_CN_DIGITS = "〇零一二三四五六七八九"
-_TITLE_LINE = re.compile(
-    r"^[\u4e00-\u9fff（）()“”]{0,16}?(?:"
-    + "|".join(_TITLE_WORDS)
-    + r")(?:[（(](?![^）)]*期)[^）)]{1,8}[）)])?"
-    # the title word ends the title: "息县通讯员培训班开班" is a headline, not a masthead
-    + rf"(?=$|\s|[（(]|第|\d|[{_CN_DIGITS}]{{4}}\s*年)"
-)
-_CN_DIGIT_VALUES = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
-_CN_TENS = {"十": 10, "百": 100, "千": 1000}
-_NUM = rf"[0-9{_CN_DIGITS}十百千两]+"
-_ISSUE = re.compile(
-    rf"(?:(?P<year>\d{{4}}|[{_CN_DIGITS}]{{4}})\s*年\s*(?:度\s*)?)?"
-    rf"(?<!总)第\s*(?P<no>{_NUM})\s*期"
-)
-_DATE_ARABIC = re.compile(
-    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?:年\s*(?P<m1>\d{1,2})\s*月\s*(?P<d1>\d{1,2})\s*日"
-    r"|[-./]\s*(?P<m2>\d{1,2})\s*[-./]\s*(?P<d2>\d{1,2})(?!\d))"
-)
-_DATE_CHINESE = re.compile(
-    rf"(?P<y>[{_CN_DIGITS}]{{4}})\s*年\s*(?P<m>[{_CN_DIGITS}十]{{1,3}})\s*月"
-    rf"\s*(?P<d>[{_CN_DIGITS}十]{{1,3}})\s*日"
-)
-_MASTHEAD_MISC = re.compile(
-    r"^(?:[（(【\[]?\s*(?:内部资料|内部刊物|注意保存|内部资料\s*注意保存|秘密|机密|绝密|"
-    r"此件?公开发布|不公开|特急|加急)\s*[】\])）]?"
-    r"|(?:签发|主编|编辑|责任编辑|审核|校对|编印|印发|主办|承办|联系电话|电话|邮箱|投稿)\s*[：:].{0,40}"
-    r"|[\u4e00-\u9fff（）()]{2,30}(?:编|印发|主办|编印|办公室|编辑部|信息科)"
-    r"(?:\s+\S{0,20})?)$"
-)
-# A horizontal rule drawn with dashes, stars or box-drawing characters.
-_RULE_CHARS = r"[\s\-—–_=*＊~～·•━─═]{3,}"
-_RULE = re.compile(rf"^{_RULE_CHARS}$")
-_TOC = re.compile(r"^(?:目\s*录|本期要目|本期目录|本期导读|本期内容)\s*[：:]?$")
-_TOC_ENTRY = re.compile(
-    r"^(?:[★☆●○◆◇■□▲△►▶※·•\-—]|[0-9]{1,2}[.、．]|[一二三四五六七八九十]{1,3}、|[（(][0-9一二三四五六七八九十]{1,3}[）)])"
-    r"|(?:[.…·．\s]{3,}\s*\d{1,3})$"
-)
-_MAX_MASTHEAD_LINES = 15
-
 
 # --- normalise -----------------------------------------------------------------------------
 
@@ -176,7 +118,7 @@ def _drop_page_furniture(lines: list[str]) -> list[str]:
         if _PAGE_NUMBER.match(ln) or key in seen:
             marked.append(None)
             continue
-        if 0 < len(key) <= 40 and _is_masthead_line(key) and not _MASTHEAD_MISC.match(key):
+        if 0 < len(key) <= 40 and is_masthead_line(key) and not MASTHEAD_MISC.match(key):
             seen.add(key)
         marked.append(ln)
     out: list[str] = []
@@ -241,9 +183,25 @@ def _wrap_width(lines: list[str]) -> int | None:
     if width > 160:  # no printed page is that wide: these are whole paragraphs
         return None
     full = sum(1 for w in widths if 0.85 * width <= w <= 1.15 * width)
-    if full < 3 or full < 0.5 * len(widths):
+    if full >= 3 and full >= 0.5 * len(widths):
+        return width
+    return _short_line_page_width(lines, widths)
+
+
+def _short_line_page_width(lines: list[str], widths: list[int]) -> int | None:
+    """The page width of a hard-wrapped bulletin whose lines are mostly short (heads, credits,
+    目录): full lines near the widest that stop mid-sentence show it, and no line is wider.
+    Paragraph-per-line text ends its lines with punctuation and has paragraphs far wider than
+    most lines."""
+    page = widths[(9 * len(widths)) // 10]
+    if page > 160:
         return None
-    return width
+    full = [ln for ln in lines if 0.85 * page <= _width(ln) <= 1.15 * page]
+    mid_sentence = sum(1 for ln in full if ln.rstrip()[-1:] not in FINAL_MARKS + _CLOSERS)
+    wider = sum(1 for w in widths if w > 1.15 * page)
+    if mid_sentence >= 3 and len(full) >= 0.2 * len(widths) and wider <= 0.02 * len(widths):
+        return page
+    return None
 
 
 def _blank_lines_are_breaks(lines: list[str]) -> bool:
@@ -268,7 +226,7 @@ def _ends_sentence(s: str) -> bool:
         if s[-1] in "）)" and _SIGNATURE_TAIL.search(s):
             return True
         s = s[:-1]
-    return bool(s) and s[-1] in _FINAL
+    return bool(s) and s[-1] in FINAL_MARKS
 
 
 def _is_signature_line(s: str) -> bool:
@@ -285,12 +243,31 @@ def _breaks(prev: str, line: str, wrap_width: int | None) -> bool:
     p = prev.strip()
     if _SIGNATURE_TAIL.search(p):
         return True  # "…余个。 （县人社局 张继铭）": the item ends here
+    if _block_edge(p, line.strip(), wrap_width):
+        return True
     width = _width(p)
     if _ends_sentence(p):
         return width < 0.9 * wrap_width
     if p[-1] in _CONTINUES:
         return False
     return width < 0.6 * wrap_width
+
+
+# Lines that open a block of a bulletin: an item head (一、 （一） 1. 第一、 【…】), a credit or
+# footer line, an editor's note or table of contents.
+_BLOCK_START = re.compile(
+    r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.．、](?!\d)"
+    r"|第[一二三四五六七八九十]{1,3}[、，,]|[【〖#]|\*\*"
+    r"|(?:供稿|报送|来源|撰稿|审核|报|送|发|抄送|责任编辑|签发)\s*[：:]|[（(]?共印|编者按|目\s*录|本期要目)"
+)
+
+
+def _block_edge(prev: str, line: str, wrap_width: int) -> bool:
+    """Does a wrapped paragraph stop between ``prev`` and ``line`` because a block starts or a
+    masthead line ends? A head wraps only when it fills its line."""
+    if _BLOCK_START.match(line) or is_masthead_line(prev) or TOC_HEADING.match(prev):
+        return True
+    return bool(_BLOCK_START.match(prev)) and _width(prev) < 0.9 * wrap_width
 
 
 def _joint(left: str, right: str) -> str:
@@ -303,141 +280,3 @@ def _joint(left: str, right: str) -> str:
 
 def _squeeze(p: str) -> str:
     return re.sub(r" {2,}", " ", p).strip()
-
-
-# --- masthead ------------------------------------------------------------------------------
-
-
-def cn_number(s: str) -> int | None:
-    """Integer value of an Arabic or Chinese numeral (``"5"``, ``"十二"``, ``"二〇二四"``).
-
-    Returns ``None`` when ``s`` is not a number.
-    """
-    s = s.strip()
-    if not s:
-        return None
-    if s.isdigit():
-        return int(s)
-    if all(c in _CN_DIGIT_VALUES for c in s):
-        return int("".join(str(_CN_DIGIT_VALUES[c]) for c in s))  # 二〇二四: digit by digit
-    total, num = 0, 0
-    for c in s:
-        if c in _CN_DIGIT_VALUES:
-            num = _CN_DIGIT_VALUES[c]
-        elif c in _CN_TENS:
-            total += (num or 1) * _CN_TENS[c]
-            num = 0
-        else:
-            return None
-    return total + num
-
-
-def _iso_date(y: int | None, m: int | None, d: int | None) -> str | None:
-    try:
-        return _dt.date(y, m, d).isoformat() if y and m and d else None
-    except ValueError:
-        return None
-
-
-def _find_date(line: str) -> str | None:
-    m = _DATE_ARABIC.search(line)
-    if m:
-        month = m.group("m1") or m.group("m2")
-        day = m.group("d1") or m.group("d2")
-        return _iso_date(int(m.group("y")), int(month), int(day))
-    m = _DATE_CHINESE.search(line)
-    if m:
-        return _iso_date(cn_number(m.group("y")), cn_number(m.group("m")), cn_number(m.group("d")))
-    return None
-
-
-def _masthead_lines(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, line)`` of the masthead lines at the top of normalised text."""
-    out: list[tuple[int, int, str]] = []
-    pos = 0
-    in_toc = False
-    for line in text.split("\n"):
-        start, end = pos, pos + len(line)
-        pos = end + 1
-        s = line.strip()
-        if not s:
-            continue
-        if len(out) >= _MAX_MASTHEAD_LINES:
-            break
-        if _is_masthead_line(s):
-            in_toc = in_toc or bool(_TOC.match(s))
-            out.append((start, end, line))
-        elif in_toc and len(s) <= 60 and "。" not in s and _TOC_ENTRY.search(s):
-            out.append((start, end, line))
-        else:
-            break
-    return out
-
-
-def _is_masthead_line(s: str) -> bool:
-    if len(s) > 60:
-        return False
-    if _RULE.match(s) or _TOC.match(s) or _MASTHEAD_MISC.match(s):
-        return True
-    rest = s
-    title = _TITLE_LINE.match(rest)
-    if title:
-        rest = rest[title.end() :]
-    issue = _ISSUE.search(rest)
-    if issue:
-        rest = rest[: issue.start()] + rest[issue.end() :]
-    date = _DATE_ARABIC.search(rest) or _DATE_CHINESE.search(rest)
-    if date:
-        rest = rest[: date.start()] + rest[date.end() :]
-    if not (title or issue or date):
-        return False
-    # What is left may be the issuing office or decoration, not a sentence.
-    rest = re.sub(r"[\s（）()【】\[\]《》·•—\-_|,，、：:]", "", rest)
-    rest = re.sub(r"总第\s*\S{1,6}?期", "", rest)
-    return len(rest) <= 20 and not any(c in rest for c in "。！？")
-
-
-def masthead_end(text: str) -> int:
-    """Offset in normalised ``text`` where the masthead (title, issue, date, 目录) ends.
-
-    ``0`` when the text starts directly with an item.
-    """
-    lines = _masthead_lines(text)
-    if not lines:
-        return 0
-    end = lines[-1][1]
-    return end + 1 if end < len(text) else end
-
-
-def parse_header(text: str) -> BulletinHeader:
-    """Title, issue and date of a bulletin's masthead.
-
-    Parameters
-    ----------
-    text : str
-        Normalised bulletin text (see :func:`normalise_text`).
-
-    Returns
-    -------
-    geo.models.BulletinHeader
-        ``title`` such as ``"息县工作简报"``, ``issue`` such as ``"2024年第3期"`` (numerals made
-        Arabic), ``date`` as ISO ``"2024-02-05"``; each ``None`` when the masthead lacks it or
-        there is no masthead.
-    """
-    header = BulletinHeader()
-    for _, _, line in _masthead_lines(text):
-        s = line.strip()
-        if header.title is None:
-            m = _TITLE_LINE.match(s)
-            if m:
-                header.title = re.sub(r"\s+", "", m.group())
-        if header.issue is None:
-            m = _ISSUE.search(s)
-            if m:
-                no = cn_number(m.group("no"))
-                year = cn_number(m.group("year")) if m.group("year") else None
-                if no is not None:
-                    header.issue = (f"{year}年" if year else "") + f"第{no}期"
-        if header.date is None:
-            header.date = _find_date(s)
-    return header

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from geo.ingest import cn_number, masthead_end, normalise_text, parse_header
+from geo.masthead import cn_number, masthead_end, parse_header
 from geo.models import BulletinHeader
+from geo.normalise import normalise_text
 
 # Hard-wrapped like a PDF extraction: CRLF, a blank line after every line, a page-number line,
 # a page break that leaves a leading space and no blank line, full-width, zero-width and
@@ -179,7 +180,7 @@ MASTHEAD = (
 def test_masthead_is_parsed():
     text = normalise_text(MASTHEAD)
     assert parse_header(text) == BulletinHeader(
-        title="息县工作简报", issue="第5期", date="2024-02-05"
+        title="息县工作简报", issue="第5期", date="2024-02-05", publisher="中共息县县委办公室"
     )
     assert text[masthead_end(text) :].startswith("息县春节招工不停歇")
 
@@ -193,7 +194,7 @@ def test_masthead_is_parsed():
         ),
         (
             "息县工作动态（第十二期）\n县政府办公室 2024-02-05\n正文。",
-            BulletinHeader("息县工作动态", "第12期", "2024-02-05"),
+            BulletinHeader("息县工作动态", "第12期", "2024-02-05", publisher="县政府办公室"),
         ),
         (
             "政务信息（增刊）\n2024年2月5日\n正文。",
@@ -205,7 +206,7 @@ def test_masthead_is_parsed():
         ),
         (
             "内部资料 注意保存\n息县工作简报\n第 7 期（总第 212 期）\n2024.3.8\n正文。",
-            BulletinHeader("息县工作简报", "第7期", "2024-03-08"),
+            BulletinHeader("息县工作简报", "第7期", "2024-03-08", issue_total="总第212期"),
         ),
     ],
 )
