@@ -48,11 +48,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.view import make_view
-
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
+
+from geo.view import make_view  # noqa: E402  (after the path: `python bench/run.py` works)
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"
