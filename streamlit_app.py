@@ -207,6 +207,8 @@ def main() -> None:
     )
     with st.expander("更正事项（乡镇、村、行业）"):
         review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
+    with st.expander("检查事项切分（合并 / 拆分）"):
+        review.cut_review(store, c.items_df, c.sample_bulletin)
     st.subheader("导出当前视图")
     panels.exports(view, f"{c.name}-乡镇工作动态")
     panels.data_sources_section(

@@ -8,7 +8,7 @@ import os
 import streamlit as st
 
 from geo import aggregate as agg
-from geo import app_support, assets, webmap
+from geo import assets, webmap
 from geo.boundaries import county_layers
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
@@ -71,10 +71,8 @@ def store_frames(path: str, fingerprint: tuple):
 
 
 def store_fingerprint(store) -> tuple:
-    b = store.bulletins()
-    c = store.corrections()
-    last = int(c["id"].max()) if len(c) else 0
-    return (len(b), app_support.content_hash("".join(b["id"])), len(c), last)
+    """Changes whenever the store does (any write, by any process)."""
+    return (store.path, store.revision())
 
 
 def tianditu_key() -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import common
-from geo import app_support, display
+from geo import app_support, display, recut
 from geo.boundary_import import import_boundaries, overrides_from_table, save_result
 from geo.errors import GeoInputError
 from geo.models import BulletinHeader
@@ -76,6 +76,8 @@ def _upload_headers(ready, nonce: int) -> dict[str, BulletinHeader]:
             st.error(app_support.md_escape(up.error))
             continue
         st.caption(f"{name}：{len(up.bulletin.items)} 条事项")
+        for line in recut.review_notes(up.bulletin):
+            (st.warning if line.startswith("提示") else st.caption)(app_support.md_escape(line))
         if up.needs_date:
             st.caption(f"{name}：未在报头找到日期，请补充")
             date = st.date_input("简报日期", value=None, key=f"up_date_{nonce}_{i}")

@@ -183,7 +183,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cuts_bulletin ON cuts (bulletin_id, id);
     """,
-    # 6: the geocoder's confidence on every item; county rules kept from reviewers' corrections
+    # 6: the store's revision, raised by every write transaction (caches key on it)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta VALUES ('revision', 0);
+    """,
+    # 7: the geocoder's confidence on every item; county rules kept from reviewers' corrections
     """
     ALTER TABLE items ADD COLUMN confidence REAL;
     ALTER TABLE items ADD COLUMN needs_review INTEGER;
@@ -744,6 +749,7 @@ class Store:
                 raise _damaged(self.path, err) from None
             try:
                 yield conn
+                conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
             except BaseException as err:
                 conn.execute("ROLLBACK")
                 if isinstance(err, sqlite3.DatabaseError):
@@ -772,6 +778,12 @@ class Store:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def revision(self) -> int:
+        """A number that changes with every write to the store, by any process (ingest,
+        correction, cut fix, boundary upload...): what caches of its contents key on."""
+        with self._reading() as conn:
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
 
     @property
     def schema_version(self) -> int:

@@ -881,3 +881,26 @@ def test_app_wording_points_to_the_boundary_section(monkeypatch, tmp_path):
     assert "“乡镇边界”一节" in warning and "上传乡镇边界”" not in warning
     shown = " ".join(_markdown_texts(at))
     assert "display aid" not in shown and "precision" not in shown
+
+
+def test_cut_review_merges_splits_and_undoes(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    n = len(_table(at))
+    assert any(e.label == "检查事项切分（合并 / 拆分）" for e in at.expander)
+    assert any(c.value.startswith("版式：") for c in at.caption)
+    at.button(key="cut_merge").click().run()  # the first item with the second
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(_table(at)) == n - 1
+    assert any("已合并" in s.value for s in at.success)
+    at.button(key="cut_undo").click().run()
+    assert not at.exception and len(_table(at)) == n
+    bid = at.selectbox(key="cut_bulletin").value
+    body = _table(at).loc[0, "正文"] if "正文" in _table(at) else None
+    item_key = f"cut_words_{bid}_0"
+    text = next(t.value for t in at.text if t.value)
+    words = text.strip().splitlines()[-1][10:18]  # a few characters inside the first item
+    at.text_input(key=item_key).input(words).run()
+    at.button(key="cut_split").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(_table(at)) == n + 1
+    del body

@@ -493,7 +493,24 @@ def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(tmp_path
         assert list(s.boundary_sets()["uploader"]) == ["张三", ""]
 
 
-# ---- confidence, review and county rules (issue 9, schema version 6)
+def test_revision_changes_with_every_write_and_only_then(tmp_path):
+    with Store(tmp_path / "s.sqlite") as store:
+        seen = [store.revision()]
+        store.ingest(_bulletin())
+        seen.append(store.revision())
+        store.frames(), store.bulletins(), store.corrections()  # reads change nothing
+        assert store.revision() == seen[-1]
+        iid = store.frames()[0]["item_id"].iloc[0]
+        store.correct(iid, sector="agriculture")
+        seen.append(store.revision())
+        store.save_boundaries("411528", _squares(), source_name="x.geojson")
+        seen.append(store.revision())
+        assert seen == sorted(set(seen))  # strictly increasing
+    with Store(tmp_path / "s.sqlite") as again:  # another process sees the same number
+        assert again.revision() == seen[-1]
+
+
+# ---- confidence, review and county rules (issue 9, schema version 7)
 
 
 def _parsed(text: str):
@@ -537,7 +554,7 @@ def test_older_store_migrates_and_unscored_items_need_review(tmp_path):
     )
     conn.close()
     with Store(path) as s:
-        assert s.schema_version == SCHEMA_VERSION >= 6
+        assert s.schema_version == SCHEMA_VERSION >= 7
         items_df, _ = s.frames()
         assert items_df["confidence"].isna().all() and items_df["needs_review"].all()
         assert s.rules() == []
