@@ -31,6 +31,7 @@ __all__ = [
     "aggregate_bulletins",
     "aggregate_sectors",
     "aggregate_townships",
+    "alternatives_json",
     "assign_metric_keys",
     "filter_items",
     "filters_from_query",
@@ -73,8 +74,17 @@ ITEM_COLUMNS = [
     "village_code",
     "outside",
     "corrected",
+    "confidence",
+    "needs_review",
+    "alternatives",
 ]
 METRIC_COLUMNS = ["item_id", "value", "unit", "qualifier", "label", "text"]
+
+
+def alternatives_json(alternatives) -> str:
+    """The geocoder's alternatives (:class:`geo.models.Alternative` or dicts) as a JSON list."""
+    rows = [a.to_dict() if hasattr(a, "to_dict") else dict(a) for a in alternatives or ()]
+    return json.dumps(rows, ensure_ascii=False)
 
 
 def item_id(bulletin_sha256: str, index: int) -> str:
@@ -86,7 +96,10 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
     """One row per item and one row per metric, with the columns above.
 
     ``authors``, ``sectors`` and ``outside`` are joined into strings ("、" and ",") so the frames
-    export to CSV and GeoPackage as they are.
+    export to CSV and GeoPackage as they are; ``confidence`` is the geocoder's estimated
+    probability that the township (or county-wide) is right, ``needs_review`` whether it is below
+    the review threshold, ``alternatives`` the next answers as a JSON list (see
+    :func:`alternatives_json`).
     """
     item_rows, metric_rows = [], []
     for b in bulletins:
@@ -116,6 +129,10 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
                     "village_code": it.place.village_code,
                     "outside": ",".join(it.place.outside),
                     "corrected": False,
+                    "confidence": it.place.confidence,
+                    # a place never scored needs a look, as in the store
+                    "needs_review": it.place.confidence is None or bool(it.place.needs_review),
+                    "alternatives": alternatives_json(it.place.alternatives),
                 }
             )
             for m in it.metrics:

@@ -5,10 +5,13 @@ Subcommands::
     parse PATH|-        parse one bulletin and print it (json, table or csv); stores nothing
     ingest FILE...      parse files into the store (one line per file)
     bulletins           list the store's bulletins;  delete ID  removes one
-    corrections         list reviewers' corrections;  correct ITEM_ID  adds one
+    corrections         list reviewers' corrections;  correct ITEM_ID  adds one (--rule keeps
+                        it as a county rule)
+    review              the items whose place needs review, lowest confidence first
+    rules               county rules from corrections: list, export FILE, import FILE, delete ID
     recut               fix where items are cut: merge ITEM_ID ITEM_ID, split ITEM_ID --at N |
                         --before 文字, list, undo CUT_ID (kept like corrections)
-    regeocode           recompute stored places with the current gazetteer and geocoder
+    regeocode           recompute stored places with the current gazetteer, geocoder and rules
     counties            list the counties the gazetteer knows
     boundaries          import FILE --county X: keep official township boundaries in the store;
                         list: the kept sets;  delete --county X: back to the default layer
@@ -156,15 +159,25 @@ def _sector_names() -> dict[str, str]:
 # --------------------------------------------------------------------------- reading input
 
 
-def _parse_file(path: str, county: str | None, single: bool):
+def _parse_file(path: str, county: str | None, single: bool, rules: list | None = None):
     """Read and parse a bulletin file, or stdin for ``-``; with a prefecture for ``county``,
     each item is geocoded with its own county (:mod:`geo.prefecture`)."""
     from geo.prefecture import parse_area_file
 
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
-        return parse_area_file(sys.stdin.buffer, "<stdin>", county=county, single=single)
-    return parse_area_file(Path(path), county=county, single=single)
+        return parse_area_file(
+            sys.stdin.buffer, "<stdin>", county=county, single=single, rules=rules
+        )
+    return parse_area_file(Path(path), county=county, single=single, rules=rules)
+
+
+def _rule_file(path: str | None) -> list | None:
+    if not path:
+        return None
+    from geo.place_rules import read_rules
+
+    return read_rules(Path(path))
 
 
 def _open_store(path: str | None):
@@ -179,7 +192,7 @@ def _open_store(path: str | None):
 def _cmd_parse(args: argparse.Namespace) -> int:
     from geo.aggregate import item_id
 
-    bulletin = _parse_file(args.path, args.county, args.single_item)
+    bulletin = _parse_file(args.path, args.county, args.single_item, _rule_file(args.rules))
     out = sys.stdout
     if args.format == "json":
         data = bulletin.to_dict()
@@ -218,18 +231,25 @@ def _bulletin_table(bulletin) -> str:
                 sectors.get(it.sector, it.sector) if it.sector else "",
                 SCOPE_ZH.get(p.scope, p.scope),
                 where,
+                _confidence_zh(p.confidence, p.needs_review),
                 "；".join(_metric_zh(m.to_dict()) for m in it.metrics[:3]),
             ]
         )
     table = format_table(
         rows,
-        ["#", "标题", "单位", "行业", "范围", "乡镇/村", "主要指标"],
-        [4, 30, 14, 10, 6, 18, 40],
+        ["#", "标题", "单位", "行业", "范围", "乡镇/村", "置信度", "主要指标"],
+        [4, 30, 14, 10, 6, 18, 10, 40],
     )
     from geo.recut import review_notes
 
     notes = "\n".join(review_notes(bulletin))
     return f"{head} — {len(bulletin.items)} 条 ({bulletin.source_name})\n{table}\n\n{notes}"
+
+
+def _confidence_zh(confidence: float | None, needs_review: bool) -> str:
+    if confidence is None or confidence != confidence:
+        return "未评分"
+    return f"{confidence:.2f}" + (" 待核" if needs_review else "")
 
 
 # --------------------------------------------------------------------------- store commands
@@ -387,19 +407,33 @@ def _cmd_correct(args: argparse.Namespace) -> int:
             if args.village is not None:
                 in_town = _cell(row["township_code"]) if township_code is None else township_code
                 village_code = _resolve_village(gaz, args.village, in_town or None)
-        store.correct(
-            args.item_id,
-            township_code=township_code,
-            village_code=village_code,
-            sector=args.sector,
-            note=args.note,
-            gazetteer=gaz,
-        )
+        if args.township is not None or args.village is not None or args.sector is not None:
+            store.correct(
+                args.item_id,
+                township_code=township_code,
+                village_code=village_code,
+                sector=args.sector,
+                note=args.note,
+                gazetteer=gaz,
+            )
+        elif not args.rule:
+            raise _UsageError("nothing to correct: give --township, --village, --sector or --rule")
+        rule = None
+        if args.rule:
+            rule = store.rule_from_correction(
+                args.item_id,
+                kind=args.rule,
+                text=args.rule_text,
+                author=args.author,
+                note=args.note,
+            )
         items_df, _ = store.frames()
         r = items_df[items_df["item_id"] == args.item_id].iloc[0]
     where = "/".join(str(x) for x in (r["township"], r["village"]) if isinstance(x, str) and x)
     scope = SCOPE_ZH.get(r["scope"], r["scope"])
     print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}")
+    if rule is not None:
+        print(f"已保存{rule.label}；新导入的事项将按此规则定位，已导入的请运行 regeocode")
     return 0
 
 
@@ -488,10 +522,128 @@ def _preview(item, width: int = 24) -> str:
 
 
 def _cmd_regeocode(args: argparse.Namespace) -> int:
+    county_code = None
+    if args.county:
+        from geo.gazetteer import load_gazetteer
+
+        county_code = load_gazetteer(args.county).county_code
     with _open_store(args.store) as store:
-        changed = store.regeocode()
+        changed = store.regeocode(county_code=county_code)
     print(f"{changed} items got a new place")
     return 0
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from geo.review import alternatives_text, review_queue
+
+    with _open_store(args.store) as store:
+        items_df, _ = store.frames()
+    queue = review_queue(items_df, include_reviewed=args.all)
+    if args.limit:
+        queue = queue.head(args.limit)
+    if args.format == "csv":
+        _write_csv(queue, sys.stdout)
+        return 0
+    rows = [
+        [
+            r.item_id,
+            _confidence_zh(r.confidence, bool(r.needs_review) and not r.corrected),
+            SCOPE_ZH.get(r.scope, r.scope),
+            "/".join(x for x in (r.township, r.village) if isinstance(x, str) and x),
+            alternatives_text(r.alternatives),
+            r.headline or r.body,
+        ]
+        for r in queue.itertuples()
+    ]
+    print(
+        format_table(
+            rows,
+            ["item_id", "置信度", "范围", "乡镇/村", "其他可能", "标题"],
+            [16, 10, 6, 16, 36, 30],
+        )
+    )
+    n = int(review_queue(items_df)["item_id"].count())
+    print(f"待核 {n} 条（共 {len(items_df)} 条）")
+    return 0
+
+
+def _rules_county(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "county", None):
+        return None
+    from geo.gazetteer import load_gazetteer
+
+    return load_gazetteer(args.county).county_code
+
+
+def _cmd_rules_list(args: argparse.Namespace) -> int:
+    from geo.place_rules import RULE_KINDS_ZH, rules_to_csv, rules_to_json
+
+    with _open_store(args.store) as store:
+        rules = store.rules(_rules_county(args))
+    if args.format == "csv":
+        sys.stdout.write(rules_to_csv(rules))
+        return 0
+    if args.format == "json":
+        sys.stdout.write(rules_to_json(rules))
+        return 0
+    if not rules:
+        print("数据库中还没有规则")
+        return 0
+    rows = [
+        [
+            r.id,
+            r.county_code,
+            RULE_KINDS_ZH.get(r.kind, r.kind),
+            r.text,
+            "/".join(x for x in (r.township, r.village) if x),
+            r.author,
+            r.created_at,
+            r.note,
+        ]
+        for r in rules
+    ]
+    heads = ["id", "县代码", "类型", "原文", "乡镇/村", "创建人", "创建时间", "说明"]
+    print(format_table(rows, heads, [6, 6, 10, 16, 20, 10, 25, 30]))
+    return 0
+
+
+def _cmd_rules_export(args: argparse.Namespace) -> int:
+    from geo.place_rules import rules_to_csv, rules_to_json
+
+    out = Path(args.out)
+    fmt = args.format or ("json" if out.suffix.lower() == ".json" else "csv")
+    with _open_store(args.store) as store:
+        rules = store.rules(_rules_county(args))
+    text = rules_to_json(rules) if fmt == "json" else rules_to_csv(rules)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"已导出 {len(rules)} 条规则到 {out}")
+    return 0
+
+
+def _cmd_rules_import(args: argparse.Namespace) -> int:
+    from geo.place_rules import read_rules
+
+    rules = read_rules(Path(args.file))
+    with _open_store(args.store) as store:
+        counts = store.import_rules(rules, replace=args.replace)
+    print(
+        f"已导入 {counts['added']} 条规则，替换 {counts['replaced']} 条，"
+        f"保留原有 {counts['kept']} 条；已导入的事项请运行 regeocode 以应用新规则"
+    )
+    return 0
+
+
+def _cmd_rules_delete(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        if not store.delete_rule(args.rule_id):
+            raise _UsageError(f"数据库中没有编号为 {args.rule_id} 的规则")
+    print(f"已删除规则 {args.rule_id}")
+    return 0
+
+
+def _rules_usage(args: argparse.Namespace) -> int:
+    raise _UsageError("choose an action: rules list|export|import|delete")
 
 
 def _cmd_counties(args: argparse.Namespace) -> int:
@@ -827,7 +979,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_text_commands, _add_store_commands, _add_boundary_commands, _add_export):
+    commands = (
+        _add_text_commands,
+        _add_store_commands,
+        _add_review_commands,
+        _add_boundary_commands,
+        _add_export,
+    )
+    for add in commands:
         add(sub)
     return p
 
@@ -871,6 +1030,9 @@ def _add_text_commands(sub) -> None:
     sp.add_argument("path", metavar="PATH", help="bulletin file (.txt/.pdf/.docx) or - for stdin")
     _county_args(sp)
     sp.add_argument("--format", choices=("json", "table", "csv"), default="json")
+    sp.add_argument(
+        "--rules", metavar="FILE", help="county rules to apply (a file from `rules export`)"
+    )
     sp.set_defaults(func=_cmd_parse)
 
     sp = sub.add_parser(
@@ -927,14 +1089,60 @@ def _add_store_commands(sub) -> None:
     sp.add_argument("--village", metavar="NAME_OR_CODE", help='village; "-" = no single village')
     sp.add_argument("--sector", metavar="SLUG")
     sp.add_argument("--note", default="", help="why (kept with the correction)")
+    sp.add_argument(
+        "--rule",
+        choices=("alias", "unit", "landmark"),
+        help="also keep the place as a county rule: alias (a short form in the item means the "
+        "township), unit (the reporting unit is the township), landmark (a landmark or natural "
+        "village in the item lies in the village)",
+    )
+    sp.add_argument("--rule-text", metavar="TEXT", help="the short form or landmark as written")
+    sp.add_argument("--author", default="", help="who keeps the rule")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_correct)
 
     _add_recut_parser(sub, _store_arg)
 
     sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county's bulletins")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_regeocode)
+
+
+def _add_review_commands(sub) -> None:
+    """review, rules list|export|import|delete."""
+    sp = sub.add_parser("review", help="items whose place needs review, lowest confidence first")
+    sp.add_argument("--all", action="store_true", help="also list items that need no review")
+    sp.add_argument("--limit", type=int, default=0, metavar="N", help="at most N items")
+    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_review)
+
+    sp = sub.add_parser("rules", help="county rules kept from reviewers' corrections")
+    sp.set_defaults(func=_rules_usage)
+    rsub = sp.add_subparsers(dest="rules_command", metavar="ACTION")
+    rp = rsub.add_parser("list", help="list the kept rules")
+    rp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
+    rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _store_arg(rp)
+    rp.set_defaults(func=_cmd_rules_list)
+    rp = rsub.add_parser("export", help="write the rules to a CSV or JSON file")
+    rp.add_argument("out", metavar="FILE", help=".csv or .json")
+    rp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
+    rp.add_argument("--format", choices=("csv", "json"), help="default: from FILE")
+    _store_arg(rp)
+    rp.set_defaults(func=_cmd_rules_export)
+    rp = rsub.add_parser("import", help="keep the rules of a CSV or JSON rule file")
+    rp.add_argument("file", metavar="FILE")
+    rp.add_argument(
+        "--replace", action="store_true", help="a rule for the same text replaces the kept one"
+    )
+    _store_arg(rp)
+    rp.set_defaults(func=_cmd_rules_import)
+    rp = rsub.add_parser("delete", help="forget one rule")
+    rp.add_argument("rule_id", type=int, metavar="ID")
+    _store_arg(rp)
+    rp.set_defaults(func=_cmd_rules_delete)
 
 
 def _add_boundary_commands(sub) -> None:

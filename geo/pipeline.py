@@ -17,6 +17,7 @@ from geo.masthead import parse_header
 from geo.metrics import extract_metrics
 from geo.models import Bulletin, Item, Layout
 from geo.normalise import normalise_text
+from geo.place_rules import CountyRules
 from geo.sectors import Taxonomy, classify_sector, load_taxonomy
 
 __all__ = ["annotate_items", "parse_file", "parse_text"]
@@ -26,6 +27,8 @@ def annotate_items(
     items: list[Item],
     gazetteer: _gaz.Gazetteer | None,
     taxonomy: Taxonomy | None = None,
+    *,
+    rules: CountyRules | None = None,
 ) -> list[Item]:
     """Fill metrics, sectors and places of ``items`` in place and return them.
 
@@ -37,6 +40,8 @@ def annotate_items(
         The bulletin's county; without one every place is ``unknown``.
     taxonomy : geo.sectors.Taxonomy, optional
         Defaults to the bundled ``data/config/sectors.json``.
+    rules : geo.place_rules.CountyRules, optional
+        The county's rules from reviewers' corrections.
 
     Returns
     -------
@@ -48,7 +53,7 @@ def annotate_items(
         item.metrics = extract_metrics(item.text)
         result = classify_sector(item.headline, item.body, item.unit, taxonomy)
         item.sector, item.sectors, item.sector_cues = result.primary, result.sectors, result.cues
-        item.place = geocode_item(item, gazetteer)
+        item.place = geocode_item(item, gazetteer, rules=rules)
     return items
 
 
@@ -58,6 +63,7 @@ def parse_text(
     county: str | None = None,
     single: bool = False,
     source_name: str = "<text>",
+    rules: list | CountyRules | None = None,
 ) -> Bulletin:
     """Parse a bulletin's raw text into a :class:`~geo.models.Bulletin`.
 
@@ -71,6 +77,8 @@ def parse_text(
         Treat the whole text as one item.
     source_name : str
         File name shown to users and stored with the bulletin.
+    rules : list of geo.place_rules.PlaceRule or CountyRules, optional
+        Reviewers' county rules; those of the bulletin's county are applied.
 
     Returns
     -------
@@ -89,7 +97,7 @@ def parse_text(
     if not split.items:
         # A text with no recognisable item structure (one pasted news story) is one item.
         split = Split(single_item(text), Layout("single"), [], split.furniture)
-    annotate_items(split.items, gazetteer)
+    annotate_items(split.items, gazetteer, rules=_rules_of(rules, gazetteer))
     return Bulletin(
         source_name=source_name,
         text=text,
@@ -104,12 +112,24 @@ def parse_text(
     )
 
 
+def _rules_of(
+    rules: list | CountyRules | None, gazetteer: _gaz.Gazetteer | None
+) -> CountyRules | None:
+    if not rules or gazetteer is None:
+        return None
+    if isinstance(rules, CountyRules):
+        return rules if rules.county_code == gazetteer.county_code else None
+    own = tuple(r for r in rules if r.county_code == gazetteer.county_code)
+    return CountyRules(gazetteer.county_code, own)
+
+
 def parse_file(
     source: str | Path | bytes | BinaryIO,
     name: str | None = None,
     *,
     county: str | None = None,
     single: bool = False,
+    rules: list | CountyRules | None = None,
 ) -> Bulletin:
     """Read a bulletin file (.txt/.pdf/.docx, path or bytes) and parse it.
 
@@ -122,7 +142,7 @@ def parse_file(
         The file, or its content (an upload, stdin).
     name : str, optional
         File name for messages and the stored bulletin; defaults to the path's name.
-    county, single
+    county, single, rules
         As for :func:`parse_text`.
 
     Raises
@@ -134,4 +154,4 @@ def parse_file(
     """
     raw = read_bulletin(source, name)
     label = name or (Path(source).name if isinstance(source, str | Path) else "<upload>")
-    return parse_text(raw, county=county, single=single, source_name=label)
+    return parse_text(raw, county=county, single=single, source_name=label, rules=rules)

@@ -25,6 +25,7 @@ from geo.geocode import geocode_item
 from geo.io.bulletin_files import read_bulletin
 from geo.models import Bulletin, Item
 from geo.pipeline import annotate_items, parse_file, parse_text
+from geo.place_rules import CountyRules, PlaceRule
 
 __all__ = [
     "Prefecture",
@@ -207,9 +208,11 @@ def parse_area_file(
     *,
     county: str | None = None,
     single: bool = False,
+    rules: list[PlaceRule] | None = None,
 ) -> Bulletin:
     """:func:`geo.pipeline.parse_file` where ``county`` may also name a prefecture (then each
-    item is placed in its own county, :func:`parse_prefecture_text`).
+    item is placed in its own county, :func:`parse_prefecture_text`; ``rules`` of a county
+    apply to that county's items only).
 
     Raises
     ------
@@ -218,7 +221,13 @@ def parse_area_file(
     """
     area = find_area(county) if county else None
     if not isinstance(area, Prefecture):
-        return parse_file(source, name, county=county, single=single)
+        return parse_file(source, name, county=county, single=single, rules=rules)
     raw = read_bulletin(source, name)
     label = name or (Path(source).name if isinstance(source, str | Path) else "<upload>")
-    return parse_prefecture_text(raw, area, single=single, source_name=label)
+    bulletin = parse_prefecture_text(raw, area, single=single, source_name=label)
+    for item in bulletin.items if rules else ():  # each item with its own county's rules
+        code = item.place.county_code if item.place else None
+        own = [r for r in rules if r.county_code == code] if code else []
+        if own:
+            annotate_items([item], _gaz.load_gazetteer(code), rules=CountyRules(code, tuple(own)))
+    return bulletin

@@ -18,6 +18,7 @@ opening an older store applies the missing steps, opening one from a newer versi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -35,6 +36,7 @@ from geo.errors import GeoInputError, StoreError
 from geo.gazetteer import detect_gazetteer, load_gazetteer
 from geo.geocode import geocode_item
 from geo.models import (
+    Alternative,
     Bulletin,
     BulletinHeader,
     Evidence,
@@ -46,6 +48,13 @@ from geo.models import (
     Place,
 )
 from geo.pipeline import annotate_items
+from geo.place_rules import (
+    RULE_COLUMNS,
+    CountyRules,
+    PlaceRule,
+    check_rule,
+    normalise_rule_text,
+)
 from geo.recut import Cut, CutError, apply_cut, apply_cuts, merge_cut, split_cut
 from geo.store_backend import BOUNDARY_COLUMNS, StoreBackend, now
 from geo.store_sqlite import MIGRATIONS, SqliteBackend
@@ -79,6 +88,9 @@ _PLACE_FIELDS = (
     "village_code",
     "outside",
     "evidence",
+    "confidence",
+    "needs_review",
+    "alternatives",
 )
 _ITEM_FIELDS = (
     "item_id",
@@ -121,6 +133,37 @@ _METRIC_FIELDS = (
     "text",
     "span_start",
     "span_end",
+)
+
+#: Place columns of the items table, in :meth:`Store._place_values` order.
+_PLACE_FIELDS = (
+    "scope",
+    "county",
+    "county_code",
+    "township",
+    "township_code",
+    "village",
+    "village_code",
+    "outside",
+    "evidence",
+    "confidence",
+    "needs_review",
+    "alternatives",
+)
+_ITEM_FIELDS = (
+    "item_id",
+    "bulletin_id",
+    "idx",
+    "headline",
+    "body",
+    "unit",
+    "authors",
+    "start_offset",
+    "end_offset",
+    "sector",
+    "sectors",
+    "sector_cues",
+    *_PLACE_FIELDS,
 )
 
 _BULLETIN_COLUMNS = [
@@ -260,6 +303,7 @@ def _apply_corrections(
             row["scope"] = "township"
         else:
             row["scope"] = "county" if row.get("county_code") else "unknown"
+        row["needs_review"] = False  # a reviewer has decided the place
     row["corrected"] = True
     return row
 
@@ -299,7 +343,9 @@ _ITEMS_SQL = (
     " i.authors AS authors, i.sector AS sector, i.sectors AS sectors, i.scope AS scope,"
     " COALESCE(i.county, b.county) AS county, COALESCE(i.county_code, b.county_code) AS"
     " county_code, i.township AS township, i.township_code AS township_code,"
-    " i.village AS village, i.village_code AS village_code, i.outside AS outside"
+    " i.village AS village, i.village_code AS village_code, i.outside AS outside,"
+    " i.confidence AS confidence, i.needs_review AS needs_review,"
+    " i.alternatives AS alternatives"
     " FROM items i JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx"
 )
 _METRICS_SQL = (
@@ -536,9 +582,15 @@ class Store:
             The bulletin could not be stored (for example two items with the same index), or
             is stored under another county (``code="store.county_conflict"``); nothing of it
             is changed in the store.
+
+        Notes
+        -----
+        When the store keeps rules for the bulletin's county (:meth:`add_rule`), its items are
+        placed again with them before they are stored (their ``place`` is updated).
         """
         sha = _bulletin_sha(bulletin)
         bulletin = self._with_cuts(sha, bulletin)
+        self._apply_rules(bulletin)
         with self._transaction() as conn:
             # two processes ingesting the same text: the second waits, then finds it stored
             self._backend.serialise(conn, f"bulletin:{sha}")
@@ -555,6 +607,21 @@ class Store:
                 self._drop_for_reassignment(conn, sha)
             self._insert(conn, sha, bulletin)
         return IngestResult(sha, True, len(bulletin.items))
+
+    def _county_rules_of(self, gaz: Any | None) -> CountyRules | None:
+        return self.county_rules(gaz.county_code) if gaz is not None else None
+
+    def _apply_rules(self, bulletin: Bulletin) -> None:
+        """Place the bulletin's items again with their county's rules, when it has any (each
+        item's own county in a prefecture bulletin)."""
+        for code in {_item_county_code(it, bulletin) for it in bulletin.items} - {None}:
+            rules = self.county_rules(code)
+            gaz = self._gazetteer(code, _default_loader, strict=False) if rules else None
+            if gaz is None:
+                continue
+            for it in bulletin.items:
+                if _item_county_code(it, bulletin) == code:
+                    it.place = geocode_item(it, gaz, rules=rules)
 
     @staticmethod
     def _drop_for_reassignment(conn: Any, sha: str) -> None:
@@ -771,32 +838,42 @@ class Store:
             names["village_code"] = village.name
         return names
 
-    def regeocode(self, gazetteer_loader: Callable[[str], Any] | None = None) -> int:
-        """Recompute the places of all stored items with the current geocoder.
+    def regeocode(
+        self,
+        gazetteer_loader: Callable[[str], Any] | None = None,
+        *,
+        county_code: str | None = None,
+    ) -> int:
+        """Recompute the places of stored items with the current geocoder and county rules.
 
         Parameters
         ----------
         gazetteer_loader : callable, optional
             ``county_code -> Gazetteer``; default :func:`geo.gazetteer.load_gazetteer`.
             Bulletins without a county are geocoded with the gazetteer detected from their text.
+        county_code : str, optional
+            Only this county's bulletins (after a rule of that county was made).
 
         Returns
         -------
         int
-            Number of items whose stored place changed. Corrections are untouched and still win
-            in :meth:`frames`.
+            Number of items whose stored place (or its confidence) changed. Corrections are
+            untouched and still win in :meth:`frames`.
         """
         loader = gazetteer_loader or _default_loader
         updates = []
         with self._reading() as conn:
             bulletins = conn.execute("SELECT id, county_code, text FROM bulletins").fetchall()
             for b in bulletins:
+                if county_code and b["county_code"] != county_code:
+                    continue
                 if b["county_code"]:
                     gaz = self._gazetteer(b["county_code"], loader, strict=True)
                 else:
                     gaz = detect_gazetteer(b["text"])
+                rules = self._county_rules(conn, gaz.county_code) if gaz is not None else None
                 for item, old in self._items_of(conn, b["id"]):
-                    new = self._place_values(geocode_item(item, gaz))
+                    new = self._place_values(geocode_item(item, gaz, rules=rules))
                     if new != old:
                         updates.append((*new, item_id(b["id"], item.index)))
         if updates:
@@ -821,6 +898,9 @@ class Store:
             p.village_code,
             _dumps(list(p.outside)),
             _dumps([e.to_dict() for e in p.evidence]),
+            p.confidence,
+            None if p.confidence is None else int(bool(p.needs_review)),
+            _dumps([a.to_dict() for a in p.alternatives]),
         )
 
     # cut fixes ------------------------------------------------------------------------------
@@ -1005,7 +1085,8 @@ class Store:
             gaz = self._gazetteer(county_code, _default_loader, strict=False)
         else:
             gaz = detect_gazetteer(text)
-        annotate_items([items[i] for i in sorted(changed)], gaz)
+        rules = self._county_rules_of(gaz)
+        annotate_items([items[i] for i in sorted(changed)], gaz, rules=rules)
 
     def _with_cuts(self, sha: str, bulletin: Bulletin) -> Bulletin:
         """``bulletin`` with the fixes kept for its content applied (a copy when any)."""
@@ -1103,6 +1184,9 @@ class Store:
                 village_code=r["village_code"],
                 outside=json.loads(r["outside"]),
                 evidence=[Evidence(**e) for e in json.loads(r["evidence"])],
+                confidence=r["confidence"],
+                needs_review=bool(r["needs_review"]) if r["confidence"] is not None else False,
+                alternatives=[Alternative(**a) for a in json.loads(r["alternatives"])],
             )
             item = Item(
                 index=r["idx"],
@@ -1187,6 +1271,8 @@ class Store:
             for column, sep in _JOINED_COLUMNS.items():
                 rec[column] = _joined(rec[column], sep)
             rec["corrected"] = False
+            # a place never scored (stored before scoring existed) needs a look or `regeocode`
+            rec["needs_review"] = rec["confidence"] is None or bool(rec["needs_review"])
             item_fixes = fixes.get(rec["item_id"])
             if item_fixes:
                 rec = self._corrected(rec, item_fixes, loader)
@@ -1273,6 +1359,192 @@ class Store:
                 " LEFT JOIN bulletins b ON b.id = i.bulletin_id ORDER BY c.id"
             ).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=_CORRECTION_COLUMNS)
+
+    # county rules ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _county_rules(conn: Any, county_code: str | None) -> CountyRules:
+        rows = conn.execute(
+            f"SELECT {_RULE_FIELDS} FROM place_rules WHERE county_code = ? ORDER BY id",
+            (str(county_code or ""),),
+        ).fetchall()
+        return CountyRules(str(county_code or ""), tuple(_rule_of(r) for r in rows))
+
+    def county_rules(self, county_code: str) -> CountyRules:
+        """The rules of one county, as :func:`geo.geocode.geocode_item` takes them."""
+        with self._reading() as conn:
+            return self._county_rules(conn, county_code)
+
+    def rules(self, county_code: str | None = None) -> list[PlaceRule]:
+        """Every kept rule (of one county), oldest first."""
+        where, args = ("WHERE county_code = ?", (str(county_code),)) if county_code else ("", ())
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_RULE_FIELDS} FROM place_rules {where} ORDER BY id", args
+            ).fetchall()
+        return [_rule_of(r) for r in rows]
+
+    def add_rule(self, rule: PlaceRule, *, replace: bool = True) -> tuple[PlaceRule, str]:
+        """Keep a county rule, checked against the county's gazetteer.
+
+        Parameters
+        ----------
+        rule : PlaceRule
+        replace : bool
+            A rule of the same county, kind and text already kept is replaced (True) or kept
+            as it is (False).
+
+        Returns
+        -------
+        (PlaceRule, str)
+            The rule as kept (with its id) and what happened: ``added``, ``replaced`` or
+            ``kept`` (the same rule, or another one kept because ``replace`` is False).
+
+        Raises
+        ------
+        StoreError
+            The rule names codes outside its county (message in Chinese).
+        """
+        gaz = self._gazetteer(rule.county_code, _default_loader, strict=True)
+        try:
+            rule = check_rule(rule, gaz)
+        except GeoInputError as err:
+            raise StoreError(str(err), code="store.rule") from None
+        with self._transaction() as conn:
+            old = conn.execute(
+                f"SELECT {_RULE_FIELDS} FROM place_rules"
+                " WHERE county_code = ? AND kind = ? AND text = ?",
+                (rule.county_code, rule.kind, rule.text),
+            ).fetchone()
+            if old is not None:
+                kept = _rule_of(old)
+                same = (kept.township_code, kept.village_code) == (
+                    rule.township_code,
+                    rule.village_code,
+                )
+                if same or not replace:
+                    return kept, "kept"
+                conn.execute("DELETE FROM place_rules WHERE id = ?", (kept.id,))
+            values = [getattr(rule, c) for c in _RULE_COLUMNS]
+            new_id = self._backend.insert_id(
+                conn,
+                f"INSERT INTO place_rules ({', '.join(_RULE_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(_RULE_COLUMNS))})",
+                values,
+            )
+        # ``replace`` is the parameter here; dataclasses.replace under its full name
+        return dataclasses.replace(rule, id=new_id), "replaced" if old else "added"
+
+    def import_rules(self, rules: Iterable[PlaceRule], *, replace: bool = False) -> dict:
+        """Keep rules from a rule file; returns counts ``added``, ``replaced``, ``kept``."""
+        counts = {"added": 0, "replaced": 0, "kept": 0}
+        for rule in rules:
+            _, what = self.add_rule(rule, replace=replace)
+            counts[what] += 1
+        return counts
+
+    def delete_rule(self, rule_id: int) -> bool:
+        """Forget one rule; False when there is no such rule."""
+        with self._transaction() as conn:
+            n = conn.execute("DELETE FROM place_rules WHERE id = ?", (int(rule_id),)).rowcount
+        return bool(n)
+
+    def rule_from_correction(
+        self,
+        item_id: str,
+        *,
+        kind: str,
+        text: str | None = None,
+        author: str = "",
+        note: str = "",
+    ) -> PlaceRule:
+        """Keep a reviewer's correction of an item's place as a rule of its county.
+
+        Parameters
+        ----------
+        item_id : str
+            An item whose township (and, for a landmark, village) a reviewer has corrected.
+        kind : {"alias", "unit", "landmark"}
+            ``alias``: ``text`` (a short form in the item) means the corrected township;
+            ``unit``: the item's reporting unit is that township (``text`` defaults to it);
+            ``landmark``: ``text`` (a landmark or natural village in the item) lies in the
+            corrected village, or in the township when no village was given.
+        text : str, optional
+            As written in the item.
+        author, note : str
+            Who keeps the rule, and why.
+
+        Returns
+        -------
+        PlaceRule
+            The kept rule, with its id. Re-geocode (:meth:`regeocode`) to apply it to stored
+            items; new items get it when ingested.
+
+        Raises
+        ------
+        StoreError
+            Unknown item, no place correction to keep, or a text that is not in the item
+            (messages in Chinese).
+        """
+        item, fixes = self._corrected_item(item_id)
+        town, village = fixes.get("township_code"), fixes.get("village_code")
+        if village and not town:
+            town = village[:9]
+        if not town:
+            raise StoreError(
+                f"事项 {item_id} 尚未更正到某个乡镇，无法保存为规则；请先更正乡镇（或村）",
+                code="store.rule",
+            )
+        text = _rule_text(item, kind, text)
+        rule = PlaceRule(
+            county_code=item["county_code"] or "",
+            kind=kind,
+            text=text,
+            township_code=town,
+            village_code=village or "" if kind == "landmark" else "",
+            author=author,
+            created_at=now(),
+            note=note,
+            source_item=item_id,
+        )
+        try:
+            rule = check_rule(rule)
+        except GeoInputError as err:
+            raise StoreError(str(err), code="store.rule") from None
+        kept, _ = self.add_rule(rule, replace=True)
+        with self._transaction() as conn:
+            conn.execute("UPDATE place_rules SET source_item = ? WHERE id = ?", (item_id, kept.id))
+        return kept
+
+    def _corrected_item(self, item_id: str) -> tuple[dict, dict[str, str]]:
+        """The item's text fields and county, and its latest place corrections."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT i.headline, i.body, i.unit, COALESCE(i.county_code, b.county_code)"
+                " AS county_code FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+                " WHERE i.item_id = ?",
+                (item_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"数据库中没有事项 {item_id}", code="store.rule")
+            fixes = {
+                fld: value
+                for fld, value, _ in self._latest_corrections(conn).get(item_id, [])
+                if fld != "sector"
+            }
+        return dict(row), fixes
+
+    def accept_place(self, item_id: str, *, note: str = "") -> None:
+        """A reviewer accepts the geocoder's place: it is kept as a correction (so it no
+        longer needs review, and survives re-geocoding)."""
+        items_df, _ = self.frames()
+        row = items_df[items_df["item_id"] == item_id]
+        if row.empty:
+            raise StoreError(f"no item {item_id} in the store")
+        r = row.iloc[0]
+        town = r["township_code"] if isinstance(r["township_code"], str) else ""
+        village = r["village_code"] if isinstance(r["village_code"], str) else ""
+        self.correct(item_id, township_code=town, village_code=village, note=note or "确认")
 
     # township boundaries --------------------------------------------------------------------
 
@@ -1440,6 +1712,35 @@ class Store:
                 "DELETE FROM boundaries WHERE county_code = ?", (str(county_code),)
             ).rowcount
         return int(n)
+
+
+_RULE_COLUMNS = (*RULE_COLUMNS, "source_item")
+_RULE_FIELDS = "id, " + ", ".join(_RULE_COLUMNS)
+
+
+def _item_county_code(item: Any, bulletin: Bulletin) -> str | None:
+    return bulletin.county_code or (item.place.county_code if item.place else None) or None
+
+
+def _rule_of(row: Any) -> PlaceRule:
+    return PlaceRule(**{k: row[k] for k in ("id", *_RULE_COLUMNS)})
+
+
+def _rule_text(item: dict, kind: str, text: str | None) -> str:
+    """The rule's text, checked against the item it comes from."""
+    unit = (item.get("unit") or "").split()[0] if (item.get("unit") or "").strip() else ""
+    if kind == "unit":
+        text = text or unit
+        if not text:
+            raise StoreError("该事项没有报送单位，无法保存报送单位规则", code="store.rule")
+        return text
+    if not text or not text.strip():
+        raise StoreError("请给出简称、地标或自然村的原文", code="store.rule")
+    wanted = normalise_rule_text(text)
+    fields = (item.get("headline") or "", item.get("body") or "", unit)
+    if not any(wanted in normalise_rule_text(f) for f in fields):
+        raise StoreError(f"「{text.strip()}」不在该事项的文字中", code="store.rule")
+    return text.strip()
 
 
 _SET_FIELDS = (

@@ -144,6 +144,28 @@ MIGRATIONS: list[str] = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO meta VALUES ('revision', 0);
     """,
+    # 7: the geocoder's confidence on every item; county rules kept from reviewers' corrections
+    """
+    ALTER TABLE items ADD COLUMN confidence REAL;
+    ALTER TABLE items ADD COLUMN needs_review INTEGER;
+    ALTER TABLE items ADD COLUMN alternatives TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE place_rules (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        county_code TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('alias', 'unit', 'landmark')),
+        text TEXT NOT NULL,
+        township_code TEXT NOT NULL,
+        township TEXT NOT NULL DEFAULT '',
+        village_code TEXT NOT NULL DEFAULT '',
+        village TEXT NOT NULL DEFAULT '',
+        author TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        source_item TEXT NOT NULL DEFAULT '',
+        UNIQUE (county_code, kind, text)
+    );
+    CREATE INDEX items_review ON items (needs_review, confidence);
+    """,
 ]
 
 

@@ -46,11 +46,25 @@ LAYERS: list[tuple[str, set[str]]] = [
             "geo.sectors",
         },
     ),
-    ("places", {"geo.gazetteer", "geo.geocode", "geo.pipeline", "geo.prefecture"}),
+    (
+        "places",
+        {
+            "geo.gazetteer",
+            "geo.place_rules",
+            "geo.place_names",
+            "geo.place_candidates",
+            "geo.place_features",
+            "geo.place_scoring",
+            "geo.geocode",
+            "geo.pipeline",
+            "geo.prefecture",
+        },
+    ),
     (
         "data",
         {
             "geo.aggregate",
+            "geo.review",
             "geo.store",
             "geo.store_backend",
             "geo.store_sqlite",

@@ -606,3 +606,119 @@ def test_revision_changes_with_every_write_and_only_then(store_location):
         assert seen == sorted(set(seen))  # strictly increasing
     with Store(store_location) as again:  # another connection sees the same number
         assert again.revision() == seen[-1]
+
+
+# ---- confidence, review and county rules (issue 9, schema version 7)
+
+
+def _parsed(text: str):
+    from geo.pipeline import parse_text
+
+    return parse_text(text, county="息县", single=True, source_name="条目.txt")
+
+
+_ALIAS_TEXT = "老城区开展夜市整治\n老城区组织商户80家签订诚信经营承诺书，夜市秩序明显好转。"
+
+
+def test_scores_are_stored_and_read_back(store):
+    b = _parsed("白土店乡发展鲜食玉米\n在白土店乡新庄村建设示范基地，种植鲜食玉米300亩。")
+    store.ingest(b)
+    items_df, _ = store.frames()
+    row = items_df.iloc[0]
+    place = b.items[0].place
+    assert row["confidence"] == pytest.approx(place.confidence)
+    assert bool(row["needs_review"]) == place.needs_review
+    loaded = store.load_bulletins()[0].items[0].place
+    assert (loaded.confidence, loaded.needs_review) == (place.confidence, place.needs_review)
+    assert loaded.alternatives == place.alternatives
+    assert loaded.evidence == place.evidence
+
+
+def test_older_store_migrates_and_unscored_items_need_review(tmp_path):
+    from geo.store import _migrate
+
+    path = tmp_path / "v4.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    _migrate(conn, 0, target=4)
+    conn.execute(
+        "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
+        " '411528', '白土店乡召开会议', '2026-01-01')"
+    )
+    conn.execute(
+        "INSERT INTO items (item_id, bulletin_id, idx, headline, body, scope, county,"
+        " county_code, township, township_code) VALUES ('abc123abc123-000', 'abc123abc123', 0,"
+        " '白土店乡召开会议', '白土店乡召开秋收工作会议。', 'township', '息县', '411528',"
+        " '白土店乡', '411528206')"
+    )
+    conn.close()
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION >= 7
+        items_df, _ = s.frames()
+        assert items_df["confidence"].isna().all() and items_df["needs_review"].all()
+        assert s.rules() == []
+        assert s.regeocode() == 1  # scores the old item
+        items_df, _ = s.frames()
+        assert items_df["confidence"].notna().all()
+
+
+def test_correction_and_acceptance_take_an_item_out_of_review(store):
+    b = _parsed("春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，群众欢聚看大戏。")
+    store.ingest(b)
+    iid = item_id(b.sha256, 0)
+    items_df, _ = store.frames()
+    assert bool(items_df.iloc[0]["needs_review"])
+    store.accept_place(iid)
+    items_df, _ = store.frames()
+    row = items_df.iloc[0]
+    assert not row["needs_review"] and row["corrected"]
+    assert row["township_code"] == b.items[0].place.township_code
+    assert store.corrections()["note"].tolist()[-1] == "确认"
+
+
+def test_rule_from_correction_places_new_and_regeocoded_items(store):
+    first = _parsed(_ALIAS_TEXT)
+    store.ingest(first)
+    iid = item_id(first.sha256, 0)
+    assert first.items[0].place.township is None
+    with pytest.raises(StoreError, match="尚未更正到某个乡镇"):
+        store.rule_from_correction(iid, kind="alias", text="老城区")
+    store.correct(iid, township_code="411528001")
+    with pytest.raises(StoreError, match="不在该事项的文字中"):
+        store.rule_from_correction(iid, kind="alias", text="新城区")
+    with pytest.raises(StoreError, match="没有报送单位"):
+        store.rule_from_correction(iid, kind="unit")
+    rule = store.rule_from_correction(
+        iid, kind="alias", text="老城区", author="张三", note="习惯叫法"
+    )
+    assert (rule.id, rule.township, rule.author, rule.source_item) == (1, "谯楼街道", "张三", iid)
+    assert store.rules("411528") == [rule] and store.county_rules("411528").rules == (rule,)
+    # a new item of the county is placed by the rule when ingested
+    second = _parsed("老城区启动背街小巷改造\n老城区计划改造背街小巷12条。")
+    store.ingest(second)
+    items_df, _ = store.frames()
+    new = items_df[items_df["item_id"] == item_id(second.sha256, 0)].iloc[0]
+    assert new["township"] == "谯楼街道" and not new["corrected"]
+    evidence = store.load_bulletins([second.sha256])[0].items[0].place.evidence
+    assert any("规则#1" in e.reason and "张三" in e.reason for e in evidence if e.used)
+    # forgetting the rule and re-geocoding puts the new item back where the text alone says
+    assert store.delete_rule(rule.id) and not store.delete_rule(rule.id)
+    assert store.regeocode(county_code="411528") >= 1
+    items_df, _ = store.frames()
+    new = items_df[items_df["item_id"] == item_id(second.sha256, 0)].iloc[0]
+    assert new["township"] is None or new["township"] != new["township"]
+
+
+def test_add_and_import_rules_replace_or_keep(store):
+    from geo.place_rules import PlaceRule
+
+    rule = PlaceRule("411528", "alias", "老城区", "411528001", created_at="2026-12-05")
+    kept, what = store.add_rule(rule)
+    assert what == "added" and kept.township == "谯楼街道"
+    assert store.add_rule(rule)[1] == "kept"
+    other = PlaceRule("411528", "alias", "老城区", "411528002", created_at="2026-12-06")
+    assert store.import_rules([other]) == {"added": 0, "replaced": 0, "kept": 1}
+    assert store.rules()[0].township_code == "411528001"
+    assert store.import_rules([other], replace=True) == {"added": 0, "replaced": 1, "kept": 0}
+    assert store.rules()[0].township_code == "411528002"
+    with pytest.raises(StoreError, match="没有代码为"):
+        store.add_rule(PlaceRule("411528", "alias", "某地", "411528999", created_at="2026"))
