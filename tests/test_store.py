@@ -635,11 +635,9 @@ def test_scores_are_stored_and_read_back(store):
 
 
 def test_older_store_migrates_and_unscored_items_need_review(tmp_path):
-    from geo.store import _migrate
-
     path = tmp_path / "v4.sqlite"
     conn = sqlite3.connect(path, isolation_level=None)
-    _migrate(conn, 0, target=4)
+    store_sqlite.migrate(conn, 0, target=4)
     conn.execute(
         "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
         " '411528', '白土店乡召开会议', '2026-01-01')"
