@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app import areas, cache, common, filters, panels, review, uploads
+from app import areas, cache, common, filters, panels, placements, review, uploads
 from geo import aggregate as agg
 from geo import app_support
 from geo.county_settings import county_choices, default_county_code
@@ -49,6 +49,7 @@ class _County:
     filters: agg.Filters
     metric: str
     basemap: str
+    count_review: bool = True
 
 
 def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) -> _County:
@@ -60,6 +61,7 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
     items_df, metrics_df, sample_bulletin, data_key = common.county_data(store, store_path, code)
     towns = areas.towns(code, None if prefecture else gazetteer, active)
     chosen, metric = filters.filters_sidebar(items_df, metrics_df, towns, sectors)
+    count_review = filters.review_toggle(placements.queue_size(items_df))
     basemap = filters.basemap_choice()
     st.divider()
     uploads.upload_bulletins(store, code)
@@ -81,6 +83,7 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
         chosen,
         metric,
         basemap,
+        count_review,
     )
 
 
@@ -117,7 +120,9 @@ def _view(c: _County):
 def _sync_url(c: _County) -> None:
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     lat, lon, zoom = st.session_state.get("_view_now", (url_v.lat, url_v.lon, url_v.zoom))
-    view_state = agg.ViewState(lat=lat, lon=lon, zoom=zoom, basemap=c.basemap, metric=c.metric)
+    view_state = agg.ViewState(
+        lat=lat, lon=lon, zoom=zoom, basemap=c.basemap, metric=c.metric, count_review=c.count_review
+    )
     params = {"county": c.code, **agg.filters_to_query(c.filters, view_state)}
     if c.code == default_county_code():
         params.pop("county")
@@ -146,7 +151,15 @@ def main() -> None:
     sample = c.sample_bulletin is not None
     focus = panels.table_focus(view)  # a row picked in the table opens the map on its item
     start = _start_view(c.code)
-    map_key = (*c.data_key, c.active.key, repr(c.filters), c.metric, c.basemap, view.approximate)
+    map_key = (
+        *c.data_key,
+        c.active.key,
+        repr(c.filters),
+        c.metric,
+        c.basemap,
+        view.approximate,
+        c.count_review,
+    )
     with st.container(key="geo_stage"):
         panels.header_bar(
             view, c.items_df, c.metrics_df, sample=sample, stem=f"{c.name}-乡镇工作动态"
@@ -154,6 +167,9 @@ def main() -> None:
         panels.map_and_panel(view, map_key, areas.townships_of(c.active), sectors, start, focus)
     _notices(c)
     panels.items_section(view, len(c.items_df), sectors)
+    # a fixed label: the expander stays open while the queue shrinks
+    with st.expander("核对定位（置信度低的事项）"):
+        placements.review_queue(store, c.items_df, c.sample_bulletin, c.gazetteer)
     with st.expander("更正事项（乡镇、村、行业）"):
         review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
     with st.expander("检查事项切分（合并 / 拆分）"):

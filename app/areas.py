@@ -115,6 +115,7 @@ def view(c, villages):
             metric_key=c.metric,
             basemap=c.basemap,
             sample=c.sample_bulletin is not None,
+            count_needs_review=c.count_review,
         )
     return county_view(
         c.items_df,
@@ -127,6 +128,7 @@ def view(c, villages):
         basemap=c.basemap,
         villages=villages,
         sample=c.sample_bulletin is not None,
+        count_needs_review=c.count_review,
     )
 
 

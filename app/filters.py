@@ -109,6 +109,22 @@ def _date_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:
     return date_from, date_to
 
 
+def review_toggle(n_review: int) -> bool:
+    """The review queue's size, and whether the choropleth counts items whose place still
+    needs review (kept in the URL as ``review=0``)."""
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    common.seed("count_review", url_v.count_review)
+    if n_review:
+        st.markdown(f"定位待核对：**{n_review}** 条（地图上为空心圆，在地图下方“核对定位”中处理）")
+    else:
+        st.caption("定位待核对：0 条")
+    return st.toggle(
+        "分级统计计入待核对的定位",
+        key="count_review",
+        help="关闭后，地图分级与乡镇合计只计已确认或置信度足够的定位；待核对的事项仍以空心圆显示。",
+    )
+
+
 def basemap_choice() -> str:
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     common.seed("basemap", url_v.basemap, url_v.basemap in BASEMAPS)

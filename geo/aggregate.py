@@ -633,13 +633,15 @@ def aggregate_bulletins(
 
 @dataclass
 class ViewState:
-    """Map view kept in the app's URL: centre, zoom, base map and metric."""
+    """Map view kept in the app's URL: centre, zoom, base map, metric, and whether the
+    choropleth counts items whose place still needs review (``review=0`` leaves them out)."""
 
     lat: float | None = None
     lon: float | None = None
     zoom: int | None = None
     basemap: str = "none"
     metric: str = "items"
+    count_review: bool = True
 
 
 _LIST_PARAMS = {
@@ -682,6 +684,8 @@ def filters_to_query(filters: Filters | None, view: ViewState | Mapping | None =
             q["basemap"] = v.basemap
         if v.metric and v.metric != "items":
             q["metric"] = v.metric
+        if not v.count_review:
+            q["review"] = "0"
     return q
 
 
@@ -748,6 +752,7 @@ def filters_from_query(params: Mapping[str, Any]) -> tuple[Filters, ViewState]:
         zoom=int(zoom) if zoom is not None else None,
         basemap=_param(params, "basemap") or "none",
         metric=_param(params, "metric") or "items",
+        count_review=_param(params, "review") != "0",
     )
     if view.lat is None or view.lon is None:
         view.lat = view.lon = None

@@ -42,6 +42,7 @@ __all__ = [
     "QUALIFIER_ZH",
     "QUALITY_ZH",
     "RAMP",
+    "REVIEW_LEGEND",
     "SCOPE_ZH",
     "SECTOR_COLORS",
     "UNIT_NAMES_ZH",
@@ -117,7 +118,10 @@ POPUP_TEXT = {
     "unit": "单位：",
     "source": "来源：",
     "note": "位置为示意（乡镇/村内近似点）",
+    "review": "定位待核对 · 置信度 ",
 }
+#: Legend entry of the hollow markers: items whose place still needs a reviewer.
+REVIEW_LEGEND = "空心圆：定位待核对"
 #: Qualifiers of a metric in front of its number.
 QUALIFIER_ZH = {"approx": "约", "at_least": "≥", "at_most": "≤"}
 #: Where an item is placed.

@@ -106,7 +106,7 @@ def _view_parts(view):
     if tables is None:
         tw = view.townships.to_crs(4326) if view.townships.crs else view.townships
         codes = tw["township_code"].astype(str).tolist()
-        table = agg.aggregate_townships(view.items_df, view.metrics_df, view.metric_key, codes)
+        table = agg.aggregate_townships(view.counted_items, view.metrics_df, view.metric_key, codes)
         tables = tw.assign(township_code=codes).merge(
             table.drop(columns="township").reset_index(), on="township_code", how="left"
         )

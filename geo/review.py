@@ -36,6 +36,7 @@ __all__ = [
     "count_for_map",
     "deciding_span",
     "highlight_spans",
+    "needs_review_mask",
     "parse_alternatives",
     "review_queue",
     "rule_suggestions",
@@ -83,6 +84,17 @@ def review_queue(items_df: pd.DataFrame, *, include_reviewed: bool = False) -> p
     return df.drop(columns=["_flag", "_conf"]).reset_index(drop=True)
 
 
+def needs_review_mask(items_df: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the items whose place still needs review: flagged (or never scored)
+    and not corrected or accepted by a reviewer."""
+    if items_df.empty or "needs_review" not in items_df:
+        return pd.Series(False, index=items_df.index)
+    flagged = items_df["needs_review"].fillna(True).astype(bool)
+    if "corrected" in items_df:
+        flagged &= ~items_df["corrected"].fillna(False).astype(bool)
+    return flagged
+
+
 def count_for_map(items_df: pd.DataFrame, *, include_needs_review: bool) -> pd.Series:
     """Boolean mask of the items a choropleth counts.
 
@@ -91,10 +103,7 @@ def count_for_map(items_df: pd.DataFrame, *, include_needs_review: bool) -> pd.S
     """
     if include_needs_review or items_df.empty:
         return pd.Series(True, index=items_df.index)
-    flagged = items_df["needs_review"].fillna(True).astype(bool)
-    if "corrected" in items_df:
-        flagged &= ~items_df["corrected"].fillna(False).astype(bool)
-    return ~flagged
+    return ~needs_review_mask(items_df)
 
 
 # --------------------------------------------------------------------------- highlighting

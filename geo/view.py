@@ -24,6 +24,7 @@ from geo import paths
 from geo.county_settings import county_entry
 from geo.display import QUALITY_ZH, SCOPE_ZH, note_zh, sector_label
 from geo.errors import ExportError
+from geo.review import count_for_map
 
 __all__ = [
     "ATTRIBUTION_PATH",
@@ -89,6 +90,9 @@ class MapView:
         a view without polygons; without it the tables list the townships items mention.
     attribution : tuple of str
         Source and licence lines every map export prints (:func:`attribution_lines`).
+    count_needs_review : bool
+        The choropleth and township tables count items whose place still needs review (True),
+        or leave them out (False; they stay on the map as hollow markers).
     county_units : GeoDataFrame, optional
         A prefecture view's counties without township polygons (``county_code``, ``county``,
         outline geometry): each is shown as one unit with its county-level totals, outside the
@@ -113,6 +117,7 @@ class MapView:
     township_list: pd.DataFrame | None = None
     attribution: tuple[str, ...] = ()
     county_units: gpd.GeoDataFrame | None = None
+    count_needs_review: bool = True
 
     @property
     def has_polygons(self) -> bool:
@@ -130,13 +135,20 @@ class MapView:
         return self.county_units is not None
 
     @cached_property
+    def counted_items(self) -> pd.DataFrame:
+        """The items the choropleth and the township tables count (see ``count_needs_review``)."""
+        if self.count_needs_review:
+            return self.items_df
+        return self.items_df[count_for_map(self.items_df, include_needs_review=False)]
+
+    @cached_property
     def county_table(self) -> pd.DataFrame:
         """County-level totals of ``county_units`` (all their items: township, village and
         county-wide), indexed by county code like :attr:`table` by township code."""
         units = self.county_units
         codes = [] if units is None else units["county_code"].astype(str).tolist()
-        mine = self.items_df["county_code"].astype(str).isin(codes).to_numpy()
-        items = self.items_df[mine]
+        counted = self.counted_items
+        items = counted[counted["county_code"].astype(str).isin(codes).to_numpy()]
         items = items.assign(township_code=items["county_code"].astype(str))
         out = agg.aggregate_townships(items, self.metrics_df, self.metric_key, codes)
         if codes:
@@ -156,7 +168,7 @@ class MapView:
         (without polygons: of ``township_list``, else of the townships items mention)."""
         frame = self._township_frame()
         codes = frame["township_code"].astype(str).tolist() if frame is not None else None
-        out = agg.aggregate_townships(self.items_df, self.metrics_df, self.metric_key, codes)
+        out = agg.aggregate_townships(self.counted_items, self.metrics_df, self.metric_key, codes)
         if frame is not None:  # townships without items have no name in the items
             names = dict(zip(frame["township_code"].astype(str), frame["township"], strict=True))
             out["township"] = [
@@ -431,6 +443,7 @@ def make_view(
     villages: Any = None,
     attribution: Sequence[str] | None = None,
     county_units: gpd.GeoDataFrame | None = None,
+    count_needs_review: bool = True,
 ) -> MapView:
     """Build a :class:`MapView`: apply ``filters`` and check the inputs.
 
@@ -492,6 +505,7 @@ def make_view(
         township_list=township_list,
         attribution=tuple(str(a) for a in attribution if a),
         county_units=county_units,
+        count_needs_review=count_needs_review,
     )
 
 
@@ -525,7 +539,9 @@ def filter_summary(view: MapView) -> str:
     if f.scopes:
         parts.append("范围 " + "、".join(SCOPE_ZH.get(s, s) for s in f.scopes))
     head = "筛选：" + "；".join(parts) if parts else "全部事项"
-    return f"{head} · 共 {len(view.items_df)} 条事项"
+    left_out = len(view.items_df) - len(view.counted_items)
+    tail = f"（{left_out} 条定位待核对，未计入分级）" if left_out else ""
+    return f"{head} · 共 {len(view.items_df)} 条事项{tail}"
 
 
 def boundary_label(meta: Mapping | None, default_note: str = "") -> str:

@@ -39,6 +39,7 @@ from geo.display import (
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
     POPUP_TEXT,
+    REVIEW_LEGEND,
     Classes,
     classify,
     county_units_note,
@@ -49,6 +50,7 @@ from geo.display import (
     sector_label,
 )
 from geo.errors import GeoInputError
+from geo.review import needs_review_mask
 from geo.view import MapView
 
 __all__ = [
@@ -583,6 +585,7 @@ def _legend_html(
     has_nodata: bool,
     county_items: bool = False,
     county_units: bool = False,
+    review_items: bool = False,
 ) -> str:
     rows = [f'<div class="geo-legend-title"><b>{_e(title)}</b></div>']
     for color, label in zip(classes.colors, classes.labels, strict=True):
@@ -598,6 +601,11 @@ def _legend_html(
         rows.append(
             '<div><i style="border-radius:50%;width:12px;background:#737373"></i>'
             f"{COUNTY_ITEMS_LABEL}</div>"
+        )
+    if review_items:
+        rows.append(
+            '<div><i style="border-radius:50%;width:10px;height:10px;background:none;'
+            f'border:2px solid #737373;box-sizing:border-box"></i>{REVIEW_LEGEND}</div>'
         )
     return "".join(rows)
 
@@ -621,10 +629,15 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
             ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40,
                 chunkedLoading: true})
             : L.featureGroup();
-          function popup(r) {
+          var Q = {};
+          (d.q || []).forEach(function (i, j) { Q[i] = d.c[j]; });
+          function popup(r, n) {
             var k = d.k[r[1]];
             var h = '<div class="geo-pop"><b>' + (S[r[2]] || t.untitled) + '</b><div>'
               + S[k[0]] + ' · ' + S[r[3]] + '</div>';
+            if (Q.hasOwnProperty(n)) {
+              h += '<div class="geo-review">' + t.review + Q[n] + '</div>';
+            }
             if (r[4]) { h += '<div>' + t.unit + S[r[4]] + '</div>'; }
             if (r[5]) { h += '<div>' + t.source + S[r[5]] + '</div>'; }
             if (r.length > 6) {
@@ -638,10 +651,15 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
           }
           // a popup never wider than the map (phones): readable without zooming
           var width = Math.max(200, Math.min(320, window.innerWidth - 60));
-          var layers = d.i.map(function (r) {
-            return L.circleMarker(d.p[r[0]], {radius: o.radius, color: o.stroke, weight: 1,
-              fillColor: d.k[r[1]][1], fillOpacity: 0.85})
-              .bindPopup(function () { return popup(r); }, {maxWidth: width});
+          var layers = d.i.map(function (r, n) {
+            // a place that still needs review: a hollow ring in the sector's colour
+            var style = Q.hasOwnProperty(n)
+              ? {radius: o.radius, color: d.k[r[1]][1], weight: 2.5, fillOpacity: 0,
+                 className: "geo-review-marker"}
+              : {radius: o.radius, color: o.stroke, weight: 1, fillColor: d.k[r[1]][1],
+                 fillOpacity: 0.85};
+            return L.circleMarker(d.p[r[0]], style)
+              .bindPopup(function () { return popup(r, n); }, {maxWidth: width});
           });
           if (o.cluster) { group.addLayers(layers); }
           else { layers.forEach(function (l) { group.addLayer(l); }); }
@@ -655,7 +673,7 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
               // open; after the first view is set (a fit to the townships comes last)
               setTimeout(function () {
                 L.popup({maxWidth: width}).setLatLng(l.getLatLng())
-                  .setContent(popup(d.i[o.focus])).openOn(map);
+                  .setContent(popup(d.i[o.focus], o.focus)).openOn(map);
               }, 0);
             });
           }
@@ -780,12 +798,27 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
         for name, text in lines.get(col["item_id"][i], ()):
             row += (add(name, len(table)), add(text, len(table)))
         items.append(row)
+    flagged, confidence = _review_flags(points)
     return {
         "s": list(table),
         "p": [[y, x] for y, x in zip(lat, lon, strict=True)],
         "k": sector_rows,
         "i": items,
+        "q": flagged,
+        "c": confidence,
     }
+
+
+def _review_flags(points) -> tuple[list[int], list[str]]:
+    """Indexes of the items whose place needs review (hollow markers) and their confidence
+    texts ("0.62"; "未评分" for items never scored)."""
+    mask = needs_review_mask(points).to_numpy()
+    idx = np.flatnonzero(mask).tolist()
+    conf = (
+        points["confidence"].to_numpy() if "confidence" in points else np.full(len(points), np.nan)
+    )
+    texts = ["未评分" if pd.isna(conf[i]) else f"{float(conf[i]):.2f}" for i in idx]
+    return idx, texts
 
 
 def _tile_layers(m, basemap: Basemap, tianditu_key: str | None, notes: list[str]) -> list[str]:
@@ -999,7 +1032,7 @@ def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classe
     tw, key = frame.tw, view.metric_key
     unit_zh, label = agg.metric_unit_zh(key), agg.metric_label(key)
     codes = tw["township_code"].tolist()
-    table = agg.aggregate_townships(view.items_df, view.metrics_df, key, township_codes=codes)
+    table = agg.aggregate_townships(view.counted_items, view.metrics_df, key, township_codes=codes)
     values = table["value"].reindex(codes).to_numpy(dtype=float)
     n_items = table["n_items"].reindex(codes).fillna(0).astype(int).to_numpy()
     classes = classify(values, unit_zh)
@@ -1136,7 +1169,8 @@ def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attri
         county_items = "scope" in points and bool((points["scope"] == "county").any())
         label = agg.metric_label(view.metric_key)
         nodata = bool((classes.index < 0).any())
-        legend = _legend_html(label, classes, nodata, county_items, units)
+        review = bool(len(points)) and bool(needs_review_mask(points).any())
+        legend = _legend_html(label, classes, nodata, county_items, units, review)
         _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
     title = view.title
     m.get_root().title = _e(title) if title else None

@@ -146,6 +146,7 @@ def county_view(
     basemap: str = "none",
     villages: Any = None,
     sample: bool = False,
+    count_needs_review: bool = True,
 ) -> MapView:
     """The :class:`~geo.view.MapView` of a county: its layer in use, outline, seat, attribution.
 
@@ -159,7 +160,7 @@ def county_view(
         County name (titles).
     gazetteer : geo.gazetteer.Gazetteer, optional
         Gives every township a table row when the county has no polygons.
-    filters, metric_key, basemap
+    filters, metric_key, basemap, count_needs_review
         As :func:`geo.view.make_view`.
     villages : GeoDataFrame, optional
         Village points for the map's hidden 村（社区） layer.
@@ -184,6 +185,7 @@ def county_view(
         approximate=active.approximate and active.has_polygons,
         villages=villages,
         attribution=export_attribution(active.county_code, layers, active.meta, sample=sample),
+        count_needs_review=count_needs_review,
     )
 
 
@@ -321,6 +323,7 @@ def prefecture_view(
     metric_key: str = "items",
     basemap: str = "none",
     sample: bool = False,
+    count_needs_review: bool = True,
 ) -> MapView:
     """The :class:`~geo.view.MapView` of a prefecture: its counties' townships in one
     choropleth, the county outlines over them, counties without township polygons as one unit
@@ -333,7 +336,7 @@ def prefecture_view(
         items carry their own county's places.
     area : PrefectureTownships
         From :func:`prefecture_townships`.
-    filters, metric_key, basemap, sample
+    filters, metric_key, basemap, sample, count_needs_review
         As :func:`county_view`.
     """
     p = area.prefecture
@@ -351,6 +354,7 @@ def prefecture_view(
         approximate=area.approximate,
         attribution=_prefecture_attribution(area, sample=sample),
         county_units=area.county_units(),
+        count_needs_review=count_needs_review,
     )
 
 

@@ -1167,3 +1167,63 @@ def test_cut_review_merges_splits_and_undoes(monkeypatch, tmp_path):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(_table(at)) == n + 1
     del body
+
+
+# --------------------------------------------------------------------------- review queue
+
+_QUEUE_TEXT = (
+    "息县工作简报\n2024年第3期\n一、春节期间文旅活动丰富\n"
+    "春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，群众欢聚看大戏。\n"
+    "（花海景区管委会 王五）\n"
+    "二、白土店乡发展鲜食玉米\n在白土店乡新庄村建设示范基地，种植鲜食玉米300亩。\n"
+)
+
+
+def _queued_store(tmp_path):
+    from geo.pipeline import parse_text
+    from geo.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        store.ingest(parse_text(_QUEUE_TEXT, county="息县", source_name="文旅.txt"))
+
+
+def test_review_queue_accepts_an_alternative_and_the_map_follows(monkeypatch, tmp_path):
+    _queued_store(tmp_path)
+    at = _app(monkeypatch, tmp_path).run()
+    assert not at.exception
+    assert any("定位待核对：**1** 条" in m.value for m in at.sidebar.markdown)
+    labels = [b.label for b in at.button if b.key and b.key.startswith("rq_")]
+    assert labels[0].startswith("确认：项店镇") and any("白土店乡" in x for x in labels)
+    assert any("全县" in x for x in labels)
+    highlighted = " ".join(h.proto.body for h in at.get("html"))
+    assert "李楼村</span>" in highlighted and "决定定位的地名" in highlighted
+    # the hollow marker: the map's item table lists the flagged item
+    comp = next(iter(at.get("component_instance")))
+    assert re.search(r'"q":\[\d+\]', json.loads(comp.proto.json_args)["script"])
+    pick = next(b for b in at.button if b.label.startswith("改为：白土店乡"))
+    pick.click().run()
+    assert not at.exception
+    assert any("定位待核对：0 条" in c.value for c in at.sidebar.caption)
+    row = _table(at).set_index("标题").loc["春节期间文旅活动丰富"]
+    assert row["乡镇"] == "白土店乡"
+    from geo.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        notes = store.corrections()["note"].tolist()
+    assert notes and notes[-1].startswith("核对：改为：白土店乡")
+
+
+def test_choropleth_can_leave_out_placements_that_need_review(monkeypatch, tmp_path):
+    _queued_store(tmp_path)
+    at = _app(monkeypatch, tmp_path).run()
+    assert at.toggle(key="count_review").value is True
+    at.toggle(key="count_review").set_value(False).run()
+    assert not at.exception
+    assert at.query_params["review"] == "0"
+    comp = next(iter(at.get("component_instance")))
+    script = json.loads(comp.proto.json_args)["script"]
+    assert "未计入分级" in script or "待核对" in script  # said on the map
+    at2 = _app(monkeypatch, tmp_path)
+    at2.query_params["review"] = "0"
+    at2.run()
+    assert at2.toggle(key="count_review").value is False  # a shared link keeps it

@@ -614,3 +614,82 @@ def test_phone_the_map_comes_first(app):
             ".getBoundingClientRect().left >= 0"
         )
         assert blocked.urls == []
+
+
+# --------------------------------------------------------------------------- review queue
+
+_QUEUE_TEXT = (
+    "息县工作简报\n2024年第3期\n一、春节期间文旅活动丰富\n"
+    "春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，群众欢聚看大戏。\n"
+    "（花海景区管委会 王五）\n"
+    "二、白土店乡发展鲜食玉米\n在白土店乡新庄村建设示范基地，种植鲜食玉米300亩。\n"
+)
+_NEXT_TEXT = (
+    "息县工作简报\n2024年第4期\n一、花海景区举办元宵灯会\n元宵节期间举办灯会，接待游客3万人次。\n"
+    "（花海景区管委会 王五）\n二、项店镇修建道路\n项店镇修建道路5公里。\n"
+)
+
+
+def _hollow_markers(page) -> int:
+    page.wait_for_timeout(800)
+    return _map_frame(page).evaluate(
+        "() => document.querySelectorAll('.leaflet-overlay-pane path.geo-review-marker').length"
+    )
+
+
+def _upload_bulletin(page, path) -> None:
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    uploader = sidebar.locator('[data-testid="stFileUploader"]', has_text="工作简报")
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    sidebar.get_by_role("button", name=re.compile("读取 1 份简报")).click()
+    sidebar.get_by_role("button", name=re.compile("导入 1 份简报")).click()
+    sidebar.get_by_text(re.compile("花海.txt：2 条事项")).wait_for()
+
+
+def test_review_queue_walk_accept_alternative_keep_rule(tmp_path):
+    """Open the queue, pick an alternative, see map and queue update, reload and see it
+    kept; keep the correction as a rule and see a new bulletin's item placed by it."""
+    from geo.pipeline import parse_text
+    from geo.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        store.ingest(parse_text(_QUEUE_TEXT, county="息县", source_name="文旅.txt"))
+    nxt = tmp_path / "花海.txt"
+    nxt.write_text(_NEXT_TEXT, encoding="utf-8")
+    running = start_app(tmp_path / "store.sqlite", ARTIFACTS / "streamlit-queue.log")
+    try:
+        with browser.browser_page((1400, 1000)) as (page, blocked):
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running.url, wait_until="domcontentloaded")
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_text(re.compile("定位待核对：1 条")).wait_for()
+            assert _hollow_markers(page) == 1
+            page.get_by_text("核对定位（置信度低的事项）").click()
+            page.get_by_text("决定定位的地名").first.wait_for()
+            page.get_by_role("button", name=re.compile("^改为：白土店乡")).click()
+            sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
+            page.get_by_text("没有待核对的定位。").wait_for()
+            assert _hollow_markers(page) == 0
+            rule = page.get_by_role(
+                "button", name=re.compile("保存为本县规则：报送单位「花海景区管委会」")
+            )
+            rule.click()
+            page.get_by_text(re.compile("已保存规则")).wait_for()
+            page.reload(wait_until="domcontentloaded")
+            sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
+            _upload_bulletin(page, nxt)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody tr')]"
+                ".some((r) => r.innerText.includes('花海景区举办元宵灯会'))"
+            )
+            row = next(r for r in _table_rows(page) if "花海景区举办元宵灯会" in r)
+            assert "白土店乡" in row
+            assert blocked.urls == []
+        with Store(tmp_path / "store.sqlite") as store:
+            items, _ = store.frames()
+            assert [r.kind for r in store.rules()] == ["unit"]
+        row = items.set_index("headline").loc["花海景区举办元宵灯会"]
+        assert row["township"] == "白土店乡"  # placed by the kept rule (county-wide without it)
+        assert items.set_index("headline").loc["春节期间文旅活动丰富", "township"] == "白土店乡"
+    finally:
+        running.stop()
