@@ -8,7 +8,7 @@ import html
 
 import streamlit as st
 
-from app import common
+from app import common, review
 from geo import app_support
 from geo import review as rv
 from geo.errors import GeoInputError
@@ -153,11 +153,5 @@ def _rule_offer(store, gazetteer) -> None:
 
 
 def _gazetteer_of(gazetteer, county_code):
-    if not callable(gazetteer):
-        return gazetteer
-    if not isinstance(county_code, str) or not county_code:
-        return None
-    try:
-        return gazetteer(county_code)
-    except GeoInputError:
-        return None
+    """The county's gazetteer, or in a prefecture the item's own county's."""
+    return review.item_gazetteer(gazetteer, county_code) if callable(gazetteer) else gazetteer

@@ -16,7 +16,8 @@ _NO_PLACE = "__none__"
 _KEEP = "__keep__"
 
 
-def _item_gazetteer(gazetteer_of, county_code):
+def item_gazetteer(gazetteer_of, county_code):
+    """The gazetteer of an item's county through ``gazetteer_of`` (None when unknown)."""
     if not isinstance(county_code, str) or not county_code:
         return None
     try:
@@ -37,7 +38,7 @@ def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str])
     iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
     row = items_df[items_df["item_id"] == iid].iloc[0]
     if callable(gazetteer):  # a prefecture: the item's own county
-        gazetteer = _item_gazetteer(gazetteer, row["county_code"])
+        gazetteer = item_gazetteer(gazetteer, row["county_code"])
 
     def text(value, empty: str) -> str:
         return empty if value is None or pd.isna(value) or value == "" else str(value)

@@ -135,37 +135,6 @@ _METRIC_FIELDS = (
     "span_end",
 )
 
-#: Place columns of the items table, in :meth:`Store._place_values` order.
-_PLACE_FIELDS = (
-    "scope",
-    "county",
-    "county_code",
-    "township",
-    "township_code",
-    "village",
-    "village_code",
-    "outside",
-    "evidence",
-    "confidence",
-    "needs_review",
-    "alternatives",
-)
-_ITEM_FIELDS = (
-    "item_id",
-    "bulletin_id",
-    "idx",
-    "headline",
-    "body",
-    "unit",
-    "authors",
-    "start_offset",
-    "end_offset",
-    "sector",
-    "sectors",
-    "sector_cues",
-    *_PLACE_FIELDS,
-)
-
 _BULLETIN_COLUMNS = [
     "id",
     "source_name",
