@@ -758,7 +758,7 @@ class Store:
                 (item_id,),
             ).fetchone()
         if row is None:
-            raise StoreError(f"数据库中没有事项 {item_id}", code="store.no_item")
+            raise StoreError(f"no item {item_id} in the store")
         names: dict[str, str | None] = {}
         if "sector" in fields:
             from geo.sectors import sector_names
@@ -1509,7 +1509,7 @@ class Store:
         items_df, _ = self.frames()
         row = items_df[items_df["item_id"] == item_id]
         if row.empty:
-            raise StoreError(f"数据库中没有事项 {item_id}", code="store.no_item")
+            raise StoreError(f"no item {item_id} in the store")
         r = row.iloc[0]
         town = r["township_code"] if isinstance(r["township_code"], str) else ""
         village = r["village_code"] if isinstance(r["village_code"], str) else ""
