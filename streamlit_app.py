@@ -144,6 +144,7 @@ def main() -> None:
     except GeoInputError as err:
         st.error(common.err_line(err))
         st.stop()
+        return  # st.stop() only stops a script run by Streamlit's runtime
     sectors = cache.sector_names()
     with st.sidebar:
         c = _sidebar(store, store_path, counties, sectors)

@@ -26,6 +26,10 @@ sys.path.insert(0, str(REPO / "tools"))
 from pg_cluster import Cluster, start_cluster, stop_cluster  # noqa: E402 - tools/ just added
 
 SHARED_DATA = REPO.parent / "shared" / "data"
+# Streamlit's AppTest runs the app as ``__main__`` and leaves it there; a test that spawns
+# processes afterwards would have each child run the whole app first (multiprocessing's spawn
+# re-runs ``__main__``). Every test starts with pytest's own ``__main__`` back in place.
+_PYTEST_MAIN = sys.modules["__main__"]
 SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"
 
 
@@ -42,6 +46,13 @@ def run_geo(*args, store=None, timeout: float = 300) -> subprocess.CompletedProc
         cwd=REPO,
         timeout=timeout,
     )
+
+
+@pytest.fixture(autouse=True)
+def _pytest_main_module() -> Iterator[None]:
+    sys.modules["__main__"] = _PYTEST_MAIN
+    yield
+    sys.modules["__main__"] = _PYTEST_MAIN
 
 
 @pytest.fixture(scope="session")

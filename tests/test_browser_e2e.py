@@ -678,6 +678,9 @@ def test_review_queue_walk_accept_alternative_keep_rule(tmp_path):
             page.reload(wait_until="domcontentloaded")
             sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
             _upload_bulletin(page, nxt)
+            page.get_by_text(re.compile(r"事项（4 / 4）")).wait_for()
+            # the grid draws only the rows in view: bring it into view first
+            page.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
             page.wait_for_function(
                 "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody tr')]"
                 ".some((r) => r.innerText.includes('花海景区举办元宵灯会'))"
