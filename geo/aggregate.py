@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo.facts import counted_facts, fact_totals
 from geo.metrics import measure_word
 from geo.models import Bulletin
+from geo.near_duplicates import Report, link_reports
 
 __all__ = [
     "ITEM_COLUMNS",
@@ -73,8 +75,12 @@ ITEM_COLUMNS = [
     "village_code",
     "outside",
     "corrected",
+    "bulletin_date_source",
+    "repeat_of",
+    "repeat_score",
+    "cumulative",
 ]
-METRIC_COLUMNS = ["item_id", "value", "unit", "qualifier", "label", "text"]
+METRIC_COLUMNS = ["item_id", "value", "unit", "qualifier", "label", "text", "cumulative"]
 
 
 def item_id(bulletin_sha256: str, index: int) -> str:
@@ -86,9 +92,12 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
     """One row per item and one row per metric, with the columns above.
 
     ``authors``, ``sectors`` and ``outside`` are joined into strings ("、" and ",") so the frames
-    export to CSV and GeoPackage as they are.
+    export to CSV and GeoPackage as they are. ``repeat_of`` names the first report an item
+    repeats (the store links them; :func:`geo.facts.link_repeats` does it for frames parsed
+    together); ``cumulative`` says the item reports a running total.
     """
     item_rows, metric_rows = [], []
+    bulletins = list(bulletins)
     for b in bulletins:
         for it in b.items:
             iid = item_id(b.sha256, it.index)
@@ -116,6 +125,10 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
                     "village_code": it.place.village_code,
                     "outside": ",".join(it.place.outside),
                     "corrected": False,
+                    "bulletin_date_source": b.header.date_source if b.header.date else None,
+                    "repeat_of": None,
+                    "repeat_score": None,
+                    "cumulative": any(m.cumulative for m in it.metrics),
                 }
             )
             for m in it.metrics:
@@ -127,12 +140,38 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
                         "qualifier": m.qualifier,
                         "label": m.label,
                         "text": m.text,
+                        "cumulative": bool(m.cumulative),
                     }
                 )
+    _link_rows(list(bulletins), item_rows)
     return (
         pd.DataFrame(item_rows, columns=ITEM_COLUMNS),
         pd.DataFrame(metric_rows, columns=METRIC_COLUMNS),
     )
+
+
+def _link_rows(bulletins: list[Bulletin], item_rows: list[dict]) -> None:
+    """``repeat_of`` of rows whose item repeats a story of another bulletin read with it."""
+    if len(bulletins) < 2:
+        return
+    reports = [
+        Report(
+            row["item_id"],
+            b.sha256,
+            it.text,
+            row["county_code"],
+            row["township_code"],
+            row["village_code"],
+            b.header.date,
+            (b.sha256, it.index),
+        )
+        for b in bulletins
+        for it, row in zip(b.items, (r for r in item_rows if r["bulletin_id"] == b.sha256))
+    ]
+    links = link_reports(reports)
+    for row in item_rows:
+        if row["item_id"] in links:
+            row["repeat_of"], row["repeat_score"] = links[row["item_id"]]
 
 
 # --------------------------------------------------------------------------- metric keys
@@ -518,12 +557,15 @@ def item_metric_values_by_key(metrics_df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str, by: str):
-    """Sum over items of their ``metric_key`` value, per value of the items column ``by``."""
-    # Stay in Arrow-backed columns: .to_numpy() on 100,000 strings costs ~10 ms each time.
-    per_item = item_metric_values(metrics_df, metric_key).rename("value").reset_index()
-    keys = items_df[["item_id", by]].drop_duplicates("item_id")
-    joined = per_item.merge(keys, on="item_id", how="inner")
-    return joined.groupby(by, sort=False)["value"].sum(min_count=1)
+    """Totals of ``metric_key`` per value of the items column ``by``, facts counted once
+    (:mod:`geo.facts`: a repeat adds only what changed, running totals count at their latest;
+    ``"items"`` counts first reports). Groups without facts are left out."""
+    facts = counted_facts(items_df, _with_keys(metrics_df), metric_key)
+    if facts.empty:
+        return pd.Series(dtype=float)
+    groups = items_df.loc[facts.index, by].astype(object)
+    keep = groups.notna().to_numpy()
+    return fact_totals(facts[keep], groups[keep].astype(str) if by != "sector" else groups[keep])
 
 
 def aggregate_townships(
@@ -539,8 +581,11 @@ def aggregate_townships(
     items_df, metrics_df : DataFrame
         Filtered frames.
     metric_key : str
-        ``"items"`` counts items; any other key sums, over items, each item's value of that
-        metric (its largest figure of the key, see :func:`item_metric_values`).
+        ``"items"`` counts items told for the first time (a repeat of an earlier story adds
+        none); any other key adds up, over items, each item's value of that metric (its
+        largest figure of the key, see :func:`item_metric_values`) with facts counted once
+        (:mod:`geo.facts`: a repeat adds only what changed, a running total counts at its
+        latest).
     township_codes : iterable of str, optional
         Every township to report (e.g. all polygons), so townships without items get a row.
 
@@ -564,11 +609,10 @@ def aggregate_townships(
         sectors = it.groupby(["township_code", "sector"]).size().unstack(fill_value=0)
         sectors.columns = [f"n_{c}" for c in sectors.columns]
         out = out.join(sectors)
-    if metric_key == "items":
-        out["value"] = out["n_items"].astype(float)
-    else:
-        totals = _metric_totals(it, metrics_df, metric_key, "township_code")
-        out["value"] = totals.reindex(out.index).astype(float)
+    totals = _metric_totals(items_df, metrics_df, metric_key, "township_code")
+    out["value"] = totals.reindex(out.index).astype(float)
+    if metric_key == "items":  # first reports: a township with only repeats has 0 new items
+        out["value"] = out["value"].fillna(0.0)
     if township_codes is not None:
         out = out.reindex(pd.Index([str(c) for c in township_codes]).unique())
     count_cols = [c for c in out.columns if c == "n_items" or c.startswith("n_")]
@@ -587,11 +631,10 @@ def aggregate_sectors(
     sectors = items_df["sector"].fillna("other").astype(str)
     n = sectors.value_counts()
     out = pd.DataFrame({"sector": n.index.astype(str), "n_items": n.to_numpy().astype(int)})
+    totals = _metric_totals(items_df.assign(sector=sectors), metrics_df, metric_key, "sector")
+    out["value"] = out["sector"].map(totals).astype(float)
     if metric_key == "items":
-        out["value"] = out["n_items"].astype(float)
-    else:
-        totals = _metric_totals(items_df.assign(sector=sectors), metrics_df, metric_key, "sector")
-        out["value"] = out["sector"].map(totals).astype(float)
+        out["value"] = out["value"].fillna(0.0)
     return out.reset_index(drop=True)
 
 
@@ -602,11 +645,10 @@ def aggregate_bulletins(
     cols = ["bulletin_id", "bulletin_name", "bulletin_title", "bulletin_date"]
     g = items_df.groupby("bulletin_id", sort=False)
     out = g[cols[1:]].first().join(g.size().rename("n_items")).reset_index()
+    totals = _metric_totals(items_df, metrics_df, metric_key, "bulletin_id")
+    out["value"] = out["bulletin_id"].map(totals).astype(float)
     if metric_key == "items":
-        out["value"] = out["n_items"].astype(float)
-    else:
-        totals = _metric_totals(items_df, metrics_df, metric_key, "bulletin_id")
-        out["value"] = out["bulletin_id"].map(totals).astype(float)
+        out["value"] = out["value"].fillna(0.0)
     out = out.sort_values(["bulletin_date", "bulletin_name"], ascending=False, na_position="last")
     return out[[*cols, "n_items", "value"]].reset_index(drop=True)
 

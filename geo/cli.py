@@ -156,14 +156,14 @@ def _sector_names() -> dict[str, str]:
 # --------------------------------------------------------------------------- reading input
 
 
-def _parse_file(path: str, county: str | None, single: bool):
+def _parse_file(path: str, county: str | None, single: bool, date: str | None = None):
     """Read and parse a bulletin file, or stdin for ``-``."""
     from geo.pipeline import parse_file
 
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
-        return parse_file(sys.stdin.buffer, "<stdin>", county=county, single=single)
-    return parse_file(Path(path), county=county, single=single)
+        return parse_file(sys.stdin.buffer, "<stdin>", county=county, single=single, date=date)
+    return parse_file(Path(path), county=county, single=single, date=date)
 
 
 def _open_store(path: str | None):
@@ -237,11 +237,14 @@ def _bulletin_table(bulletin) -> str:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from geo.pipeline import check_date
+
     counts = {"created": 0, "unchanged": 0, "failed": 0}
     if args.county:  # a wrong county is one error, not one per file
         from geo.gazetteer import load_gazetteer
 
         load_gazetteer(args.county)
+    date = check_date(args.date)
     # The store is opened at the first bulletin that parses: a run where every file fails
     # leaves no empty store file behind.
     store = None
@@ -252,9 +255,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         )
         for path in bar:
             try:
-                bulletin = _parse_file(path, args.county, args.single_item)
+                bulletin = _parse_file(path, args.county, args.single_item, date)
                 if not bulletin.items:
                     raise _UsageError("no items found in the text")
+                if not bulletin.header.date:
+                    raise _UsageError(
+                        "简报没有日期（报头和文件属性中都没有），请用 --date 2024-02-01 指定",
+                        code="bulletin.no_date",
+                    )
                 store = store or _open_store(args.store)
                 result = store.ingest(bulletin, reassign_county=args.reassign_county)
             except (GeoInputError, OSError) as err:
@@ -267,8 +275,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
                 continue
             status = "created" if result.created else "unchanged"
             counts[status] += 1
+            repeats = f"  {result.n_repeats} 条重复" if result.n_repeats else ""
             tqdm.write(
-                f"{status:9}  {result.bulletin_id[:12]}  {result.n_items:3d} items  {path}",
+                f"{status:9}  {result.bulletin_id[:12]}  {result.n_items:3d} items  "
+                f"{bulletin.header.date}{repeats}  {path}",
                 file=sys.stdout,
             )
             for warning in bulletin.warnings if result.created else ():
@@ -739,6 +749,119 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- trend
+
+
+def _county_store_frames(args: argparse.Namespace):
+    """The store's items of one county (``--county``, else the only one), metric keys on."""
+    from geo import aggregate as agg
+    from geo.workflows import county_frames
+
+    with _open_store(args.store) as store:
+        items_df, metrics_df = store.frames()
+    gaz = _export_county(args, items_df)
+    items_df, metrics_df = county_frames(items_df, metrics_df, gaz.county_code, keep_unknown=False)
+    return gaz, items_df, agg.assign_metric_keys(metrics_df)
+
+
+def _check_metric(metric: str) -> str:
+    from geo import aggregate as agg
+
+    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
+    if metric not in keys:
+        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
+    return metric
+
+
+def _repeat_rows(items_df) -> list[dict]:
+    """The repeats among ``items_df``, with the first report each repeats."""
+    from geo.display import item_title
+
+    first = items_df.set_index("item_id")
+    rows = []
+    for r in items_df[items_df["repeat_of"].notna()].itertuples():
+        head = first.loc[r.repeat_of] if r.repeat_of in first.index else None
+        rows.append(
+            {
+                "item_id": r.item_id,
+                "bulletin_date": _cell(r.bulletin_date),
+                "headline": item_title(r.headline, r.body, 30),
+                "repeat_of": r.repeat_of,
+                "first_date": _cell(head["bulletin_date"]) if head is not None else "",
+                "similarity": None if r.repeat_score != r.repeat_score else r.repeat_score,
+            }
+        )
+    return rows
+
+
+def _cmd_trend(args: argparse.Namespace) -> int:
+    from geo.trends import counting_frames, trend_series
+
+    metric = _check_metric(args.metric)
+    gaz, items_df, metrics_df = _county_store_frames(args)
+    items_df, metrics_df = counting_frames(items_df, metrics_df)
+    code = _resolve_township(gaz, args.township) if args.township else None
+    series = trend_series(items_df, metrics_df, metric, by=args.by, township_code=code or None)
+    if code:
+        series["township"] = next((t.name for t in gaz.townships if t.code == code), code)
+        items_df = items_df[items_df["township_code"].astype(str) == code]
+    repeats = _repeat_rows(items_df)
+    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
+    try:
+        if args.format == "csv":
+            _write_csv(series, out)
+        elif args.format == "json":
+            doc = {
+                "metric": metric,
+                "by": args.by,
+                "county": gaz.county_name,
+                "series": _json_records(series),
+                "repeats": repeats,
+            }
+            json.dump(doc, out, ensure_ascii=False, indent=2)
+            out.write("\n")
+        else:
+            out.write(_trend_table(series, repeats, metric) + "\n")
+    finally:
+        if args.out:
+            out.close()
+    if args.out:
+        print(args.out)
+    return 0
+
+
+def _json_records(df) -> list[dict]:
+    """Rows as JSON-ready dicts: whole numbers as int, NaN as null."""
+    out = []
+    for rec in df.to_dict(orient="records"):
+        for k, v in rec.items():
+            if isinstance(v, float):
+                rec[k] = None if v != v else (int(v) if v.is_integer() else v)
+            elif hasattr(v, "item"):
+                rec[k] = v.item()
+        out.append(rec)
+    return out
+
+
+def _trend_table(series, repeats: list[dict], metric: str) -> str:
+    from geo import aggregate as agg
+    from geo.display import format_value
+
+    unit = agg.metric_unit_zh(metric)
+    rows = [
+        [r.period, r.township or "全县", format_value(r.value, unit), r.new_items, r.repeated_items]
+        for r in series.itertuples()
+    ]
+    text = format_table(rows, ["时间", "范围", agg.metric_label(metric), "新事项", "重复"])
+    if repeats:
+        lines = [
+            f"重复  {r['bulletin_date']}  {r['headline']}  → 首次报道 {r['first_date']} {r['repeat_of']}"
+            for r in repeats
+        ]
+        text += "\n\n" + "\n".join(lines)
+    return text
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -786,7 +909,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_text_commands, _add_store_commands, _add_boundary_commands, _add_export):
+    for add in (
+        _add_text_commands,
+        _add_store_commands,
+        _add_boundary_commands,
+        _add_export,
+        _add_time_commands,
+    ):
         add(sub)
     return p
 
@@ -829,6 +958,12 @@ def _add_text_commands(sub) -> None:
     sp = sub.add_parser("ingest", help="parse bulletin files into the store")
     sp.add_argument("files", nargs="+", metavar="FILE")
     _county_args(sp)
+    sp.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="the bulletins' date where the masthead gives none (the masthead's date wins); "
+        "a bulletin with no date at all is refused",
+    )
     sp.add_argument(
         "--reassign-county",
         action="store_true",
@@ -962,6 +1097,21 @@ def _add_export(sub) -> None:
     sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_export)
+
+
+def _add_time_commands(sub) -> None:
+    """trend, report."""
+    sp = sub.add_parser(
+        "trend", help="a metric per month (quarter, year) from the store, facts counted once"
+    )
+    sp.add_argument("--metric", default="items", metavar="KEY", help="metric key or items")
+    sp.add_argument("--by", choices=("month", "quarter", "year"), default="month")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help="one township (default: county)")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="county (default: the store's)")
+    sp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    sp.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_trend)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

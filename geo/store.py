@@ -45,8 +45,16 @@ from geo.models import (
 )
 from geo.pipeline import annotate_items
 from geo.recut import Cut, CutError, apply_cut, apply_cuts, merge_cut, split_cut
+from geo.store_facts import (
+    backfill,
+    insert_repeat_keys,
+    link_bulletin,
+    relink_all,
+    relink_orphans,
+)
 
 __all__ = [
+    "AFTER_MIGRATION",
     "BOUNDARY_COLUMNS",
     "BOUNDARY_SET_COLUMNS",
     "CORRECTABLE_FIELDS",
@@ -58,8 +66,10 @@ __all__ = [
     "StoreError",
 ]
 
-#: Item fields a reviewer may correct.
-CORRECTABLE_FIELDS = ("township_code", "village_code", "sector")
+#: Item fields a reviewer may correct: the place and sector, and the counting decisions
+#: (``repeat_of``: the first report it repeats, ``""`` = a new fact; ``cumulative``: ``"1"``
+#: a running total, ``"0"`` not).
+CORRECTABLE_FIELDS = ("township_code", "village_code", "sector", "repeat_of", "cumulative")
 
 #: Ordered schema steps; step ``i`` brings a file from version ``i`` to ``i + 1``. Append only.
 MIGRATIONS: list[str] = [
@@ -174,8 +184,44 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cuts_bulletin ON cuts (bulletin_id, id);
     """,
+    # 6: activity over time — where a bulletin's date comes from; running totals
+    # (metrics.cumulative); repeats linked to the first report of their story (items.repeat_of,
+    # the RapidFuzz similarity in repeat_score) and the clause keys they are found by
+    # (geo.near_duplicates); reviewers override either like other corrections (the table is
+    # rebuilt to allow the two fields). Existing items are marked and linked by
+    # geo.store_facts.backfill right after this step.
+    """
+    ALTER TABLE bulletins ADD COLUMN date_source TEXT;
+    ALTER TABLE items ADD COLUMN repeat_of TEXT;
+    ALTER TABLE items ADD COLUMN repeat_score REAL;
+    ALTER TABLE metrics ADD COLUMN cumulative INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE repeat_keys (
+        key INTEGER NOT NULL,
+        item_id TEXT NOT NULL REFERENCES items(item_id) ON DELETE CASCADE
+    );
+    CREATE INDEX repeat_keys_key ON repeat_keys (key);
+    CREATE INDEX repeat_keys_item ON repeat_keys (item_id);
+    CREATE INDEX items_repeat ON items (repeat_of);
+    CREATE TABLE corrections_v6 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        item_id TEXT NOT NULL,
+        field TEXT NOT NULL CHECK (field IN ('township_code', 'village_code', 'sector',
+                                             'repeat_of', 'cumulative')),
+        value TEXT NOT NULL,
+        name TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO corrections_v6 (id, item_id, field, value, name, note, created_at)
+        SELECT id, item_id, field, value, name, note, created_at FROM corrections;
+    DROP TABLE corrections;
+    ALTER TABLE corrections_v6 RENAME TO corrections;
+    CREATE INDEX corrections_item ON corrections (item_id, field, id);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+#: Work done in Python right after a migration step (``version -> function(conn)``).
+AFTER_MIGRATION: dict[int, Callable[[sqlite3.Connection], None]] = {6: backfill}
 
 _BULLETIN_COLUMNS = [
     "id",
@@ -193,6 +239,7 @@ _BULLETIN_COLUMNS = [
     "layout",
     "n_warnings",
     "n_cuts",
+    "date_source",
 ]
 #: Columns of :meth:`Store.cuts`.
 CUT_COLUMNS = ["id", "bulletin_id", "kind", "at_offset", "note", "created_at", "bulletin_name"]
@@ -243,11 +290,15 @@ class IngestResult:
         False when the same content was already stored (nothing changed).
     n_items : int
         Items of the bulletin as stored.
+    n_repeats : int
+        Items that repeat a story already stored (or, for a bulletin older than a stored
+        repeat, that are now its first report); 0 when nothing was stored.
     """
 
     bulletin_id: str
     created: bool
     n_items: int
+    n_repeats: int = 0
 
 
 def _now() -> str:
@@ -300,6 +351,8 @@ def _migrate(conn: sqlite3.Connection, current: int, target: int = SCHEMA_VERSIO
     for version in range(current + 1, target + 1):
         for statement in _statements(MIGRATIONS[version - 1]):
             conn.execute(statement)
+        if version in AFTER_MIGRATION and current > 0:  # a new file has nothing to bring up
+            AFTER_MIGRATION[version](conn)
         conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, _now()))
 
 
@@ -404,6 +457,13 @@ def _apply_corrections(
     """
     row = dict(row)
     for fld, value, name in fixes:
+        if fld == "repeat_of":  # the reviewer's word on counting: a new fact ("") or a repeat
+            row["repeat_of"] = value or None
+            row["repeat_score"] = None
+            continue
+        if fld == "cumulative":
+            row["cumulative"] = value == "1"
+            continue
         if fld == "sector":
             others = [s for s in (row.get("sectors") or "").split(",") if s and s != value]
             row["sector"] = value
@@ -419,8 +479,12 @@ def _apply_corrections(
             row["scope"] = "township"
         else:
             row["scope"] = "county" if row.get("county_code") else "unknown"
-    row["corrected"] = True
+    # counting decisions are shown in their own columns (重复, 累计), not as 已更正
+    row["corrected"] = any(f[0] in _PLACE_AND_SECTOR for f in fixes)
     return row
+
+
+_PLACE_AND_SECTOR = ("township_code", "village_code", "sector")
 
 
 def _set_township(row: dict, code: str, name: str | None, gazetteer: Any | None) -> None:
@@ -450,6 +514,12 @@ def _set_village(row: dict, code: str, name: str | None, gazetteer: Any | None) 
         row["township"] = town.name if town is not None else None
 
 
+# the items table's columns of schema 1, in order (later ones have defaults)
+_ITEM_FIELDS = (
+    "item_id, bulletin_id, idx, headline, body, unit, authors, start_offset, end_offset, sector,"
+    " sectors, sector_cues, scope, county, county_code, township, township_code, village,"
+    " village_code, outside, evidence"
+)
 # items_df columns by name (aliases are the ITEM_COLUMNS names), in the store's order
 _ITEMS_SQL = (
     "SELECT i.item_id AS item_id, i.bulletin_id AS bulletin_id, b.source_name AS bulletin_name,"
@@ -458,11 +528,13 @@ _ITEMS_SQL = (
     " i.authors AS authors, i.sector AS sector, i.sectors AS sectors, i.scope AS scope,"
     " COALESCE(i.county, b.county) AS county, COALESCE(i.county_code, b.county_code) AS"
     " county_code, i.township AS township, i.township_code AS township_code,"
-    " i.village AS village, i.village_code AS village_code, i.outside AS outside"
+    " i.village AS village, i.village_code AS village_code, i.outside AS outside,"
+    " b.date_source AS bulletin_date_source, i.repeat_of AS repeat_of,"
+    " i.repeat_score AS repeat_score"
     " FROM items i JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx"
 )
 _METRICS_SQL = (
-    "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text"
+    "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text, m.cumulative"
     " FROM metrics m JOIN items i ON i.item_id = m.item_id"
     " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
 )
@@ -532,6 +604,22 @@ def _move_corrections(
         [(moves[r["item_id"]], r["id"]) for r in rows],
     )
     return {str(r["id"]): starts[r["item_id"]] for r in rows if r["item_id"] in starts}
+
+
+def _with_cumulative(
+    items_df: pd.DataFrame, metrics_df: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reviewers' running-total overrides (``cumulative`` set on an item row) applied to all
+    of the item's figures; then every item's ``cumulative``: any of its figures is one."""
+    metrics_df["cumulative"] = metrics_df["cumulative"].fillna(0).astype(bool)
+    said = items_df["cumulative"].dropna()
+    if len(said):
+        override = metrics_df["item_id"].map(dict(zip(items_df.loc[said.index, "item_id"], said)))
+        has = override.notna().to_numpy()
+        metrics_df.loc[has, "cumulative"] = override[has].astype(bool)
+    flags = metrics_df.groupby("item_id", sort=False)["cumulative"].any()
+    items_df["cumulative"] = items_df["item_id"].map(flags).fillna(False).astype(bool)
+    return items_df, metrics_df
 
 
 def _joined(json_list: str, sep: str) -> str:
@@ -756,8 +844,10 @@ class Store:
                 if not reassign_county:
                     raise _county_conflict(bulletin, row[0])
                 self._drop_for_reassignment(conn, sha)
+                relink_orphans(conn)
             self._insert(conn, sha, bulletin)
-        return IngestResult(sha, True, len(bulletin.items))
+            repeats = link_bulletin(conn, sha)
+        return IngestResult(sha, True, len(bulletin.items), repeats)
 
     @staticmethod
     def _drop_for_reassignment(conn: sqlite3.Connection, sha: str) -> None:
@@ -773,8 +863,8 @@ class Store:
         h = b.header or BulletinHeader()
         conn.execute(
             "INSERT INTO bulletins (id, source_name, title, issue, date, county, county_code,"
-            " text, ingested_at, issue_total, publisher, layout, warnings, furniture)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " text, ingested_at, issue_total, publisher, layout, warnings, furniture,"
+            " date_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 sha,
                 b.source_name,
@@ -790,6 +880,7 @@ class Store:
                 _dumps(b.layout.to_dict()),
                 _dumps([w.to_dict() for w in b.warnings]),
                 _dumps(b.furniture.to_dict()),
+                h.date_source if h.date else None,
             ),
         )
         Store._insert_items(conn, sha, b)
@@ -800,8 +891,7 @@ class Store:
             iid = item_id(sha, it.index)
             p = it.place or Place()
             conn.execute(
-                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?)",
+                f"INSERT INTO items ({_ITEM_FIELDS}) VALUES ({','.join('?' * 21)})",
                 (
                     iid,
                     sha,
@@ -827,12 +917,15 @@ class Store:
                 ),
             )
             conn.executemany(
-                "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO metrics (item_id, position, value, unit, qualifier, label, text,"
+                " span_start, span_end, cumulative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (iid, k, float(m.value), m.unit, m.qualifier, m.label, m.text, *m.span)
+                    + (int(bool(m.cumulative)),)
                     for k, m in enumerate(it.metrics)
                 ],
             )
+        insert_repeat_keys(conn, sha, b.items, b.county_code)
 
     def ingest_many(
         self,
@@ -870,6 +963,7 @@ class Store:
             if full is None:
                 return False
             conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
+            relink_orphans(conn)
         return True
 
     def _resolve_bulletin(self, bulletin_id: str) -> str | None:
@@ -890,10 +984,12 @@ class Store:
         township_code: str | None = None,
         village_code: str | None = None,
         sector: str | None = None,
+        repeat_of: str | None = None,
+        cumulative: bool | None = None,
         note: str = "",
         gazetteer: Any | None = None,
     ) -> None:
-        """Record a reviewer's correction of an item's township, village and/or sector.
+        """Record a reviewer's correction of an item's place, sector or counting.
 
         Parameters
         ----------
@@ -904,6 +1000,11 @@ class Store:
             township (or village).
         sector : str, optional
             A sector slug of :func:`geo.sectors.sector_names`.
+        repeat_of : str, optional
+            The item (of the same county) whose story this one repeats, so it is not counted
+            again; ``""`` says it is a new fact, whatever the automatic link says.
+        cumulative : bool, optional
+            True: its figures are running totals (latest value counts); False: they add up.
         note : str
             Why, for the next reviewer.
         gazetteer : geo.gazetteer.Gazetteer, optional
@@ -915,9 +1016,11 @@ class Store:
             Unknown item, unknown sector, or a code outside the item's county.
         """
         fields = {"township_code": township_code, "village_code": village_code, "sector": sector}
+        fields["repeat_of"] = repeat_of
+        fields["cumulative"] = None if cumulative is None else ("1" if cumulative else "0")
         fields = {k: v.strip() for k, v in fields.items() if v is not None}
         if not fields:
-            raise StoreError("nothing to correct: give a township, village or sector")
+            raise StoreError("nothing to correct: give a township, village, sector or counting")
         with self._reading() as conn:
             row = conn.execute(
                 "SELECT i.county_code AS icc, b.county_code AS bcc, b.county AS county"
@@ -927,6 +1030,8 @@ class Store:
         if row is None:
             raise StoreError(f"no item {item_id} in the store")
         names: dict[str, str | None] = {}
+        if fields.get("repeat_of"):
+            names["repeat_of"] = self._check_first_report(item_id, fields["repeat_of"])
         if "sector" in fields:
             from geo.sectors import sector_names
 
@@ -936,7 +1041,7 @@ class Store:
                     f"unknown sector {fields['sector']!r}; known: {', '.join(sorted(known))}"
                 )
             names["sector"] = known[fields["sector"]]
-        codes = {k: v for k, v in fields.items() if k != "sector" and v}
+        codes = {k: v for k, v in fields.items() if k in ("township_code", "village_code") and v}
         if codes:
             county_code = row["icc"] or row["bcc"]
             if gazetteer is None:
@@ -951,6 +1056,30 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(item_id, k, v, names.get(k), note, created) for k, v in fields.items()],
             )
+
+    def _check_first_report(self, item_id_: str, first_id: str) -> str:
+        """The headline of the item ``item_id_`` is said to repeat; StoreError when it is not
+        another stored item of the same county."""
+        with self._reading() as conn:
+            rows = {
+                r["item_id"]: r
+                for r in conn.execute(
+                    "SELECT i.item_id, i.headline, i.body,"
+                    " COALESCE(i.county_code, b.county_code) AS county_code"
+                    " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+                    " WHERE i.item_id IN (?, ?)",
+                    (item_id_, first_id),
+                )
+            }
+        if first_id == item_id_:
+            raise StoreError("一条事项不能是它自己的重复", code="store.repeat_self")
+        if first_id not in rows:
+            raise StoreError(f"库中没有事项 {first_id}", code="store.no_item")
+        if rows[first_id]["county_code"] != rows[item_id_]["county_code"]:
+            raise StoreError(
+                f"事项 {first_id} 属于另一个县，不能作为首次报道", code="store.repeat_county"
+            )
+        return (rows[first_id]["headline"] or rows[first_id]["body"] or "")[:60]
 
     @staticmethod
     def _check_codes(gazetteer: Any, codes: dict[str, str]) -> dict[str, str | None]:
@@ -1249,6 +1378,8 @@ class Store:
         with self._transaction() as conn:
             conn.execute("DELETE FROM items WHERE bulletin_id = ?", (bulletin_id,))
             self._insert_items(conn, bulletin_id, shell)
+            relink_orphans(conn)
+            link_bulletin(conn, bulletin_id)
             moved = _move_corrections(conn, bulletin_id, old, new)
             if record:
                 conn.execute(
@@ -1294,6 +1425,7 @@ class Store:
                     label=m["label"],
                     text=m["text"],
                     span=(m["span_start"], m["span_end"]),
+                    cumulative=bool(m["cumulative"]),
                 )
             )
         out = []
@@ -1363,6 +1495,7 @@ class Store:
                             date=r["date"],
                             issue_total=r["issue_total"],
                             publisher=r["publisher"],
+                            date_source=r["date_source"],
                         ),
                         county=r["county"],
                         county_code=r["county_code"],
@@ -1412,12 +1545,12 @@ class Store:
             records.append(rec)
         items_df = pd.DataFrame.from_records(records, columns=ITEM_COLUMNS)
         metrics_df = pd.DataFrame(metric_rows, columns=METRIC_COLUMNS)
-        return items_df, metrics_df
+        return _with_cumulative(items_df, metrics_df)
 
     def _corrected(self, rec: dict, item_fixes: list, loader: Callable) -> dict:
         """An items_df record with its reviewers' corrections applied."""
         gaz = None
-        if rec["county_code"] and any(f[0] != "sector" for f in item_fixes):
+        if rec["county_code"] and any(f[0] in _PLACE_AND_SECTOR[:2] for f in item_fixes):
             gaz = self._gazetteer(rec["county_code"], loader, strict=False)
         return _apply_corrections(rec, item_fixes, gaz)
 
@@ -1445,7 +1578,7 @@ class Store:
         pandas.DataFrame
             Columns ``id, source_name, title, issue, date, county, county_code, ingested_at,
             n_items, n_corrections, issue_total, publisher, layout`` (in Chinese),
-            ``n_warnings, n_cuts``.
+            ``n_warnings, n_cuts, date_source`` (``masthead``, ``file``, ``user`` or None).
         """
         with self._reading() as conn:
             rows = conn.execute(
@@ -1455,8 +1588,8 @@ class Store:
                 " (SELECT COUNT(DISTINCT c.item_id) FROM corrections c JOIN items i"
                 "  ON i.item_id = c.item_id WHERE i.bulletin_id = b.id) AS n_corrections,"
                 " b.issue_total, b.publisher, b.layout, b.warnings,"
-                " (SELECT COUNT(*) FROM cuts k WHERE k.bulletin_id = b.id) AS n_cuts"
-                " FROM bulletins b ORDER BY b.rowid"
+                " (SELECT COUNT(*) FROM cuts k WHERE k.bulletin_id = b.id) AS n_cuts,"
+                " b.date_source FROM bulletins b ORDER BY b.rowid"
             ).fetchall()
         records = []
         for r in rows:
