@@ -166,7 +166,9 @@ def _link_rows(bulletins: list[Bulletin], item_rows: list[dict]) -> None:
             (b.sha256, it.index),
         )
         for b in bulletins
-        for it, row in zip(b.items, (r for r in item_rows if r["bulletin_id"] == b.sha256))
+        for it, row in zip(
+            b.items, [r for r in item_rows if r["bulletin_id"] == b.sha256], strict=True
+        )
     ]
     links = link_reports(reports)
     for row in item_rows:

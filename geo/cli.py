@@ -22,6 +22,7 @@ Bad input of any kind ends with one line ``error: …`` on stderr and exit code 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -406,6 +407,8 @@ def _cmd_correct(args: argparse.Namespace) -> int:
             township_code=township_code,
             village_code=village_code,
             sector=args.sector,
+            repeat_of=_repeat_choice(args.repeat_of),
+            cumulative=_yes_no(args.cumulative),
             note=args.note,
             gazetteer=gaz,
         )
@@ -413,8 +416,28 @@ def _cmd_correct(args: argparse.Namespace) -> int:
         r = items_df[items_df["item_id"] == args.item_id].iloc[0]
     where = "/".join(str(x) for x in (r["township"], r["village"]) if isinstance(x, str) and x)
     scope = SCOPE_ZH.get(r["scope"], r["scope"])
-    print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}")
+    counting = f"重复（首次报道 {r['repeat_of']}）" if _cell(r["repeat_of"]) else "新事项"
+    counting += "；累计数" if bool(r["cumulative"]) else ""
+    print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}; {counting}")
     return 0
+
+
+def _repeat_choice(value: str | None) -> str | None:
+    """``--repeat-of``: an item id, or ``-`` (a new fact, not a repeat)."""
+    if value is None:
+        return None
+    return "" if value.strip().lower() in _CLEAR else value.strip()
+
+
+def _yes_no(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in ("yes", "y", "1", "true", "是"):
+        return True
+    if v in ("no", "n", "0", "false", "否"):
+        return False
+    raise _UsageError(f"--cumulative {value!r}：应为 yes 或 no")
 
 
 def _cmd_recut_merge(args: argparse.Namespace) -> int:
@@ -806,28 +829,37 @@ def _cmd_trend(args: argparse.Namespace) -> int:
         series["township"] = next((t.name for t in gaz.townships if t.code == code), code)
         items_df = items_df[items_df["township_code"].astype(str) == code]
     repeats = _repeat_rows(items_df)
-    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
-    try:
-        if args.format == "csv":
-            _write_csv(series, out)
-        elif args.format == "json":
-            doc = {
-                "metric": metric,
-                "by": args.by,
-                "county": gaz.county_name,
-                "series": _json_records(series),
-                "repeats": repeats,
-            }
-            json.dump(doc, out, ensure_ascii=False, indent=2)
-            out.write("\n")
-        else:
-            out.write(_trend_table(series, repeats, metric) + "\n")
-    finally:
-        if args.out:
-            out.close()
-    if args.out:
-        print(args.out)
+    series["value"] = [int(v) if float(v).is_integer() else v for v in series["value"]]
+    if args.format == "csv":
+        buf = io.StringIO()
+        _write_csv(series, buf)
+        text = buf.getvalue()
+    elif args.format == "json":
+        doc = {
+            "metric": metric,
+            "by": args.by,
+            "county": gaz.county_name,
+            "series": _json_records(series),
+            "repeats": repeats,
+        }
+        text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = _trend_table(series, repeats, metric) + "\n"
+    _emit(text, args.out)
     return 0
+
+
+def _emit(text: str, out: str | None) -> None:
+    """``text`` to the file ``out`` (UTF-8; its path printed), else to stdout."""
+    if not out:
+        sys.stdout.write(text)
+        return
+    path = Path(out)
+    if path.is_dir():
+        raise _UsageError(f"--out {path} is a folder; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="")
+    print(path)
 
 
 def _json_records(df) -> list[dict]:
@@ -855,7 +887,8 @@ def _trend_table(series, repeats: list[dict], metric: str) -> str:
     text = format_table(rows, ["时间", "范围", agg.metric_label(metric), "新事项", "重复"])
     if repeats:
         lines = [
-            f"重复  {r['bulletin_date']}  {r['headline']}  → 首次报道 {r['first_date']} {r['repeat_of']}"
+            f"重复  {r['bulletin_date']}  {r['headline']}  "
+            f"→ 首次报道 {r['first_date']} {r['repeat_of']}"
             for r in repeats
         ]
         text += "\n\n" + "\n".join(lines)
@@ -997,11 +1030,23 @@ def _add_store_commands(sub) -> None:
     _store_arg(sp)
     sp.set_defaults(func=_cmd_corrections)
 
-    sp = sub.add_parser("correct", help="correct an item's township, village or sector")
+    sp = sub.add_parser(
+        "correct", help="correct an item's township, village, sector, repeat or running total"
+    )
     sp.add_argument("item_id", metavar="ITEM_ID")
     sp.add_argument("--township", metavar="NAME_OR_CODE", help='township; "-" = no single township')
     sp.add_argument("--village", metavar="NAME_OR_CODE", help='village; "-" = no single village')
     sp.add_argument("--sector", metavar="SLUG")
+    sp.add_argument(
+        "--repeat-of",
+        metavar="ITEM_ID",
+        help='the first report this item repeats (not counted again); "-" = a new fact',
+    )
+    sp.add_argument(
+        "--cumulative",
+        metavar="yes|no",
+        help="its figures are running totals (counted at their latest value) or not",
+    )
     sp.add_argument("--note", default="", help="why (kept with the correction)")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_correct)

@@ -21,13 +21,21 @@ from matplotlib.patches import Patch, Rectangle
 
 from geo import aggregate as agg
 from geo.boundaries import metric_crs
-from geo.display import APPROXIMATE_NOTE, NO_TOWNSHIPS_NOTE, NODATA_LABEL, classify, sector_color
+from geo.display import (
+    APPROXIMATE_NOTE,
+    NO_TOWNSHIPS_NOTE,
+    NODATA_LABEL,
+    classify,
+    classify_change,
+    sector_color,
+)
 from geo.view import filter_summary
 
 __all__ = [
     "CJK_FAMILY",
     "cjk_font",
     "cjk_rc",
+    "draw_change_map",
     "draw_map",
     "metric_crs_of",
     "render_figure",
@@ -198,6 +206,46 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
     _draw_furniture(ax, bounds, base)
     if legend and len(tw):
         _draw_legend(ax, classes, agg.metric_label(view.metric_key), base)
+
+
+def draw_change_map(ax, view, change: pd.Series, *, legend_title: str, labels: bool = True) -> None:
+    """Draw the change per township between two periods on ``ax``, on a diverging palette.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    view : geo.view.MapView
+        Gives the township polygons and the outline (its items are not drawn).
+    change : pandas.Series
+        Change per ``township_code`` (NaN = neither period has data: 无数据).
+    legend_title : str
+        E.g. ``"事项数变化（条）：2024年2月比1月"``.
+    labels : bool
+        Township names.
+
+    Raises
+    ------
+    ValueError
+        The view has no township polygons.
+    """
+    if not _has_polygons(view):
+        raise ValueError("no township polygons to draw the change on")
+    tw = view.townships[["township_code", "township", "geometry"]].copy()
+    tw["township_code"] = tw["township_code"].astype(str)
+    tw["value"] = tw["township_code"].map(change.rename(index=str)).astype(float)
+    crs = metric_crs_of(tw)
+    tw = tw.to_crs(crs)
+    classes = classify_change(tw["value"].to_numpy(), agg.metric_unit_zh(view.metric_key))
+    _draw_townships(ax, tw, classes)
+    outline = getattr(view, "outline", None)
+    if outline is not None and len(outline):
+        outline.to_crs(crs).boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=4)
+    bounds = _frame_axes(ax, tw)
+    base = max(7.0, min(13.0, min(ax.figure.get_size_inches()) * ax.figure.dpi / 85))
+    if labels:
+        _draw_labels(ax, tw, cjk_font(base))
+    _draw_furniture(ax, bounds, base)
+    _draw_legend(ax, classes, legend_title, base)
 
 
 def _draw_townships(ax, tw, classes) -> None:

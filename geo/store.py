@@ -614,7 +614,8 @@ def _with_cumulative(
     metrics_df["cumulative"] = metrics_df["cumulative"].fillna(0).astype(bool)
     said = items_df["cumulative"].dropna()
     if len(said):
-        override = metrics_df["item_id"].map(dict(zip(items_df.loc[said.index, "item_id"], said)))
+        said_by_item = dict(zip(items_df.loc[said.index, "item_id"], said, strict=True))
+        override = metrics_df["item_id"].map(said_by_item)
         has = override.notna().to_numpy()
         metrics_df.loc[has, "cumulative"] = override[has].astype(bool)
     flags = metrics_df.groupby("item_id", sort=False)["cumulative"].any()
@@ -920,8 +921,10 @@ class Store:
                 "INSERT INTO metrics (item_id, position, value, unit, qualifier, label, text,"
                 " span_start, span_end, cumulative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (iid, k, float(m.value), m.unit, m.qualifier, m.label, m.text, *m.span)
-                    + (int(bool(m.cumulative)),)
+                    (
+                        *(iid, k, float(m.value), m.unit, m.qualifier, m.label, m.text),
+                        *(*m.span, int(bool(m.cumulative))),
+                    )
                     for k, m in enumerate(it.metrics)
                 ],
             )
@@ -1116,11 +1119,13 @@ class Store:
         -------
         int
             Number of items whose stored place changed. Corrections are untouched and still win
-            in :meth:`frames`.
+            in :meth:`frames`. Repeats are linked again when places changed (a story is of
+            one place).
         """
         loader = gazetteer_loader or _default_loader
         changed = 0
         updates = []
+        moved: dict[str, list[Item]] = {}
         with self._reading() as conn:
             bulletins = conn.execute("SELECT id, county_code, text FROM bulletins").fetchall()
             for b in bulletins:
@@ -1134,6 +1139,7 @@ class Store:
                     if new != old:
                         changed += 1
                         updates.append((*new, item_id(b["id"], item.index)))
+                        moved.setdefault(b["id"], []).append(replace(item, place=place))
         with self._transaction() as conn:
             conn.executemany(
                 "UPDATE items SET scope = ?, county = ?, county_code = ?, township = ?,"
@@ -1141,6 +1147,12 @@ class Store:
                 " WHERE item_id = ?",
                 updates,
             )
+            if moved:  # repeats are of one place: keys and links follow the new places
+                for bulletin_id, items in moved.items():
+                    ids = [(item_id(bulletin_id, it.index),) for it in items]
+                    conn.executemany("DELETE FROM repeat_keys WHERE item_id = ?", ids)
+                    insert_repeat_keys(conn, bulletin_id, items, None)
+                relink_all(conn)
         return changed
 
     @staticmethod

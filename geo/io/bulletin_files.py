@@ -23,12 +23,12 @@ from geo.errors import BulletinReadError
 from geo.markup import bold_mark, heading_mark
 
 __all__ = [
-    "FileDate",
     "MAX_BULLETIN_BYTES",
     "MAX_BULLETIN_CHARS",
     "MAX_DOCX_UNZIPPED_BYTES",
     "MAX_DOCX_XML_BYTES",
     "MAX_PDF_PAGES",
+    "FileDate",
     "read_bulletin",
     "read_bulletin_file",
 ]
