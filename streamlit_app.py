@@ -8,7 +8,7 @@ needed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -169,7 +169,16 @@ def _view(c: _County):
 def _sync_url(c: _County) -> None:
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     lat, lon, zoom = st.session_state.get("_view_now", (url_v.lat, url_v.lon, url_v.zoom))
-    view_state = agg.ViewState(lat=lat, lon=lon, zoom=zoom, basemap=c.basemap, metric=c.metric)
+    panel = st.session_state.get("panel") or None
+    view_state = agg.ViewState(
+        lat=lat,
+        lon=lon,
+        zoom=zoom,
+        basemap=c.basemap,
+        metric=c.metric,
+        panel=panel,
+        compare=st.session_state.get("_compare") if panel == "compare" else None,
+    )
     params = {"county": c.code, **agg.filters_to_query(c.filters, view_state)}
     if c.code == default_county_code():
         params.pop("county")
@@ -198,17 +207,28 @@ def main() -> None:
     panels.map_and_panel(
         view, map_key, c.active.townships, shown_items, shown_metrics, sectors, start
     )
+    # the trend, the compare map and the report span every month: all filters but the dates
+    every_month = replace(c, filters=replace(c.filters, date_from=None, date_to=None))
+    t_items, t_metrics = agg.filter_items(c.items_df, c.metrics_df, every_month.filters)
+    panels.time_section(t_items, t_metrics, c.metric, c.active.townships, view, map_key)
     st.subheader(f"事项（{len(shown_items)} / {len(c.items_df)}）")
     st.dataframe(
         app_support.items_table(shown_items, shown_metrics, sectors),
         hide_index=True,
         width="stretch",
-        column_config={"已更正": st.column_config.CheckboxColumn("已更正")},
+        column_config={
+            "已更正": st.column_config.CheckboxColumn("已更正"),
+            "累计": st.column_config.CheckboxColumn("累计", help="累计数：按最新值计，不相加"),
+            "重复": st.column_config.TextColumn("重复", help="重复报道：只按首次报道计一次"),
+        },
     )
-    with st.expander("更正事项（乡镇、村、行业）"):
+    with st.expander("更正事项（乡镇、村、行业、重复、累计）"):
         review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
     st.subheader("导出当前视图")
     panels.exports(view, f"{c.name}-乡镇工作动态")
+    months = app_support.month_options(c.items_df)
+    end_month = (c.filters.date_to or "")[:7] or None
+    panels.report_buttons(_view(every_month), months, end_month, f"{c.name}-月报")
     panels.data_sources_section(
         c.code, c.active.layers, c.active.meta, c.sample_bulletin is not None
     )

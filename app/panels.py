@@ -1,15 +1,17 @@
-"""The main area: the map with its township panel, downloads and data sources."""
+"""The main area: the map with its township panel, the trend and compare panels, downloads
+and data sources."""
 
 from __future__ import annotations
 
 import copy
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app import cache
+from app import cache, common
 from geo import aggregate as agg
-from geo import app_support, display
+from geo import app_support, charts, display, trends
 from geo.view import data_sources
 from geo.webmap import display_to_wgs84
 
@@ -122,3 +124,129 @@ def data_sources_section(county_code: str, layers, boundary_meta, sample: bool) 
                 f"- **{app_support.md_escape(r['data'])}**：{app_support.md_escape(r['source'])}"
                 + licence
             )
+
+
+_PANEL_LABELS = {"": "不显示", "trend": "趋势", "compare": "两期对比"}
+
+
+def time_section(items_df, metrics_df, metric: str, townships, view, data_key: tuple) -> None:
+    """Under the map: the trend panel or the compare-two-periods map (kept in the URL).
+
+    ``items_df``/``metrics_df`` are the county's items with every filter but the dates (and
+    what each repeat adds, :func:`geo.trends.counting_frames`); ``view`` gives the township
+    layer and the notes of the compare map.
+    """
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    common.seed("panel", url_v.panel or "")
+    panel = st.radio(
+        "时间分析",
+        list(_PANEL_LABELS),
+        format_func=_PANEL_LABELS.get,
+        horizontal=True,
+        key="panel",
+    )
+    months = app_support.month_options(items_df)
+    if panel == "trend":
+        _trend_panel(items_df, metrics_df, metric, townships)
+    elif panel == "compare":
+        if len(months) < 2:
+            st.info("两期对比需要至少两个月的简报。")
+            return
+        _compare_panel(items_df, metrics_df, metric, view, months, url_v.compare, data_key)
+
+
+def _trend_panel(items_df, metrics_df, metric: str, townships) -> None:
+    county = trends.trend_series(items_df, metrics_df, metric)
+    if county.empty:
+        st.info("没有带日期的事项，无法显示趋势。")
+        return
+    code = st.session_state.get("town")
+    town = None
+    if code:
+        town = trends.trend_series(items_df, metrics_df, metric, township_code=code)
+    st.altair_chart(charts.trend_chart(county, town, metric), use_container_width=True)
+    label = agg.metric_label(metric)
+    st.caption(
+        f"{app_support.md_escape(label)}逐月（重复报道只计一次，累计数按最新值）。"
+        + ("" if code else "点击地图上的乡镇，可同时查看该乡镇的趋势与排名。")
+    )
+    if code and town is not None:
+        ranks = trends.township_ranks(items_df, metrics_df, metric, code)
+        name = town["township"].iloc[0] if len(town) else code
+        rows = [
+            {
+                "月份": trends.period_label_zh(r.period),
+                "排名": "—" if r.rank != r.rank else f"第 {int(r.rank)} / {r.n_ranked}",
+                label: display.format_value(v, agg.metric_unit_zh(metric)),
+            }
+            for r, v in zip(ranks.itertuples(), town["value"], strict=True)
+        ]
+        st.markdown(f"**{app_support.md_escape(name)}** 在各乡镇中的排名")
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _compare_panel(items_df, metrics_df, metric: str, view, months, from_url, data_key) -> None:
+    default = (months[-2], months[-1])
+    if from_url:
+        first, second = from_url.split(",")
+        if first in months and second in months:
+            default = (first, second)
+    common.seed("cmp_1", default[0])
+    common.seed("cmp_2", default[1])
+    c1, c2 = st.columns(2)
+    first = c1.selectbox("前一期", months, format_func=trends.period_label_zh, key="cmp_1")
+    second = c2.selectbox("后一期", months, format_func=trends.period_label_zh, key="cmp_2")
+    st.session_state["_compare"] = f"{first},{second}"
+    codes = view.table.index.tolist()
+    change = trends.period_change(items_df, metrics_df, metric, first, second, codes)
+    unit = agg.metric_unit_zh(metric) or "条"
+    title = (
+        f"{agg.metric_name(metric)}变化：{trends.period_label_zh(second)}"
+        f"比{trends.period_label_zh(first)}"
+    )
+    if view.has_polygons:
+        png = cache.change_map_png(
+            (*data_key, metric, first, second, repr(view.filters)),
+            view,
+            change["change"],
+            title,
+            f"{title}（{unit}）",
+        )
+        st.image(png, caption=title, use_container_width=True)
+    names = dict(zip(view.table.index, view.table["township"], strict=True))
+    table = change.dropna(subset=["change"]).sort_values("change", ascending=False)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "乡镇": [names.get(c, c) for c in table.index],
+                trends.period_label_zh(first): [
+                    display.format_value(v, unit) for v in table["value_1"]
+                ],
+                trends.period_label_zh(second): [
+                    display.format_value(v, unit) for v in table["value_2"]
+                ],
+                "变化": [display.format_change(v, unit) for v in table["change"]],
+            }
+        ),
+        hide_index=True,
+    )
+
+
+def report_buttons(view_all, months: list[str], end_month: str | None, stem: str) -> None:
+    """The monthly report of the chosen month (the slider's last month), DOCX and PDF."""
+    if not months or not view_all.can_draw_map:
+        return
+    period = end_month if end_month in months else months[-1]
+    specs = app_support.report_specs(
+        view_all, period, f"{stem}-{period}", st.session_state.get("town")
+    )
+    cols = st.columns(len(specs) + 2)
+    for col, spec in zip(cols, specs, strict=False):
+        col.download_button(
+            spec.label,
+            data=spec.build,
+            file_name=spec.file_name,
+            mime=spec.mime,
+            on_click="ignore",
+            key=f"dl_{spec.fmt}",
+        )

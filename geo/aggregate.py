@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,7 @@ __all__ = [
     "ITEM_COLUMNS",
     "METRIC_COLUMNS",
     "METRIC_KEYS_PATH",
+    "PANELS",
     "Filters",
     "MetricKey",
     "ViewState",
@@ -658,15 +660,24 @@ def aggregate_bulletins(
 # --------------------------------------------------------------------------- URL state
 
 
+#: Panels under the map the URL can open: the trend, the two-period compare map.
+PANELS = ("trend", "compare")
+_MONTH_PAIR = re.compile(r"^(\d{4}-(?:0[1-9]|1[0-2])),(\d{4}-(?:0[1-9]|1[0-2]))$")
+
+
 @dataclass
 class ViewState:
-    """Map view kept in the app's URL: centre, zoom, base map and metric."""
+    """Map view kept in the app's URL: centre, zoom, base map and metric; the panel open
+    under the map (``"trend"`` or ``"compare"``) and the two months compared
+    (``"2024-01,2024-02"``)."""
 
     lat: float | None = None
     lon: float | None = None
     zoom: int | None = None
     basemap: str = "none"
     metric: str = "items"
+    panel: str | None = None
+    compare: str | None = None
 
 
 _LIST_PARAMS = {
@@ -682,7 +693,9 @@ def filters_to_query(filters: Filters | None, view: ViewState | Mapping | None =
     """URL query parameters (strings) for ``filters`` and ``view``; defaults are left out.
 
     Lists are comma-joined: ``{"sector": "employment,investment", "from": "2024-01-01",
-    "q": "招工", "lat": "32.35", "zoom": "10", "metric": "investment_yuan"}``.
+    "q": "招工", "lat": "32.35", "zoom": "10", "metric": "investment_yuan"}``; the period
+    slider is ``from``/``to``, the panel under the map ``panel=trend|compare`` and the months
+    compared ``cmp=2024-01,2024-02``.
     """
     f = filters or Filters()
     q: dict[str, str] = {}
@@ -709,6 +722,10 @@ def filters_to_query(filters: Filters | None, view: ViewState | Mapping | None =
             q["basemap"] = v.basemap
         if v.metric and v.metric != "items":
             q["metric"] = v.metric
+        if v.panel in PANELS:
+            q["panel"] = v.panel
+        if v.compare and _MONTH_PAIR.match(v.compare):
+            q["cmp"] = v.compare
     return q
 
 
@@ -775,6 +792,8 @@ def filters_from_query(params: Mapping[str, Any]) -> tuple[Filters, ViewState]:
         zoom=int(zoom) if zoom is not None else None,
         basemap=_param(params, "basemap") or "none",
         metric=_param(params, "metric") or "items",
+        panel=_param(params, "panel") if _param(params, "panel") in PANELS else None,
+        compare=_param(params, "cmp") if _MONTH_PAIR.match(_param(params, "cmp") or "") else None,
     )
     if view.lat is None or view.lon is None:
         view.lat = view.lon = None

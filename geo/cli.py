@@ -15,6 +15,8 @@ Subcommands::
     export              write the map or tables (html, png, pdf, csv, geojson, gpkg); township
                         polygons from --boundaries, else the store, else the county's default;
                         without any, csv/geojson/gpkg still work (townships without geometry)
+    trend               a metric per month (quarter, year), facts counted once (table, json, csv)
+    report              the monthly report of a county and period (docx, pdf)
 
 Bad input of any kind ends with one line ``error: …`` on stderr and exit code 2.
 """
@@ -862,6 +864,35 @@ def _emit(text: str, out: str | None) -> None:
     print(path)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from geo.report import monthly_report, write_report
+    from geo.trends import period_bounds
+    from geo.workflows import active_townships, county_view
+
+    fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
+    if fmt not in ("docx", "pdf"):
+        raise _UsageError(f"cannot tell the format of {args.out}; give --format (docx|pdf)")
+    period_bounds(args.period)  # a bad period is one line before any work
+    metric = _check_metric(args.metric or "items")
+    gaz, items_df, metrics_df = _county_store_frames(args)
+    store = _export_store(args.store)
+    try:
+        active = active_townships(gaz.county_code, store=store)
+    finally:
+        if store is not None:
+            store.close()
+    code = _resolve_township(gaz, args.township) if args.township else None
+    view = county_view(
+        items_df, metrics_df, active, county=gaz.county_name, gazetteer=gaz, metric_key=metric
+    )
+    report = monthly_report(view, period=args.period, township_code=code or None)
+    out = Path(args.out)
+    if out.is_dir():
+        raise _UsageError(f"--out {out} is a folder; give a file name")
+    print(write_report(report, out, fmt))
+    return 0
+
+
 def _json_records(df) -> list[dict]:
     """Rows as JSON-ready dicts: whole numbers as int, NaN as null."""
     out = []
@@ -1157,6 +1188,16 @@ def _add_time_commands(sub) -> None:
     sp.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_trend)
+
+    sp = sub.add_parser("report", help="the monthly report of a county (DOCX for Word/WPS, or PDF)")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="county (default: the store's)")
+    sp.add_argument("--period", required=True, metavar="YYYY-MM", help="e.g. 2024-02")
+    sp.add_argument("--metric", metavar="KEY", help="metric of maps and ranking (default items)")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help="a township's trend beside")
+    sp.add_argument("--format", choices=("docx", "pdf"), help="default: from --out")
+    sp.add_argument("--out", required=True, metavar="FILE")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

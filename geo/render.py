@@ -33,6 +33,7 @@ from geo.view import filter_summary
 
 __all__ = [
     "CJK_FAMILY",
+    "change_png",
     "cjk_font",
     "cjk_rc",
     "draw_change_map",
@@ -246,6 +247,50 @@ def draw_change_map(ax, view, change: pd.Series, *, legend_title: str, labels: b
         _draw_labels(ax, tw, cjk_font(base))
     _draw_furniture(ax, bounds, base)
     _draw_legend(ax, classes, legend_title, base)
+
+
+def change_png(
+    view, change: pd.Series, *, title: str, legend_title: str, size: tuple[int, int] = (1600, 1200)
+) -> bytes:
+    """The change map (:func:`draw_change_map`) as PNG bytes, with a title and the notes
+    every map carries (approximate boundaries, attribution)."""
+    import io
+
+    import matplotlib
+
+    w, h = size
+    with matplotlib.rc_context(cjk_rc()):
+        fig = Figure(figsize=(w / 100, h / 100), dpi=100, facecolor="white")
+        FigureCanvasAgg(fig)
+        base = max(9.0, min(18.0, min(w, h) / 70))
+        notes = [APPROXIMATE_NOTE] if getattr(view, "approximate", True) else []
+        notes += list(getattr(view, "attribution", None) or ())[:2]
+        bottom = 0.03 + len(notes) * base * 0.85 * 1.35 / 72 * 100 / h
+        ax = fig.add_axes((0.03, bottom, 0.94, 0.9 - bottom))
+        draw_change_map(ax, view, change, legend_title=legend_title)
+        fig.text(
+            0.5,
+            0.975,
+            title,
+            ha="center",
+            va="top",
+            parse_math=False,
+            fontproperties=cjk_font(base * 1.4, "bold"),
+        )
+        fig.text(
+            0.03,
+            0.015,
+            "\n".join(notes),
+            ha="left",
+            va="bottom",
+            parse_math=False,
+            fontproperties=cjk_font(base * 0.85),
+            color="#8a4b00",
+            wrap=True,
+        )
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, facecolor="white")
+    return buf.getvalue()
 
 
 def _draw_townships(ax, tw, classes) -> None:

@@ -274,29 +274,12 @@ def _map_png(r: MonthlyReport) -> bytes:
 
 
 def _change_png(r: MonthlyReport) -> bytes | None:
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     if not r.view.has_polygons:
         return None
-    with matplotlib.rc_context(render.cjk_rc()):
-        fig = Figure(figsize=(16, 12), dpi=100, facecolor="white")
-        FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.03, 0.05, 0.94, 0.88))
-        title = f"{r.change_title}（{agg.metric_unit_zh(r.view.metric_key) or '条'}）"
-        render.draw_change_map(ax, r.view, r.change["change"], legend_title=title)
-        fig.text(
-            0.5,
-            0.975,
-            r.change_title,
-            ha="center",
-            va="top",
-            fontproperties=render.cjk_font(22, "bold"),
-        )
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100, facecolor="white")
-    return buf.getvalue()
+    unit = agg.metric_unit_zh(r.view.metric_key) or "条"
+    return render.change_png(
+        r.view, r.change["change"], title=r.change_title, legend_title=f"{r.change_title}（{unit}）"
+    )
 
 
 # --------------------------------------------------------------------------- DOCX
