@@ -103,7 +103,6 @@ def _period_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]
     picked = st.select_slider(
         "时间（按月）",
         options=months,
-        value=(months[0], months[-1]),
         format_func=period_label_zh,
         key=key,
     )

@@ -164,7 +164,7 @@ def _trend_panel(items_df, metrics_df, metric: str, townships) -> None:
     town = None
     if code:
         town = trends.trend_series(items_df, metrics_df, metric, township_code=code)
-    st.altair_chart(charts.trend_chart(county, town, metric), use_container_width=True)
+    st.altair_chart(charts.trend_chart(county, town, metric), width="stretch")
     label = agg.metric_label(metric)
     st.caption(
         f"{app_support.md_escape(label)}逐月（重复报道只计一次，累计数按最新值）。"
@@ -212,7 +212,7 @@ def _compare_panel(items_df, metrics_df, metric: str, view, months, from_url, da
             title,
             f"{title}（{unit}）",
         )
-        st.image(png, caption=title, use_container_width=True)
+        st.image(png, caption=title, width="stretch")
     names = dict(zip(view.table.index, view.table["township"], strict=True))
     table = change.dropna(subset=["change"]).sort_values("change", ascending=False)
     st.dataframe(

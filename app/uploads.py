@@ -55,8 +55,9 @@ def upload_bulletins(store, county_code: str) -> None:
     undated = [up.name for up in ready if up.needs_date and not _given_date(headers, up.name)]
     if undated:
         st.warning(app_support.md_escape("请先填写简报日期：" + "、".join(undated)))
-    go = not todo and not undated
-    if go and st.button(f"导入 {len(ready)} 份简报", type="primary", key=f"up_go_{nonce}"):
+    if not todo and st.button(
+        f"导入 {len(ready)} 份简报", type="primary", key=f"up_go_{nonce}", disabled=bool(undated)
+    ):
         report = app_support.ingest_parsed(ready, store, headers=headers, reassign_county=reassign)
         msgs = [("error", msg) for _, msg in report.errors]
         for name, result in report.ingested:

@@ -13,6 +13,7 @@ carry the approximate-boundary note where it applies and the full attribution.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -47,6 +48,8 @@ __all__ = [
     "REPORT_FORMATS",
     "MonthlyReport",
     "monthly_report",
+    "report_pages",
+    "report_png_pages",
     "write_report",
     "write_report_docx",
     "write_report_pdf",
@@ -364,16 +367,14 @@ def _trend_png(report: MonthlyReport) -> bytes:
 # --------------------------------------------------------------------------- PDF
 
 _A4 = (11.69, 8.27)
-_LINES_PER_PAGE = 30
 
 
-def _pdf_page(pdf, title: str, draw) -> None:
+def _page(title: str):
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=_A4, dpi=100, facecolor="white")
     _text(fig, 0.03, 0.965, title, size=15, weight="bold")
-    draw(fig)
-    pdf.savefig(fig)
+    return fig
 
 
 def _text(fig, x: float, y: float, text: str, *, size: float, **kw) -> None:
@@ -423,6 +424,49 @@ def _items_table(fig, rows: pd.DataFrame) -> int:
     return _draw_table(fig, rows, x=0.03, y=0.92, widths=[0.09, 0.36, 0.17, 0.08, 0.22, 0.06])
 
 
+def _first_page(report: MonthlyReport):
+    v = report.view
+    fig = _page(report.title)
+    _text(fig, 0.03, 0.925, "\n".join(report.summary), size=9, color="#333333")
+    render.draw_map(fig.add_axes((0.02, 0.16, 0.56, 0.66)), v)
+    _text(fig, 0.61, 0.80, f"乡镇排名：{report.metric_label}", size=11, weight="bold")
+    widths = [0.04, 0.09, 0.09, 0.05, 0.04, 0.08]
+    _draw_table(fig, report.ranking, x=0.61, y=0.76, widths=widths, bottom=0.16)
+    colour = "#8a4b00" if v.approximate else "#444444"
+    _text(fig, 0.03, 0.02, "\n".join(report.notes), size=7, va="bottom", color=colour)
+    return fig
+
+
+def _second_page(report: MonthlyReport):
+    v = report.view
+    fig = _page(f"{report.change_title} · 逐月趋势")
+    if v.has_polygons:
+        title = f"{report.change_title}（{agg.metric_unit_zh(v.metric_key) or '条'}）"
+        ax = fig.add_axes((0.02, 0.08, 0.5, 0.8))
+        render.draw_change_map(ax, v, report.change["change"], legend_title=title)
+    ax = fig.add_axes((0.58, 0.3, 0.39, 0.45))
+    draw_trend(ax, report.county_series, report.township_series, v.metric_key, base=8)
+    _text(fig, 0.58, 0.82, f"{report.metric_label}逐月趋势", size=11, weight="bold")
+    return fig
+
+
+def report_pages(report: MonthlyReport) -> Iterator:
+    """The report's pages as matplotlib figures (A4 landscape): map and ranking, change map
+    and trend, then the items by township over as many pages as they need. Draw them inside
+    ``matplotlib.rc_context(geo.render.cjk_rc())``."""
+    yield _first_page(report)
+    yield _second_page(report)
+    rest = report.items
+    heading = f"本期事项（按乡镇，共 {len(report.items)} 条）"
+    while True:
+        fig = _page(heading)
+        fitted = _items_table(fig, rest)
+        yield fig
+        rest = rest.iloc[max(fitted, 1) :]
+        if rest.empty:
+            return
+
+
 def write_report_pdf(report: MonthlyReport, path: str | Path) -> Path:
     """The report as a PDF (A4 landscape pages; text embedded as TrueType).
 
@@ -434,55 +478,25 @@ def write_report_pdf(report: MonthlyReport, path: str | Path) -> Path:
     from matplotlib.backends.backend_pdf import PdfPages
 
     p = target_path(path, ".pdf")
-    v = report.view
     with matplotlib.rc_context(render.cjk_rc()), writing_to(p), PdfPages(p) as pdf:
-
-        def first(fig) -> None:
-            _text(fig, 0.03, 0.925, "\n".join(report.summary), size=9, color="#333333")
-            ax = fig.add_axes((0.02, 0.16, 0.56, 0.66))
-            render.draw_map(ax, v)
-            _text(fig, 0.61, 0.80, f"乡镇排名：{report.metric_label}", size=11, weight="bold")
-            _draw_table(
-                fig,
-                report.ranking,
-                x=0.61,
-                y=0.76,
-                widths=[0.04, 0.09, 0.09, 0.05, 0.04, 0.08],
-                bottom=0.16,
-            )
-            _text(
-                fig,
-                0.03,
-                0.02,
-                "\n".join(report.notes),
-                size=7,
-                va="bottom",
-                color="#8a4b00" if v.approximate else "#444444",
-            )
-
-        _pdf_page(pdf, report.title, first)
-
-        def second(fig) -> None:
-            if v.has_polygons:
-                ax = fig.add_axes((0.02, 0.08, 0.5, 0.8))
-                title = f"{report.change_title}（{agg.metric_unit_zh(v.metric_key) or '条'}）"
-                render.draw_change_map(ax, v, report.change["change"], legend_title=title)
-            ax = fig.add_axes((0.58, 0.3, 0.39, 0.45))
-            draw_trend(ax, report.county_series, report.township_series, v.metric_key, base=8)
-            _text(fig, 0.58, 0.82, f"{report.metric_label}逐月趋势", size=11, weight="bold")
-
-        _pdf_page(pdf, f"{report.change_title} · 逐月趋势", second)
-        rest = report.items
-        heading = f"本期事项（按乡镇，共 {len(report.items)} 条）"
-        while True:
-            fitted: list[int] = []
-            _pdf_page(
-                pdf, heading, lambda fig, rows=rest, out=fitted: out.append(_items_table(fig, rows))
-            )
-            rest = rest.iloc[max(fitted[0], 1) :]
-            if rest.empty:
-                break
+        for fig in report_pages(report):
+            pdf.savefig(fig)
     return p
+
+
+def report_png_pages(report: MonthlyReport, *, dpi: int = 100) -> list[bytes]:
+    """The report's pages as PNG pictures (previews, the README)."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    out = []
+    with matplotlib.rc_context(render.cjk_rc()):
+        for fig in report_pages(report):
+            FigureCanvasAgg(fig)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
+            out.append(buf.getvalue())
+    return out
 
 
 def write_report(report: MonthlyReport, path: str | Path, fmt: str | None = None) -> Path:

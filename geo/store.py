@@ -619,7 +619,7 @@ def _with_cumulative(
         has = override.notna().to_numpy()
         metrics_df.loc[has, "cumulative"] = override[has].astype(bool)
     flags = metrics_df.groupby("item_id", sort=False)["cumulative"].any()
-    items_df["cumulative"] = items_df["item_id"].map(flags).fillna(False).astype(bool)
+    items_df["cumulative"] = items_df["item_id"].isin(flags.index[flags.to_numpy(dtype=bool)])
     return items_df, metrics_df
 
 

@@ -343,8 +343,11 @@ def test_upload_without_a_masthead_date_asks_for_it(monkeypatch, tmp_path):
         ("无报头.txt", body.encode("utf-8"), "text/plain")
     ).run()
     at.button(key="up_read_0").click().run()
+    # no date in the masthead nor the file: importing waits for one
+    assert at.button(key="up_go_0").disabled
+    assert any("请先填写简报日期" in w.value for w in at.warning)
     at.date_input(key="up_date_0_0").set_value(dt.date(2024, 4, 1))
-    at.text_input(key="up_issue_0_0").input("第9期")
+    at.text_input(key="up_issue_0_0").input("第9期").run()  # a browser reruns on each change
     at.button(key="up_go_0").click().run()
     table = _table(at)
     assert set(table["日期"]) == {"2024-04-01"} and set(table["期号"]) == {"第9期"}

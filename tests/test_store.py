@@ -491,3 +491,122 @@ def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(tmp_path
         assert meta["report_json"] == report and meta["created_at"]
         assert s.boundaries("411528").attrs["boundary_set"]["uploader"] == "张三"
         assert list(s.boundary_sets()["uploader"]) == ["张三", ""]
+
+
+# --------------------------------------------------------------------------- issue 11: counting
+
+
+def _dated(sample_text: str, month: int, change=None) -> Bulletin:
+    from geo.pipeline import parse_text
+
+    text = sample_text if change is None else sample_text.replace(*change)
+    head = f"息县工作简报\n2024年第{month}期\n息县人民政府办公室 2024年{month}月1日\n"
+    return parse_text(head + text, county="息县", source_name=f"{month}月.txt")
+
+
+def test_a_repeated_bulletin_is_linked_to_its_first_report(store, sample_text):
+    feb = store.ingest(_dated(sample_text, 2))
+    mar = store.ingest(_dated(sample_text, 3, ("2600", "2800")))
+    assert (feb.n_repeats, mar.n_repeats) == (0, 6)
+    items, metrics = store.frames()
+    march = items[items["bulletin_id"] == mar.bulletin_id]
+    assert march["repeat_of"].str.startswith(feb.bulletin_id[:12]).all()
+    assert (march["repeat_score"] >= 90).all()
+    assert items.loc[items["bulletin_id"] == feb.bulletin_id, "repeat_of"].isna().all()
+    assert metrics["cumulative"].any() and items["cumulative"].any()
+    assert set(store.bulletins()["date_source"]) == {"masthead"}
+
+
+def test_an_older_bulletin_ingested_later_becomes_the_first_report(store, sample_text):
+    mar = store.ingest(_dated(sample_text, 3))
+    feb = store.ingest(_dated(sample_text, 2))
+    assert feb.n_repeats == 6
+    items, _ = store.frames()
+    assert items.loc[items["bulletin_id"] == feb.bulletin_id, "repeat_of"].isna().all()
+    march = items[items["bulletin_id"] == mar.bulletin_id]
+    assert march["repeat_of"].str.startswith(feb.bulletin_id[:12]).all()
+
+
+def test_deleting_a_first_report_makes_the_next_report_first(store, sample_text):
+    feb = store.ingest(_dated(sample_text, 2))
+    mar = store.ingest(_dated(sample_text, 3))
+    apr = store.ingest(_dated(sample_text, 4))
+    store.delete_bulletin(feb.bulletin_id)
+    items, _ = store.frames()
+    assert items.loc[items["bulletin_id"] == mar.bulletin_id, "repeat_of"].isna().all()
+    april = items[items["bulletin_id"] == apr.bulletin_id]
+    assert april["repeat_of"].str.startswith(mar.bulletin_id[:12]).all()
+    assert store._conn.execute("SELECT COUNT(*) FROM repeat_keys").fetchone()[0] > 0
+
+
+def test_reviewers_override_repeats_and_running_totals_and_it_survives_reingest(store, sample_text):
+    store.ingest(_dated(sample_text, 2))
+    mar = store.ingest(_dated(sample_text, 3))
+    items, _ = store.frames()
+    march = items[items["bulletin_id"] == mar.bulletin_id].sort_values("index")
+    repeat, running = march["item_id"].iloc[5], march["item_id"].iloc[4]
+    store.correct(repeat, repeat_of="", note="不是重复：新一轮种植")
+    store.correct(running, cumulative=False)
+    items, metrics = store.frames()
+    row = items.set_index("item_id")
+    assert not isinstance(row.loc[repeat, "repeat_of"], str)  # a new fact now
+    assert not row.loc[running, "cumulative"] and not row.loc[running, "corrected"]
+    assert not metrics.loc[metrics["item_id"] == running, "cumulative"].any()
+    store.delete_bulletin(mar.bulletin_id)
+    store.ingest(_dated(sample_text, 3))
+    again = store.frames()[0].set_index("item_id")
+    assert not isinstance(again.loc[repeat, "repeat_of"], str)
+    assert set(store.corrections()["field"]) == {"repeat_of", "cumulative"}
+    with pytest.raises(StoreError):
+        store.correct(repeat, repeat_of=repeat)
+    with pytest.raises(StoreError):
+        store.correct(repeat, repeat_of="000000000000-000")
+
+
+def test_a_schema_5_store_is_brought_up_with_running_totals_and_links(tmp_path, sample_text):
+    path = tmp_path / "v5.sqlite"
+    with Store(path) as s:
+        s.ingest(_dated(sample_text, 2))
+        s.ingest(_dated(sample_text, 3))
+    # take it back to schema 5: what version 6 added is gone
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "UPDATE items SET repeat_of = NULL, repeat_score = NULL;"
+        "UPDATE metrics SET cumulative = 0; DELETE FROM repeat_keys;"
+        "DELETE FROM schema_version WHERE version = 6;"
+    )
+    conn.commit()
+    conn.close()
+    from geo import store as store_module
+
+    steps = store_module.MIGRATIONS[5]
+    store_module.MIGRATIONS[5] = "SELECT 1;"  # the columns exist already; only the backfill
+    try:
+        with Store(path) as s:
+            items, metrics = s.frames()
+    finally:
+        store_module.MIGRATIONS[5] = steps
+    assert items["repeat_of"].notna().sum() == 6
+    assert metrics["cumulative"].any()
+
+
+def test_migration_6_runs_on_a_schema_5_file(tmp_path):
+    path = tmp_path / "old5.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
+    for version, script in enumerate(MIGRATIONS[:5], start=1):
+        conn.executescript(script)
+        conn.execute("INSERT INTO schema_version VALUES (?, '2026-01-01')", (version,))
+    conn.execute(
+        "INSERT INTO corrections (item_id, field, value, created_at)"
+        " VALUES ('abc-000', 'sector', 'agriculture', '2026-01-01')"
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION == 6
+        assert s.corrections()["field"].tolist() == ["sector"]
+        s._conn.execute(
+            "INSERT INTO corrections (item_id, field, value, created_at)"
+            " VALUES ('abc-000', 'repeat_of', '', 'now')"
+        )
