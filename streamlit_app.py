@@ -9,97 +9,65 @@ needed.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from app import cache, common, filters, panels, review, uploads
+from app import areas, cache, common, filters, panels, review, uploads
 from geo import aggregate as agg
-from geo import app_support, paths
-from geo.boundaries import CountyLayers
+from geo import app_support
 from geo.county_settings import county_choices, default_county_code
 from geo.errors import GeoInputError
-from geo.view import boundary_label
-from geo.workflows import ActiveTownships, active_townships, county_view
+from geo.workflows import ActiveTownships, PrefectureTownships
 
 st.set_page_config(
     page_title="乡镇工作动态地图",
     page_icon="🗺️",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # open beside the map on a laptop, folded away on a phone (one tap on the top-left button)
+    initial_sidebar_state="auto",
 )
+#: The app's own static CSS (the map is the page); no bulletin text ever goes through it.
+STYLE = Path(__file__).resolve().parent / "app" / "style.css"
 
 
 @dataclass
 class _County:
-    """What the page shows for the chosen county (built in the sidebar, used below it)."""
+    """What the page shows for the chosen county or prefecture (built in the sidebar, used
+    below it)."""
 
     code: str
     name: str
-    gazetteer: Any
+    gazetteer: Any  # the county's; in a prefecture a reader of each item's county's
     items_df: pd.DataFrame
     metrics_df: pd.DataFrame
     sample_bulletin: Any
     data_key: tuple
-    active: ActiveTownships
+    active: ActiveTownships | PrefectureTownships
     filters: agg.Filters
     metric: str
     basemap: str
 
 
-def _choose_county(counties: dict[str, str]) -> str:
-    county_code = st.selectbox(
-        "县（区）", list(counties), format_func=lambda c: counties[c], key="county"
-    )
-    with st.expander("其他县（区）"):
-        st.text_input("县名或 6 位代码", key="other_county", placeholder="例如 光山县 或 411522")
-        st.button("切换", key="other_county_go", on_click=common.add_county)
-        if st.session_state.get("_county_error"):
-            st.error(app_support.md_escape(st.session_state["_county_error"]))
-    return county_code
-
-
-def _active(store, store_path: str, county_code: str) -> ActiveTownships:
-    """The township layer in use; a layer that cannot be read is said, and the default used."""
-    try:
-        layers = cache.county_layers_of(county_code)
-    except GeoInputError as err:
-        st.error(common.err_line(err))
-        layers = CountyLayers(county_code=county_code)
-    try:
-        return active_townships(
-            county_code,
-            store=store,
-            layers=layers,
-            read_stored=lambda meta: cache.stored_boundaries(store_path, county_code, meta["id"]),
-        )
-    except GeoInputError as err:
-        st.error(common.err_line(err))
-        return active_townships(county_code, layers=layers)
-
-
 def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) -> _County:
     st.title("乡镇工作动态地图")
-    code = _choose_county(counties)
-    try:
-        gazetteer = cache.gazetteer(code)
-    except GeoInputError as err:
-        st.error(common.err_line(err))
-        gazetteer = None
+    code = areas.choose_area(counties)
+    active = areas.area_active(store, store_path, code)
+    prefecture = active.prefecture if areas.is_prefecture(active) else None
+    gazetteer = areas.gazetteer_of(code, prefecture)
     items_df, metrics_df, sample_bulletin, data_key = common.county_data(store, store_path, code)
-    active = _active(store, store_path, code)
-    towns = {}
-    if gazetteer is not None:
-        towns = {t.code: t.name for t in gazetteer.townships}
-    elif active.has_polygons:
-        tw = active.townships
-        towns = dict(zip(tw["township_code"], tw["township"], strict=False))
+    towns = areas.towns(code, None if prefecture else gazetteer, active)
     chosen, metric = filters.filters_sidebar(items_df, metrics_df, towns, sectors)
     basemap = filters.basemap_choice()
     st.divider()
     uploads.upload_bulletins(store, code)
-    uploads.upload_boundaries(store, code, active.meta, active.layers.note)
+    if prefecture is None:
+        uploads.upload_boundaries(store, code, active.meta, active.layers.note)
+    else:
+        st.subheader("乡镇边界")
+        st.caption("乡镇边界按县（区）保存：请在各县（区）页面上传。")
     name = counties.get(code, code)
     return _County(
         code,
@@ -117,18 +85,9 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
 
 
 def _notices(c: _County) -> None:
-    st.title(f"{app_support.md_escape(c.name)} 乡镇工作动态")
-    if c.sample_bulletin is not None:
-        st.caption("示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。")
-    if c.active.approximate and c.active.has_polygons:
-        st.warning(
-            "乡镇边界为**示意范围，非官方边界**。请在侧栏“乡镇边界”一节导入官方边界"
-            "（shapefile zip / GeoJSON / GeoPackage）。"
-        )
-    elif not c.active.has_polygons and c.active.layers.outline is not None:
-        st.info("该县尚无乡镇边界：地图只显示县界与全县事项，请在侧栏上传乡镇边界。")
-    elif c.active.meta is not None:
-        st.caption("乡镇边界：" + app_support.md_escape(boundary_label(c.active.meta)))
+    """What the layer in use means, under the map (the approximate-boundary notice is a badge
+    on the map itself, which opens the full explanation)."""
+    areas.notices(c.active)
 
 
 def _start_view(county_code: str) -> agg.ViewState:
@@ -147,23 +106,12 @@ def _start_view(county_code: str) -> agg.ViewState:
 
 
 def _view(c: _County):
-    """The county's map view (every county gets one: without polygons the table, the data
+    """The area's map view (every county gets one: without polygons the table, the data
     exports and, with an outline, an outline-only map still work)."""
     villages = None
-    if c.active.has_polygons:
+    if not areas.is_prefecture(c.active) and c.active.has_polygons:
         villages = cache.village_points(c.code, c.active.key, c.gazetteer, c.active.townships)
-    return county_view(
-        c.items_df,
-        c.metrics_df,
-        c.active,
-        county=c.name,
-        gazetteer=c.gazetteer,
-        filters=c.filters,
-        metric_key=c.metric,
-        basemap=c.basemap,
-        villages=villages,
-        sample=c.sample_bulletin is not None,
-    )
+    return areas.view(c, villages)
 
 
 def _sync_url(c: _County) -> None:
@@ -188,10 +136,14 @@ def _sync_url(c: _County) -> None:
 
 def main() -> None:
     cache.static_assets()
-    counties = {**county_choices(), **st.session_state.get("_extra_counties", {})}
+    st.html(STYLE)
+    counties = {
+        **app_support.area_choices(county_choices()),
+        **st.session_state.get("_extra_counties", {}),
+    }
     common.restore_from_url(counties)
-    store_path = str(paths.store_path())
     try:
+        store_path = cache.store_location()
         store = cache.store_at(store_path)
     except GeoInputError as err:
         st.error(common.err_line(err))
@@ -199,39 +151,37 @@ def main() -> None:
     sectors = cache.sector_names()
     with st.sidebar:
         c = _sidebar(store, store_path, counties, sectors)
-    _notices(c)
     view = _view(c)
-    shown_items, shown_metrics = view.items_df, view.metrics_df
-    map_key = (*c.data_key, c.active.key, repr(c.filters), c.metric, c.basemap, view.approximate)
+    sample = c.sample_bulletin is not None
+    focus = panels.table_focus(view)  # a row picked in the table opens the map on its item
     start = _start_view(c.code)
-    panels.map_and_panel(
-        view, map_key, c.active.townships, shown_items, shown_metrics, sectors, start
-    )
+    map_key = (*c.data_key, c.active.key, repr(c.filters), c.metric, c.basemap, view.approximate)
     # the trend, the compare map and the report span every month: all filters but the dates
     every_month = replace(c, filters=replace(c.filters, date_from=None, date_to=None))
-    t_items, t_metrics = agg.filter_items(c.items_df, c.metrics_df, every_month.filters)
-    panels.time_section(t_items, t_metrics, c.metric, c.active.townships, view, map_key)
-    st.subheader(f"事项（{len(shown_items)} / {len(c.items_df)}）")
-    st.dataframe(
-        app_support.items_table(shown_items, shown_metrics, sectors),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "已更正": st.column_config.CheckboxColumn("已更正"),
-            "累计": st.column_config.CheckboxColumn("累计", help="累计数：按最新值计，不相加"),
-            "重复": st.column_config.TextColumn("重复", help="重复报道：只按首次报道计一次"),
-        },
-    )
-    with st.expander("更正事项（乡镇、村、行业、重复、累计）"):
-        review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
-    st.subheader("导出当前视图")
-    panels.exports(view, f"{c.name}-乡镇工作动态")
     months = app_support.month_options(c.items_df)
     end_month = (c.filters.date_to or "")[:7] or None
-    panels.report_buttons(_view(every_month), months, end_month, f"{c.name}-月报")
-    panels.data_sources_section(
-        c.code, c.active.layers, c.active.meta, c.sample_bulletin is not None
-    )
+    with st.container(key="geo_stage"):
+        panels.header_bar(
+            view,
+            c.items_df,
+            c.metrics_df,
+            sample=sample,
+            stem=f"{c.name}-乡镇工作动态",
+            report=lambda: panels.report_buttons(
+                view, lambda: _view(every_month), months, end_month, f"{c.name}-月报"
+            ),
+        )
+        panels.map_and_panel(view, map_key, areas.townships_of(c.active), sectors, start, focus)
+    _notices(c)
+    t_items, t_metrics = agg.filter_items(c.items_df, c.metrics_df, every_month.filters)
+    townships = areas.townships_of(c.active)
+    panels.time_section(t_items, t_metrics, c.metric, townships, view, map_key)
+    panels.items_section(view, len(c.items_df), sectors)
+    with st.expander("更正事项（乡镇、村、行业、重复、累计）"):
+        review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
+    with st.expander("检查事项切分（合并 / 拆分）"):
+        review.cut_review(store, c.items_df, c.sample_bulletin)
+    panels.data_sources_section(areas.sources(c.active, sample))
     _sync_url(c)
 
 

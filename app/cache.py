@@ -8,10 +8,11 @@ import os
 import streamlit as st
 
 from geo import aggregate as agg
-from geo import app_support, assets, render, webmap
+from geo import assets, paths, render, webmap
 from geo.boundaries import county_layers
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
+from geo.prefecture import find_area
 from geo.sectors import sector_names as taxonomy_sector_names
 from geo.store import Store
 from geo.trends import counting_frames
@@ -30,6 +31,12 @@ def store_at(path: str):
 @st.cache_resource(show_spinner=False)
 def gazetteer(county_code: str):
     return load_gazetteer(county_code)
+
+
+@st.cache_resource(show_spinner=False)
+def area(query: str):
+    """A county's gazetteer or a prefecture (:func:`geo.prefecture.find_area`)."""
+    return find_area(query)
 
 
 @st.cache_resource(show_spinner=False)
@@ -73,29 +80,54 @@ def store_frames(path: str, fingerprint: tuple):
 
 
 def store_fingerprint(store) -> tuple:
-    b = store.bulletins()
-    c = store.corrections()
-    last = int(c["id"].max()) if len(c) else 0
-    return (len(b), app_support.content_hash("".join(b["id"])), len(c), last)
+    """Changes whenever the store does (any write, by any process)."""
+    return (store.path, store.revision())
+
+
+def _secret(name: str) -> str | None:
+    try:
+        return st.secrets.get(name)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return None
+
+
+def store_location() -> str:
+    """Where the app's store is: ``$GEO_STORE``, else ``geo_store`` of
+    ``.streamlit/secrets.toml`` (where a server's password belongs), else the default file.
+
+    Raises
+    ------
+    StoreError
+        A location that cannot be honoured (``store.url``).
+    """
+    given = None if os.environ.get(paths.STORE_ENV, "").strip() else _secret("geo_store")
+    return str(paths.store_location(given))
 
 
 def tianditu_key() -> str | None:
-    try:
-        key = st.secrets.get("tianditu_key")
-    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-        key = None
-    return key or os.environ.get("TIANDITU_KEY") or None
+    return _secret("tianditu_key") or os.environ.get("TIANDITU_KEY") or None
 
 
 @st.cache_resource(show_spinner="正在绘制地图…", max_entries=8)
-def built_map(key: tuple, _view, location, zoom, tianditu_key):
+def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, explanation=()):
     """The folium map of a view, built and rendered once per ``key`` (data + filters + view).
 
-    st_folium mutates the map it draws, so callers get a deep copy; the big GeoJSON payloads
-    are strings, which the copy shares, so copying costs milliseconds.
+    The app's map has no title box (the header bar says it), fills the frame the app's CSS
+    sizes, opens on ``focus`` (an item picked in the table) when given, and its approximate-
+    boundary badge opens ``explanation`` (the app's own wording). st_folium mutates
+    the map it draws, so callers get a deep copy; the big GeoJSON payloads are strings, which
+    the copy shares, so copying costs milliseconds.
     """
     m = webmap.build_map(
-        _view, assets="static", location=location, zoom=zoom, tianditu_key=tianditu_key
+        _view,
+        assets="static",
+        location=location,
+        zoom=zoom,
+        tianditu_key=tianditu_key,
+        title_box=False,
+        explanation=explanation,
+        focus_item=focus,
+        fill_frame=True,
     )
     root = m.get_root()
     root.render()  # once here, so st_folium can skip it (render=False)

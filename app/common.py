@@ -9,6 +9,7 @@ from app import cache
 from geo import aggregate as agg
 from geo import app_support
 from geo.errors import GeoInputError, one_line
+from geo.workflows import county_frames
 
 
 def err_line(err: BaseException) -> str:
@@ -32,13 +33,13 @@ def restore_from_url(counties: dict[str, str]) -> None:
     county = params.get("county")
     if county and county not in counties:
         try:
-            gaz = cache.gazetteer(county)
+            code, label = _area_entry(county)
         except GeoInputError:
             county = None
         else:
-            st.session_state.setdefault("_extra_counties", {})[gaz.county_code] = gaz.county_name
-            counties[gaz.county_code] = gaz.county_name
-            county = gaz.county_code
+            st.session_state.setdefault("_extra_counties", {})[code] = label
+            counties[code] = label
+            county = code
     if county in counties:
         st.session_state["county"] = county
     st.session_state["_url_filters"] = filters
@@ -46,37 +47,44 @@ def restore_from_url(counties: dict[str, str]) -> None:
     st.session_state["_url_county"] = st.session_state.get("county") or next(iter(counties))
 
 
+def _area_entry(query: str) -> tuple[str, str]:
+    """``(code, menu label)`` of a county or prefecture by name or code."""
+    area = cache.area(query)
+    code = getattr(area, "county_code", None) or area.code
+    return code, app_support.area_label(area)
+
+
 def add_county() -> None:
-    """Button callback: find the typed county in the gazetteer and switch to it."""
+    """Button callback: find the typed county or prefecture and switch to it."""
     query = st.session_state.get("other_county", "").strip()
     if not query:
         return
     try:
-        gaz = cache.gazetteer(query)
+        code, label = _area_entry(query)
     except GeoInputError as err:
         st.session_state["_county_error"] = one_line(err)
         return
     st.session_state.pop("_county_error", None)
-    st.session_state.setdefault("_extra_counties", {})[gaz.county_code] = gaz.county_name
-    st.session_state["county"] = gaz.county_code
+    st.session_state.setdefault("_extra_counties", {})[code] = label
+    st.session_state["county"] = code
 
 
 def county_data(store, store_path: str, county_code: str):
-    """(items_df, metrics_df, sample_bulletin, data_key) for the county: the store, else the
-    sample. ``data_key`` changes whenever the data does (it keys the map cache)."""
+    """(items_df, metrics_df, sample_bulletin, data_key) for the county (or the prefecture of
+    a 4-digit code): the store, else the sample. ``data_key`` changes whenever the data does
+    (it keys the map cache)."""
     fingerprint = cache.store_fingerprint(store)
     items_df, metrics_df = cache.store_frames(store_path, fingerprint)
-    mine = items_df["county_code"].astype(str) == county_code
-    if mine.any():
-        items_df = items_df[mine.to_numpy()]
-        metrics_df = metrics_df[metrics_df["item_id"].isin(items_df["item_id"])]
+    mine, their_metrics = county_frames(items_df, metrics_df, county_code, keep_unknown=False)
+    if len(mine):
         key = ("store", store_path, fingerprint, county_code)
-        return items_df.reset_index(drop=True), metrics_df.reset_index(drop=True), None, key
-    if county_code != app_support.SAMPLE_COUNTY_CODE:
+        return mine, their_metrics, None, key
+    if not app_support.SAMPLE_COUNTY_CODE.startswith(county_code):
         return items_df.iloc[0:0], metrics_df.iloc[0:0], None, ("empty", county_code)
     text = app_support.sample_text()
     digest = app_support.content_hash(text)
+    # the sample is a 息县 bulletin, also in its prefecture's view
     bulletin, s_items, s_metrics = cache.parse_cached(
-        digest, text, county_code, app_support.SAMPLE_PATH.name
+        digest, text, app_support.SAMPLE_COUNTY_CODE, app_support.SAMPLE_PATH.name
     )
     return s_items, s_metrics, bulletin, ("sample", digest, county_code)

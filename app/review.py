@@ -1,5 +1,6 @@
-"""The review form: correct an item's township, village or sector, and the counting decisions
-(a repeat of an earlier story or a new fact; a running total or not)."""
+"""Review: correct an item's township, village or sector, and the counting decisions (a repeat
+of an earlier story or a new fact; a running total or not); check and fix how bulletins were
+cut."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from app import common
-from geo import app_support
+from geo import aggregate as agg
+from geo import app_support, display, recut
 from geo.errors import GeoInputError
 
 _NO_PLACE = "__none__"
@@ -36,14 +38,28 @@ def _counting(row) -> str:
     return said + ("；累计数" if bool(row.get("cumulative")) else "")
 
 
+def _item_gazetteer(gazetteer_of, county_code):
+    if not isinstance(county_code, str) or not county_code:
+        return None
+    try:
+        return gazetteer_of(county_code)
+    except GeoInputError:
+        return None
+
+
 def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]) -> None:
-    """Correct an item's place, sector or counting (kept in the store like every correction)."""
+    """Correct an item's place, sector or counting (kept in the store like every correction).
+
+    ``gazetteer`` is the county's, or in a prefecture a reader ``county_code -> gazetteer``
+    that gives each item's own county's."""
     if items_df.empty:
         st.caption("没有可更正的事项。")
         return
     labels = app_support.review_labels(items_df)
     iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
     row = items_df[items_df["item_id"] == iid].iloc[0]
+    if callable(gazetteer):  # a prefecture: the item's own county
+        gazetteer = _item_gazetteer(gazetteer, row["county_code"])
 
     def text(value, empty: str) -> str:
         return empty if value is None or pd.isna(value) or value == "" else str(value)
@@ -98,3 +114,90 @@ def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str])
             st.rerun()
     if st.session_state.get("_review_msg"):
         st.success(app_support.md_escape(st.session_state.pop("_review_msg")))
+
+
+def cut_review(store, items_df, sample_bulletin) -> None:
+    """Check how a bulletin was cut into items: its layout and warnings, and the reviewer's
+    merge/split fixes (kept in the store, applied again on re-ingest, undoable)."""
+    labels = app_support.bulletin_labels(items_df) if not items_df.empty else {}
+    if not labels:
+        st.caption("没有可检查的简报。")
+        return
+    bid = st.selectbox("简报", list(labels), format_func=labels.get, key="cut_bulletin")
+    bulletin = _bulletin(store, bid, sample_bulletin)
+    if bulletin is None:
+        return
+    for line in recut.review_notes(bulletin):
+        show = st.warning if line.startswith("提示") else st.caption
+        show(app_support.md_escape(line))
+    rows = recut.review_items(bulletin)
+    options = {
+        k: f"{k + 1}. {display.item_title(r['headline'], r['text'])}"
+        + ("（有提示）" if r["warnings"] else "")
+        for k, r in enumerate(rows)
+    }
+    k = st.selectbox("事项", list(options), format_func=options.get, key=f"cut_item_{bid}")
+    row = rows[k]
+    st.text(row["text"][:3000])
+    iid = agg.item_id(bid, row["index"])
+    c1, c2 = st.columns(2)
+    if row["merge_next"] is not None and c1.button("与下一条合并", key="cut_merge"):
+        nxt = agg.item_id(bid, rows[k + 1]["index"])
+        _cut(store, sample_bulletin, lambda: store.merge_items(iid, nxt), "已合并两条事项")
+    words = c2.text_input("新事项从这几个字开始", key=f"cut_words_{bid}_{k}")
+    if words.strip() and c2.button("在此拆分", key="cut_split"):
+        item = bulletin.items[k]
+
+        def split():
+            return store.split_item(iid, recut.split_offset(bulletin.text, item, words.strip()))
+
+        _cut(store, sample_bulletin, split, "已拆分事项")
+    _undo_cuts(store, bid)
+    if st.session_state.get("_cut_msg"):
+        st.success(app_support.md_escape(st.session_state.pop("_cut_msg")))
+
+
+def _bulletin(store, bid: str, sample_bulletin):
+    """The bulletin as stored (cut fixes applied), or the sample before it is stored."""
+    try:
+        found = store.load_bulletins([bid])
+    except GeoInputError as err:
+        st.error(common.err_line(err))
+        return None
+    if found:
+        return found[0]
+    return sample_bulletin if sample_bulletin is not None else None
+
+
+def _cut(store, sample_bulletin, action, done: str) -> None:
+    try:
+        if sample_bulletin is not None:
+            store.ingest(sample_bulletin)  # a fix needs the bulletin in the store
+        action()
+    except GeoInputError as err:
+        st.error(common.err_line(err))
+        return
+    st.session_state["_cut_msg"] = done
+    st.rerun()
+
+
+def _undo_cuts(store, bid: str) -> None:
+    try:
+        fixes = store.cuts(bid)
+    except GeoInputError:
+        return
+    if fixes.empty:
+        return
+    st.caption("已做的切分更正（最新的可撤销）：")
+    last = fixes.iloc[-1]
+    for row in fixes.itertuples():
+        kind = "合并" if row.kind == "merge" else "拆分"
+        st.caption(app_support.md_escape(f"{row.created_at[:16]} {kind} {row.note or ''}"))
+    if st.button("撤销最近一次切分更正", key="cut_undo"):
+        try:
+            store.undo_cut(int(last["id"]))
+        except GeoInputError as err:
+            st.error(common.err_line(err))
+            return
+        st.session_state["_cut_msg"] = "已撤销"
+        st.rerun()

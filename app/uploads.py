@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import common
-from geo import app_support, display
+from geo import app_support, display, recut
 from geo.boundary_import import import_boundaries, overrides_from_table, save_result
 from geo.errors import GeoInputError
 from geo.models import BulletinHeader
@@ -89,6 +89,8 @@ def _upload_headers(ready, nonce: int) -> dict[str, BulletinHeader]:
         h = up.bulletin.header
         when = f"，日期 {h.date}" if h.date else ""
         st.caption(f"{name}：{len(up.bulletin.items)} 条事项{when}")
+        for line in recut.review_notes(up.bulletin):
+            (st.warning if line.startswith("提示") else st.caption)(app_support.md_escape(line))
         if up.date_note:
             st.info(app_support.md_escape(f"{up.name}：{up.date_note}"))
         if up.needs_date or up.date_note:

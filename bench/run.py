@@ -17,7 +17,14 @@ Measures, in one process so ratios compare like with like:
   headless Chromium (streamlit + ``geo.browser``);
 * the map at 10,000 items: ``build_map`` + HTML render time and page size, also with every
   headline, unit and metric value made distinct (the corpus repeats them, which flatters the
-  map's shared string table).
+  map's shared string table);
+* archive ingest (``python -m geo ingest DIR --jobs N`` as a planner runs it) of 100,000 items
+  (10,000 with ``--quick``) into a SQLite file and into PostGIS (a throwaway cluster on
+  localhost with durable settings, ``tools/pg_cluster.py``): items/s for ``--jobs 1`` and
+  ``--jobs 2`` and the speedup of 2 over 1;
+* the prefecture map: 信阳市's 10 counties with every county's ~227 townships (Voronoi cells of
+  each open county outline stand in for township polygons, saved in a store as uploads) and
+  5,000 items spread over them: view + ``build_map`` + HTML render time and page size.
 
 A part whose modules are missing or fail is recorded under ``"skipped"`` with the reason; the rest
 still runs. Results go to ``bench/results.json`` and a table on stdout.
@@ -48,11 +55,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.view import make_view
-
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
+
+from geo.view import make_view  # noqa: E402 - the repository is on the path from here on
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"
@@ -317,6 +324,148 @@ def bench_store(bulletins: list) -> dict:
         "store_frames_s": frames_s,
         "store_frames_rows": len(items_df),
         "store_bytes": size,
+    }
+
+
+# --------------------------------------------------------------------------- archive ingest
+
+
+def _write_archive(folder: Path, texts: list[str], n_items: int, per_text: int) -> int:
+    """Bulletin files holding at least ``n_items`` items: the corpus texts, each again under
+    its own copy number (a new text to the store) as often as needed."""
+    written, copy = 0, 0
+    while written < n_items:
+        for k, text in enumerate(texts):
+            path = folder / f"{copy:02d}" / f"简报{k:05d}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"息县工作简报（第{copy}-{k}份）\n{text}", encoding="utf-8")
+            written += per_text
+            if written >= n_items:
+                break
+        copy += 1
+    return written
+
+
+def _timed_ingest(folder: Path, store: str, jobs: int) -> tuple[float, int]:
+    """Wall seconds of ``python -m geo ingest`` and the items it stored."""
+    from geo.store import Store
+
+    cmd = [sys.executable, "-m", "geo", "ingest", str(folder), "--county", COUNTY_CODE,
+           "--jobs", str(jobs), "--store", store]  # fmt: skip
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    elapsed = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"ingest failed: {proc.stderr.strip()[-300:]}")
+    with Store(store) as s:
+        n = int(s.bulletins()["n_items"].sum())
+    return elapsed, n
+
+
+def bench_archive_ingest(texts: list[str], n_items: int) -> dict:
+    """``ingest DIR --jobs 1`` and ``--jobs 2`` of ``n_items`` items into SQLite and PostGIS."""
+    sys.path.insert(0, str(REPO / "tools"))
+    from pg_cluster import pg_cluster
+
+    per_text = ITEMS_PER_BULLETIN
+    out: dict = {"archive_items_target": n_items}
+    with tempfile.TemporaryDirectory() as tmp, pg_cluster(fast=False) as cluster:
+        folder = Path(tmp) / "archive"
+        _write_archive(folder, texts, n_items, per_text)
+        out["archive_files"] = len(list(folder.rglob("*.txt")))
+        import psycopg
+
+        for backend in ("sqlite", "postgis"):
+            for jobs in (1, 2):
+                if backend == "sqlite":
+                    store = str(Path(tmp) / f"ingest-{jobs}.sqlite")
+                else:
+                    schema = f"bench_{jobs}"
+                    with psycopg.connect(cluster.url, autocommit=True) as conn:
+                        conn.execute(f"CREATE SCHEMA {schema}")
+                    store = f"{cluster.url}?options=-csearch_path%3D{schema},public"
+                elapsed, n = _timed_ingest(folder, store, jobs)
+                out[f"ingest_{backend}_jobs{jobs}_s"] = elapsed
+                out[f"ingest_{backend}_jobs{jobs}_items_per_s"] = n / elapsed
+                out["archive_items"] = n
+            out[f"ingest_{backend}_speedup_jobs2"] = (
+                out[f"ingest_{backend}_jobs1_s"] / out[f"ingest_{backend}_jobs2_s"]
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- prefecture map
+
+
+def _voronoi_townships(outline, codes: list[str], names: list[str], seed: int):
+    """Stand-in township polygons: Voronoi cells of random points inside a county outline."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    shape = outline.geometry.iloc[0]
+    minx, miny, maxx, maxy = shape.bounds
+    points: list = []
+    while len(points) < len(codes):
+        xy = rng.uniform((minx, miny), (maxx, maxy), size=(4 * len(codes), 2))
+        inside = shapely.contains_xy(shape, xy[:, 0], xy[:, 1])
+        points += [shapely.Point(p) for p in xy[inside]]
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(points[: len(codes)]), extend_to=shape)
+    cells = [c.intersection(shape) for c in cells.geoms]
+    by_point = [next(c for c in cells if c.contains(p)) for p in points[: len(codes)]]
+    return gpd.GeoDataFrame(
+        {"township_code": codes, "township": names, "quality": "user", "source": "bench"},
+        geometry=by_point,
+        crs="EPSG:4326",
+    )
+
+
+def bench_prefecture_map(bulletins: list, n_items: int = 5000, repeats: int = 3) -> dict:
+    """信阳市 with every county's townships (stand-ins) and ``n_items`` items spread over them."""
+    from geo import aggregate as agg
+    from geo import webmap
+    from geo.gazetteer import load_gazetteer
+    from geo.outlines import county_outline
+    from geo.prefecture import find_area
+    from geo.store import Store
+    from geo.workflows import prefecture_townships, prefecture_view
+
+    prefecture = find_area("信阳市")
+    towns = []
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "p.sqlite") as store:
+        for k, code in enumerate(prefecture.county_codes):
+            gaz = load_gazetteer(code)
+            codes = [t.code for t in gaz.townships]
+            layer = _voronoi_townships(
+                county_outline(code), codes, [t.name for t in gaz.townships], k
+            )
+            store.save_boundaries(code, layer, source_name=f"{gaz.county_name}.geojson")
+            towns += [(code, t.code, t.name) for t in gaz.townships]
+        area = prefecture_townships(prefecture, store=store)
+    items_df, metrics_df = agg.items_frame(bulletins)
+    items_df = items_df.iloc[:n_items].copy()
+    spread = [towns[i % len(towns)] for i in range(len(items_df))]
+    items_df["county_code"] = [c for c, _, _ in spread]
+    items_df["township_code"] = [t for _, t, _ in spread]
+    items_df["township"] = [n for _, _, n in spread]
+    metrics_df = agg.assign_metric_keys(metrics_df[metrics_df["item_id"].isin(items_df["item_id"])])
+    runs = []
+    for _ in range(repeats + 1):  # the first warms imports and caches, as in a running app
+        t = time.perf_counter()
+        view = prefecture_view(items_df, metrics_df, area)
+        html = webmap.build_map(view, assets="static").get_root().render()
+        runs.append((time.perf_counter() - t, len(html.encode("utf-8"))))
+    runs = runs[1:]
+    build_s = statistics.median(t for t, _ in runs)
+    return {
+        "prefecture_counties": len(prefecture.counties),
+        "prefecture_townships": len(view.townships),
+        "prefecture_items": len(items_df),
+        "prefecture_map_build_s": build_s,
+        "prefecture_map_payload_bytes": runs[0][1],
+        "prefecture_map_under_1s": build_s < 1.0,
+        "prefecture_map_under_2mb": runs[0][1] < 2 * 1024 * 1024,
     }
 
 
@@ -590,6 +739,8 @@ def machine() -> dict:
         "cpu": first("/proc/cpuinfo", "model name") or platform.processor(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        # other work on the machine slows every figure: the load says how busy it was
+        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -663,16 +814,55 @@ def print_table(r: dict) -> None:
             f"{_fmt(bi.get('parse_at_char_cap_s'))} ({_fmt(bi.get('parse_at_char_cap_chars'))})",
         ),
         ("app_cold_start_s", _fmt(r.get("app_cold_start_s"))),
+        (
+            "archive ingest items (files)",
+            f"{_fmt(r.get('archive_items'))} ({_fmt(r.get('archive_files'))})",
+        ),
     ]
+    for backend in ("sqlite", "postgis"):
+        rows.append(
+            (
+                f"  {backend} items/s jobs 1 / jobs 2 (speedup)",
+                f"{_fmt(r.get(f'ingest_{backend}_jobs1_items_per_s'))} / "
+                f"{_fmt(r.get(f'ingest_{backend}_jobs2_items_per_s'))} "
+                f"({_fmt(r.get(f'ingest_{backend}_speedup_jobs2'))})",
+            )
+        )
+    rows.append(
+        (
+            "prefecture map s (bytes; townships, items)",
+            f"{_fmt(r.get('prefecture_map_build_s'))} "
+            f"({_fmt(r.get('prefecture_map_payload_bytes'))}; "
+            f"{_fmt(r.get('prefecture_townships'))}, {_fmt(r.get('prefecture_items'))})",
+        )
+    )
     width = max(len(k) for k, _ in rows)
     print(
         f"benchmark {r['date']} quick={r['quick']} on {r['machine']['cpu']}, "
-        f"{r['machine']['nproc']} cpu, {r['machine']['ram_gb']} GB"
+        f"{r['machine']['nproc']} cpu, {r['machine']['ram_gb']} GB, "
+        f"load at start {r['machine'].get('load_avg_1_5_15')}"
     )
     for k, v in rows:
         print(f"{k:<{width}}  {v}")
     for k, v in r["skipped"].items():
         print(f"skipped {k}: {v}")
+
+
+def _shared_store_steps(
+    results: dict, corpus: dict | None, bulletins: list, *, quick: bool
+) -> None:
+    """The prefecture map and the archive ingest into SQLite and PostGIS."""
+    if bulletins:
+        pm = _step(results, "prefecture_map", lambda: bench_prefecture_map(bulletins))
+        if pm:
+            results.update(pm)
+    if corpus:
+        n_archive = 10_000 if quick else 100_000
+        ai = _step(
+            results, "archive_ingest", lambda: bench_archive_ingest(corpus["texts"], n_archive)
+        )
+        if ai:
+            results.update(ai)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -754,6 +944,7 @@ def main(argv: list[str] | None = None) -> int:
         m10 = _step(results, "map_10k", lambda: bench_map_10k(bulletins, 3 if args.quick else 5))
         if m10:
             results.update(m10)
+    _shared_store_steps(results, corpus, bulletins, quick=args.quick)
     if args.no_app:
         results["skipped"]["app_cold_start"] = "--no-app"
     else:

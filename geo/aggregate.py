@@ -35,6 +35,7 @@ __all__ = [
     "aggregate_bulletins",
     "aggregate_sectors",
     "aggregate_townships",
+    "alternatives_json",
     "assign_metric_keys",
     "filter_items",
     "filters_from_query",
@@ -77,12 +78,21 @@ ITEM_COLUMNS = [
     "village_code",
     "outside",
     "corrected",
+    "confidence",
+    "needs_review",
+    "alternatives",
     "bulletin_date_source",
     "repeat_of",
     "repeat_score",
     "cumulative",
 ]
 METRIC_COLUMNS = ["item_id", "value", "unit", "qualifier", "label", "text", "cumulative"]
+
+
+def alternatives_json(alternatives) -> str:
+    """The geocoder's alternatives (:class:`geo.models.Alternative` or dicts) as a JSON list."""
+    rows = [a.to_dict() if hasattr(a, "to_dict") else dict(a) for a in alternatives or ()]
+    return json.dumps(rows, ensure_ascii=False)
 
 
 def item_id(bulletin_sha256: str, index: int) -> str:
@@ -94,7 +104,10 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
     """One row per item and one row per metric, with the columns above.
 
     ``authors``, ``sectors`` and ``outside`` are joined into strings ("、" and ",") so the frames
-    export to CSV and GeoPackage as they are. ``repeat_of`` names the first report an item
+    export to CSV and GeoPackage as they are; ``confidence`` is the geocoder's estimated
+    probability that the township (or county-wide) is right, ``needs_review`` whether it is below
+    the review threshold, ``alternatives`` the next answers as a JSON list (see
+    :func:`alternatives_json`). ``repeat_of`` names the first report an item
     repeats (the store links them; :func:`geo.facts.link_repeats` does it for frames parsed
     together); ``cumulative`` says the item reports a running total.
     """
@@ -127,6 +140,10 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
                     "village_code": it.place.village_code,
                     "outside": ",".join(it.place.outside),
                     "corrected": False,
+                    "confidence": it.place.confidence,
+                    # a place never scored needs a look, as in the store
+                    "needs_review": it.place.confidence is None or bool(it.place.needs_review),
+                    "alternatives": alternatives_json(it.place.alternatives),
                     "bulletin_date_source": b.header.date_source if b.header.date else None,
                     "repeat_of": None,
                     "repeat_score": None,
@@ -924,8 +941,10 @@ def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
         Items (columns of :data:`ITEM_COLUMNS`).
     townships_gdf : GeoDataFrame
         Township polygons with ``township_code`` (any CRS; output is EPSG:4326).
-    county_seat : shapely Point, (lon, lat), GeoDataFrame or None
-        Where county-wide items go; ``None`` uses a point inside the townships.
+    county_seat : shapely Point, (lon, lat), GeoDataFrame, mapping or None
+        Where county-wide items go; ``None`` uses a point inside the townships. A mapping
+        ``{county_code: seat}`` (a prefecture's counties) puts each county-wide item at its
+        own county's seat; items of counties it does not name are left out.
 
     Returns
     -------
@@ -939,7 +958,14 @@ def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
     if tw is not None and tw.crs is not None and tw.crs.to_epsg() != 4326:
         tw = tw.to_crs(4326)
     polys = _township_polygons(tw)
-    seat = _seat_point(county_seat, tw)
+    if isinstance(county_seat, Mapping):
+        seats = {str(c): _seat_point(s, None) for c, s in county_seat.items()}
+        item_county = items_df["county_code"].fillna("").astype(str).to_numpy()
+        seat_of = [seats.get(c) for c in item_county]
+    else:
+        seat = _seat_point(county_seat, tw)
+        seat_of = [seat] * len(items_df)
+    has_seat = np.array([s is not None for s in seat_of], dtype=bool)
 
     tcode = items_df["township_code"].fillna("").astype(str).to_numpy()
     vkey = items_df["village_code"].fillna("").astype(str)
@@ -948,24 +974,26 @@ def item_points(items_df: pd.DataFrame, townships_gdf, county_seat=None):
     scope = items_df["scope"].fillna("unknown").astype(str).to_numpy()
     at_village = has_poly & (vkey != "")
     at_township = has_poly & ~at_village
-    at_seat = ~has_poly & (tcode == "") & (scope == "county") & (seat is not None)
+    at_seat = ~has_poly & (tcode == "") & (scope == "county") & has_seat
     placed_at = np.where(at_village, "village", np.where(at_township, "township", "county_seat"))
     keep = at_village | at_township | at_seat
 
     cache: dict[tuple[str, str], Any] = {}
     inner: dict[str, Any] = {}
     geoms = []
-    for t, v, where in zip(tcode[keep], vkey[keep], placed_at[keep], strict=True):
-        k = (t, v) if where == "village" else (t, "") if where == "township" else ("", "")
+    seats_kept = [s for s, k in zip(seat_of, keep, strict=True) if k]
+    for t, v, where, at in zip(tcode[keep], vkey[keep], placed_at[keep], seats_kept, strict=True):
+        if where == "county_seat":
+            geoms.append(at)
+            continue
+        k = (t, v) if where == "village" else (t, "")
         if k not in cache:
             if where == "village":
                 if t not in inner:
                     inner[t] = _inner(polys[t])
                 cache[k] = _hash_point(polys[t], f"{t}:{v}", inner=inner[t])
-            elif where == "township":
-                cache[k] = polys[t].representative_point()
             else:
-                cache[k] = seat
+                cache[k] = polys[t].representative_point()
         geoms.append(cache[k])
     out = items_df[keep].copy()
     out["position"] = "approximate"

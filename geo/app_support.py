@@ -21,7 +21,7 @@ from geo.boundary_import import import_boundaries
 from geo.display import CUMULATIVE_LABEL, REPEAT_LABEL, SCOPE_ZH, item_title, metric_texts
 from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
-from geo.pipeline import parse_file
+from geo.prefecture import Prefecture, find_area, is_prefecture_code, parse_area_file
 from geo.trends import period_bounds, period_label_zh, period_of, periods_between
 from geo.view import available_exports
 from geo.worker import run_bounded
@@ -29,6 +29,7 @@ from geo.worker import run_bounded
 __all__ = [
     "DATUM_CHOICES",
     "GK_ZONES",
+    "KEEP_COLUMNS",
     "OTHER_CRS",
     "SAMPLE_COUNTY_CODE",
     "SAMPLE_PATH",
@@ -43,20 +44,27 @@ __all__ = [
     "boundary_crs_choices",
     "bulletin_labels",
     "check_boundary_upload",
+    "clicked_a_marker",
     "content_hash",
+    "drop_empty_columns",
     "export_specs",
     "ingest_parsed",
     "is_online_basemap",
+    "item_location",
     "item_metric_totals",
     "items_table",
+    "map_click",
     "md_escape",
     "metric_bounds",
+    "metric_column",
     "metric_slider",
     "month_options",
     "parse_crs",
     "parse_upload",
     "period_filter",
     "period_slider_value",
+    "planner_table",
+    "readable_scale",
     "report_specs",
     "review_labels",
     "sample_text",
@@ -197,7 +205,7 @@ def parse_upload(
     data : bytes
         File content.
     county : str, optional
-        County code or name; detected from the text when None.
+        County (or prefecture) code or name; detected from the text when None.
     bounded : bool
         Run in a child process stopped after :data:`UPLOAD_TIMEOUT_S` or when it needs too
         much memory (the app always does: uploads are untrusted).
@@ -208,9 +216,11 @@ def parse_upload(
     """
     try:
         if bounded:
-            bulletin = run_bounded(parse_file, data, name, county=county, timeout=UPLOAD_TIMEOUT_S)
+            bulletin = run_bounded(
+                parse_area_file, data, name, county=county, timeout=UPLOAD_TIMEOUT_S
+            )
         else:
-            bulletin = parse_file(data, name, county=county)
+            bulletin = parse_area_file(data, name, county=county)
         if not bulletin.items:
             raise GeoInputError(f"{name}：文中没有找到事项", code="bulletin.no_items")
     except GeoInputError as err:
@@ -503,6 +513,137 @@ def _repeat_labels(items_df: pd.DataFrame) -> pd.Series:
         when = dates.get(first)
         out.append(f"{REPEAT_LABEL}（首次 {when}）" if isinstance(when, str) else REPEAT_LABEL)
     return pd.Series(out, index=items_df.index, dtype=object)
+
+
+#: Columns the planner's table keeps even when they are empty.
+KEEP_COLUMNS = ("标题", "乡镇", "编号")
+
+
+def drop_empty_columns(table: pd.DataFrame, keep: Iterable[str] = KEEP_COLUMNS) -> pd.DataFrame:
+    """The table without the columns no row fills (e.g. 日期/期号 when no bulletin has them).
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`items_table`.
+    keep : iterable of str
+        Columns kept anyway. Yes/no columns (已更正) always stay: "no" is an answer.
+
+    Returns
+    -------
+    DataFrame
+    """
+    keep = set(keep)
+    empty = []
+    for col in table.columns:
+        if col in keep or table[col].dtype == bool:
+            continue
+        values = table[col]
+        if not (values.notna() & (values.astype(str).str.strip() != "")).any():
+            empty.append(col)
+    return table.drop(columns=empty)
+
+
+def metric_column(
+    items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str | None
+) -> tuple[str, pd.Series] | None:
+    """The chosen metric as a sortable number column, in a readable unit (万元, 亿元, 人...).
+
+    Parameters
+    ----------
+    items_df, metrics_df : DataFrame
+        Filtered frames; ``metrics_df`` with ``metric_key``.
+    metric_key : str or None
+        None or ``"items"`` gives no column.
+
+    Returns
+    -------
+    (str, Series) or None
+        Header (``"投资额（万元）"``) and one float per row of ``items_df`` (NaN where an
+        item has no figure of the metric), in the same order.
+    """
+    if not metric_key or metric_key == "items":
+        return None
+    per_item = item_metric_totals(metrics_df, metric_key)
+    values = items_df["item_id"].map(per_item).astype(float).reset_index(drop=True)
+    largest = float(values.abs().max()) if values.notna().any() else 0.0
+    scale, unit = readable_scale(metric_key, largest)
+    return f"{agg.metric_name(metric_key)}（{unit}）", values / scale
+
+
+def planner_table(
+    items_df: pd.DataFrame,
+    metrics_df: pd.DataFrame,
+    sector_names: Mapping[str, str] | None = None,
+    metric_key: str | None = None,
+) -> pd.DataFrame:
+    """The app's item table: :func:`items_table` with the chosen metric as a number column
+    after 标题 (largest first), without columns that are empty for the current data.
+
+    Returns
+    -------
+    DataFrame
+        Index reset; ``编号`` (item id) is kept so a row can be found on the map.
+    """
+    table = items_table(items_df, metrics_df, sector_names)
+    column = metric_column(items_df, metrics_df, metric_key)
+    if column is not None:
+        header, values = column
+        table.insert(table.columns.get_loc("标题") + 1, header, values.to_numpy())
+        table = table.sort_values(header, ascending=False, na_position="last", kind="stable")
+    return drop_empty_columns(table).reset_index(drop=True)
+
+
+def item_location(view: Any, item_id: str) -> tuple[float, float] | None:
+    """Where an item is drawn on the map, as ``(lat, lon)`` in WGS84; None when it is not.
+
+    Parameters
+    ----------
+    view : geo.view.MapView
+    item_id : str
+    """
+    points = view.points
+    if points is None or not len(points):
+        return None
+    hit = points[points["item_id"].astype(str) == str(item_id)]
+    if hit.empty or hit.geometry.iloc[0] is None:
+        return None
+    pt = hit.geometry.iloc[0]
+    return float(pt.y), float(pt.x)
+
+
+def clicked_a_marker(state: Mapping | None) -> bool:
+    """Whether the last click ``st_folium`` reports was on a point (an item marker, a cluster,
+    a village dot) rather than a township polygon: its popup speaks for it.
+
+    ``st_folium`` hands back the clicked layer as GeoJSON in ``last_active_drawing``; a
+    point's geometry is a ``Point``.
+    """
+    drawing = (state or {}).get("last_active_drawing")
+    if not isinstance(drawing, Mapping):
+        return False
+    geometry = drawing.get("geometry")
+    return isinstance(geometry, Mapping) and geometry.get("type") == "Point"
+
+
+def map_click(state: Mapping | None) -> tuple | None:
+    """What identifies the last click ``st_folium`` reports, so that the same click read on the
+    next rerun is not taken for a new one (a closed panel stays closed until the next click).
+
+    Returns
+    -------
+    tuple or None
+        The clicked coordinates (and township code when a polygon was clicked).
+    """
+    if not state:
+        return None
+    clicked = state.get("last_object_clicked") or state.get("last_clicked")
+    drawing = state.get("last_active_drawing") or {}
+    props = drawing.get("properties") if isinstance(drawing, Mapping) else None
+    code = props.get("township_code") if isinstance(props, Mapping) else None
+    if not isinstance(clicked, Mapping) or clicked.get("lat") is None:
+        return ("drawing", str(code)) if code else None
+    return (clicked.get("lat"), clicked.get("lng"), str(code) if code else None)
 
 
 def township_summary(
@@ -815,6 +956,30 @@ _YI_FROM = 1e9
 _WAN_FROM = 1e5
 
 
+def readable_scale(metric_key: str, largest: float) -> tuple[float, str]:
+    """Base units per shown unit, and the shown unit, for values up to ``largest``.
+
+    Money reads in 亿元 from 10 亿 on, in 万元 from 10 万 on; other units as they are.
+
+    Parameters
+    ----------
+    metric_key : str
+    largest : float
+        The largest absolute value to show.
+
+    Returns
+    -------
+    (float, str)
+        E.g. ``(1e4, "万元")`` or ``(1.0, "人")``.
+    """
+    unit = agg.metric_unit_zh(metric_key)
+    if unit == "元" and largest >= _YI_FROM:
+        return 1e8, "亿元"
+    if unit == "元" and largest >= _WAN_FROM:
+        return 1e4, "万元"
+    return 1.0, unit
+
+
 def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
     """The range slider of a metric family with totals between ``lo`` and ``hi``.
 
@@ -834,14 +999,7 @@ def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
     """
     import math
 
-    unit = agg.metric_unit_zh(metric_key)
-    scale = 1.0
-    if unit == "元":
-        big = max(abs(lo), abs(hi))
-        if big >= _YI_FROM:
-            scale, unit = 1e8, "亿元"
-        elif big >= _WAN_FROM:
-            scale, unit = 1e4, "万元"
+    scale, unit = readable_scale(metric_key, max(abs(lo), abs(hi)))
     s_lo, s_hi = math.floor(lo / scale + 1e-9), math.ceil(hi / scale - 1e-9)
     if s_lo >= s_hi:
         return None
@@ -889,14 +1047,16 @@ def period_filter(
 
 def report_specs(view: Any, period: str, stem: str, township_code: str | None = None) -> list:
     """Download specs of the monthly report of ``period`` (DOCX and PDF) for ``view`` (the
-    county's view with every period). ``build()`` runs only on click."""
+    county's view with every period, or a function making it, called only on click).
+    ``build()`` runs only on click."""
     import tempfile
 
     from geo.report import monthly_report, write_report
 
     def builder(fmt: str) -> Callable[[], bytes]:
         def build() -> bytes:
-            report = monthly_report(view, period=period, township_code=township_code)
+            whole = view() if callable(view) else view
+            report = monthly_report(whole, period=period, township_code=township_code)
             with tempfile.TemporaryDirectory() as tmp:
                 return write_report(report, Path(tmp) / f"{stem}.{fmt}", fmt).read_bytes()
 
@@ -913,3 +1073,49 @@ def report_specs(view: Any, period: str, stem: str, township_code: str | None = 
         )
         for fmt, mime in mimes.items()
     ]
+
+
+# --------------------------------------------------------------------------- prefectures
+
+
+def area_choices(counties: Mapping[str, str]) -> dict[str, str]:
+    """The app's area menu: the counties, then the prefecture of each (``信阳市（全市）``).
+
+    Parameters
+    ----------
+    counties : mapping
+        ``code -> name`` of the counties on offer (6-digit codes; 4-digit ones pass through).
+
+    Returns
+    -------
+    dict
+        ``code -> label``; a prefecture's code has 4 digits.
+    """
+    out = dict(counties)
+    for code in list(counties):
+        if is_prefecture_code(code) or code[:4] in out:
+            continue
+        try:
+            out[code[:4]] = area_label(find_area(code[:4]))
+        except GeoInputError:
+            continue  # a county directly under its province: no prefecture to offer
+    return out
+
+
+def area_label(area: Any) -> str:
+    """Menu label of a county (its name) or a prefecture (``信阳市（全市）``)."""
+    if isinstance(area, Prefecture):
+        return f"{area.name}（全市）"
+    return str(area.county_name)
+
+
+def prefecture_towns(prefecture: Prefecture, gazetteer_of: Callable[[str], Any]) -> dict:
+    """``township code -> 县·乡镇`` of every county of a prefecture (the 乡镇 filter)."""
+    out: dict[str, str] = {}
+    for code, name in prefecture.counties:
+        try:
+            gaz = gazetteer_of(code)
+        except GeoInputError:
+            continue
+        out.update({t.code: f"{name}·{t.name}" for t in gaz.townships})
+    return out

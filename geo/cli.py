@@ -5,10 +5,13 @@ Subcommands::
     parse PATH|-        parse one bulletin and print it (json, table or csv); stores nothing
     ingest FILE...      parse files into the store (one line per file)
     bulletins           list the store's bulletins;  delete ID  removes one
-    corrections         list reviewers' corrections;  correct ITEM_ID  adds one
+    corrections         list reviewers' corrections;  correct ITEM_ID  adds one (--rule keeps
+                        it as a county rule)
+    review              the items whose place needs review, lowest confidence first
+    rules               county rules from corrections: list, export FILE, import FILE, delete ID
     recut               fix where items are cut: merge ITEM_ID ITEM_ID, split ITEM_ID --at N |
                         --before 文字, list, undo CUT_ID (kept like corrections)
-    regeocode           recompute stored places with the current gazetteer and geocoder
+    regeocode           recompute stored places with the current gazetteer, geocoder and rules
     counties            list the counties the gazetteer knows
     boundaries          import FILE --county X: keep official township boundaries in the store;
                         list: the kept sets;  delete --county X: back to the default layer
@@ -159,14 +162,30 @@ def _sector_names() -> dict[str, str]:
 # --------------------------------------------------------------------------- reading input
 
 
-def _parse_file(path: str, county: str | None, single: bool, date: str | None = None):
-    """Read and parse a bulletin file, or stdin for ``-``."""
-    from geo.pipeline import parse_file
+def _parse_file(
+    path: str,
+    county: str | None,
+    single: bool,
+    rules: list | None = None,
+    date: str | None = None,
+):
+    """Read and parse a bulletin file, or stdin for ``-``; with a prefecture for ``county``,
+    each item is geocoded with its own county (:mod:`geo.prefecture`)."""
+    from geo.prefecture import parse_area_file
 
+    kw = {"county": county, "single": single, "rules": rules, "date": date}
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
-        return parse_file(sys.stdin.buffer, "<stdin>", county=county, single=single, date=date)
-    return parse_file(Path(path), county=county, single=single, date=date)
+        return parse_area_file(sys.stdin.buffer, "<stdin>", **kw)
+    return parse_area_file(Path(path), **kw)
+
+
+def _rule_file(path: str | None) -> list | None:
+    if not path:
+        return None
+    from geo.place_rules import read_rules
+
+    return read_rules(Path(path))
 
 
 def _open_store(path: str | None):
@@ -181,7 +200,7 @@ def _open_store(path: str | None):
 def _cmd_parse(args: argparse.Namespace) -> int:
     from geo.aggregate import item_id
 
-    bulletin = _parse_file(args.path, args.county, args.single_item)
+    bulletin = _parse_file(args.path, args.county, args.single_item, _rule_file(args.rules))
     out = sys.stdout
     if args.format == "json":
         data = bulletin.to_dict()
@@ -220,18 +239,25 @@ def _bulletin_table(bulletin) -> str:
                 sectors.get(it.sector, it.sector) if it.sector else "",
                 SCOPE_ZH.get(p.scope, p.scope),
                 where,
+                _confidence_zh(p.confidence, p.needs_review),
                 "；".join(_metric_zh(m.to_dict()) for m in it.metrics[:3]),
             ]
         )
     table = format_table(
         rows,
-        ["#", "标题", "单位", "行业", "范围", "乡镇/村", "主要指标"],
-        [4, 30, 14, 10, 6, 18, 40],
+        ["#", "标题", "单位", "行业", "范围", "乡镇/村", "置信度", "主要指标"],
+        [4, 30, 14, 10, 6, 18, 10, 40],
     )
     from geo.recut import review_notes
 
     notes = "\n".join(review_notes(bulletin))
     return f"{head} — {len(bulletin.items)} 条 ({bulletin.source_name})\n{table}\n\n{notes}"
+
+
+def _confidence_zh(confidence: float | None, needs_review: bool) -> str:
+    if confidence is None or confidence != confidence:
+        return "未评分"
+    return f"{confidence:.2f}" + (" 待核" if needs_review else "")
 
 
 # --------------------------------------------------------------------------- store commands
@@ -240,61 +266,51 @@ def _bulletin_table(bulletin) -> str:
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from geo.bulk_ingest import bulletin_files, default_jobs, ingest_files
     from geo.pipeline import check_date
 
-    counts = {"created": 0, "unchanged": 0, "failed": 0}
-    if args.county:  # a wrong county is one error, not one per file
-        from geo.gazetteer import load_gazetteer
-
-        load_gazetteer(args.county)
-    date = check_date(args.date)
-    # The store is opened at the first bulletin that parses: a run where every file fails
-    # leaves no empty store file behind.
-    store = None
-    try:
-        # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
-        bar = tqdm(
-            args.files, file=sys.stderr, unit="file", disable=True if len(args.files) < 2 else None
-        )
-        for path in bar:
-            try:
-                bulletin = _parse_file(path, args.county, args.single_item, date)
-                if not bulletin.items:
-                    raise _UsageError("no items found in the text")
-                if not bulletin.header.date:
-                    raise _UsageError(
-                        "简报没有日期（报头和文件属性中都没有），请用 --date 2024-02-01 指定",
-                        code="bulletin.no_date",
-                    )
-                store = store or _open_store(args.store)
-                result = store.ingest(bulletin, reassign_county=args.reassign_county)
-            except (GeoInputError, OSError) as err:
-                if getattr(err, "code", "") == "store.damaged":
-                    raise  # every further file would fail the same way
-                counts["failed"] += 1
-                msg = one_line(err)
-                msg = msg if path in msg else f"{path}: {msg}"
-                tqdm.write(f"error: {msg}", file=sys.stderr)
-                continue
-            status = "created" if result.created else "unchanged"
-            counts[status] += 1
-            repeats = f"  {result.n_repeats} 条重复" if result.n_repeats else ""
-            tqdm.write(
-                f"{status:9}  {result.bulletin_id[:12]}  {result.n_items:3d} items  "
-                f"{bulletin.header.date}{repeats}  {path}",
-                file=sys.stdout,
-            )
-            for warning in bulletin.warnings if result.created else ():
-                tqdm.write(f"           提示：{warning.message}", file=sys.stdout)
-    finally:
-        if store is not None:
-            store.close()
-    where = f"store {store.path}" if store is not None else "nothing stored"
-    print(
-        f"{counts['created']} created, {counts['unchanged']} unchanged, "
-        f"{counts['failed']} failed; {where}"
+    date = check_date(args.date)  # a bad date is one error before any file is read
+    files, missing = bulletin_files(args.files)
+    for outcome in missing:
+        tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+    if not files and not missing:
+        raise _UsageError("文件夹中没有简报文件（.txt / .pdf / .docx）")
+    # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
+    bar = tqdm(
+        total=len(files), file=sys.stderr, unit="份", disable=True if len(files) < 2 else None
     )
-    return 2 if counts["failed"] else 0
+
+    def report(outcome) -> None:
+        bar.update(1)
+        if outcome.status == "failed":
+            tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+            return
+        when = f"{outcome.date}  " if outcome.date else ""
+        repeats = f"{outcome.n_repeats} 条重复  " if outcome.n_repeats else ""
+        tqdm.write(
+            f"{outcome.status:9}  {(outcome.bulletin_id or '')[:12]}  "
+            f"{outcome.n_items:3d} items  {when}{repeats}{outcome.path}",
+            file=sys.stdout,
+        )
+        for warning in outcome.warnings:
+            tqdm.write(f"           提示：{warning}", file=sys.stdout)
+
+    try:
+        summary = ingest_files(
+            files,
+            store_location=args.store,
+            county=args.county,
+            single=args.single_item,
+            reassign_county=args.reassign_county,
+            jobs=args.jobs or default_jobs(),
+            on_outcome=report,
+            date=date,
+        )
+    finally:
+        bar.close()
+    summary.failed += len(missing)
+    print(summary.to_text())
+    return 2 if summary.failed else 0
 
 
 def _cmd_bulletins(args: argparse.Namespace) -> int:
@@ -404,16 +420,34 @@ def _cmd_correct(args: argparse.Namespace) -> int:
             if args.village is not None:
                 in_town = _cell(row["township_code"]) if township_code is None else township_code
                 village_code = _resolve_village(gaz, args.village, in_town or None)
-        store.correct(
-            args.item_id,
-            township_code=township_code,
-            village_code=village_code,
-            sector=args.sector,
-            repeat_of=_repeat_choice(args.repeat_of),
-            cumulative=_yes_no(args.cumulative),
-            note=args.note,
-            gazetteer=gaz,
-        )
+        counting = {"repeat_of": _repeat_choice(args.repeat_of)}
+        counting["cumulative"] = _yes_no(args.cumulative)
+        counting = {k: v for k, v in counting.items() if v is not None}
+        given = (args.township, args.village, args.sector)
+        if any(v is not None for v in given) or counting:
+            store.correct(
+                args.item_id,
+                township_code=township_code,
+                village_code=village_code,
+                sector=args.sector,
+                **counting,
+                note=args.note,
+                gazetteer=gaz,
+            )
+        elif not args.rule:
+            raise _UsageError(
+                "nothing to correct: give --township, --village, --sector, --repeat-of,"
+                " --cumulative or --rule"
+            )
+        rule = None
+        if args.rule:
+            rule = store.rule_from_correction(
+                args.item_id,
+                kind=args.rule,
+                text=args.rule_text,
+                author=args.author,
+                note=args.note,
+            )
         items_df, _ = store.frames()
         r = items_df[items_df["item_id"] == args.item_id].iloc[0]
     where = "/".join(str(x) for x in (r["township"], r["village"]) if isinstance(x, str) and x)
@@ -421,6 +455,8 @@ def _cmd_correct(args: argparse.Namespace) -> int:
     counting = f"重复（首次报道 {r['repeat_of']}）" if _cell(r["repeat_of"]) else "新事项"
     counting += "；累计数" if bool(r["cumulative"]) else ""
     print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}; {counting}")
+    if rule is not None:
+        print(f"已保存{rule.label}；新导入的事项将按此规则定位，已导入的请运行 regeocode")
     return 0
 
 
@@ -527,10 +563,128 @@ def _preview(item, width: int = 24) -> str:
 
 
 def _cmd_regeocode(args: argparse.Namespace) -> int:
+    county_code = None
+    if args.county:
+        from geo.gazetteer import load_gazetteer
+
+        county_code = load_gazetteer(args.county).county_code
     with _open_store(args.store) as store:
-        changed = store.regeocode()
+        changed = store.regeocode(county_code=county_code)
     print(f"{changed} items got a new place")
     return 0
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from geo.review import alternatives_text, review_queue
+
+    with _open_store(args.store) as store:
+        items_df, _ = store.frames()
+    queue = review_queue(items_df, include_reviewed=args.all)
+    if args.limit:
+        queue = queue.head(args.limit)
+    if args.format == "csv":
+        _write_csv(queue, sys.stdout)
+        return 0
+    rows = [
+        [
+            r.item_id,
+            _confidence_zh(r.confidence, bool(r.needs_review) and not r.corrected),
+            SCOPE_ZH.get(r.scope, r.scope),
+            "/".join(x for x in (r.township, r.village) if isinstance(x, str) and x),
+            alternatives_text(r.alternatives),
+            r.headline or r.body,
+        ]
+        for r in queue.itertuples()
+    ]
+    print(
+        format_table(
+            rows,
+            ["item_id", "置信度", "范围", "乡镇/村", "其他可能", "标题"],
+            [16, 10, 6, 16, 36, 30],
+        )
+    )
+    n = int(review_queue(items_df)["item_id"].count())
+    print(f"待核 {n} 条（共 {len(items_df)} 条）")
+    return 0
+
+
+def _rules_county(args: argparse.Namespace) -> str | None:
+    if not getattr(args, "county", None):
+        return None
+    from geo.gazetteer import load_gazetteer
+
+    return load_gazetteer(args.county).county_code
+
+
+def _cmd_rules_list(args: argparse.Namespace) -> int:
+    from geo.place_rules import RULE_KINDS_ZH, rules_to_csv, rules_to_json
+
+    with _open_store(args.store) as store:
+        rules = store.rules(_rules_county(args))
+    if args.format == "csv":
+        sys.stdout.write(rules_to_csv(rules))
+        return 0
+    if args.format == "json":
+        sys.stdout.write(rules_to_json(rules))
+        return 0
+    if not rules:
+        print("数据库中还没有规则")
+        return 0
+    rows = [
+        [
+            r.id,
+            r.county_code,
+            RULE_KINDS_ZH.get(r.kind, r.kind),
+            r.text,
+            "/".join(x for x in (r.township, r.village) if x),
+            r.author,
+            r.created_at,
+            r.note,
+        ]
+        for r in rules
+    ]
+    heads = ["id", "县代码", "类型", "原文", "乡镇/村", "创建人", "创建时间", "说明"]
+    print(format_table(rows, heads, [6, 6, 10, 16, 20, 10, 25, 30]))
+    return 0
+
+
+def _cmd_rules_export(args: argparse.Namespace) -> int:
+    from geo.place_rules import rules_to_csv, rules_to_json
+
+    out = Path(args.out)
+    fmt = args.format or ("json" if out.suffix.lower() == ".json" else "csv")
+    with _open_store(args.store) as store:
+        rules = store.rules(_rules_county(args))
+    text = rules_to_json(rules) if fmt == "json" else rules_to_csv(rules)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"已导出 {len(rules)} 条规则到 {out}")
+    return 0
+
+
+def _cmd_rules_import(args: argparse.Namespace) -> int:
+    from geo.place_rules import read_rules
+
+    rules = read_rules(Path(args.file))
+    with _open_store(args.store) as store:
+        counts = store.import_rules(rules, replace=args.replace)
+    print(
+        f"已导入 {counts['added']} 条规则，替换 {counts['replaced']} 条，"
+        f"保留原有 {counts['kept']} 条；已导入的事项请运行 regeocode 以应用新规则"
+    )
+    return 0
+
+
+def _cmd_rules_delete(args: argparse.Namespace) -> int:
+    with _open_store(args.store) as store:
+        if not store.delete_rule(args.rule_id):
+            raise _UsageError(f"数据库中没有编号为 {args.rule_id} 的规则")
+    print(f"已删除规则 {args.rule_id}")
+    return 0
+
+
+def _rules_usage(args: argparse.Namespace) -> int:
+    raise _UsageError("choose an action: rules list|export|import|delete")
 
 
 def _cmd_counties(args: argparse.Namespace) -> int:
@@ -585,7 +739,7 @@ def _cmd_boundaries_import(args: argparse.Namespace) -> int:
     if not result.refused and not args.check:
         with _open_store(args.store) as store:
             save_result(result, store=store)
-            where = store.path
+            where = store.location
     print(result.to_text())
     if args.table:
         rows = result.table.itertuples(index=False)
@@ -677,10 +831,12 @@ def _export_frames(args: argparse.Namespace):
 
 
 def _export_county(args: argparse.Namespace, items_df):
+    """The county's gazetteer, or the prefecture, of the export."""
     from geo.gazetteer import load_gazetteer
+    from geo.prefecture import find_area
 
     if args.county:
-        return load_gazetteer(args.county)
+        return find_area(args.county)
     codes = sorted({c for c in items_df["county_code"].dropna() if c})
     if len(codes) > 1:
         raise _UsageError(
@@ -697,7 +853,8 @@ def _export_store(store_arg: str | None):
     """The store, or None when its file does not exist (it is not created just to look)."""
     from geo import paths
 
-    return _open_store(store_arg) if paths.store_path(store_arg).exists() else None
+    where = paths.store_location(store_arg)
+    return _open_store(store_arg) if isinstance(where, str) or where.exists() else None
 
 
 def _export_townships(args: argparse.Namespace, gaz):
@@ -722,10 +879,79 @@ def _export_townships(args: argparse.Namespace, gaz):
             store.close()
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
+def _export_filters(args: argparse.Namespace, area, resolve_township) -> tuple:
+    """``(Filters, metric key)`` of the export, checked against the taxonomy and metric keys."""
     from geo import aggregate as agg
+
+    sectors = tuple(args.sector or ())
+    known = _sector_names()
+    unknown = [s for s in sectors if known and s not in known]
+    if unknown:
+        raise _UsageError(f"unknown sector {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    town_codes = tuple(resolve_township(area, t) for t in (args.township or ()))
+    metric = args.metric or "items"
+    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
+    if metric not in keys:
+        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
+    return agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c)), metric
+
+
+def _prefecture_township(prefecture, value: str) -> str:
+    """A township of any county of the prefecture: its code, or a name unique in the
+    prefecture (``槐店乡``, or ``光山县槐店乡`` where two counties have one)."""
+    from geo.gazetteer import load_gazetteer
+
+    if value.strip().lower() in _CLEAR or re.fullmatch(r"\d{9}|\d{12}", value):
+        return "" if value.strip().lower() in _CLEAR else value[:9]
+    named = [(c, n) for c, n in prefecture.counties if value.startswith(n)]
+    found = []
+    for code, name in named or prefecture.counties:
+        short = value[len(name) :] if named else value
+        found += [(name, t) for t in load_gazetteer(code).match_township_name(short)]
+    if len(found) != 1:
+        options = "、".join(f"{c}{t.name} {t.code}" for c, t in found)
+        why = f"is ambiguous in {prefecture.name}: {options}" if found else "not found"
+        raise _UsageError(f"township {value!r} {why}")
+    return found[0][1].code
+
+
+def _export_view(args: argparse.Namespace, items_df, metrics_df):
+    """The MapView of the export: a county's (its layer in use) or a prefecture's."""
+    from geo import aggregate as agg
+    from geo.prefecture import Prefecture
+    from geo.workflows import county_frames, county_view, prefecture_townships, prefecture_view
+
+    area = _export_county(args, items_df)
+    code = area.code if isinstance(area, Prefecture) else area.county_code
+    items_df, metrics_df = county_frames(items_df, metrics_df, code, keep_unknown=True)
+    metrics_df = agg.assign_metric_keys(metrics_df)
+    if isinstance(area, Prefecture):
+        if args.boundaries:
+            raise _UsageError("--boundaries 只用于单个县（区）：请用 boundaries import 逐县导入")
+        filters, metric = _export_filters(args, area, _prefecture_township)
+        store = _export_store(args.store)
+        try:
+            townships = prefecture_townships(area, store=store)
+        finally:
+            if store is not None:
+                store.close()
+        return prefecture_view(items_df, metrics_df, townships, filters=filters, metric_key=metric)
+    filters, metric = _export_filters(args, area, _resolve_township)
+    # without polygons the data exports still work; the map exports draw the outline or fail
+    # with ExportError (one line)
+    return county_view(
+        items_df,
+        metrics_df,
+        _export_townships(args, area),
+        county=area.county_name,
+        gazetteer=area,
+        filters=filters,
+        metric_key=metric,
+    )
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
     from geo import export
-    from geo.workflows import county_frames, county_view
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in EXPORT_FORMATS:
@@ -733,34 +959,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             f"cannot tell the format of {args.out}; give --format ({'|'.join(EXPORT_FORMATS)})"
         )
     items_df, metrics_df = _export_frames(args)
-    gaz = _export_county(args, items_df)
-    items_df, metrics_df = county_frames(items_df, metrics_df, gaz.county_code, keep_unknown=True)
-    metrics_df = agg.assign_metric_keys(metrics_df)
-    active = _export_townships(args, gaz)
-
-    sectors = tuple(args.sector or ())
-    known = _sector_names()
-    unknown = [s for s in sectors if known and s not in known]
-    if unknown:
-        raise _UsageError(f"unknown sector {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    town_codes = tuple(_resolve_township(gaz, t) for t in (args.township or ()))
-    metric = args.metric or "items"
-    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
-    if metric not in keys:
-        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
-
-    filters = agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c))
-    # without polygons the data exports still work; the map exports draw the outline or fail
-    # with ExportError (one line)
-    view = county_view(
-        items_df,
-        metrics_df,
-        active,
-        county=gaz.county_name,
-        gazetteer=gaz,
-        filters=filters,
-        metric_key=metric,
-    )
+    view = _export_view(args, items_df, metrics_df)
     out = Path(args.out)
     if out.is_dir():
         raise _UsageError(f"--out {out} is a folder; give a file name")
@@ -973,26 +1172,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (
+    commands = (
         _add_text_commands,
         _add_store_commands,
+        _add_review_commands,
         _add_boundary_commands,
         _add_export,
         _add_time_commands,
-    ):
+    )
+    for add in commands:
         add(sub)
     return p
 
 
 def _store_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "--store", metavar="PATH", help="store file (default: $GEO_STORE or user data dir)"
+        "--store",
+        metavar="PATH_OR_URL",
+        help="store: a SQLite file or postgresql://user@host/db "
+        "(default: $GEO_STORE or user data dir)",
     )
 
 
 def _county_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
-        "--county", metavar="NAME_OR_CODE", help="county (default: detected from the text)"
+        "--county",
+        metavar="NAME_OR_CODE",
+        help="county (息县, 411528) or prefecture (信阳市, 4115: each item placed in its own "
+        "county); default: detected from the text",
     )
     sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
 
@@ -1017,16 +1224,31 @@ def _add_text_commands(sub) -> None:
     sp.add_argument("path", metavar="PATH", help="bulletin file (.txt/.pdf/.docx) or - for stdin")
     _county_args(sp)
     sp.add_argument("--format", choices=("json", "table", "csv"), default="json")
+    sp.add_argument(
+        "--rules", metavar="FILE", help="county rules to apply (a file from `rules export`)"
+    )
     sp.set_defaults(func=_cmd_parse)
 
-    sp = sub.add_parser("ingest", help="parse bulletin files into the store")
-    sp.add_argument("files", nargs="+", metavar="FILE")
+    sp = sub.add_parser(
+        "ingest", help="parse bulletin files (or every bulletin in folders) into the store"
+    )
+    sp.add_argument(
+        "files", nargs="+", metavar="FILE_OR_DIR", help=".txt/.pdf/.docx files or folders"
+    )
     _county_args(sp)
     sp.add_argument(
         "--date",
         metavar="YYYY-MM-DD",
         help="the bulletins' date where the masthead gives none (the masthead's date wins); "
         "a bulletin with no date at all is refused",
+    )
+    sp.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="parse in N processes (0 = one per CPU core); a killed run is resumed by running "
+        "it again: files already stored are skipped",
     )
     sp.add_argument(
         "--reassign-county",
@@ -1079,14 +1301,60 @@ def _add_store_commands(sub) -> None:
         help="its figures are running totals (counted at their latest value) or not",
     )
     sp.add_argument("--note", default="", help="why (kept with the correction)")
+    sp.add_argument(
+        "--rule",
+        choices=("alias", "unit", "landmark"),
+        help="also keep the place as a county rule: alias (a short form in the item means the "
+        "township), unit (the reporting unit is the township), landmark (a landmark or natural "
+        "village in the item lies in the village)",
+    )
+    sp.add_argument("--rule-text", metavar="TEXT", help="the short form or landmark as written")
+    sp.add_argument("--author", default="", help="who keeps the rule")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_correct)
 
     _add_recut_parser(sub, _store_arg)
 
     sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county's bulletins")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_regeocode)
+
+
+def _add_review_commands(sub) -> None:
+    """review, rules list|export|import|delete."""
+    sp = sub.add_parser("review", help="items whose place needs review, lowest confidence first")
+    sp.add_argument("--all", action="store_true", help="also list items that need no review")
+    sp.add_argument("--limit", type=int, default=0, metavar="N", help="at most N items")
+    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_review)
+
+    sp = sub.add_parser("rules", help="county rules kept from reviewers' corrections")
+    sp.set_defaults(func=_rules_usage)
+    rsub = sp.add_subparsers(dest="rules_command", metavar="ACTION")
+    rp = rsub.add_parser("list", help="list the kept rules")
+    rp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
+    rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _store_arg(rp)
+    rp.set_defaults(func=_cmd_rules_list)
+    rp = rsub.add_parser("export", help="write the rules to a CSV or JSON file")
+    rp.add_argument("out", metavar="FILE", help=".csv or .json")
+    rp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
+    rp.add_argument("--format", choices=("csv", "json"), help="default: from FILE")
+    _store_arg(rp)
+    rp.set_defaults(func=_cmd_rules_export)
+    rp = rsub.add_parser("import", help="keep the rules of a CSV or JSON rule file")
+    rp.add_argument("file", metavar="FILE")
+    rp.add_argument(
+        "--replace", action="store_true", help="a rule for the same text replaces the kept one"
+    )
+    _store_arg(rp)
+    rp.set_defaults(func=_cmd_rules_import)
+    rp = rsub.add_parser("delete", help="forget one rule")
+    rp.add_argument("rule_id", type=int, metavar="ID")
+    _store_arg(rp)
+    rp.set_defaults(func=_cmd_rules_delete)
 
 
 def _add_boundary_commands(sub) -> None:

@@ -26,8 +26,13 @@ from geo.paths import config_dir
 from geo.sectors import sector_names
 
 __all__ = [
+    "APPROXIMATE_BADGE",
+    "APPROXIMATE_EXPLANATION",
     "APPROXIMATE_NOTE",
+    "BASEMAP_OFFLINE_NOTE",
     "COUNTY_ITEMS_LABEL",
+    "COUNTY_UNIT_COLOR",
+    "COUNTY_UNIT_LEGEND",
     "CUMULATIVE_LABEL",
     "DIVERGING",
     "MEASURED_UNITS",
@@ -47,7 +52,9 @@ __all__ = [
     "Classes",
     "classify",
     "classify_change",
+    "county_units_note",
     "format_change",
+    "format_share",
     "format_value",
     "item_title",
     "metric_texts",
@@ -60,7 +67,33 @@ __all__ = [
 ]
 
 APPROXIMATE_NOTE = "示意范围，非官方边界 — 请上传官方乡镇边界"
+#: The compact badge on every map drawn with approximate township areas.
+APPROXIMATE_BADGE = "示意范围，非官方边界"
+#: What the badge opens: what the approximate areas are and what they are not for.
+APPROXIMATE_EXPLANATION = (
+    "乡镇边界为示意范围，非官方边界。",
+    "这些范围是本项目根据乡镇驻地位置、公开的面积和相邻关系估算的，边界误差可达数公里。",
+    "可用于大致查看各乡镇的工作分布；不能用于面积统计、权属或归属判定，也不能作为正式边界使用。",
+    "事项标在所属乡镇或村的示意点上，不是精确位置。",
+    "取得官方乡镇边界（shapefile zip / GeoJSON / GeoPackage）后导入，地图与导出即改用官方边界。",
+)
+#: Said once on the map when the chosen base map's tiles cannot be loaded.
+BASEMAP_OFFLINE_NOTE = "底图无法加载（网络不通或被拦截），已关闭底图；乡镇、事项等图层照常显示"
 NO_TOWNSHIPS_NOTE = "尚无乡镇边界：仅显示县界与全县事项，请上传乡镇边界"
+#: Legend entry of a prefecture map's counties drawn as one unit (no township polygons).
+COUNTY_UNIT_LEGEND = "全县合计（无乡镇边界，不分级）"
+#: Their fill: a plain grey-blue, apart from the classes and from 无数据's hatch.
+COUNTY_UNIT_COLOR = "#dde4ea"
+
+
+def county_units_note(names: list[str]) -> str:
+    """The plain note of a prefecture map on its counties without township polygons."""
+    if not names:
+        return ""
+    shown = "、".join(names[:6]) + (f"等 {len(names)} 个县（区）" if len(names) > 6 else "")
+    return f"{shown}尚无乡镇边界：只显示县界与全县合计，不参与乡镇分级"
+
+
 #: Why a map export cannot be drawn.
 NO_MAP_NOTE = "没有乡镇边界，无法导出地图：请先上传乡镇边界（CSV、GeoJSON、GeoPackage 仍可导出）"
 #: What the markers at the county seat are (legend and popups).
@@ -440,3 +473,25 @@ def _ramp(n: int) -> list[str]:
     if n == 2:
         return [RAMP[1], RAMP[3]]
     return [RAMP[round(i * (len(RAMP) - 1) / (n - 1))] for i in range(n)]
+
+
+def format_share(part: float | None, whole: float | None) -> str:
+    """A share as planners write it: ``"37.5%"``, ``"100%"``, ``"<0.1%"``; ``"—"`` without a whole.
+
+    Parameters
+    ----------
+    part, whole : float or None
+        Both in the same unit.
+
+    Returns
+    -------
+    str
+    """
+    if part is None or whole is None or not np.isfinite(part) or not np.isfinite(whole):
+        return "—"
+    if whole <= 0:
+        return "—"
+    share = 100.0 * float(part) / float(whole)
+    if 0 < share < 0.1:
+        return "<0.1%"
+    return f"{_num(round(share, 1))}%"

@@ -38,6 +38,7 @@ from geo.display import (
     sector_label,
 )
 from geo.errors import ExportError
+from geo.review import alternatives_text
 from geo.view import MapView, filter_summary
 from geo.webmap import build_map
 
@@ -367,6 +368,8 @@ def _items_table(view: MapView) -> pd.DataFrame:
     """Items with their metrics: a readable ``metrics`` column and one total column per key."""
 
     items = view.items_df.copy()
+    if "alternatives" in items:  # the stored JSON list as one readable cell
+        items["alternatives"] = items["alternatives"].map(alternatives_text)
     m = agg._with_keys(view.metrics_df)
     if len(m):
         # the item's value of each key is its counted figure, as on the map (never a sum of

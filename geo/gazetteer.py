@@ -82,7 +82,12 @@ _VILLAGE_SUFFIXES = (
     ("社区村民委员会", "社区"),
     ("村村民委员会", "村"),
     ("村民委员会", "村"),
+    # 大梁村村委会 is 大梁村 (29k NBS names are written so), not 大梁村村
+    ("村村委员会", "村"),
+    ("村村委会", "村"),
+    ("村委员会", "村"),
     ("村委会", "村"),
+    ("村委", "村"),  # 红泥井村委 (38 NBS names)
     ("居民委员会", "社区"),
     ("居委会", "社区"),
 )
@@ -295,17 +300,37 @@ def variant_key(name: str) -> str:
 def village_short_name(full_name: str) -> str:
     """Short village name: 新庄村民委员会 → 新庄村, 北街社区居民委员会 → 北街社区."""
     s = to_simplified(full_name).strip()
+    if s.endswith("委员会会"):  # 花园村村民委员会会: a doubled 会 in the NBS list
+        s = s[:-1]
     for suffix, repl in _VILLAGE_SUFFIXES:
         if s.endswith(suffix) and len(s) > len(suffix):
             return s[: -len(suffix)] + repl
     return s
 
 
-def _village_aliases(short: str) -> tuple[str, ...]:
+def _without_prefixes(short: str, prefixes: tuple[str, ...]) -> str:
+    """``short`` without a leading county and/or township name: 1,319 NBS village names are
+    written 韶山市清溪镇清溪村村民委员会 or 栾川县庙子镇庄子村…; the village is 清溪村."""
+    ordered = sorted({p for p in prefixes if p and len(p) >= 2}, key=lambda p: (-len(p), p))
+    stripped = True
+    while stripped:  # county, then township, whichever order they come in
+        stripped = False
+        for prefix in ordered:
+            if short.startswith(prefix) and len(short) - len(prefix) >= 2:
+                short, stripped = short[len(prefix) :], True
+                break
+    return short
+
+
+def _village_aliases(short: str, full: str = "") -> tuple[str, ...]:
     out = []
     m = re.match(r"^(.{2,})街(社区)$", short)
     if m:
         out.append(m.group(1) + m.group(2))  # 和平街社区 is written 和平社区
+    if short.endswith("村") and full.endswith(("村村委会", "村村民委员会", "村村委员会")):
+        out.append(short + "村")  # 王村村委会 (王村) is also written 王村村
+    if short.endswith("嘎查村") and len(short) >= 5:
+        out.append(short[:-1])  # 海流斯太嘎查村民委员会 is the 嘎查 (village) 海流斯太嘎查
     return tuple(out)
 
 
@@ -366,11 +391,28 @@ def _township_aliases(name: str, former: str, kind: str, taken: set[str]) -> lis
     return [a for a in dict.fromkeys(out) if a != name and a not in taken]
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=2)
+def _province_rows(prov: str) -> tuple[dict[str, list[list[str]]], dict[str, list[list[str]]]]:
+    """A province's township rows by county code and village rows by 9-digit NBS prefix.
+
+    Read once per province (a small cache): loading many counties of one province, as an
+    evaluation run does, then reads each compressed file once, not once per county.
+    """
+    towns: dict[str, list[list[str]]] = {}
+    for r in _read_gz_csv(DATA_DIR / "townships" / f"{prov}.csv.gz"):
+        towns.setdefault(r[3], []).append(r)
+    villages: dict[str, list[list[str]]] = {}
+    for r in _read_gz_csv(DATA_DIR / "villages" / f"{prov}.csv.gz"):
+        villages.setdefault(r[0][:9], []).append(r)
+    return towns, villages
+
+
+@functools.lru_cache(maxsize=1024)  # one object per county (callers cache on it); each is small
 def _load_by_code(code: str) -> Gazetteer:
     row = _counties().set_index("code").loc[code]
     prov = code[:2]
-    rows = [r for r in _read_gz_csv(DATA_DIR / "townships" / f"{prov}.csv.gz") if r[3] == code]
+    province_towns, province_villages = _province_rows(prov)
+    rows = list(province_towns.get(code, []))
     curated = _curated_aliases()
     # A unit "replaced" by another (城关镇 → 父城街道) is dropped; its villages move over.
     replaced = {
@@ -389,11 +431,14 @@ def _load_by_code(code: str) -> Gazetteer:
         kinds = tuple(dict.fromkeys((a, k) for a, k in curated.get(code9, []) if a != name))
         townships.append(Township(code9, name, kind, tuple(aliases), sources, nbs_code, kinds))
     villages = []
-    for vcode, vname in _read_gz_csv(DATA_DIR / "villages" / f"{prov}.csv.gz"):
+    town_names = {r[0]: (r[1], r[6]) for r in rows}
+    county_names = (row["name"], row["short_name"])
+    for vcode, vname in sorted(v for nbs in remap for v in province_villages.get(nbs, [])):
         tcode = remap.get(vcode[:9])
         if tcode:
-            short = village_short_name(vname)
-            villages.append(Village(vcode, short, vname, tcode, _village_aliases(short)))
+            prefixes = (*county_names, *town_names.get(tcode, ()))
+            short = _without_prefixes(village_short_name(vname), prefixes)
+            villages.append(Village(vcode, short, vname, tcode, _village_aliases(short, vname)))
     return Gazetteer(
         county_name=row["name"],
         county_code=code,

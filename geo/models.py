@@ -16,6 +16,7 @@ __all__ = [
     "SCOPES",
     "UNITS",
     "UNIT_STYLES_ZH",
+    "Alternative",
     "Bulletin",
     "BulletinHeader",
     "Evidence",
@@ -84,6 +85,23 @@ class Evidence:
     kind: str  # "township", "village", "county_body", "county", "outside"
     reason: str = ""
     used: bool = True
+    deciding: bool = False  # the mention that decided the place (highlighted for reviewers)
+
+    def to_dict(self) -> dict:
+        """JSON-ready record."""
+        return asdict(self)
+
+
+@dataclass
+class Alternative:
+    """Another answer the geocoder considered, with its estimated probability."""
+
+    scope: str
+    township: str | None = None
+    township_code: str | None = None
+    village: str | None = None
+    village_code: str | None = None
+    score: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-ready record."""
@@ -92,7 +110,14 @@ class Evidence:
 
 @dataclass
 class Place:
-    """The geocoder's answer for one item."""
+    """The geocoder's answer for one item.
+
+    ``confidence`` is the estimated probability (0–1) that the township — or county-wide — is
+    right (calibrated on labelled items); ``needs_review`` is true below the documented
+    threshold (``docs/geocoding.md``); ``alternatives`` are the next answers with their
+    probabilities. ``confidence`` is None for a place that was never scored (stored before
+    scoring existed).
+    """
 
     scope: str = "unknown"
     county: str | None = None
@@ -103,6 +128,9 @@ class Place:
     village_code: str | None = None
     outside: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    confidence: float | None = None
+    needs_review: bool = False
+    alternatives: list[Alternative] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready record, evidence included (``asdict`` recurses into it)."""
@@ -155,6 +183,9 @@ class Item:
             "village": self.place.village,
             "village_code": self.place.village_code,
             "outside": list(self.place.outside),
+            "confidence": self.place.confidence,
+            "needs_review": self.place.needs_review,
+            "alternatives": [a.to_dict() for a in self.place.alternatives],
             "evidence": [e.to_dict() for e in self.place.evidence],
             "metrics": [m.to_dict() for m in self.metrics],
         }

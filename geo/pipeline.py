@@ -20,6 +20,7 @@ from geo.masthead import parse_header
 from geo.metrics import extract_metrics
 from geo.models import Bulletin, Item, Layout, ParseWarning
 from geo.normalise import normalise_text
+from geo.place_rules import CountyRules
 from geo.running_totals import mark_running_totals
 from geo.sectors import Taxonomy, classify_sector, load_taxonomy
 
@@ -30,6 +31,8 @@ def annotate_items(
     items: list[Item],
     gazetteer: _gaz.Gazetteer | None,
     taxonomy: Taxonomy | None = None,
+    *,
+    rules: CountyRules | None = None,
 ) -> list[Item]:
     """Fill metrics (running totals marked), sectors and places of ``items`` in place.
 
@@ -41,6 +44,8 @@ def annotate_items(
         The bulletin's county; without one every place is ``unknown``.
     taxonomy : geo.sectors.Taxonomy, optional
         Defaults to the bundled ``data/config/sectors.json``.
+    rules : geo.place_rules.CountyRules, optional
+        The county's rules from reviewers' corrections.
 
     Returns
     -------
@@ -53,7 +58,7 @@ def annotate_items(
         mark_running_totals([item])
         result = classify_sector(item.headline, item.body, item.unit, taxonomy)
         item.sector, item.sectors, item.sector_cues = result.primary, result.sectors, result.cues
-        item.place = geocode_item(item, gazetteer)
+        item.place = geocode_item(item, gazetteer, rules=rules)
     return items
 
 
@@ -63,6 +68,7 @@ def parse_text(
     county: str | None = None,
     single: bool = False,
     source_name: str = "<text>",
+    rules: list | CountyRules | None = None,
 ) -> Bulletin:
     """Parse a bulletin's raw text into a :class:`~geo.models.Bulletin`.
 
@@ -76,6 +82,8 @@ def parse_text(
         Treat the whole text as one item.
     source_name : str
         File name shown to users and stored with the bulletin.
+    rules : list of geo.place_rules.PlaceRule or CountyRules, optional
+        Reviewers' county rules; those of the bulletin's county are applied.
 
     Returns
     -------
@@ -94,7 +102,7 @@ def parse_text(
     if not split.items:
         # A text with no recognisable item structure (one pasted news story) is one item.
         split = Split(single_item(text), Layout("single"), [], split.furniture)
-    annotate_items(split.items, gazetteer)
+    annotate_items(split.items, gazetteer, rules=_rules_of(rules, gazetteer))
     return Bulletin(
         source_name=source_name,
         text=text,
@@ -107,6 +115,17 @@ def parse_text(
         warnings=split.warnings,
         furniture=split.furniture,
     )
+
+
+def _rules_of(
+    rules: list | CountyRules | None, gazetteer: _gaz.Gazetteer | None
+) -> CountyRules | None:
+    if not rules or gazetteer is None:
+        return None
+    if isinstance(rules, CountyRules):
+        return rules if rules.county_code == gazetteer.county_code else None
+    own = tuple(r for r in rules if r.county_code == gazetteer.county_code)
+    return CountyRules(gazetteer.county_code, own)
 
 
 def check_date(text: str | dt.date | None) -> str | None:
@@ -192,6 +211,7 @@ def parse_file(
     county: str | None = None,
     single: bool = False,
     date: str | None = None,
+    rules: list | CountyRules | None = None,
 ) -> Bulletin:
     """Read a bulletin file (.txt/.pdf/.docx, path or bytes) and parse it.
 
@@ -204,7 +224,7 @@ def parse_file(
         The file, or its content (an upload, stdin).
     name : str, optional
         File name for messages and the stored bulletin; defaults to the path's name.
-    county, single
+    county, single, rules
         As for :func:`parse_text`.
     date : str, optional
         The bulletin's date when its masthead has none (ISO, see :func:`check_date`); without
@@ -219,5 +239,5 @@ def parse_file(
     """
     raw, file_date = read_bulletin_file(source, name)
     label = name or (Path(source).name if isinstance(source, str | Path) else "<upload>")
-    bulletin = parse_text(raw, county=county, single=single, source_name=label)
+    bulletin = parse_text(raw, county=county, single=single, source_name=label, rules=rules)
     return date_bulletin(bulletin, given=check_date(date), file_date=file_date)

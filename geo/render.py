@@ -23,10 +23,13 @@ from geo import aggregate as agg
 from geo.boundaries import metric_crs
 from geo.display import (
     APPROXIMATE_NOTE,
+    COUNTY_UNIT_COLOR,
+    COUNTY_UNIT_LEGEND,
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
     classify,
     classify_change,
+    county_units_note,
     sector_color,
 )
 from geo.view import filter_summary
@@ -192,21 +195,34 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
     if not len(tables) and outline is None:
         raise ValueError("nothing to draw: no township polygons and no county outline")
     crs = metric_crs_of(tables if len(tables) else outline)
-    tw = tables.to_crs(crs)
+    tables = tables.to_crs(crs)
+    # a prefecture's counties without townships: one unit each, outside the classes
+    is_unit = tables["unit"].eq("county") if "unit" in tables else tables.index.isna()
+    tw, units = tables[~is_unit], tables[is_unit]
     classes = classify(tw["value"].to_numpy(dtype=float), agg.metric_unit_zh(view.metric_key))
     _draw_townships(ax, tw, classes)
+    if len(units):
+        units.plot(ax=ax, color=COUNTY_UNIT_COLOR, edgecolor="#777777", linewidth=0.8, zorder=2)
     if outline is not None:
         outline = outline.to_crs(crs)
         outline.boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=4)
     if items and points is not None and len(points):
         _draw_items(ax, points.to_crs(crs))
-    bounds = _frame_axes(ax, tw if len(tw) else outline)
+    extent = tw if len(tw) else outline
+    if len(units) and outline is not None:
+        extent = outline
+    bounds = _frame_axes(ax, extent)
     base = max(7.0, min(13.0, min(ax.figure.get_size_inches()) * ax.figure.dpi / 85))
-    if labels:
-        _draw_labels(ax, tw, cjk_font(base))
+    if labels:  # a prefecture's many townships get smaller names
+        _draw_labels(
+            ax, tw, cjk_font(base * (0.75 if getattr(view, "is_prefecture", False) else 1.0))
+        )
+        unit_names = [f"{str(t).split('（')[0]}\n全县 {n} 条" for t, n in
+                      zip(units["township"], units["n_items"], strict=True)]  # fmt: skip
+        _draw_labels(ax, units.assign(township=unit_names), cjk_font(base * 0.9))
     _draw_furniture(ax, bounds, base)
-    if legend and len(tw):
-        _draw_legend(ax, classes, agg.metric_label(view.metric_key), base)
+    if legend and (len(tw) or len(units)):
+        _draw_legend(ax, classes, agg.metric_label(view.metric_key), base, bool(len(units)))
 
 
 def draw_change_map(ax, view, change: pd.Series, *, legend_title: str, labels: bool = True) -> None:
@@ -369,14 +385,18 @@ def _draw_furniture(ax, bounds, base: float) -> None:
     _north_arrow(ax, cjk_font(base * 1.1, "bold"), maxx + pad * 0.4, maxy, height * 0.08)
 
 
-def _draw_legend(ax, classes, title: str, base: float) -> None:
+def _draw_legend(ax, classes, title: str, base: float, county_units: bool = False) -> None:
     handles = [
         Patch(facecolor=c, edgecolor="#555555", label=lab)
         for c, lab in zip(classes.colors, classes.labels, strict=True)
     ]
-    if (classes.index < 0).any() or not handles:
+    if (classes.index < 0).any() or not (handles or county_units):
         handles.append(
             Patch(facecolor=_NODATA_FACE, edgecolor=_NODATA_HATCH, hatch="///", label=NODATA_LABEL)
+        )
+    if county_units:
+        handles.append(
+            Patch(facecolor=COUNTY_UNIT_COLOR, edgecolor="#777777", label=COUNTY_UNIT_LEGEND)
         )
     leg = ax.legend(
         handles=handles,
@@ -443,18 +463,7 @@ def render_figure(
             color="#444444",
             wrap=True,
         )
-        notes = []
-        if not _has_polygons(view):
-            notes.append(NO_TOWNSHIPS_NOTE)
-        elif getattr(view, "approximate", True):
-            notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
-        attribution = list(getattr(view, "attribution", None) or ())
-        sources = getattr(view, "sources", "") or ""
-        if attribution:
-            notes.extend(attribution)
-        elif sources:
-            notes.append(f"数据来源：{sources}")
-        notes.append(f"制图日期：{_created(view)}")
+        notes = _notes(view)
         # Reserve room for every note line below the map, so the notes never cover the scale bar.
         line_frac = base * 0.85 * 1.35 / 72 * dpi / h
         bottom = max(0.16 if portrait else 0.1, 0.03 + len(notes) * line_frac)
@@ -472,6 +481,27 @@ def render_figure(
             wrap=True,
         )
     return fig
+
+
+def _notes(view) -> list[str]:
+    """The lines under the map: what the boundaries are, sources and licences, the date."""
+    notes = []
+    units = getattr(view, "county_units", None)
+    if units is not None and len(units):
+        notes.append(county_units_note(units["county"].tolist()))
+    if not _has_polygons(view):
+        notes.append(NO_TOWNSHIPS_NOTE if not notes else "")
+    elif getattr(view, "approximate", True):
+        notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
+    notes = [n for n in notes if n]
+    attribution = list(getattr(view, "attribution", None) or ())
+    sources = getattr(view, "sources", "") or ""
+    if attribution:
+        notes.extend(attribution)
+    elif sources:
+        notes.append(f"数据来源：{sources}")
+    notes.append(f"制图日期：{_created(view)}")
+    return notes
 
 
 def _has_polygons(view) -> bool:

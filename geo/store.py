@@ -1,29 +1,32 @@
-"""The embedded store: ingested bulletins, their items and metrics, and reviewers' corrections.
+"""The store: ingested bulletins, their items and metrics, reviewers' corrections, boundaries.
 
-One SQLite file (stdlib ``sqlite3``, WAL, foreign keys on). Bulletins are keyed by the SHA-256 of
-their normalised text, so ingesting the same content twice changes nothing. Corrections are kept
-apart from the parsed items, keyed by the stable ``item_id``: they win over whatever the parser or
-geocoder says, also after re-geocoding or after a bulletin is deleted and ingested again.
+Bulletins are keyed by the SHA-256 of their normalised text, so ingesting the same content twice
+changes nothing. Corrections are kept apart from the parsed items, keyed by the stable
+``item_id``: they win over whatever the parser or geocoder says, also after re-geocoding or after
+a bulletin is deleted and ingested again. Every write is one transaction.
 
-The schema is versioned: :data:`MIGRATIONS` is an ordered list of SQL steps; opening an older file
-applies the missing steps, opening a file from a newer version raises :class:`StoreError`.
+Two backends keep the same tables (:mod:`geo.store_backend`): one SQLite file, the default
+(:mod:`geo.store_sqlite`), and a PostgreSQL database with PostGIS for shared deployments
+(:mod:`geo.store_postgis`), chosen by the location (``GEO_STORE=postgresql://…`` or
+``--store``). The SQL below is written once for both.
+
+The schema is versioned: each backend has an ordered list of steps for the same versions;
+opening an older store applies the missing steps, opening one from a newer version raises
+:class:`StoreError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
-import sqlite3
-import threading
-import time
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pandas as pd
 
@@ -33,6 +36,7 @@ from geo.errors import GeoInputError, StoreError
 from geo.gazetteer import detect_gazetteer, load_gazetteer
 from geo.geocode import geocode_item
 from geo.models import (
+    Alternative,
     Bulletin,
     BulletinHeader,
     Evidence,
@@ -44,7 +48,15 @@ from geo.models import (
     Place,
 )
 from geo.pipeline import annotate_items
+from geo.place_rules import (
+    RULE_COLUMNS,
+    CountyRules,
+    PlaceRule,
+    check_rule,
+    normalise_rule_text,
+)
 from geo.recut import Cut, CutError, apply_cut, apply_cuts, merge_cut, split_cut
+from geo.store_backend import BOUNDARY_COLUMNS, StoreBackend, now
 from geo.store_facts import (
     backfill,
     insert_repeat_keys,
@@ -52,6 +64,7 @@ from geo.store_facts import (
     relink_all,
     relink_orphans,
 )
+from geo.store_sqlite import MIGRATIONS, SqliteBackend
 
 __all__ = [
     "AFTER_MIGRATION",
@@ -64,164 +77,80 @@ __all__ = [
     "IngestResult",
     "Store",
     "StoreError",
+    "open_backend",
 ]
 
+#: Schema version of this program (each backend has a step per version).
+SCHEMA_VERSION = len(MIGRATIONS)
 #: Item fields a reviewer may correct: the place and sector, and the counting decisions
 #: (``repeat_of``: the first report it repeats, ``""`` = a new fact; ``cumulative``: ``"1"``
 #: a running total, ``"0"`` not).
 CORRECTABLE_FIELDS = ("township_code", "village_code", "sector", "repeat_of", "cumulative")
+_PLACE_AND_SECTOR = ("township_code", "village_code", "sector")
+#: Work done in Python right after a schema step, in the same transaction, on a store that
+#: had data before it (``version -> function(conn)``): step 8 marks running totals and links
+#: repeats of what was stored before (:func:`geo.store_facts.backfill`).
+AFTER_MIGRATION: dict[int, Callable[[Any], None]] = {8: backfill}
 
-#: Ordered schema steps; step ``i`` brings a file from version ``i`` to ``i + 1``. Append only.
-MIGRATIONS: list[str] = [
-    # 1: tables
-    """
-    CREATE TABLE bulletins (
-        id TEXT PRIMARY KEY,
-        source_name TEXT NOT NULL,
-        title TEXT,
-        issue TEXT,
-        date TEXT,
-        county TEXT,
-        county_code TEXT,
-        text TEXT NOT NULL,
-        ingested_at TEXT NOT NULL
-    );
-    CREATE TABLE items (
-        item_id TEXT PRIMARY KEY,
-        bulletin_id TEXT NOT NULL REFERENCES bulletins(id) ON DELETE CASCADE,
-        idx INTEGER NOT NULL,
-        headline TEXT NOT NULL,
-        body TEXT NOT NULL,
-        unit TEXT,
-        authors TEXT NOT NULL DEFAULT '[]',
-        start_offset INTEGER NOT NULL DEFAULT 0,
-        end_offset INTEGER NOT NULL DEFAULT 0,
-        sector TEXT,
-        sectors TEXT NOT NULL DEFAULT '[]',
-        sector_cues TEXT NOT NULL DEFAULT '[]',
-        scope TEXT NOT NULL DEFAULT 'unknown',
-        county TEXT,
-        county_code TEXT,
-        township TEXT,
-        township_code TEXT,
-        village TEXT,
-        village_code TEXT,
-        outside TEXT NOT NULL DEFAULT '[]',
-        evidence TEXT NOT NULL DEFAULT '[]',
-        UNIQUE (bulletin_id, idx)
-    );
-    CREATE TABLE metrics (
-        item_id TEXT NOT NULL REFERENCES items(item_id) ON DELETE CASCADE,
-        position INTEGER NOT NULL,
-        value REAL NOT NULL,
-        unit TEXT NOT NULL,
-        qualifier TEXT NOT NULL DEFAULT 'exact',
-        label TEXT NOT NULL DEFAULT '',
-        text TEXT NOT NULL DEFAULT '',
-        span_start INTEGER NOT NULL DEFAULT 0,
-        span_end INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (item_id, position)
-    );
-    -- no foreign key to items: a correction outlives its item being deleted and re-ingested
-    CREATE TABLE corrections (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        item_id TEXT NOT NULL,
-        field TEXT NOT NULL CHECK (field IN ('township_code', 'village_code', 'sector')),
-        value TEXT NOT NULL,
-        name TEXT,
-        note TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL
-    );
-    """,
-    # 2: indexes for the joins frames() and the review pages run
-    """
-    CREATE INDEX items_bulletin ON items (bulletin_id, idx);
-    CREATE INDEX corrections_item ON corrections (item_id, field, id);
-    CREATE INDEX items_township ON items (county_code, township_code);
-    """,
-    # 3: uploaded township boundaries; the latest set of a county is the active one
-    """
-    CREATE TABLE boundaries (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        county_code TEXT NOT NULL,
-        name TEXT,
-        source_name TEXT NOT NULL,
-        crs_note TEXT NOT NULL DEFAULT '',
-        datum TEXT NOT NULL DEFAULT 'wgs84',
-        quality TEXT NOT NULL DEFAULT 'user',
-        n_townships INTEGER NOT NULL DEFAULT 0,
-        geojson TEXT NOT NULL,
-        join_report TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX boundaries_county ON boundaries (county_code, id);
-    """,
-    # 4: provenance of boundary sets: who uploaded, the quality the uploader declared and its
-    #    source, how the attribute text was decoded, the reports as structured data (JSON)
-    """
-    ALTER TABLE boundaries ADD COLUMN uploader TEXT NOT NULL DEFAULT '';
-    ALTER TABLE boundaries ADD COLUMN quality_source TEXT NOT NULL DEFAULT '';
-    ALTER TABLE boundaries ADD COLUMN encoding TEXT NOT NULL DEFAULT '';
-    ALTER TABLE boundaries ADD COLUMN report_json TEXT NOT NULL DEFAULT '{}';
-    """,
-    # 5: masthead fields, the layout items were cut by and the splitter's warnings; reviewers'
-    # cut fixes (no foreign key: like corrections they outlive a delete and come back on
-    # re-ingest; "at_offset" indexes the bulletin's normalised text)
-    """
-    ALTER TABLE bulletins ADD COLUMN issue_total TEXT;
-    ALTER TABLE bulletins ADD COLUMN publisher TEXT;
-    ALTER TABLE bulletins ADD COLUMN layout TEXT NOT NULL DEFAULT '{}';
-    ALTER TABLE bulletins ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
-    ALTER TABLE bulletins ADD COLUMN furniture TEXT NOT NULL DEFAULT '{}';
-    CREATE TABLE cuts (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        bulletin_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('merge', 'split')),
-        at_offset INTEGER NOT NULL,
-        note TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL,
-        moved TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX cuts_bulletin ON cuts (bulletin_id, id);
-    """,
-    # 6: activity over time — where a bulletin's date comes from; running totals
-    # (metrics.cumulative); repeats linked to the first report of their story (items.repeat_of,
-    # the RapidFuzz similarity in repeat_score) and the clause keys they are found by
-    # (geo.near_duplicates); reviewers override either like other corrections (the table is
-    # rebuilt to allow the two fields). Existing items are marked and linked by
-    # geo.store_facts.backfill right after this step.
-    """
-    ALTER TABLE bulletins ADD COLUMN date_source TEXT;
-    ALTER TABLE items ADD COLUMN repeat_of TEXT;
-    ALTER TABLE items ADD COLUMN repeat_score REAL;
-    ALTER TABLE metrics ADD COLUMN cumulative INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE repeat_keys (
-        key INTEGER NOT NULL,
-        item_id TEXT NOT NULL REFERENCES items(item_id) ON DELETE CASCADE
-    );
-    CREATE INDEX repeat_keys_key ON repeat_keys (key);
-    CREATE INDEX repeat_keys_item ON repeat_keys (item_id);
-    CREATE INDEX items_repeat ON items (repeat_of);
-    CREATE TABLE corrections_v6 (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        item_id TEXT NOT NULL,
-        field TEXT NOT NULL CHECK (field IN ('township_code', 'village_code', 'sector',
-                                             'repeat_of', 'cumulative')),
-        value TEXT NOT NULL,
-        name TEXT,
-        note TEXT NOT NULL DEFAULT '',
-        created_at TEXT NOT NULL
-    );
-    INSERT INTO corrections_v6 (id, item_id, field, value, name, note, created_at)
-        SELECT id, item_id, field, value, name, note, created_at FROM corrections;
-    DROP TABLE corrections;
-    ALTER TABLE corrections_v6 RENAME TO corrections;
-    CREATE INDEX corrections_item ON corrections (item_id, field, id);
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-#: Work done in Python right after a migration step (``version -> function(conn)``).
-AFTER_MIGRATION: dict[int, Callable[[sqlite3.Connection], None]] = {6: backfill}
+#: Place columns of the items table, in :meth:`Store._place_values` order.
+_PLACE_FIELDS = (
+    "scope",
+    "county",
+    "county_code",
+    "township",
+    "township_code",
+    "village",
+    "village_code",
+    "outside",
+    "evidence",
+    "confidence",
+    "needs_review",
+    "alternatives",
+)
+_ITEM_FIELDS = (
+    "item_id",
+    "bulletin_id",
+    "idx",
+    "headline",
+    "body",
+    "unit",
+    "authors",
+    "start_offset",
+    "end_offset",
+    "sector",
+    "sectors",
+    "sector_cues",
+    *_PLACE_FIELDS,
+)
+_BULLETIN_FIELDS = (
+    "id",
+    "source_name",
+    "title",
+    "issue",
+    "date",
+    "county",
+    "county_code",
+    "text",
+    "ingested_at",
+    "issue_total",
+    "publisher",
+    "layout",
+    "warnings",
+    "furniture",
+    "date_source",
+)
+_METRIC_FIELDS = (
+    "item_id",
+    "position",
+    "value",
+    "unit",
+    "qualifier",
+    "label",
+    "text",
+    "span_start",
+    "span_end",
+    "cumulative",
+)
 
 _BULLETIN_COLUMNS = [
     "id",
@@ -243,8 +172,6 @@ _BULLETIN_COLUMNS = [
 ]
 #: Columns of :meth:`Store.cuts`.
 CUT_COLUMNS = ["id", "bulletin_id", "kind", "at_offset", "note", "created_at", "bulletin_name"]
-#: Columns of a stored township layer (as :func:`geo.boundaries.join_to_gazetteer` gives them).
-BOUNDARY_COLUMNS = ["township_code", "township", "quality", "source", "geometry"]
 #: Columns of :meth:`Store.boundary_sets` (one row per saved set, without its geometry).
 BOUNDARY_SET_COLUMNS = [
     "id",
@@ -301,10 +228,6 @@ class IngestResult:
     n_repeats: int = 0
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -313,107 +236,6 @@ def _bulletin_sha(bulletin: Bulletin) -> str:
     if bulletin.sha256:
         return bulletin.sha256
     return hashlib.sha256(bulletin.text.encode("utf-8")).hexdigest()
-
-
-def _user_version(conn: sqlite3.Connection) -> int | None:
-    """Schema version of an open file, 0 for an empty file, None for some other SQLite file."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "schema_version" in tables:
-        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        return int(row[0] or 0)
-    tables.discard("sqlite_sequence")
-    return 0 if not tables else None
-
-
-def _statements(script: str) -> Iterator[str]:
-    """The SQL statements of a migration script, one by one (triggers' bodies kept whole)."""
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            if pending.strip():
-                yield pending
-            pending = ""
-    if pending.strip() and pending.strip(" \n;"):
-        yield pending
-
-
-def _migrate(conn: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:
-    """Apply ``MIGRATIONS[current:target]`` inside the caller's write transaction.
-
-    Statement by statement rather than ``executescript`` (which commits first), so that the
-    whole upgrade — and the version check before it — happens under one write lock: a second
-    process opening the same new file waits, then finds the finished schema.
-    """
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
-    )
-    for version in range(current + 1, target + 1):
-        for statement in _statements(MIGRATIONS[version - 1]):
-            conn.execute(statement)
-        if version in AFTER_MIGRATION and current > 0:  # a new file has nothing to bring up
-            AFTER_MIGRATION[version](conn)
-        conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, _now()))
-
-
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection; ``immutable`` when SQLite cannot even keep its lock files there
-    (a WAL file in a read-only folder)."""
-    uri = f"file:{quote(str(path))}?mode=ro"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        return conn
-    except sqlite3.OperationalError:
-        conn.close()
-    return sqlite3.connect(
-        uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False
-    )
-
-
-def _set_wal(conn: sqlite3.Connection, attempts: int = 50) -> None:
-    """Switch to WAL. SQLite answers "locked" at once, without waiting, while another process
-    creates the same new file, so the switch is retried for a few seconds."""
-    for attempt in range(attempts):
-        try:
-            conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            return
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) or attempt == attempts - 1:
-                raise
-            time.sleep(0.1)
-
-
-def _check_integrity(conn: sqlite3.Connection, path: Any) -> None:
-    """``PRAGMA quick_check`` before anything reads or writes: a damaged file is refused whole,
-    never written into."""
-    try:
-        rows = conn.execute("PRAGMA quick_check(5)").fetchall()
-    except sqlite3.DatabaseError as err:
-        raise _damaged(path, err) from None
-    problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
-    if problems:
-        raise _damaged(path, problems[0])
-
-
-def _damaged(path: Any, detail: Any) -> StoreError:
-    return StoreError(
-        f"数据库文件 {path} 已损坏或不是数据库（{_short(detail)}）；未写入任何内容。"
-        "请用备份替换，或换一个 GEO_STORE 路径",
-        code="store.damaged",
-    )
-
-
-def _write_failed(path: Any, detail: Any) -> StoreError:
-    if isinstance(detail, sqlite3.DatabaseError) and "malformed" in str(detail):
-        return _damaged(path, detail)
-    return StoreError(
-        f"写入数据库 {path} 失败（{_short(detail)}），本次未保存任何内容", code="store.write"
-    )
-
-
-def _short(detail: Any) -> str:
-    return (str(detail).strip().splitlines() or [""])[0][:120]
 
 
 def _county_conflict(bulletin: Bulletin, stored_code: str | None) -> StoreError:
@@ -479,12 +301,10 @@ def _apply_corrections(
             row["scope"] = "township"
         else:
             row["scope"] = "county" if row.get("county_code") else "unknown"
+        row["needs_review"] = False  # a reviewer has decided the place
     # counting decisions are shown in their own columns (重复, 累计), not as 已更正
     row["corrected"] = any(f[0] in _PLACE_AND_SECTOR for f in fixes)
     return row
-
-
-_PLACE_AND_SECTOR = ("township_code", "village_code", "sector")
 
 
 def _set_township(row: dict, code: str, name: str | None, gazetteer: Any | None) -> None:
@@ -514,12 +334,6 @@ def _set_village(row: dict, code: str, name: str | None, gazetteer: Any | None) 
         row["township"] = town.name if town is not None else None
 
 
-# the items table's columns of schema 1, in order (later ones have defaults)
-_ITEM_FIELDS = (
-    "item_id, bulletin_id, idx, headline, body, unit, authors, start_offset, end_offset, sector,"
-    " sectors, sector_cues, scope, county, county_code, township, township_code, village,"
-    " village_code, outside, evidence"
-)
 # items_df columns by name (aliases are the ITEM_COLUMNS names), in the store's order
 _ITEMS_SQL = (
     "SELECT i.item_id AS item_id, i.bulletin_id AS bulletin_id, b.source_name AS bulletin_name,"
@@ -529,6 +343,8 @@ _ITEMS_SQL = (
     " COALESCE(i.county, b.county) AS county, COALESCE(i.county_code, b.county_code) AS"
     " county_code, i.township AS township, i.township_code AS township_code,"
     " i.village AS village, i.village_code AS village_code, i.outside AS outside,"
+    " i.confidence AS confidence, i.needs_review AS needs_review,"
+    " i.alternatives AS alternatives,"
     " b.date_source AS bulletin_date_source, i.repeat_of AS repeat_of,"
     " i.repeat_score AS repeat_score"
     " FROM items i JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx"
@@ -564,7 +380,7 @@ def _holding(bulletin_id: str, items: list[Item], at: int) -> str | None:
 
 
 def _restore_corrections(
-    conn: sqlite3.Connection, bulletin_id: str, items: list[Item], moved: dict[str, int]
+    conn: Any, bulletin_id: str, items: list[Item], moved: dict[str, int]
 ) -> None:
     """Give corrections moved by a merge back to the items they were made for."""
     updates = []
@@ -572,11 +388,12 @@ def _restore_corrections(
         home = _holding(bulletin_id, items, int(start))
         if home:
             updates.append((home, int(correction_id)))
-    conn.executemany("UPDATE corrections SET item_id = ? WHERE id = ?", updates)
+    if updates:
+        conn.executemany("UPDATE corrections SET item_id = ? WHERE id = ?", updates)
 
 
 def _move_corrections(
-    conn: sqlite3.Connection, bulletin_id: str, old: list[Item], new: list[Item]
+    conn: Any, bulletin_id: str, old: list[Item], new: list[Item]
 ) -> dict[str, int]:
     """Corrections follow their item: each old item's go to the new item holding its start.
 
@@ -632,20 +449,55 @@ def _default_loader(county_code: str) -> Any | None:
     return load_gazetteer(county_code)
 
 
-class Store:
-    """SQLite store of bulletins, items, metrics and corrections.
+def open_backend(location: str | os.PathLike | None = None) -> StoreBackend:
+    """The backend for a store location (not yet opened).
 
     Parameters
     ----------
-    path : str or path-like, optional
-        The store file; ``":memory:"`` for a throw-away store. Default:
-        :func:`geo.paths.store_path`
-        (``$GEO_STORE`` or the user data folder). Missing folders are created.
+    location : str or path-like, optional
+        A SQLite file, ``":memory:"``, or ``postgresql://…``; default
+        :func:`geo.paths.store_location` (``$GEO_STORE`` or the user data folder).
 
     Raises
     ------
     StoreError
-        The file is not a store, or was written by a newer version.
+        A URL whose scheme no backend serves (``store.url``).
+    """
+    if location is not None and str(location) == ":memory:":
+        return SqliteBackend(":memory:")
+    where = paths.store_location(location)
+    if isinstance(where, str):
+        # lazy: only PostgreSQL users load psycopg
+        from geo.store_postgis import PostgisBackend
+
+        return PostgisBackend(where)
+    return SqliteBackend(where)
+
+
+class Store:
+    """The store of bulletins, items, metrics, corrections and township boundaries.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        Where the store is: a SQLite file (missing folders are created), ``":memory:"`` for a
+        throw-away store, or a PostgreSQL database with PostGIS (``postgresql://…``, see
+        :mod:`geo.store_postgis`). Default: :func:`geo.paths.store_location`
+        (``$GEO_STORE`` or the user data folder).
+
+    Attributes
+    ----------
+    path : pathlib.Path or str
+        The SQLite file, or the database URL without its password.
+    read_only : bool
+        True when the store can only be read (a read-only folder or file, a role without
+        write rights, a standby server); writes then raise ``store.read_only``.
+
+    Raises
+    ------
+    StoreError
+        The location cannot be honoured (unknown URL scheme, unreachable server, no PostGIS),
+        the database is not a store or is damaged, or was written by a newer version.
 
     Examples
     --------
@@ -654,142 +506,56 @@ class Store:
     ...     items_df, metrics_df = store.frames()
     """
 
-    def __init__(self, path: str | Path | None = None):
-        self.path = str(path) if str(path) == ":memory:" else paths.store_path(path)
-        #: True when the file can only be read (a read-only folder or file); writes then raise.
-        self.read_only = False
-        # one connection shared by the app's threads, serialised by the lock
-        self._lock = threading.RLock()
+    def __init__(self, path: str | os.PathLike | None = None):
+        self._backend = open_backend(path)
+        self._backend.after_migration = AFTER_MIGRATION
         self._gazetteers: dict[str, Any] = {}
-        self._conn = self._connect()
-        try:
-            self._open()
-        except sqlite3.OperationalError as err:  # locked, I/O, permissions: not damage
-            self._conn.close()
-            raise StoreError(
-                f"无法打开数据库 {self.path}（{_short(err)}），请稍后重试", code="store.busy"
-            ) from None
-        except sqlite3.DatabaseError as err:
-            self._conn.close()
-            raise _damaged(self.path, err) from None
-        except StoreError:
-            self._conn.close()
-            raise
+        self._backend.open()
 
-    def _connect(self) -> sqlite3.Connection:
-        """Open the file: read-write where the file and its folder allow, else read-only."""
-        if self.path == ":memory:":
-            return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        if self.path.is_dir():
-            raise StoreError(f"{self.path} 是文件夹，不是数据库文件", code="store.not_a_file")
-        folder = self.path.parent
-        if self.path.exists():
-            writable = os.access(self.path, os.W_OK) and os.access(folder, os.W_OK)
-        else:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise StoreError(
-                    f"无法创建数据库文件夹 {folder}：{err.strerror or err}", code="store.open"
-                ) from None
-            writable = True
-        self.read_only = not writable
-        try:
-            if writable:
-                return sqlite3.connect(
-                    str(self.path), isolation_level=None, check_same_thread=False, timeout=10
-                )
-            return _connect_read_only(self.path)
-        except sqlite3.Error as err:
-            raise StoreError(f"无法打开数据库 {self.path}：{err}", code="store.open") from None
+    @property
+    def path(self) -> Path | str:
+        backend = self._backend
+        return backend.path if isinstance(backend, SqliteBackend) else backend.location
 
-    def _open(self) -> None:
-        """Check the file, then create or upgrade its schema under one write lock."""
-        conn = self._conn
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 10000")
-        if self.path != ":memory:":
-            _check_integrity(conn, self.path)
-        if self.read_only:
-            self._check_version(_user_version(conn), writable=False)
-            return
-        if self.path != ":memory:":
-            _set_wal(conn)
-        # The version is read inside the write transaction: a second process opening the same
-        # new file waits here, then sees the schema the first one created.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            version = _user_version(conn)
-            self._check_version(version, writable=True)
-            if version < SCHEMA_VERSION:
-                _migrate(conn, version)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages (a URL never shows its password)."""
+        return self._backend.location
 
-    def _check_version(self, version: int | None, *, writable: bool) -> None:
-        if version is None:
-            raise StoreError(
-                f"{self.path} 是 SQLite 文件，但不是乡镇动态数据库", code="store.not_a_store"
-            )
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"store {self.path} has schema version {version}, newer than this program's "
-                f"{SCHEMA_VERSION}; upgrade township-activity-map to open it",
-                code="store.newer",
-            )
-        if version < SCHEMA_VERSION and not writable:
-            raise StoreError(
-                f"数据库 {self.path} 是旧版本（{version}），位于只读位置，无法升级；"
-                "请复制到可写的文件夹后再打开",
-                code="store.read_only",
-            )
+    @property
+    def kind(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._backend.kind
+
+    @property
+    def read_only(self) -> bool:
+        return self._backend.read_only
+
+    @property
+    def _conn(self) -> Any:
+        """The backend's connection (tests and maintenance)."""
+        return self._backend.conn
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it is stored, or none of it.
+    def _transaction(self) -> Iterator[Any]:
+        """One write transaction: all of it is stored, or none of it (see
+        :meth:`geo.store_backend.StoreBackend.transaction`). Each raises the store's
+        :meth:`revision`, last, so the new number commits with the data (in PostgreSQL the
+        row is locked only from there to the commit: writers do not wait for each other's
+        work)."""
+        with self._backend.transaction() as conn:
+            yield conn
+            conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'revision'")
 
-        Raises
-        ------
-        StoreError
-            The store is read-only, or SQLite failed (the transaction is rolled back).
-        """
-        if self.read_only:
-            raise StoreError(
-                f"数据库 {self.path} 位于只读位置，只能查看，不能写入", code="store.read_only"
-            )
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.DatabaseError as err:
-                raise _damaged(self.path, err) from None
-            try:
-                yield conn
-            except BaseException as err:
-                conn.execute("ROLLBACK")
-                if isinstance(err, sqlite3.DatabaseError):
-                    raise _write_failed(self.path, err) from None
-                raise
-            conn.execute("COMMIT")
-
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """The connection for reads, with SQLite's errors turned into :class:`StoreError`."""
-        with self._lock:
-            try:
-                yield self._conn
-            except sqlite3.DatabaseError as err:
-                raise _damaged(self.path, err) from None
+    def _reading(self) -> contextlib.AbstractContextManager[Any]:
+        """The connection for reads, database errors turned into :class:`StoreError`."""
+        return self._backend.reading()
 
     # context manager and lifetime -----------------------------------------------------------
 
     def close(self) -> None:
-        """Close the file. The store cannot be used afterwards."""
-        with self._lock:
-            self._conn.close()
+        """Close the file or connection. The store cannot be used afterwards."""
+        self._backend.close()
 
     def __enter__(self) -> Store:
         return self
@@ -797,11 +563,16 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def revision(self) -> int:
+        """A number that changes with every write to the store, by any process (ingest,
+        correction, cut fix, boundary upload...): what caches of its contents key on."""
+        with self._reading() as conn:
+            return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+
     @property
     def schema_version(self) -> int:
-        """Schema version of the open file (equals :data:`SCHEMA_VERSION` once opened)."""
-        with self._lock:
-            return _user_version(self._conn) or 0
+        """Schema version of the open store (equals :data:`SCHEMA_VERSION` once opened)."""
+        return self._backend.schema_version()
 
     # writing --------------------------------------------------------------------------------
 
@@ -830,10 +601,18 @@ class Store:
             The bulletin could not be stored (for example two items with the same index), or
             is stored under another county (``code="store.county_conflict"``); nothing of it
             is changed in the store.
+
+        Notes
+        -----
+        When the store keeps rules for the bulletin's county (:meth:`add_rule`), its items are
+        placed again with them before they are stored (their ``place`` is updated).
         """
         sha = _bulletin_sha(bulletin)
         bulletin = self._with_cuts(sha, bulletin)
+        self._apply_rules(bulletin)
         with self._transaction() as conn:
+            # two processes ingesting the same text: the second waits, then finds it stored
+            self._backend.serialise(conn, f"bulletin:{sha}")
             row = conn.execute(
                 "SELECT county_code, (SELECT COUNT(*) FROM items WHERE bulletin_id = ?)"
                 " FROM bulletins WHERE id = ?",
@@ -850,8 +629,23 @@ class Store:
             repeats = link_bulletin(conn, sha)
         return IngestResult(sha, True, len(bulletin.items), repeats)
 
+    def _county_rules_of(self, gaz: Any | None) -> CountyRules | None:
+        return self.county_rules(gaz.county_code) if gaz is not None else None
+
+    def _apply_rules(self, bulletin: Bulletin) -> None:
+        """Place the bulletin's items again with their county's rules, when it has any (each
+        item's own county in a prefecture bulletin)."""
+        for code in {_item_county_code(it, bulletin) for it in bulletin.items} - {None}:
+            rules = self.county_rules(code)
+            gaz = self._gazetteer(code, _default_loader, strict=False) if rules else None
+            if gaz is None:
+                continue
+            for it in bulletin.items:
+                if _item_county_code(it, bulletin) == code:
+                    it.place = geocode_item(it, gaz, rules=rules)
+
     @staticmethod
-    def _drop_for_reassignment(conn: sqlite3.Connection, sha: str) -> None:
+    def _drop_for_reassignment(conn: Any, sha: str) -> None:
         conn.execute(
             "DELETE FROM corrections WHERE field IN ('township_code', 'village_code')"
             " AND item_id IN (SELECT item_id FROM items WHERE bulletin_id = ?)",
@@ -860,12 +654,11 @@ class Store:
         conn.execute("DELETE FROM bulletins WHERE id = ?", (sha,))
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, sha: str, b: Bulletin) -> None:
+    def _insert(conn: Any, sha: str, b: Bulletin) -> None:
         h = b.header or BulletinHeader()
         conn.execute(
-            "INSERT INTO bulletins (id, source_name, title, issue, date, county, county_code,"
-            " text, ingested_at, issue_total, publisher, layout, warnings, furniture,"
-            " date_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO bulletins ({', '.join(_BULLETIN_FIELDS)})"
+            f" VALUES ({', '.join('?' * len(_BULLETIN_FIELDS))})",
             (
                 sha,
                 b.source_name,
@@ -875,7 +668,7 @@ class Store:
                 b.county,
                 b.county_code,
                 b.text,
-                _now(),
+                now(),
                 h.issue_total,
                 h.publisher,
                 _dumps(b.layout.to_dict()),
@@ -887,12 +680,11 @@ class Store:
         Store._insert_items(conn, sha, b)
 
     @staticmethod
-    def _insert_items(conn: sqlite3.Connection, sha: str, b: Bulletin) -> None:
+    def _insert_items(conn: Any, sha: str, b: Bulletin) -> None:
+        items, metrics = [], []
         for it in b.items:
             iid = item_id(sha, it.index)
-            p = it.place or Place()
-            conn.execute(
-                f"INSERT INTO items ({_ITEM_FIELDS}) VALUES ({','.join('?' * 21)})",
+            items.append(
                 (
                     iid,
                     sha,
@@ -906,27 +698,26 @@ class Store:
                     it.sector,
                     _dumps(list(it.sectors)),
                     _dumps(list(it.sector_cues)),
-                    p.scope,
-                    p.county or b.county,
-                    p.county_code or b.county_code,
-                    p.township,
-                    p.township_code,
-                    p.village,
-                    p.village_code,
-                    _dumps(list(p.outside)),
-                    _dumps([e.to_dict() for e in p.evidence]),
-                ),
+                    *Store._place_values(it.place or Place(), fallback=(b.county, b.county_code)),
+                )
             )
+            metrics += [
+                (
+                    *(iid, k, float(m.value), m.unit, m.qualifier, m.label, m.text),
+                    *(*m.span, int(bool(m.cumulative))),
+                )
+                for k, m in enumerate(it.metrics)
+            ]
+        conn.executemany(
+            f"INSERT INTO items ({', '.join(_ITEM_FIELDS)})"
+            f" VALUES ({', '.join('?' * len(_ITEM_FIELDS))})",
+            items,
+        )
+        if metrics:
             conn.executemany(
-                "INSERT INTO metrics (item_id, position, value, unit, qualifier, label, text,"
-                " span_start, span_end, cumulative) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        *(iid, k, float(m.value), m.unit, m.qualifier, m.label, m.text),
-                        *(*m.span, int(bool(m.cumulative))),
-                    )
-                    for k, m in enumerate(it.metrics)
-                ],
+                f"INSERT INTO metrics ({', '.join(_METRIC_FIELDS)})"
+                f" VALUES ({', '.join('?' * len(_METRIC_FIELDS))})",
+                metrics,
             )
         insert_repeat_keys(conn, sha, b.items, b.county_code)
 
@@ -962,19 +753,22 @@ class Store:
         Corrections are kept: ingesting the same bulletin again brings them back.
         """
         with self._transaction() as conn:
-            full = self._resolve_bulletin(bulletin_id)
+            full = self._resolve_bulletin(conn, bulletin_id)
             if full is None:
                 return False
             conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
             relink_orphans(conn)
         return True
 
-    def _resolve_bulletin(self, bulletin_id: str) -> str | None:
+    @staticmethod
+    def _resolve_bulletin(conn: Any, bulletin_id: str) -> str | None:
         bulletin_id = (bulletin_id or "").strip().lower()
         if len(bulletin_id) < 6:
             raise StoreError("give at least 6 characters of the bulletin id")
-        rows = self._conn.execute(
-            "SELECT id FROM bulletins WHERE id LIKE ? || '%'", (bulletin_id,)
+        if not re.fullmatch(r"[0-9a-f]+", bulletin_id):
+            return None  # ids are hex: nothing else matches (and no LIKE wildcards get in)
+        rows = conn.execute(
+            "SELECT id FROM bulletins WHERE id LIKE ?", (bulletin_id + "%",)
         ).fetchall()
         if len(rows) > 1:
             raise StoreError(f"bulletin id {bulletin_id} is ambiguous; give more characters")
@@ -1016,7 +810,8 @@ class Store:
         Raises
         ------
         StoreError
-            Unknown item, unknown sector, or a code outside the item's county.
+            Unknown item, unknown sector, a code outside the item's county, or a first report
+            that is not another item of the same county.
         """
         fields = {"township_code": township_code, "village_code": village_code, "sector": sector}
         fields["repeat_of"] = repeat_of
@@ -1052,7 +847,7 @@ class Store:
                     raise StoreError(f"item {item_id} has no county; cannot check place codes")
                 gazetteer = self._gazetteer(county_code, _default_loader, strict=True)
             names.update(self._check_codes(gazetteer, codes))
-        created = _now()
+        created = now()
         with self._transaction() as conn:
             conn.executemany(
                 "INSERT INTO corrections (item_id, field, value, name, note, created_at)"
@@ -1106,67 +901,86 @@ class Store:
             names["village_code"] = village.name
         return names
 
-    def regeocode(self, gazetteer_loader: Callable[[str], Any] | None = None) -> int:
-        """Recompute the places of all stored items with the current geocoder.
+    def regeocode(
+        self,
+        gazetteer_loader: Callable[[str], Any] | None = None,
+        *,
+        county_code: str | None = None,
+    ) -> int:
+        """Recompute the places of stored items with the current geocoder and county rules.
 
         Parameters
         ----------
         gazetteer_loader : callable, optional
             ``county_code -> Gazetteer``; default :func:`geo.gazetteer.load_gazetteer`.
             Bulletins without a county are geocoded with the gazetteer detected from their text.
+        county_code : str, optional
+            Only this county's bulletins (after a rule of that county was made).
 
         Returns
         -------
         int
-            Number of items whose stored place changed. Corrections are untouched and still win
-            in :meth:`frames`. Repeats are linked again when places changed (a story is of
-            one place).
+            Number of items whose stored place (or its confidence) changed. Corrections are
+            untouched and still win in :meth:`frames`. Repeats are linked again when places
+            changed (a story is of one place).
         """
         loader = gazetteer_loader or _default_loader
-        changed = 0
         updates = []
         moved: dict[str, list[Item]] = {}
         with self._reading() as conn:
             bulletins = conn.execute("SELECT id, county_code, text FROM bulletins").fetchall()
             for b in bulletins:
+                if county_code and b["county_code"] != county_code:
+                    continue
                 if b["county_code"]:
                     gaz = self._gazetteer(b["county_code"], loader, strict=True)
                 else:
                     gaz = detect_gazetteer(b["text"])
-                for item, old in self._items_of(b["id"]):
-                    place = geocode_item(item, gaz)
+                rules = self._county_rules(conn, gaz.county_code) if gaz is not None else None
+                for item, old in self._items_of(conn, b["id"]):
+                    place = geocode_item(item, gaz, rules=rules)
                     new = self._place_values(place)
                     if new != old:
-                        changed += 1
                         updates.append((*new, item_id(b["id"], item.index)))
+                    if new[4] != old[4]:  # another township: the story's keys change
                         moved.setdefault(b["id"], []).append(replace(item, place=place))
-        with self._transaction() as conn:
-            conn.executemany(
-                "UPDATE items SET scope = ?, county = ?, county_code = ?, township = ?,"
-                " township_code = ?, village = ?, village_code = ?, outside = ?, evidence = ?"
-                " WHERE item_id = ?",
-                updates,
-            )
-            if moved:  # repeats are of one place: keys and links follow the new places
-                for bulletin_id, items in moved.items():
-                    ids = [(item_id(bulletin_id, it.index),) for it in items]
-                    conn.executemany("DELETE FROM repeat_keys WHERE item_id = ?", ids)
-                    insert_repeat_keys(conn, bulletin_id, items, None)
-                relink_all(conn)
-        return changed
+        if updates:
+            with self._transaction() as conn:
+                conn.executemany(
+                    f"UPDATE items SET {', '.join(f'{c} = ?' for c in _PLACE_FIELDS)}"
+                    " WHERE item_id = ?",
+                    updates,
+                )
+                self._relink_moved(conn, moved)
+        return len(updates)
 
     @staticmethod
-    def _place_values(p: Place) -> tuple:
+    def _relink_moved(conn: Any, moved: dict[str, list[Item]]) -> None:
+        """Repeats are of one place: keys and links follow items placed anew."""
+        if not moved:
+            return
+        for bulletin_id, items in moved.items():
+            ids = [(item_id(bulletin_id, it.index),) for it in items]
+            conn.executemany("DELETE FROM repeat_keys WHERE item_id = ?", ids)
+            insert_repeat_keys(conn, bulletin_id, items, None)
+        relink_all(conn)
+
+    @staticmethod
+    def _place_values(p: Place, fallback: tuple[Any, Any] = (None, None)) -> tuple:
+        """The stored columns of a place (:data:`_PLACE_FIELDS` order)."""
         return (
             p.scope,
-            p.county,
-            p.county_code,
+            p.county or fallback[0],
+            p.county_code or fallback[1],
             p.township,
             p.township_code,
             p.village,
             p.village_code,
             _dumps(list(p.outside)),
             _dumps([e.to_dict() for e in p.evidence]),
+            p.confidence,
+            None if p.confidence is None else int(bool(p.needs_review)),
+            _dumps([a.to_dict() for a in p.alternatives]),
         )
 
     # cut fixes ------------------------------------------------------------------------------
@@ -1264,11 +1078,10 @@ class Store:
             stored now.
         """
         where, args = "", ()
-        if bulletin_id:
-            with self._lock:
-                full = self._resolve_bulletin(bulletin_id)
-            where, args = "WHERE k.bulletin_id = ?", (full or bulletin_id,)
         with self._reading() as conn:
+            if bulletin_id:
+                full = self._resolve_bulletin(conn, bulletin_id)
+                where, args = "WHERE k.bulletin_id = ?", (full or bulletin_id,)
             rows = conn.execute(
                 "SELECT k.id, k.bulletin_id, k.kind, k.at_offset, k.note, k.created_at,"
                 f" b.source_name AS bulletin_name FROM cuts k LEFT JOIN bulletins b"
@@ -1297,8 +1110,8 @@ class Store:
         StoreError
             No such bulletin.
         """
-        with self._lock:
-            return [it for it, _ in self._items_of(self._stored_id(bulletin_id))]
+        with self._reading() as conn:
+            return [it for it, _ in self._items_of(conn, self._stored_id(conn, bulletin_id))]
 
     def bulletin_text(self, bulletin_id: str) -> str:
         """The normalised text of a stored bulletin (item offsets index into it).
@@ -1309,13 +1122,13 @@ class Store:
             No such bulletin.
         """
         with self._reading() as conn:
-            full = self._stored_id(bulletin_id)
+            full = self._stored_id(conn, bulletin_id)
             row = conn.execute("SELECT text FROM bulletins WHERE id = ?", (full,)).fetchone()
         return row["text"]
 
-    def _stored_id(self, bulletin_id: str) -> str:
+    def _stored_id(self, conn: Any, bulletin_id: str) -> str:
         """The full id of a stored bulletin (a prefix of 6+ characters will do), or StoreError."""
-        full = self._resolve_bulletin(bulletin_id)
+        full = self._resolve_bulletin(conn, bulletin_id)
         if full is None:
             raise StoreError(f"简报 {bulletin_id} 不在库中")
         return full
@@ -1342,7 +1155,7 @@ class Store:
             if len({r["bulletin_id"] for r in rows}) > 1:
                 raise StoreError("这几条事项不在同一份简报中，不能合并")
             bulletin_id = rows[0]["bulletin_id"]
-            items = [it for it, _ in self._items_of(bulletin_id)]
+            items = [it for it, _ in self._items_of(conn, bulletin_id)]
         positions = {it.index: k for k, it in enumerate(items)}
         return bulletin_id, items, [positions[r["idx"]] for r in rows]
 
@@ -1352,7 +1165,8 @@ class Store:
             gaz = self._gazetteer(county_code, _default_loader, strict=False)
         else:
             gaz = detect_gazetteer(text)
-        annotate_items([items[i] for i in sorted(changed)], gaz)
+        rules = self._county_rules_of(gaz)
+        annotate_items([items[i] for i in sorted(changed)], gaz, rules=rules)
 
     def _with_cuts(self, sha: str, bulletin: Bulletin) -> Bulletin:
         """``bulletin`` with the fixes kept for its content applied (a copy when any)."""
@@ -1380,7 +1194,7 @@ class Store:
                 "SELECT text, county, county_code, layout FROM bulletins WHERE id = ?",
                 (bulletin_id,),
             ).fetchone()
-            old = [it for it, _ in self._items_of(bulletin_id)]
+            old = [it for it, _ in self._items_of(conn, bulletin_id)]
         new, changed = apply_cut(b["text"], old, cut, heads=_layout(b["layout"]).heads)
         self._annotated(b["text"], b["county_code"], new, changed)
         shell = Bulletin(
@@ -1397,7 +1211,7 @@ class Store:
                 conn.execute(
                     "INSERT INTO cuts (bulletin_id, kind, at_offset, note, created_at, moved)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (bulletin_id, cut.kind, cut.at, cut.note, _now(), _dumps(moved)),
+                    (bulletin_id, cut.kind, cut.at, cut.note, now(), _dumps(moved)),
                 )
             if forget is not None:
                 row = conn.execute("SELECT moved FROM cuts WHERE id = ?", (forget,)).fetchone()
@@ -1418,13 +1232,14 @@ class Store:
                 return None
         return self._gazetteers[county_code]
 
-    def _items_of(self, bulletin_id: str) -> list[tuple[Item, tuple]]:
+    @staticmethod
+    def _items_of(conn: Any, bulletin_id: str) -> list[tuple[Item, tuple]]:
         """Items of one bulletin rebuilt as :class:`Item`, with their stored place values."""
-        rows = self._conn.execute(
+        rows = conn.execute(
             "SELECT * FROM items WHERE bulletin_id = ? ORDER BY idx", (bulletin_id,)
         ).fetchall()
         metrics: dict[str, list[Metric]] = {}
-        for m in self._conn.execute(
+        for m in conn.execute(
             "SELECT m.* FROM metrics m JOIN items i ON i.item_id = m.item_id"
             " WHERE i.bulletin_id = ? ORDER BY m.item_id, m.position",
             (bulletin_id,),
@@ -1452,6 +1267,9 @@ class Store:
                 village_code=r["village_code"],
                 outside=json.loads(r["outside"]),
                 evidence=[Evidence(**e) for e in json.loads(r["evidence"])],
+                confidence=r["confidence"],
+                needs_review=bool(r["needs_review"]) if r["confidence"] is not None else False,
+                alternatives=[Alternative(**a) for a in json.loads(r["alternatives"])],
             )
             item = Item(
                 index=r["idx"],
@@ -1467,18 +1285,7 @@ class Store:
                 sector_cues=json.loads(r["sector_cues"]),
                 place=place,
             )
-            values = (
-                r["scope"],
-                r["county"],
-                r["county_code"],
-                r["township"],
-                r["township_code"],
-                r["village"],
-                r["village_code"],
-                r["outside"],
-                r["evidence"],
-            )
-            out.append((item, values))
+            out.append((item, tuple(r[c] for c in _PLACE_FIELDS)))
         return out
 
     def load_bulletins(self, bulletin_ids: Iterable[str] | None = None) -> list[Bulletin]:
@@ -1511,7 +1318,7 @@ class Store:
                         ),
                         county=r["county"],
                         county_code=r["county_code"],
-                        items=[item for item, _ in self._items_of(r["id"])],
+                        items=[item for item, _ in self._items_of(conn, r["id"])],
                         layout=_layout(r["layout"]),
                         warnings=[ParseWarning(**w) for w in json.loads(r["warnings"])],
                         furniture=_furniture(r["furniture"]),
@@ -1539,11 +1346,8 @@ class Store:
         """
         loader = gazetteer_loader or _default_loader
         with self._reading() as conn:
-            cur = conn.cursor()
-            cur.row_factory = None  # plain tuples: ~2x faster than sqlite3.Row for large stores
-            rows = cur.execute(_ITEMS_SQL).fetchall()
-            names = [d[0] for d in cur.description]
-            metric_rows = cur.execute(_METRICS_SQL).fetchall()
+            names, rows = self._backend.plain_rows(conn, _ITEMS_SQL)
+            _, metric_rows = self._backend.plain_rows(conn, _METRICS_SQL)
             fixes = self._latest_corrections(conn)
         records = []
         for row in rows:
@@ -1551,6 +1355,8 @@ class Store:
             for column, sep in _JOINED_COLUMNS.items():
                 rec[column] = _joined(rec[column], sep)
             rec["corrected"] = False
+            # a place never scored (stored before scoring existed) needs a look or `regeocode`
+            rec["needs_review"] = rec["confidence"] is None or bool(rec["needs_review"])
             item_fixes = fixes.get(rec["item_id"])
             if item_fixes:
                 rec = self._corrected(rec, item_fixes, loader)
@@ -1568,7 +1374,7 @@ class Store:
 
     @staticmethod
     def _latest_corrections(
-        conn: sqlite3.Connection,
+        conn: Any,
     ) -> dict[str, list[tuple[str, str, str | None]]]:
         """Per item, the latest correction of each field, ``(field, value, name)``, oldest first."""
         latest: dict[str, dict[str, tuple[int, str, str | None]]] = {}
@@ -1611,6 +1417,15 @@ class Store:
             records.append(rec)
         return pd.DataFrame(records, columns=_BULLETIN_COLUMNS)
 
+    def bulletin_counties(self) -> dict[str, str | None]:
+        """``{bulletin id: county code}`` of every stored bulletin (cheap: no text, no items).
+
+        Lets a bulk ingest recognise files it already stored before parsing them.
+        """
+        with self._reading() as conn:
+            rows = conn.execute("SELECT id, county_code FROM bulletins").fetchall()
+        return {r[0]: r[1] or None for r in rows}
+
     def corrections(self) -> pd.DataFrame:
         """Every correction, oldest first, with the item's headline where the item is stored.
 
@@ -1628,6 +1443,192 @@ class Store:
                 " LEFT JOIN bulletins b ON b.id = i.bulletin_id ORDER BY c.id"
             ).fetchall()
         return pd.DataFrame([dict(r) for r in rows], columns=_CORRECTION_COLUMNS)
+
+    # county rules ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _county_rules(conn: Any, county_code: str | None) -> CountyRules:
+        rows = conn.execute(
+            f"SELECT {_RULE_FIELDS} FROM place_rules WHERE county_code = ? ORDER BY id",
+            (str(county_code or ""),),
+        ).fetchall()
+        return CountyRules(str(county_code or ""), tuple(_rule_of(r) for r in rows))
+
+    def county_rules(self, county_code: str) -> CountyRules:
+        """The rules of one county, as :func:`geo.geocode.geocode_item` takes them."""
+        with self._reading() as conn:
+            return self._county_rules(conn, county_code)
+
+    def rules(self, county_code: str | None = None) -> list[PlaceRule]:
+        """Every kept rule (of one county), oldest first."""
+        where, args = ("WHERE county_code = ?", (str(county_code),)) if county_code else ("", ())
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_RULE_FIELDS} FROM place_rules {where} ORDER BY id", args
+            ).fetchall()
+        return [_rule_of(r) for r in rows]
+
+    def add_rule(self, rule: PlaceRule, *, replace: bool = True) -> tuple[PlaceRule, str]:
+        """Keep a county rule, checked against the county's gazetteer.
+
+        Parameters
+        ----------
+        rule : PlaceRule
+        replace : bool
+            A rule of the same county, kind and text already kept is replaced (True) or kept
+            as it is (False).
+
+        Returns
+        -------
+        (PlaceRule, str)
+            The rule as kept (with its id) and what happened: ``added``, ``replaced`` or
+            ``kept`` (the same rule, or another one kept because ``replace`` is False).
+
+        Raises
+        ------
+        StoreError
+            The rule names codes outside its county (message in Chinese).
+        """
+        gaz = self._gazetteer(rule.county_code, _default_loader, strict=True)
+        try:
+            rule = check_rule(rule, gaz)
+        except GeoInputError as err:
+            raise StoreError(str(err), code="store.rule") from None
+        with self._transaction() as conn:
+            old = conn.execute(
+                f"SELECT {_RULE_FIELDS} FROM place_rules"
+                " WHERE county_code = ? AND kind = ? AND text = ?",
+                (rule.county_code, rule.kind, rule.text),
+            ).fetchone()
+            if old is not None:
+                kept = _rule_of(old)
+                same = (kept.township_code, kept.village_code) == (
+                    rule.township_code,
+                    rule.village_code,
+                )
+                if same or not replace:
+                    return kept, "kept"
+                conn.execute("DELETE FROM place_rules WHERE id = ?", (kept.id,))
+            values = [getattr(rule, c) for c in _RULE_COLUMNS]
+            new_id = self._backend.insert_id(
+                conn,
+                f"INSERT INTO place_rules ({', '.join(_RULE_COLUMNS)})"
+                f" VALUES ({', '.join('?' * len(_RULE_COLUMNS))})",
+                values,
+            )
+        # ``replace`` is the parameter here; dataclasses.replace under its full name
+        return dataclasses.replace(rule, id=new_id), "replaced" if old else "added"
+
+    def import_rules(self, rules: Iterable[PlaceRule], *, replace: bool = False) -> dict:
+        """Keep rules from a rule file; returns counts ``added``, ``replaced``, ``kept``."""
+        counts = {"added": 0, "replaced": 0, "kept": 0}
+        for rule in rules:
+            _, what = self.add_rule(rule, replace=replace)
+            counts[what] += 1
+        return counts
+
+    def delete_rule(self, rule_id: int) -> bool:
+        """Forget one rule; False when there is no such rule."""
+        with self._transaction() as conn:
+            n = conn.execute("DELETE FROM place_rules WHERE id = ?", (int(rule_id),)).rowcount
+        return bool(n)
+
+    def rule_from_correction(
+        self,
+        item_id: str,
+        *,
+        kind: str,
+        text: str | None = None,
+        author: str = "",
+        note: str = "",
+    ) -> PlaceRule:
+        """Keep a reviewer's correction of an item's place as a rule of its county.
+
+        Parameters
+        ----------
+        item_id : str
+            An item whose township (and, for a landmark, village) a reviewer has corrected.
+        kind : {"alias", "unit", "landmark"}
+            ``alias``: ``text`` (a short form in the item) means the corrected township;
+            ``unit``: the item's reporting unit is that township (``text`` defaults to it);
+            ``landmark``: ``text`` (a landmark or natural village in the item) lies in the
+            corrected village, or in the township when no village was given.
+        text : str, optional
+            As written in the item.
+        author, note : str
+            Who keeps the rule, and why.
+
+        Returns
+        -------
+        PlaceRule
+            The kept rule, with its id. Re-geocode (:meth:`regeocode`) to apply it to stored
+            items; new items get it when ingested.
+
+        Raises
+        ------
+        StoreError
+            Unknown item, no place correction to keep, or a text that is not in the item
+            (messages in Chinese).
+        """
+        item, fixes = self._corrected_item(item_id)
+        town, village = fixes.get("township_code"), fixes.get("village_code")
+        if village and not town:
+            town = village[:9]
+        if not town:
+            raise StoreError(
+                f"事项 {item_id} 尚未更正到某个乡镇，无法保存为规则；请先更正乡镇（或村）",
+                code="store.rule",
+            )
+        text = _rule_text(item, kind, text)
+        rule = PlaceRule(
+            county_code=item["county_code"] or "",
+            kind=kind,
+            text=text,
+            township_code=town,
+            village_code=village or "" if kind == "landmark" else "",
+            author=author,
+            created_at=now(),
+            note=note,
+            source_item=item_id,
+        )
+        try:
+            rule = check_rule(rule)
+        except GeoInputError as err:
+            raise StoreError(str(err), code="store.rule") from None
+        kept, _ = self.add_rule(rule, replace=True)
+        with self._transaction() as conn:
+            conn.execute("UPDATE place_rules SET source_item = ? WHERE id = ?", (item_id, kept.id))
+        return kept
+
+    def _corrected_item(self, item_id: str) -> tuple[dict, dict[str, str]]:
+        """The item's text fields and county, and its latest place corrections."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT i.headline, i.body, i.unit, COALESCE(i.county_code, b.county_code)"
+                " AS county_code FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+                " WHERE i.item_id = ?",
+                (item_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"数据库中没有事项 {item_id}", code="store.rule")
+            fixes = {
+                fld: value
+                for fld, value, _ in self._latest_corrections(conn).get(item_id, [])
+                if fld in _PLACE_AND_SECTOR[:2]
+            }
+        return dict(row), fixes
+
+    def accept_place(self, item_id: str, *, note: str = "") -> None:
+        """A reviewer accepts the geocoder's place: it is kept as a correction (so it no
+        longer needs review, and survives re-geocoding)."""
+        items_df, _ = self.frames()
+        row = items_df[items_df["item_id"] == item_id]
+        if row.empty:
+            raise StoreError(f"no item {item_id} in the store")
+        r = row.iloc[0]
+        town = r["township_code"] if isinstance(r["township_code"], str) else ""
+        village = r["village_code"] if isinstance(r["village_code"], str) else ""
+        self.correct(item_id, township_code=town, village_code=village, note=note or "确认")
 
     # township boundaries --------------------------------------------------------------------
 
@@ -1685,42 +1686,27 @@ class Store:
         StoreError
             Bad county code, unknown datum, or a layer without township polygons.
         """
-        county_code = str(county_code or "").strip()
-        if not (len(county_code) == 6 and county_code.isdigit()):
-            raise StoreError(f"county code {county_code!r} is not 6 digits")
-        if datum not in _BOUNDARY_DATUMS:
-            raise StoreError(
-                f"unknown datum {datum!r} (choose one of {', '.join(_BOUNDARY_DATUMS)})"
-            )
+        county_code = _checked_county_and_datum(county_code, datum)
         layer = _boundary_layer(gdf)
         qualities = set(layer["quality"])
         quality = qualities.pop() if len(qualities) == 1 else "user"
-        geojson = layer.to_json(drop_id=True, ensure_ascii=False)
-        row = (
-            county_code,
-            name,
-            str(source_name),
-            crs_note or "",
-            datum,
-            quality,
-            len(layer),
-            geojson,
-            _report_text(report),
-            _now(),
-            str(uploader or ""),
-            str(quality_source or ""),
-            str(encoding or ""),
-            _dumps(report_data or {}),
-        )
+        meta = {
+            "county_code": county_code,
+            "name": name,
+            "source_name": str(source_name),
+            "crs_note": crs_note or "",
+            "datum": datum,
+            "quality": quality,
+            "n_townships": len(layer),
+            "join_report": _report_text(report),
+            "created_at": now(),
+            "uploader": str(uploader or ""),
+            "quality_source": str(quality_source or ""),
+            "encoding": str(encoding or ""),
+            "report_json": _dumps(report_data or {}),
+        }
         with self._transaction() as conn:
-            cur = conn.execute(
-                "INSERT INTO boundaries (county_code, name, source_name, crs_note, datum,"
-                " quality, n_townships, geojson, join_report, created_at, uploader,"
-                " quality_source, encoding, report_json)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        return int(cur.lastrowid)
+            return self._backend.insert_boundary_set(conn, meta, layer)
 
     def boundary_set(self, county_code: str) -> dict | None:
         """The active boundary set of a county without its geometry (cheap), or None.
@@ -1758,29 +1744,16 @@ class Store:
         StoreError
             The stored layer cannot be read back.
         """
-        import geopandas as gpd  # lazy: only boundary users pay for geopandas
-
         with self._reading() as conn:
             row = conn.execute(
-                f"SELECT {_SET_FIELDS}, geojson FROM boundaries WHERE county_code = ?"
+                f"SELECT {_SET_FIELDS} FROM boundaries WHERE county_code = ?"
                 " ORDER BY id DESC LIMIT 1",
                 (str(county_code),),
             ).fetchone()
-        if row is None:
-            return None
-        meta = _set_meta(row)
-        geojson = meta.pop("geojson")
-        try:
-            features = json.loads(geojson)["features"]
-            gdf = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
-            raise StoreError(
-                f"stored boundaries {meta['id']} of {county_code} are damaged ({err})"
-            ) from None
-        for col in BOUNDARY_COLUMNS[:-1]:
-            if col not in gdf:
-                gdf[col] = None
-        gdf = gdf[BOUNDARY_COLUMNS]
+            if row is None:
+                return None
+            meta = _set_meta(row)
+            gdf = self._backend.boundary_layer(conn, meta["id"])
         gdf["township_code"] = gdf["township_code"].astype(str)
         gdf.attrs["boundary_set"] = meta
         return gdf
@@ -1825,6 +1798,35 @@ class Store:
         return int(n)
 
 
+_RULE_COLUMNS = (*RULE_COLUMNS, "source_item")
+_RULE_FIELDS = "id, " + ", ".join(_RULE_COLUMNS)
+
+
+def _item_county_code(item: Any, bulletin: Bulletin) -> str | None:
+    return bulletin.county_code or (item.place.county_code if item.place else None) or None
+
+
+def _rule_of(row: Any) -> PlaceRule:
+    return PlaceRule(**{k: row[k] for k in ("id", *_RULE_COLUMNS)})
+
+
+def _rule_text(item: dict, kind: str, text: str | None) -> str:
+    """The rule's text, checked against the item it comes from."""
+    unit = (item.get("unit") or "").split()[0] if (item.get("unit") or "").strip() else ""
+    if kind == "unit":
+        text = text or unit
+        if not text:
+            raise StoreError("该事项没有报送单位，无法保存报送单位规则", code="store.rule")
+        return text
+    if not text or not text.strip():
+        raise StoreError("请给出简称、地标或自然村的原文", code="store.rule")
+    wanted = normalise_rule_text(text)
+    fields = (item.get("headline") or "", item.get("body") or "", unit)
+    if not any(wanted in normalise_rule_text(f) for f in fields):
+        raise StoreError(f"「{text.strip()}」不在该事项的文字中", code="store.rule")
+    return text.strip()
+
+
 _SET_FIELDS = (
     "id, county_code, name, source_name, crs_note, datum, quality, n_townships, created_at,"
     " join_report, uploader, quality_source, encoding, report_json"
@@ -1839,6 +1841,16 @@ def _set_meta(row: Any) -> dict:
     except ValueError:
         meta["report_json"] = {}
     return meta
+
+
+def _checked_county_and_datum(county_code: Any, datum: str) -> str:
+    """The 6-digit county code of a boundary set, or StoreError (a bad code or datum)."""
+    county_code = str(county_code or "").strip()
+    if not (len(county_code) == 6 and county_code.isdigit()):
+        raise StoreError(f"county code {county_code!r} is not 6 digits")
+    if datum not in _BOUNDARY_DATUMS:
+        raise StoreError(f"unknown datum {datum!r} (choose one of {', '.join(_BOUNDARY_DATUMS)})")
+    return county_code
 
 
 def _boundary_layer(gdf: Any) -> Any:

@@ -81,8 +81,8 @@ class MapView:
         Data sources line (boundaries, bulletins).
     created : str
         ISO date of the map.
-    county_seat : Point or (lon, lat), optional
-        Where county-wide items are drawn.
+    county_seat : Point, (lon, lat) or mapping, optional
+        Where county-wide items are drawn (``{county_code: seat}`` in a prefecture).
     villages : GeoDataFrame, optional
         Village points.
     township_list : DataFrame, optional
@@ -90,6 +90,10 @@ class MapView:
         a view without polygons; without it the tables list the townships items mention.
     attribution : tuple of str
         Source and licence lines every map export prints (:func:`attribution_lines`).
+    county_units : GeoDataFrame, optional
+        A prefecture view's counties without township polygons (``county_code``, ``county``,
+        outline geometry): each is shown as one unit with its county-level totals, outside the
+        township classes. ``None`` for a county view.
     """
 
     townships: gpd.GeoDataFrame | None
@@ -109,6 +113,7 @@ class MapView:
     villages: gpd.GeoDataFrame | None = None
     township_list: pd.DataFrame | None = None
     attribution: tuple[str, ...] = ()
+    county_units: gpd.GeoDataFrame | None = None
 
     @property
     def has_polygons(self) -> bool:
@@ -119,6 +124,26 @@ class MapView:
     def can_draw_map(self) -> bool:
         """Township polygons or at least the county outline: the map exports work."""
         return self.has_polygons or (self.outline is not None and len(self.outline) > 0)
+
+    @property
+    def is_prefecture(self) -> bool:
+        """A prefecture's view (several counties; see ``county_units``)."""
+        return self.county_units is not None
+
+    @cached_property
+    def county_table(self) -> pd.DataFrame:
+        """County-level totals of ``county_units`` (all their items: township, village and
+        county-wide), indexed by county code like :attr:`table` by township code."""
+        units = self.county_units
+        codes = [] if units is None else units["county_code"].astype(str).tolist()
+        mine = self.items_df["county_code"].astype(str).isin(codes).to_numpy()
+        items = self.items_df[mine]
+        items = items.assign(township_code=items["county_code"].astype(str))
+        out = agg.aggregate_townships(items, self.metrics_df, self.metric_key, codes)
+        if codes:
+            names = dict(zip(codes, units["county"], strict=True))
+            out["township"] = [f"{names[c]}（全县合计，无乡镇边界）" for c in out.index]
+        return out
 
     def _township_frame(self) -> pd.DataFrame | None:
         """``township_code, township`` of the townships the tables report, None = as found."""
@@ -158,7 +183,33 @@ class MapView:
         out["metric_key"] = self.metric_key
         out["metric"] = agg.metric_label(self.metric_key)
         out["quality"], out["quality_source"] = self._quality(out["township_code"])
+        if self.is_prefecture:
+            out = self._with_county_units(out)
+            crs = 4326
         return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+
+    def _with_county_units(self, townships: pd.DataFrame) -> pd.DataFrame:
+        """Township rows and a prefecture's county-total rows (``unit`` says which), each with
+        its ``county_code``."""
+        townships = pd.DataFrame(townships).assign(unit="township")
+        if townships["geometry"].notna().any():
+            geoms = gpd.GeoSeries(townships["geometry"], crs=self.townships.crs).to_crs(4326)
+            townships["geometry"] = geoms.values
+        units = self.county_units.to_crs(4326)
+        table = self.county_table.reset_index()
+        rows = table.assign(
+            geometry=units.set_index("county_code").geometry.reindex(table["township_code"]).values,
+            metric_key=self.metric_key,
+            metric=agg.metric_label(self.metric_key),
+            quality="none",
+            quality_source="",
+            unit="county",
+        )
+        out = pd.concat([townships, rows], ignore_index=True)
+        counts = [c for c in out.columns if c.startswith("n_")]
+        out[counts] = out[counts].fillna(0).astype(int)
+        out.insert(0, "county_code", out["township_code"].astype(str).str[:6])
+        return out
 
     def _quality(self, codes: pd.Series) -> tuple[list[str], list[str]]:
         """Per township: ``approximate``, ``user_upload`` or what the uploader declared
@@ -380,6 +431,7 @@ def make_view(
     county_seat: Any = None,
     villages: Any = None,
     attribution: Sequence[str] | None = None,
+    county_units: gpd.GeoDataFrame | None = None,
 ) -> MapView:
     """Build a :class:`MapView`: apply ``filters`` and check the inputs.
 
@@ -399,6 +451,8 @@ def make_view(
         Source and licence lines of the map exports; default :func:`attribution_lines` for
         ``county_code`` with the boundary kind read from ``townships``/``approximate``/``sources``
         (pass your own when you know more, e.g. a stored upload's file name).
+    county_seat, county_units
+        See :class:`MapView`; a prefecture's seats are ``{county_code: seat}``.
     Other parameters
         As the attributes of :class:`MapView`.
 
@@ -440,6 +494,7 @@ def make_view(
         villages=villages,
         township_list=township_list,
         attribution=tuple(str(a) for a in attribution if a),
+        county_units=county_units,
     )
 
 

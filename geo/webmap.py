@@ -30,13 +30,18 @@ from geo import aggregate as agg
 from geo.assets import localise
 from geo.boundaries import gcj02_to_wgs84, wgs84_to_gcj02
 from geo.display import (
-    APPROXIMATE_NOTE,
+    APPROXIMATE_BADGE,
+    APPROXIMATE_EXPLANATION,
+    BASEMAP_OFFLINE_NOTE,
     COUNTY_ITEMS_LABEL,
+    COUNTY_UNIT_COLOR,
+    COUNTY_UNIT_LEGEND,
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
     POPUP_TEXT,
     Classes,
     classify,
+    county_units_note,
     format_value,
     item_title,
     metric_texts,
@@ -61,6 +66,8 @@ _SIMPLIFY = 1e-4  # degrees (~10 m): invisible at county scale, halves the paylo
 _GRID = 1e-5  # coordinate rounding
 _DIGITS = 5  # decimals of point coordinates (= _GRID)
 _KEY_OK = re.compile(r"[A-Za-z0-9]{1,64}")
+_BLANK_BACKGROUND = "#f7f6f2"  # the map's background without tiles
+_TILE_WAIT_MS = 8000  # tiles that started loading and sent nothing back by then: unreachable
 
 
 # --------------------------------------------------------------------------- base maps
@@ -306,10 +313,14 @@ class _Setup(_Direct):
         """
     )
 
-    def __init__(self, background: str):
+    def __init__(self, background: str, *, fill_frame: bool = False):
         super().__init__()
         self._name = "GeoSetup"
-        css = f"""
+        # streamlit-folium gives its map div a fixed height; the app sizes the frame instead
+        fill = "#map_div { height: 100vh !important; }\n" if fill_frame else ""
+        css = (
+            fill
+            + f"""
 .leaflet-container {{ background: {background}; font-family: "Noto Sans CJK SC",
   "Microsoft YaHei", "PingFang SC", sans-serif; }}
 .geo-tlabel {{ background: none; border: none; pointer-events: none; }}
@@ -331,7 +342,29 @@ class _Setup(_Direct):
 .geo-pop b {{ font-size: 13px; }}
 .geo-pop ul {{ margin: 4px 0; padding-left: 16px; }}
 .geo-pop small {{ color: #8a4b00; }}
+.geo-badge {{ display: inline-flex; align-items: center; gap: 4px; border: 1px solid #e0b062;
+  background: #fff6e0; color: #7a4100; font-family: inherit; font-size: 12px;
+  font-weight: 600; line-height: 1.4; padding: 3px 8px;
+  border-radius: 12px; cursor: pointer; box-shadow: 0 1px 3px rgba(0,0,0,0.25); }}
+.geo-badge:hover, .geo-badge:focus-visible {{ background: #ffecc2; outline: none; }}
+.geo-explain {{ margin-top: 6px; max-width: 300px; font-size: 12px; line-height: 1.55; }}
+.geo-explain p {{ margin: 0 0 4px; }}
+.geo-explain p:first-child {{ color: #8a4b00; font-weight: 700; }}
+.geo-explain button {{ float: right; border: 1px solid #bbb; background: #fff;
+  border-radius: 4px; font-size: 12px; padding: 1px 8px; cursor: pointer; }}
+.geo-offline {{ color: #7a2e00; font-weight: 600; max-width: 280px; }}
+.geo-focus {{ pointer-events: none; }}
+@media (max-width: 600px) {{
+  .geo-pop {{ font-size: 14px; line-height: 1.55; }}
+  .geo-pop b {{ font-size: 15px; }}
+  .leaflet-tooltip {{ font-size: 13px; }}
+  .geo-box {{ padding: 4px 7px; font-size: 11px; }}
+  .geo-legend i {{ width: 14px; height: 10px; margin-right: 4px; }}
+  .geo-explain {{ max-width: 240px; }}
+  .geo-tlabel span {{ font-size: 11px; }}
+}}
 """
+        )
         defs = (
             '<defs><pattern id="geo-nodata-hatch" patternUnits="userSpaceOnUse" width="8"'
             ' height="8" patternTransform="rotate(45)"><rect width="8" height="8"'
@@ -432,12 +465,134 @@ class _Box(_Direct):
         self.cls = _safe_json(cls)
 
 
-def _legend_html(title: str, classes: Classes, has_nodata: bool, county_items: bool = False) -> str:
+class _Badge(_Direct):
+    """The approximate-boundary badge: a small button on the map that opens the explanation.
+
+    The badge and explanation texts are escaped in Python; the script only shows and hides
+    the explanation (it starts hidden, so snapshots show the badge alone).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+          var c = L.control({position: {{ this.position }}});
+          c.onAdd = function () {
+            var div = L.DomUtil.create("div", "geo-badge-box");
+            div.innerHTML = {{ this.html }};
+            var badge = div.querySelector(".geo-badge");
+            var box = div.querySelector(".geo-explain");
+            function show(open) {
+              box.hidden = !open;
+              badge.setAttribute("aria-expanded", open ? "true" : "false");
+            }
+            L.DomEvent.on(badge, "click", function () { show(box.hidden); });
+            L.DomEvent.on(box.querySelector("button"), "click", function () { show(false); });
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          c.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, badge: str, explanation: list[str] | tuple[str, ...], position: str):
+        super().__init__()
+        self._name = "GeoBadge"
+        paras = "".join(f"<p>{_e(line)}</p>" for line in explanation if line)
+        html_text = (
+            f'<button type="button" class="geo-badge" aria-expanded="false" title="点击查看说明">'
+            f'⚠ {_e(badge)} <span aria-hidden="true">ⓘ</span></button>'
+            f'<div class="geo-box geo-explain" role="note" hidden>{paras}'
+            '<button type="button">知道了</button></div>'
+        )
+        self.html = _safe_json(html_text)
+        self.position = _safe_json(position)
+
+
+class _TileWatch(_Direct):
+    """Says once, on the map, that the base map cannot load, and takes its tiles away.
+
+    On a closed network tile requests fail (``tileerror``) or hang; either way Leaflet would
+    leave an empty grey grid. When the tiles started loading and none arrived (two errors, or
+    nothing after ``wait_ms``), the tile layers are removed, the blank background comes back and
+    one note says why; overlays stay.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+          var map = {{ this._parent.get_name() }};
+          var layers = [{{ this.layer_list }}];
+          var o = {{ this.opts }};
+          var started = 0, loaded = 0, failed = 0, said = false;
+          function giveUp() {
+            layers.forEach(function (l) { if (map.hasLayer(l)) { map.removeLayer(l); } });
+            map.getContainer().style.background = o.background;
+            if (said) { return; }
+            said = true;
+            var c = L.control({position: o.position});
+            c.onAdd = function () {
+              var div = L.DomUtil.create("div", "geo-box geo-offline");
+              div.setAttribute("role", "status");
+              div.innerHTML = o.html;
+              L.DomEvent.disableClickPropagation(div);
+              return div;
+            };
+            c.addTo(map);
+          }
+          layers.forEach(function (l) {
+            l.on("tileloadstart", function () {
+              started += 1;
+              if (started === 1) {
+                setTimeout(function () { if (!loaded) { giveUp(); } }, o.wait_ms);
+              }
+            });
+            l.on("tileload", function () { loaded += 1; });
+            l.on("tileerror", function () {
+              failed += 1;
+              if (!loaded && failed >= 2) { giveUp(); }
+            });
+          });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layer_names: list[str], background: str, wait_ms: int | None = None):
+        super().__init__()
+        self._name = "GeoTileWatch"
+        # folium's own variable names (tile_layer_<hex>): identifiers, never user text
+        names = [n for n in layer_names if re.fullmatch(r"[A-Za-z_]\w*", n)]
+        self.layer_list = ", ".join(names)
+        opts = {
+            "background": background,
+            "wait_ms": int(_TILE_WAIT_MS if wait_ms is None else wait_ms),
+            "position": "bottomleft",
+            "html": _e(BASEMAP_OFFLINE_NOTE),
+        }
+        self.opts = _safe_json(opts)
+
+
+def _legend_html(
+    title: str,
+    classes: Classes,
+    has_nodata: bool,
+    county_items: bool = False,
+    county_units: bool = False,
+) -> str:
     rows = [f'<div class="geo-legend-title"><b>{_e(title)}</b></div>']
     for color, label in zip(classes.colors, classes.labels, strict=True):
         rows.append(f'<div><i style="background:{color}"></i>{_e(label)}</div>')
-    if has_nodata or not classes.colors:
+    if has_nodata or (not classes.colors and not county_units):
         rows.append(f'<div><i class="geo-nodata"></i>{NODATA_LABEL}</div>')
+    if county_units:
+        rows.append(
+            f'<div><i style="background:{COUNTY_UNIT_COLOR}"></i>{COUNTY_UNIT_LEGEND}</div>'
+        )
     if county_items:
         # markers of county-wide items pile up on the seat: say why
         rows.append(
@@ -481,25 +636,43 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
             }
             return h + '<small>' + t.note + '</small></div>';
           }
+          // a popup never wider than the map (phones): readable without zooming
+          var width = Math.max(200, Math.min(320, window.innerWidth - 60));
           var layers = d.i.map(function (r) {
             return L.circleMarker(d.p[r[0]], {radius: o.radius, color: o.stroke, weight: 1,
               fillColor: d.k[r[1]][1], fillOpacity: 0.85})
-              .bindPopup(function () { return popup(r); }, {maxWidth: 320});
+              .bindPopup(function () { return popup(r); }, {maxWidth: width});
           });
           if (o.cluster) { group.addLayers(layers); }
           else { layers.forEach(function (l) { group.addLayer(l); }); }
+          if (o.focus !== null && layers[o.focus]) {
+            // the item a planner jumped to from the table: ringed, its popup open
+            group.once("add", function () {
+              var l = layers[o.focus], map = group._map;
+              L.circleMarker(l.getLatLng(), {radius: 13, color: "#b5452b", weight: 3,
+                fill: false, interactive: false, className: "geo-focus"}).addTo(map);
+              // on the map itself, not the marker: a marker inside a cluster has no popup to
+              // open; after the first view is set (a fit to the townships comes last)
+              setTimeout(function () {
+                L.popup({maxWidth: width}).setLatLng(l.getLatLng())
+                  .setContent(popup(d.i[o.focus])).openOn(map);
+              }, 0);
+            });
+          }
           return group;
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, data: dict, *, name: str, cluster: bool, show: bool = True):
+    def __init__(
+        self, data: dict, *, name: str, cluster: bool, show: bool = True, focus: int | None = None
+    ):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "GeoItems"
         self.data = _safe_json(data)
         text = {k: _e(v) for k, v in POPUP_TEXT.items()}
-        opts = {"cluster": cluster, "radius": 6, "stroke": "#ffffff", "text": text}
+        opts = {"cluster": cluster, "radius": 6, "stroke": "#ffffff", "text": text, "focus": focus}
         self.opts = _safe_json(opts)
         if cluster:
             self.default_js = [("markerclusterjs", "")]
@@ -615,19 +788,21 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
     }
 
 
-def _tile_layers(m, basemap: Basemap, tianditu_key: str | None, notes: list[str]) -> None:
+def _tile_layers(m, basemap: Basemap, tianditu_key: str | None, notes: list[str]) -> list[str]:
+    """Add the base map's tile layers; returns their script names (empty: no tiles)."""
     key = ""
     if basemap.needs_key:
         key = str(tianditu_key or "").strip()
         if not key:
             notes.append(basemap.note_missing_key_zh or f"{basemap.name_zh}需要密钥，未加载底图")
-            return
+            return []
         if not _KEY_OK.fullmatch(key):
             notes.append(f"{basemap.name_zh}密钥格式不对（应为字母和数字），未加载底图")
-            return
+            return []
+    names = []
     for i, layer in enumerate(basemap.layers):
         kw = {"subdomains": layer["subdomains"]} if layer.get("subdomains") else {}
-        folium.TileLayer(
+        tile = folium.TileLayer(
             layer["url"].replace("{tk}", key),
             attr=layer.get("attribution", ""),
             name=layer.get("name_zh") or (basemap.name_zh if i == 0 else f"{basemap.name_zh} {i}"),
@@ -635,8 +810,12 @@ def _tile_layers(m, basemap: Basemap, tianditu_key: str | None, notes: list[str]
             max_zoom=int(layer.get("max_zoom", 18)),
             **kw,
         ).add_to(m)
+        names.append(tile.get_name())
     if basemap.note_zh:
         notes.append(basemap.note_zh)
+    if names:
+        _TileWatch(names, _BLANK_BACKGROUND).add_to(m)
+    return names
 
 
 # --------------------------------------------------------------------------- build
@@ -652,10 +831,21 @@ class _Frame:
     basemap: Basemap
     shift: Any
     notes: list[str]
+    units: gpd.GeoDataFrame | None = None  # a prefecture's counties without townships
 
     @property
     def has_townships(self) -> bool:
         return len(self.tw) > 0
+
+    @property
+    def extent(self) -> gpd.GeoDataFrame:
+        """What the map fits: the townships, or the outline(s) where they reach further (a
+        prefecture with townships in some counties only)."""
+        if not self.has_townships:
+            return self.outline
+        if self.outline is None or self.units is None:
+            return self.tw
+        return pd.concat([self.tw[["geometry"]], self.outline[["geometry"]]], ignore_index=True)
 
 
 def build_map(
@@ -668,6 +858,10 @@ def build_map(
     labels: bool = True,
     caption: tuple[str, ...] | list[str] = (),
     attribution: tuple[str, ...] | list[str] = (),
+    title_box: bool = True,
+    explanation: tuple[str, ...] | list[str] = APPROXIMATE_EXPLANATION,
+    focus_item: str | None = None,
+    fill_frame: bool = False,
 ) -> folium.Map:
     """The interactive township map of a view.
 
@@ -695,6 +889,17 @@ def build_map(
         Data sources and licences (``geo.view.attribution_lines``), in a small box at the
         bottom left, escaped; the exports pass ``view.attribution``, the app shows its own
         数据来源 section.
+    title_box : bool
+        The title box at the top left (the app shows its own header line instead).
+    explanation : sequence of str
+        Paragraphs the approximate-boundary badge opens (escaped); a map of approximate
+        townships always carries the badge (:data:`geo.display.APPROXIMATE_BADGE`).
+    focus_item : str, optional
+        ``item_id`` of an item to ring and open (the app's jump from its table); ignored
+        when the item is not on the map.
+    fill_frame : bool
+        The map fills the height of the streamlit-folium frame it is drawn in (the app sizes
+        that frame with CSS).
 
     Returns
     -------
@@ -706,19 +911,21 @@ def build_map(
         Townships without ``township_code``, or neither townships nor an outline.
     """
     frame = _frame(view)
-    m = _new_map(frame, location, zoom)
+    m = _new_map(frame, location, zoom, fill_frame)
     _tile_layers(m, frame.basemap, tianditu_key, frame.notes)
     classes, props = _add_choropleth(m, frame, view)
+    _add_county_units(m, frame, view)
     _add_outline(m, frame)
     _add_villages(m, frame, view.villages)
     if labels and frame.has_townships:
         _add_labels(m, frame, props)
-    _add_items(m, frame, view.metrics_df)
+    _add_items(m, frame, view.metrics_df, focus_item)
     folium.LayerControl(collapsed=True).add_to(m)
-    _add_boxes(m, frame, view, classes, caption, attribution)
+    _add_boxes(m, frame, view, classes, (caption if title_box else None), attribution)
+    if frame.has_townships and view.approximate:
+        _Badge(APPROXIMATE_BADGE, tuple(explanation), "topleft").add_to(m)
     if location is None:
-        extent = frame.tw if frame.has_townships else frame.outline
-        bounds = _to_wgs84(frame.shift(extent)).total_bounds
+        bounds = _to_wgs84(frame.shift(frame.extent)).total_bounds
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return localise(m, assets)
 
@@ -749,19 +956,23 @@ def _frame(view: MapView) -> _Frame:
     if seat is None and not has_townships:
         seat = outline.geometry.union_all().representative_point()
     points = agg.item_points(view.items_df, tw, seat)
-    placed = view.items_df["township_code"].dropna().astype(str)
+    units = _to_wgs84(view.county_units) if view.county_units is not None else None
+    items = view.items_df
+    if units is not None:  # their items are in the county totals
+        notes.append(county_units_note(units["county"].tolist()))
+        items = items[~items["county_code"].astype(str).isin(units["county_code"]).to_numpy()]
+    placed = items["township_code"].dropna().astype(str)
     missing = int((~placed.isin(tw["township_code"].tolist())).sum())
     if missing and has_townships:
         notes.append(f"{missing} 条事项所在乡镇不在边界图层中，未在图上显示")
     elif missing:
         notes.append(f"{missing} 条乡镇/村事项需乡镇边界才能显示")
     shift = _to_gcj02 if bm.gcj02 else (lambda g: g)
-    return _Frame(tw, outline, points, bm, shift, notes)
+    return _Frame(tw, outline, points, bm, shift, [n for n in notes if n], units)
 
 
-def _new_map(frame: _Frame, location, zoom) -> folium.Map:
-    extent = frame.tw if frame.has_townships else frame.outline
-    minx, miny, maxx, maxy = extent.total_bounds
+def _new_map(frame: _Frame, location, zoom, fill_frame: bool = False) -> folium.Map:
+    minx, miny, maxx, maxy = frame.extent.total_bounds
     if location is not None:  # given in WGS84, drawn in the tiles' datum
         location = _point_shift(*location, frame.basemap.key, to_display=True)
     center = location or ((miny + maxy) / 2, (minx + maxx) / 2)
@@ -776,7 +987,8 @@ def _new_map(frame: _Frame, location, zoom) -> folium.Map:
         # folium hands max_zoom to tile layers only; MarkerCluster needs it on the map itself.
         **{"maxZoom": 18, "minZoom": 4},
     )
-    _Setup("#f7f6f2" if frame.basemap.key == "none" else "#dddddd").add_to(m)
+    background = _BLANK_BACKGROUND if frame.basemap.key == "none" else "#dddddd"
+    _Setup(background, fill_frame=fill_frame).add_to(m)
     return m
 
 
@@ -825,6 +1037,47 @@ def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classe
     return classes, props
 
 
+def _add_county_units(m: folium.Map, frame: _Frame, view: MapView) -> None:
+    """A prefecture's counties without townships: hatched, outside the classes, with their
+    county-level totals in the tooltip and a label."""
+    if frame.units is None or not len(frame.units):
+        return
+    table = view.county_table
+    key = view.metric_key
+    unit_zh, label = agg.metric_unit_zh(key), agg.metric_label(key)
+    props = []
+    for code, name in zip(frame.units["county_code"], frame.units["county"], strict=True):
+        n = int(table.at[code, "n_items"]) if code in table.index else 0
+        value = float(table.at[code, "value"]) if code in table.index else float("nan")
+        props.append(
+            {
+                "county": _e(f"{name}（全县合计，无乡镇边界）"),
+                "value_text": _e(format_value(value, unit_zh)),
+                "n_items": n,
+                "html": f"<span>{_e(name)}<br>全县 {n} 条</span>",
+            }
+        )
+    shapes = _compact(frame.shift(frame.units))
+    folium.GeoJson(
+        _features(shapes, props),
+        name=COUNTY_UNIT_LEGEND,
+        style_function=lambda f: {
+            "fillColor": COUNTY_UNIT_COLOR,
+            "fillOpacity": 0.7,
+            "color": "#777777",
+            "weight": 1,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["county", "value_text", "n_items"],
+            aliases=["县（区）", _e(label), "事项数"],
+            sticky=True,
+        ),
+        zoom_on_click=False,
+    ).add_to(m)
+    at = gpd.GeoDataFrame(geometry=shapes.geometry.representative_point().values, crs=4326)
+    _PointLayer(_features(at, props), name="县（区）合计", kind="label").add_to(m)
+
+
 def _add_outline(m: folium.Map, frame: _Frame) -> None:
     if frame.outline is None:
         return
@@ -860,35 +1113,40 @@ def _add_labels(m: folium.Map, frame: _Frame, props: list[dict]) -> None:
     )
 
 
-def _add_items(m: folium.Map, frame: _Frame, metrics_df: pd.DataFrame) -> None:
+def _add_items(m: folium.Map, frame: _Frame, metrics_df: pd.DataFrame, focus_item=None) -> None:
     points = frame.points
     if not len(points):
         return
     data = _item_data(points, metrics_df, frame.shift)
     # Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster.
     cluster = len(points) >= _CLUSTER_FROM or len(data["p"]) < len(points)
-    _ItemLayer(data, name=f"事项（{len(points)}）", cluster=cluster).add_to(m)
+    focus = None
+    if focus_item is not None:
+        hits = np.flatnonzero(points["item_id"].astype(str).to_numpy() == str(focus_item))
+        focus = int(hits[0]) if len(hits) else None
+    _ItemLayer(data, name=f"事项（{len(points)}）", cluster=cluster, focus=focus).add_to(m)
 
 
 def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attribution) -> None:
-    """Legend, title with caption, notes and attribution, each in its corner."""
+    """Legend, title with caption (``caption=None``: no title box), notes and attribution,
+    each in its corner."""
     points = frame.points
-    if frame.has_townships:
+    units = frame.units is not None and len(frame.units) > 0
+    if frame.has_townships or units:
         county_items = "scope" in points and bool((points["scope"] == "county").any())
         label = agg.metric_label(view.metric_key)
-        legend = _legend_html(label, classes, bool((classes.index < 0).any()), county_items)
+        nodata = bool((classes.index < 0).any())
+        legend = _legend_html(label, classes, nodata, county_items, units)
         _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
     title = view.title
-    if title or caption:
+    m.get_root().title = _e(title) if title else None
+    if caption is not None and (title or caption):  # None: no title box
         head = f'<div class="geo-title">{_e(title)}</div>' if title else ""
         lines = "".join(f'<div class="geo-caption">{_e(c)}</div>' for c in caption if c)
         _Box(head + lines, "topleft", "geo-box geo-head").add_to(m)
-        m.get_root().title = _e(title) if title else None
     notes = list(frame.notes)
-    if not frame.has_townships:
+    if not frame.has_townships and not units:
         notes.insert(0, NO_TOWNSHIPS_NOTE)
-    elif view.approximate:
-        notes.insert(0, APPROXIMATE_NOTE)
     if notes:
         body = "<br>".join(_e(n) for n in notes)
         _Box(f'<div class="geo-note">{body}</div>', "bottomleft").add_to(m)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 
 import geopandas as gpd
 import pandas as pd
@@ -147,6 +148,100 @@ def test_items_table_has_chinese_headers_and_metric_summary(frames):
     assert table.loc[2, "主要数据"] == ""
 
 
+def test_planner_table_drops_empty_columns_and_sorts_by_the_metric():
+    bare = _bulletin(
+        [
+            _item(
+                1,
+                "甲乡签约",
+                "签约项目总投资5000万元。",
+                town="甲乡",
+                code="411528201",
+                metrics=[Metric(5e7, "yuan", label="总投资")],
+            ),
+            _item(
+                2,
+                "全县招商",
+                "全县签约总投资1.35亿元。",
+                sector="investment",
+                metrics=[Metric(1.35e8, "yuan", label="总投资")],
+            ),
+            _item(3, "甲乡修路", "修路5公里。", town="甲乡", code="411528201"),
+        ],
+        date=None,
+    )
+    bare.header = BulletinHeader()  # no date, no issue, no title
+    items_df, metrics_df = items_frame([bare])
+    from geo.aggregate import assign_metric_keys
+
+    metrics_df = assign_metric_keys(metrics_df)
+    table = app_support.planner_table(items_df, metrics_df, None, "investment_yuan")
+    assert "日期" not in table.columns and "期号" not in table.columns  # nobody has them
+    assert "村（社区）" not in table.columns
+    assert {"标题", "乡镇", "编号", "已更正"} <= set(table.columns)  # kept even when empty/False
+    assert list(table.columns[:2]) == ["标题", "投资额（万元）"]
+    assert list(table["标题"]) == ["全县招商", "甲乡签约", "甲乡修路"]  # largest first
+    assert table["投资额（万元）"].tolist()[:2] == [13500.0, 5000.0]
+    assert pd.isna(table["投资额（万元）"].iloc[2])
+    plain = app_support.planner_table(items_df, metrics_df, None, "items")
+    assert list(plain["标题"]) == ["甲乡签约", "全县招商", "甲乡修路"]  # bulletin order
+    assert not any("（" in c and "）" in c and c != "村（社区）" for c in plain.columns)
+
+
+def test_readable_scale_and_metric_column_units():
+    assert app_support.readable_scale("investment_yuan", 2e9) == (1e8, "亿元")
+    assert app_support.readable_scale("investment_yuan", 5e5) == (1e4, "万元")
+    assert app_support.readable_scale("investment_yuan", 5e4) == (1.0, "元")
+    assert app_support.readable_scale("employment_person", 5e6) == (1.0, "人")
+    items_df = pd.DataFrame({"item_id": ["a", "b"]})
+    metrics_df = pd.DataFrame(
+        {"item_id": ["a"], "metric_key": ["employment_person"], "value": [85.0]}
+    )
+    header, values = app_support.metric_column(items_df, metrics_df, "employment_person")
+    assert header == "就业人数（人）"
+    assert values.iloc[0] == 85.0 and pd.isna(values.iloc[1])
+    assert app_support.metric_column(items_df, metrics_df, "items") is None
+
+
+def test_map_click_tells_a_new_click_from_the_same_one_read_again():
+    polygon = {
+        "last_object_clicked": {"lat": 32.1, "lng": 114.7},
+        "last_active_drawing": {"properties": {"township_code": "411528201"}},
+    }
+    assert app_support.map_click(polygon) == (32.1, 114.7, "411528201")
+    again = {**polygon, "center": {"lat": 32.0, "lng": 114.0}, "zoom": 12}  # panned since
+    assert app_support.map_click(again) == app_support.map_click(polygon)
+    elsewhere = {**polygon, "last_object_clicked": {"lat": 32.2, "lng": 114.7}}
+    assert app_support.map_click(elsewhere) != app_support.map_click(polygon)
+    assert app_support.map_click(None) is None and app_support.map_click({}) is None
+    assert not app_support.clicked_a_marker(polygon)
+    marker = {
+        "last_object_clicked": {"lat": 32.3, "lng": 114.8},
+        "last_active_drawing": {
+            "type": "Feature",
+            "properties": {},
+            "geometry": {"type": "Point", "coordinates": [114.8, 32.3]},
+        },
+    }
+    assert app_support.clicked_a_marker(marker) and not app_support.clicked_a_marker(None)
+
+
+def test_item_location_is_where_the_map_draws_the_item(frames):
+    from shapely.geometry import box as shp_box
+
+    items_df, metrics_df = frames
+    towns = gpd.GeoDataFrame(
+        {"township_code": ["411528201"], "township": ["甲乡"]},
+        geometry=[shp_box(114.0, 32.0, 114.1, 32.1)],
+        crs=4326,
+    )
+    view = make_view(items_df, metrics_df, towns, county_seat=(114.05, 32.5))
+    lat, lon = app_support.item_location(view, items_df["item_id"].iloc[0])
+    assert 32.0 < lat < 32.1 and 114.0 < lon < 114.1  # inside its township
+    assert app_support.item_location(view, items_df["item_id"].iloc[1]) == (32.5, 114.05)  # seat
+    assert app_support.item_location(view, "no-such-item") is None
+
+
 def test_metric_bounds_and_township_summary(frames):
     items_df, metrics_df = frames
     assert app_support.metric_bounds(metrics_df, "people") == (80.0, 2354.0)
@@ -254,6 +349,24 @@ def _table(at) -> pd.DataFrame:
     return at.dataframe[0].value
 
 
+def _map_badge(at) -> str:
+    """The approximate-boundary badge on the app's map, with the explanation it opens (the
+    HTML our badge control puts into the map's script), or "" when the map has none."""
+    import re
+
+    for comp in at.get("component_instance"):
+        if comp.proto.component_name != "streamlit_folium.st_folium":
+            continue
+        script = json.loads(comp.proto.json_args)["script"]
+        boxes = re.findall(r'div\.innerHTML = ("(?:[^"\\]|\\.)*");', script)
+        return next((h for h in map(json.loads, boxes) if 'class="geo-badge"' in h), "")
+    return ""
+
+
+def _metric(at, label: str):
+    return next(m for m in at.metric if m.label == label)
+
+
 def _markdown_texts(at) -> list[str]:
     """Every string the app rendered as Markdown (markdown, captions, labels, alerts...)."""
     out = []
@@ -272,7 +385,8 @@ def test_default_view_shows_the_six_sample_items(monkeypatch, tmp_path):
     assert not at.exception
     assert len(_table(at)) == 6
     assert "事项（6 / 6）" in [s.value for s in at.subheader]
-    assert any("示意范围，非官方边界" in w.value for w in at.warning)
+    badge = _map_badge(at)  # on the map, where the approximate areas show
+    assert "示意范围，非官方边界" in badge and display.APPROXIMATE_EXPLANATION[1] in badge
     assert at.selectbox(key="county").value == "411528"
 
 
@@ -466,7 +580,7 @@ def _use_boundaries(at) -> None:
 
 
 def _approximate_warning(at) -> bool:
-    return any("示意范围" in w.value for w in at.warning)
+    return "示意范围" in _map_badge(at)
 
 
 def test_boundary_upload_is_saved_for_later_sessions_until_reset(monkeypatch, tmp_path):
@@ -587,7 +701,7 @@ def test_bad_boundary_file_shows_one_line_error(monkeypatch, tmp_path):
     _use_boundaries(at)
     assert not at.exception
     assert len(at.error) == 1 and "\n" not in at.error[0].value
-    assert any("示意范围" in w.value for w in at.warning)  # still the default layer
+    assert _approximate_warning(at)  # still the default layer
 
 
 def test_switch_to_another_county_from_the_gazetteer(monkeypatch, tmp_path):
@@ -597,7 +711,9 @@ def test_switch_to_another_county_from_the_gazetteer(monkeypatch, tmp_path):
     assert not at.exception
     assert at.selectbox(key="county").value == "411522"
     assert at.query_params["county"] == "411522"
-    assert len(_table(at)) == 0  # nothing ingested for 光山 yet, and the 息县 sample is not shown
+    # nothing ingested for 光山 yet, and the 息县 sample is not shown (said in Chinese, no grid)
+    assert "事项（0 / 0）" in [s.value for s in at.subheader] and not at.dataframe
+    assert any("该县还没有事项" in c.value for c in at.caption)
     assert any("上传乡镇边界" in i.value for i in at.info)  # no default layer: asked to upload
     at.text_input(key="other_county").input("不存在县")
     at.button(key="other_county_go").click().run()
@@ -619,7 +735,7 @@ def test_township_panel_lists_items_and_filters_to_the_township(monkeypatch, tmp
     at.session_state["town"] = code  # as if clicked on the map
     at.run()
     assert "白土店乡" in [s.value for s in at.subheader]
-    assert at.metric[0].value == "1"
+    assert _metric(at, "事项数").value == "1"
     assert any("鲜食玉米" in e.label for e in at.expander)
     at.button(key="town_only").click().run()
     assert not at.exception
@@ -880,7 +996,177 @@ def test_english_notes_and_reports_read_in_chinese():
 
 def test_app_wording_points_to_the_boundary_section(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path).run()
-    warning = next(w.value for w in at.warning if "示意范围" in w.value)
+    warning = _map_badge(at)
     assert "“乡镇边界”一节" in warning and "上传乡镇边界”" not in warning
     shown = " ".join(_markdown_texts(at))
     assert "display aid" not in shown and "precision" not in shown
+
+
+# --------------------------------------------------------------------------- map-first layout
+
+
+def test_header_bar_shows_the_key_figures_of_the_filter(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    assert not at.exception
+    head = next(m.value for m in at.markdown if m.value.startswith("**息县**"))
+    assert head == "**息县** · 事项数（条） · 日期不详 · 6 条事项 :orange-badge[示例数据]"
+    shown = {m.label: m.value for m in at.metric}
+    assert shown == {"事项": "6 条", "涉及乡镇": "2 / 23 个", "涉及行业": "5 个", "占全县": "100%"}
+    assert not at.main.title  # no big title above the map: the header line says it
+    at.multiselect(key="f_sectors").set_value(["employment"]).run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["事项"] == "2 条" and shown["占全县"] == "33.3%"
+    at.multiselect(key="f_sectors").set_value([]).run()
+    at.selectbox(key="f_metric").set_value("investment_yuan").run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["投资额合计"].endswith("亿元") and shown["占全县"] == "100%"
+    # the downloads are in the header bar's 导出 menu, one tap away
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"] and len(labels) == 7
+
+
+def test_table_sorts_by_the_metric_and_drops_empty_columns(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path)
+    at.query_params["metric"] = "investment_yuan"
+    at.run()
+    table = _table(at)
+    assert "日期" not in table.columns and "期号" not in table.columns  # the sample has none
+    column = next(c for c in table.columns if c.startswith("投资额（"))
+    values = table[column].dropna().tolist()
+    assert values == sorted(values, reverse=True) and len(values) >= 2
+
+
+def test_picking_a_table_row_opens_the_map_on_that_item(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    ids = at.session_state["_table_ids"]
+    row = next(i for i, t in enumerate(_table(at)["标题"]) if "鲜食玉米" in t)
+    at.session_state[at.session_state["_table_key"]] = {
+        "selection": {"rows": [row], "columns": [], "cells": []}
+    }
+    at.run()
+    assert not at.exception
+    assert at.session_state["_focus_item"] == ids[row]
+    lat, lon, zoom = at.session_state["_view_now"]
+    from geo.boundaries import county_layers
+
+    towns = county_layers("411528").townships
+    baitu = towns[towns["township"] == "白土店乡"].geometry.iloc[0]
+    from shapely.geometry import Point
+
+    assert baitu.contains(Point(lon, lat)) and zoom >= 12  # on the item, in its township
+    assert at.query_params["zoom"] == str(zoom)
+    comp = next(iter(at.get("component_instance")))
+    assert re.search(r'"focus":\d+', json.loads(comp.proto.json_args)["script"])
+
+
+def test_township_drawer_opens_on_a_township_and_closes(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    assert not any(m.label == "排名" for m in at.metric)  # nothing before a click
+    gaz = __import__("geo.gazetteer", fromlist=["load_gazetteer"]).load_gazetteer("411528")
+    code = next(t.code for t in gaz.townships if t.name == "白土店乡")
+    at.session_state["town"] = code  # as if clicked on the map
+    at.run()
+    assert _metric(at, "排名").value == "并列第 1 / 2"  # one item, like 澺河街道
+    assert any(m.value.startswith("**合计**") for m in at.markdown)
+    at.button(key="town_close").click().run()
+    assert not at.exception and "town" not in at.session_state
+    assert not any(m.label == "排名" for m in at.metric)
+    at.run()
+    assert not any(m.label == "排名" for m in at.metric)  # stays closed
+
+
+# --------------------------------------------------------------------------- prefectures
+
+
+def test_area_menu_offers_the_prefecture_of_each_county():
+    assert app_support.area_choices({"411528": "息县"}) == {
+        "411528": "息县",
+        "4115": "信阳市（全市）",
+    }
+
+
+def test_prefecture_view_in_the_app(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.selectbox(key="county").set_value("4115").run()
+    assert not at.exception
+    assert any(m.value.startswith("**信阳市**") for m in at.markdown)
+    assert len(_table(at)) == 6  # the sample's 息县 items, in their own county
+    infos = " ".join(i.value for i in at.info)
+    assert "光山县" in infos and "尚无乡镇边界" in infos and "全县合计" in infos
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"]
+    assert any("ODbL" in t for t in _markdown_texts(at))
+    towns = at.multiselect(key="f_towns").options
+    assert any(t.startswith("光山县·") for t in towns) and any(t.startswith("息县·") for t in towns)
+    assert at.query_params["county"] == "4115"
+
+
+def test_a_prefecture_typed_by_name_and_its_uploads_place_items_in_their_counties(
+    monkeypatch, tmp_path
+):
+    at = _app(monkeypatch, tmp_path).run()
+    at.text_input(key="other_county").input("信阳市")
+    at.button(key="other_county_go").click().run()
+    assert at.selectbox(key="county").value == "4115"
+    text = (
+        "信阳市工作简报\n2024年第3期\n信阳市人民政府办公室            2024年3月8日\n"
+        " 光山县槐店乡发展茶叶种植 新建茶园 500 亩。\n（槐店乡 张三）\n"
+        " 息县孙庙乡推进冬季农田水利建设 疏浚沟渠 12 公里。\n（孙庙乡 李明）\n"
+    )
+    at.file_uploader(key="bulletin_files_0").set_value(
+        [("市简报.txt", text.encode("utf-8"), "text/plain")]
+    ).run()
+    at.button(key="up_read_0").click().run()
+    at.button(key="up_go_0").click().run()
+    assert not at.exception
+    table = _table(at)
+    assert sorted(table["乡镇"]) == ["孙庙乡", "槐店乡"]
+    from geo.store import Store
+
+    with Store(tmp_path / "store.sqlite") as store:
+        items, _ = store.frames()
+    assert sorted(items["county_code"]) == ["411522", "411528"]
+
+
+def test_the_store_can_come_from_secrets_and_a_bad_url_is_one_line(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from geo.store import Store
+
+    with Store(tmp_path / "secret.sqlite") as store:
+        store.ingest(_guangshan_frames()[0])
+    monkeypatch.delenv("GEO_STORE", raising=False)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.secrets["geo_store"] = str(tmp_path / "secret.sqlite")
+    at.query_params["county"] = "411522"
+    at.run()
+    assert not at.exception
+    assert list(_table(at)["标题"]) == ["光山县槐店乡发展茶叶种植"]
+    monkeypatch.setenv("GEO_STORE", "mysql://planner:secret@db/activity")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert "postgresql\\://" in error and "secret" not in error and "\n" not in error
+
+
+def test_cut_review_merges_splits_and_undoes(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    n = len(_table(at))
+    assert any(e.label == "检查事项切分（合并 / 拆分）" for e in at.expander)
+    assert any(c.value.startswith("版式：") for c in at.caption)
+    at.button(key="cut_merge").click().run()  # the first item with the second
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(_table(at)) == n - 1
+    assert any("已合并" in s.value for s in at.success)
+    at.button(key="cut_undo").click().run()
+    assert not at.exception and len(_table(at)) == n
+    bid = at.selectbox(key="cut_bulletin").value
+    body = _table(at).loc[0, "正文"] if "正文" in _table(at) else None
+    item_key = f"cut_words_{bid}_0"
+    text = next(t.value for t in at.text if t.value)
+    words = text.strip().splitlines()[-1][10:18]  # a few characters inside the first item
+    at.text_input(key=item_key).input(words).run()
+    at.button(key="cut_split").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(_table(at)) == n + 1
+    del body

@@ -378,11 +378,13 @@ def test_kml_reads_through_the_kml_driver(tmp_path):
 # --------------------------------------------------------------------------- provenance
 
 
-def test_uploads_are_user_upload_and_declared_official_sets_carry_their_source(tmp_path):
+def test_uploads_are_user_upload_and_declared_official_sets_carry_their_source(
+    tmp_path, store_location
+):
 
     path = tmp_path / "乡镇.geojson"
     _xixian_named().to_file(path, driver="GeoJSON", engine="pyogrio")
-    with Store(tmp_path / "s.sqlite") as store:
+    with Store(store_location) as store:
         import_boundaries(path, county="息县", store=store, uploader="王工")
         stored = store.boundaries("411528")
         meta = stored.attrs["boundary_set"]
@@ -426,12 +428,12 @@ def test_make_view_without_quality_column_never_claims_official():
 # --------------------------------------------------------------------------- the planner's table
 
 
-def test_planner_fixes_rows_in_the_table_and_the_import_saves_them(tmp_path):
+def test_planner_fixes_rows_in_the_table_and_the_import_saves_them(tmp_path, store_location):
     wrong = {"周党镇": "竹竿镇", "竹竿镇": "周党镇"}
     layer, towns = _luoshan_layer("nbs2023", names=wrong)
     path = tmp_path / "罗山.geojson"
     layer.to_file(path, driver="GeoJSON", engine="pyogrio")
-    with Store(tmp_path / "s.sqlite") as store:
+    with Store(store_location) as store:
         first = import_boundaries(path, county=LUOSHAN)
         table = first.table
         assert list(table.loc[table["状态"] == "代码与名称不一致", "文件名称"]) == [
@@ -458,12 +460,12 @@ def test_planner_fixes_rows_in_the_table_and_the_import_saves_them(tmp_path):
         import_boundaries(path, county=LUOSHAN, overrides={99: "411521101"})
 
 
-def test_save_result_refuses_a_refused_import(tmp_path):
+def test_save_result_refuses_a_refused_import(tmp_path, store_location):
     layer = _named(["堌阳镇", "固阳镇", "南彰镇"])
     path = tmp_path / "兰考.geojson"
     layer.to_file(path, driver="GeoJSON", engine="pyogrio")
     result = import_boundaries(path, county="兰考县")
     assert result.refusal_codes == ["boundary.join_conflict"] and result.layer is None
-    with Store(tmp_path / "s.sqlite") as store, pytest.raises(BoundaryReadError):
+    with Store(store_location) as store, pytest.raises(BoundaryReadError):
         save_result(result, store=store)
     assert shapely.__version__  # the layer was never written

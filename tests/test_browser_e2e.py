@@ -16,6 +16,7 @@ import pytest
 from browser_utils import ARTIFACTS, REPO, start_app
 
 from geo import browser
+from geo.display import BASEMAP_OFFLINE_NOTE
 
 pytestmark = pytest.mark.browser
 
@@ -96,6 +97,8 @@ def _count_label(page) -> tuple[int, int]:
 
 def _map_frame(page):
     """The streamlit-folium iframe, once Leaflet has drawn into it."""
+    # while Streamlit swaps a re-run element, the old frame can linger for a moment
+    page.wait_for_function(f"() => document.querySelectorAll('{MAP_FRAME}').length === 1")
     page.locator(MAP_FRAME).wait_for()
     page.frame_locator(MAP_FRAME).locator(".leaflet-overlay-pane path").first.wait_for()
     return next(f for f in page.frames if "streamlit_folium" in f.url)
@@ -178,18 +181,28 @@ def _click_township(page, name: str) -> None:
     page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
 
 
+PANEL = ".st-key-town_panel"
+
+
 def test_clicking_a_township_opens_its_panel(app):
     with browser.browser_page((1400, 1000)) as (page, blocked):
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(app.url, wait_until="domcontentloaded")
         _count_label(page)
         _map_counts(page)
+        assert page.locator(PANEL).count() == 0  # nothing, not an empty column, before a click
         _click_township(page, "白土店乡")
-        panel = page.locator('[data-testid="stColumn"]').nth(1)
+        panel = page.locator(PANEL)
         panel.get_by_text("白土店乡", exact=True).wait_for()
         panel.get_by_text("鲜食玉米", exact=False).first.wait_for()
         assert panel.get_by_text("事项数").count() == 1
+        assert panel.get_by_text("排名").count() == 1
+        assert panel.get_by_role("button", name="只看此乡镇").is_visible()
         page.screenshot(path=str(ARTIFACTS / "app-township.png"))
+        panel.get_by_role("button", name="关闭").click()
+        panel.wait_for(state="detached")
+        page.wait_for_timeout(1500)  # the map's fragment reran with the same click: still shut
+        assert page.locator(PANEL).count() == 0
         assert blocked.urls == []
 
 
@@ -275,10 +288,19 @@ def test_amap_view_is_stored_in_wgs84(app):
         params = dict(re.findall(r"[?&](lat|lon)=([0-9.]+)", page.url))
         # the URL keeps WGS84, not the ~500 m shifted GCJ-02 centre
         assert abs(float(params["lat"]) - lat) < 3e-4 and abs(float(params["lon"]) - lon) < 3e-4
+        # the tiles never came (blocked as on a closed network): said once on the map, no grey
+        # grid, the townships and items still drawn
+        frame = page.frame_locator(MAP_FRAME)
+        frame.locator(".geo-offline").wait_for()
+        assert frame.locator(".geo-offline").all_inner_texts() == [BASEMAP_OFFLINE_NOTE]
+        assert frame.locator(".leaflet-tile-pane img").count() == 0
+        assert _map_counts(page)["townships"] == _expected_townships()
+        assert _blocked and all("autonavi" in u or "amap" in u for u in _blocked.urls)
 
 
 def _approximate_alerts(page) -> int:
-    return page.locator('[data-testid="stAlert"]', has_text="示意范围").count()
+    """Approximate-boundary badges on the map (0 or 1)."""
+    return page.frame_locator(MAP_FRAME).locator(".geo-badge", has_text="示意范围").count()
 
 
 def _wait_for_townships(page, n: int) -> None:
@@ -337,11 +359,18 @@ def test_uploaded_boundaries_are_kept_for_the_next_visit(tmp_path):
             page.screenshot(path=str(ARTIFACTS / "app-stored-boundaries.png"))
             sidebar = page.locator('[data-testid="stSidebar"]')
             sidebar.get_by_role("button", name="恢复默认边界").click()
-            page.locator('[data-testid="stAlert"]', has_text="示意范围").wait_for()
             _wait_for_townships(page, len(towns))
+            page.frame_locator(MAP_FRAME).locator(".geo-badge", has_text="示意范围").wait_for()
             assert blocked.urls == []
     finally:
         running.stop()
+
+
+def _open_exports(page) -> None:
+    """Open the header bar's 导出 menu (unless it is open)."""
+    if not page.get_by_role("button", name="事项表 CSV").is_visible():
+        page.locator('[data-testid="stPopoverButton"]', has_text="导出").click()
+    page.get_by_role("button", name="事项表 CSV").wait_for()
 
 
 #: One budget for making and receiving one download. The PNG is a Chromium screenshot the
@@ -365,6 +394,7 @@ def test_download_buttons_give_the_files(app, tmp_path):
         assert _count_label(page) == (1, 6)
         files = {}
         for button, (magic, suffix) in expected.items():
+            _open_exports(page)
             with page.expect_download(timeout=DOWNLOAD_TIMEOUT_MS) as info:
                 page.get_by_role("button", name=button).click()
             out = tmp_path / info.value.suggested_filename
@@ -383,29 +413,207 @@ def test_download_buttons_give_the_files(app, tmp_path):
     assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in pdf
 
 
-def test_readme_screenshot(app):
-    """The README picture: the default view with a township clicked.
+# --------------------------------------------------------------------------- map first
 
-    ``UPDATE_SCREENSHOT=1 pytest tests/test_browser_e2e.py -k readme`` copies it to
-    docs/screenshot.png.
-    """
-    with browser.browser_page((1440, 960)) as (page, blocked):
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app.url, wait_until="domcontentloaded")
-        _count_label(page)
-        _map_counts(page)
-        _click_township(page, "白土店乡")  # show the township panel too
-        page.locator('[data-testid="stColumn"]').nth(1).get_by_text("白土店乡").first.wait_for()
-        page.mouse.move(5, 950)  # no tooltip in the picture
-        page.wait_for_timeout(1500)
-        out = ARTIFACTS / "screenshot.png"
-        page.screenshot(path=str(out))
-        assert out.stat().st_size > 20_000
-        assert blocked.urls == []
-        page.screenshot(path=str(ARTIFACTS / "app-full-page.png"), full_page=True)
-    # Only on request, so a test run never dirties the checkout.
+LAPTOP, PHONE = (1366, 768), (390, 844)
+#: Share of the screen the map covers on first load, without scrolling (issue 10).
+MIN_COVERAGE = {LAPTOP: 0.55, PHONE: 0.45}
+
+_LAYOUT_JS = """() => {
+  const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+  const r = f.getBoundingClientRect();
+  const W = window.innerWidth, H = window.innerHeight;
+  const x0 = Math.max(0, r.left), x1 = Math.min(W, r.right);
+  const y0 = Math.max(0, r.top), y1 = Math.min(H, r.bottom);
+  const seen = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  // a grid of points over the visible map: the topmost element must be the map itself
+  const covered = [];
+  for (let i = 0; i < 12; i++) for (let j = 0; j < 9; j++) {
+    const x = x0 + (x1 - x0) * (i + 0.5) / 12, y = y0 + (y1 - y0) * (j + 0.5) / 9;
+    const top = document.elementFromPoint(x, y);
+    if (top !== f) covered.push([Math.round(x), Math.round(y), top && top.outerHTML.slice(0, 80)]);
+  }
+  const header = document.querySelector('[data-testid="stHeader"]').getBoundingClientRect();
+  return {coverage: seen / (W * H), covered, frame: [r.left, r.top, r.right, r.bottom],
+          W, H, headerBottom: header.bottom, scrollTop: document.querySelector(
+            '[data-testid="stMain"]').scrollTop};
+}"""
+
+
+def _in_map(page, selector: str) -> list[float]:
+    """Page coordinates [left, top, right, bottom] of an element inside the map frame."""
+    inner = _map_frame(page).evaluate(
+        "(sel) => { const r = document.querySelector(sel).getBoundingClientRect();"
+        " return [r.left, r.top, r.right, r.bottom]; }",
+        selector,
+    )
+    box = page.locator(MAP_FRAME).bounding_box()
+    return [inner[0] + box["x"], inner[1] + box["y"], inner[2] + box["x"], inner[3] + box["y"]]
+
+
+def _fully_seen(page, rect: list[float]) -> bool:
+    """The rectangle is inside the screen and nothing of the page lies over its corners."""
+    w, h = page.viewport_size["width"], page.viewport_size["height"]
+    if not (rect[0] >= 0 and rect[1] >= 0 and rect[2] <= w and rect[3] <= h):
+        return False
+    corners = [(rect[0] + 2, rect[1] + 2), (rect[2] - 2, rect[1] + 2)]
+    corners += [(rect[0] + 2, rect[3] - 2), (rect[2] - 2, rect[3] - 2)]
+    return page.evaluate(
+        "(pts) => pts.every(([x, y]) => document.elementFromPoint(x, y) === "
+        "document.querySelector('iframe[title=\"streamlit_folium.st_folium\"]'))",
+        corners,
+    )
+
+
+def _first_load(page, url: str) -> dict:
+    """Load the app, wait for the map, and measure it before any scrolling."""
+    page.goto(url, wait_until="domcontentloaded")
+    _count_label(page)
+    _map_counts(page)
+    # Leaflet has laid its corners out in the frame (the legend sits inside it)
+    _map_frame(page).wait_for_function(
+        "() => document.querySelector('.geo-legend').getBoundingClientRect().bottom"
+        " <= window.innerHeight"
+    )
+    layout = page.evaluate(_LAYOUT_JS)
+    layout["legend"] = _in_map(page, ".geo-legend")
+    layout["scale"] = _in_map(page, ".leaflet-control-scale")
+    return layout
+
+
+def _assert_map_is_the_page(page, size, layout) -> None:
+    assert layout["scrollTop"] == 0
+    assert layout["coverage"] >= MIN_COVERAGE[size], layout
+    assert layout["covered"] == [], layout["covered"]
+    assert layout["frame"][1] >= layout["headerBottom"] - 1  # under Streamlit's top bar
+    assert _fully_seen(page, layout["legend"]), layout
+    assert _fully_seen(page, layout["scale"]), layout
+    badge = _in_map(page, ".geo-badge")
+    assert _fully_seen(page, badge)
+
+
+def _open_badge(page) -> str:
+    """Click the approximate-boundary badge on the map; the explanation it opens."""
+    frame = page.frame_locator(MAP_FRAME)
+    assert frame.locator(".geo-explain").is_hidden()
+    frame.locator(".geo-badge").click()
+    frame.locator(".geo-explain").wait_for()
+    return frame.locator(".geo-explain").inner_text()
+
+
+def _keep_screenshot(page, name: str, docs_name: str) -> None:
+    """Save a screenshot; ``UPDATE_SCREENSHOT=1`` also copies it to docs/ for the README."""
+    size = page.viewport_size
+    page.mouse.move(size["width"] // 2, size["height"] - 3)  # no tooltip in the picture
+    page.wait_for_timeout(800)
+    out = ARTIFACTS / name
+    page.screenshot(path=str(out))
+    assert out.stat().st_size > 20_000
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
-        shutil.copyfile(out, REPO / "docs" / "screenshot.png")
+        shutil.copyfile(out, REPO / "docs" / docs_name)
+
+
+def test_laptop_the_map_is_the_page(app):
+    """1366×768: the map fills most of the screen on first load, legend and scale in view;
+    the badge explains; a township opens its drawer; a table row jumps to its item.
+
+    ``UPDATE_SCREENSHOT=1 pytest tests/test_browser_e2e.py -k the_map_is`` regenerates the
+    README's docs/screenshot.png.
+    """
+    with browser.browser_page(LAPTOP) as (page, blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        layout = _first_load(page, app.url)
+        _assert_map_is_the_page(page, LAPTOP, layout)
+        print(f"map coverage at 1366×768: {layout['coverage']:.1%}")
+        assert page.locator('[data-testid="stSidebar"]').get_by_text("行业").first.is_visible()
+        head = page.locator(".st-key-geo_head")
+        assert head.get_by_text(re.compile(r"^息县$")).is_visible()
+        assert head.get_by_text("6 条事项", exact=False).is_visible()
+        assert not page.get_by_role("heading", name="息县 乡镇工作动态").count()
+        _open_exports(page)  # the downloads, one click away in the header bar
+        assert page.get_by_role("button", name="图片 PNG").is_visible()
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="图片 PNG").wait_for(state="hidden")
+
+        text = _open_badge(page)
+        assert "示意范围，非官方边界" in text and "“乡镇边界”一节" in text
+        page.frame_locator(MAP_FRAME).get_by_role("button", name="知道了").click()
+
+        _click_township(page, "白土店乡")
+        page.locator(PANEL).get_by_text("白土店乡", exact=True).wait_for()
+        _keep_screenshot(page, "screenshot-laptop.png", "screenshot.png")
+
+        grid = page.locator('[data-testid="stDataFrame"]')
+        grid.scroll_into_view_if_needed()
+        row = next(i for i, t in enumerate(_table_rows(page)) if "鲜食玉米" in t)
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + 16, box["y"] + 35 * (row + 1) + 17)  # its row marker
+        page.wait_for_function("() => new URLSearchParams(location.search).get('zoom') === '12'")
+        frame = page.frame_locator(MAP_FRAME)
+        frame.locator("path.geo-focus").wait_for()
+        assert "鲜食玉米" in frame.locator(".leaflet-popup-content").inner_text()
+        assert blocked.urls == []
+
+
+def _table_rows(page) -> list[str]:
+    """The item table's rows as text, in the order shown (the grid's accessible table)."""
+    return page.locator('[data-testid="stDataFrame"] table tbody tr').all_inner_texts()
+
+
+def test_phone_the_map_comes_first(app):
+    """390×844: sidebar folded, map first and ≥ 45 % of the screen, legend in view, popups
+    readable, downloads and filters one tap away, a township opens a bottom sheet.
+
+    ``UPDATE_SCREENSHOT=1`` regenerates docs/screenshot-phone.png.
+    """
+    with browser.browser_page(PHONE) as (page, blocked):
+        page.set_default_timeout(TIMEOUT_MS)
+        layout = _first_load(page, app.url)
+        _assert_map_is_the_page(page, PHONE, layout)
+        print(f"map coverage at 390×844: {layout['coverage']:.1%}")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        opener = page.locator('[data-testid="stExpandSidebarButton"]')
+        assert opener.get_attribute("aria-expanded") == "false"  # folded away
+        folded = sidebar.bounding_box()
+        assert folded is None or folded["x"] + folded["width"] <= 1
+        _keep_screenshot(page, "screenshot-phone.png", "screenshot-phone.png")
+
+        frame = page.frame_locator(MAP_FRAME)
+        frame.locator('path.leaflet-interactive[fill="#33a02c"]').first.click()  # 农业 item
+        pop = frame.locator(".geo-pop")
+        pop.wait_for()
+        page.wait_for_timeout(800)  # Leaflet pans the map to show the whole popup
+        size = pop.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 14  # readable without zooming
+        assert _fully_seen(page, _in_map(page, ".leaflet-popup-content-wrapper"))
+        _map_frame(page).evaluate("() => window.map_div.closePopup()")
+        text = _open_badge(page)
+        assert "示意范围，非官方边界" in text
+        frame.get_by_role("button", name="知道了").click()
+
+        _click_township(page, "项店镇")
+        panel = page.locator(PANEL)
+        panel.get_by_text("项店镇", exact=True).wait_for()
+        sheet = panel.bounding_box()
+        assert sheet["y"] + sheet["height"] <= PHONE[1] + 1 and sheet["y"] > 0  # on screen
+        panel.get_by_role("button", name="关闭").click()
+        panel.wait_for(state="detached")
+
+        page.locator('[data-testid="stPopoverButton"]', has_text="导出").click()  # one tap
+        png = page.get_by_role("button", name="图片 PNG")
+        png.wait_for()
+        b = png.bounding_box()
+        assert b["y"] >= 0 and b["y"] + b["height"] <= PHONE[1]
+        page.keyboard.press("Escape")
+
+        assert "筛选" in opener.evaluate("(e) => getComputedStyle(e, '::after').content")
+        opener.click()  # filters: one tap
+        sidebar.get_by_text("行业").first.wait_for()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stSidebar\"]')"
+            ".getBoundingClientRect().left >= 0"
+        )
+        assert blocked.urls == []
 
 
 # --------------------------------------------------------------------------- time (issue 11)

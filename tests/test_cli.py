@@ -191,6 +191,10 @@ def test_parse_json_prints_items_and_writes_no_store(bulletin_file, tmp_path):
     assert first["township"] == "孙庙乡"
     assert first["item_id"] == f"{data['sha256'][:12]}-000"
     assert any(m["value"] == 350000 and m["unit"] == "yuan" for m in first["metrics"])
+    for item in data["items"]:  # the JSON contract of issue 9
+        assert 0.0 <= item["confidence"] <= 1.0
+        assert isinstance(item["needs_review"], bool)
+        assert isinstance(item["alternatives"], list)
     assert not store.exists()
 
 
@@ -834,3 +838,75 @@ def test_monthly_report_docx_and_pdf(two_months, tmp_path):
     assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in text
     bad = _run("report", "--period", "二月", "--out", pdf, "--store", two_months)
     assert bad.returncode == 2 and "2024-02" in _err_line(bad)
+
+
+# --------------------------------------------------------------------------- review and rules
+
+NICKNAME = "老城区开展夜市整治\n老城区组织商户80家签订诚信经营承诺书，夜市秩序明显好转。\n"
+NICKNAME_2 = "老城区启动背街小巷改造\n老城区计划改造背街小巷12条，年内完工。\n"
+
+
+def test_review_correct_with_rule_export_import_and_apply(tmp_path):
+    _pipeline_ready()
+    from geo.store import Store
+
+    first, second = tmp_path / "一.txt", tmp_path / "二.txt"
+    first.write_text(NICKNAME, "utf-8")
+    second.write_text(NICKNAME_2, "utf-8")
+    store, other = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    assert (
+        _run("ingest", first, "--county", "息县", "--single-item", "--store", store).returncode == 0
+    )
+    with Store(store) as s:
+        iid = s.frames()[0]["item_id"].iloc[0]
+    proc = _run("review", "--all", "--store", store)
+    assert proc.returncode == 0 and iid in proc.stdout.decode() and "置信度" in proc.stdout.decode()
+    proc = _run(
+        "correct",
+        iid,
+        "--township",
+        "谯楼街道",
+        "--rule",
+        "alias",
+        "--rule-text",
+        "老城区",
+        "--author",
+        "张三",
+        "--store",
+        store,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "已保存规则#1（简称/别名「老城区」→谯楼街道，张三" in proc.stdout.decode()
+    proc = _run("rules", "list", "--store", store)
+    assert "老城区" in proc.stdout.decode() and "张三" in proc.stdout.decode()
+    out = tmp_path / "规则.json"
+    proc = _run("rules", "export", out, "--store", store)
+    assert proc.returncode == 0 and "已导出 1 条规则" in proc.stdout.decode()
+    assert json.loads(out.read_text("utf-8"))["rules"][0]["author"] == "张三"
+    proc = _run("rules", "import", out, "--store", other)
+    assert proc.returncode == 0 and "已导入 1 条规则" in proc.stdout.decode()
+    proc = _run("rules", "list", "--format", "csv", "--store", other)
+    assert "老城区,411528001,谯楼街道" in proc.stdout.decode()
+    # a new bulletin ingested into the other installation is placed by the imported rule
+    assert (
+        _run("ingest", second, "--county", "息县", "--single-item", "--store", other).returncode
+        == 0
+    )
+    with Store(other) as s:
+        assert s.frames()[0]["township"].tolist() == ["谯楼街道"]
+    # and `parse --rules` applies a rule file without any store
+    proc = _run("parse", second, "--county", "息县", "--single-item", "--rules", out)
+    item = json.loads(proc.stdout)["items"][0]
+    assert item["township"] == "谯楼街道"
+    assert any("规则" in e["reason"] for e in item["evidence"] if e["deciding"])
+    assert _run("rules", "delete", "1", "--store", other).returncode == 0
+    proc = _run("rules", "delete", "1", "--store", other)
+    assert proc.returncode == 2 and "没有编号为 1 的规则" in _err_line(proc)
+
+
+def test_bad_rule_file_is_one_line_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("county_code,kind,text,township_code,created_at\n411528,x,老城区,1,2026\n")
+    proc = _run("rules", "import", bad, "--store", tmp_path / "s.sqlite")
+    assert proc.returncode == 2
+    assert "bad.csv 第 2 条：未知的规则类型" in _err_line(proc)

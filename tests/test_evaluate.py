@@ -60,9 +60,22 @@ def test_main_prints_table_and_json(labelled, capsys):
     assert main([str(labelled), "--verbose"]) == 0
     out = capsys.readouterr().out
     assert "township accuracy" in out and "village accuracy" in out and "sector accuracy" in out
+    assert "coverage at threshold" in out and "calibration error (ECE)" in out
+    assert "township acc., not flagged" in out and "village acc., not flagged" in out
     assert main([str(labelled), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["township_accuracy"] == 1.0
+    review = data["review"]
+    assert set(review) == {
+        "threshold",
+        "coverage",
+        "township_accuracy",
+        "village_accuracy",
+        "flagged",
+        "ece",
+    }
+    assert 0.0 <= review["coverage"] <= 1.0 and 0.0 <= review["ece"] <= 1.0
+    assert all(0.0 <= r["confidence"] <= 1.0 for r in data["results"])
 
 
 def test_main_bad_input_is_one_line_exit_2(tmp_path, capsys):

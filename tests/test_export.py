@@ -309,6 +309,7 @@ def test_csv_utf8_bom_items_metrics_townships(tmp_path):
     assert row["investment_yuan"] == 1.2e8 and row["project"] == 2
     assert "总投资=1.2亿元" in row["metrics"]
     assert row["position"] == "approximate" and 32.3 < row["lat"] < 32.5
+    assert {"confidence", "needs_review", "alternatives"} <= set(items.columns)
     metrics = pd.read_csv(paths[1], encoding="utf-8-sig")
     assert "metric_key" in metrics.columns and "总投资" in set(metrics["label"])
     tw = pd.read_csv(paths[2], encoding="utf-8-sig", dtype={"township_code": str})
@@ -346,6 +347,8 @@ def test_geojson_valid_types_and_ranges(tmp_path):
     assert layers == {"townships": 4, "items": 5}  # the item of unknown place has no point
     heads = {f["properties"].get("headline") for f in doc["features"]}
     assert HEADLINE in heads
+    item = next(f["properties"] for f in doc["features"] if f["properties"]["layer"] == "items")
+    assert {"confidence", "needs_review", "alternatives"} <= set(item)
 
 
 def test_gpkg_layers_open_with_pyogrio(tmp_path):
@@ -539,3 +542,33 @@ def test_csv_shows_other_units_as_written_and_pdf_titles_fall_back_to_the_body(t
     pdf = export.export_pdf(view, tmp_path / "t.pdf")
     page = pypdf.PdfReader(pdf).pages[0].extract_text()
     assert "（无标题）" not in page and "全村组织志愿者" in page
+
+
+def test_alternatives_are_one_readable_cell(tmp_path):
+    import json as _json
+
+    items, metrics = make_frames()
+    alts = [
+        {
+            "scope": "township",
+            "township": "孙庙乡",
+            "township_code": "411528201",
+            "village": None,
+            "village_code": None,
+            "score": 0.2,
+        }
+    ]
+    items["alternatives"] = _json.dumps(alts, ensure_ascii=False)
+    items["confidence"], items["needs_review"] = 0.7, True
+    view = make_view(
+        items,
+        metrics,
+        make_townships(),
+        county="息县",
+        county_code="411528",
+        metric_key="investment_yuan",
+    )
+    path = export.export_csv(view, tmp_path / "a.csv")[0]
+    got = pd.read_csv(path, encoding="utf-8-sig")
+    assert set(got["alternatives"]) == {"孙庙乡 0.20"}
+    assert got["needs_review"].all() and (got["confidence"] == 0.7).all()

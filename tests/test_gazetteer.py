@@ -131,6 +131,10 @@ def test_township_key_keeps_different_townships_apart():
         ("李楼村村民委员会", "李楼村"),
         ("东关社区居委会", "东关社区"),
         ("王湾村委会", "王湾村"),
+        ("大梁村村委会", "大梁村"),
+        ("黄桷村村委员会", "黄桷村"),
+        ("红泥井村委", "红泥井村"),
+        ("花园村村民委员会会", "花园村"),
     ],
 )
 def test_village_short_name(full, short):
@@ -331,3 +335,9 @@ def test_no_code_twice_in_a_county_and_variants_kept_with_their_source(repo_root
     assert [t.name for t in lankao.match_township_variant("固阳镇")] == ["堌阳镇"]
     assert [t.name for t in lankao.match_township_variant("闫楼乡")] == ["阎楼乡"]
     assert load_gazetteer("130638").retired == {"130638205": "七间房乡"}
+
+
+def test_village_names_lose_a_leading_county_and_township():
+    # NBS writes some villages with their county and township: 栾川县庙子镇庄子村村民委员会
+    names = {v.name for v in load_gazetteer("栾川县").villages}
+    assert "庄子村" in names and not any(n.startswith("栾川县") for n in names)

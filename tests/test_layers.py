@@ -47,12 +47,29 @@ LAYERS: list[tuple[str, set[str]]] = [
             "geo.sectors",
         },
     ),
-    ("places", {"geo.gazetteer", "geo.geocode", "geo.pipeline"}),
+    (
+        "places",
+        {
+            "geo.gazetteer",
+            "geo.place_rules",
+            "geo.place_names",
+            "geo.place_candidates",
+            "geo.place_features",
+            "geo.place_scoring",
+            "geo.geocode",
+            "geo.pipeline",
+            "geo.prefecture",
+        },
+    ),
     (
         "data",
         {
             "geo.aggregate",
+            "geo.review",
             "geo.store",
+            "geo.store_backend",
+            "geo.store_sqlite",
+            "geo.store_postgis",
             "geo.outlines",
             "geo.position_check",
             "geo.boundary_join",
@@ -65,10 +82,10 @@ LAYERS: list[tuple[str, set[str]]] = [
         },
     ),
     ("vocabulary", {"geo.display"}),
-    ("view-model", {"geo.view"}),
+    ("view-model", {"geo.view", "geo.figures"}),
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render", "geo.charts"}),
     ("exports", {"geo.export", "geo.report"}),
-    ("workflows", {"geo.workflows"}),
+    ("workflows", {"geo.workflows", "geo.bulk_ingest"}),
     ("front ends", {"geo.app_support", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]
 #: The text stage: it must not load these (directly or through what it imports).

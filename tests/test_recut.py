@@ -28,7 +28,10 @@ from geo.recut import (
     split_cut,
     split_offset,
 )
-from geo.store import SCHEMA_VERSION, Store, StoreError, _migrate
+from geo.store import SCHEMA_VERSION, Store, StoreError
+from geo.store_postgis import migrate as pg_migrate
+from geo.store_postgis import to_pg_sql
+from geo.store_sqlite import migrate as sqlite_migrate
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +127,10 @@ def test_fixes_rebuild_items_the_layouts_way():
 
 
 @pytest.fixture
-def stored(tmp_path, sample_text):
+def stored(store_location, sample_text):
+    """The sample in a store, once per backend (SQLite, PostGIS)."""
     bulletin = parse_text(sample_text, county="息县", source_name="样稿.txt")
-    with Store(tmp_path / "s.sqlite") as store:
+    with Store(store_location) as store:
         store.ingest(bulletin)
         yield store, bulletin
 
@@ -194,10 +198,10 @@ def test_store_refuses_bad_fixes_with_one_chinese_line(stored, tmp_path, sample_
         store.merge_items(ids[0], item_id(other.sha256, 0))
 
 
-def test_store_keeps_masthead_layout_warnings_and_furniture(tmp_path):
+def test_store_keeps_masthead_layout_warnings_and_furniture(store_location):
     fixture = bl.broken_toc_count()
     bulletin = parse_text(fixture.text, county="息县", source_name="目录.txt")
-    with Store(tmp_path / "s.sqlite") as store:
+    with Store(store_location) as store:
         store.ingest(bulletin)
         (back,) = store.load_bulletins()
         row = store.bulletins().iloc[0]
@@ -209,16 +213,29 @@ def test_store_keeps_masthead_layout_warnings_and_furniture(tmp_path):
     assert row["layout"] == "编号标题（一、）；单位：文末（单位 作者）"
 
 
-def test_version_3_store_is_migrated_and_keeps_its_rows(tmp_path, sample_text):
-    path = tmp_path / "v3.sqlite"
-    conn = sqlite3.connect(path, isolation_level=None)
-    _migrate(conn, 0, target=3)
-    conn.execute(
-        "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', '息县工作简报', '第1期',"
+def _version_3_store(location: str) -> None:
+    """A store of schema version 3 (before masthead fields and cut fixes) with one bulletin."""
+    insert = (
+        "INSERT INTO bulletins (id, source_name, title, issue, date, county, county_code, text,"
+        " ingested_at) VALUES ('abc123abc123', '旧.txt', '息县工作简报', '第1期',"
         " '2026-01-05', '息县', '411528', '正文', '2026-01-06')"
     )
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn, conn.transaction():
+            pg_migrate(conn, 0, target=3)
+            conn.execute(to_pg_sql(insert))
+        return
+    conn = sqlite3.connect(location, isolation_level=None)
+    sqlite_migrate(conn, 0, target=3)
+    conn.execute(insert)
     conn.close()
-    with Store(path) as store:
+
+
+def test_version_3_store_is_migrated_and_keeps_its_rows(store_location, sample_text):
+    _version_3_store(store_location)
+    with Store(store_location) as store:
         assert store.schema_version == SCHEMA_VERSION
         row = store.bulletins().iloc[0]
         assert (row["title"], row["issue_total"], row["n_warnings"], row["n_cuts"]) == (

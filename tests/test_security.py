@@ -522,8 +522,8 @@ def test_failed_ingest_leaves_no_store_behind(tmp_path):
     assert not store.exists()
 
 
-def test_reingest_under_another_county_is_an_explicit_choice(tmp_path):
-    with Store(tmp_path / "s.sqlite") as store:
+def test_reingest_under_another_county_is_an_explicit_choice(store_location):
+    with Store(store_location) as store:
         store.ingest(_bulletin("同一份简报"))
         with pytest.raises(StoreError) as err:
             store.ingest(_bulletin("同一份简报", county_code="411522"))

@@ -1,15 +1,19 @@
-"""The SQLite store: ingest, idempotence, atomicity, migrations, corrections."""
+"""The store on both backends (a SQLite file and a PostGIS schema): ingest, idempotence,
+atomicity, migrations, corrections, boundaries. Every test that takes ``store`` or
+``store_location`` runs once per backend."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
 import pytest
 
-from geo import paths
+from geo import paths, store_postgis, store_sqlite
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id, items_frame
 from geo.errors import GeoInputError
 from geo.models import Bulletin, BulletinHeader, Evidence, Item, Metric, Place
@@ -93,9 +97,54 @@ def _bulletin(text_tag: str = "一", n_items: int = 2) -> Bulletin:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "s.sqlite") as s:
+def store(store_location):
+    with Store(store_location) as s:
         yield s
+
+
+def _is_pg(location: str) -> bool:
+    return str(location).startswith("postgresql://")
+
+
+@contextlib.contextmanager
+def _raw(location: str) -> Iterator:
+    """A plain connection to the store's database (no Store in between), autocommitting."""
+    if _is_pg(location):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            yield conn
+    else:
+        conn = sqlite3.connect(location, isolation_level=None)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def _run(conn, sql: str, params=()) -> list:
+    """Run the store's kind of SQL (``?`` placeholders) on either kind of connection."""
+    if not isinstance(conn, sqlite3.Connection):
+        sql = store_postgis.to_pg_sql(sql)
+    cur = conn.execute(sql, params)
+    return cur.fetchall() if cur.description else []
+
+
+def _old_store(location: str, version: int) -> None:
+    """Make an empty store of an older schema ``version`` at ``location``."""
+    with _raw(location) as conn:
+        if _is_pg(location):
+            with conn.transaction():
+                store_postgis.migrate(conn, 0, target=version)
+        else:
+            store_sqlite.migrate(conn, 0, target=version)
+
+
+_OLD_BULLETIN = (
+    "INSERT INTO bulletins (id, source_name, title, issue, date, county, county_code, text,"
+    " ingested_at) VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县', '411528', '正文',"
+    " '2026-01-01')"
+)
 
 
 def test_ingest_then_same_content_changes_nothing(store):
@@ -147,14 +196,22 @@ def test_ingest_many_reports_progress(store):
     assert seen == results
 
 
-def test_data_survives_reopening_and_uses_wal_and_foreign_keys(tmp_path):
+def test_data_survives_reopening(store_location):
+    with Store(store_location) as s:
+        s.ingest(_bulletin())
+        s.ingest(_bulletin("二", 3))
+    with Store(store_location) as s:
+        assert s.bulletins()["n_items"].tolist() == [2, 3]  # in ingest order
+        assert s.schema_version == SCHEMA_VERSION and not s.read_only
+
+
+def test_sqlite_file_uses_wal_and_foreign_keys_in_new_folders(tmp_path):
     path = tmp_path / "deep" / "folder" / "s.sqlite"
     with Store(path) as s:
         s.ingest(_bulletin())
         assert s._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert s._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    with Store(path) as s:
-        assert s.bulletins()["n_items"].tolist() == [2]
+        assert s.kind == "sqlite" and s.path == path
 
 
 def test_delete_bulletin_removes_its_items_and_metrics(store):
@@ -169,35 +226,42 @@ def test_delete_bulletin_removes_its_items_and_metrics(store):
         store.delete_bulletin("ab")
 
 
-def test_older_file_is_migrated_and_keeps_its_rows(tmp_path):
-    path = tmp_path / "old.sqlite"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
-    conn.executescript(MIGRATIONS[0])
-    conn.execute("INSERT INTO schema_version VALUES (1, '2026-01-01')")
-    conn.execute(
-        "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
-        " '411528', '正文', '2026-01-01')"
-    )
-    conn.commit()
-    conn.close()
-    with Store(path) as s:
+def test_older_store_is_migrated_and_keeps_its_rows(store_location):
+    _old_store(store_location, 1)
+    with _raw(store_location) as conn:
+        _run(conn, _OLD_BULLETIN)
+    with Store(store_location) as s:
         assert s.schema_version == SCHEMA_VERSION
         assert s.bulletins()["source_name"].tolist() == ["旧.txt"]
-        indexes = {r[0] for r in s._conn.execute("SELECT name FROM sqlite_master")}
+        if s.kind == "sqlite":
+            indexes = {r[0] for r in s._conn.execute("SELECT name FROM sqlite_master")}
+        else:
+            rows = s._conn.execute("SELECT indexname FROM pg_indexes").fetchall()
+            indexes = {r[0] for r in rows}
         assert "corrections_item" in indexes
 
 
-def test_newer_file_is_refused_with_one_line(tmp_path):
-    path = tmp_path / "new.sqlite"
-    Store(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute(f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION + 1}, 'later')")
-    conn.commit()
-    conn.close()
-    with pytest.raises(StoreError, match="newer") as err:
-        Store(path)
+def test_both_backends_have_a_step_for_every_schema_version():
+    assert len(store_sqlite.MIGRATIONS) == len(store_postgis.MIGRATIONS) == SCHEMA_VERSION
+    assert MIGRATIONS is store_sqlite.MIGRATIONS
+
+
+def test_newer_store_is_refused_with_one_line(store_location):
+    Store(store_location).close()
+    with _raw(store_location) as conn:
+        _run(conn, f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION + 1}, 'later')")
+    with pytest.raises(StoreError) as err:
+        Store(store_location)
+    assert err.value.code == "store.newer" and "升级" in str(err.value)
     assert isinstance(err.value, GeoInputError) and "\n" not in str(err.value)
+
+
+def test_databases_holding_other_tables_of_ours_are_not_stores(store_location):
+    with _raw(store_location) as conn:
+        _run(conn, "CREATE TABLE bulletins (x INTEGER)")
+    with pytest.raises(StoreError) as err:
+        Store(store_location)
+    assert err.value.code == "store.not_a_store"
 
 
 def test_files_that_are_not_stores_are_refused(tmp_path):
@@ -226,6 +290,26 @@ def test_store_path_prefers_argument_then_environment(monkeypatch, tmp_path):
     monkeypatch.delenv(paths.STORE_ENV)
     default = paths.store_path()
     assert default.name == "activity.sqlite" and "township-activity-map" in str(default)
+
+
+def test_store_location_tells_files_from_server_urls_and_refuses_other_schemes(
+    monkeypatch, tmp_path
+):
+    url = "postgresql://geo:secret@db.intranet:5432/activity"
+    monkeypatch.setenv(paths.STORE_ENV, url)
+    assert paths.store_location() == url
+    assert paths.store_location("postgres://db/x") == "postgres://db/x"
+    assert paths.store_location(tmp_path / "a.sqlite") == tmp_path / "a.sqlite"
+    with pytest.raises(StoreError) as err:
+        paths.store_path()  # a server is not a file
+    assert err.value.code == "store.not_a_file"
+    monkeypatch.chdir(tmp_path)
+    for bad in ("mysql://geo:secret@db/x", "postgresql:/db/x", "http://db/x", "sqlite:x.db"):
+        with pytest.raises(StoreError) as err:
+            Store(bad)
+        assert err.value.code == "store.url" and "secret" not in str(err.value)
+        assert "\n" not in str(err.value) and "postgresql://" in str(err.value)
+    assert list(tmp_path.iterdir()) == []  # no folder named "postgresql:" or "mysql:"
 
 
 def test_township_and_village_corrections_win_and_name_from_gazetteer(store):
@@ -394,11 +478,11 @@ def test_saved_boundaries_come_back_and_the_latest_set_is_active(store):
     assert store.boundaries("411528") is None and store.boundary_sets().empty
 
 
-def test_boundaries_in_another_crs_are_kept_in_wgs84(tmp_path):
+def test_boundaries_in_another_crs_are_kept_in_wgs84(store_location):
     metric = _squares().to_crs("EPSG:4547")
-    with Store(tmp_path / "s.sqlite") as s:
+    with Store(store_location) as s:
         s.save_boundaries("411528", metric, source_name="gk.shp")
-    with Store(tmp_path / "s.sqlite") as s:  # survives reopening
+    with Store(store_location) as s:  # survives reopening
         got = s.boundaries("411528")
     assert got.crs.to_epsg() == 4326
     assert got.geometry.iloc[0].bounds == pytest.approx((114.6, 32.3, 114.7, 32.4), abs=1e-7)
@@ -420,55 +504,69 @@ def test_bad_boundaries_are_refused_with_one_line(store):
 
 def test_damaged_stored_boundaries_are_a_store_error(store):
     store.save_boundaries("411528", _squares(), source_name="x")
-    store._conn.execute("UPDATE boundaries SET geojson = '{broken'")
-    with pytest.raises(StoreError, match="damaged"):
+    if store.kind == "sqlite":
+        store._conn.execute("UPDATE boundaries SET geojson = '{broken'")
+    else:  # the polygons of the set are gone
+        store._conn.execute("DELETE FROM boundary_townships")
+    with pytest.raises(StoreError, match="damaged") as err:
         store.boundaries("411528")
+    assert err.value.code == "store.damaged"
 
 
-def test_previous_schema_version_gains_the_boundaries_table(tmp_path):
+def test_previous_schema_version_gains_the_boundaries_table(store_location):
     """A store written before boundaries were kept (version 2) opens, keeps its rows, migrates."""
-    from geo.store import _migrate
-
-    path = tmp_path / "v2.sqlite"
-    conn = sqlite3.connect(path, isolation_level=None)
-    _migrate(conn, 0, target=2)
-    conn.execute(
-        "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
-        " '411528', '正文', '2026-01-01')"
-    )
-    conn.execute(
-        "INSERT INTO corrections (item_id, field, value, created_at)"
-        " VALUES ('abc123abc123-000', 'sector', 'agriculture', '2026-01-01')"
-    )
-    conn.close()
+    _old_store(store_location, 2)
+    with _raw(store_location) as conn:
+        _run(conn, _OLD_BULLETIN)
+        _run(
+            conn,
+            "INSERT INTO corrections (item_id, field, value, created_at)"
+            " VALUES ('abc123abc123-000', 'sector', 'agriculture', '2026-01-01')",
+        )
     assert SCHEMA_VERSION >= 4
-    with Store(path) as s:
+    with Store(store_location) as s:
         assert s.schema_version == SCHEMA_VERSION
         assert s.bulletins()["source_name"].tolist() == ["旧.txt"]
         assert len(s.corrections()) == 1
         assert s.boundaries("411528") is None
         s.save_boundaries("411528", _squares(), source_name="新.geojson")
-    with Store(path) as s:
+    with Store(store_location) as s:
         assert s.boundary_set("411528")["source_name"] == "新.geojson"
         versions = [r[0] for r in s._conn.execute("SELECT version FROM schema_version")]
         assert versions == list(range(1, SCHEMA_VERSION + 1))
 
 
-def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(tmp_path):
+def _save_v3_set(location: str) -> None:
+    """A boundary set as version 3 kept it (before provenance)."""
+    with _raw(location) as conn:
+        if not _is_pg(location):
+            _run(
+                conn,
+                "INSERT INTO boundaries (county_code, source_name, geojson, created_at)"
+                " VALUES ('411528', '旧.shp', ?, '2026-01-01')",
+                (_squares().to_json(),),
+            )
+            return
+        (set_id,) = _run(
+            conn,
+            "INSERT INTO boundaries (county_code, source_name, created_at)"
+            " VALUES ('411528', '旧.shp', '2026-01-01') RETURNING id",
+        )[0]
+        for pos, geom in enumerate(_squares().geometry):
+            _run(
+                conn,
+                "INSERT INTO boundary_townships (set_id, position, township_code, geom)"
+                " VALUES (?, ?, '411528201', ST_Multi(ST_GeomFromText(?, 4326)))",
+                (set_id, pos, geom.wkt),
+            )
+
+
+def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(store_location):
     """Migration 4 adds uploader, declared-quality source, encoding and structured reports;
     a set saved before it keeps everything, with empty provenance."""
-    from geo.store import _migrate
-
-    path = tmp_path / "v3.sqlite"
-    conn = sqlite3.connect(path, isolation_level=None)
-    _migrate(conn, 0, target=3)
-    conn.execute(
-        "INSERT INTO boundaries (county_code, source_name, geojson, created_at)"
-        " VALUES ('411528', '旧.shp', ?, '2026-01-01')",
-        (_squares().to_json(),),
-    )
-    conn.close()
-    with Store(path) as s:
+    _old_store(store_location, 3)
+    _save_v3_set(store_location)
+    with Store(store_location) as s:
         old = s.boundary_set("411528")
         assert (old["source_name"], old["uploader"], old["report_json"]) == ("旧.shp", "", {})
         report = {"join": {"vintage": "nbs2023", "rows": [{"row": 1, "status": "ok"}]}}
@@ -563,50 +661,173 @@ def test_reviewers_override_repeats_and_running_totals_and_it_survives_reingest(
         store.correct(repeat, repeat_of="000000000000-000")
 
 
-def test_a_schema_5_store_is_brought_up_with_running_totals_and_links(tmp_path, sample_text):
-    path = tmp_path / "v5.sqlite"
-    with Store(path) as s:
+_UNDO_STEP_8 = (
+    "DROP TABLE repeat_keys",
+    "DROP INDEX items_repeat",
+    "ALTER TABLE items DROP COLUMN repeat_of",
+    "ALTER TABLE items DROP COLUMN repeat_score",
+    "ALTER TABLE metrics DROP COLUMN cumulative",
+    "ALTER TABLE bulletins DROP COLUMN date_source",
+    "DELETE FROM schema_version WHERE version = 8",
+)
+
+
+def test_a_schema_7_store_is_brought_up_with_running_totals_and_links(
+    store_location, sample_text
+):
+    """A store with bulletins written before step 8 gains the columns, its running totals
+    marked and its repeats linked, in the upgrade's own transaction (both backends)."""
+    with Store(store_location) as s:
         s.ingest(_dated(sample_text, 2))
         s.ingest(_dated(sample_text, 3))
-    # take it back to schema 5: what version 6 added is gone
-    conn = sqlite3.connect(path)
-    conn.executescript(
-        "UPDATE items SET repeat_of = NULL, repeat_score = NULL;"
-        "UPDATE metrics SET cumulative = 0; DELETE FROM repeat_keys;"
-        "DELETE FROM schema_version WHERE version = 6;"
-    )
-    conn.commit()
-    conn.close()
-    from geo import store as store_module
-
-    steps = store_module.MIGRATIONS[5]
-    store_module.MIGRATIONS[5] = "SELECT 1;"  # the columns exist already; only the backfill
-    try:
-        with Store(path) as s:
-            items, metrics = s.frames()
-    finally:
-        store_module.MIGRATIONS[5] = steps
-    assert items["repeat_of"].notna().sum() == 6
-    assert metrics["cumulative"].any()
+        s.correct(s.frames()[0]["item_id"].iloc[0], sector="agriculture")
+    with _raw(store_location) as conn:  # what step 8 added is gone: a schema-7 store
+        for sql in _UNDO_STEP_8:
+            _run(conn, sql)
+    with Store(store_location) as s:
+        assert s.schema_version == SCHEMA_VERSION == 8
+        items, metrics = s.frames()
+        assert items["repeat_of"].notna().sum() == 6
+        assert metrics["cumulative"].any() and items["cumulative"].any()
+        assert s.corrections()["field"].tolist() == ["sector"]
+        first = items.loc[items["repeat_of"].notna(), "item_id"].iloc[0]
+        s.correct(first, repeat_of="")  # the widened check takes counting corrections
+        assert set(s.corrections()["field"]) == {"sector", "repeat_of"}
 
 
-def test_migration_6_runs_on_a_schema_5_file(tmp_path):
-    path = tmp_path / "old5.sqlite"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
-    for version, script in enumerate(MIGRATIONS[:5], start=1):
-        conn.executescript(script)
-        conn.execute("INSERT INTO schema_version VALUES (?, '2026-01-01')", (version,))
+def test_step_8_on_an_empty_schema_7_store(store_location):
+    _old_store(store_location, 7)
+    with Store(store_location) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        assert s.frames()[0].empty
+
+
+def test_revision_changes_with_every_write_and_only_then(store_location):
+    with Store(store_location) as store:
+        seen = [store.revision()]
+        store.ingest(_bulletin())
+        seen.append(store.revision())
+        store.frames(), store.bulletins(), store.corrections()  # reads change nothing
+        assert store.revision() == seen[-1]
+        iid = store.frames()[0]["item_id"].iloc[0]
+        store.correct(iid, sector="agriculture")
+        seen.append(store.revision())
+        store.save_boundaries("411528", _squares(), source_name="x.geojson")
+        seen.append(store.revision())
+        assert seen == sorted(set(seen))  # strictly increasing
+    with Store(store_location) as again:  # another connection sees the same number
+        assert again.revision() == seen[-1]
+
+
+# ---- confidence, review and county rules (issue 9, schema version 7)
+
+
+def _parsed(text: str):
+    from geo.pipeline import parse_text
+
+    return parse_text(text, county="息县", single=True, source_name="条目.txt")
+
+
+_ALIAS_TEXT = "老城区开展夜市整治\n老城区组织商户80家签订诚信经营承诺书，夜市秩序明显好转。"
+
+
+def test_scores_are_stored_and_read_back(store):
+    b = _parsed("白土店乡发展鲜食玉米\n在白土店乡新庄村建设示范基地，种植鲜食玉米300亩。")
+    store.ingest(b)
+    items_df, _ = store.frames()
+    row = items_df.iloc[0]
+    place = b.items[0].place
+    assert row["confidence"] == pytest.approx(place.confidence)
+    assert bool(row["needs_review"]) == place.needs_review
+    loaded = store.load_bulletins()[0].items[0].place
+    assert (loaded.confidence, loaded.needs_review) == (place.confidence, place.needs_review)
+    assert loaded.alternatives == place.alternatives
+    assert loaded.evidence == place.evidence
+
+
+def test_older_store_migrates_and_unscored_items_need_review(tmp_path):
+    path = tmp_path / "v4.sqlite"
+    _old_store(str(path), 4)
+    conn = sqlite3.connect(path, isolation_level=None)
     conn.execute(
-        "INSERT INTO corrections (item_id, field, value, created_at)"
-        " VALUES ('abc-000', 'sector', 'agriculture', '2026-01-01')"
+        "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
+        " '411528', '白土店乡召开会议', '2026-01-01')"
     )
-    conn.commit()
+    conn.execute(
+        "INSERT INTO items (item_id, bulletin_id, idx, headline, body, scope, county,"
+        " county_code, township, township_code) VALUES ('abc123abc123-000', 'abc123abc123', 0,"
+        " '白土店乡召开会议', '白土店乡召开秋收工作会议。', 'township', '息县', '411528',"
+        " '白土店乡', '411528206')"
+    )
     conn.close()
     with Store(path) as s:
-        assert s.schema_version == SCHEMA_VERSION == 6
-        assert s.corrections()["field"].tolist() == ["sector"]
-        s._conn.execute(
-            "INSERT INTO corrections (item_id, field, value, created_at)"
-            " VALUES ('abc-000', 'repeat_of', '', 'now')"
-        )
+        assert s.schema_version == SCHEMA_VERSION >= 7
+        items_df, _ = s.frames()
+        assert items_df["confidence"].isna().all() and items_df["needs_review"].all()
+        assert s.rules() == []
+        assert s.regeocode() == 1  # scores the old item
+        items_df, _ = s.frames()
+        assert items_df["confidence"].notna().all()
+
+
+def test_correction_and_acceptance_take_an_item_out_of_review(store):
+    b = _parsed("春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，群众欢聚看大戏。")
+    store.ingest(b)
+    iid = item_id(b.sha256, 0)
+    items_df, _ = store.frames()
+    assert bool(items_df.iloc[0]["needs_review"])
+    store.accept_place(iid)
+    items_df, _ = store.frames()
+    row = items_df.iloc[0]
+    assert not row["needs_review"] and row["corrected"]
+    assert row["township_code"] == b.items[0].place.township_code
+    assert store.corrections()["note"].tolist()[-1] == "确认"
+
+
+def test_rule_from_correction_places_new_and_regeocoded_items(store):
+    first = _parsed(_ALIAS_TEXT)
+    store.ingest(first)
+    iid = item_id(first.sha256, 0)
+    assert first.items[0].place.township is None
+    with pytest.raises(StoreError, match="尚未更正到某个乡镇"):
+        store.rule_from_correction(iid, kind="alias", text="老城区")
+    store.correct(iid, township_code="411528001")
+    with pytest.raises(StoreError, match="不在该事项的文字中"):
+        store.rule_from_correction(iid, kind="alias", text="新城区")
+    with pytest.raises(StoreError, match="没有报送单位"):
+        store.rule_from_correction(iid, kind="unit")
+    rule = store.rule_from_correction(
+        iid, kind="alias", text="老城区", author="张三", note="习惯叫法"
+    )
+    assert (rule.id, rule.township, rule.author, rule.source_item) == (1, "谯楼街道", "张三", iid)
+    assert store.rules("411528") == [rule] and store.county_rules("411528").rules == (rule,)
+    # a new item of the county is placed by the rule when ingested
+    second = _parsed("老城区启动背街小巷改造\n老城区计划改造背街小巷12条。")
+    store.ingest(second)
+    items_df, _ = store.frames()
+    new = items_df[items_df["item_id"] == item_id(second.sha256, 0)].iloc[0]
+    assert new["township"] == "谯楼街道" and not new["corrected"]
+    evidence = store.load_bulletins([second.sha256])[0].items[0].place.evidence
+    assert any("规则#1" in e.reason and "张三" in e.reason for e in evidence if e.used)
+    # forgetting the rule and re-geocoding puts the new item back where the text alone says
+    assert store.delete_rule(rule.id) and not store.delete_rule(rule.id)
+    assert store.regeocode(county_code="411528") >= 1
+    items_df, _ = store.frames()
+    new = items_df[items_df["item_id"] == item_id(second.sha256, 0)].iloc[0]
+    assert new["township"] is None or new["township"] != new["township"]
+
+
+def test_add_and_import_rules_replace_or_keep(store):
+    from geo.place_rules import PlaceRule
+
+    rule = PlaceRule("411528", "alias", "老城区", "411528001", created_at="2026-12-05")
+    kept, what = store.add_rule(rule)
+    assert what == "added" and kept.township == "谯楼街道"
+    assert store.add_rule(rule)[1] == "kept"
+    other = PlaceRule("411528", "alias", "老城区", "411528002", created_at="2026-12-06")
+    assert store.import_rules([other]) == {"added": 0, "replaced": 0, "kept": 1}
+    assert store.rules()[0].township_code == "411528001"
+    assert store.import_rules([other], replace=True) == {"added": 0, "replaced": 1, "kept": 0}
+    assert store.rules()[0].township_code == "411528002"
+    with pytest.raises(StoreError, match="没有代码为"):
+        store.add_rule(PlaceRule("411528", "alias", "某地", "411528999", created_at="2026"))

@@ -7,6 +7,7 @@ import itertools
 import json
 import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import folium
@@ -38,6 +39,7 @@ def _resource_urls(html: str) -> list[str]:
 
 
 _DRAWING = {"assets", "location", "zoom", "tianditu_key", "labels", "caption", "attribution"}
+_DRAWING |= {"title_box", "explanation", "focus_item", "fill_frame"}
 
 
 def build(townships, items, metrics, **kw) -> folium.Map:
@@ -166,9 +168,63 @@ def test_labels_markers_villages_outline_and_layer_control():
     assert "就业创业" in html or "employment" not in html  # popups name sectors in Chinese
 
 
-def test_approximate_note_shown_only_when_approximate():
-    assert display.APPROXIMATE_NOTE in _html(_map(approximate=True))
-    assert display.APPROXIMATE_NOTE not in _html(_map(approximate=False))
+def _badge_boxes(page: str) -> list[str]:
+    return [b for b in _boxes(page) if 'class="geo-badge"' in b]
+
+
+def test_approximate_badge_shown_only_when_approximate():
+    badges = _badge_boxes(_html(_map(approximate=True)))
+    assert len(badges) == 1
+    assert display.APPROXIMATE_BADGE in badges[0]
+    for line in display.APPROXIMATE_EXPLANATION:  # the full explanation, hidden until clicked
+        assert html_lib.escape(line, quote=True) in badges[0] or line in badges[0]
+    assert 'class="geo-box geo-explain" role="note" hidden' in badges[0]
+    assert _badge_boxes(_html(_map(approximate=False))) == []
+    assert display.APPROXIMATE_BADGE not in _html(_map(approximate=False))
+
+
+def test_badge_explanation_is_escaped_and_can_be_the_apps_own():
+    hostile = ["示意范围说明", '<img src=x onerror="alert(1)">{{ 7*7 }}']
+    badge = _badge_boxes(_html(_map(approximate=True, explanation=hostile)))[0]
+    assert "<p>示意范围说明</p>" in badge
+    assert "<img" not in badge and "{{" not in badge and "&lt;img src=x" in badge
+
+
+def test_title_box_can_be_left_to_the_app():
+    heads = [b for b in _boxes(_html(_map(title="息县乡镇活动图"))) if "geo-title" in b]
+    assert len(heads) == 1
+    no_head = _boxes(_html(_map(title="息县乡镇活动图", title_box=False)))
+    assert not [b for b in no_head if "geo-title" in b]
+
+
+def test_map_fills_the_apps_frame_only_when_asked():
+    assert "#map_div { height: 100vh !important; }" in _html(_map(fill_frame=True))
+    assert "#map_div" not in _html(_map())
+
+
+def test_online_basemap_is_watched_and_blank_is_not():
+    html = _html(_map(basemap="osm"))
+    tile_names = re.findall(r"var (tile_layer_\w+) = L\.tileLayer", html)
+    assert len(tile_names) == 1
+    watch = re.search(r"var layers = \[([^\]]*)\];", html)
+    assert watch and watch.group(1) == tile_names[0]
+    assert "tileerror" in html and display.BASEMAP_OFFLINE_NOTE in html
+    blank = _html(_map())
+    assert "tileerror" not in blank and display.BASEMAP_OFFLINE_NOTE not in blank
+    # a base map that needs a missing key adds no tiles, so nothing to watch
+    assert "tileerror" not in _html(_map(basemap="tianditu_vec"))
+
+
+def test_focus_item_is_the_index_of_its_marker():
+    items, _ = make_frames()
+    m = _map(focus_item=items["item_id"].iloc[1])
+    layer = next(c for c in m._children.values() if getattr(c, "_name", "") == "GeoItems")
+    assert json.loads(layer.opts)["focus"] == 1
+    none = next(c for c in _map()._children.values() if getattr(c, "_name", "") == "GeoItems")
+    assert json.loads(none.opts)["focus"] is None
+    gone = _map(focus_item="no-such-item")
+    layer = next(c for c in gone._children.values() if getattr(c, "_name", "") == "GeoItems")
+    assert json.loads(layer.opts)["focus"] is None
 
 
 def test_items_of_townships_without_polygons_are_counted_in_a_note():
@@ -493,6 +549,94 @@ def test_outline_only_map_runs_offline_in_chromium(tmp_path):
     assert not errors and not blocked
     assert display.NO_TOWNSHIPS_NOTE in note
     assert "{{ 7*7 }}全县<b>春耕</b>" in popup and "全县" in popup
+
+
+@contextmanager
+def _opened(tmp_path, m: folium.Map, size=(900, 700), before=None):
+    """The map's standalone page in offline chromium: ``(page, blocked, page errors)``;
+    ``before(page)`` runs before the page loads (e.g. to add a route)."""
+    from geo.browser import browser_page
+
+    path = tmp_path / "map.html"
+    path.write_text(_html(m), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with browser_page(size) as (page, blocked):
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            if before is not None:
+                before(page)
+            page.goto(path.as_uri(), wait_until="load")
+            yield page, blocked, errors
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
+def test_unreachable_base_map_is_said_once_and_the_overlays_stay(tmp_path):
+    """Tiles refused (a closed network): one note, no grey grid, every overlay still drawn."""
+    with _opened(tmp_path, _map(assets="inline", basemap="osm")) as (page, blocked, errors):
+        page.locator(".geo-offline").wait_for()
+        page.wait_for_timeout(300)
+        notes = page.locator(".geo-offline").all_inner_texts()
+        tiles = page.locator(".leaflet-tile-pane img").count()
+        polygons = page.locator("path.leaflet-interactive").count()
+        background = page.evaluate(
+            "() => getComputedStyle(document.querySelector('.leaflet-container')).backgroundColor"
+        )
+        page.mouse.move(450, 350)  # panning asks for no more tiles
+        page.mouse.down()
+        page.mouse.move(300, 250, steps=5)
+        page.mouse.up()
+        page.wait_for_timeout(300)
+        asked = len(blocked.urls)
+        notes_after = page.locator(".geo-offline").count()
+    assert not errors
+    assert blocked and all("tile.openstreetmap.org" in u for u in blocked.urls)
+    assert notes == [display.BASEMAP_OFFLINE_NOTE] and notes_after == 1
+    assert tiles == 0 and polygons >= 4
+    assert background == "rgb(247, 246, 242)"  # the blank map's, not Leaflet's grey
+    assert asked == len(blocked.urls)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
+def test_hanging_tiles_are_given_up_after_a_wait(tmp_path, monkeypatch):
+    """Tile requests that never answer (a firewall that drops packets) end the same way."""
+    monkeypatch.setattr(webmap, "_TILE_WAIT_MS", 1500)
+    hanging = []
+
+    def hold_tiles(page) -> None:
+        page.route("https://tile.openstreetmap.org/**", lambda r: hanging.append(r))  # no answer
+
+    m = _map(assets="inline", basemap="osm")
+    with _opened(tmp_path, m, before=hold_tiles) as (page, _blocked, errors):
+        page.locator(".geo-offline").wait_for(timeout=10_000)
+        tiles = page.locator(".leaflet-tile-pane img").count()
+        for route in hanging:
+            route.abort()
+    assert hanging and tiles == 0 and not errors
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
+def test_badge_opens_the_explanation_and_a_focused_item_opens_its_popup(tmp_path):
+    items, _ = make_frames()
+    m = _map(assets="inline", approximate=True, focus_item=items["item_id"].iloc[0])
+    with _opened(tmp_path, m) as (page, blocked, errors):
+        explain = page.locator(".geo-explain")
+        hidden_before = explain.is_hidden()
+        popup = page.locator(".leaflet-popup-content").inner_text()  # opened by the focus
+        rings = page.locator("path.geo-focus").count()
+        page.locator(".geo-badge").click()
+        explain.wait_for()
+        text = explain.inner_text()
+        expanded = page.locator(".geo-badge").get_attribute("aria-expanded")
+        explain.get_by_role("button", name="知道了").click()
+        hidden_after = explain.is_hidden()
+    assert not blocked and not errors
+    assert hidden_before and expanded == "true" and hidden_after
+    assert all(line in text for line in display.APPROXIMATE_EXPLANATION)
+    assert popup.startswith(items["headline"].iloc[0]) and rings == 1
 
 
 def test_single_value_class_shows_one_number():

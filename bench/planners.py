@@ -1,0 +1,209 @@
+"""Many planners on one app server: CPU per map view, waits under concurrency, memory.
+
+Used by ``bench/run.py`` (step ``planners``); runnable alone::
+
+    python bench/planners.py --items 10000 [--items 100000] [--sessions 50]
+
+A store of N items (the benchmark corpus, repeated with distinct texts) is served by one
+``streamlit run`` process; headless Debian chromium (Playwright, every request outside
+localhost blocked) opens the map as planners do, each in a new browser context (a new session):
+
+* ``server_cpu_per_view_s`` — the server's CPU time (user + system, from /proc) spent per map
+  view, over views opened one after another after a warm-up view;
+* ``wait_1_s``, ``wait_4_s``, ``wait_8_s`` — seconds until every one of k planners opening the
+  map at the same moment sees it (the slowest of the k), and their ratios to one planner;
+* ``rss_after_sessions_mb`` — the server's resident memory after opening and closing
+  ``--sessions`` sessions (and the RSS before them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from geo.browser import CHROMIUM_ARGS, chromium_path, is_local_url  # noqa: E402
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_MAP_READY = (
+    "() => [...document.querySelectorAll('iframe')].some(f => { try { return "
+    "f.contentDocument.querySelector('.leaflet-container path.leaflet-interactive'); } "
+    "catch (e) { return false; } })"
+)
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def _distinct(bulletin, k: int):
+    """A copy of ``bulletin`` whose text (and so its id) differs, items unchanged."""
+    text = f"{bulletin.text}\n（第{k}份）"
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return replace(bulletin, text=text, sha256=sha, source_name=f"{k}-{bulletin.source_name}")
+
+
+def build_store(path: Path, bulletins: list, n_items: int) -> int:
+    """Ingest ``bulletins`` over and over (distinct copies) until ``n_items`` are stored."""
+    from geo.store import Store
+
+    stored = 0
+    with Store(path) as store:
+        k = 0
+        while stored < n_items:
+            for b in bulletins:
+                if stored >= n_items:
+                    break
+                store.ingest(_distinct(b, k) if k else b)
+                stored += len(b.items)
+            k += 1
+    return stored
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_app(store: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = dict(os.environ, GEO_STORE=str(store))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py")]
+    cmd += ["--server.headless", "true", "--server.port", str(port)]
+    cmd += ["--browser.gatherUsageStats", "false"]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+# --------------------------------------------------------------------------- planners
+
+
+async def _open_map(browser, url: str, timeout_s: float) -> float:
+    """Seconds until the map shows its township polygons in a new session."""
+    context = await browser.new_context(viewport={"width": 1366, "height": 768})
+
+    async def route(r):
+        await (r.continue_() if is_local_url(r.request.url) else r.abort())
+
+    await context.route("**/*", route)
+    page = await context.new_page()
+    t = time.perf_counter()
+    try:
+        await page.goto(url, wait_until="domcontentloaded", timeout=timeout_s * 1000)
+        await page.wait_for_function(_MAP_READY, timeout=timeout_s * 1000, polling=100)
+        return time.perf_counter() - t
+    finally:
+        await context.close()
+
+
+async def _wait_ready(browser, url: str, proc: subprocess.Popen, timeout_s: float) -> None:
+    start = time.perf_counter()
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError("the app exited")
+        try:
+            await _open_map(browser, url, 30)
+            return
+        except Exception:
+            if time.perf_counter() - start > timeout_s:
+                raise
+            await asyncio.sleep(1)
+
+
+async def _measure(url: str, proc: subprocess.Popen, views: int, sessions: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=list(CHROMIUM_ARGS)
+        )
+        try:
+            await _wait_ready(browser, url, proc, 240)  # also the warm-up view
+            cpu0 = _cpu_s(proc.pid)
+            for _ in range(views):
+                await _open_map(browser, url, 180)
+            out = {"server_cpu_per_view_s": (_cpu_s(proc.pid) - cpu0) / views}
+            for k in (1, 4, 8):
+                waits = await asyncio.gather(*(_open_map(browser, url, 300) for _ in range(k)))
+                out[f"wait_{k}_s"] = max(waits)
+            out["wait_4_over_1"] = out["wait_4_s"] / out["wait_1_s"]
+            out["wait_8_over_1"] = out["wait_8_s"] / out["wait_1_s"]
+            out["rss_before_sessions_mb"] = _rss_mb(proc.pid)
+            for _ in range(sessions):
+                await _open_map(browser, url, 180)
+            await asyncio.sleep(2)
+            out["rss_after_sessions_mb"] = _rss_mb(proc.pid)
+            out["sessions"] = sessions
+        finally:
+            await browser.close()
+    return out
+
+
+def bench_planners(bulletins: list, n_items: int, *, views: int = 5, sessions: int = 50) -> dict:
+    """The figures above for a store of ``n_items`` items."""
+    if chromium_path() is None:
+        raise FileNotFoundError("no system chromium")
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "planners.sqlite"
+        stored = build_store(store, bulletins, n_items)
+        proc, url = start_app(store)
+        try:
+            out = asyncio.run(_measure(url, proc, views, sessions))
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return {"items": stored, **out}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--items", type=int, action="append", help="stored items (repeatable)")
+    ap.add_argument("--sessions", type=int, default=50)
+    ap.add_argument("--views", type=int, default=5)
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(REPO / "bench"))
+    import run  # the benchmark corpus
+
+    texts, _ = run.build_corpus(10_000)
+    gaz = __import__("geo.gazetteer", fromlist=["x"]).load_gazetteer(run.COUNTY_CODE)
+    _, bulletins = run.bench_pipeline(texts, gaz, 1)
+    for n in args.items or [10_000]:
+        r = bench_planners(bulletins, n, views=args.views, sessions=args.sessions)
+        print(json.dumps(r, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
