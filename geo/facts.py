@@ -56,17 +56,21 @@ def story_ids(items_df: pd.DataFrame) -> pd.Series:
     pandas.Series
         Aligned with ``items_df``; string item ids.
     """
-    ids = items_df["item_id"].astype(object)
+    ids = items_df["item_id"].to_numpy(dtype=object)
     if "repeat_of" not in items_df:
-        return ids.rename("story")
-    parent = dict(zip(ids, items_df["repeat_of"].astype(object), strict=True))
-    story = items_df["repeat_of"].astype(object).where(items_df["repeat_of"].notna(), ids)
-    for _ in range(_MAX_HOPS):
-        nxt = story.map(lambda s: parent.get(s) if isinstance(parent.get(s), str) else s)
-        if nxt.equals(story):
+        return pd.Series(ids, index=items_df.index, name="story", dtype=object)
+    parent = items_df["repeat_of"].to_numpy(dtype=object)
+    has_parent = pd.notna(parent) & (parent != "")
+    story = np.where(has_parent, parent, ids)
+    index = pd.Index(ids)
+    for _ in range(_MAX_HOPS):  # vectorised: one lookup per hop for every item at once
+        pos = index.get_indexer(story)
+        found = pos >= 0
+        step = np.where(found, has_parent[np.where(found, pos, 0)], False)
+        if not step.any():
             break
-        story = nxt
-    return story.rename("story")
+        story = np.where(step, parent[np.where(found, pos, 0)], story)
+    return pd.Series(story, index=items_df.index, name="story", dtype=object)
 
 
 def _counted_rows(metrics_df: pd.DataFrame) -> pd.DataFrame:
@@ -78,27 +82,43 @@ def _counted_rows(metrics_df: pd.DataFrame) -> pd.DataFrame:
     return m[~m.duplicated(["item_id", "metric_key"])]
 
 
+def _place_keys(items_df: pd.DataFrame) -> np.ndarray:
+    """``county|township|village`` of every item: where a running total is of."""
+    cols = [
+        items_df[c].to_numpy(dtype=object) for c in ("county_code", "township_code", "village_code")
+    ]
+    return np.array(
+        ["|".join(v if isinstance(v, str) else "" for v in row) for row in zip(*cols, strict=True)],
+        dtype=object,
+    )
+
+
 def _item_facts(items_df: pd.DataFrame) -> pd.DataFrame:
-    """Item columns facts need: story, repeat, bulletin, date, position and place."""
-    story = story_ids(items_df)
+    """Item columns facts need: story, repeat, bulletin, date, position and place (the story
+    and place kept by :func:`with_contributions` are reused)."""
+    ids = items_df["item_id"].to_numpy(dtype=object)
+    story = (
+        items_df["story"].to_numpy(dtype=object)
+        if "story" in items_df
+        else story_ids(items_df).to_numpy()
+    )
     place = (
-        items_df["county_code"].fillna("").astype(str)
-        + "|"
-        + items_df["township_code"].fillna("").astype(str)
-        + "|"
-        + items_df["village_code"].fillna("").astype(str)
+        items_df["fact_place"].to_numpy(dtype=object)
+        if "fact_place" in items_df
+        else _place_keys(items_df)
     )
-    return pd.DataFrame(
-        {
-            "item_id": items_df["item_id"].to_numpy(),
-            "story": story.to_numpy(),
-            "repeat": (story != items_df["item_id"]).to_numpy(),
-            "bulletin_id": items_df["bulletin_id"].to_numpy(),
-            "bulletin_date": items_df["bulletin_date"].fillna("9999-99-99").astype(str).to_numpy(),
-            "index": items_df["index"].to_numpy(),
-            "place": place.to_numpy(),
-        }
-    )
+    dates = items_df["bulletin_date"].to_numpy(dtype=object)
+    columns = {
+        "item_id": ids,
+        "story": story,
+        "repeat": story != ids,
+        "bulletin_id": items_df["bulletin_id"].to_numpy(dtype=object),
+        "bulletin_date": np.where(pd.notna(dates), dates, "9999-99-99").astype(object),
+        "index": items_df["index"].to_numpy(),
+        "place": place,
+    }
+    # object columns as they are: no conversion to Arrow strings and back for every total
+    return pd.DataFrame({k: pd.Series(v, dtype=v.dtype) for k, v in columns.items()})
 
 
 def with_contributions(
@@ -122,7 +142,11 @@ def with_contributions(
         count; a running total's own value).
     """
     facts = _item_facts(items_df)
-    items = items_df.assign(story=facts["story"].to_numpy(), repeat=facts["repeat"].to_numpy())
+    items = items_df.assign(
+        story=facts["story"].to_numpy(),
+        repeat=facts["repeat"].to_numpy(),
+        fact_place=facts["place"].to_numpy(),
+    )
     metrics = metrics_df.copy()
     if "cumulative" not in metrics:
         metrics["cumulative"] = False
@@ -174,12 +198,14 @@ def counted_facts(
         (metrics_df["metric_key"] == metric_key).to_numpy() & metrics_df["counted"].to_numpy(),
         ["item_id", "value", "cumulative", "contribution"],
     ]
-    row_of = pd.Series(base.index, index=base["item_id"].to_numpy())
-    m = m[m["item_id"].isin(row_of.index)]
-    out = base.loc[row_of[m["item_id"]].to_numpy()].copy()
-    out["cumulative"] = m["cumulative"].to_numpy(dtype=bool)
-    out["value"] = m["value"].to_numpy(dtype=float)
-    out["contribution"] = m["contribution"].to_numpy(dtype=float)
+    pos = pd.Index(base["item_id"].to_numpy(dtype=object)).get_indexer(
+        m["item_id"].to_numpy(dtype=object)
+    )
+    keep = pos >= 0
+    out = base.iloc[pos[keep]].copy()
+    out["cumulative"] = m["cumulative"].to_numpy(dtype=bool)[keep]
+    out["value"] = m["value"].to_numpy(dtype=float)[keep]
+    out["contribution"] = m["contribution"].to_numpy(dtype=float)[keep]
     return out[FACT_COLUMNS]
 
 

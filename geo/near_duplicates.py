@@ -163,6 +163,13 @@ def _periods(text: str, rules: NearDuplicateRules) -> frozenset[str]:
     return frozenset(m.group() for m in rules.period_words.finditer(text))
 
 
+@lru_cache(maxsize=4096)
+def _prepared(text: str, rules: NearDuplicateRules) -> tuple[str, frozenset[str]]:
+    """The comparable text and the periods it names (one report meets many candidates)."""
+    a = comparable_text(text)
+    return a, _periods(a, rules)
+
+
 def same_story(
     new: Report, old: Report, *, rules: NearDuplicateRules | None = None
 ) -> float | None:
@@ -194,8 +201,7 @@ def same_story(
     gap = _days_apart(new.date, old.date)
     if gap is not None and gap > r.max_gap_days:
         return None
-    a, b = comparable_text(new.text), comparable_text(old.text)
-    named_a, named_b = _periods(a, r), _periods(b, r)
+    (a, named_a), (b, named_b) = _prepared(new.text, r), _prepared(old.text, r)
     if named_a and named_b and named_a != named_b:
         return None
     score = fuzz.ratio(a, b, score_cutoff=r.similarity_min)

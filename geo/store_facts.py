@@ -17,6 +17,7 @@ story is one hop: ``repeat_of`` or the item itself.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from geo.running_totals import is_running_total, load_running_total_rules
 
 __all__ = [
     "MAX_CANDIDATES",
+    "MIN_SHARED_KEYS",
     "backfill",
     "insert_repeat_keys",
     "link_bulletin",
@@ -35,7 +37,10 @@ __all__ = [
 ]
 
 #: Stored items compared with one new item at most (those sharing the most keys).
-MAX_CANDIDATES = 24
+MAX_CANDIDATES = 8
+#: Keys a stored item must share with a new one to be compared (fewer when the new item has
+#: fewer): one shared stock phrase does not make a story.
+MIN_SHARED_KEYS = 2
 _CHUNK = 500  # host parameters per statement, well under SQLite's and PostgreSQL's limits
 
 _REPORT_SQL = (
@@ -86,20 +91,39 @@ def insert_repeat_keys(
     conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", rows)
 
 
-def _candidates(conn: Any, iid: str, bulletin_id: str) -> list[str]:
-    """Stored items of other bulletins sharing keys with item ``iid``, most shared first."""
-    keys = [r[0] for r in conn.execute("SELECT key FROM repeat_keys WHERE item_id = ?", (iid,))]
-    if not keys:
-        return []
-    marks = ",".join("?" * len(keys))
-    rows = conn.execute(
-        "SELECT k.item_id, COUNT(*) AS shared FROM repeat_keys k"
-        " JOIN items i ON i.item_id = k.item_id"
-        f" WHERE k.key IN ({marks}) AND i.bulletin_id <> ?"
-        " GROUP BY k.item_id ORDER BY shared DESC, k.item_id LIMIT ?",
-        [*keys, bulletin_id, MAX_CANDIDATES],
-    ).fetchall()
-    return [r[0] for r in rows]
+def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
+    """Per item of the bulletin, stored items of other bulletins sharing keys with it, most
+    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, so a
+    bulletin of new stories costs little more than storing it."""
+    keys_of: dict[str, list[int]] = {}
+    for r in conn.execute(
+        "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
+        " WHERE i.bulletin_id = ?",
+        (bulletin_id,),
+    ):
+        keys_of.setdefault(r[1], []).append(int(r[0]))
+    wanted = sorted({k for keys in keys_of.values() for k in keys})
+    holders: dict[int, list[str]] = {}
+    for at in range(0, len(wanted), _CHUNK):
+        part = wanted[at : at + _CHUNK]
+        marks = ",".join("?" * len(part))
+        for r in conn.execute(
+            "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
+            f" WHERE k.key IN ({marks}) AND i.bulletin_id <> ?",
+            [*part, bulletin_id],
+        ):
+            holders.setdefault(int(r[0]), []).append(r[1])
+    out = {}
+    for iid, keys in keys_of.items():
+        shared = Counter(other for k in keys for other in holders.get(k, ()))
+        need = min(MIN_SHARED_KEYS, len(keys))
+        ranked = sorted(
+            ((other, n) for other, n in shared.items() if n >= need),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
+        if ranked:
+            out[iid] = [other for other, _ in ranked[:MAX_CANDIDATES]]
+    return out
 
 
 def _story_members(conn: Any, roots: set[str]) -> list[Any]:
@@ -148,11 +172,15 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     int
         How many of the bulletin's items belong to a story told in another bulletin.
     """
+    candidates = _candidates(conn, bulletin_id)
+    if not candidates:
+        return 0
     rules = load_rules()
     linked = 0
-    for row in _rows(conn, "i.bulletin_id", [bulletin_id]):
+    rows = sorted(_rows(conn, "i.item_id", sorted(candidates)), key=lambda r: int(r["idx"]))
+    for row in rows:  # in the bulletin's order, on every backend
         new = _report(row)
-        found = _rows(conn, "i.item_id", _candidates(conn, new.item_id, bulletin_id))
+        found = _rows(conn, "i.item_id", candidates[new.item_id])
         if not found:
             continue
         members = _story_members(conn, {r["repeat_of"] or r["item_id"] for r in found})

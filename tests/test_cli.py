@@ -855,7 +855,10 @@ def test_review_correct_with_rule_export_import_and_apply(tmp_path):
     second.write_text(NICKNAME_2, "utf-8")
     store, other = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
     assert (
-        _run("ingest", first, "--county", "息县", "--single-item", "--store", store).returncode == 0
+        _run(
+            "ingest", first, "--county", "息县", "--single-item", "--date", D, "--store", store
+        ).returncode
+        == 0
     )
     with Store(store) as s:
         iid = s.frames()[0]["item_id"].iloc[0]
@@ -889,7 +892,9 @@ def test_review_correct_with_rule_export_import_and_apply(tmp_path):
     assert "老城区,411528001,谯楼街道" in proc.stdout.decode()
     # a new bulletin ingested into the other installation is placed by the imported rule
     assert (
-        _run("ingest", second, "--county", "息县", "--single-item", "--store", other).returncode
+        _run(
+            "ingest", second, "--county", "息县", "--single-item", "--date", D, "--store", other
+        ).returncode
         == 0
     )
     with Store(other) as s:

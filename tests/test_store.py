@@ -672,9 +672,7 @@ _UNDO_STEP_8 = (
 )
 
 
-def test_a_schema_7_store_is_brought_up_with_running_totals_and_links(
-    store_location, sample_text
-):
+def test_a_schema_7_store_is_brought_up_with_running_totals_and_links(store_location, sample_text):
     """A store with bulletins written before step 8 gains the columns, its running totals
     marked and its repeats linked, in the upgrade's own transaction (both backends)."""
     with Store(store_location) as s:
