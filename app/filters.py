@@ -106,8 +106,9 @@ def _period_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]
         format_func=period_label_zh,
         key=key,
     )
+    start, end = (picked, picked) if isinstance(picked, str) else picked  # one month or two
     exact = (url_f.date_from, url_f.date_to)
-    return app_support.period_filter(months, picked[0], picked[1], exact)
+    return app_support.period_filter(months, start, end, exact)
 
 
 def _date_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:

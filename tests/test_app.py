@@ -1170,3 +1170,49 @@ def test_cut_review_merges_splits_and_undoes(monkeypatch, tmp_path):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(_table(at)) == n + 1
     del body
+
+
+# --------------------------------------------------------------------------- time (issue 11)
+
+
+def _two_months_app(monkeypatch, tmp_path, sample_text):
+    """The sample dated February, then again (one figure updated) under a March masthead."""
+    from geo.pipeline import parse_text
+    from geo.store import Store
+
+    head = "息县工作简报\n2024年第{m}期\n息县人民政府办公室 2024年{m}月1日\n"
+    with Store(tmp_path / "store.sqlite") as store:
+        store.ingest(parse_text(head.format(m=2) + sample_text, county="息县", source_name="2.txt"))
+        march = head.format(m=3) + sample_text.replace("2600", "2800")
+        store.ingest(parse_text(march, county="息县", source_name="3.txt"))
+    return _app(monkeypatch, tmp_path)
+
+
+def test_month_slider_trend_and_compare_panels_and_the_report_buttons(
+    monkeypatch, tmp_path, sample_text
+):
+    at = _two_months_app(monkeypatch, tmp_path, sample_text).run()
+    assert not at.exception
+    table = _table(at)
+    assert len(table) == 12 and table["重复"].str.startswith("重复（首次 2024-02-01）").sum() == 6
+    assert table["累计"].any()
+    slider = at.select_slider(key="f_period_2024-02_2024-03")
+    assert slider.label == "时间（按月）" and slider.options == ["2024年2月", "2024年3月"]
+    assert tuple(slider.value) == ("2024-02", "2024-03")
+    # a shared link's period: the slider on March only
+    at = _app(monkeypatch, tmp_path)
+    at.query_params["from"] = "2024-03-01"
+    at.run()
+    slider = at.select_slider(key="f_period_2024-02_2024-03")
+    assert tuple(slider.value) == ("2024-03", "2024-03") and len(_table(at)) == 6
+    # the report of the slider's last month, in the header's downloads
+    labels = {b.label for b in at.get("download_button")}
+    assert {"2024年3月月报 DOCX", "2024年3月月报 PDF"} <= labels
+    at.radio(key="panel").set_value("trend").run()
+    assert not at.exception and at.query_params["panel"] == "trend"
+    assert len(at.get("vega_lite_chart")) == 1
+    at.radio(key="panel").set_value("compare").run()
+    assert not at.exception and at.query_params["cmp"] == "2024-02,2024-03"
+    assert len(at.get("image")) == 1
+    changes = at.dataframe[0].value  # the table of changes comes before the item table
+    assert list(changes.columns) == ["乡镇", "2024年2月", "2024年3月", "变化"]

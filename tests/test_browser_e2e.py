@@ -637,6 +637,7 @@ def test_period_slider_trend_panel_and_compare_map(tmp_path):
     """Move the month slider, open the trend panel and the compare map: all offline, all in
     the URL. Screenshots for the README (``UPDATE_SCREENSHOT=1``)."""
     _two_month_store(tmp_path / "store.sqlite")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     running = start_app(tmp_path / "store.sqlite", ARTIFACTS / "streamlit-time.log")
     try:
         with browser.browser_page((1400, 1100)) as (page, blocked):
