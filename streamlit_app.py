@@ -167,7 +167,10 @@ def main() -> None:
             c.metrics_df,
             sample=sample,
             stem=f"{c.name}-乡镇工作动态",
-            report=lambda: panels.report_buttons(
+            # the monthly report is a county's (a prefecture's townships are many layers)
+            report=None
+            if areas.is_prefecture(c.active)
+            else lambda: panels.report_buttons(
                 view, lambda: _view(every_month), months, end_month, f"{c.name}-月报"
             ),
         )

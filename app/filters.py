@@ -98,11 +98,13 @@ def _period_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]
     if len(months) < 2:
         return _date_range(items_df, url_f)
     key = f"f_period_{months[0]}_{months[-1]}"
+    # the start value (a shared link's months, fixed for the session) also makes the slider a
+    # range: it is given every run, never through the session state
     start, end = app_support.period_slider_value(months, url_f.date_from, url_f.date_to)
-    common.seed(key, (start, end))
     picked = st.select_slider(
         "时间（按月）",
         options=months,
+        value=(start, end),
         format_func=period_label_zh,
         key=key,
     )

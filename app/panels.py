@@ -112,7 +112,10 @@ def _take_click(state, townships) -> None:
         return
     code = app_support.township_from_map(state, townships)
     if code:
+        changed = code != st.session_state.get("town")
         st.session_state["town"] = code
+        if changed and st.session_state.get("panel") == "trend":
+            st.rerun(scope="app")  # the trend panel under the map adds the township's line
 
 
 def _keep_view(state, basemap: str) -> None:

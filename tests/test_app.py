@@ -1199,6 +1199,9 @@ def test_month_slider_trend_and_compare_panels_and_the_report_buttons(
     slider = at.select_slider(key="f_period_2024-02_2024-03")
     assert slider.label == "时间（按月）" and slider.options == ["2024年2月", "2024年3月"]
     assert tuple(slider.value) == ("2024-02", "2024-03")
+    slider.set_range("2024-03", "2024-03").run()  # the slider stays a range, on March only
+    assert at.session_state["f_period_2024-02_2024-03"] == ("2024-03", "2024-03")
+    assert len(_table(at)) == 6 and at.query_params["from"] == "2024-03-01"
     # a shared link's period: the slider on March only
     at = _app(monkeypatch, tmp_path)
     at.query_params["from"] = "2024-03-01"
@@ -1210,6 +1213,7 @@ def test_month_slider_trend_and_compare_panels_and_the_report_buttons(
     assert {"2024年3月月报 DOCX", "2024年3月月报 PDF"} <= labels
     at.radio(key="panel").set_value("trend").run()
     assert not at.exception and at.query_params["panel"] == "trend"
+    assert at.query_params["from"] == "2024-03-01"  # the period survives other reruns
     assert len(at.get("vega_lite_chart")) == 1
     at.radio(key="panel").set_value("compare").run()
     assert not at.exception and at.query_params["cmp"] == "2024-02,2024-03"
