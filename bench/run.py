@@ -899,17 +899,7 @@ def print_table(r: dict) -> None:
         ("ru_maxrss MB", _fmt((r.get("memory") or {}).get("ru_maxrss_mb"))),
         ("filter_aggregate_10k_s", _fmt(r.get("filter_aggregate_10k_s"))),
         ("filter_aggregate_100k_s", _fmt(r.get("filter_aggregate_100k_s"))),
-        (
-            "trend / change / ranks 100k s",
-            f"{_fmt(r.get('trend_series_100k_s'))} / {_fmt(r.get('period_change_100k_s'))} / "
-            f"{_fmt(r.get('township_ranks_100k_s'))} (counting once "
-            f"{_fmt(r.get('time_counting_100k_s'))})",
-        ),
-        (
-            "ingest with repeats found / off s (overhead)",
-            f"{_fmt(r.get('dedup_ingest_s'))} / {_fmt(r.get('dedup_ingest_off_s'))} "
-            f"({_fmt(r.get('dedup_ingest_overhead'))}; {_fmt(r.get('dedup_stored_items'))} stored)",
-        ),
+        *_time_rows(r),
         ("store ingest items/s", _fmt(r.get("store_ingest_items_per_s"))),
         (
             "store frames() s (rows)",
@@ -968,6 +958,34 @@ def print_table(r: dict) -> None:
         print(f"{k:<{width}}  {v}")
     for k, v in r["skipped"].items():
         print(f"skipped {k}: {v}")
+
+
+def _time_steps(results: dict, bulletins: list, codes: list[str], *, quick: bool) -> None:
+    """Activity over time: trend, change and ranks at 100k items; the cost of finding repeats."""
+    ts = _step(
+        results, "time_series", lambda: bench_time_series(bulletins, codes, 3 if quick else 5)
+    )
+    if ts:
+        results.update(ts)
+    dd = _step(results, "dedup_ingest", lambda: bench_dedup_ingest(bulletins))
+    if dd:
+        results.update(dd)
+
+
+def _time_rows(r: dict) -> list[tuple[str, str]]:
+    return [
+        (
+            "trend / change / ranks 100k s",
+            f"{_fmt(r.get('trend_series_100k_s'))} / {_fmt(r.get('period_change_100k_s'))} / "
+            f"{_fmt(r.get('township_ranks_100k_s'))} (counting once "
+            f"{_fmt(r.get('time_counting_100k_s'))})",
+        ),
+        (
+            "ingest with repeats found / off s (overhead)",
+            f"{_fmt(r.get('dedup_ingest_s'))} / {_fmt(r.get('dedup_ingest_off_s'))} "
+            f"({_fmt(r.get('dedup_ingest_overhead'))}; {_fmt(r.get('dedup_stored_items'))} stored)",
+        ),
+    ]
 
 
 def _shared_store_steps(
@@ -1056,16 +1074,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if fa:
             results.update(fa)
-        ts = _step(
-            results,
-            "time_series",
-            lambda: bench_time_series(bulletins, codes, 3 if args.quick else 5),
-        )
-        if ts:
-            results.update(ts)
-        dd = _step(results, "dedup_ingest", lambda: bench_dedup_ingest(bulletins))
-        if dd:
-            results.update(dd)
+        _time_steps(results, bulletins, codes, quick=args.quick)
     bounded = _step(results, "bounded_input", bench_bounded_input)
     if bounded:
         results["bounded_input"] = bounded

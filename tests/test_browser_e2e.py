@@ -670,7 +670,9 @@ def _trend_and_compare(page) -> None:
     chart.wait_for()
     chart.locator("canvas, svg").first.wait_for()
     page.wait_for_function("() => new URLSearchParams(location.search).get('panel') === 'trend'")
+    page.locator(MAP_FRAME).scroll_into_view_if_needed()  # the panel is under the map
     _click_township(page, "白土店乡")  # the township's line and rank join the county's
+    page.locator(PANEL).wait_for()
     main.get_by_text("在各乡镇中的排名").wait_for()
     page.wait_for_timeout(1500)
     chart.scroll_into_view_if_needed()
@@ -682,7 +684,9 @@ def _trend_and_compare(page) -> None:
         "() => new URLSearchParams(location.search).get('cmp') === '2024-02,2024-03'"
     )
     assert page.evaluate("(img) => img.naturalWidth", picture.element_handle()) >= 800
-    main.get_by_text("变化", exact=True).first.wait_for()
+    # the table of changes beside it (the grid keeps its headers for screen readers)
+    changes = main.locator('[data-testid="stDataFrame"]', has=page.locator("th", has_text="变化"))
+    changes.first.wait_for()
     picture.scroll_into_view_if_needed()
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "app-compare.png"))
