@@ -91,6 +91,10 @@ _PLACE_AND_SECTOR = ("township_code", "village_code", "sector")
 #: had data before it (``version -> function(conn)``): step 8 marks running totals and links
 #: repeats of what was stored before (:func:`geo.store_facts.backfill`).
 AFTER_MIGRATION: dict[int, Callable[[Any], None]] = {8: backfill}
+# Writers that link stories (ingest, delete, recut, re-geocode) do it one at a time, to the
+# end of their transactions: each sees the links the one before made, and two never update
+# the same story's rows in opposite orders (a deadlock on a server).
+_STORIES_LOCK = "stories"
 
 #: Place columns of the items table, in :meth:`Store._place_values` order.
 _PLACE_FIELDS = (
@@ -624,8 +628,10 @@ class Store:
                 if not reassign_county:
                     raise _county_conflict(bulletin, row[0])
                 self._drop_for_reassignment(conn, sha)
+                self._backend.serialise(conn, _STORIES_LOCK)
                 relink_orphans(conn)
             self._insert(conn, sha, bulletin)
+            self._backend.serialise(conn, _STORIES_LOCK)
             repeats = link_bulletin(conn, sha)
         return IngestResult(sha, True, len(bulletin.items), repeats)
 
@@ -757,6 +763,7 @@ class Store:
             if full is None:
                 return False
             conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
+            self._backend.serialise(conn, _STORIES_LOCK)
             relink_orphans(conn)
         return True
 
@@ -951,6 +958,8 @@ class Store:
                     " WHERE item_id = ?",
                     updates,
                 )
+                if moved:
+                    self._backend.serialise(conn, _STORIES_LOCK)
                 self._relink_moved(conn, moved)
         return len(updates)
 
@@ -1204,6 +1213,7 @@ class Store:
         with self._transaction() as conn:
             conn.execute("DELETE FROM items WHERE bulletin_id = ?", (bulletin_id,))
             self._insert_items(conn, bulletin_id, shell)
+            self._backend.serialise(conn, _STORIES_LOCK)
             relink_orphans(conn)
             link_bulletin(conn, bulletin_id)
             moved = _move_corrections(conn, bulletin_id, old, new)

@@ -22,7 +22,8 @@ TIME_LIMIT_S = 300
 
 
 def _text(tag: str) -> str:
-    return f"息县工作简报（{tag}）\n" + SAMPLE.read_text(encoding="utf-8")
+    head = f"息县工作简报（{tag}）\n息县人民政府办公室 2024年2月1日\n"  # dated: no date to fill
+    return head + SAMPLE.read_text(encoding="utf-8")
 
 
 def _app_session(url: str, tag: str, ready, go, rerun, results) -> None:
