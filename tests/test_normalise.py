@@ -215,6 +215,7 @@ def test_masthead_is_parsed():
     ],
 )
 def test_masthead_variants(raw, expected):
+    expected.date_source = "masthead" if expected.date else None  # where the date came from
     assert parse_header(normalise_text(raw)) == expected
 
 
