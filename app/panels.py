@@ -230,7 +230,11 @@ def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
 
 def exports(view, stem: str) -> None:
     """Download buttons; each file is generated only when its button is clicked."""
-    for spec in app_support.export_specs(view, stem):
+    _download_buttons(app_support.export_specs(view, stem))
+
+
+def _download_buttons(specs) -> None:
+    for spec in specs:
         st.download_button(
             spec.label,
             data=spec.build,
@@ -368,16 +372,5 @@ def report_buttons(view, view_all, months: list[str], end_month: str | None, ste
         return
     period = end_month if end_month in months else months[-1]
     st.caption(f"{trends.period_label_zh(period)}月报（地图、两期对比、趋势、乡镇排名、事项）")
-    specs = app_support.report_specs(
-        view_all, period, f"{stem}-{period}", st.session_state.get("town")
-    )
-    for spec in specs:
-        st.download_button(
-            spec.label,
-            data=spec.build,
-            file_name=spec.file_name,
-            mime=spec.mime,
-            on_click="ignore",
-            key=f"dl_{spec.fmt}",
-            width="stretch",
-        )
+    town = st.session_state.get("town")
+    _download_buttons(app_support.report_specs(view_all, period, f"{stem}-{period}", town))
