@@ -28,6 +28,7 @@ from geo.running_totals import is_running_total, load_running_total_rules
 
 __all__ = [
     "MAX_CANDIDATES",
+    "MAX_KEY_HOLDERS",
     "MIN_SHARED_KEYS",
     "backfill",
     "insert_repeat_keys",
@@ -41,6 +42,9 @@ MAX_CANDIDATES = 8
 #: Keys a stored item must share with a new one to be compared (fewer when the new item has
 #: fewer): one shared stock phrase does not make a story.
 MIN_SHARED_KEYS = 2
+#: A clause held by more stored items than this is a stock phrase of the county's bulletins
+#: (a slogan, a standing formula), not a sign of one story: it finds no candidates.
+MAX_KEY_HOLDERS = 64
 _CHUNK = 500  # host parameters per statement, well under SQLite's and PostgreSQL's limits
 
 _REPORT_SQL = (
@@ -109,8 +113,10 @@ def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
         marks = ",".join("?" * len(part))
         for r in conn.execute(
             "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
-            f" WHERE k.key IN ({marks}) AND i.bulletin_id <> ?",
-            [*part, bulletin_id],
+            " WHERE k.key IN (SELECT key FROM repeat_keys"
+            f" WHERE key IN ({marks}) GROUP BY key HAVING COUNT(*) <= ?)"
+            " AND i.bulletin_id <> ?",
+            [*part, MAX_KEY_HOLDERS, bulletin_id],
         ):
             holders.setdefault(int(r[0]), []).append(r[1])
     out = {}
