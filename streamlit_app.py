@@ -8,7 +8,7 @@ needed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,8 +120,16 @@ def _view(c: _County):
 def _sync_url(c: _County) -> None:
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     lat, lon, zoom = st.session_state.get("_view_now", (url_v.lat, url_v.lon, url_v.zoom))
+    panel = st.session_state.get("panel") or None
     view_state = agg.ViewState(
-        lat=lat, lon=lon, zoom=zoom, basemap=c.basemap, metric=c.metric, count_review=c.count_review
+        lat=lat,
+        lon=lon,
+        zoom=zoom,
+        basemap=c.basemap,
+        metric=c.metric,
+        panel=panel,
+        compare=st.session_state.get("_compare") if panel == "compare" else None,
+        count_review=c.count_review,
     )
     params = {"county": c.code, **agg.filters_to_query(c.filters, view_state)}
     if c.code == default_county_code():
@@ -161,17 +169,34 @@ def main() -> None:
         view.approximate,
         c.count_review,
     )
+    # the trend, the compare map and the report span every month: all filters but the dates
+    every_month = replace(c, filters=replace(c.filters, date_from=None, date_to=None))
+    months = app_support.month_options(c.items_df)
+    end_month = (c.filters.date_to or "")[:7] or None
     with st.container(key="geo_stage"):
         panels.header_bar(
-            view, c.items_df, c.metrics_df, sample=sample, stem=f"{c.name}-乡镇工作动态"
+            view,
+            c.items_df,
+            c.metrics_df,
+            sample=sample,
+            stem=f"{c.name}-乡镇工作动态",
+            # the monthly report is a county's (a prefecture's townships are many layers)
+            report=None
+            if areas.is_prefecture(c.active)
+            else lambda: panels.report_buttons(
+                view, lambda: _view(every_month), months, end_month, f"{c.name}-月报"
+            ),
         )
         panels.map_and_panel(view, map_key, areas.townships_of(c.active), sectors, start, focus)
     _notices(c)
+    t_items, t_metrics = agg.filter_items(c.items_df, c.metrics_df, every_month.filters)
+    townships = areas.townships_of(c.active)
+    panels.time_section(t_items, t_metrics, c.metric, townships, view, map_key)
     panels.items_section(view, len(c.items_df), sectors)
     # a fixed label: the expander stays open while the queue shrinks
     with st.expander("核对定位（置信度低的事项）"):
         placements.review_queue(store, c.items_df, c.sample_bulletin, c.gazetteer)
-    with st.expander("更正事项（乡镇、村、行业）"):
+    with st.expander("更正事项（乡镇、村、行业、重复、累计）"):
         review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
     with st.expander("检查事项切分（合并 / 拆分）"):
         review.cut_review(store, c.items_df, c.sample_bulletin)

@@ -8,13 +8,14 @@ import os
 import streamlit as st
 
 from geo import aggregate as agg
-from geo import assets, paths, webmap
+from geo import assets, paths, render, webmap
 from geo.boundaries import county_layers
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
 from geo.prefecture import find_area
 from geo.sectors import sector_names as taxonomy_sector_names
 from geo.store import Store
+from geo.trends import counting_frames
 
 
 @st.cache_resource(show_spinner=False)
@@ -67,14 +68,15 @@ def parse_cached(digest: str, _text: str, county: str, source_name: str):
     """Parse once per content (``digest``); filter changes never re-parse."""
     bulletin = parse_text(_text, county=county, source_name=source_name)
     items_df, metrics_df = agg.items_frame([bulletin])
-    return bulletin, items_df, agg.assign_metric_keys(metrics_df)
+    return bulletin, *counting_frames(items_df, agg.assign_metric_keys(metrics_df))
 
 
 @st.cache_data(show_spinner="正在读取数据库…", max_entries=8)
 def store_frames(path: str, fingerprint: tuple):
-    """Store frames with metric keys, recomputed only when the store changed."""
+    """Store frames with metric keys and what each repeat and figure adds (facts counted
+    once), recomputed only when the store changed."""
     items_df, metrics_df = store_at(path).frames()
-    return items_df, agg.assign_metric_keys(metrics_df)
+    return counting_frames(items_df, agg.assign_metric_keys(metrics_df))
 
 
 def store_fingerprint(store) -> tuple:
@@ -133,3 +135,9 @@ def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, expla
     # payload as a jinja template, which every deep copy would recompile (~1 s at 10,000 items).
     root.script._children.clear()
     return m
+
+
+@st.cache_data(show_spinner="正在绘制对比图…", max_entries=16)
+def change_map_png(key: tuple, _view, _change, title: str, legend_title: str) -> bytes:
+    """The compare map's picture, drawn once per ``key`` (county, metric, months, data)."""
+    return render.change_png(_view, _change, title=title, legend_title=legend_title)

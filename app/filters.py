@@ -10,6 +10,7 @@ import streamlit as st
 from app import cache, common
 from geo import aggregate as agg
 from geo import app_support
+from geo.trends import period_label_zh
 from geo.webmap import BASEMAPS
 
 
@@ -23,7 +24,7 @@ def filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[s
     chosen_towns = _multi("f_towns", "乡镇", towns, url_f.townships, "全部乡镇")
     b_labels = app_support.bulletin_labels(items_df)
     chosen_bulletins = _multi("f_bulletins", "简报", b_labels, url_f.bulletins, "全部简报")
-    date_from, date_to = _date_range(items_df, url_f)
+    date_from, date_to = _period_range(items_df, url_f)
     common.seed("f_text", url_f.text)
     text = st.text_input("搜索（标题、正文、单位）", key="f_text")
     filters = agg.Filters(
@@ -88,6 +89,28 @@ def _metric_range(metrics_df, metric: str, url_f: agg.Filters) -> tuple:
         key=rkey,
     )
     return scale.to_range(low, high, *exact)
+
+
+def _period_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:
+    """The period slider in month steps (bulletins of two months or more), else the day
+    picker; a shared link's exact days are kept while the slider shows their months."""
+    months = app_support.month_options(items_df)
+    if len(months) < 2:
+        return _date_range(items_df, url_f)
+    key = f"f_period_{months[0]}_{months[-1]}"
+    # the start value (a shared link's months, fixed for the session) also makes the slider a
+    # range: it is given every run, never through the session state
+    start, end = app_support.period_slider_value(months, url_f.date_from, url_f.date_to)
+    picked = st.select_slider(
+        "时间（按月）",
+        options=months,
+        value=(start, end),
+        format_func=period_label_zh,
+        key=key,
+    )
+    start, end = (picked, picked) if isinstance(picked, str) else picked  # one month or two
+    exact = (url_f.date_from, url_f.date_to)
+    return app_support.period_filter(months, start, end, exact)
 
 
 def _date_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:

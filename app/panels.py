@@ -1,16 +1,18 @@
-"""The main area: header bar with key figures and downloads, the map with its township drawer,
-the item table (a row jumps to its place on the map) and the data sources."""
+"""The main area: header bar with key figures and downloads (the monthly report among them),
+the map with its township drawer, the trend and compare-two-periods panels under it, the item
+table (a row jumps to its place on the map) and the data sources."""
 
 from __future__ import annotations
 
 import copy
 
+import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app import cache
+from app import cache, common
 from geo import aggregate as agg
-from geo import app_support, display, figures
+from geo import app_support, charts, display, figures, trends
 from geo.webmap import display_to_wgs84
 
 _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
@@ -25,9 +27,10 @@ APP_EXPLANATION = (
 SAMPLE_NOTE = "示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。"
 
 
-def header_bar(view, county_items, county_metrics, *, sample: bool, stem: str) -> None:
+def header_bar(view, county_items, county_metrics, *, sample: bool, stem: str, report=None) -> None:
     """One compact line over the map: county · metric · period · count, the key figures of
-    the current filter, and the downloads one tap away."""
+    the current filter, and the downloads one tap away (``report()``, when given, draws the
+    monthly report's buttons among them)."""
     with st.container(key="geo_head", horizontal=True, vertical_alignment="center"):
         line = app_support.md_escape(figures.header_line(view, len(county_items)))
         name, _, rest = line.partition(" · ")
@@ -41,6 +44,8 @@ def header_bar(view, county_items, county_metrics, *, sample: bool, stem: str) -
         with st.popover("导出", icon=":material/download:", key="geo_exports"):
             st.caption("导出当前视图（筛选、指标与底图同地图）")
             exports(view, stem)
+            if report is not None:
+                report()
 
 
 def _metric_names(metrics_df) -> dict[str, str]:
@@ -107,7 +112,10 @@ def _take_click(state, townships) -> None:
         return
     code = app_support.township_from_map(state, townships)
     if code:
+        changed = code != st.session_state.get("town")
         st.session_state["town"] = code
+        if changed and st.session_state.get("panel") == "trend":
+            st.rerun(scope="app")  # the trend panel under the map adds the township's line
 
 
 def _keep_view(state, basemap: str) -> None:
@@ -200,7 +208,11 @@ def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
     if metric:
         hint += f"默认按{agg.metric_name(metric)}从大到小排列。"
     st.caption(hint)
-    config = {"已更正": st.column_config.CheckboxColumn("已更正")}
+    config = {
+        "已更正": st.column_config.CheckboxColumn("已更正"),
+        "累计": st.column_config.CheckboxColumn("累计", help="累计数：按最新值计，不相加"),
+        "重复": st.column_config.TextColumn("重复", help="重复报道：只按首次报道计一次"),
+    }
     numeric = [c for c in table.columns if c not in app_support.TABLE_COLUMNS]
     for col in numeric:
         config[col] = st.column_config.NumberColumn(col, format="%.6g")
@@ -218,7 +230,11 @@ def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
 
 def exports(view, stem: str) -> None:
     """Download buttons; each file is generated only when its button is clicked."""
-    for spec in app_support.export_specs(view, stem):
+    _download_buttons(app_support.export_specs(view, stem))
+
+
+def _download_buttons(specs) -> None:
+    for spec in specs:
         st.download_button(
             spec.label,
             data=spec.build,
@@ -240,3 +256,121 @@ def data_sources_section(rows: list[dict]) -> None:
                 f"- **{app_support.md_escape(r['data'])}**：{app_support.md_escape(r['source'])}"
                 + licence
             )
+
+
+_PANEL_LABELS = {"": "不显示", "trend": "趋势", "compare": "两期对比"}
+
+
+def time_section(items_df, metrics_df, metric: str, townships, view, data_key: tuple) -> None:
+    """Under the map: the trend panel or the compare-two-periods map (kept in the URL).
+
+    ``items_df``/``metrics_df`` are the county's items with every filter but the dates (and
+    what each repeat adds, :func:`geo.trends.counting_frames`); ``view`` gives the township
+    layer and the notes of the compare map.
+    """
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    common.seed("panel", url_v.panel or "")
+    panel = st.radio(
+        "时间分析",
+        list(_PANEL_LABELS),
+        format_func=_PANEL_LABELS.get,
+        horizontal=True,
+        key="panel",
+    )
+    months = app_support.month_options(items_df)
+    if panel == "trend":
+        _trend_panel(items_df, metrics_df, metric, townships)
+    elif panel == "compare":
+        if len(months) < 2:
+            st.info("两期对比需要至少两个月的简报。")
+            return
+        _compare_panel(items_df, metrics_df, metric, view, months, url_v.compare, data_key)
+
+
+def _trend_panel(items_df, metrics_df, metric: str, townships) -> None:
+    county = trends.trend_series(items_df, metrics_df, metric)
+    if county.empty:
+        st.info("没有带日期的事项，无法显示趋势。")
+        return
+    code = st.session_state.get("town")
+    town = None
+    if code:
+        town = trends.trend_series(items_df, metrics_df, metric, township_code=code)
+    st.altair_chart(charts.trend_chart(county, town, metric), width="stretch")
+    label = agg.metric_label(metric)
+    st.caption(
+        f"{app_support.md_escape(label)}逐月（重复报道只计一次，累计数按最新值）。"
+        + ("" if code else "点击地图上的乡镇，可同时查看该乡镇的趋势与排名。")
+    )
+    if code and town is not None:
+        ranks = trends.township_ranks(items_df, metrics_df, metric, code)
+        name = town["township"].iloc[0] if len(town) else code
+        rows = [
+            {
+                "月份": trends.period_label_zh(r.period),
+                "排名": "—" if r.rank != r.rank else f"第 {int(r.rank)} / {r.n_ranked}",
+                label: display.format_value(v, agg.metric_unit_zh(metric)),
+            }
+            for r, v in zip(ranks.itertuples(), town["value"], strict=True)
+        ]
+        st.markdown(f"**{app_support.md_escape(name)}** 在各乡镇中的排名")
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _compare_panel(items_df, metrics_df, metric: str, view, months, from_url, data_key) -> None:
+    default = (months[-2], months[-1])
+    if from_url:
+        first, second = from_url.split(",")
+        if first in months and second in months:
+            default = (first, second)
+    common.seed("cmp_1", default[0])
+    common.seed("cmp_2", default[1])
+    c1, c2 = st.columns(2)
+    first = c1.selectbox("前一期", months, format_func=trends.period_label_zh, key="cmp_1")
+    second = c2.selectbox("后一期", months, format_func=trends.period_label_zh, key="cmp_2")
+    st.session_state["_compare"] = f"{first},{second}"
+    codes = view.table.index.tolist()
+    change = trends.period_change(items_df, metrics_df, metric, first, second, codes)
+    unit = agg.metric_unit_zh(metric) or "条"
+    title = (
+        f"{agg.metric_name(metric)}变化：{trends.period_label_zh(second)}"
+        f"比{trends.period_label_zh(first)}"
+    )
+    if view.has_polygons:
+        png = cache.change_map_png(
+            (*data_key, metric, first, second, repr(view.filters)),
+            view,
+            change["change"],
+            title,
+            f"{title}（{unit}）",
+        )
+        st.image(png, caption=title, width="stretch")
+    names = dict(zip(view.table.index, view.table["township"], strict=True))
+    table = change.dropna(subset=["change"]).sort_values("change", ascending=False)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "乡镇": [names.get(c, c) for c in table.index],
+                trends.period_label_zh(first): [
+                    display.format_value(v, unit) for v in table["value_1"]
+                ],
+                trends.period_label_zh(second): [
+                    display.format_value(v, unit) for v in table["value_2"]
+                ],
+                "变化": [display.format_change(v, unit) for v in table["change"]],
+            }
+        ),
+        hide_index=True,
+    )
+
+
+def report_buttons(view, view_all, months: list[str], end_month: str | None, stem: str) -> None:
+    """The monthly report of the chosen month (the period slider's last month), DOCX and PDF;
+    each file is made only when its button is clicked (``view_all()`` then gives the view
+    with every month, of which the report shows one and compares it with the one before)."""
+    if not months or not view.can_draw_map:
+        return
+    period = end_month if end_month in months else months[-1]
+    st.caption(f"{trends.period_label_zh(period)}月报（地图、两期对比、趋势、乡镇排名、事项）")
+    town = st.session_state.get("town")
+    _download_buttons(app_support.report_specs(view_all, period, f"{stem}-{period}", town))

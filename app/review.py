@@ -1,4 +1,6 @@
-"""Review: correct an item's township, village or sector; check and fix how bulletins were cut."""
+"""Review: correct an item's township, village or sector, and the counting decisions (a repeat
+of an earlier story or a new fact; a running total or not); check and fix how bulletins were
+cut."""
 
 from __future__ import annotations
 
@@ -14,6 +16,26 @@ _NO_PLACE = "__none__"
 
 
 _KEEP = "__keep__"
+_NEW_FACT = "__new__"
+_CUMULATIVE = {_KEEP: "不修改", "1": "是累计数（按最新值计，不相加）", "0": "不是累计数（相加）"}
+
+
+def _first_report_options(items_df, row, labels: dict[str, str]) -> dict[str, str]:
+    """What the item may repeat: items of the same place from other bulletins, not later."""
+    same_place = items_df["township_code"].fillna("").astype(str) == str(row["township_code"] or "")
+    other = items_df["bulletin_id"] != row["bulletin_id"]
+    dates = items_df["bulletin_date"].fillna("").astype(str)
+    earlier = (dates <= str(row["bulletin_date"] or "9999")) | (dates == "")
+    rows = items_df[(same_place & other & earlier).to_numpy()]
+    options = {_KEEP: "不修改", _NEW_FACT: "不是重复（作为新事项计入）"}
+    options.update({iid: "重复，首次报道：" + labels[iid] for iid in rows["item_id"]})
+    return options
+
+
+def _counting(row) -> str:
+    first = row.get("repeat_of")
+    said = f"重复（首次报道 {first}）" if isinstance(first, str) and first else "新事项"
+    return said + ("；累计数" if bool(row.get("cumulative")) else "")
 
 
 def item_gazetteer(gazetteer_of, county_code):
@@ -27,7 +49,7 @@ def item_gazetteer(gazetteer_of, county_code):
 
 
 def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]) -> None:
-    """Correct an item's township, village or sector (kept in the store, shown as corrected).
+    """Correct an item's place, sector or counting (kept in the store like every correction).
 
     ``gazetteer`` is the county's, or in a prefecture a reader ``county_code -> gazetteer``
     that gives each item's own county's."""
@@ -66,12 +88,21 @@ def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str])
     sector = c3.selectbox(
         "行业", list(sector_opts), format_func=sector_opts.get, key=f"rv_sector_{iid}"
     )
+    st.caption(app_support.md_escape("计数：" + _counting(row)))
+    repeats = _first_report_options(items_df, row, labels)
+    c4, c5 = st.columns(2)
+    repeat = c4.selectbox("重复", list(repeats), format_func=repeats.get, key=f"rv_repeat_{iid}")
+    cumulative = c5.selectbox(
+        "累计", list(_CUMULATIVE), format_func=_CUMULATIVE.get, key=f"rv_cum_{iid}"
+    )
     note = st.text_input("说明（可选）", key=f"rv_note_{iid}")
     if st.button("保存更正", key="rv_save"):
         kw = {
             "township_code": None if town == _KEEP else ("" if town == _NO_PLACE else town),
             "village_code": None if village == _KEEP else ("" if village == _NO_PLACE else village),
             "sector": None if sector == _KEEP else sector,
+            "repeat_of": None if repeat == _KEEP else ("" if repeat == _NEW_FACT else repeat),
+            "cumulative": None if cumulative == _KEEP else cumulative == "1",
         }
         try:
             if sample_bulletin is not None:

@@ -52,7 +52,12 @@ def upload_bulletins(store, county_code: str) -> None:
         return
     headers = _upload_headers(ready, nonce)
     reassign = st.checkbox("已按其他县导入的简报，改按所选县重新导入", key=f"up_reassign_{nonce}")
-    if not todo and st.button(f"导入 {len(ready)} 份简报", type="primary", key=f"up_go_{nonce}"):
+    undated = [up.name for up in ready if up.needs_date and not _given_date(headers, up.name)]
+    if undated:
+        st.warning(app_support.md_escape("请先填写简报日期：" + "、".join(undated)))
+    if not todo and st.button(
+        f"导入 {len(ready)} 份简报", type="primary", key=f"up_go_{nonce}", disabled=bool(undated)
+    ):
         report = app_support.ingest_parsed(ready, store, headers=headers, reassign_county=reassign)
         msgs = [("error", msg) for _, msg in report.errors]
         for name, result in report.ingested:
@@ -67,20 +72,32 @@ def upload_bulletins(store, county_code: str) -> None:
             st.error(app_support.md_escape(msg))
 
 
+def _given_date(headers: dict[str, BulletinHeader], name: str) -> str | None:
+    h = headers.get(name)
+    return h.date if h is not None else None
+
+
 def _upload_headers(ready, nonce: int) -> dict[str, BulletinHeader]:
-    """One line per read upload; a date (and issue) asked for where the masthead had none."""
+    """One line per read upload; a date is required where neither the masthead nor the file
+    gives one, and may replace a date taken from the file's properties."""
     headers: dict[str, BulletinHeader] = {}
     for i, up in enumerate(ready):
         name = app_support.md_escape(up.name)
         if up.error:
             st.error(app_support.md_escape(up.error))
             continue
-        st.caption(f"{name}：{len(up.bulletin.items)} 条事项")
+        h = up.bulletin.header
+        when = f"，日期 {h.date}" if h.date else ""
+        st.caption(f"{name}：{len(up.bulletin.items)} 条事项{when}")
         for line in recut.review_notes(up.bulletin):
             (st.warning if line.startswith("提示") else st.caption)(app_support.md_escape(line))
-        if up.needs_date:
-            st.caption(f"{name}：未在报头找到日期，请补充")
-            date = st.date_input("简报日期", value=None, key=f"up_date_{nonce}_{i}")
+        if up.date_note:
+            st.info(app_support.md_escape(f"{up.name}：{up.date_note}"))
+        if up.needs_date or up.date_note:
+            label = "简报日期（必填）" if up.needs_date else "简报日期（可改）"
+            if up.needs_date:
+                st.caption(f"{name}：报头和文件属性中都没有日期，请填写")
+            date = st.date_input(label, value=None, key=f"up_date_{nonce}_{i}")
             issue = st.text_input("期号（可选）", key=f"up_issue_{nonce}_{i}")
             headers[up.name] = BulletinHeader(
                 issue=issue.strip() or None, date=date.isoformat() if date else None

@@ -351,7 +351,7 @@ def _timed_ingest(folder: Path, store: str, jobs: int) -> tuple[float, int]:
     from geo.store import Store
 
     cmd = [sys.executable, "-m", "geo", "ingest", str(folder), "--county", COUNTY_CODE,
-           "--jobs", str(jobs), "--store", store]  # fmt: skip
+           "--jobs", str(jobs), "--date", "2024-02-01", "--store", store]  # fmt: skip
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
     elapsed = time.perf_counter() - t
@@ -521,6 +521,117 @@ def bench_filter_aggregate(bulletins: list, township_codes: list[str], repeats: 
         out[name] = statistics.median(times)
         out[name.replace("_s", "_rows")] = len(items_n)
     return out
+
+
+# --------------------------------------------------------------------------- activity over time
+
+
+def _dated_frames(items_df, metrics_df, n: int, months: int = 36):
+    """``n`` items spread over ``months`` months (2022-01…), every 5th a repeat of the item
+    before it (a story told again next month), with what each figure adds."""
+    from geo import trends
+
+    items_n, metrics_n = _scaled_frames(items_df, metrics_df, n)
+    k = list(range(len(items_n)))
+    items_n["bulletin_date"] = [
+        f"{2022 + (i % months) // 12}-{(i % months) % 12 + 1:02d}-01" for i in k
+    ]
+    items_n["bulletin_id"] = [f"b{i % months:02d}" for i in k]
+    ids = items_n["item_id"].tolist()
+    items_n["repeat_of"] = [ids[i - 1] if i % 5 == 4 else None for i in k]
+    t = time.perf_counter()
+    frames = trends.counting_frames(items_n, metrics_n)
+    return frames, time.perf_counter() - t
+
+
+def bench_time_series(bulletins: list, township_codes: list[str], repeats: int) -> dict:
+    """The trend series, the two-period change and the township ranks at 100,000 items over
+    36 months (issue 11: each < 0.5 s), after the once-per-store counting step."""
+    from geo import aggregate as agg
+    from geo import trends
+
+    items_df, metrics_df = agg.items_frame(bulletins)
+    metrics_df = agg.assign_metric_keys(metrics_df)
+    money = [k for k in metrics_df["metric_key"].dropna().unique() if k.endswith("_yuan")]
+    metric = money[0] if money else "items"
+    (items_n, metrics_n), counting_s = _dated_frames(items_df, metrics_df, 100_000)
+    steps = {
+        "trend_series_100k_s": lambda m: trends.trend_series(items_n, metrics_n, m),
+        "period_change_100k_s": lambda m: trends.period_change(
+            items_n, metrics_n, m, "2024-11", "2024-12", township_codes
+        ),
+        "township_ranks_100k_s": lambda m: trends.township_ranks(
+            items_n, metrics_n, m, township_codes[0]
+        ),
+    }
+    out = {"time_metric": metric, "time_counting_100k_s": counting_s}
+    for name, fn in steps.items():
+        for key, suffix in ((metric, ""), ("items", "_items")):
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                fn(key)
+                times.append(time.perf_counter() - t)
+            out[f"{name[:-2]}{suffix}_s"] = statistics.median(times)
+    return out
+
+
+def _dated_bulletins(bulletins: list, n_items: int, start: int = 0) -> list:
+    """The corpus bulletins from position ``start`` on, holding at least ``n_items`` items,
+    each dated a month after the one before (36 months); past the corpus's end it is read
+    again under new ids (its stories then repeat)."""
+    import dataclasses
+    import hashlib as _hashlib
+
+    out, written, k = [], 0, start
+    while written < n_items:
+        b = bulletins[k % len(bulletins)]
+        month = k % 36
+        date = f"{2022 + month // 12}-{month % 12 + 1:02d}-01"
+        sha = _hashlib.sha256(f"{k // len(bulletins)}:{b.sha256 or b.text}".encode()).hexdigest()
+        header = dataclasses.replace(b.header, date=date, date_source="user")
+        out.append(dataclasses.replace(b, sha256=sha, header=header))
+        written += len(b.items)
+        k += 1
+    return out
+
+
+def _ingest_s(bulletins: list, stored: list, *, link: bool) -> float:
+    """Seconds to ingest ``bulletins`` into a store already holding ``stored``, with the
+    repeat keys and links (``link``) or without (the same store code, those steps off)."""
+    from geo import store as store_module
+
+    saved = store_module.insert_repeat_keys, store_module.link_bulletin
+    if not link:
+        store_module.insert_repeat_keys = lambda *a, **k: None
+        store_module.link_bulletin = lambda *a, **k: 0
+    try:
+        with tempfile.TemporaryDirectory() as tmp, store_module.Store(Path(tmp) / "d.sqlite") as s:
+            s.ingest_many(stored)
+            t = time.perf_counter()
+            s.ingest_many(bulletins)
+            return time.perf_counter() - t
+    finally:
+        store_module.insert_repeat_keys, store_module.link_bulletin = saved
+
+
+def bench_dedup_ingest(
+    bulletins: list, *, stored_items: int = 10_000, new_items: int = 1_000
+) -> dict:
+    """What finding repeats adds to ingest with 10,000 items stored (issue 11: < 20 %)."""
+    stored = _dated_bulletins(bulletins, stored_items)
+    new = _dated_bulletins(bulletins, new_items, start=len(stored))
+    with_s = _ingest_s(new, stored, link=True)
+    without_s = _ingest_s(new, stored, link=False)
+    n = sum(len(b.items) for b in new)
+    # ratios of the same run, so the machine's load cancels out
+    return {
+        "dedup_stored_items": sum(len(b.items) for b in stored),
+        "dedup_new_items": n,
+        "dedup_ingest_s": with_s,
+        "dedup_ingest_off_s": without_s,
+        "dedup_ingest_overhead": with_s / without_s - 1.0,
+    }
 
 
 # --------------------------------------------------------------------------- map and app
@@ -788,6 +899,7 @@ def print_table(r: dict) -> None:
         ("ru_maxrss MB", _fmt((r.get("memory") or {}).get("ru_maxrss_mb"))),
         ("filter_aggregate_10k_s", _fmt(r.get("filter_aggregate_10k_s"))),
         ("filter_aggregate_100k_s", _fmt(r.get("filter_aggregate_100k_s"))),
+        *_time_rows(r),
         ("store ingest items/s", _fmt(r.get("store_ingest_items_per_s"))),
         (
             "store frames() s (rows)",
@@ -846,6 +958,34 @@ def print_table(r: dict) -> None:
         print(f"{k:<{width}}  {v}")
     for k, v in r["skipped"].items():
         print(f"skipped {k}: {v}")
+
+
+def _time_steps(results: dict, bulletins: list, codes: list[str], *, quick: bool) -> None:
+    """Activity over time: trend, change and ranks at 100k items; the cost of finding repeats."""
+    ts = _step(
+        results, "time_series", lambda: bench_time_series(bulletins, codes, 3 if quick else 5)
+    )
+    if ts:
+        results.update(ts)
+    dd = _step(results, "dedup_ingest", lambda: bench_dedup_ingest(bulletins))
+    if dd:
+        results.update(dd)
+
+
+def _time_rows(r: dict) -> list[tuple[str, str]]:
+    return [
+        (
+            "trend / change / ranks 100k s",
+            f"{_fmt(r.get('trend_series_100k_s'))} / {_fmt(r.get('period_change_100k_s'))} / "
+            f"{_fmt(r.get('township_ranks_100k_s'))} (counting once "
+            f"{_fmt(r.get('time_counting_100k_s'))})",
+        ),
+        (
+            "ingest with repeats found / off s (overhead)",
+            f"{_fmt(r.get('dedup_ingest_s'))} / {_fmt(r.get('dedup_ingest_off_s'))} "
+            f"({_fmt(r.get('dedup_ingest_overhead'))}; {_fmt(r.get('dedup_stored_items'))} stored)",
+        ),
+    ]
 
 
 def _shared_store_steps(
@@ -934,6 +1074,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if fa:
             results.update(fa)
+        _time_steps(results, bulletins, codes, quick=args.quick)
     bounded = _step(results, "bounded_input", bench_bounded_input)
     if bounded:
         results["bounded_input"] = bounded

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,13 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geo.facts import counted_facts, fact_totals
 from geo.metrics import measure_word
 from geo.models import Bulletin
+from geo.near_duplicates import Report, link_reports
 
 __all__ = [
     "ITEM_COLUMNS",
     "METRIC_COLUMNS",
     "METRIC_KEYS_PATH",
+    "PANELS",
     "Filters",
     "MetricKey",
     "ViewState",
@@ -77,8 +81,12 @@ ITEM_COLUMNS = [
     "confidence",
     "needs_review",
     "alternatives",
+    "bulletin_date_source",
+    "repeat_of",
+    "repeat_score",
+    "cumulative",
 ]
-METRIC_COLUMNS = ["item_id", "value", "unit", "qualifier", "label", "text"]
+METRIC_COLUMNS = ["item_id", "value", "unit", "qualifier", "label", "text", "cumulative"]
 
 
 def alternatives_json(alternatives) -> str:
@@ -99,9 +107,12 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
     export to CSV and GeoPackage as they are; ``confidence`` is the geocoder's estimated
     probability that the township (or county-wide) is right, ``needs_review`` whether it is below
     the review threshold, ``alternatives`` the next answers as a JSON list (see
-    :func:`alternatives_json`).
+    :func:`alternatives_json`). ``repeat_of`` names the first report an item
+    repeats (the store links them; :func:`geo.facts.link_repeats` does it for frames parsed
+    together); ``cumulative`` says the item reports a running total.
     """
     item_rows, metric_rows = [], []
+    bulletins = list(bulletins)
     for b in bulletins:
         for it in b.items:
             iid = item_id(b.sha256, it.index)
@@ -133,6 +144,10 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
                     # a place never scored needs a look, as in the store
                     "needs_review": it.place.confidence is None or bool(it.place.needs_review),
                     "alternatives": alternatives_json(it.place.alternatives),
+                    "bulletin_date_source": b.header.date_source if b.header.date else None,
+                    "repeat_of": None,
+                    "repeat_score": None,
+                    "cumulative": any(m.cumulative for m in it.metrics),
                 }
             )
             for m in it.metrics:
@@ -144,12 +159,40 @@ def items_frame(bulletins: Iterable[Bulletin]) -> tuple[pd.DataFrame, pd.DataFra
                         "qualifier": m.qualifier,
                         "label": m.label,
                         "text": m.text,
+                        "cumulative": bool(m.cumulative),
                     }
                 )
+    _link_rows(list(bulletins), item_rows)
     return (
         pd.DataFrame(item_rows, columns=ITEM_COLUMNS),
         pd.DataFrame(metric_rows, columns=METRIC_COLUMNS),
     )
+
+
+def _link_rows(bulletins: list[Bulletin], item_rows: list[dict]) -> None:
+    """``repeat_of`` of rows whose item repeats a story of another bulletin read with it."""
+    if len(bulletins) < 2:
+        return
+    reports = [
+        Report(
+            row["item_id"],
+            b.sha256,
+            it.text,
+            row["county_code"],
+            row["township_code"],
+            row["village_code"],
+            b.header.date,
+            (b.sha256, it.index),
+        )
+        for b in bulletins
+        for it, row in zip(
+            b.items, [r for r in item_rows if r["bulletin_id"] == b.sha256], strict=True
+        )
+    ]
+    links = link_reports(reports)
+    for row in item_rows:
+        if row["item_id"] in links:
+            row["repeat_of"], row["repeat_score"] = links[row["item_id"]]
 
 
 # --------------------------------------------------------------------------- metric keys
@@ -535,12 +578,15 @@ def item_metric_values_by_key(metrics_df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str, by: str):
-    """Sum over items of their ``metric_key`` value, per value of the items column ``by``."""
-    # Stay in Arrow-backed columns: .to_numpy() on 100,000 strings costs ~10 ms each time.
-    per_item = item_metric_values(metrics_df, metric_key).rename("value").reset_index()
-    keys = items_df[["item_id", by]].drop_duplicates("item_id")
-    joined = per_item.merge(keys, on="item_id", how="inner")
-    return joined.groupby(by, sort=False)["value"].sum(min_count=1)
+    """Totals of ``metric_key`` per value of the items column ``by``, facts counted once
+    (:mod:`geo.facts`: a repeat adds only what changed, running totals count at their latest;
+    ``"items"`` counts first reports). Groups without facts are left out."""
+    facts = counted_facts(items_df, _with_keys(metrics_df), metric_key)
+    if facts.empty:
+        return pd.Series(dtype=float)
+    groups = items_df.loc[facts.index, by].astype(object)
+    keep = groups.notna().to_numpy()
+    return fact_totals(facts[keep], groups[keep].astype(str) if by != "sector" else groups[keep])
 
 
 def aggregate_townships(
@@ -556,8 +602,11 @@ def aggregate_townships(
     items_df, metrics_df : DataFrame
         Filtered frames.
     metric_key : str
-        ``"items"`` counts items; any other key sums, over items, each item's value of that
-        metric (its largest figure of the key, see :func:`item_metric_values`).
+        ``"items"`` counts items told for the first time (a repeat of an earlier story adds
+        none); any other key adds up, over items, each item's value of that metric (its
+        largest figure of the key, see :func:`item_metric_values`) with facts counted once
+        (:mod:`geo.facts`: a repeat adds only what changed, a running total counts at its
+        latest).
     township_codes : iterable of str, optional
         Every township to report (e.g. all polygons), so townships without items get a row.
 
@@ -581,11 +630,10 @@ def aggregate_townships(
         sectors = it.groupby(["township_code", "sector"]).size().unstack(fill_value=0)
         sectors.columns = [f"n_{c}" for c in sectors.columns]
         out = out.join(sectors)
-    if metric_key == "items":
-        out["value"] = out["n_items"].astype(float)
-    else:
-        totals = _metric_totals(it, metrics_df, metric_key, "township_code")
-        out["value"] = totals.reindex(out.index).astype(float)
+    totals = _metric_totals(items_df, metrics_df, metric_key, "township_code")
+    out["value"] = totals.reindex(out.index).astype(float)
+    if metric_key == "items":  # first reports: a township with only repeats has 0 new items
+        out["value"] = out["value"].fillna(0.0)
     if township_codes is not None:
         out = out.reindex(pd.Index([str(c) for c in township_codes]).unique())
     count_cols = [c for c in out.columns if c == "n_items" or c.startswith("n_")]
@@ -604,11 +652,10 @@ def aggregate_sectors(
     sectors = items_df["sector"].fillna("other").astype(str)
     n = sectors.value_counts()
     out = pd.DataFrame({"sector": n.index.astype(str), "n_items": n.to_numpy().astype(int)})
+    totals = _metric_totals(items_df.assign(sector=sectors), metrics_df, metric_key, "sector")
+    out["value"] = out["sector"].map(totals).astype(float)
     if metric_key == "items":
-        out["value"] = out["n_items"].astype(float)
-    else:
-        totals = _metric_totals(items_df.assign(sector=sectors), metrics_df, metric_key, "sector")
-        out["value"] = out["sector"].map(totals).astype(float)
+        out["value"] = out["value"].fillna(0.0)
     return out.reset_index(drop=True)
 
 
@@ -619,11 +666,10 @@ def aggregate_bulletins(
     cols = ["bulletin_id", "bulletin_name", "bulletin_title", "bulletin_date"]
     g = items_df.groupby("bulletin_id", sort=False)
     out = g[cols[1:]].first().join(g.size().rename("n_items")).reset_index()
+    totals = _metric_totals(items_df, metrics_df, metric_key, "bulletin_id")
+    out["value"] = out["bulletin_id"].map(totals).astype(float)
     if metric_key == "items":
-        out["value"] = out["n_items"].astype(float)
-    else:
-        totals = _metric_totals(items_df, metrics_df, metric_key, "bulletin_id")
-        out["value"] = out["bulletin_id"].map(totals).astype(float)
+        out["value"] = out["value"].fillna(0.0)
     out = out.sort_values(["bulletin_date", "bulletin_name"], ascending=False, na_position="last")
     return out[[*cols, "n_items", "value"]].reset_index(drop=True)
 
@@ -631,10 +677,17 @@ def aggregate_bulletins(
 # --------------------------------------------------------------------------- URL state
 
 
+#: Panels under the map the URL can open: the trend, the two-period compare map.
+PANELS = ("trend", "compare")
+_MONTH_PAIR = re.compile(r"^(\d{4}-(?:0[1-9]|1[0-2])),(\d{4}-(?:0[1-9]|1[0-2]))$")
+
+
 @dataclass
 class ViewState:
-    """Map view kept in the app's URL: centre, zoom, base map, metric, and whether the
-    choropleth counts items whose place still needs review (``review=0`` leaves them out)."""
+    """Map view kept in the app's URL: centre, zoom, base map and metric; whether the
+    choropleth counts items whose place still needs review (``review=0`` leaves them out);
+    the panel open under the map (``"trend"`` or ``"compare"``) and the two months compared
+    (``"2024-01,2024-02"``)."""
 
     lat: float | None = None
     lon: float | None = None
@@ -642,6 +695,8 @@ class ViewState:
     basemap: str = "none"
     metric: str = "items"
     count_review: bool = True
+    panel: str | None = None
+    compare: str | None = None
 
 
 _LIST_PARAMS = {
@@ -657,7 +712,9 @@ def filters_to_query(filters: Filters | None, view: ViewState | Mapping | None =
     """URL query parameters (strings) for ``filters`` and ``view``; defaults are left out.
 
     Lists are comma-joined: ``{"sector": "employment,investment", "from": "2024-01-01",
-    "q": "招工", "lat": "32.35", "zoom": "10", "metric": "investment_yuan"}``.
+    "q": "招工", "lat": "32.35", "zoom": "10", "metric": "investment_yuan"}``; the period
+    slider is ``from``/``to``, the panel under the map ``panel=trend|compare`` and the months
+    compared ``cmp=2024-01,2024-02``.
     """
     f = filters or Filters()
     q: dict[str, str] = {}
@@ -686,6 +743,10 @@ def filters_to_query(filters: Filters | None, view: ViewState | Mapping | None =
             q["metric"] = v.metric
         if not v.count_review:
             q["review"] = "0"
+        if v.panel in PANELS:
+            q["panel"] = v.panel
+        if v.compare and _MONTH_PAIR.match(v.compare):
+            q["cmp"] = v.compare
     return q
 
 
@@ -753,6 +814,8 @@ def filters_from_query(params: Mapping[str, Any]) -> tuple[Filters, ViewState]:
         basemap=_param(params, "basemap") or "none",
         metric=_param(params, "metric") or "items",
         count_review=_param(params, "review") != "0",
+        panel=_param(params, "panel") if _param(params, "panel") in PANELS else None,
+        compare=_param(params, "cmp") if _MONTH_PAIR.match(_param(params, "cmp") or "") else None,
     )
     if view.lat is None or view.lon is None:
         view.lat = view.lon = None

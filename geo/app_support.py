@@ -18,10 +18,11 @@ from geo import aggregate as agg
 from geo import paths
 from geo.boundaries import read_boundaries
 from geo.boundary_import import import_boundaries
-from geo.display import SCOPE_ZH, item_title, metric_texts
+from geo.display import CUMULATIVE_LABEL, REPEAT_LABEL, SCOPE_ZH, item_title, metric_texts
 from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
 from geo.prefecture import Prefecture, find_area, is_prefecture_code, parse_area_file
+from geo.trends import period_bounds, period_label_zh, period_of, periods_between
 from geo.view import available_exports
 from geo.worker import run_bounded
 
@@ -57,10 +58,14 @@ __all__ = [
     "metric_bounds",
     "metric_column",
     "metric_slider",
+    "month_options",
     "parse_crs",
     "parse_upload",
+    "period_filter",
+    "period_slider_value",
     "planner_table",
     "readable_scale",
+    "report_specs",
     "review_labels",
     "sample_text",
     "township_at",
@@ -85,6 +90,8 @@ TABLE_COLUMNS = {
     "主要数据": "metrics",
     "单位": "unit",
     "已更正": "corrected",
+    REPEAT_LABEL: "repeat_of",
+    CUMULATIVE_LABEL: "cumulative",
     "简报": "bulletin_name",
     "编号": "item_id",
 }
@@ -166,8 +173,15 @@ class ParsedUpload:
 
     @property
     def needs_date(self) -> bool:
-        """True when the masthead gave no date, so the user is asked for one."""
+        """True when neither the masthead nor the file gave a date: the user must give one."""
         return self.bulletin is not None and not self.bulletin.header.date
+
+    @property
+    def date_note(self) -> str | None:
+        """The note to show when the date comes from the file's properties (check it)."""
+        if self.bulletin is None or self.bulletin.header.date_source != "file":
+            return None
+        return next((w.message for w in self.bulletin.warnings if w.code == "date_from_file"), None)
 
 
 @dataclass
@@ -268,11 +282,14 @@ def _with_header(bulletin: Bulletin, given: BulletinHeader | None) -> Bulletin:
     if given is None:
         return bulletin
     h = bulletin.header
+    # the masthead's date wins; a date typed in wins over the file's properties
+    typed = given.date if given.date and h.date_source != "masthead" else None
     header = replace(  # keeps the masthead's other fields (总期号, 主办单位)
         h,
         title=h.title or given.title or None,
         issue=h.issue or given.issue or None,
-        date=h.date or given.date or None,
+        date=typed or h.date or None,
+        date_source="user" if typed else h.date_source,
     )
     return replace(bulletin, header=header)
 
@@ -466,8 +483,10 @@ def items_table(
             out[label] = mapped.where(mapped.notna(), "")
         elif col == "sector":
             out[label] = items_df["sector"].map(lambda s: names.get(s, s) if s else "")
-        elif col == "corrected":
-            out[label] = items_df["corrected"].fillna(False).astype(bool)
+        elif col in ("corrected", "cumulative"):
+            out[label] = items_df[col].fillna(False).astype(bool)
+        elif col == "repeat_of":  # 重复: the date of the first report it repeats
+            out[label] = _repeat_labels(items_df)
         else:
             out[label] = items_df[col].astype(object).where(items_df[col].notna(), "")
     if "body" in items_df:
@@ -478,6 +497,22 @@ def items_table(
     no_town = out["乡镇"].isna() | (out["乡镇"] == "")
     out.loc[no_town, "乡镇"] = items_df.loc[no_town, "scope"].map(SCOPE_ZH).fillna("")
     return out.reset_index(drop=True)
+
+
+def _repeat_labels(items_df: pd.DataFrame) -> pd.Series:
+    """``重复（首次 2024-02-01）`` for repeats, "" for first reports."""
+    repeat_of = (
+        items_df["repeat_of"] if "repeat_of" in items_df else pd.Series(index=items_df.index)
+    )
+    dates = dict(zip(items_df["item_id"], items_df["bulletin_date"], strict=True))
+    out = []
+    for first in repeat_of.tolist():
+        if not isinstance(first, str) or not first:
+            out.append("")
+            continue
+        when = dates.get(first)
+        out.append(f"{REPEAT_LABEL}（首次 {when}）" if isinstance(when, str) else REPEAT_LABEL)
+    return pd.Series(out, index=items_df.index, dtype=object)
 
 
 #: Columns the planner's table keeps even when they are empty.
@@ -969,6 +1004,75 @@ def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:
     if s_lo >= s_hi:
         return None
     return MetricSlider(scale=scale, unit=unit, lo=int(s_lo), hi=int(s_hi))
+
+
+# ---------------------------------------------------------------------------------------------
+# time: the period slider and the monthly report
+
+
+def month_options(items_df: pd.DataFrame) -> list[str]:
+    """Every month from the first to the last dated item (``2024-01``…), for the slider."""
+    months = period_of(items_df["bulletin_date"], "month").dropna()
+    return periods_between(months.min(), months.max()) if len(months) else []
+
+
+def period_slider_value(
+    months: list[str], date_from: str | None, date_to: str | None
+) -> tuple[str, str]:
+    """The slider's months for a date range (from a shared link): the months holding its ends,
+    within the slider."""
+    start = date_from[:7] if date_from else months[0]
+    end = date_to[:7] if date_to else months[-1]
+    start = min(max(start, months[0]), months[-1])
+    end = max(min(end, months[-1]), start)
+    return start, end
+
+
+def period_filter(
+    months: list[str],
+    start: str,
+    end: str,
+    exact: tuple[str | None, str | None] = (None, None),
+) -> tuple[str | None, str | None]:
+    """Date bounds of the slider's months; None where the slider is at its end. A shared
+    link's exact days (``exact``) are kept while the slider still shows their months."""
+    date_from = None if start <= months[0] else period_bounds(start)[0]
+    date_to = None if end >= months[-1] else period_bounds(end)[1]
+    if exact[0] and exact[0][:7] == start:
+        date_from = exact[0]
+    if exact[1] and exact[1][:7] == end:
+        date_to = exact[1]
+    return date_from, date_to
+
+
+def report_specs(view: Any, period: str, stem: str, township_code: str | None = None) -> list:
+    """Download specs of the monthly report of ``period`` (DOCX and PDF) for ``view`` (the
+    county's view with every period, or a function making it, called only on click).
+    ``build()`` runs only on click."""
+    import tempfile
+
+    from geo.report import monthly_report, write_report
+
+    def builder(fmt: str) -> Callable[[], bytes]:
+        def build() -> bytes:
+            whole = view() if callable(view) else view
+            report = monthly_report(whole, period=period, township_code=township_code)
+            with tempfile.TemporaryDirectory() as tmp:
+                return write_report(report, Path(tmp) / f"{stem}.{fmt}", fmt).read_bytes()
+
+        return build
+
+    label = period_label_zh(period)
+    mimes = {
+        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "pdf": "application/pdf",
+    }
+    return [
+        ExportSpec(
+            f"report_{fmt}", f"{label}月报 {fmt.upper()}", f"{stem}.{fmt}", mime, builder(fmt)
+        )
+        for fmt, mime in mimes.items()
+    ]
 
 
 # --------------------------------------------------------------------------- prefectures

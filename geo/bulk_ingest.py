@@ -34,10 +34,10 @@ from typing import Any
 from geo import paths
 from geo.errors import GeoInputError
 from geo.gazetteer import detect_gazetteer, load_gazetteer
-from geo.io.bulletin_files import read_bulletin
+from geo.io.bulletin_files import FileDate, read_bulletin_file
 from geo.models import Bulletin
 from geo.normalise import normalise_text
-from geo.pipeline import parse_text
+from geo.pipeline import check_date, date_bulletin, parse_text
 from geo.prefecture import find_area, is_prefecture_code, load_prefecture, parse_prefecture_text
 from geo.store import Store
 
@@ -73,6 +73,10 @@ class FileOutcome:
         The error's code (:mod:`geo.errors`), for ``failed``.
     warnings : tuple of str
         What the splitter warns about a newly stored bulletin (its layout, numbering…).
+    date : str or None
+        The bulletin's date (ISO), for ``created``.
+    n_repeats : int
+        Items repeating a story already stored (counted once), for ``created``.
     """
 
     path: str
@@ -82,6 +86,8 @@ class FileOutcome:
     error: str | None = None
     code: str | None = None
     warnings: tuple[str, ...] = ()
+    date: str | None = None
+    n_repeats: int = 0
 
 
 @dataclass
@@ -183,18 +189,23 @@ def _failed(path: str, err: BaseException) -> FileOutcome:
     )
 
 
-def _read(path: str) -> tuple[str, str]:
+def _read(path: str) -> tuple[str, str, FileDate | None]:
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
-        return read_bulletin(sys.stdin.buffer, "<stdin>"), "<stdin>"
-    return read_bulletin(Path(path)), Path(path).name
+        return *read_bulletin_file(sys.stdin.buffer, "<stdin>"), "<stdin>"
+    raw, file_date = read_bulletin_file(Path(path))
+    return raw, Path(path).name, file_date
 
 
-def parse_one(path: str, county: str | None, single: bool) -> Bulletin | FileOutcome:
+def parse_one(
+    path: str, county: str | None, single: bool, date: str | None = None
+) -> Bulletin | FileOutcome:
     """Read and parse one file; an ``unchanged`` outcome, without parsing, when its text is
-    already stored under the same county; a ``failed`` outcome for bad input."""
+    already stored under the same county; a ``failed`` outcome for bad input and for a
+    bulletin without a date (none in its masthead, none given as ``date`` — ISO, checked by
+    :func:`geo.pipeline.check_date` —, none in the file's properties)."""
     try:
-        raw, name = _read(path)
+        raw, name, file_date = _read(path)
         if _KNOWN:
             text = normalise_text(raw)
             sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -207,6 +218,12 @@ def parse_one(path: str, county: str | None, single: bool) -> Bulletin | FileOut
             bulletin = parse_text(raw, county=county, single=single, source_name=name)
         if not bulletin.items:
             raise GeoInputError("文中没有找到事项（no items found in the text）")
+        bulletin = date_bulletin(bulletin, given=date, file_date=file_date)
+        if not bulletin.header.date:
+            raise GeoInputError(
+                "简报没有日期（报头和文件属性中都没有），请用 --date 2024-02-01 指定",
+                code="bulletin.no_date",
+            )
         return bulletin
     except (GeoInputError, OSError, RecursionError) as err:
         return _failed(path, err)
@@ -229,12 +246,13 @@ def _parsed(
     single: bool,
     jobs: int,
     known: dict[str, str | None],
+    date: str | None = None,
 ) -> Iterator[Bulletin | FileOutcome]:
     """Parsed bulletins (or outcomes) in the files' order, at most a few per worker ahead."""
     if jobs <= 1 or len(files) < 2 or "-" in files:  # a worker has no standard input
         _init_worker(known, county)
         for path in files:
-            yield parse_one(path, county, single)
+            yield parse_one(path, county, single, date)
         return
     pool = ProcessPoolExecutor(
         max_workers=jobs,
@@ -245,14 +263,14 @@ def _parsed(
     try:
         todo = iter(files)
         window: collections.deque[Future] = collections.deque(
-            pool.submit(parse_one, path, county, single)
+            pool.submit(parse_one, path, county, single, date)
             for path in itertools.islice(todo, jobs * _IN_FLIGHT_PER_JOB)
         )
         while window:
             done = window.popleft()
             following = next(todo, None)
             if following is not None:
-                window.append(pool.submit(parse_one, following, county, single))
+                window.append(pool.submit(parse_one, following, county, single, date))
             yield done.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -278,6 +296,7 @@ def ingest_files(
     reassign_county: bool = False,
     jobs: int = 1,
     on_outcome: Callable[[FileOutcome], None] | None = None,
+    date: str | None = None,
 ) -> IngestSummary:
     """Parse ``files`` in ``jobs`` processes and store each bulletin in its own transaction.
 
@@ -296,6 +315,9 @@ def ingest_files(
         Worker processes for reading and parsing (1 = in this process).
     on_outcome : callable, optional
         Called with each file's :class:`FileOutcome`, in the files' order.
+    date : str, optional
+        ISO date of bulletins whose masthead gives none (:func:`geo.pipeline.check_date`); a
+        bulletin with no date from anywhere fails (``bulletin.no_date``).
 
     Returns
     -------
@@ -311,12 +333,13 @@ def ingest_files(
     if county:  # a wrong county is one error, not one per file; a prefecture by its code
         area = find_area(county)
         county = getattr(area, "county_code", None) or area.code
+    date = check_date(date)  # a bad date is one error before any work
     started = time.perf_counter()
     summary = IngestSummary(jobs=jobs)
     store = _existing_store(store_location)
     try:
         known = store.bulletin_counties() if store is not None else {}
-        stream = _parsed(files, county=county, single=single, jobs=jobs, known=known)
+        stream = _parsed(files, county=county, single=single, jobs=jobs, known=known, date=date)
         for path, parsed in zip(files, stream, strict=True):
             if isinstance(parsed, Bulletin):
                 store = store or Store(store_location)
@@ -342,7 +365,15 @@ def _store_one(store: Store, path: str, bulletin: Bulletin, reassign: bool) -> F
     if not result.created:
         return FileOutcome(path, "unchanged", result.bulletin_id, result.n_items)
     warnings = tuple(w.message for w in bulletin.warnings)
-    return FileOutcome(path, "created", result.bulletin_id, result.n_items, warnings=warnings)
+    return FileOutcome(
+        path,
+        "created",
+        result.bulletin_id,
+        result.n_items,
+        warnings=warnings,
+        date=bulletin.header.date,
+        n_repeats=result.n_repeats,
+    )
 
 
 def default_jobs() -> int:

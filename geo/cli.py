@@ -18,6 +18,8 @@ Subcommands::
     export              write the map or tables (html, png, pdf, csv, geojson, gpkg); township
                         polygons from --boundaries, else the store, else the county's default;
                         without any, csv/geojson/gpkg still work (townships without geometry)
+    trend               a metric per month (quarter, year), facts counted once (table, json, csv)
+    report              the monthly report of a county and period (docx, pdf)
 
 Bad input of any kind ends with one line ``error: …`` on stderr and exit code 2.
 """
@@ -25,6 +27,7 @@ Bad input of any kind ends with one line ``error: …`` on stderr and exit code 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -159,17 +162,22 @@ def _sector_names() -> dict[str, str]:
 # --------------------------------------------------------------------------- reading input
 
 
-def _parse_file(path: str, county: str | None, single: bool, rules: list | None = None):
+def _parse_file(
+    path: str,
+    county: str | None,
+    single: bool,
+    rules: list | None = None,
+    date: str | None = None,
+):
     """Read and parse a bulletin file, or stdin for ``-``; with a prefecture for ``county``,
     each item is geocoded with its own county (:mod:`geo.prefecture`)."""
     from geo.prefecture import parse_area_file
 
+    kw = {"county": county, "single": single, "rules": rules, "date": date}
     if path == "-":
         # the stream itself: read_bulletin reads at most its size cap, never all of stdin
-        return parse_area_file(
-            sys.stdin.buffer, "<stdin>", county=county, single=single, rules=rules
-        )
-    return parse_area_file(Path(path), county=county, single=single, rules=rules)
+        return parse_area_file(sys.stdin.buffer, "<stdin>", **kw)
+    return parse_area_file(Path(path), **kw)
 
 
 def _rule_file(path: str | None) -> list | None:
@@ -259,7 +267,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from geo.bulk_ingest import bulletin_files, default_jobs, ingest_files
+    from geo.pipeline import check_date
 
+    date = check_date(args.date)  # a bad date is one error before any file is read
     files, missing = bulletin_files(args.files)
     for outcome in missing:
         tqdm.write(f"error: {outcome.error}", file=sys.stderr)
@@ -275,9 +285,11 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         if outcome.status == "failed":
             tqdm.write(f"error: {outcome.error}", file=sys.stderr)
             return
+        when = f"{outcome.date}  " if outcome.date else ""
+        repeats = f"{outcome.n_repeats} 条重复  " if outcome.n_repeats else ""
         tqdm.write(
             f"{outcome.status:9}  {(outcome.bulletin_id or '')[:12]}  "
-            f"{outcome.n_items:3d} items  {outcome.path}",
+            f"{outcome.n_items:3d} items  {when}{repeats}{outcome.path}",
             file=sys.stdout,
         )
         for warning in outcome.warnings:
@@ -292,6 +304,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
             reassign_county=args.reassign_county,
             jobs=args.jobs or default_jobs(),
             on_outcome=report,
+            date=date,
         )
     finally:
         bar.close()
@@ -407,17 +420,25 @@ def _cmd_correct(args: argparse.Namespace) -> int:
             if args.village is not None:
                 in_town = _cell(row["township_code"]) if township_code is None else township_code
                 village_code = _resolve_village(gaz, args.village, in_town or None)
-        if args.township is not None or args.village is not None or args.sector is not None:
+        counting = {"repeat_of": _repeat_choice(args.repeat_of)}
+        counting["cumulative"] = _yes_no(args.cumulative)
+        counting = {k: v for k, v in counting.items() if v is not None}
+        given = (args.township, args.village, args.sector)
+        if any(v is not None for v in given) or counting:
             store.correct(
                 args.item_id,
                 township_code=township_code,
                 village_code=village_code,
                 sector=args.sector,
+                **counting,
                 note=args.note,
                 gazetteer=gaz,
             )
         elif not args.rule:
-            raise _UsageError("nothing to correct: give --township, --village, --sector or --rule")
+            raise _UsageError(
+                "nothing to correct: give --township, --village, --sector, --repeat-of,"
+                " --cumulative or --rule"
+            )
         rule = None
         if args.rule:
             rule = store.rule_from_correction(
@@ -431,10 +452,30 @@ def _cmd_correct(args: argparse.Namespace) -> int:
         r = items_df[items_df["item_id"] == args.item_id].iloc[0]
     where = "/".join(str(x) for x in (r["township"], r["village"]) if isinstance(x, str) and x)
     scope = SCOPE_ZH.get(r["scope"], r["scope"])
-    print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}")
+    counting = f"重复（首次报道 {r['repeat_of']}）" if _cell(r["repeat_of"]) else "新事项"
+    counting += "；累计数" if bool(r["cumulative"]) else ""
+    print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}; {counting}")
     if rule is not None:
         print(f"已保存{rule.label}；新导入的事项将按此规则定位，已导入的请运行 regeocode")
     return 0
+
+
+def _repeat_choice(value: str | None) -> str | None:
+    """``--repeat-of``: an item id, or ``-`` (a new fact, not a repeat)."""
+    if value is None:
+        return None
+    return "" if value.strip().lower() in _CLEAR else value.strip()
+
+
+def _yes_no(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v in ("yes", "y", "1", "true", "是"):
+        return True
+    if v in ("no", "n", "0", "false", "否"):
+        return False
+    raise _UsageError(f"--cumulative {value!r}：应为 yes 或 no")
 
 
 def _cmd_recut_merge(args: argparse.Namespace) -> int:
@@ -932,6 +973,158 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- trend
+
+
+def _county_store_frames(args: argparse.Namespace):
+    """The store's items of one county (``--county``, else the only one), metric keys on."""
+    from geo import aggregate as agg
+    from geo.workflows import county_frames
+
+    with _open_store(args.store) as store:
+        items_df, metrics_df = store.frames()
+    gaz = _export_county(args, items_df)
+    items_df, metrics_df = county_frames(items_df, metrics_df, gaz.county_code, keep_unknown=False)
+    return gaz, items_df, agg.assign_metric_keys(metrics_df)
+
+
+def _check_metric(metric: str) -> str:
+    from geo import aggregate as agg
+
+    keys = {k.key for k in agg.load_metric_keys()} | {"items"}
+    if metric not in keys:
+        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
+    return metric
+
+
+def _repeat_rows(items_df) -> list[dict]:
+    """The repeats among ``items_df``, with the first report each repeats."""
+    from geo.display import item_title
+
+    first = items_df.set_index("item_id")
+    rows = []
+    for r in items_df[items_df["repeat_of"].notna()].itertuples():
+        head = first.loc[r.repeat_of] if r.repeat_of in first.index else None
+        rows.append(
+            {
+                "item_id": r.item_id,
+                "bulletin_date": _cell(r.bulletin_date),
+                "headline": item_title(r.headline, r.body, 30),
+                "repeat_of": r.repeat_of,
+                "first_date": _cell(head["bulletin_date"]) if head is not None else "",
+                "similarity": None if r.repeat_score != r.repeat_score else r.repeat_score,
+            }
+        )
+    return rows
+
+
+def _cmd_trend(args: argparse.Namespace) -> int:
+    from geo.trends import counting_frames, trend_series
+
+    metric = _check_metric(args.metric)
+    gaz, items_df, metrics_df = _county_store_frames(args)
+    items_df, metrics_df = counting_frames(items_df, metrics_df)
+    code = _resolve_township(gaz, args.township) if args.township else None
+    series = trend_series(items_df, metrics_df, metric, by=args.by, township_code=code or None)
+    if code:
+        series["township"] = next((t.name for t in gaz.townships if t.code == code), code)
+        items_df = items_df[items_df["township_code"].astype(str) == code]
+    repeats = _repeat_rows(items_df)
+    series["value"] = [int(v) if float(v).is_integer() else v for v in series["value"]]
+    if args.format == "csv":
+        buf = io.StringIO()
+        _write_csv(series, buf)
+        text = buf.getvalue()
+    elif args.format == "json":
+        doc = {
+            "metric": metric,
+            "by": args.by,
+            "county": gaz.county_name,
+            "series": _json_records(series),
+            "repeats": repeats,
+        }
+        text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = _trend_table(series, repeats, metric) + "\n"
+    _emit(text, args.out)
+    return 0
+
+
+def _emit(text: str, out: str | None) -> None:
+    """``text`` to the file ``out`` (UTF-8; its path printed), else to stdout."""
+    if not out:
+        sys.stdout.write(text)
+        return
+    path = Path(out)
+    if path.is_dir():
+        raise _UsageError(f"--out {path} is a folder; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8", newline="")
+    print(path)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from geo.report import monthly_report, write_report
+    from geo.trends import period_bounds
+    from geo.workflows import active_townships, county_view
+
+    fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
+    if fmt not in ("docx", "pdf"):
+        raise _UsageError(f"cannot tell the format of {args.out}; give --format (docx|pdf)")
+    period_bounds(args.period)  # a bad period is one line before any work
+    metric = _check_metric(args.metric or "items")
+    gaz, items_df, metrics_df = _county_store_frames(args)
+    store = _export_store(args.store)
+    try:
+        active = active_townships(gaz.county_code, store=store)
+    finally:
+        if store is not None:
+            store.close()
+    code = _resolve_township(gaz, args.township) if args.township else None
+    view = county_view(
+        items_df, metrics_df, active, county=gaz.county_name, gazetteer=gaz, metric_key=metric
+    )
+    report = monthly_report(view, period=args.period, township_code=code or None)
+    out = Path(args.out)
+    if out.is_dir():
+        raise _UsageError(f"--out {out} is a folder; give a file name")
+    print(write_report(report, out, fmt))
+    return 0
+
+
+def _json_records(df) -> list[dict]:
+    """Rows as JSON-ready dicts: whole numbers as int, NaN as null."""
+    out = []
+    for rec in df.to_dict(orient="records"):
+        for k, v in rec.items():
+            if isinstance(v, float):
+                rec[k] = None if v != v else (int(v) if v.is_integer() else v)
+            elif hasattr(v, "item"):
+                rec[k] = v.item()
+        out.append(rec)
+    return out
+
+
+def _trend_table(series, repeats: list[dict], metric: str) -> str:
+    from geo import aggregate as agg
+    from geo.display import format_value
+
+    unit = agg.metric_unit_zh(metric)
+    rows = [
+        [r.period, r.township or "全县", format_value(r.value, unit), r.new_items, r.repeated_items]
+        for r in series.itertuples()
+    ]
+    text = format_table(rows, ["时间", "范围", agg.metric_label(metric), "新事项", "重复"])
+    if repeats:
+        lines = [
+            f"重复  {r['bulletin_date']}  {r['headline']}  "
+            f"→ 首次报道 {r['first_date']} {r['repeat_of']}"
+            for r in repeats
+        ]
+        text += "\n\n" + "\n".join(lines)
+    return text
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -985,6 +1178,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_review_commands,
         _add_boundary_commands,
         _add_export,
+        _add_time_commands,
     )
     for add in commands:
         add(sub)
@@ -1043,6 +1237,12 @@ def _add_text_commands(sub) -> None:
     )
     _county_args(sp)
     sp.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="the bulletins' date where the masthead gives none (the masthead's date wins); "
+        "a bulletin with no date at all is refused",
+    )
+    sp.add_argument(
         "--jobs",
         type=int,
         default=1,
@@ -1083,11 +1283,23 @@ def _add_store_commands(sub) -> None:
     _store_arg(sp)
     sp.set_defaults(func=_cmd_corrections)
 
-    sp = sub.add_parser("correct", help="correct an item's township, village or sector")
+    sp = sub.add_parser(
+        "correct", help="correct an item's township, village, sector, repeat or running total"
+    )
     sp.add_argument("item_id", metavar="ITEM_ID")
     sp.add_argument("--township", metavar="NAME_OR_CODE", help='township; "-" = no single township')
     sp.add_argument("--village", metavar="NAME_OR_CODE", help='village; "-" = no single village')
     sp.add_argument("--sector", metavar="SLUG")
+    sp.add_argument(
+        "--repeat-of",
+        metavar="ITEM_ID",
+        help='the first report this item repeats (not counted again); "-" = a new fact',
+    )
+    sp.add_argument(
+        "--cumulative",
+        metavar="yes|no",
+        help="its figures are running totals (counted at their latest value) or not",
+    )
     sp.add_argument("--note", default="", help="why (kept with the correction)")
     sp.add_argument(
         "--rule",
@@ -1229,6 +1441,31 @@ def _add_export(sub) -> None:
     sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_export)
+
+
+def _add_time_commands(sub) -> None:
+    """trend, report."""
+    sp = sub.add_parser(
+        "trend", help="a metric per month (quarter, year) from the store, facts counted once"
+    )
+    sp.add_argument("--metric", default="items", metavar="KEY", help="metric key or items")
+    sp.add_argument("--by", choices=("month", "quarter", "year"), default="month")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help="one township (default: county)")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="county (default: the store's)")
+    sp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    sp.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_trend)
+
+    sp = sub.add_parser("report", help="the monthly report of a county (DOCX for Word/WPS, or PDF)")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="county (default: the store's)")
+    sp.add_argument("--period", required=True, metavar="YYYY-MM", help="e.g. 2024-02")
+    sp.add_argument("--metric", metavar="KEY", help="metric of maps and ranking (default items)")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help="a township's trend beside")
+    sp.add_argument("--format", choices=("docx", "pdf"), help="default: from --out")
+    sp.add_argument("--out", required=True, metavar="FILE")
+    _store_arg(sp)
+    sp.set_defaults(func=_cmd_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,22 +33,28 @@ __all__ = [
     "COUNTY_ITEMS_LABEL",
     "COUNTY_UNIT_COLOR",
     "COUNTY_UNIT_LEGEND",
+    "CUMULATIVE_LABEL",
+    "DIVERGING",
     "MEASURED_UNITS",
     "NODATA_COLOR",
     "NODATA_LABEL",
+    "NO_CHANGE_LABEL",
     "NO_MAP_NOTE",
     "NO_TOWNSHIPS_NOTE",
     "POPUP_TEXT",
     "QUALIFIER_ZH",
     "QUALITY_ZH",
     "RAMP",
+    "REPEAT_LABEL",
     "REVIEW_LEGEND",
     "SCOPE_ZH",
     "SECTOR_COLORS",
     "UNIT_NAMES_ZH",
     "Classes",
     "classify",
+    "classify_change",
     "county_units_note",
+    "format_change",
     "format_share",
     "format_value",
     "item_title",
@@ -97,6 +103,15 @@ NODATA_LABEL = "无数据"
 NODATA_COLOR = "#d9d9d9"
 #: Sequential ramp (ColorBrewer YlOrRd, 5 classes) for the choropleth.
 RAMP = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+#: Diverging palette (ColorBrewer RdBu, 7 classes) for change between two periods: falls in
+#: reds, no change in the middle, rises in blues (readable with red-green colour blindness).
+DIVERGING = ["#b2182b", "#ef8a62", "#fddbc7", "#f7f7f7", "#d1e5f0", "#67a9cf", "#2166ac"]
+#: An item that tells an earlier story again (counted once, at its first report).
+REPEAT_LABEL = "重复"
+#: A running total (累计, 截至目前…): counted at its latest value, never added up.
+CUMULATIVE_LABEL = "累计"
+#: The middle class of a change map.
+NO_CHANGE_LABEL = "无变化"
 #: Marker colours (ColorBrewer Set1/Dark2) by sector; unknown sectors hash into the same list.
 SECTOR_COLORS = {
     "employment": "#1f78b4",
@@ -310,6 +325,75 @@ def item_title(headline: str | None, body: str | None, n: int = 20) -> str:
     if not text:
         return POPUP_TEXT["untitled"]
     return text[:n] + ("…" if len(text) > n else "")
+
+
+def format_change(value: float | None, unit_zh: str = "") -> str:
+    """A change with its sign: ``+2.4万人``, ``−120人``, ``0人`` (无数据 for NaN)."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return NODATA_LABEL
+    v = float(value)
+    if v == 0:
+        return f"0{unit_zh}"
+    return ("+" if v > 0 else "−") + format_value(abs(v), unit_zh)
+
+
+def _side_uppers(magnitudes: np.ndarray, k: int) -> np.ndarray:
+    distinct = np.unique(magnitudes)
+    return distinct if len(distinct) <= k else _natural_breaks(magnitudes, k)
+
+
+# colours of 1, 2 or 3 classes on one side, smallest change first (positions in DIVERGING)
+_FALLS = {1: [1], 2: [2, 0], 3: [2, 1, 0]}
+_RISES = {1: [5], 2: [4, 6], 3: [4, 5, 6]}
+
+
+def _side(v: np.ndarray, members: np.ndarray, k: int, palette: dict) -> list:
+    """``(positions, colour)`` per class of one side, smallest change first."""
+    if not members.any():
+        return []
+    magnitude = np.abs(v)
+    uppers = _side_uppers(magnitude[members], k)
+    cls = np.minimum(np.searchsorted(uppers, magnitude, side="left"), len(uppers) - 1)
+    colours = palette[len(uppers)]
+    return [(members & (cls == i), DIVERGING[colours[i]]) for i in range(len(uppers))]
+
+
+def classify_change(values, unit_zh: str = "", k: int = 3) -> Classes:
+    """Classes of a change map on :data:`DIVERGING`: up to ``k`` classes of falls, one of no
+    change, up to ``k`` of rises, each labelled with signed values in the metric's unit.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Change per township; NaN is class ``-1`` (无数据).
+    unit_zh : str
+    k : int
+        Most classes on each side (at most 3).
+
+    Returns
+    -------
+    Classes
+        Classes ordered from the largest fall to the largest rise.
+    """
+    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
+    valid = np.isfinite(v)
+    k = max(1, min(int(k), 3))
+    classes = _side(v, valid & (v < 0), k, _FALLS)[::-1]
+    if (valid & (v == 0)).any():
+        classes.append((valid & (v == 0), DIVERGING[3]))
+    classes += _side(v, valid & (v > 0), k, _RISES)
+    index = np.full(len(v), -1, dtype=int)
+    labels = []
+    for c, (members, _) in enumerate(classes):
+        index[members] = c
+        lo, hi = float(v[members].min()), float(v[members].max())
+        if lo == hi == 0:
+            labels.append(NO_CHANGE_LABEL)
+        elif format_change(lo, unit_zh) == format_change(hi, unit_zh):
+            labels.append(format_change(hi, unit_zh))
+        else:
+            labels.append(f"{format_change(lo)}～{format_change(hi, unit_zh)}")
+    return Classes(index, [colour for _, colour in classes], labels)
 
 
 def _num(v: float) -> str:

@@ -50,6 +50,8 @@ __all__ = [
     "export_html",
     "export_pdf",
     "export_png",
+    "target_path",
+    "writing_to",
 ]
 
 _ITEMS_IN_PDF = 14
@@ -77,7 +79,8 @@ def _static_view(view: MapView) -> MapView:
     return MapView(**{**_fields(view), "sources": "；".join(s for s in lines if s)})
 
 
-def _target(path: str | Path, suffix: str | None = None) -> Path:
+def target_path(path: str | Path, suffix: str | None = None) -> Path:
+    """Where to write: ``path`` with ``suffix``, its folder made; ExportError for a folder."""
     p = Path(path)
     if suffix and p.suffix.lower() != suffix:
         p = p.with_suffix(suffix)
@@ -90,8 +93,8 @@ def _target(path: str | Path, suffix: str | None = None) -> Path:
     return p
 
 
-def _writing(p: Path):
-    """Turn OS errors while writing ``p`` into one-line ExportErrors."""
+def writing_to(p: Path):
+    """Turn OS errors while writing ``p`` into one-line ExportErrors (``with writing_to(p):``)."""
 
     class _Guard:
         def __enter__(self):
@@ -133,7 +136,7 @@ def export_html(map_or_view, path: str | Path, *, tianditu_key: str | None = Non
 
     if isinstance(map_or_view, MapView):
         _require_map(map_or_view)
-    p = _target(path, ".html")
+    p = target_path(path, ".html")
     if isinstance(map_or_view, MapView):
         m = build_map(
             map_or_view,
@@ -144,7 +147,7 @@ def export_html(map_or_view, path: str | Path, *, tianditu_key: str | None = Non
         )
     else:
         m = localise(map_or_view, "inline")
-    with _writing(p):
+    with writing_to(p):
         p.write_text(m.get_root().render(), encoding="utf-8")
     return p
 
@@ -196,7 +199,7 @@ def export_png(
 
     _require_map(view)
     w, h = _check_size(size)
-    p = _target(path, ".png")
+    p = target_path(path, ".png")
     use_browser = _chromium_available() if browser is None else browser
     if use_browser:
         try:
@@ -205,7 +208,7 @@ def export_png(
         except Exception as err:  # any browser failure falls back to the static render
             if browser:
                 raise ExportError(f"Chromium 截图失败：{str(err).splitlines()[0]}") from err
-    with _writing(p):
+    with writing_to(p):
         render.render_png(_static_view(view), p, (w, h), labels=labels)
     return p
 
@@ -227,7 +230,7 @@ def _png_with_chromium(view: MapView, out: Path, size: tuple[int, int], labels: 
         blocked = screenshot_html(html_path, tmp / "map.png", size, settle_ms=400)
         if blocked:
             raise RuntimeError(f"page tried to load {blocked.urls[0]}")
-        with _writing(out):
+        with writing_to(out):
             shutil.copyfile(tmp / "map.png", out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -286,7 +289,7 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
     from matplotlib.figure import Figure
 
     _require_map(view)
-    p = _target(path, ".pdf")
+    p = target_path(path, ".pdf")
     with matplotlib.rc_context(render.cjk_rc()):
         fig = Figure(figsize=(11.69, 8.27), dpi=100, facecolor="white")
         FigureCanvasPdf(fig)
@@ -301,7 +304,7 @@ def export_pdf(view: MapView, path: str | Path) -> Path:
         _pdf_items(fig, view, x=0.61, y=y - 0.015, foot=foot)
         color = "#8a4b00" if view.approximate else "#444444"
         _pdf_text(fig, 0.03, 0.02, "\n".join(notes), size=_PDF_NOTE_PT, color=color, va="bottom")
-        with _writing(p):
+        with writing_to(p):
             fig.savefig(p, format="pdf", facecolor="white")
     return p
 
@@ -439,11 +442,11 @@ def export_csv(view: MapView, path: str | Path) -> list[Path]:
     -------
     list of Path
     """
-    p = _target(path, ".csv")
+    p = target_path(path, ".csv")
     out = [p, p.with_name(f"{p.stem}_metrics.csv"), p.with_name(f"{p.stem}_townships.csv")]
     tables = [_items_table(view), agg._with_keys(view.metrics_df), _townships_table(view)]
     for target, table in zip(out, tables, strict=True):
-        with _writing(target):
+        with writing_to(target):
             csv_safe(table).to_csv(target, index=False, encoding="utf-8-sig")
     return out
 
@@ -485,7 +488,7 @@ def export_geojson(view: MapView, path: str | Path) -> Path:
     -------
     Path
     """
-    p = _target(path, ".geojson")
+    p = target_path(path, ".geojson")
     features = []
     for name, layer in (("townships", _townships_layer(view)), ("items", _items_layer(view))):
         if len(layer) == 0:
@@ -501,7 +504,7 @@ def export_geojson(view: MapView, path: str | Path) -> Path:
         "note": _geo_note(view),
         "features": features,
     }
-    with _writing(p):
+    with writing_to(p):
         p.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return p
 
@@ -525,8 +528,8 @@ def export_gpkg(view: MapView, path: str | Path) -> Path:
     """
     import pyogrio
 
-    p = _target(path, ".gpkg")
-    with _writing(p):
+    p = target_path(path, ".gpkg")
+    with writing_to(p):
         if p.exists():
             p.unlink()
         townships = _townships_layer(view)

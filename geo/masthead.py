@@ -252,7 +252,8 @@ def parse_header(text: str) -> BulletinHeader:
         ``title`` such as ``"息县工作简报"``, ``issue`` such as ``"2024年第3期"`` (numerals made
         Arabic), ``date`` as ISO ``"2024-02-05"``, ``issue_total`` such as ``"总第212期"``,
         ``publisher`` (主办/编印单位) such as ``"中共息县县委办公室"``; each ``None`` when the
-        masthead lacks it or there is no masthead.
+        masthead lacks it or there is no masthead; ``date_source`` is ``"masthead"`` when the
+        date was found.
     """
     header = BulletinHeader()
     for _, _, line in _masthead_lines(text):
@@ -278,6 +279,7 @@ def parse_header(text: str) -> BulletinHeader:
             header.date = find_date(s)
         if header.publisher is None:
             header.publisher = _publisher(s)
+    header.date_source = "masthead" if header.date else None
     return header
 
 

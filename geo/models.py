@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 __all__ = [
+    "DATE_SOURCES_ZH",
     "HEAD_KINDS_ZH",
     "QUALIFIERS",
     "SCOPES",
@@ -51,7 +52,9 @@ UNITS = (
 class Metric:
     """One reported quantity, its value normalised to the base ``unit``.
 
-    ``span`` holds character offsets into the item's text (headline + "\\n" + body).
+    ``span`` holds character offsets into the item's text (headline + "\\n" + body);
+    ``cumulative`` marks a running total (累计, 截至目前, 今年以来: :mod:`geo.running_totals`),
+    which aggregates as its latest value, never as a sum.
     """
 
     value: float
@@ -60,6 +63,7 @@ class Metric:
     label: str = ""
     text: str = ""
     span: tuple[int, int] = (0, 0)
+    cumulative: bool = False
 
     def to_dict(self) -> dict:
         """JSON-ready record; a whole-number value is written as an int."""
@@ -193,6 +197,9 @@ class BulletinHeader:
 
     ``title`` 刊名 (``"息县工作简报"``), ``issue`` 期号 (``"2024年第3期"``), ``date`` ISO
     ``yyyy-mm-dd``, ``issue_total`` 总期号 (``"总第212期"``), ``publisher`` 主办/编印单位.
+    ``date_source`` says where the date comes from: a key of :data:`DATE_SOURCES_ZH`
+    (``masthead``, ``file`` — the PDF/DOCX properties, ``user`` — given at upload or with
+    ``--date``), None without a date.
     """
 
     title: str | None = None
@@ -200,6 +207,11 @@ class BulletinHeader:
     date: str | None = None  # ISO yyyy-mm-dd
     issue_total: str | None = None
     publisher: str | None = None
+    date_source: str | None = None
+
+
+#: Where a bulletin's date comes from, with the words planners read.
+DATE_SOURCES_ZH = {"masthead": "报头", "file": "文件属性", "user": "上传时填写"}
 
 
 #: Kinds of item heads a layout may use, with their Chinese names.
@@ -354,6 +366,7 @@ class Bulletin:
             "issue_total": self.header.issue_total,
             "publisher": self.header.publisher,
             "date": self.header.date,
+            "date_source": self.header.date_source,
             "county": self.county,
             "county_code": self.county_code,
             "layout": self.layout.to_dict(),

@@ -5,22 +5,26 @@ ingest (normalise) -> items (split) -> metrics -> sectors -> geocode.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from geo import gazetteer as _gaz
+from geo.errors import GeoInputError
 from geo.geocode import geocode_item
-from geo.io.bulletin_files import read_bulletin
+from geo.io.bulletin_files import FileDate, read_bulletin_file
 from geo.items import Split, single_item, split_bulletin
 from geo.masthead import parse_header
 from geo.metrics import extract_metrics
-from geo.models import Bulletin, Item, Layout
+from geo.models import Bulletin, Item, Layout, ParseWarning
 from geo.normalise import normalise_text
 from geo.place_rules import CountyRules
+from geo.running_totals import mark_running_totals
 from geo.sectors import Taxonomy, classify_sector, load_taxonomy
 
-__all__ = ["annotate_items", "parse_file", "parse_text"]
+__all__ = ["annotate_items", "check_date", "date_bulletin", "parse_file", "parse_text"]
 
 
 def annotate_items(
@@ -30,7 +34,7 @@ def annotate_items(
     *,
     rules: CountyRules | None = None,
 ) -> list[Item]:
-    """Fill metrics, sectors and places of ``items`` in place and return them.
+    """Fill metrics (running totals marked), sectors and places of ``items`` in place.
 
     Parameters
     ----------
@@ -51,6 +55,7 @@ def annotate_items(
     taxonomy = taxonomy or load_taxonomy()
     for item in items:
         item.metrics = extract_metrics(item.text)
+        mark_running_totals([item])
         result = classify_sector(item.headline, item.body, item.unit, taxonomy)
         item.sector, item.sectors, item.sector_cues = result.primary, result.sectors, result.cues
         item.place = geocode_item(item, gazetteer, rules=rules)
@@ -123,12 +128,89 @@ def _rules_of(
     return CountyRules(gazetteer.county_code, own)
 
 
+def check_date(text: str | dt.date | None) -> str | None:
+    """A bulletin date given by a person (``--date``, the upload form) as ISO ``yyyy-mm-dd``.
+
+    Parameters
+    ----------
+    text : str, datetime.date or None
+        ``2024-02-01``, ``2024/2/1`` or ``20240201``; None or empty gives None.
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    geo.errors.GeoInputError
+        Not a date, or a date before 1990 or in the future (``code="date.invalid"``).
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    if isinstance(text, dt.date):
+        day = text
+    else:
+        raw = text.strip().replace("/", "-").replace(".", "-")
+        try:
+            day = (
+                dt.datetime.strptime(raw, "%Y%m%d").date()
+                if raw.isdigit()
+                else dt.date(*(int(p) for p in raw.split("-")))
+            )
+        except (ValueError, TypeError):
+            raise GeoInputError(
+                f"日期“{text}”无法识别，请写成 2024-02-01", code="date.invalid"
+            ) from None
+    if not dt.date(1990, 1, 1) <= day <= dt.date.today() + dt.timedelta(days=1):
+        raise GeoInputError(f"日期 {day.isoformat()} 不在合理范围内", code="date.invalid")
+    return day.isoformat()
+
+
+def date_bulletin(
+    bulletin: Bulletin, *, given: str | None = None, file_date: FileDate | None = None
+) -> Bulletin:
+    """The bulletin with its date decided: the masthead's, else the one a person gave, else
+    the file properties' (with a warning to check it).
+
+    Parameters
+    ----------
+    bulletin : geo.models.Bulletin
+    given : str, optional
+        ISO date given with ``--date`` or in the upload form (:func:`check_date`).
+    file_date : geo.io.bulletin_files.FileDate, optional
+        From the PDF/DOCX properties.
+
+    Returns
+    -------
+    geo.models.Bulletin
+        A copy when anything changed; ``header.date_source`` says where the date comes from
+        (None when there is still none). A given date unlike the masthead's is noted in
+        ``warnings`` (``date_differs``), the masthead's is kept.
+    """
+    h = bulletin.header
+    if h.date:
+        if given and given != h.date:
+            note = ParseWarning(
+                "date_differs", f"报头日期为 {h.date}，与填写的 {given} 不同，按报头日期"
+            )
+            return replace(bulletin, warnings=[*bulletin.warnings, note])
+        return bulletin
+    if given:
+        return replace(bulletin, header=replace(h, date=given, date_source="user"))
+    if file_date is not None:
+        note = ParseWarning("date_from_file", file_date.note_zh)
+        header = replace(h, date=file_date.date, date_source="file")
+        return replace(bulletin, header=header, warnings=[*bulletin.warnings, note])
+    return bulletin
+
+
 def parse_file(
     source: str | Path | bytes | BinaryIO,
     name: str | None = None,
     *,
     county: str | None = None,
     single: bool = False,
+    date: str | None = None,
     rules: list | CountyRules | None = None,
 ) -> Bulletin:
     """Read a bulletin file (.txt/.pdf/.docx, path or bytes) and parse it.
@@ -144,6 +226,9 @@ def parse_file(
         File name for messages and the stored bulletin; defaults to the path's name.
     county, single, rules
         As for :func:`parse_text`.
+    date : str, optional
+        The bulletin's date when its masthead has none (ISO, see :func:`check_date`); without
+        it a PDF/DOCX's document properties may give one (see :func:`date_bulletin`).
 
     Raises
     ------
@@ -152,6 +237,7 @@ def parse_file(
     geo.errors.CountyNotFoundError
         ``county`` is not in the gazetteer.
     """
-    raw = read_bulletin(source, name)
+    raw, file_date = read_bulletin_file(source, name)
     label = name or (Path(source).name if isinstance(source, str | Path) else "<upload>")
-    return parse_text(raw, county=county, single=single, source_name=label, rules=rules)
+    bulletin = parse_text(raw, county=county, single=single, source_name=label, rules=rules)
+    return date_bulletin(bulletin, given=check_date(date), file_date=file_date)

@@ -22,9 +22,9 @@ from geo import gazetteer as _gaz
 from geo.chars import to_simplified
 from geo.errors import CountyNotFoundError
 from geo.geocode import geocode_item
-from geo.io.bulletin_files import read_bulletin
+from geo.io.bulletin_files import read_bulletin_file
 from geo.models import Bulletin, Item
-from geo.pipeline import annotate_items, parse_file, parse_text
+from geo.pipeline import annotate_items, check_date, date_bulletin, parse_file, parse_text
 from geo.place_rules import CountyRules, PlaceRule
 
 __all__ = [
@@ -209,10 +209,11 @@ def parse_area_file(
     county: str | None = None,
     single: bool = False,
     rules: list[PlaceRule] | None = None,
+    date: str | None = None,
 ) -> Bulletin:
     """:func:`geo.pipeline.parse_file` where ``county`` may also name a prefecture (then each
     item is placed in its own county, :func:`parse_prefecture_text`; ``rules`` of a county
-    apply to that county's items only).
+    apply to that county's items only). ``date`` as for :func:`geo.pipeline.parse_file`.
 
     Raises
     ------
@@ -221,8 +222,8 @@ def parse_area_file(
     """
     area = find_area(county) if county else None
     if not isinstance(area, Prefecture):
-        return parse_file(source, name, county=county, single=single, rules=rules)
-    raw = read_bulletin(source, name)
+        return parse_file(source, name, county=county, single=single, rules=rules, date=date)
+    raw, file_date = read_bulletin_file(source, name)
     label = name or (Path(source).name if isinstance(source, str | Path) else "<upload>")
     bulletin = parse_prefecture_text(raw, area, single=single, source_name=label)
     for item in bulletin.items if rules else ():  # each item with its own county's rules
@@ -230,4 +231,4 @@ def parse_area_file(
         own = [r for r in rules if r.county_code == code] if code else []
         if own:
             annotate_items([item], _gaz.load_gazetteer(code), rules=CountyRules(code, tuple(own)))
-    return bulletin
+    return date_bulletin(bulletin, given=check_date(date), file_date=file_date)

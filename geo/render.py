@@ -28,6 +28,7 @@ from geo.display import (
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
     classify,
+    classify_change,
     county_units_note,
     sector_color,
 )
@@ -35,8 +36,10 @@ from geo.view import filter_summary
 
 __all__ = [
     "CJK_FAMILY",
+    "change_png",
     "cjk_font",
     "cjk_rc",
+    "draw_change_map",
     "draw_map",
     "metric_crs_of",
     "render_figure",
@@ -220,6 +223,90 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
     _draw_furniture(ax, bounds, base)
     if legend and (len(tw) or len(units)):
         _draw_legend(ax, classes, agg.metric_label(view.metric_key), base, bool(len(units)))
+
+
+def draw_change_map(ax, view, change: pd.Series, *, legend_title: str, labels: bool = True) -> None:
+    """Draw the change per township between two periods on ``ax``, on a diverging palette.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    view : geo.view.MapView
+        Gives the township polygons and the outline (its items are not drawn).
+    change : pandas.Series
+        Change per ``township_code`` (NaN = neither period has data: 无数据).
+    legend_title : str
+        E.g. ``"事项数变化（条）：2024年2月比1月"``.
+    labels : bool
+        Township names.
+
+    Raises
+    ------
+    ValueError
+        The view has no township polygons.
+    """
+    if not _has_polygons(view):
+        raise ValueError("no township polygons to draw the change on")
+    tw = view.townships[["township_code", "township", "geometry"]].copy()
+    tw["township_code"] = tw["township_code"].astype(str)
+    tw["value"] = tw["township_code"].map(change.rename(index=str)).astype(float)
+    crs = metric_crs_of(tw)
+    tw = tw.to_crs(crs)
+    classes = classify_change(tw["value"].to_numpy(), agg.metric_unit_zh(view.metric_key))
+    _draw_townships(ax, tw, classes)
+    outline = getattr(view, "outline", None)
+    if outline is not None and len(outline):
+        outline.to_crs(crs).boundary.plot(ax=ax, color="#222222", linewidth=1.8, zorder=4)
+    bounds = _frame_axes(ax, tw)
+    base = max(7.0, min(13.0, min(ax.figure.get_size_inches()) * ax.figure.dpi / 85))
+    if labels:
+        _draw_labels(ax, tw, cjk_font(base))
+    _draw_furniture(ax, bounds, base)
+    _draw_legend(ax, classes, legend_title, base)
+
+
+def change_png(
+    view, change: pd.Series, *, title: str, legend_title: str, size: tuple[int, int] = (1600, 1200)
+) -> bytes:
+    """The change map (:func:`draw_change_map`) as PNG bytes, with a title and the notes
+    every map carries (approximate boundaries, attribution)."""
+    import io
+
+    import matplotlib
+
+    w, h = size
+    with matplotlib.rc_context(cjk_rc()):
+        fig = Figure(figsize=(w / 100, h / 100), dpi=100, facecolor="white")
+        FigureCanvasAgg(fig)
+        base = max(9.0, min(18.0, min(w, h) / 70))
+        notes = [APPROXIMATE_NOTE] if getattr(view, "approximate", True) else []
+        notes += list(getattr(view, "attribution", None) or ())[:2]
+        bottom = 0.03 + len(notes) * base * 0.85 * 1.35 / 72 * 100 / h
+        ax = fig.add_axes((0.03, bottom, 0.94, 0.9 - bottom))
+        draw_change_map(ax, view, change, legend_title=legend_title)
+        fig.text(
+            0.5,
+            0.975,
+            title,
+            ha="center",
+            va="top",
+            parse_math=False,
+            fontproperties=cjk_font(base * 1.4, "bold"),
+        )
+        fig.text(
+            0.03,
+            0.015,
+            "\n".join(notes),
+            ha="left",
+            va="bottom",
+            parse_math=False,
+            fontproperties=cjk_font(base * 0.85),
+            color="#8a4b00",
+            wrap=True,
+        )
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100, facecolor="white")
+    return buf.getvalue()
 
 
 def _draw_townships(ax, tw, classes) -> None:

@@ -57,9 +57,17 @@ from geo.place_rules import (
 )
 from geo.recut import Cut, CutError, apply_cut, apply_cuts, merge_cut, split_cut
 from geo.store_backend import BOUNDARY_COLUMNS, StoreBackend, now
+from geo.store_facts import (
+    backfill,
+    insert_repeat_keys,
+    link_bulletin,
+    relink_all,
+    relink_orphans,
+)
 from geo.store_sqlite import MIGRATIONS, SqliteBackend
 
 __all__ = [
+    "AFTER_MIGRATION",
     "BOUNDARY_COLUMNS",
     "BOUNDARY_SET_COLUMNS",
     "CORRECTABLE_FIELDS",
@@ -74,8 +82,19 @@ __all__ = [
 
 #: Schema version of this program (each backend has a step per version).
 SCHEMA_VERSION = len(MIGRATIONS)
-#: Item fields a reviewer may correct.
-CORRECTABLE_FIELDS = ("township_code", "village_code", "sector")
+#: Item fields a reviewer may correct: the place and sector, and the counting decisions
+#: (``repeat_of``: the first report it repeats, ``""`` = a new fact; ``cumulative``: ``"1"``
+#: a running total, ``"0"`` not).
+CORRECTABLE_FIELDS = ("township_code", "village_code", "sector", "repeat_of", "cumulative")
+_PLACE_AND_SECTOR = ("township_code", "village_code", "sector")
+#: Work done in Python right after a schema step, in the same transaction, on a store that
+#: had data before it (``version -> function(conn)``): step 8 marks running totals and links
+#: repeats of what was stored before (:func:`geo.store_facts.backfill`).
+AFTER_MIGRATION: dict[int, Callable[[Any], None]] = {8: backfill}
+# Writers that link stories (ingest, delete, recut, re-geocode) do it one at a time, to the
+# end of their transactions: each sees the links the one before made, and two never update
+# the same story's rows in opposite orders (a deadlock on a server).
+_STORIES_LOCK = "stories"
 
 #: Place columns of the items table, in :meth:`Store._place_values` order.
 _PLACE_FIELDS = (
@@ -122,6 +141,7 @@ _BULLETIN_FIELDS = (
     "layout",
     "warnings",
     "furniture",
+    "date_source",
 )
 _METRIC_FIELDS = (
     "item_id",
@@ -133,6 +153,7 @@ _METRIC_FIELDS = (
     "text",
     "span_start",
     "span_end",
+    "cumulative",
 )
 
 _BULLETIN_COLUMNS = [
@@ -151,6 +172,7 @@ _BULLETIN_COLUMNS = [
     "layout",
     "n_warnings",
     "n_cuts",
+    "date_source",
 ]
 #: Columns of :meth:`Store.cuts`.
 CUT_COLUMNS = ["id", "bulletin_id", "kind", "at_offset", "note", "created_at", "bulletin_name"]
@@ -199,11 +221,15 @@ class IngestResult:
         False when the same content was already stored (nothing changed).
     n_items : int
         Items of the bulletin as stored.
+    n_repeats : int
+        Items that repeat a story already stored (or, for a bulletin older than a stored
+        repeat, that are now its first report); 0 when nothing was stored.
     """
 
     bulletin_id: str
     created: bool
     n_items: int
+    n_repeats: int = 0
 
 
 def _dumps(value: Any) -> str:
@@ -257,6 +283,13 @@ def _apply_corrections(
     """
     row = dict(row)
     for fld, value, name in fixes:
+        if fld == "repeat_of":  # the reviewer's word on counting: a new fact ("") or a repeat
+            row["repeat_of"] = value or None
+            row["repeat_score"] = None
+            continue
+        if fld == "cumulative":
+            row["cumulative"] = value == "1"
+            continue
         if fld == "sector":
             others = [s for s in (row.get("sectors") or "").split(",") if s and s != value]
             row["sector"] = value
@@ -273,7 +306,8 @@ def _apply_corrections(
         else:
             row["scope"] = "county" if row.get("county_code") else "unknown"
         row["needs_review"] = False  # a reviewer has decided the place
-    row["corrected"] = True
+    # counting decisions are shown in their own columns (重复, 累计), not as 已更正
+    row["corrected"] = any(f[0] in _PLACE_AND_SECTOR for f in fixes)
     return row
 
 
@@ -314,11 +348,13 @@ _ITEMS_SQL = (
     " county_code, i.township AS township, i.township_code AS township_code,"
     " i.village AS village, i.village_code AS village_code, i.outside AS outside,"
     " i.confidence AS confidence, i.needs_review AS needs_review,"
-    " i.alternatives AS alternatives"
+    " i.alternatives AS alternatives,"
+    " b.date_source AS bulletin_date_source, i.repeat_of AS repeat_of,"
+    " i.repeat_score AS repeat_score"
     " FROM items i JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx"
 )
 _METRICS_SQL = (
-    "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text"
+    "SELECT m.item_id, m.value, m.unit, m.qualifier, m.label, m.text, m.cumulative"
     " FROM metrics m JOIN items i ON i.item_id = m.item_id"
     " JOIN bulletins b ON b.id = i.bulletin_id ORDER BY b.rowid, i.idx, m.position"
 )
@@ -391,6 +427,23 @@ def _move_corrections(
     return {str(r["id"]): starts[r["item_id"]] for r in rows if r["item_id"] in starts}
 
 
+def _with_cumulative(
+    items_df: pd.DataFrame, metrics_df: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reviewers' running-total overrides (``cumulative`` set on an item row) applied to all
+    of the item's figures; then every item's ``cumulative``: any of its figures is one."""
+    metrics_df["cumulative"] = metrics_df["cumulative"].fillna(0).astype(bool)
+    said = items_df["cumulative"].dropna()
+    if len(said):
+        said_by_item = dict(zip(items_df.loc[said.index, "item_id"], said, strict=True))
+        override = metrics_df["item_id"].map(said_by_item)
+        has = override.notna().to_numpy()
+        metrics_df.loc[has, "cumulative"] = override[has].astype(bool)
+    flags = metrics_df.groupby("item_id", sort=False)["cumulative"].any()
+    items_df["cumulative"] = items_df["item_id"].isin(flags.index[flags.to_numpy(dtype=bool)])
+    return items_df, metrics_df
+
+
 def _joined(json_list: str, sep: str) -> str:
     """A stored JSON list of strings as items_frame joins it."""
     return "" if json_list == "[]" else sep.join(json.loads(json_list))
@@ -459,6 +512,7 @@ class Store:
 
     def __init__(self, path: str | os.PathLike | None = None):
         self._backend = open_backend(path)
+        self._backend.after_migration = AFTER_MIGRATION
         self._gazetteers: dict[str, Any] = {}
         self._backend.open()
 
@@ -574,8 +628,12 @@ class Store:
                 if not reassign_county:
                     raise _county_conflict(bulletin, row[0])
                 self._drop_for_reassignment(conn, sha)
+                self._backend.serialise(conn, _STORIES_LOCK)
+                relink_orphans(conn)
             self._insert(conn, sha, bulletin)
-        return IngestResult(sha, True, len(bulletin.items))
+            self._backend.serialise(conn, _STORIES_LOCK)
+            repeats = link_bulletin(conn, sha)
+        return IngestResult(sha, True, len(bulletin.items), repeats)
 
     def _county_rules_of(self, gaz: Any | None) -> CountyRules | None:
         return self.county_rules(gaz.county_code) if gaz is not None else None
@@ -622,6 +680,7 @@ class Store:
                 _dumps(b.layout.to_dict()),
                 _dumps([w.to_dict() for w in b.warnings]),
                 _dumps(b.furniture.to_dict()),
+                h.date_source if h.date else None,
             ),
         )
         Store._insert_items(conn, sha, b)
@@ -649,7 +708,10 @@ class Store:
                 )
             )
             metrics += [
-                (iid, k, float(m.value), m.unit, m.qualifier, m.label, m.text, *m.span)
+                (
+                    *(iid, k, float(m.value), m.unit, m.qualifier, m.label, m.text),
+                    *(*m.span, int(bool(m.cumulative))),
+                )
                 for k, m in enumerate(it.metrics)
             ]
         conn.executemany(
@@ -663,6 +725,7 @@ class Store:
                 f" VALUES ({', '.join('?' * len(_METRIC_FIELDS))})",
                 metrics,
             )
+        insert_repeat_keys(conn, sha, b.items, b.county_code)
 
     def ingest_many(
         self,
@@ -700,6 +763,8 @@ class Store:
             if full is None:
                 return False
             conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
+            self._backend.serialise(conn, _STORIES_LOCK)
+            relink_orphans(conn)
         return True
 
     @staticmethod
@@ -723,10 +788,12 @@ class Store:
         township_code: str | None = None,
         village_code: str | None = None,
         sector: str | None = None,
+        repeat_of: str | None = None,
+        cumulative: bool | None = None,
         note: str = "",
         gazetteer: Any | None = None,
     ) -> None:
-        """Record a reviewer's correction of an item's township, village and/or sector.
+        """Record a reviewer's correction of an item's place, sector or counting.
 
         Parameters
         ----------
@@ -737,6 +804,11 @@ class Store:
             township (or village).
         sector : str, optional
             A sector slug of :func:`geo.sectors.sector_names`.
+        repeat_of : str, optional
+            The item (of the same county) whose story this one repeats, so it is not counted
+            again; ``""`` says it is a new fact, whatever the automatic link says.
+        cumulative : bool, optional
+            True: its figures are running totals (latest value counts); False: they add up.
         note : str
             Why, for the next reviewer.
         gazetteer : geo.gazetteer.Gazetteer, optional
@@ -745,12 +817,15 @@ class Store:
         Raises
         ------
         StoreError
-            Unknown item, unknown sector, or a code outside the item's county.
+            Unknown item, unknown sector, a code outside the item's county, or a first report
+            that is not another item of the same county.
         """
         fields = {"township_code": township_code, "village_code": village_code, "sector": sector}
+        fields["repeat_of"] = repeat_of
+        fields["cumulative"] = None if cumulative is None else ("1" if cumulative else "0")
         fields = {k: v.strip() for k, v in fields.items() if v is not None}
         if not fields:
-            raise StoreError("nothing to correct: give a township, village or sector")
+            raise StoreError("nothing to correct: give a township, village, sector or counting")
         with self._reading() as conn:
             row = conn.execute(
                 "SELECT i.county_code AS icc, b.county_code AS bcc, b.county AS county"
@@ -760,6 +835,8 @@ class Store:
         if row is None:
             raise StoreError(f"no item {item_id} in the store")
         names: dict[str, str | None] = {}
+        if fields.get("repeat_of"):
+            names["repeat_of"] = self._check_first_report(item_id, fields["repeat_of"])
         if "sector" in fields:
             from geo.sectors import sector_names
 
@@ -769,7 +846,7 @@ class Store:
                     f"unknown sector {fields['sector']!r}; known: {', '.join(sorted(known))}"
                 )
             names["sector"] = known[fields["sector"]]
-        codes = {k: v for k, v in fields.items() if k != "sector" and v}
+        codes = {k: v for k, v in fields.items() if k in ("township_code", "village_code") and v}
         if codes:
             county_code = row["icc"] or row["bcc"]
             if gazetteer is None:
@@ -784,6 +861,30 @@ class Store:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(item_id, k, v, names.get(k), note, created) for k, v in fields.items()],
             )
+
+    def _check_first_report(self, item_id_: str, first_id: str) -> str:
+        """The headline of the item ``item_id_`` is said to repeat; StoreError when it is not
+        another stored item of the same county."""
+        with self._reading() as conn:
+            rows = {
+                r["item_id"]: r
+                for r in conn.execute(
+                    "SELECT i.item_id, i.headline, i.body,"
+                    " COALESCE(i.county_code, b.county_code) AS county_code"
+                    " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+                    " WHERE i.item_id IN (?, ?)",
+                    (item_id_, first_id),
+                )
+            }
+        if first_id == item_id_:
+            raise StoreError("一条事项不能是它自己的重复", code="store.repeat_self")
+        if first_id not in rows:
+            raise StoreError(f"库中没有事项 {first_id}", code="store.no_item")
+        if rows[first_id]["county_code"] != rows[item_id_]["county_code"]:
+            raise StoreError(
+                f"事项 {first_id} 属于另一个县，不能作为首次报道", code="store.repeat_county"
+            )
+        return (rows[first_id]["headline"] or rows[first_id]["body"] or "")[:60]
 
     @staticmethod
     def _check_codes(gazetteer: Any, codes: dict[str, str]) -> dict[str, str | None]:
@@ -827,10 +928,12 @@ class Store:
         -------
         int
             Number of items whose stored place (or its confidence) changed. Corrections are
-            untouched and still win in :meth:`frames`.
+            untouched and still win in :meth:`frames`. Repeats are linked again when places
+            changed (a story is of one place).
         """
         loader = gazetteer_loader or _default_loader
         updates = []
+        moved: dict[str, list[Item]] = {}
         with self._reading() as conn:
             bulletins = conn.execute("SELECT id, county_code, text FROM bulletins").fetchall()
             for b in bulletins:
@@ -842,9 +945,12 @@ class Store:
                     gaz = detect_gazetteer(b["text"])
                 rules = self._county_rules(conn, gaz.county_code) if gaz is not None else None
                 for item, old in self._items_of(conn, b["id"]):
-                    new = self._place_values(geocode_item(item, gaz, rules=rules))
+                    place = geocode_item(item, gaz, rules=rules)
+                    new = self._place_values(place)
                     if new != old:
                         updates.append((*new, item_id(b["id"], item.index)))
+                    if new[4] != old[4]:  # another township: the story's keys change
+                        moved.setdefault(b["id"], []).append(replace(item, place=place))
         if updates:
             with self._transaction() as conn:
                 conn.executemany(
@@ -852,7 +958,21 @@ class Store:
                     " WHERE item_id = ?",
                     updates,
                 )
+                if moved:
+                    self._backend.serialise(conn, _STORIES_LOCK)
+                self._relink_moved(conn, moved)
         return len(updates)
+
+    @staticmethod
+    def _relink_moved(conn: Any, moved: dict[str, list[Item]]) -> None:
+        """Repeats are of one place: keys and links follow items placed anew."""
+        if not moved:
+            return
+        for bulletin_id, items in moved.items():
+            ids = [(item_id(bulletin_id, it.index),) for it in items]
+            conn.executemany("DELETE FROM repeat_keys WHERE item_id = ?", ids)
+            insert_repeat_keys(conn, bulletin_id, items, None)
+        relink_all(conn)
 
     @staticmethod
     def _place_values(p: Place, fallback: tuple[Any, Any] = (None, None)) -> tuple:
@@ -1093,6 +1213,9 @@ class Store:
         with self._transaction() as conn:
             conn.execute("DELETE FROM items WHERE bulletin_id = ?", (bulletin_id,))
             self._insert_items(conn, bulletin_id, shell)
+            self._backend.serialise(conn, _STORIES_LOCK)
+            relink_orphans(conn)
+            link_bulletin(conn, bulletin_id)
             moved = _move_corrections(conn, bulletin_id, old, new)
             if record:
                 conn.execute(
@@ -1139,6 +1262,7 @@ class Store:
                     label=m["label"],
                     text=m["text"],
                     span=(m["span_start"], m["span_end"]),
+                    cumulative=bool(m["cumulative"]),
                 )
             )
         out = []
@@ -1200,6 +1324,7 @@ class Store:
                             date=r["date"],
                             issue_total=r["issue_total"],
                             publisher=r["publisher"],
+                            date_source=r["date_source"],
                         ),
                         county=r["county"],
                         county_code=r["county_code"],
@@ -1248,12 +1373,12 @@ class Store:
             records.append(rec)
         items_df = pd.DataFrame.from_records(records, columns=ITEM_COLUMNS)
         metrics_df = pd.DataFrame(metric_rows, columns=METRIC_COLUMNS)
-        return items_df, metrics_df
+        return _with_cumulative(items_df, metrics_df)
 
     def _corrected(self, rec: dict, item_fixes: list, loader: Callable) -> dict:
         """An items_df record with its reviewers' corrections applied."""
         gaz = None
-        if rec["county_code"] and any(f[0] != "sector" for f in item_fixes):
+        if rec["county_code"] and any(f[0] in _PLACE_AND_SECTOR[:2] for f in item_fixes):
             gaz = self._gazetteer(rec["county_code"], loader, strict=False)
         return _apply_corrections(rec, item_fixes, gaz)
 
@@ -1281,7 +1406,7 @@ class Store:
         pandas.DataFrame
             Columns ``id, source_name, title, issue, date, county, county_code, ingested_at,
             n_items, n_corrections, issue_total, publisher, layout`` (in Chinese),
-            ``n_warnings, n_cuts``.
+            ``n_warnings, n_cuts, date_source`` (``masthead``, ``file``, ``user`` or None).
         """
         with self._reading() as conn:
             rows = conn.execute(
@@ -1291,8 +1416,8 @@ class Store:
                 " (SELECT COUNT(DISTINCT c.item_id) FROM corrections c JOIN items i"
                 "  ON i.item_id = c.item_id WHERE i.bulletin_id = b.id) AS n_corrections,"
                 " b.issue_total, b.publisher, b.layout, b.warnings,"
-                " (SELECT COUNT(*) FROM cuts k WHERE k.bulletin_id = b.id) AS n_cuts"
-                " FROM bulletins b ORDER BY b.rowid"
+                " (SELECT COUNT(*) FROM cuts k WHERE k.bulletin_id = b.id) AS n_cuts,"
+                " b.date_source FROM bulletins b ORDER BY b.rowid"
             ).fetchall()
         records = []
         for r in rows:
@@ -1499,7 +1624,7 @@ class Store:
             fixes = {
                 fld: value
                 for fld, value, _ in self._latest_corrections(conn).get(item_id, [])
-                if fld != "sector"
+                if fld in _PLACE_AND_SECTOR[:2]
             }
         return dict(row), fixes
 

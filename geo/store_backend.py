@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Protocol
 
@@ -122,6 +122,9 @@ class StoreBackend(abc.ABC):
         Where the data is, for messages (a path, or a URL without its password).
     read_only : bool
         Everything can be read, every write is a ``store.read_only`` error.
+    after_migration : dict
+        ``version -> function(conn)``: work in Python right after a schema step, in the same
+        transaction, on a store that held data before it (set by :class:`geo.store.Store`).
     """
 
     kind: ClassVar[str] = ""
@@ -132,6 +135,7 @@ class StoreBackend(abc.ABC):
         self.read_only = False
         # one connection shared by the app's threads, serialised by the lock
         self.lock = threading.RLock()
+        self.after_migration: dict[int, Callable[[Connection], None]] = {}
 
     # lifetime ----------------------------------------------------------------------------
 

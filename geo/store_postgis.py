@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import psycopg
@@ -245,6 +245,26 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX items_review ON items (needs_review, confidence);
     """,
+    # 8: activity over time (issue 11), as in SQLite: the date's source, running totals,
+    # repeats linked to their first report and the clause keys (64-bit) they are found by; the
+    # corrections' field check allows the two counting fields (the views read corrections by
+    # field, so they stay as they are)
+    """
+    ALTER TABLE bulletins ADD COLUMN date_source TEXT;
+    ALTER TABLE items ADD COLUMN repeat_of TEXT;
+    ALTER TABLE items ADD COLUMN repeat_score DOUBLE PRECISION;
+    ALTER TABLE metrics ADD COLUMN cumulative INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE repeat_keys (
+        key BIGINT NOT NULL,
+        item_id TEXT NOT NULL REFERENCES items(item_id) ON DELETE CASCADE
+    );
+    CREATE INDEX repeat_keys_key ON repeat_keys (key);
+    CREATE INDEX repeat_keys_item ON repeat_keys (item_id);
+    CREATE INDEX items_repeat ON items (repeat_of);
+    ALTER TABLE corrections DROP CONSTRAINT corrections_field_check;
+    ALTER TABLE corrections ADD CONSTRAINT corrections_field_check CHECK (field IN
+        ('township_code', 'village_code', 'sector', 'repeat_of', 'cumulative'));
+    """,
 ]
 #: Tables (and views) of the current schema: one missing means the store is damaged.
 _RELATIONS = {
@@ -262,6 +282,7 @@ _RELATIONS = {
     "cuts",
     "meta",
     "place_rules",
+    "repeat_keys",
 }
 # a store's own tables: a schema holding one of them but no schema_version is not a store
 _STORE_TABLES = {
@@ -272,6 +293,7 @@ _STORE_TABLES = {
     "boundaries",
     "cuts",
     "place_rules",
+    "repeat_keys",
 }
 # advisory lock held while a schema is checked, created or upgraded
 _SCHEMA_LOCK = 0x7A6D_6170  # "zmap"
@@ -348,15 +370,24 @@ class _Connection:
         return cur
 
 
-def migrate(conn: psycopg.Connection, current: int, target: int | None = None) -> None:
+def migrate(
+    conn: psycopg.Connection,
+    current: int,
+    target: int | None = None,
+    *,
+    after: dict[int, Callable[[Any], None]] | None = None,
+) -> None:
     """Apply ``MIGRATIONS[current:target]`` inside the caller's transaction (tests use it to
-    make stores of older versions)."""
+    make stores of older versions); ``after`` (``version -> function(conn)``, the store's
+    ``?`` SQL) runs right after a step on a store that was not new."""
     target = len(MIGRATIONS) if target is None else target
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
     )
     for version in range(current + 1, target + 1):
         conn.execute(MIGRATIONS[version - 1])
+        if after and version in after and current > 0:  # a new store has nothing to bring up
+            after[version](_Connection(conn))
         conn.execute("INSERT INTO schema_version VALUES (%s, %s)", (version, now()))
 
 
@@ -467,7 +498,7 @@ class PostgisBackend(StoreBackend):
         hint = "当前用户只能读取，无法升级；请用有写权限的用户打开一次以升级"
         check_version(version, self.location, len(MIGRATIONS), writable=writable, hint=hint)
         if version < len(MIGRATIONS):
-            migrate(conn, version)
+            migrate(conn, version, after=self.after_migration)
         missing = _RELATIONS - _relations(conn)
         if missing:
             raise damaged_error(self.location, f"缺少表或视图 {'、'.join(sorted(missing))}")

@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -166,6 +166,40 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX items_review ON items (needs_review, confidence);
     """,
+    # 8: activity over time (issue 11) — where a bulletin's date comes from; running totals
+    # (metrics.cumulative); repeats linked to the first report of their story (items.repeat_of,
+    # the RapidFuzz similarity in repeat_score) and the clause keys they are found by
+    # (geo.near_duplicates); reviewers override either like other corrections (the table is
+    # rebuilt to allow the two fields). Existing items are marked and linked by
+    # geo.store_facts.backfill right after this step (geo.store.AFTER_MIGRATION).
+    """
+    ALTER TABLE bulletins ADD COLUMN date_source TEXT;
+    ALTER TABLE items ADD COLUMN repeat_of TEXT;
+    ALTER TABLE items ADD COLUMN repeat_score REAL;
+    ALTER TABLE metrics ADD COLUMN cumulative INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE repeat_keys (
+        key INTEGER NOT NULL,
+        item_id TEXT NOT NULL REFERENCES items(item_id) ON DELETE CASCADE
+    );
+    CREATE INDEX repeat_keys_key ON repeat_keys (key);
+    CREATE INDEX repeat_keys_item ON repeat_keys (item_id);
+    CREATE INDEX items_repeat ON items (repeat_of);
+    CREATE TABLE corrections_v8 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        item_id TEXT NOT NULL,
+        field TEXT NOT NULL CHECK (field IN ('township_code', 'village_code', 'sector',
+                                             'repeat_of', 'cumulative')),
+        value TEXT NOT NULL,
+        name TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO corrections_v8 (id, item_id, field, value, name, note, created_at)
+        SELECT id, item_id, field, value, name, note, created_at FROM corrections;
+    DROP TABLE corrections;
+    ALTER TABLE corrections_v8 RENAME TO corrections;
+    CREATE INDEX corrections_item ON corrections (item_id, field, id);
+    """,
 ]
 
 
@@ -192,8 +226,15 @@ def _statements(script: str) -> Iterator[str]:
         yield pending
 
 
-def migrate(conn: sqlite3.Connection, current: int, target: int | None = None) -> None:
-    """Apply ``MIGRATIONS[current:target]`` inside the caller's write transaction.
+def migrate(
+    conn: sqlite3.Connection,
+    current: int,
+    target: int | None = None,
+    *,
+    after: dict[int, Callable[[Any], None]] | None = None,
+) -> None:
+    """Apply ``MIGRATIONS[current:target]`` inside the caller's write transaction; ``after``
+    (``version -> function(conn)``) runs right after a step on a store that was not new.
 
     Statement by statement rather than ``executescript`` (which commits first), so that the
     whole upgrade — and the version check before it — happens under one write lock: a second
@@ -206,6 +247,8 @@ def migrate(conn: sqlite3.Connection, current: int, target: int | None = None) -
     for version in range(current + 1, target + 1):
         for statement in _statements(MIGRATIONS[version - 1]):
             conn.execute(statement)
+        if after and version in after and current > 0:  # a new store has nothing to bring up
+            after[version](conn)
         conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, now()))
 
 
@@ -359,7 +402,7 @@ class SqliteBackend(StoreBackend):
             version = user_version(conn)
             check_version(version, self.location, len(MIGRATIONS), writable=True)
             if version < len(MIGRATIONS):
-                migrate(conn, version)
+                migrate(conn, version, after=self.after_migration)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -25,6 +25,7 @@ from geo.county_settings import county_entry
 from geo.display import QUALITY_ZH, SCOPE_ZH, note_zh, sector_label
 from geo.errors import ExportError
 from geo.review import count_for_map
+from geo.trends import counting_frames
 
 __all__ = [
     "ATTRIBUTION_PATH",
@@ -480,6 +481,8 @@ def make_view(
         # gazetteer villages have no coordinates: placed inside their township's polygon
         villages = agg.village_points(villages, tw) if tw is not None else None
     f = filters or agg.Filters()
+    # what each repeat and figure adds is decided on all the data, before any filter
+    items_df, metrics_df = counting_frames(items_df, metrics_df)
     items, metrics = agg.filter_items(items_df, metrics_df, f)
     label = agg.metric_label(metric_key)
     if attribution is None:

@@ -79,6 +79,7 @@ def start_app(store_path: Path, log_path: Path, *, timeout: float = 90.0) -> Run
         "--server.fileWatcherType",
         "none",
     ]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     log = log_path.open("wb")
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -457,8 +457,11 @@ def test_upload_without_a_masthead_date_asks_for_it(monkeypatch, tmp_path):
         ("无报头.txt", body.encode("utf-8"), "text/plain")
     ).run()
     at.button(key="up_read_0").click().run()
+    # no date in the masthead nor the file: importing waits for one
+    assert at.button(key="up_go_0").disabled
+    assert any("请先填写简报日期" in w.value for w in at.warning)
     at.date_input(key="up_date_0_0").set_value(dt.date(2024, 4, 1))
-    at.text_input(key="up_issue_0_0").input("第9期")
+    at.text_input(key="up_issue_0_0").input("第9期").run()  # a browser reruns on each change
     at.button(key="up_go_0").click().run()
     table = _table(at)
     assert set(table["日期"]) == {"2024-04-01"} and set(table["期号"]) == {"第9期"}
@@ -1172,7 +1175,7 @@ def test_cut_review_merges_splits_and_undoes(monkeypatch, tmp_path):
 # --------------------------------------------------------------------------- review queue
 
 _QUEUE_TEXT = (
-    "息县工作简报\n2024年第3期\n一、春节期间文旅活动丰富\n"
+    "息县工作简报\n2024年第3期\n息县人民政府办公室 2024年3月1日\n一、春节期间文旅活动丰富\n"
     "春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，群众欢聚看大戏。\n"
     "（花海景区管委会 王五）\n"
     "二、白土店乡发展鲜食玉米\n在白土店乡新庄村建设示范基地，种植鲜食玉米300亩。\n"
@@ -1227,3 +1230,53 @@ def test_choropleth_can_leave_out_placements_that_need_review(monkeypatch, tmp_p
     at2.query_params["review"] = "0"
     at2.run()
     assert at2.toggle(key="count_review").value is False  # a shared link keeps it
+
+
+# --------------------------------------------------------------------------- time (issue 11)
+
+
+def _two_months_app(monkeypatch, tmp_path, sample_text):
+    """The sample dated February, then again (one figure updated) under a March masthead."""
+    from geo.pipeline import parse_text
+    from geo.store import Store
+
+    head = "息县工作简报\n2024年第{m}期\n息县人民政府办公室 2024年{m}月1日\n"
+    with Store(tmp_path / "store.sqlite") as store:
+        store.ingest(parse_text(head.format(m=2) + sample_text, county="息县", source_name="2.txt"))
+        march = head.format(m=3) + sample_text.replace("2600", "2800")
+        store.ingest(parse_text(march, county="息县", source_name="3.txt"))
+    return _app(monkeypatch, tmp_path)
+
+
+def test_month_slider_trend_and_compare_panels_and_the_report_buttons(
+    monkeypatch, tmp_path, sample_text
+):
+    at = _two_months_app(monkeypatch, tmp_path, sample_text).run()
+    assert not at.exception
+    table = _table(at)
+    assert len(table) == 12 and table["重复"].str.startswith("重复（首次 2024-02-01）").sum() == 6
+    assert table["累计"].any()
+    slider = at.select_slider(key="f_period_2024-02_2024-03")
+    assert slider.label == "时间（按月）" and slider.options == ["2024年2月", "2024年3月"]
+    assert tuple(slider.value) == ("2024-02", "2024-03")
+    slider.set_range("2024-03", "2024-03").run()  # the slider stays a range, on March only
+    assert at.session_state["f_period_2024-02_2024-03"] == ("2024-03", "2024-03")
+    assert len(_table(at)) == 6 and at.query_params["from"] == "2024-03-01"
+    # a shared link's period: the slider on March only
+    at = _app(monkeypatch, tmp_path)
+    at.query_params["from"] = "2024-03-01"
+    at.run()
+    slider = at.select_slider(key="f_period_2024-02_2024-03")
+    assert tuple(slider.value) == ("2024-03", "2024-03") and len(_table(at)) == 6
+    # the report of the slider's last month, in the header's downloads
+    labels = {b.label for b in at.get("download_button")}
+    assert {"2024年3月月报 DOCX", "2024年3月月报 PDF"} <= labels
+    at.radio(key="panel").set_value("trend").run()
+    assert not at.exception and at.query_params["panel"] == "trend"
+    assert at.query_params["from"] == "2024-03-01"  # the period survives other reruns
+    assert len(at.get("vega_lite_chart")) == 1
+    at.radio(key="panel").set_value("compare").run()
+    assert not at.exception and at.query_params["cmp"] == "2024-02,2024-03"
+    assert len(at.get("image")) == 1
+    changes = at.dataframe[0].value  # the table of changes comes before the item table
+    assert list(changes.columns) == ["乡镇", "2024年2月", "2024年3月", "变化"]

@@ -619,13 +619,14 @@ def test_phone_the_map_comes_first(app):
 # --------------------------------------------------------------------------- review queue
 
 _QUEUE_TEXT = (
-    "息县工作简报\n2024年第3期\n一、春节期间文旅活动丰富\n"
+    "息县工作简报\n2024年第3期\n息县人民政府办公室 2024年3月1日\n一、春节期间文旅活动丰富\n"
     "春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，群众欢聚看大戏。\n"
     "（花海景区管委会 王五）\n"
     "二、白土店乡发展鲜食玉米\n在白土店乡新庄村建设示范基地，种植鲜食玉米300亩。\n"
 )
 _NEXT_TEXT = (
-    "息县工作简报\n2024年第4期\n一、花海景区举办元宵灯会\n元宵节期间举办灯会，接待游客3万人次。\n"
+    "息县工作简报\n2024年第4期\n息县人民政府办公室 2024年4月1日\n"
+    "一、花海景区举办元宵灯会\n元宵节期间举办灯会，接待游客3万人次。\n"
     "（花海景区管委会 王五）\n二、项店镇修建道路\n项店镇修建道路5公里。\n"
 )
 
@@ -696,3 +697,79 @@ def test_review_queue_walk_accept_alternative_keep_rule(tmp_path):
         assert items.set_index("headline").loc["春节期间文旅活动丰富", "township"] == "白土店乡"
     finally:
         running.stop()
+
+
+# --------------------------------------------------------------------------- time (issue 11)
+
+
+def _two_month_store(path) -> None:
+    """The sample in February and again in March (another masthead): 12 items, 6 repeats."""
+    from geo.pipeline import parse_file, parse_text
+    from geo.store import Store
+
+    sample = REPO / "data" / "xixian-bulletin-sample.txt"
+    march = "息县工作简报\n2024年第3期\n息县人民政府办公室 2024年3月1日\n" + sample.read_text(
+        encoding="utf-8"
+    ).replace("2600", "2800")
+    with Store(path) as store:
+        store.ingest(parse_file(sample, county="息县", date="2024-02-01"))
+        store.ingest(parse_text(march, county="息县", source_name="2024年第3期.txt"))
+
+
+def test_period_slider_trend_panel_and_compare_map(tmp_path):
+    """Move the month slider, open the trend panel and the compare map: all offline, all in
+    the URL. Screenshots for the README (``UPDATE_SCREENSHOT=1``)."""
+    _two_month_store(tmp_path / "store.sqlite")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    running = start_app(tmp_path / "store.sqlite", ARTIFACTS / "streamlit-time.log")
+    try:
+        with browser.browser_page((1400, 1100)) as (page, blocked):
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running.url, wait_until="domcontentloaded")
+            assert _count_label(page) == (12, 12)
+            _map_counts(page)
+            # the period slider: its first thumb one month on → March only
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_text("时间（按月）").wait_for()
+            sidebar.get_by_role("slider").first.focus()
+            page.keyboard.press("ArrowRight")
+            page.get_by_text("事项（6 / 12）").wait_for()
+            page.wait_for_function(
+                "() => new URLSearchParams(location.search).get('from') === '2024-03-01'"
+            )
+            _trend_and_compare(page)
+            assert blocked.urls == [], f"the page needed the network: {blocked.urls}"
+    finally:
+        running.stop()
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        for name in ("trend.png", "compare.png"):
+            shutil.copyfile(ARTIFACTS / f"app-{name}", REPO / "docs" / name)
+
+
+def _trend_and_compare(page) -> None:
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_text("趋势", exact=True).click()
+    chart = main.locator('[data-testid="stVegaLiteChart"]').first
+    chart.wait_for()
+    chart.locator("canvas, svg").first.wait_for()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('panel') === 'trend'")
+    page.locator(MAP_FRAME).scroll_into_view_if_needed()  # the panel is under the map
+    _click_township(page, "白土店乡")  # the township's line and rank join the county's
+    page.locator(PANEL).wait_for()
+    main.get_by_text("在各乡镇中的排名").wait_for()
+    page.wait_for_timeout(1500)
+    chart.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "app-trend.png"))
+    main.get_by_text("两期对比", exact=True).click()
+    picture = main.locator('[data-testid="stImage"] img').first
+    picture.wait_for()
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('cmp') === '2024-02,2024-03'"
+    )
+    assert page.evaluate("(img) => img.naturalWidth", picture.element_handle()) >= 800
+    # the table of changes beside it (the grid keeps its headers for screen readers)
+    changes = main.locator('[data-testid="stDataFrame"]', has=page.locator("th", has_text="变化"))
+    changes.first.wait_for()
+    picture.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(ARTIFACTS / "app-compare.png"))

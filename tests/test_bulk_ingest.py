@@ -30,14 +30,16 @@ def _geo(*args, store, timeout: float = 300):
 
 
 def _archive(folder: Path, n: int, *, repeat: int = 1) -> list[Path]:
-    """``n`` distinct bulletins (the sample under another issue number) in nested folders."""
+    """``n`` distinct bulletins (the sample under another issue number and date) in nested
+    folders."""
     text = SAMPLE.read_text(encoding="utf-8")
     paths = []
     for k in range(n):
         sub = folder / f"{2020 + k % 3}年"
         sub.mkdir(parents=True, exist_ok=True)
         path = sub / f"简报第{k:03d}期.txt"
-        path.write_text(f"息县工作简报（第{k}期）\n" + text * repeat, encoding="utf-8")
+        head = f"息县工作简报（第{k}期）\n息县人民政府办公室 {2020 + k % 3}年{k % 12 + 1}月1日\n"
+        path.write_text(head + text * repeat, encoding="utf-8")
         paths.append(path)
     return paths
 
@@ -143,7 +145,7 @@ def test_sample_ingest_then_csv_export_gives_the_same_rows_on_both_backends(pg_u
     """The issue's check: the sample into SQLite and into PostGIS, then the CSV export."""
     tables = {}
     for name, store in (("sqlite", tmp_path / "s.sqlite"), ("postgis", pg_url)):
-        proc = _geo("ingest", SAMPLE, "--county", "息县", store=store)
+        proc = _geo("ingest", SAMPLE, "--county", "息县", "--date", "2024-02-01", store=store)
         assert proc.returncode == 0, proc.stderr
         out = tmp_path / f"{name}.csv"
         proc = _geo("export", "--format", "csv", "--out", out, store=store)

@@ -390,3 +390,71 @@ def test_sample_in_every_format_gives_the_same_six_items(fmt, sample_text, tmp_p
     expected = _items_of(sample_text)
     assert len(expected) == 6
     assert _items_of(read_bulletin(path)) == expected
+
+
+# --------------------------------------------------------------------------- dates (issue 11)
+
+_ITEM = (
+    " 息县白土店乡发展鲜食玉米种植产业 流转土地 300 余亩连片种植鲜食玉米。"
+    "（白土店乡人民政府 周京京）"
+)
+
+
+def _dated_docx(created, paragraphs=(_ITEM,)) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for p in paragraphs:
+        document.add_paragraph(p)
+    document.core_properties.created = created
+    document.core_properties.modified = created
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_docx_and_pdf_properties_give_a_date():
+    import datetime as dt
+
+    from geo.io.bulletin_files import read_bulletin_file
+
+    text, found = read_bulletin_file(_dated_docx(dt.datetime(2024, 2, 3, 9, 30)), "a.docx")
+    assert "鲜食玉米" in text and (found.date, found.field) == ("2024-02-03", "created")
+    assert "文件属性" in found.note_zh and "2024-02-03" in found.note_zh
+    _, old = read_bulletin_file(_dated_docx(dt.datetime(1970, 1, 1)), "old.docx")
+    assert old is None  # not a bulletin's date
+    fpdf = pytest.importorskip("fpdf")
+    font = cjk_font()
+    if font is None:
+        pytest.skip("no CJK font available to make a test PDF")
+    pdf = fpdf.FPDF()
+    pdf.set_creation_date(dt.datetime(2024, 5, 6, tzinfo=dt.timezone.utc))
+    pdf.add_page()
+    pdf.add_font("noto", fname=font[0], collection_font_number=font[1])
+    pdf.set_font("noto", size=9)
+    pdf.cell(0, 5, _ITEM.strip())
+    _, found = read_bulletin_file(bytes(pdf.output()), "b.pdf")
+    assert found.date == "2024-05-06"
+    assert read_bulletin_file("流转土地 300 亩".encode(), "c.txt")[1] is None
+
+
+def test_the_masthead_wins_then_the_given_date_then_the_file():
+    import datetime as dt
+
+    from geo.pipeline import parse_file
+
+    data = _dated_docx(dt.datetime(2024, 2, 3))
+    from_file = parse_file(data, "a.docx", county="息县")
+    assert (from_file.header.date, from_file.header.date_source) == ("2024-02-03", "file")
+    assert [w.code for w in from_file.warnings if w.code.startswith("date")] == ["date_from_file"]
+    given = parse_file(data, "a.docx", county="息县", date="2024/3/9")
+    assert (given.header.date, given.header.date_source) == ("2024-03-09", "user")
+    masthead = _dated_docx(
+        dt.datetime(2024, 2, 3), ["息县工作简报", "2024年第4期", "2024年4月1日", _ITEM]
+    )
+    b = parse_file(masthead, "m.docx", county="息县", date="2024-03-09")
+    assert (b.header.date, b.header.date_source) == ("2024-04-01", "masthead")
+    assert any(w.code == "date_differs" for w in b.warnings)
+    with pytest.raises(GeoInputError) as err:
+        parse_file(data, "a.docx", county="息县", date="昨天")
+    assert err.value.code == "date.invalid"

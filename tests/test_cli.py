@@ -29,6 +29,8 @@ BULLETIN = """\
 
 （小茴店镇 王芳）
 """
+#: The date the test bulletins are ingested with (they have no masthead).
+D = "2024-02-01"
 OTHER = """\
  息县路口乡开展秸秆禁烧巡查 出动巡查人员 320 人次，
 
@@ -242,13 +244,24 @@ def test_ingest_reports_each_file_and_keeps_going_after_a_bad_one(
     store = tmp_path / "s.sqlite"
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"")
-    proc = _run("ingest", bulletin_file, bad, other_file, "--county", "411528", "--store", store)
+    proc = _run(
+        "ingest",
+        bulletin_file,
+        bad,
+        other_file,
+        "--county",
+        "411528",
+        "--date",
+        D,
+        "--store",
+        store,
+    )
     assert proc.returncode == 2
     out = proc.stdout.decode("utf-8")
     assert out.count("created") >= 2 and "简报-2026-04.txt" in out
     assert "bad.txt" in _err_line(proc)
 
-    proc = _run("ingest", bulletin_file, env_store=store)
+    proc = _run("ingest", bulletin_file, "--date", D, env_store=store)
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().startswith("unchanged")
 
@@ -265,7 +278,9 @@ def test_ingest_reports_each_file_and_keeps_going_after_a_bad_one(
 def test_ingest_with_unknown_county_fails_once(bulletin_file, other_file, tmp_path):
     _pipeline_ready()
     store = tmp_path / "s.sqlite"
-    proc = _run("ingest", bulletin_file, other_file, "--county", "不存在县", "--store", store)
+    proc = _run(
+        "ingest", bulletin_file, other_file, "--county", "不存在县", "--date", D, "--store", store
+    )
     assert proc.returncode == 2
     assert "不存在县" in _err_line(proc)
 
@@ -275,7 +290,7 @@ def test_correct_then_list_corrections(bulletin_file, tmp_path):
     from geo.store import Store
 
     store = tmp_path / "s.sqlite"
-    assert _run("ingest", bulletin_file, "--store", store).returncode == 0
+    assert _run("ingest", bulletin_file, "--date", D, "--store", store).returncode == 0
     with Store(store) as s:
         first = s.frames()[0]["item_id"].iloc[0]
     proc = _run(
@@ -329,7 +344,7 @@ def test_export_csv_from_store_filters_by_township(bulletin_file, other_file, tm
     _pipeline_ready()
     pytest.importorskip("geo.export")
     store = tmp_path / "s.sqlite"
-    assert _run("ingest", bulletin_file, other_file, "--store", store).returncode == 0
+    assert _run("ingest", bulletin_file, other_file, "--date", D, "--store", store).returncode == 0
     out = tmp_path / "items.csv"
     proc = _run("export", "--township", "路口乡", "--out", out, "--store", store)
     assert proc.returncode == 0, proc.stderr.decode()
@@ -460,7 +475,7 @@ def test_boundaries_import_list_export_delete(bulletin_file, tmp_path):
     listing = proc.stdout.decode()
     assert "自然资源局乡镇.geojson" in listing and "411528" in listing and "*" in listing
 
-    assert _run("ingest", bulletin_file, "--store", store).returncode == 0
+    assert _run("ingest", bulletin_file, "--date", D, "--store", store).returncode == 0
     out = tmp_path / "map.geojson"
     proc = _run("export", "--out", out, "--store", store)
     assert proc.returncode == 0, proc.stderr.decode()
@@ -669,6 +684,162 @@ def test_parse_table_shows_other_units_as_written(tmp_path):
     assert proc.returncode == 0 and "45座" in out and "45个" not in out
 
 
+# --------------------------------------------------------------------------- issue 11: time
+
+
+def _march_copy(tmp_path, sample_path) -> object:
+    """The sample again under another masthead dated 2024-03-01, one figure brought up to date."""
+    text = sample_path.read_text(encoding="utf-8").replace("2600", "2800")
+    path = tmp_path / "2024年第3期.txt"
+    path.write_text("息县工作简报\n2024年第3期\n息县人民政府办公室 2024年3月1日\n" + text, "utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_months_store(tmp_path_factory, sample_path):
+    tmp_path = tmp_path_factory.mktemp("two_months")
+    store = tmp_path / "time.sqlite"
+    proc = _run("ingest", sample_path, "--county", "息县", "--date", "2024-02-01", "--store", store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    proc = _run("ingest", _march_copy(tmp_path, sample_path), "--county", "息县", "--store", store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "6 条重复" in proc.stdout.decode() and "2024-03-01" in proc.stdout.decode()
+    return store
+
+
+@pytest.fixture
+def two_months(two_months_store, tmp_path):
+    """A copy of the two-month store for one test (tests that correct must not leak)."""
+    import shutil
+
+    copy = tmp_path / "time.sqlite"
+    shutil.copyfile(two_months_store, copy)
+    return copy
+
+
+def test_trend_counts_a_repeated_bulletin_once(two_months, tmp_path):
+    proc = _run(
+        "trend", "--metric", "items", "--by", "month", "--format", "json", "--store", two_months
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    doc = json.loads(proc.stdout)
+    assert doc["metric"] == "items" and doc["by"] == "month"
+    assert doc["series"] == [
+        {"period": "2024-02", "township": None, "value": 6, "new_items": 6, "repeated_items": 0},
+        {"period": "2024-03", "township": None, "value": 0, "new_items": 0, "repeated_items": 6},
+    ]
+    assert len(doc["repeats"]) == 6 and {r["first_date"] for r in doc["repeats"]} == {"2024-02-01"}
+    table = _run("trend", "--store", two_months).stdout.decode()
+    assert table.count("重复  2024-03-01") == 6 and "→ 首次报道 2024-02-01" in table
+    # the updated figure shows as the new value (2600 → 2800: +200), never added (5400)
+    out = tmp_path / "jobs.csv"
+    proc = _run(
+        "trend",
+        "--metric",
+        "employment_person",
+        "--format",
+        "csv",
+        "--out",
+        out,
+        "--store",
+        two_months,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert list(rows[0]) == ["period", "township", "value", "new_items", "repeated_items"]
+    feb, mar = (float(r["value"]) for r in rows)
+    assert feb == 2600 + 123 + 100 and mar == 200 + 123  # 123: a running total, at its latest
+    town = _run("trend", "--township", "白土店乡", "--format", "json", "--store", two_months)
+    series = json.loads(town.stdout)["series"]
+    assert [s["township"] for s in series] == ["白土店乡", "白土店乡"]
+    assert [s["value"] for s in series] == [1, 0]
+
+
+def test_ingest_refuses_a_bulletin_without_any_date(bulletin_file, tmp_path):
+    store = tmp_path / "nodate.sqlite"
+    proc = _run("ingest", bulletin_file, "--store", store)
+    assert proc.returncode == 2 and "--date" in proc.stderr.decode()
+    assert not store.exists()
+    proc = _run("ingest", bulletin_file, "--date", "2024-02-30", "--store", store)
+    assert proc.returncode == 2 and "2024-02-30" in _err_line(proc)
+
+
+def test_correct_overrides_the_counting(two_months):
+    from geo.store import Store
+
+    with Store(two_months) as s:
+        items = s.frames()[0]
+    repeat = items.loc[items["repeat_of"].notna(), "item_id"].iloc[0]
+    proc = _run("correct", repeat, "--repeat-of", "-", "--store", two_months)
+    assert proc.returncode == 0 and "新事项" in proc.stdout.decode()
+    doc = json.loads(_run("trend", "--format", "json", "--store", two_months).stdout)
+    assert [s["new_items"] for s in doc["series"]] == [6, 1]
+    proc = _run("correct", repeat, "--cumulative", "maybe", "--store", two_months)
+    assert proc.returncode == 2 and "yes 或 no" in _err_line(proc)
+
+
+def test_monthly_report_docx_and_pdf(two_months, tmp_path):
+    import docx
+    import pypdf
+
+    out = tmp_path / "息县-2024-03.docx"
+    proc = _run(
+        "report",
+        "--county",
+        "息县",
+        "--period",
+        "2024-03",
+        "--format",
+        "docx",
+        "--out",
+        out,
+        "--store",
+        two_months,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    document = docx.Document(str(out))
+    assert len(document.inline_shapes) == 3  # the map, the change map, the trend chart
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "息县乡镇工作动态月报 · 2024年3月" in text and "示意范围，非官方边界" in text
+    assert "重复报道 6 条" in text
+    ranking, items = document.tables
+    assert ranking.rows[0].cells[1].text == "乡镇"
+    cells = {c.text for row in items.rows for c in row.cells}
+    assert {"白土店乡", "澺河街道", "2024-03-01"} <= cells and "重复、累计" in cells
+
+    pdf = tmp_path / "report.pdf"
+    proc = _run(
+        "report",
+        "--county",
+        "息县",
+        "--period",
+        "2024-02",
+        "--out",
+        pdf,
+        "--metric",
+        "employment_person",
+        "--store",
+        two_months,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    reader = pypdf.PdfReader(pdf)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for s in (
+        "息县乡镇工作动态月报",
+        "就业人数（人）",
+        "乡镇排名",
+        "白土店乡",
+        "澺河街道",
+        "示意范围，非官方边界",
+        "制图日期",
+        "息县白土店乡发展鲜食玉米种植产业",
+    ):
+        assert s in text, s
+    assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in text
+    bad = _run("report", "--period", "二月", "--out", pdf, "--store", two_months)
+    assert bad.returncode == 2 and "2024-02" in _err_line(bad)
+
+
 # --------------------------------------------------------------------------- review and rules
 
 NICKNAME = "老城区开展夜市整治\n老城区组织商户80家签订诚信经营承诺书，夜市秩序明显好转。\n"
@@ -684,7 +855,10 @@ def test_review_correct_with_rule_export_import_and_apply(tmp_path):
     second.write_text(NICKNAME_2, "utf-8")
     store, other = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
     assert (
-        _run("ingest", first, "--county", "息县", "--single-item", "--store", store).returncode == 0
+        _run(
+            "ingest", first, "--county", "息县", "--single-item", "--date", D, "--store", store
+        ).returncode
+        == 0
     )
     with Store(store) as s:
         iid = s.frames()[0]["item_id"].iloc[0]
@@ -718,7 +892,9 @@ def test_review_correct_with_rule_export_import_and_apply(tmp_path):
     assert "老城区,411528001,谯楼街道" in proc.stdout.decode()
     # a new bulletin ingested into the other installation is placed by the imported rule
     assert (
-        _run("ingest", second, "--county", "息县", "--single-item", "--store", other).returncode
+        _run(
+            "ingest", second, "--county", "息县", "--single-item", "--date", D, "--store", other
+        ).returncode
         == 0
     )
     with Store(other) as s:

@@ -22,7 +22,8 @@ TIME_LIMIT_S = 300
 
 
 def _text(tag: str) -> str:
-    return f"息县工作简报（{tag}）\n" + SAMPLE.read_text(encoding="utf-8")
+    head = f"息县工作简报（{tag}）\n息县人民政府办公室 2024年2月1日\n"  # dated: no date to fill
+    return head + SAMPLE.read_text(encoding="utf-8")
 
 
 def _app_session(url: str, tag: str, ready, go, rerun, results) -> None:
@@ -77,7 +78,8 @@ def test_app_processes_and_two_ingests_share_one_postgis_store(pg_url, tmp_path)
     try:
         ready.wait(150)  # every app has drawn its first page
         env = dict(os.environ, GEO_STORE=pg_url)
-        command = [sys.executable, "-m", "geo", "ingest", "--county", "息县", "--jobs", "2"]
+        command = [sys.executable, "-m", "geo", "ingest", "--county", "息县", "--jobs", "2",
+                   "--date", "2024-02-01"]  # fmt: skip
         ingests = [
             subprocess.Popen(
                 [*command, str(folder)],

@@ -180,7 +180,11 @@ MASTHEAD = (
 def test_masthead_is_parsed():
     text = normalise_text(MASTHEAD)
     assert parse_header(text) == BulletinHeader(
-        title="息县工作简报", issue="第5期", date="2024-02-05", publisher="中共息县县委办公室"
+        title="息县工作简报",
+        issue="第5期",
+        date="2024-02-05",
+        publisher="中共息县县委办公室",
+        date_source="masthead",
     )
     assert text[masthead_end(text) :].startswith("息县春节招工不停歇")
 
@@ -211,6 +215,7 @@ def test_masthead_is_parsed():
     ],
 )
 def test_masthead_variants(raw, expected):
+    expected.date_source = "masthead" if expected.date else None  # where the date came from
     assert parse_header(normalise_text(raw)) == expected
 
 

@@ -264,7 +264,7 @@ def test_cli_recut_merge_split_list_undo(tmp_path):
     store = tmp_path / "s.sqlite"
     path = tmp_path / "缺署名.txt"
     path.write_text(bl.broken_paren_missing_inline().text, encoding="utf-8")
-    proc = _run("ingest", path, "--county", "息县", store=store)
+    proc = _run("ingest", path, "--county", "息县", "--date", "2024-02-01", store=store)
     out = proc.stdout.decode("utf-8")
     assert proc.returncode == 0 and "提示：" in out and "没有文末（单位 作者）" in out
     sha = parse_text(path.read_text(encoding="utf-8")).sha256

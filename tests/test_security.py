@@ -475,7 +475,9 @@ def test_damaged_store_is_refused_and_never_written(tmp_path):
     with pytest.raises(StoreError) as err:
         Store(path)
     assert err.value.code == "store.damaged" and "\n" not in str(err.value)
-    proc = _geo("ingest", str(SAMPLE), "--county", "息县", "--store", str(path))
+    proc = _geo(
+        "ingest", str(SAMPLE), "--county", "息县", "--date", "2024-02-01", "--store", str(path)
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert path.read_bytes() == before
@@ -494,7 +496,15 @@ def test_store_in_a_read_only_folder_can_be_read_but_not_written(tmp_path):
         assert listing.returncode == 0, listing.stderr
         assert SAMPLE.name in listing.stdout
         ingest = _geo(
-            "ingest", str(SAMPLE), "--county", "光山县", "--store", str(path), unprivileged=True
+            "ingest",
+            str(SAMPLE),
+            "--county",
+            "光山县",
+            "--date",
+            "2024-02-01",
+            "--store",
+            str(path),
+            unprivileged=True,
         )
         assert ingest.returncode == 2 and "只读" in ingest.stderr, ingest.stderr
     finally:

@@ -591,6 +591,115 @@ def test_boundary_sets_of_version_3_keep_their_rows_and_gain_provenance(store_lo
         assert list(s.boundary_sets()["uploader"]) == ["张三", ""]
 
 
+# --------------------------------------------------------------------------- issue 11: counting
+
+
+def _dated(sample_text: str, month: int, change=None) -> Bulletin:
+    from geo.pipeline import parse_text
+
+    text = sample_text if change is None else sample_text.replace(*change)
+    head = f"息县工作简报\n2024年第{month}期\n息县人民政府办公室 2024年{month}月1日\n"
+    return parse_text(head + text, county="息县", source_name=f"{month}月.txt")
+
+
+def test_a_repeated_bulletin_is_linked_to_its_first_report(store, sample_text):
+    feb = store.ingest(_dated(sample_text, 2))
+    mar = store.ingest(_dated(sample_text, 3, ("2600", "2800")))
+    assert (feb.n_repeats, mar.n_repeats) == (0, 6)
+    items, metrics = store.frames()
+    march = items[items["bulletin_id"] == mar.bulletin_id]
+    assert march["repeat_of"].str.startswith(feb.bulletin_id[:12]).all()
+    assert (march["repeat_score"] >= 90).all()
+    assert items.loc[items["bulletin_id"] == feb.bulletin_id, "repeat_of"].isna().all()
+    assert metrics["cumulative"].any() and items["cumulative"].any()
+    assert set(store.bulletins()["date_source"]) == {"masthead"}
+
+
+def test_an_older_bulletin_ingested_later_becomes_the_first_report(store, sample_text):
+    mar = store.ingest(_dated(sample_text, 3))
+    feb = store.ingest(_dated(sample_text, 2))
+    assert feb.n_repeats == 6
+    items, _ = store.frames()
+    assert items.loc[items["bulletin_id"] == feb.bulletin_id, "repeat_of"].isna().all()
+    march = items[items["bulletin_id"] == mar.bulletin_id]
+    assert march["repeat_of"].str.startswith(feb.bulletin_id[:12]).all()
+
+
+def test_deleting_a_first_report_makes_the_next_report_first(store, sample_text):
+    feb = store.ingest(_dated(sample_text, 2))
+    mar = store.ingest(_dated(sample_text, 3))
+    apr = store.ingest(_dated(sample_text, 4))
+    store.delete_bulletin(feb.bulletin_id)
+    items, _ = store.frames()
+    assert items.loc[items["bulletin_id"] == mar.bulletin_id, "repeat_of"].isna().all()
+    april = items[items["bulletin_id"] == apr.bulletin_id]
+    assert april["repeat_of"].str.startswith(mar.bulletin_id[:12]).all()
+    assert store._conn.execute("SELECT COUNT(*) FROM repeat_keys").fetchone()[0] > 0
+
+
+def test_reviewers_override_repeats_and_running_totals_and_it_survives_reingest(store, sample_text):
+    store.ingest(_dated(sample_text, 2))
+    mar = store.ingest(_dated(sample_text, 3))
+    items, _ = store.frames()
+    march = items[items["bulletin_id"] == mar.bulletin_id].sort_values("index")
+    repeat, running = march["item_id"].iloc[5], march["item_id"].iloc[4]
+    store.correct(repeat, repeat_of="", note="不是重复：新一轮种植")
+    store.correct(running, cumulative=False)
+    items, metrics = store.frames()
+    row = items.set_index("item_id")
+    assert not isinstance(row.loc[repeat, "repeat_of"], str)  # a new fact now
+    assert not row.loc[running, "cumulative"] and not row.loc[running, "corrected"]
+    assert not metrics.loc[metrics["item_id"] == running, "cumulative"].any()
+    store.delete_bulletin(mar.bulletin_id)
+    store.ingest(_dated(sample_text, 3))
+    again = store.frames()[0].set_index("item_id")
+    assert not isinstance(again.loc[repeat, "repeat_of"], str)
+    assert set(store.corrections()["field"]) == {"repeat_of", "cumulative"}
+    with pytest.raises(StoreError):
+        store.correct(repeat, repeat_of=repeat)
+    with pytest.raises(StoreError):
+        store.correct(repeat, repeat_of="000000000000-000")
+
+
+_UNDO_STEP_8 = (
+    "DROP TABLE repeat_keys",
+    "DROP INDEX items_repeat",
+    "ALTER TABLE items DROP COLUMN repeat_of",
+    "ALTER TABLE items DROP COLUMN repeat_score",
+    "ALTER TABLE metrics DROP COLUMN cumulative",
+    "ALTER TABLE bulletins DROP COLUMN date_source",
+    "DELETE FROM schema_version WHERE version = 8",
+)
+
+
+def test_a_schema_7_store_is_brought_up_with_running_totals_and_links(store_location, sample_text):
+    """A store with bulletins written before step 8 gains the columns, its running totals
+    marked and its repeats linked, in the upgrade's own transaction (both backends)."""
+    with Store(store_location) as s:
+        s.ingest(_dated(sample_text, 2))
+        s.ingest(_dated(sample_text, 3))
+        s.correct(s.frames()[0]["item_id"].iloc[0], sector="agriculture")
+    with _raw(store_location) as conn:  # what step 8 added is gone: a schema-7 store
+        for sql in _UNDO_STEP_8:
+            _run(conn, sql)
+    with Store(store_location) as s:
+        assert s.schema_version == SCHEMA_VERSION == 8
+        items, metrics = s.frames()
+        assert items["repeat_of"].notna().sum() == 6
+        assert metrics["cumulative"].any() and items["cumulative"].any()
+        assert s.corrections()["field"].tolist() == ["sector"]
+        first = items.loc[items["repeat_of"].notna(), "item_id"].iloc[0]
+        s.correct(first, repeat_of="")  # the widened check takes counting corrections
+        assert set(s.corrections()["field"]) == {"sector", "repeat_of"}
+
+
+def test_step_8_on_an_empty_schema_7_store(store_location):
+    _old_store(store_location, 7)
+    with Store(store_location) as s:
+        assert s.schema_version == SCHEMA_VERSION
+        assert s.frames()[0].empty
+
+
 def test_revision_changes_with_every_write_and_only_then(store_location):
     with Store(store_location) as store:
         seen = [store.revision()]
@@ -636,8 +745,8 @@ def test_scores_are_stored_and_read_back(store):
 
 def test_older_store_migrates_and_unscored_items_need_review(tmp_path):
     path = tmp_path / "v4.sqlite"
+    _old_store(str(path), 4)
     conn = sqlite3.connect(path, isolation_level=None)
-    store_sqlite.migrate(conn, 0, target=4)
     conn.execute(
         "INSERT INTO bulletins VALUES ('abc123abc123', '旧.txt', NULL, NULL, NULL, '息县',"
         " '411528', '白土店乡召开会议', '2026-01-01')"

@@ -8,12 +8,14 @@ UTF-8 (with or without BOM), UTF-16/32 with BOM or GB18030/GBK. Every failure is
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import logging
 import re
 import unicodedata
 import warnings
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,7 +28,9 @@ __all__ = [
     "MAX_DOCX_UNZIPPED_BYTES",
     "MAX_DOCX_XML_BYTES",
     "MAX_PDF_PAGES",
+    "FileDate",
     "read_bulletin",
+    "read_bulletin_file",
 ]
 
 #: Largest bulletin file accepted (bytes); a work bulletin is rarely over 2 MB.
@@ -64,6 +68,28 @@ _ALLOWED_CONTROLS = set("\t\n\r\f\v\x1a")  # \x1a: DOS end-of-file marker in old
 _SAMPLE_CHARS = 200_000  # plausibility checks look at this many characters at most
 
 
+@dataclass(frozen=True)
+class FileDate:
+    """The date a PDF or .docx file's properties give (a bulletin without a masthead date).
+
+    Attributes
+    ----------
+    date : str
+        ISO ``yyyy-mm-dd``.
+    field : str
+        ``"created"`` or ``"modified"`` (used when the file states no creation date).
+    """
+
+    date: str
+    field: str
+
+    @property
+    def note_zh(self) -> str:
+        """The visible note: ``日期取自文件属性（创建时间 2024-02-01），请核对``."""
+        what = "创建时间" if self.field == "created" else "修改时间"
+        return f"报头没有日期，日期取自文件属性（{what} {self.date}），请核对"
+
+
 def read_bulletin(
     source: str | Path | bytes | BinaryIO,
     name: str | None = None,
@@ -92,21 +118,61 @@ def read_bulletin(
     geo.errors.BulletinReadError
         Missing, empty, too large, binary, scanned, encrypted, damaged or unsupported files.
     """
+    return read_bulletin_file(source, name, max_bytes=max_bytes)[0]
+
+
+def read_bulletin_file(
+    source: str | Path | bytes | BinaryIO,
+    name: str | None = None,
+    *,
+    max_bytes: int = MAX_BULLETIN_BYTES,
+) -> tuple[str, FileDate | None]:
+    """Decoded raw text of a bulletin file and the date its properties give.
+
+    Parameters
+    ----------
+    source, name, max_bytes
+        As :func:`read_bulletin`.
+
+    Returns
+    -------
+    (str, FileDate or None)
+        The text (as :func:`read_bulletin`) and, for PDF and .docx files, the creation date
+        of their document properties (else the modification date); None for text files and
+        for dates that cannot be a bulletin's (before 1990 or in the future).
+
+    Raises
+    ------
+    geo.errors.BulletinReadError
+        As :func:`read_bulletin`.
+    """
     data, label = _load(source, name, max_bytes)
     ext = Path(label).suffix.lower()
     if not data.strip():
         raise BulletinReadError(f"{label} is empty")
     kind = _sniff(data, ext, label)
+    found: FileDate | None = None
     if kind == "pdf":
-        text = _read_pdf(data, label)
+        text, found = _read_pdf(data, label)
     elif kind == "docx":
-        text = _read_docx(data, label)
+        text, found = _read_docx(data, label)
     else:
         text = _decode_text(data, label)
     _check_chars(len(text), label)
     if not _visible(text):
         raise BulletinReadError(f"{label} contains no text (only whitespace)")
-    return text
+    return text, found
+
+
+def _file_date(created, modified) -> FileDate | None:
+    """The first plausible of a file's creation and modification times."""
+    latest = dt.date.today() + dt.timedelta(days=1)
+    for field, value in (("created", created), ("modified", modified)):
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if isinstance(value, dt.date) and dt.date(1990, 1, 1) <= value <= latest:
+            return FileDate(value.isoformat(), field)
+    return None
 
 
 def _check_chars(n: int, label: str) -> None:
@@ -358,12 +424,23 @@ def _quiet_pypdf():
         logger.setLevel(level)
 
 
-def _read_pdf(data: bytes, label: str) -> str:
+def _read_pdf(data: bytes, label: str) -> tuple[str, FileDate | None]:
     with _quiet_pypdf():
         return _read_pdf_text(data, label)
 
 
-def _read_pdf_text(data: bytes, label: str) -> str:
+def _pdf_date(reader) -> FileDate | None:
+    """The PDF's /CreationDate (else /ModDate); None when missing or unreadable."""
+    try:
+        meta = reader.metadata
+        if meta is None:
+            return None
+        return _file_date(meta.creation_date, meta.modification_date)
+    except Exception:  # a damaged info dictionary only loses the date, never the text
+        return None
+
+
+def _read_pdf_text(data: bytes, label: str) -> tuple[str, FileDate | None]:
     try:
         from pypdf import PdfReader
     except ImportError:  # pragma: no cover - pypdf is a runtime requirement
@@ -417,7 +494,7 @@ def _read_pdf_text(data: bytes, label: str) -> str:
             f"{label}'s text layer cannot be decoded (fonts without Unicode mapping); "
             "export it again with text or run OCR"
         )
-    return text
+    return text, _pdf_date(reader)
 
 
 # --- DOCX ----------------------------------------------------------------------------------
@@ -464,7 +541,7 @@ def _check_zip(data: bytes, label: str) -> None:
         raise BulletinReadError(f"{label} is {what}")
 
 
-def _read_docx(data: bytes, label: str) -> str:
+def _read_docx(data: bytes, label: str) -> tuple[str, FileDate | None]:
     _check_zip(data, label)
     try:
         import docx
@@ -473,13 +550,22 @@ def _read_docx(data: bytes, label: str) -> str:
     try:
         document = docx.Document(io.BytesIO(data))
         lines = list(_docx_blocks(document))
+        props = document.core_properties
     except RecursionError:
         raise BulletinReadError(
             f"{label}：文档结构嵌套过深，无法读取", code="bulletin.too_deep"
         ) from None
     except Exception:
         raise BulletinReadError(f"{label} is not a readable .docx (damaged document)") from None
-    return "\n".join(lines)
+    return "\n".join(lines), _docx_date(props)
+
+
+def _docx_date(props) -> FileDate | None:
+    """The .docx's dcterms:created (else modified); None when missing or unreadable."""
+    try:
+        return _file_date(props.created, props.modified)
+    except Exception:  # a damaged core.xml only loses the date, never the text
+        return None
 
 
 def _docx_blocks(container, *, marks: bool = True) -> list[str]:

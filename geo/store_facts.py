@@ -1,0 +1,273 @@
+"""The store's part of counting facts once: repeat keys, links to first reports, running totals.
+
+Plain SQL with ``?`` placeholders on the store's connection (rows readable by column name), run
+inside the store's transactions (:meth:`geo.store.Store._transaction`):
+
+* :func:`insert_repeat_keys` keeps the index keys of new items (:func:`geo.near_duplicates.
+  repeat_keys`);
+* :func:`link_bulletin` links a new bulletin's items that repeat stored stories (either way in
+  time: a bulletin dated earlier than a stored repeat becomes the story's first report);
+* :func:`relink_orphans` gives stories whose first report was deleted a new first report;
+* :func:`backfill` brings a store written before schema 6 up: running totals marked, keys and
+  links made.
+
+An item's ``repeat_of`` always names the first report of its story (never a repeat), so a
+story is one hop: ``repeat_of`` or the item itself.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from geo.aggregate import item_id
+from geo.models import Item
+from geo.near_duplicates import Report, best_story, earliest, load_rules, repeat_keys
+from geo.running_totals import is_running_total, load_running_total_rules
+
+__all__ = [
+    "MAX_CANDIDATES",
+    "MAX_KEY_HOLDERS",
+    "MIN_SHARED_KEYS",
+    "backfill",
+    "insert_repeat_keys",
+    "link_bulletin",
+    "relink_all",
+    "relink_orphans",
+]
+
+#: Stored items compared with one new item at most (those sharing the most keys).
+MAX_CANDIDATES = 8
+#: Keys a stored item must share with a new one to be compared (fewer when the new item has
+#: fewer): one shared stock phrase does not make a story.
+MIN_SHARED_KEYS = 2
+#: A clause held by more stored items than this is a stock phrase of the county's bulletins
+#: (a slogan, a standing formula), not a sign of one story: it finds no candidates.
+MAX_KEY_HOLDERS = 64
+_CHUNK = 500  # host parameters per statement, well under SQLite's and PostgreSQL's limits
+
+_REPORT_SQL = (
+    "SELECT i.item_id, i.bulletin_id, i.headline, i.body,"
+    " COALESCE(i.county_code, b.county_code) AS county_code, i.township_code, i.village_code,"
+    " b.date, i.idx, i.repeat_of, i.repeat_score"
+    " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+)
+
+
+def _report(row: Any) -> Report:
+    text = f"{row['headline']}\n{row['body']}" if row["headline"] else row["body"]
+    return Report(
+        item_id=row["item_id"],
+        bulletin_id=row["bulletin_id"],
+        text=text,
+        county_code=row["county_code"],
+        township_code=row["township_code"],
+        village_code=row["village_code"],
+        date=row["date"],
+        order=(row["bulletin_id"], int(row["idx"])),
+    )
+
+
+def _rows(conn: Any, where: str, ids: Sequence[str]) -> list[Any]:
+    """``_REPORT_SQL`` rows whose ``where`` column is among ``ids`` (chunked)."""
+    out = []
+    ids = list(dict.fromkeys(ids))
+    for k in range(0, len(ids), _CHUNK):
+        part = ids[k : k + _CHUNK]
+        marks = ",".join("?" * len(part))
+        out.extend(conn.execute(f"{_REPORT_SQL} WHERE {where} IN ({marks})", part).fetchall())
+    return out
+
+
+def insert_repeat_keys(
+    conn: Any, bulletin_id: str, items: Iterable[Item], county_code: str | None
+) -> None:
+    """Keep the index keys of a bulletin's (newly inserted) items."""
+    rows = []
+    for it in items:
+        iid = item_id(bulletin_id, it.index)
+        county = (it.place.county_code if it.place else None) or county_code
+        town = it.place.township_code if it.place else None
+        rows.extend(
+            (key, iid) for key in repeat_keys(it.text, county_code=county, township_code=town)
+        )
+    conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", rows)
+
+
+def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
+    """Per item of the bulletin, stored items of other bulletins sharing keys with it, most
+    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, so a
+    bulletin of new stories costs little more than storing it."""
+    keys_of: dict[str, list[int]] = {}
+    for r in conn.execute(
+        "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
+        " WHERE i.bulletin_id = ?",
+        (bulletin_id,),
+    ):
+        keys_of.setdefault(r[1], []).append(int(r[0]))
+    wanted = sorted({k for keys in keys_of.values() for k in keys})
+    holders: dict[int, list[str]] = {}
+    for at in range(0, len(wanted), _CHUNK):
+        part = wanted[at : at + _CHUNK]
+        marks = ",".join("?" * len(part))
+        for r in conn.execute(
+            "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
+            " WHERE k.key IN (SELECT key FROM repeat_keys"
+            f" WHERE key IN ({marks}) GROUP BY key HAVING COUNT(*) <= ?)"
+            " AND i.bulletin_id <> ?",
+            [*part, MAX_KEY_HOLDERS, bulletin_id],
+        ):
+            holders.setdefault(int(r[0]), []).append(r[1])
+    out = {}
+    for iid, keys in keys_of.items():
+        shared = Counter(other for k in keys for other in holders.get(k, ()))
+        need = min(MIN_SHARED_KEYS, len(keys))
+        ranked = sorted(
+            ((other, n) for other, n in shared.items() if n >= need),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
+        if ranked:
+            out[iid] = [other for other, _ in ranked[:MAX_CANDIDATES]]
+    return out
+
+
+def _story_members(conn: Any, roots: set[str]) -> list[Any]:
+    """Every stored report of the stories whose first reports are ``roots``."""
+    roots_list = sorted(roots)
+    rows = _rows(conn, "i.item_id", roots_list)
+    rows += _rows(conn, "i.repeat_of", roots_list)
+    seen: dict[str, Any] = {}
+    for r in rows:
+        seen.setdefault(r["item_id"], r)
+    return list(seen.values())
+
+
+def _set_story(
+    conn: Any, members: list[Any], scores: dict[str, float], default: float | None = None
+) -> None:
+    """Point every member of one story at its earliest report (``scores`` by item id; a
+    report without one keeps its stored score, else gets ``default``)."""
+    first = earliest(_report(r) for r in members).item_id
+    updates = []
+    for r in members:
+        target = None if r["item_id"] == first else first
+        score = scores.get(r["item_id"], r["repeat_score"]) if target else None
+        if target and score is None:
+            score = default
+        if target != r["repeat_of"] or score != r["repeat_score"]:
+            updates.append((target, score, r["item_id"]))
+    conn.executemany("UPDATE items SET repeat_of = ?, repeat_score = ? WHERE item_id = ?", updates)
+
+
+def link_bulletin(conn: Any, bulletin_id: str) -> int:
+    """Link a stored bulletin's items to the stories they repeat (and stories to them).
+
+    Each item joins the story of its best-matching stored report among stories holding no
+    other item of the bulletin (:func:`geo.near_duplicates.best_story`); when the bulletin is
+    dated before the story's first report, its item becomes the first report.
+
+    Parameters
+    ----------
+    conn : connection
+        Inside a write transaction; the bulletin's items and keys are stored.
+    bulletin_id : str
+
+    Returns
+    -------
+    int
+        How many of the bulletin's items belong to a story told in another bulletin.
+    """
+    candidates = _candidates(conn, bulletin_id)
+    if not candidates:
+        return 0
+    rules = load_rules()
+    linked = 0
+    rows = sorted(_rows(conn, "i.item_id", sorted(candidates)), key=lambda r: int(r["idx"]))
+    for row in rows:  # in the bulletin's order, on every backend
+        new = _report(row)
+        found = _rows(conn, "i.item_id", candidates[new.item_id])
+        if not found:
+            continue
+        members = _story_members(conn, {r["repeat_of"] or r["item_id"] for r in found})
+        stories: dict[str, set[str]] = {}
+        for m in members:
+            stories.setdefault(m["repeat_of"] or m["item_id"], set()).add(m["bulletin_id"])
+        pairs = [(_report(r), r["repeat_of"] or r["item_id"]) for r in found]
+        best = best_story(new, pairs, stories, rules=rules)
+        if best is None:
+            continue
+        story, score = best
+        linked += 1
+        story_rows = [m for m in members if (m["repeat_of"] or m["item_id"]) == story]
+        _set_story(conn, [*story_rows, row], {new.item_id: score}, score)
+    return linked
+
+
+def relink_orphans(conn: Any) -> int:
+    """Stories whose first report is gone (its bulletin deleted or recut): the earliest
+    remaining report becomes the first.
+
+    Returns
+    -------
+    int
+        Stories given a new first report.
+    """
+    rows = conn.execute(
+        f"{_REPORT_SQL} WHERE i.repeat_of IS NOT NULL AND NOT EXISTS"
+        " (SELECT 1 FROM items f WHERE f.item_id = i.repeat_of)"
+    ).fetchall()
+    stories: dict[str, list[Any]] = {}
+    for r in rows:
+        stories.setdefault(r["repeat_of"], []).append(r)
+    for members in stories.values():
+        _set_story(conn, members, {})
+    return len(stories)
+
+
+def relink_all(conn: Any) -> int:
+    """Forget every link and make them again, bulletins oldest first (keys must be stored).
+
+    Returns
+    -------
+    int
+        Items that repeat a story.
+    """
+    conn.execute("UPDATE items SET repeat_of = NULL, repeat_score = NULL")
+    order = conn.execute(
+        "SELECT id FROM bulletins ORDER BY COALESCE(date, '9999-99-99'), id"
+    ).fetchall()
+    for r in order:
+        link_bulletin(conn, r["id"])
+    row = conn.execute("SELECT COUNT(*) FROM items WHERE repeat_of IS NOT NULL").fetchone()
+    return int(row[0])
+
+
+def backfill(conn: Any) -> None:
+    """Schema 6 on a store written before it: running totals marked from the stored item
+    texts and metric spans, repeat keys of every item, and links."""
+    rules = load_running_total_rules()
+    texts = {
+        r["item_id"]: (f"{r['headline']}\n{r['body']}" if r["headline"] else r["body"])
+        for r in conn.execute("SELECT item_id, headline, body FROM items")
+    }
+    marks = [
+        (1, r["item_id"], r["position"])
+        for r in conn.execute("SELECT item_id, position, span_start FROM metrics")
+        if is_running_total(texts.get(r["item_id"], ""), r["span_start"], rules=rules)
+    ]
+    conn.executemany("UPDATE metrics SET cumulative = ? WHERE item_id = ? AND position = ?", marks)
+    keys = []
+    for r in conn.execute(
+        "SELECT i.item_id, COALESCE(i.county_code, b.county_code) AS county_code,"
+        " i.township_code FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+    ):
+        text = texts[r["item_id"]]
+        keys.extend(
+            (k, r["item_id"])
+            for k in repeat_keys(
+                text, county_code=r["county_code"], township_code=r["township_code"]
+            )
+        )
+    conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", keys)
+    relink_all(conn)
