@@ -8,6 +8,7 @@ needed.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
     gazetteer = areas.gazetteer_of(code, prefecture)
     items_df, metrics_df, sample_bulletin, data_key = common.county_data(store, store_path, code)
     towns = areas.towns(code, None if prefecture else gazetteer, active)
-    chosen, metric = filters.filters_sidebar(items_df, metrics_df, towns, sectors)
+    chosen, metric = filters.filters_sidebar(items_df, metrics_df, towns, sectors, data_key)
     basemap = filters.basemap_choice()
     st.divider()
     uploads.upload_bulletins(store, code)
@@ -105,13 +106,25 @@ def _start_view(county_code: str) -> agg.ViewState:
     return agg.ViewState(lat=now[0], lon=now[1], zoom=now[2]) if now else url_v
 
 
-def _view(c: _County):
+def _view_key(c: _County) -> tuple:
+    """What a view depends on: the data (store, revision, area), the township layer in use,
+    the filters, metric and base map (and the day, which the map's date line shows)."""
+    today = dt.date.today().isoformat()
+    return (*c.data_key, c.active.key, repr(c.filters), c.metric, c.basemap, today)
+
+
+def _view(c: _County, key: tuple):
     """The area's map view (every county gets one: without polygons the table, the data
-    exports and, with an outline, an outline-only map still work)."""
-    villages = None
-    if not areas.is_prefecture(c.active) and c.active.has_polygons:
-        villages = cache.village_points(c.code, c.active.key, c.gazetteer, c.active.townships)
-    return areas.view(c, villages)
+    exports and, with an outline, an outline-only map still work), shared by every session
+    with the same ``key``."""
+
+    def build():
+        villages = None
+        if not areas.is_prefecture(c.active) and c.active.has_polygons:
+            villages = cache.village_points(c.code, c.active.key, c.gazetteer, c.active.townships)
+        return areas.view(c, villages)
+
+    return cache.shared_view(key, build)
 
 
 def _sync_url(c: _County) -> None:
@@ -142,22 +155,23 @@ def main() -> None:
     sectors = cache.sector_names()
     with st.sidebar:
         c = _sidebar(store, store_path, counties, sectors)
-    view = _view(c)
+    view_key = _view_key(c)
+    view = _view(c, view_key)
     sample = c.sample_bulletin is not None
-    focus = panels.table_focus(view)  # a row picked in the table opens the map on its item
+    table = panels.shared_table(view, view_key, sectors)
+    focus = panels.table_focus(view, table)  # a row picked in the table opens the map on it
     start = _start_view(c.code)
-    map_key = (*c.data_key, c.active.key, repr(c.filters), c.metric, c.basemap, view.approximate)
     with st.container(key="geo_stage"):
         panels.header_bar(
-            view, c.items_df, c.metrics_df, sample=sample, stem=f"{c.name}-乡镇工作动态"
+            view, view_key, c.items_df, c.metrics_df, sample=sample, stem=f"{c.name}-乡镇工作动态"
         )
-        panels.map_and_panel(view, map_key, areas.townships_of(c.active), sectors, start, focus)
+        panels.map_and_panel(view, view_key, areas.townships_of(c.active), sectors, start, focus)
     _notices(c)
-    panels.items_section(view, len(c.items_df), sectors)
+    panels.items_section(view, table, len(c.items_df))
     with st.expander("更正事项（乡镇、村、行业）"):
         review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
     with st.expander("检查事项切分（合并 / 拆分）"):
-        review.cut_review(store, c.items_df, c.sample_bulletin)
+        review.cut_review(store, c.items_df, c.sample_bulletin, c.data_key)
     panels.data_sources_section(areas.sources(c.active, sample))
     _sync_url(c)
 
