@@ -2,7 +2,10 @@
 
 Used by ``bench/run.py`` (step ``planners``); runnable alone::
 
-    python bench/planners.py --items 10000 [--items 100000] [--sessions 50]
+    python bench/planners.py --items 10000 [--items 100000] [--sessions 50] [--store FILE]
+
+``python bench/run.py --planners`` runs this step alone (10,000 items in full, 100,000 items for
+the CPU per view) and merges the figures into ``bench/results.json``.
 
 A store of N items (the benchmark corpus, repeated with distinct texts) is served by one
 ``streamlit run`` process; headless Debian chromium (Playwright, every request outside
@@ -13,7 +16,11 @@ localhost blocked) opens the map as planners do, each in a new browser context (
 * ``wait_1_s``, ``wait_4_s``, ``wait_8_s`` — seconds until every one of k planners opening the
   map at the same moment sees it (the slowest of the k), and their ratios to one planner;
 * ``rss_after_sessions_mb`` — the server's resident memory after opening and closing
-  ``--sessions`` sessions (and the RSS before them).
+  ``--sessions`` sessions (and the RSS before them);
+* ``first_view_cpu_s`` — the server's CPU for the very first view (start-up, reading the store,
+  building the shared caches), which every later planner with the same view is spared;
+* ``load_before`` — the machine's 1-minute load average when the step started (the machine is
+  shared: figures taken under load are slower, ratios less so).
 """
 
 from __future__ import annotations
@@ -139,7 +146,20 @@ async def _wait_ready(browser, url: str, proc: subprocess.Popen, timeout_s: floa
             await asyncio.sleep(1)
 
 
-async def _measure(url: str, proc: subprocess.Popen, views: int, sessions: int) -> dict:
+async def _waits(browser, url: str) -> dict:
+    """Time to the map for 1, 4 and 8 planners opening it at the same moment (the slowest)."""
+    out = {}
+    for k in (1, 4, 8):
+        waits = await asyncio.gather(*(_open_map(browser, url, 300) for _ in range(k)))
+        out[f"wait_{k}_s"] = max(waits)
+    out["wait_4_over_1"] = out["wait_4_s"] / out["wait_1_s"]
+    out["wait_8_over_1"] = out["wait_8_s"] / out["wait_1_s"]
+    return out
+
+
+async def _measure(
+    url: str, proc: subprocess.Popen, views: int, sessions: int, waits: bool
+) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -147,43 +167,53 @@ async def _measure(url: str, proc: subprocess.Popen, views: int, sessions: int) 
             executable_path=chromium_path(), headless=True, args=list(CHROMIUM_ARGS)
         )
         try:
-            await _wait_ready(browser, url, proc, 240)  # also the warm-up view
+            await _wait_ready(browser, url, proc, 600)  # also the warm-up view
+            out = {"first_view_cpu_s": _cpu_s(proc.pid)}
             cpu0 = _cpu_s(proc.pid)
             for _ in range(views):
                 await _open_map(browser, url, 180)
-            out = {"server_cpu_per_view_s": (_cpu_s(proc.pid) - cpu0) / views}
-            for k in (1, 4, 8):
-                waits = await asyncio.gather(*(_open_map(browser, url, 300) for _ in range(k)))
-                out[f"wait_{k}_s"] = max(waits)
-            out["wait_4_over_1"] = out["wait_4_s"] / out["wait_1_s"]
-            out["wait_8_over_1"] = out["wait_8_s"] / out["wait_1_s"]
-            out["rss_before_sessions_mb"] = _rss_mb(proc.pid)
-            for _ in range(sessions):
-                await _open_map(browser, url, 180)
-            await asyncio.sleep(2)
-            out["rss_after_sessions_mb"] = _rss_mb(proc.pid)
-            out["sessions"] = sessions
+            out["server_cpu_per_view_s"] = (_cpu_s(proc.pid) - cpu0) / views
+            out["views"] = views
+            if waits:
+                out.update(await _waits(browser, url))
+            if sessions:
+                out["rss_before_sessions_mb"] = _rss_mb(proc.pid)
+                for _ in range(sessions):
+                    await _open_map(browser, url, 180)
+                await asyncio.sleep(2)
+                out["rss_after_sessions_mb"] = _rss_mb(proc.pid)
+                out["sessions"] = sessions
         finally:
             await browser.close()
     return out
 
 
-def bench_planners(bulletins: list, n_items: int, *, views: int = 5, sessions: int = 50) -> dict:
-    """The figures above for a store of ``n_items`` items."""
+def serve_and_measure(store: Path, *, views: int, sessions: int, waits: bool) -> dict:
+    """Start the app on ``store`` and take the figures above."""
+    load = os.getloadavg()[0]
+    proc, url = start_app(store)
+    try:
+        out = asyncio.run(_measure(url, proc, views, sessions, waits))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return {"load_before": round(load, 2), **out}
+
+
+def bench_planners(
+    bulletins: list, n_items: int, *, views: int = 5, sessions: int = 50, waits: bool = True
+) -> dict:
+    """The figures above for a store of ``n_items`` items (``sessions=0``: no RSS run,
+    ``waits=False``: no concurrent planners)."""
     if chromium_path() is None:
         raise FileNotFoundError("no system chromium")
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "planners.sqlite"
         stored = build_store(store, bulletins, n_items)
-        proc, url = start_app(store)
-        try:
-            out = asyncio.run(_measure(url, proc, views, sessions))
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        out = serve_and_measure(store, views=views, sessions=sessions, waits=waits)
     return {"items": stored, **out}
 
 
@@ -192,7 +222,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, action="append", help="stored items (repeatable)")
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--views", type=int, default=5)
+    ap.add_argument("--no-waits", action="store_true", help="skip the 1/4/8 planners")
+    ap.add_argument("--store", type=Path, help="measure this existing SQLite store instead")
     args = ap.parse_args(argv)
+    if args.store:
+        out = serve_and_measure(
+            args.store, views=args.views, sessions=args.sessions, waits=not args.no_waits
+        )
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
     sys.path.insert(0, str(REPO / "bench"))
     import run  # the benchmark corpus
 
@@ -200,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     gaz = __import__("geo.gazetteer", fromlist=["x"]).load_gazetteer(run.COUNTY_CODE)
     _, bulletins = run.bench_pipeline(texts, gaz, 1)
     for n in args.items or [10_000]:
-        r = bench_planners(bulletins, n, views=args.views, sessions=args.sessions)
+        r = bench_planners(
+            bulletins, n, views=args.views, sessions=args.sessions, waits=not args.no_waits
+        )
         print(json.dumps(r, ensure_ascii=False))
     return 0
 

@@ -1038,9 +1038,7 @@ def test_picking_a_table_row_opens_the_map_on_that_item(monkeypatch, tmp_path):
     ids = _table(at)["编号"].tolist()
     row = next(i for i, t in enumerate(_table(at)["标题"]) if "鲜食玉米" in t)
     table_key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
-    at.session_state[table_key] = {
-        "selection": {"rows": [row], "columns": [], "cells": []}
-    }
+    at.session_state[table_key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
     assert at.session_state["_focus_item"] == ids[row]
