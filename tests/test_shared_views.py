@@ -70,6 +70,11 @@ def test_a_second_session_with_the_same_view_builds_nothing(store_path):
     assert cache.builds == before  # frames, view, table, figures and map: all shared
     assert _table(second).equals(_table(first))
     assert _map_items(second) == _map_items(first) == len(_table(first))
+    # what the sessions share was never changed in place by either of them
+    with Store(store_path) as store:
+        revision, fresh = store.revision(), store.frames()[0]
+    shared = cache.store_frames(store_path, revision)[0]
+    assert shared.equals(fresh)
 
 
 def test_an_ingest_in_one_session_shows_in_the_other_on_its_next_rerun(store_path):
