@@ -858,6 +858,8 @@ PLANNER_TARGETS = (
     ("server_cpu_per_view_s", "100000", 1.0),
     ("wait_4_over_1", "10000", 2.0),
     ("wait_8_over_1", "10000", 3.0),
+    ("warm_wait_4_over_1", "10000", 2.0),
+    ("warm_wait_8_over_1", "10000", 3.0),
     ("rss_after_sessions_mb", "10000", 600.0),
 )
 
@@ -880,7 +882,9 @@ def print_planners(r: dict) -> None:
     runs = r.get("planners") or {}
     for size, fig in runs.items():
         keys = ("first_view_cpu_s", "server_cpu_per_view_s", "wait_1_s", "wait_4_s", "wait_8_s")
-        keys += ("wait_4_over_1", "wait_8_over_1", "rss_before_sessions_mb")
+        keys += ("wait_4_over_1", "wait_8_over_1", "warm_wait_1_s", "warm_wait_4_s")
+        keys += ("warm_wait_8_s", "warm_wait_4_over_1", "warm_wait_8_over_1")
+        keys += ("rss_before_sessions_mb",)
         keys += ("rss_after_sessions_mb", "sessions", "load_before")
         shown = ", ".join(f"{k} {_fmt(fig[k])}" for k in keys if k in fig)
         print(f"planners at {size} items: {shown}")
