@@ -15,6 +15,10 @@ from geo import aggregate as agg
 from geo import app_support, display, figures
 from geo.webmap import display_to_wgs84
 
+#: Rows the item table sends to a planner's browser at most (the first ones in its order):
+#: every row of a 100,000-item store would be ~20 MB per planner; filters and the CSV export
+#: reach the others.
+TABLE_ROWS_MAX = 20_000
 _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
 _FOCUS_ZOOM = 12  # zoom of a jump from the table to an item: the item and its township
 #: What the approximate-boundary badge on the app's map opens: the general explanation, with
@@ -185,12 +189,15 @@ class ItemTable:
         stale row stays picked.
     metric : str or None
         The metric column shown (None for 事项数).
+    n_rows : int
+        Rows of the whole table (``frame`` holds at most :data:`TABLE_ROWS_MAX`).
     """
 
     frame: pd.DataFrame
     ids: tuple[str, ...]
     key: str
     metric: str | None
+    n_rows: int = 0
 
 
 def shared_table(view, view_key: tuple, sectors: dict[str, str]) -> ItemTable:
@@ -200,10 +207,11 @@ def shared_table(view, view_key: tuple, sectors: dict[str, str]) -> ItemTable:
         metric = None if view.metric_key == "items" else view.metric_key
         if view.items_df.empty:
             return ItemTable(pd.DataFrame(), (), "items_table_empty", metric)
-        frame = app_support.planner_table(view.items_df, view.metrics_df, sectors, metric)
+        whole = app_support.planner_table(view.items_df, view.metrics_df, sectors, metric)
+        frame = whole.head(TABLE_ROWS_MAX)
         ids = tuple(frame["编号"].tolist())
         key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
-        return ItemTable(frame, ids, key, metric)
+        return ItemTable(frame, ids, key, metric, len(whole))
 
     return cache.shared_table(view_key, build)
 
@@ -241,6 +249,11 @@ def items_section(view, table: ItemTable, n_total: int) -> None:
     hint += "点列标题排序。"
     if metric:
         hint += f"默认按{agg.metric_name(metric)}从大到小排列。"
+    if table.n_rows > len(table.frame):
+        hint += (
+            f"表中列出前 {len(table.frame):,} 条（共 {table.n_rows:,} 条）：请用筛选缩小范围，"
+            "全部事项可从“导出”下载 CSV。"
+        )
     st.caption(hint)
     config = {"已更正": st.column_config.CheckboxColumn("已更正")}
     numeric = [c for c in table.frame.columns if c not in app_support.TABLE_COLUMNS]

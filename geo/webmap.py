@@ -65,7 +65,7 @@ _CLUSTER_FROM = 40  # cluster item markers from this many on
 #: More items than this are drawn as one marker per place (their count and sectors) instead of
 #: one per item: items sit on a few hundred township and village points, so 100,000 markers
 #: would only pile up, and every planner's browser would be sent all of them.
-ITEM_MARKERS_MAX = 10_000
+ITEM_MARKERS_MAX = 20_000
 _SIMPLIFY = 1e-4  # degrees (~10 m): invisible at county scale, halves the payload
 _GRID = 1e-5  # coordinate rounding
 _DIGITS = 5  # decimals of point coordinates (= _GRID)

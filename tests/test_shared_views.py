@@ -131,3 +131,13 @@ def test_the_correction_menu_lists_a_bounded_page_found_by_search(store_path):
     at.text_input(key="rv_find").input("玉米").run()
     options = at.selectbox(key="rv_item").options
     assert len(options) == 1 and "玉米" in options[0]
+
+
+def test_a_large_table_sends_its_first_rows_and_says_so(store_path, monkeypatch):
+    from app import panels
+
+    monkeypatch.setattr(panels, "TABLE_ROWS_MAX", 2)
+    at = _session()
+    assert len(_table(at)) == 2
+    assert "事项（6 / 6）" in [s.value for s in at.subheader]
+    assert any("表中列出前 2 条（共 6 条）" in c.value for c in at.caption)
