@@ -19,6 +19,8 @@ localhost blocked) opens the map as planners do, each in a new browser context (
   visited the app before (its static files cached, as on a planner's second day);
 * ``rss_after_sessions_mb`` — the server's resident memory after opening and closing
   ``--sessions`` sessions (and the RSS before them);
+* ``browser_cpu_per_view_s`` — the CPU the planner's browser (chromium, on the same machine)
+  spends per view, over the same views: what bounds the waits of k planners on 2 cores;
 * ``first_view_cpu_s`` — the server's CPU for the very first view (start-up, reading the store,
   building the shared caches), which every later planner with the same view is spared;
 * ``load_before`` — the machine's 1-minute load average when the step started (the machine is
@@ -92,6 +94,32 @@ def _free_port() -> int:
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
+
+
+def _browser_cpu_s(server_pid: int) -> float:
+    """CPU time (user + system, with reaped children's) of this process's descendants but the
+    server: Playwright's driver and chromium with its renderers (the planners' browsers run
+    on the same machine and take their share of its cores)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        if pid == server_pid:
+            continue
+        todo += children.get(pid, [])
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / _TICKS
 
 
 def _rss_mb(pid: int) -> float:
@@ -193,10 +221,11 @@ async def _measure(
         try:
             await _wait_ready(browser, url, proc, 600)  # also the warm-up view
             out = {"first_view_cpu_s": _cpu_s(proc.pid)}
-            cpu0 = _cpu_s(proc.pid)
+            cpu0, browser0 = _cpu_s(proc.pid), _browser_cpu_s(proc.pid)
             for _ in range(views):
                 await _open_map(browser, url, 180)
             out["server_cpu_per_view_s"] = (_cpu_s(proc.pid) - cpu0) / views
+            out["browser_cpu_per_view_s"] = (_browser_cpu_s(proc.pid) - browser0) / views
             out["views"] = views
             if waits:
                 out.update(await _waits(browser, url))
