@@ -19,6 +19,9 @@ localhost blocked) opens the map as planners do, each in a new browser context (
   visited the app before (its static files cached, as on a planner's second day);
 * ``rss_after_sessions_mb`` — the server's resident memory after opening and closing
   ``--sessions`` sessions (and the RSS before them);
+* ``server_cpu_per_view_warm_s``, ``browser_cpu_per_view_warm_s`` — the same per view with a
+  browser that visited the app before (Streamlit's scripts from its HTTP cache, as on a
+  planner's second visit), each view still a new session;
 * ``browser_cpu_per_view_s`` — the CPU the planner's browser (chromium, on the same machine)
   spends per view, over the same views: what bounds the waits of k planners on 2 cores;
 * ``first_view_cpu_s`` — the server's CPU for the very first view (start-up, reading the store,
@@ -209,6 +212,23 @@ async def _waits(browser, url: str) -> dict:
     return out
 
 
+async def _warm_views(browser, url: str, server_pid: int, views: int) -> dict:
+    """Server and browser CPU per view when the browser visited the app before (its static
+    files cached): each view a new tab, so a new session all the same."""
+    context = await _new_context(browser)
+    try:
+        await _open_map(browser, url, 180, context)
+        cpu0, browser0 = _cpu_s(server_pid), _browser_cpu_s(server_pid)
+        for _ in range(views):
+            await _open_map(browser, url, 180, context)
+        return {
+            "server_cpu_per_view_warm_s": (_cpu_s(server_pid) - cpu0) / views,
+            "browser_cpu_per_view_warm_s": (_browser_cpu_s(server_pid) - browser0) / views,
+        }
+    finally:
+        await context.close()
+
+
 async def _measure(
     url: str, proc: subprocess.Popen, views: int, sessions: int, waits: bool
 ) -> dict:
@@ -226,6 +246,7 @@ async def _measure(
                 await _open_map(browser, url, 180)
             out["server_cpu_per_view_s"] = (_cpu_s(proc.pid) - cpu0) / views
             out["browser_cpu_per_view_s"] = (_browser_cpu_s(proc.pid) - browser0) / views
+            out.update(await _warm_views(browser, url, proc.pid, views))
             out["views"] = views
             if waits:
                 out.update(await _waits(browser, url))

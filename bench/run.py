@@ -882,6 +882,7 @@ def print_planners(r: dict) -> None:
     runs = r.get("planners") or {}
     for size, fig in runs.items():
         keys = ("first_view_cpu_s", "server_cpu_per_view_s", "browser_cpu_per_view_s")
+        keys += ("server_cpu_per_view_warm_s", "browser_cpu_per_view_warm_s")
         keys += ("wait_1_s", "wait_4_s", "wait_8_s")
         keys += ("wait_4_over_1", "wait_8_over_1", "warm_wait_1_s", "warm_wait_4_s")
         keys += ("warm_wait_8_s", "warm_wait_4_over_1", "warm_wait_8_over_1")
