@@ -144,6 +144,16 @@ def start_app(store: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}/"
 
 
+def stop_app(proc: subprocess.Popen) -> None:
+    """End the server started by :func:`start_app` (killed if it does not stop in 15 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 # --------------------------------------------------------------------------- planners
 
 
@@ -269,11 +279,7 @@ def serve_and_measure(store: Path, *, views: int, sessions: int, waits: bool) ->
     try:
         out = asyncio.run(_measure(url, proc, views, sessions, waits))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
     return {"load_before": round(load, 2), **out}
 
 

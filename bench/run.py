@@ -63,6 +63,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
+import planners  # noqa: E402 - bench/planners.py, beside this file
+
 from geo.view import make_view  # noqa: E402 - the repository is on the path from here on
 
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -717,12 +719,7 @@ def bench_app_cold_start(timeout: float = 180.0) -> dict:
                     "app_blocked_requests": len(blocked),
                 }
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            planners.stop_app(proc)
 
 
 # --------------------------------------------------------------------------- report
@@ -867,8 +864,6 @@ PLANNER_TARGETS = (
 def bench_planners_step(bulletins: list, *, quick: bool) -> dict:
     """``bench/planners.py`` at 10,000 items (CPU, waits, RSS after 50 sessions; 20 with
     ``quick``) and at 100,000 items (CPU per view; not with ``quick``)."""
-    import planners
-
     out = {"10000": planners.bench_planners(bulletins, 10_000, sessions=20 if quick else 50)}
     if not quick:
         out["100000"] = planners.bench_planners(
