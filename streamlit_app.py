@@ -107,10 +107,11 @@ def _start_view(county_code: str) -> agg.ViewState:
 
 
 def _view_key(c: _County) -> tuple:
-    """What a view depends on: the data (store, revision, area), the township layer in use,
-    the filters, metric and base map (and the day, which the map's date line shows)."""
+    """What a view depends on: the data (store, revision, area), the area's name and township
+    layer in use, the filters, metric and base map (and the day, which the map's date line
+    shows)."""
     today = dt.date.today().isoformat()
-    return (*c.data_key, c.active.key, repr(c.filters), c.metric, c.basemap, today)
+    return (*c.data_key, c.name, c.active.key, repr(c.filters), c.metric, c.basemap, today)
 
 
 def _view(c: _County, key: tuple):
