@@ -8,6 +8,7 @@ needed.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,9 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
     gazetteer = areas.gazetteer_of(code, prefecture)
     items_df, metrics_df, sample_bulletin, data_key = common.county_data(store, store_path, code)
     towns = areas.towns(code, None if prefecture else gazetteer, active)
-    chosen, metric = filters.filters_sidebar(items_df, metrics_df, towns, sectors)
-    count_review = filters.review_toggle(placements.queue_size(items_df))
+    chosen, metric = filters.filters_sidebar(items_df, metrics_df, towns, sectors, data_key)
+    n_review = cache.data_fact("review_queue", data_key, lambda: placements.queue_size(items_df))
+    count_review = filters.review_toggle(n_review)
     basemap = filters.basemap_choice()
     st.divider()
     uploads.upload_bulletins(store, code)
@@ -108,13 +110,35 @@ def _start_view(county_code: str) -> agg.ViewState:
     return agg.ViewState(lat=now[0], lon=now[1], zoom=now[2]) if now else url_v
 
 
-def _view(c: _County):
+def _view_key(c: _County) -> tuple:
+    """What a view depends on: the data (store, revision, area), the area's name and township
+    layer in use, the filters, metric, base map and whether placements needing review count
+    (and the day, which the map's date line shows)."""
+    today = dt.date.today().isoformat()
+    return (
+        *c.data_key,
+        c.name,
+        c.active.key,
+        repr(c.filters),
+        c.metric,
+        c.basemap,
+        c.count_review,
+        today,
+    )
+
+
+def _view(c: _County, key: tuple):
     """The area's map view (every county gets one: without polygons the table, the data
-    exports and, with an outline, an outline-only map still work)."""
-    villages = None
-    if not areas.is_prefecture(c.active) and c.active.has_polygons:
-        villages = cache.village_points(c.code, c.active.key, c.gazetteer, c.active.townships)
-    return areas.view(c, villages)
+    exports and, with an outline, an outline-only map still work), shared by every session
+    with the same ``key``."""
+
+    def build():
+        villages = None
+        if not areas.is_prefecture(c.active) and c.active.has_polygons:
+            villages = cache.village_points(c.code, c.active.key, c.gazetteer, c.active.townships)
+        return areas.view(c, villages)
+
+    return cache.shared_view(key, build)
 
 
 def _sync_url(c: _County) -> None:
@@ -156,26 +180,20 @@ def main() -> None:
     sectors = cache.sector_names()
     with st.sidebar:
         c = _sidebar(store, store_path, counties, sectors)
-    view = _view(c)
+    view_key = _view_key(c)
+    view = _view(c, view_key)
     sample = c.sample_bulletin is not None
-    focus = panels.table_focus(view)  # a row picked in the table opens the map on its item
+    table = panels.shared_table(view, view_key, sectors)
+    focus = panels.table_focus(view, table)  # a row picked in the table opens the map on it
     start = _start_view(c.code)
-    map_key = (
-        *c.data_key,
-        c.active.key,
-        repr(c.filters),
-        c.metric,
-        c.basemap,
-        view.approximate,
-        c.count_review,
-    )
     # the trend, the compare map and the report span every month: all filters but the dates
     every_month = replace(c, filters=replace(c.filters, date_from=None, date_to=None))
-    months = app_support.month_options(c.items_df)
+    months = cache.data_fact("months", c.data_key, lambda: app_support.month_options(c.items_df))
     end_month = (c.filters.date_to or "")[:7] or None
     with st.container(key="geo_stage"):
         panels.header_bar(
             view,
+            view_key,
             c.items_df,
             c.metrics_df,
             sample=sample,
@@ -184,22 +202,26 @@ def main() -> None:
             report=None
             if areas.is_prefecture(c.active)
             else lambda: panels.report_buttons(
-                view, lambda: _view(every_month), months, end_month, f"{c.name}-月报"
+                view,
+                lambda: _view(every_month, _view_key(every_month)),
+                months,
+                end_month,
+                f"{c.name}-月报",
             ),
         )
-        panels.map_and_panel(view, map_key, areas.townships_of(c.active), sectors, start, focus)
+        panels.map_and_panel(view, view_key, areas.townships_of(c.active), sectors, start, focus)
     _notices(c)
     t_items, t_metrics = agg.filter_items(c.items_df, c.metrics_df, every_month.filters)
     townships = areas.townships_of(c.active)
-    panels.time_section(t_items, t_metrics, c.metric, townships, view, map_key)
-    panels.items_section(view, len(c.items_df), sectors)
+    panels.time_section(t_items, t_metrics, c.metric, townships, view, view_key)
+    panels.items_section(view, table, len(c.items_df))
     # a fixed label: the expander stays open while the queue shrinks
     with st.expander("核对定位（置信度低的事项）"):
         placements.review_queue(store, c.items_df, c.sample_bulletin, c.gazetteer)
     with st.expander("更正事项（乡镇、村、行业、重复、累计）"):
         review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
     with st.expander("检查事项切分（合并 / 拆分）"):
-        review.cut_review(store, c.items_df, c.sample_bulletin)
+        review.cut_review(store, c.items_df, c.sample_bulletin, c.data_key)
     panels.data_sources_section(areas.sources(c.active, sample))
     _sync_url(c)
 

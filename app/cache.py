@@ -4,6 +4,9 @@ samples, store frames and built maps (Streamlit caches), and the secrets it read
 from __future__ import annotations
 
 import os
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -16,6 +19,7 @@ from geo.prefecture import find_area
 from geo.sectors import sector_names as taxonomy_sector_names
 from geo.store import Store
 from geo.trends import counting_frames
+from geo.workflows import county_frames
 
 
 @st.cache_resource(show_spinner=False)
@@ -71,17 +75,59 @@ def parse_cached(digest: str, _text: str, county: str, source_name: str):
     return bulletin, *counting_frames(items_df, agg.assign_metric_keys(metrics_df))
 
 
-@st.cache_data(show_spinner="正在读取数据库…", max_entries=8)
-def store_frames(path: str, fingerprint: tuple):
+#: How long a shared entry lives unused; with ``max_entries`` it bounds what the caches hold.
+_TTL_S = 3600
+#: Builds per cache since the process started (tests read it: a second session with the same
+#: view must not build again).
+builds: Counter = Counter()
+
+
+@st.cache_resource(show_spinner="正在读取数据库…", max_entries=2, ttl=_TTL_S)
+def store_frames(path: str, revision: int):
     """Store frames with metric keys and what each repeat and figure adds (facts counted
-    once), recomputed only when the store changed."""
+    once), read once per store revision for every session.
+
+    Shared, not copied: callers treat them as read-only (pandas operations return new frames).
+    """
+    builds["store_frames"] += 1
     items_df, metrics_df = store_at(path).frames()
     return counting_frames(items_df, agg.assign_metric_keys(metrics_df))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=_TTL_S)
+def county_frames_of(path: str, revision: int, county_code: str):
+    """``(items_df, metrics_df)`` of one county (or prefecture) at a store revision."""
+    builds["county_frames"] += 1
+    items_df, metrics_df = store_frames(path, revision)
+    return county_frames(items_df, metrics_df, county_code, keep_unknown=False)
 
 
 def store_fingerprint(store) -> tuple:
     """Changes whenever the store does (any write, by any process)."""
     return (store.path, store.revision())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=_TTL_S)
+def shared_view(key: tuple, _build: Callable[[], Any]):
+    """The filtered map view of ``key`` (data, layer, filters, metric, base map), built once for
+    every session. Its lazily computed tables (aggregates, points) are then shared as well."""
+    builds["view"] += 1
+    return _build()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=_TTL_S)
+def shared_table(key: tuple, _build: Callable[[], Any]):
+    """The item table of a view (``key`` = the view's key), built once for every session."""
+    builds["table"] += 1
+    return _build()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=_TTL_S)
+def data_fact(kind: str, key: tuple, _build: Callable[[], Any]):
+    """Something derived from one county's data only (menu labels, metric catalogue, slider
+    bounds, date span): ``kind`` names it, ``key`` is the data's key."""
+    builds[kind] += 1
+    return _build()
 
 
 def _secret(name: str) -> str | None:
@@ -108,7 +154,7 @@ def tianditu_key() -> str | None:
     return _secret("tianditu_key") or os.environ.get("TIANDITU_KEY") or None
 
 
-@st.cache_resource(show_spinner="正在绘制地图…", max_entries=8)
+@st.cache_resource(show_spinner="正在绘制地图…", max_entries=8, ttl=_TTL_S)
 def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, explanation=()):
     """The folium map of a view, built and rendered once per ``key`` (data + filters + view).
 
@@ -118,6 +164,7 @@ def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, expla
     the map it draws, so callers get a deep copy; the big GeoJSON payloads are strings, which
     the copy shares, so copying costs milliseconds.
     """
+    builds["map"] += 1
     m = webmap.build_map(
         _view,
         assets="static",

@@ -9,7 +9,6 @@ from app import cache
 from geo import aggregate as agg
 from geo import app_support
 from geo.errors import GeoInputError, one_line
-from geo.workflows import county_frames
 
 
 def err_line(err: BaseException) -> str:
@@ -72,15 +71,16 @@ def add_county() -> None:
 def county_data(store, store_path: str, county_code: str):
     """(items_df, metrics_df, sample_bulletin, data_key) for the county (or the prefecture of
     a 4-digit code): the store, else the sample. ``data_key`` changes whenever the data does
-    (it keys the map cache)."""
-    fingerprint = cache.store_fingerprint(store)
-    items_df, metrics_df = cache.store_frames(store_path, fingerprint)
-    mine, their_metrics = county_frames(items_df, metrics_df, county_code, keep_unknown=False)
+    (it keys the caches shared by all sessions)."""
+    revision = store.revision()
+    # shared by every session and read-only: nothing here is changed in place
+    mine, their_metrics = cache.county_frames_of(store_path, revision, county_code)
     if len(mine):
-        key = ("store", store_path, fingerprint, county_code)
+        key = ("store", store_path, revision, county_code)
         return mine, their_metrics, None, key
     if not app_support.SAMPLE_COUNTY_CODE.startswith(county_code):
-        return items_df.iloc[0:0], metrics_df.iloc[0:0], None, ("empty", county_code)
+        key = ("empty", store_path, revision, county_code)
+        return mine, their_metrics, None, key
     text = app_support.sample_text()
     digest = app_support.content_hash(text)
     # the sample is a 息县 bulletin, also in its prefecture's view

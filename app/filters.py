@@ -14,17 +14,22 @@ from geo.trends import period_label_zh
 from geo.webmap import BASEMAPS
 
 
-def filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[str, str]):
-    """Filter widgets; returns (Filters, metric_key)."""
+def filters_sidebar(
+    items_df, metrics_df, towns: dict[str, str], sectors: dict[str, str], data_key: tuple
+):
+    """Filter widgets; returns (Filters, metric_key).
+
+    What the widgets offer (metrics, bulletins, ranges) is worked out once per ``data_key``
+    for every session (:func:`app.cache.data_fact`)."""
     url_f: agg.Filters = st.session_state.get("_url_filters") or agg.Filters()
     st.header("筛选")
     chosen_sectors = _multi("f_sectors", "行业", sectors, url_f.sectors, "全部行业")
-    metric = _metric_choice(items_df, metrics_df, url_f)
-    metric_min, metric_max = _metric_range(metrics_df, metric, url_f)
+    metric = _metric_choice(items_df, metrics_df, url_f, data_key)
+    metric_min, metric_max = _metric_range(metrics_df, metric, url_f, data_key)
     chosen_towns = _multi("f_towns", "乡镇", towns, url_f.townships, "全部乡镇")
-    b_labels = app_support.bulletin_labels(items_df)
+    b_labels = bulletin_labels(items_df, data_key)
     chosen_bulletins = _multi("f_bulletins", "简报", b_labels, url_f.bulletins, "全部简报")
-    date_from, date_to = _period_range(items_df, url_f)
+    date_from, date_to = _period_range(items_df, url_f, data_key)
     common.seed("f_text", url_f.text)
     text = st.text_input("搜索（标题、正文、单位）", key="f_text")
     filters = agg.Filters(
@@ -41,6 +46,13 @@ def filters_sidebar(items_df, metrics_df, towns: dict[str, str], sectors: dict[s
     return filters, metric
 
 
+def bulletin_labels(items_df, data_key: tuple) -> dict[str, str]:
+    """``bulletin_id -> menu label`` of the data, shared by every session."""
+    return cache.data_fact(
+        "bulletin_labels", data_key, lambda: app_support.bulletin_labels(items_df)
+    )
+
+
 def _multi(key: str, label: str, options: dict[str, str], from_url, placeholder: str) -> list:
     """A multiselect over ``options`` (key -> shown name), first seeded from the URL."""
     common.seed(key, [o for o in from_url if o in options])
@@ -53,10 +65,14 @@ def _multi(key: str, label: str, options: dict[str, str], from_url, placeholder:
     )
 
 
-def _metric_choice(items_df, metrics_df, url_f: agg.Filters) -> str:
+def _metric_choice(items_df, metrics_df, url_f: agg.Filters, data_key: tuple) -> str:
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
-    catalog = agg.metric_catalog(metrics_df, items_df)
-    labels = {r.key: f"{agg.metric_label(r.key)} · {int(r.n)}" for r in catalog.itertuples()}
+
+    def build() -> dict[str, str]:
+        catalog = agg.metric_catalog(metrics_df, items_df)
+        return {r.key: f"{agg.metric_label(r.key)} · {int(r.n)}" for r in catalog.itertuples()}
+
+    labels = cache.data_fact("metric_labels", data_key, build)
     metric_key = url_f.metric_key or url_v.metric
     common.seed("f_metric", metric_key, metric_key in labels)
     return st.selectbox(
@@ -64,9 +80,11 @@ def _metric_choice(items_df, metrics_df, url_f: agg.Filters) -> str:
     )
 
 
-def _metric_range(metrics_df, metric: str, url_f: agg.Filters) -> tuple:
+def _metric_range(metrics_df, metric: str, url_f: agg.Filters, data_key: tuple) -> tuple:
     """The chosen metric's range slider; ``(min, max)`` in base units, None = open."""
-    lo_hi = app_support.metric_bounds(metrics_df, metric)
+    lo_hi = cache.data_fact(
+        "metric_bounds", (*data_key, metric), lambda: app_support.metric_bounds(metrics_df, metric)
+    )
     # whole 万元/亿元 for money, whole units otherwise; filters get base units back
     scale = app_support.metric_slider(metric, *lo_hi) if lo_hi is not None else None
     if scale is None:
@@ -91,12 +109,12 @@ def _metric_range(metrics_df, metric: str, url_f: agg.Filters) -> tuple:
     return scale.to_range(low, high, *exact)
 
 
-def _period_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:
+def _period_range(items_df, url_f: agg.Filters, data_key: tuple) -> tuple[str | None, str | None]:
     """The period slider in month steps (bulletins of two months or more), else the day
     picker; a shared link's exact days are kept while the slider shows their months."""
-    months = app_support.month_options(items_df)
+    months = cache.data_fact("months", data_key, lambda: app_support.month_options(items_df))
     if len(months) < 2:
-        return _date_range(items_df, url_f)
+        return _date_range(items_df, url_f, data_key)
     key = f"f_period_{months[0]}_{months[-1]}"
     # the start value (a shared link's months, fixed for the session) also makes the slider a
     # range: it is given every run, never through the session state
@@ -113,12 +131,20 @@ def _period_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]
     return app_support.period_filter(months, start, end, exact)
 
 
-def _date_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:
-    """The bulletin-date range picker (only when the bulletins span several days)."""
+def _date_span(items_df) -> tuple[dt.date, dt.date] | None:
+    """First and last bulletin date, None unless the bulletins span several days."""
     dates = pd.to_datetime(items_df["bulletin_date"], errors="coerce").dropna()
     if dates.empty or not dates.min() < dates.max():
+        return None
+    return dates.min().date(), dates.max().date()
+
+
+def _date_range(items_df, url_f: agg.Filters, data_key: tuple) -> tuple[str | None, str | None]:
+    """The bulletin-date range picker (only when the bulletins span several days)."""
+    span = cache.data_fact("date_span", data_key, lambda: _date_span(items_df))
+    if span is None:
         return None, None
-    dmin, dmax = dates.min().date(), dates.max().date()
+    dmin, dmax = span
     dkey = f"f_dates_{dmin}_{dmax}"
     if url_f.date_from or url_f.date_to:
         start = dt.date.fromisoformat(url_f.date_from) if url_f.date_from else dmin

@@ -5,6 +5,7 @@ table (a row jumps to its place on the map) and the data sources."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +16,10 @@ from geo import aggregate as agg
 from geo import app_support, charts, display, figures, trends
 from geo.webmap import display_to_wgs84
 
+#: Rows the item table sends to a planner's browser at most (the first ones in its order):
+#: every row of a 100,000-item store would be ~20 MB per planner; filters and the CSV export
+#: reach the others.
+TABLE_ROWS_MAX = 20_000
 _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
 _FOCUS_ZOOM = 12  # zoom of a jump from the table to an item: the item and its township
 #: What the approximate-boundary badge on the app's map opens: the general explanation, with
@@ -27,19 +32,34 @@ APP_EXPLANATION = (
 SAMPLE_NOTE = "示例数据：内置的息县工作简报。上传简报后显示数据库中的简报。"
 
 
-def header_bar(view, county_items, county_metrics, *, sample: bool, stem: str, report=None) -> None:
+def header_bar(
+    view,
+    view_key: tuple,
+    county_items,
+    county_metrics,
+    *,
+    sample: bool,
+    stem: str,
+    report=None,
+) -> None:
     """One compact line over the map: county · metric · period · count, the key figures of
     the current filter, and the downloads one tap away (``report()``, when given, draws the
     monthly report's buttons among them)."""
+
+    def build():
+        line = figures.header_line(view, len(county_items))
+        return line, figures.key_figures(view, county_items, county_metrics)
+
+    line, key_figures = cache.data_fact("header", view_key, build)
     with st.container(key="geo_head", horizontal=True, vertical_alignment="center"):
-        line = app_support.md_escape(figures.header_line(view, len(county_items)))
+        line = app_support.md_escape(line)
         name, _, rest = line.partition(" · ")
         badge = " :orange-badge[示例数据]" if sample else ""
         st.markdown(
             f"**{name}** · {rest}{badge}", width="content", help=SAMPLE_NOTE if sample else None
         )
         with st.container(key="geo_kpis", horizontal=True, width="content"):
-            for fig in figures.key_figures(view, county_items, county_metrics):
+            for fig in key_figures:
                 st.metric(fig.label, fig.value, help=fig.help, width="content")
         with st.popover("导出", icon=":material/download:", key="geo_exports"):
             st.caption("导出当前视图（筛选、指标与底图同地图）")
@@ -168,12 +188,53 @@ def map_and_panel(view, map_key, townships, sectors, start, focus=None) -> None:
                 _township_panel(view, code, names.get(code, ""), sectors)
 
 
-def table_focus(view) -> str | None:
+@dataclass(frozen=True)
+class ItemTable:
+    """The item table of a view, shared by every session showing the view (read-only).
+
+    Attributes
+    ----------
+    frame : DataFrame
+        :func:`geo.app_support.planner_table` (empty without items).
+    ids : tuple of str
+        Item id of each row.
+    key : str
+        The table widget's key: a new table (other filters or metric) is a new widget, so no
+        stale row stays picked.
+    metric : str or None
+        The metric column shown (None for 事项数).
+    n_rows : int
+        Rows of the whole table (``frame`` holds at most :data:`TABLE_ROWS_MAX`).
+    """
+
+    frame: pd.DataFrame
+    ids: tuple[str, ...]
+    key: str
+    metric: str | None
+    n_rows: int = 0
+
+
+def shared_table(view, view_key: tuple, sectors: dict[str, str]) -> ItemTable:
+    """The view's :class:`ItemTable`, built once for every session with the same view."""
+
+    def build() -> ItemTable:
+        metric = None if view.metric_key == "items" else view.metric_key
+        if view.items_df.empty:
+            return ItemTable(pd.DataFrame(), (), "items_table_empty", metric)
+        whole = app_support.planner_table(view.items_df, view.metrics_df, sectors, metric)
+        frame = whole.head(TABLE_ROWS_MAX)
+        ids = tuple(frame["编号"].tolist())
+        key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
+        return ItemTable(frame, ids, key, metric, len(whole))
+
+    return cache.shared_table(view_key, build)
+
+
+def table_focus(view, table: ItemTable) -> str | None:
     """The item the planner picked in the table (``item_id``), read before the map is drawn so
     the map opens on it; a newly picked item moves the map there."""
-    table_key = st.session_state.get("_table_key")
-    picked = (st.session_state.get(table_key) or {}).get("selection", {}).get("rows", [])
-    ids = st.session_state.get("_table_ids", [])
+    picked = (st.session_state.get(table.key) or {}).get("selection", {}).get("rows", [])
+    ids = table.ids
     item = ids[picked[0]] if picked and picked[0] < len(ids) else None
     if item is None:
         st.session_state.pop("_focus_item", None)
@@ -190,38 +251,38 @@ def table_focus(view) -> str | None:
     return item
 
 
-def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
+def items_section(view, table: ItemTable, n_total: int) -> None:
     """The item table: the chosen metric as a sortable column, empty columns left out; picking
     a row shows the item on the map."""
     st.subheader(f"事项（{len(view.items_df)} / {n_total}）")
     if view.items_df.empty:
         st.caption("没有符合当前筛选的事项。" if n_total else "该县还没有事项：请在侧栏上传简报。")
         return
-    metric = None if view.metric_key == "items" else view.metric_key
-    table = app_support.planner_table(view.items_df, view.metrics_df, sectors, metric)
-    ids = table["编号"].tolist()
-    # a new table (other filters or metric) is a new widget: no stale row stays picked
-    table_key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
-    st.session_state["_table_ids"], st.session_state["_table_key"] = ids, table_key
+    metric = table.metric
     hint = "点选一行，地图即定位到该事项；" if view.can_draw_map else ""
     hint += "点列标题排序。"
     if metric:
         hint += f"默认按{agg.metric_name(metric)}从大到小排列。"
+    if table.n_rows > len(table.frame):
+        hint += (
+            f"表中列出前 {len(table.frame):,} 条（共 {table.n_rows:,} 条）：请用筛选缩小范围，"
+            "全部事项可从“导出”下载 CSV。"
+        )
     st.caption(hint)
     config = {
         "已更正": st.column_config.CheckboxColumn("已更正"),
         "累计": st.column_config.CheckboxColumn("累计", help="累计数：按最新值计，不相加"),
         "重复": st.column_config.TextColumn("重复", help="重复报道：只按首次报道计一次"),
     }
-    numeric = [c for c in table.columns if c not in app_support.TABLE_COLUMNS]
+    numeric = [c for c in table.frame.columns if c not in app_support.TABLE_COLUMNS]
     for col in numeric:
         config[col] = st.column_config.NumberColumn(col, format="%.6g")
     st.dataframe(
-        table,
+        table.frame,
         hide_index=True,
         width="stretch",
         column_config=config,
-        key=table_key,
+        key=table.key,
         on_select="rerun",
         selection_mode="single-row",
         placeholder="—",  # an item without the chosen metric

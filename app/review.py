@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import common
+from app import common, filters
 from geo import aggregate as agg
 from geo import app_support, display, recut
 from geo.errors import GeoInputError
@@ -18,6 +18,8 @@ _NO_PLACE = "__none__"
 _KEEP = "__keep__"
 _NEW_FACT = "__new__"
 _CUMULATIVE = {_KEEP: "不修改", "1": "是累计数（按最新值计，不相加）", "0": "不是累计数（相加）"}
+#: Items listed in the correction menu at once (the search box finds the others).
+_MENU_ITEMS = 200
 
 
 def _first_report_options(items_df, row, labels: dict[str, str]) -> dict[str, str]:
@@ -48,6 +50,30 @@ def item_gazetteer(gazetteer_of, county_code):
         return None
 
 
+def _review_menu(items_df: pd.DataFrame) -> dict[str, str]:
+    """``item_id -> label`` of the correction menu: the items matching the search box, at
+    most :data:`_MENU_ITEMS` of them (labelling every item of a large store would cost every
+    planner's page), and the item already chosen."""
+    query = st.text_input(
+        "查找事项", key="rv_find", placeholder="标题、正文或编号中的字词，例如 招聘会"
+    ).strip()
+    found = items_df
+    if query:
+        hit = items_df["item_id"].astype(str).str.contains(query, regex=False)
+        for col in ("headline", "body"):
+            hit |= items_df[col].fillna("").astype(str).str.contains(query, regex=False)
+        found = items_df[hit.to_numpy()]
+    if len(found) > _MENU_ITEMS:
+        st.caption(f"共 {len(found)} 条符合，菜单列出前 {_MENU_ITEMS} 条：输入字词可缩小范围。")
+    elif query and found.empty:
+        st.caption("没有符合的事项。")
+    shown = found.head(_MENU_ITEMS)
+    chosen = st.session_state.get("rv_item")
+    if chosen is not None and chosen not in set(shown["item_id"]):
+        shown = pd.concat([items_df[items_df["item_id"] == chosen], shown])
+    return app_support.review_labels(shown)
+
+
 def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]) -> None:
     """Correct an item's place, sector or counting (kept in the store like every correction).
 
@@ -56,8 +82,17 @@ def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str])
     if items_df.empty:
         st.caption("没有可更正的事项。")
         return
-    labels = app_support.review_labels(items_df)
-    iid = st.selectbox("事项", list(labels), format_func=labels.get, key="rv_item")
+    labels = _review_menu(items_df)
+    iid = st.selectbox(
+        "事项",
+        list(labels),
+        format_func=labels.get,
+        index=None,
+        placeholder="选择要更正的事项",
+        key="rv_item",
+    )
+    if iid is None:
+        return
     row = items_df[items_df["item_id"] == iid].iloc[0]
     if callable(gazetteer):  # a prefecture: the item's own county
         gazetteer = item_gazetteer(gazetteer, row["county_code"])
@@ -117,14 +152,26 @@ def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str])
         st.success(app_support.md_escape(st.session_state.pop("_review_msg")))
 
 
-def cut_review(store, items_df, sample_bulletin) -> None:
+def cut_review(store, items_df, sample_bulletin, data_key: tuple) -> None:
     """Check how a bulletin was cut into items: its layout and warnings, and the reviewer's
-    merge/split fixes (kept in the store, applied again on re-ingest, undoable)."""
-    labels = app_support.bulletin_labels(items_df) if not items_df.empty else {}
+    merge/split fixes (kept in the store, applied again on re-ingest, undoable).
+
+    A bulletin is read from the store only once the reviewer picks it (the only one is
+    picked at once)."""
+    labels = filters.bulletin_labels(items_df, data_key) if not items_df.empty else {}
     if not labels:
         st.caption("没有可检查的简报。")
         return
-    bid = st.selectbox("简报", list(labels), format_func=labels.get, key="cut_bulletin")
+    bid = st.selectbox(
+        "简报",
+        list(labels),
+        format_func=labels.get,
+        index=0 if len(labels) == 1 else None,
+        placeholder=f"选择要检查的简报（共 {len(labels)} 份）",
+        key="cut_bulletin",
+    )
+    if bid is None:
+        return
     bulletin = _bulletin(store, bid, sample_bulletin)
     if bulletin is None:
         return

@@ -2,7 +2,10 @@
 
 Used by ``bench/run.py`` (step ``planners``); runnable alone::
 
-    python bench/planners.py --items 10000 [--items 100000] [--sessions 50]
+    python bench/planners.py --items 10000 [--items 100000] [--sessions 50] [--store FILE]
+
+``python bench/run.py --planners`` runs this step alone (10,000 items in full, 100,000 items for
+the CPU per view) and merges the figures into ``bench/results.json``.
 
 A store of N items (the benchmark corpus, repeated with distinct texts) is served by one
 ``streamlit run`` process; headless Debian chromium (Playwright, every request outside
@@ -11,9 +14,20 @@ localhost blocked) opens the map as planners do, each in a new browser context (
 * ``server_cpu_per_view_s`` — the server's CPU time (user + system, from /proc) spent per map
   view, over views opened one after another after a warm-up view;
 * ``wait_1_s``, ``wait_4_s``, ``wait_8_s`` — seconds until every one of k planners opening the
-  map at the same moment sees it (the slowest of the k), and their ratios to one planner;
+  map at the same moment sees it (the slowest of the k), and their ratios to one planner, each
+  planner in a new browser (empty HTTP cache); ``warm_wait_…`` the same with browsers that
+  visited the app before (its static files cached, as on a planner's second day);
 * ``rss_after_sessions_mb`` — the server's resident memory after opening and closing
-  ``--sessions`` sessions (and the RSS before them).
+  ``--sessions`` sessions (and the RSS before them);
+* ``server_cpu_per_view_warm_s``, ``browser_cpu_per_view_warm_s`` — the same per view with a
+  browser that visited the app before (Streamlit's scripts from its HTTP cache, as on a
+  planner's second visit), each view still a new session;
+* ``browser_cpu_per_view_s`` — the CPU the planner's browser (chromium, on the same machine)
+  spends per view, over the same views: what bounds the waits of k planners on 2 cores;
+* ``first_view_cpu_s`` — the server's CPU for the very first view (start-up, reading the store,
+  building the shared caches), which every later planner with the same view is spared;
+* ``load_before`` — the machine's 1-minute load average when the step started (the machine is
+  shared: figures taken under load are slower, ratios less so).
 """
 
 from __future__ import annotations
@@ -85,6 +99,32 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime + stime
 
 
+def _browser_cpu_s(server_pid: int) -> float:
+    """CPU time (user + system, with reaped children's) of this process's descendants but the
+    server: Playwright's driver and chromium with its renderers (the planners' browsers run
+    on the same machine and take their share of its cores)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        if pid == server_pid:
+            continue
+        todo += children.get(pid, [])
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    return total / _TICKS
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -104,17 +144,35 @@ def start_app(store: Path) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}/"
 
 
+def stop_app(proc: subprocess.Popen) -> None:
+    """End the server started by :func:`start_app` (killed if it does not stop in 15 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 # --------------------------------------------------------------------------- planners
 
 
-async def _open_map(browser, url: str, timeout_s: float) -> float:
-    """Seconds until the map shows its township polygons in a new session."""
+async def _new_context(browser):
     context = await browser.new_context(viewport={"width": 1366, "height": 768})
 
     async def route(r):
         await (r.continue_() if is_local_url(r.request.url) else r.abort())
 
     await context.route("**/*", route)
+    return context
+
+
+async def _open_map(browser, url: str, timeout_s: float, context=None) -> float:
+    """Seconds until the map shows its township polygons in a new session: in a new browser
+    (empty HTTP cache), or as a new tab of ``context`` (a browser that has the app's static
+    files cached, as a planner's browser has after the first visit)."""
+    own = context is None
+    context = await _new_context(browser) if own else context
     page = await context.new_page()
     t = time.perf_counter()
     try:
@@ -122,7 +180,7 @@ async def _open_map(browser, url: str, timeout_s: float) -> float:
         await page.wait_for_function(_MAP_READY, timeout=timeout_s * 1000, polling=100)
         return time.perf_counter() - t
     finally:
-        await context.close()
+        await (context.close() if own else page.close())
 
 
 async def _wait_ready(browser, url: str, proc: subprocess.Popen, timeout_s: float) -> None:
@@ -139,7 +197,51 @@ async def _wait_ready(browser, url: str, proc: subprocess.Popen, timeout_s: floa
             await asyncio.sleep(1)
 
 
-async def _measure(url: str, proc: subprocess.Popen, views: int, sessions: int) -> dict:
+async def _waits(browser, url: str) -> dict:
+    """Time to the map for 1, 4 and 8 planners opening it at the same moment (the slowest):
+    each in a new browser (``wait_k_s``: the app's 23 MB of scripts fetched and compiled by
+    every one of them), and each in a browser that visited the app before (``warm_wait_k_s``:
+    static files from its HTTP cache, a new session all the same)."""
+    out = {}
+    for k in (1, 4, 8):
+        waits = await asyncio.gather(*(_open_map(browser, url, 300) for _ in range(k)))
+        out[f"wait_{k}_s"] = max(waits)
+    for k in (1, 4, 8):
+        contexts = [await _new_context(browser) for _ in range(k)]
+        try:
+            for c in contexts:  # yesterday's visit
+                await _open_map(browser, url, 300, c)
+            waits = await asyncio.gather(*(_open_map(browser, url, 300, c) for c in contexts))
+        finally:
+            for c in contexts:
+                await c.close()
+        out[f"warm_wait_{k}_s"] = max(waits)
+    for prefix in ("", "warm_"):
+        for k in (4, 8):
+            out[f"{prefix}wait_{k}_over_1"] = out[f"{prefix}wait_{k}_s"] / out[f"{prefix}wait_1_s"]
+    return out
+
+
+async def _warm_views(browser, url: str, server_pid: int, views: int) -> dict:
+    """Server and browser CPU per view when the browser visited the app before (its static
+    files cached): each view a new tab, so a new session all the same."""
+    context = await _new_context(browser)
+    try:
+        await _open_map(browser, url, 180, context)
+        cpu0, browser0 = _cpu_s(server_pid), _browser_cpu_s(server_pid)
+        for _ in range(views):
+            await _open_map(browser, url, 180, context)
+        return {
+            "server_cpu_per_view_warm_s": (_cpu_s(server_pid) - cpu0) / views,
+            "browser_cpu_per_view_warm_s": (_browser_cpu_s(server_pid) - browser0) / views,
+        }
+    finally:
+        await context.close()
+
+
+async def _measure(
+    url: str, proc: subprocess.Popen, views: int, sessions: int, waits: bool
+) -> dict:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -147,43 +249,51 @@ async def _measure(url: str, proc: subprocess.Popen, views: int, sessions: int) 
             executable_path=chromium_path(), headless=True, args=list(CHROMIUM_ARGS)
         )
         try:
-            await _wait_ready(browser, url, proc, 240)  # also the warm-up view
-            cpu0 = _cpu_s(proc.pid)
+            await _wait_ready(browser, url, proc, 600)  # also the warm-up view
+            out = {"first_view_cpu_s": _cpu_s(proc.pid)}
+            cpu0, browser0 = _cpu_s(proc.pid), _browser_cpu_s(proc.pid)
             for _ in range(views):
                 await _open_map(browser, url, 180)
-            out = {"server_cpu_per_view_s": (_cpu_s(proc.pid) - cpu0) / views}
-            for k in (1, 4, 8):
-                waits = await asyncio.gather(*(_open_map(browser, url, 300) for _ in range(k)))
-                out[f"wait_{k}_s"] = max(waits)
-            out["wait_4_over_1"] = out["wait_4_s"] / out["wait_1_s"]
-            out["wait_8_over_1"] = out["wait_8_s"] / out["wait_1_s"]
-            out["rss_before_sessions_mb"] = _rss_mb(proc.pid)
-            for _ in range(sessions):
-                await _open_map(browser, url, 180)
-            await asyncio.sleep(2)
-            out["rss_after_sessions_mb"] = _rss_mb(proc.pid)
-            out["sessions"] = sessions
+            out["server_cpu_per_view_s"] = (_cpu_s(proc.pid) - cpu0) / views
+            out["browser_cpu_per_view_s"] = (_browser_cpu_s(proc.pid) - browser0) / views
+            out.update(await _warm_views(browser, url, proc.pid, views))
+            out["views"] = views
+            if waits:
+                out.update(await _waits(browser, url))
+            if sessions:
+                out["rss_before_sessions_mb"] = _rss_mb(proc.pid)
+                for _ in range(sessions):
+                    await _open_map(browser, url, 180)
+                await asyncio.sleep(2)
+                out["rss_after_sessions_mb"] = _rss_mb(proc.pid)
+                out["sessions"] = sessions
         finally:
             await browser.close()
     return out
 
 
-def bench_planners(bulletins: list, n_items: int, *, views: int = 5, sessions: int = 50) -> dict:
-    """The figures above for a store of ``n_items`` items."""
+def serve_and_measure(store: Path, *, views: int, sessions: int, waits: bool) -> dict:
+    """Start the app on ``store`` and take the figures above."""
+    load = os.getloadavg()[0]
+    proc, url = start_app(store)
+    try:
+        out = asyncio.run(_measure(url, proc, views, sessions, waits))
+    finally:
+        stop_app(proc)
+    return {"load_before": round(load, 2), **out}
+
+
+def bench_planners(
+    bulletins: list, n_items: int, *, views: int = 5, sessions: int = 50, waits: bool = True
+) -> dict:
+    """The figures above for a store of ``n_items`` items (``sessions=0``: no RSS run,
+    ``waits=False``: no concurrent planners)."""
     if chromium_path() is None:
         raise FileNotFoundError("no system chromium")
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "planners.sqlite"
         stored = build_store(store, bulletins, n_items)
-        proc, url = start_app(store)
-        try:
-            out = asyncio.run(_measure(url, proc, views, sessions))
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        out = serve_and_measure(store, views=views, sessions=sessions, waits=waits)
     return {"items": stored, **out}
 
 
@@ -192,7 +302,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, action="append", help="stored items (repeatable)")
     ap.add_argument("--sessions", type=int, default=50)
     ap.add_argument("--views", type=int, default=5)
+    ap.add_argument("--no-waits", action="store_true", help="skip the 1/4/8 planners")
+    ap.add_argument("--store", type=Path, help="measure this existing SQLite store instead")
     args = ap.parse_args(argv)
+    if args.store:
+        out = serve_and_measure(
+            args.store, views=args.views, sessions=args.sessions, waits=not args.no_waits
+        )
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
     sys.path.insert(0, str(REPO / "bench"))
     import run  # the benchmark corpus
 
@@ -200,7 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     gaz = __import__("geo.gazetteer", fromlist=["x"]).load_gazetteer(run.COUNTY_CODE)
     _, bulletins = run.bench_pipeline(texts, gaz, 1)
     for n in args.items or [10_000]:
-        r = bench_planners(bulletins, n, views=args.views, sessions=args.sessions)
+        r = bench_planners(
+            bulletins, n, views=args.views, sessions=args.sessions, waits=not args.no_waits
+        )
         print(json.dumps(r, ensure_ascii=False))
     return 0
 

@@ -22,6 +22,10 @@ Measures, in one process so ratios compare like with like:
   (10,000 with ``--quick``) into a SQLite file and into PostGIS (a throwaway cluster on
   localhost with durable settings, ``tools/pg_cluster.py``): items/s for ``--jobs 1`` and
   ``--jobs 2`` and the speedup of 2 over 1;
+* many planners on one app server (``bench/planners.py``, issue 14): the server's CPU per map view
+  at 10,000 and 100,000 stored items, the time to the map for 1, 4 and 8 planners opening it at
+  once (Debian chromium, headless) and the server's RSS after 50 sessions opened and closed, at
+  10,000 items (``--planners`` runs this step alone and merges it into ``--out``);
 * the prefecture map: 信阳市's 10 counties with every county's ~227 townships (Voronoi cells of
   each open county outline stand in for township polygons, saved in a store as uploads) and
   5,000 items spread over them: view + ``build_map`` + HTML render time and page size.
@@ -58,6 +62,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
+
+import planners  # noqa: E402 - bench/planners.py, beside this file
 
 from geo.view import make_view  # noqa: E402 - the repository is on the path from here on
 
@@ -824,12 +830,7 @@ def bench_app_cold_start(timeout: float = 180.0) -> dict:
                     "app_blocked_requests": len(blocked),
                 }
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            planners.stop_app(proc)
 
 
 # --------------------------------------------------------------------------- report
@@ -988,6 +989,68 @@ def _time_rows(r: dict) -> list[tuple[str, str]]:
     ]
 
 
+#: Targets of issue 14 (one run on a 2-core machine): (figure, store size, limit, lower is better)
+PLANNER_TARGETS = (
+    ("server_cpu_per_view_s", "10000", 0.3),
+    ("server_cpu_per_view_s", "100000", 1.0),
+    ("wait_4_over_1", "10000", 2.0),
+    ("wait_8_over_1", "10000", 3.0),
+    ("warm_wait_4_over_1", "10000", 2.0),
+    ("warm_wait_8_over_1", "10000", 3.0),
+    ("rss_after_sessions_mb", "10000", 600.0),
+)
+
+
+def bench_planners_step(bulletins: list, *, quick: bool) -> dict:
+    """``bench/planners.py`` at 10,000 items (CPU, waits, RSS after 50 sessions; 20 with
+    ``quick``) and at 100,000 items (CPU per view; not with ``quick``)."""
+    out = {"10000": planners.bench_planners(bulletins, 10_000, sessions=20 if quick else 50)}
+    if not quick:
+        out["100000"] = planners.bench_planners(
+            bulletins, 100_000, views=3, sessions=0, waits=False
+        )
+    return {"planners": out}
+
+
+def print_planners(r: dict) -> None:
+    """The planners' figures against the targets of issue 14."""
+    runs = r.get("planners") or {}
+    for size, fig in runs.items():
+        keys = ("first_view_cpu_s", "server_cpu_per_view_s", "browser_cpu_per_view_s")
+        keys += ("server_cpu_per_view_warm_s", "browser_cpu_per_view_warm_s")
+        keys += ("wait_1_s", "wait_4_s", "wait_8_s")
+        keys += ("wait_4_over_1", "wait_8_over_1", "warm_wait_1_s", "warm_wait_4_s")
+        keys += ("warm_wait_8_s", "warm_wait_4_over_1", "warm_wait_8_over_1")
+        keys += ("rss_before_sessions_mb",)
+        keys += ("rss_after_sessions_mb", "sessions", "load_before")
+        shown = ", ".join(f"{k} {_fmt(fig[k])}" for k in keys if k in fig)
+        print(f"planners at {size} items: {shown}")
+    for key, size, limit in PLANNER_TARGETS:
+        value = (runs.get(size) or {}).get(key)
+        verdict = "—" if value is None else ("met" if value <= limit else "NOT met")
+        print(f"  target {key} at {size} items <= {limit:g}: {_fmt(value)} {verdict}")
+
+
+def _planners_only(args) -> int:
+    """``--planners``: the corpus, one pipeline pass and the planners step, merged into the
+    results file (the other figures in it are kept)."""
+    texts, _ = build_corpus(args.items)
+    gaz = __import__("geo.gazetteer", fromlist=["x"]).load_gazetteer(COUNTY_CODE)
+    _, bulletins = bench_pipeline(texts, gaz, 1)
+    results = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
+    results.setdefault("skipped", {}).pop("planners", None)
+    out = _step(results, "planners", lambda: bench_planners_step(bulletins, quick=args.quick))
+    if out:
+        results.update(out)
+        results["planners_date"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        results["planners_machine"] = machine()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print_planners(results)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def _shared_store_steps(
     results: dict, corpus: dict | None, bulletins: list, *, quick: bool
 ) -> None:
@@ -1010,8 +1073,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="jionlp on a subset, fewer repeats")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--items", type=int, default=TARGET_ITEMS, help="corpus size (>= 10000)")
-    ap.add_argument("--no-app", action="store_true", help="skip the app cold start")
+    ap.add_argument("--no-app", action="store_true", help="skip the app cold start and planners")
+    ap.add_argument(
+        "--planners",
+        action="store_true",
+        help="only the many-planners step (issue 14), merged into --out",
+    )
     args = ap.parse_args(argv)
+    if args.planners:
+        return _planners_only(args)
     started = time.perf_counter()
     results: dict = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -1088,11 +1158,18 @@ def main(argv: list[str] | None = None) -> int:
     _shared_store_steps(results, corpus, bulletins, quick=args.quick)
     if args.no_app:
         results["skipped"]["app_cold_start"] = "--no-app"
+        results["skipped"]["planners"] = "--no-app"
     else:
         limit = 90.0 if args.quick else 180.0
         app = _step(results, "app_cold_start", lambda: bench_app_cold_start(limit))
         if app:
             results.update(app)
+        if bulletins:
+            pl = _step(
+                results, "planners", lambda: bench_planners_step(bulletins, quick=args.quick)
+            )
+            if pl:
+                results.update(pl)
     # ru_maxrss is KiB on Linux; it covers the whole run (corpus, pandas, jionlp's dictionaries)
     results.setdefault("memory", {})["ru_maxrss_mb"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -1101,6 +1178,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print_table(results)
+    print_planners(results)
     print(f"wrote {args.out}")
     return 0
 

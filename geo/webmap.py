@@ -64,6 +64,10 @@ __all__ = [
 
 BASEMAPS_PATH = Path(__file__).resolve().parents[1] / "data" / "config" / "basemaps.json"
 _CLUSTER_FROM = 40  # cluster item markers from this many on
+#: More items than this are drawn as one marker per place (their count and sectors) instead of
+#: one per item: items sit on a few hundred township and village points, so 100,000 markers
+#: would only pile up, and every planner's browser would be sent all of them.
+ITEM_MARKERS_MAX = 20_000
 _SIMPLIFY = 1e-4  # degrees (~10 m): invisible at county scale, halves the payload
 _GRID = 1e-5  # coordinate rounding
 _DIGITS = 5  # decimals of point coordinates (= _GRID)
@@ -744,14 +748,7 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
     n = len(points)
     table: dict[str, int] = {"": 0}
     add = table.setdefault  # add(text, len(table)): index of text, added when new
-
-    # Items share a handful of spots (township points, village points, the seat).
-    xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
-    spots, where = np.unique(xy, axis=0, return_inverse=True)
-    spot_gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(spots[:, 0], spots[:, 1]), crs=4326)
-    spot_gdf = shift(spot_gdf)
-    lat = np.round(spot_gdf.geometry.y.to_numpy(), _DIGITS).tolist()
-    lon = np.round(spot_gdf.geometry.x.to_numpy(), _DIGITS).tolist()
+    latlon, where = _spots(points, shift)
 
     needed = ("item_id", "headline", "body", "unit", "township", "village", "scope", "sector")
     needed += ("bulletin_title", "bulletin_issue", "bulletin_date")
@@ -801,12 +798,74 @@ def _item_data(points, metrics_df: pd.DataFrame, shift) -> dict:
     flagged, confidence = _review_flags(points)
     return {
         "s": list(table),
-        "p": [[y, x] for y, x in zip(lat, lon, strict=True)],
+        "p": latlon,
         "k": sector_rows,
         "i": items,
         "q": flagged,
         "c": confidence,
     }
+
+
+def _spots(points, shift) -> tuple[list[list[float]], np.ndarray]:
+    """``([[lat, lon]...], spot of each point)``: items share a handful of spots (township
+    points, village points, the seat), shifted to the base map's datum."""
+    xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
+    spots, where = np.unique(xy, axis=0, return_inverse=True)
+    spot_gdf = gpd.GeoDataFrame(geometry=gpd.points_from_xy(spots[:, 0], spots[:, 1]), crs=4326)
+    spot_gdf = shift(spot_gdf)
+    lat = np.round(spot_gdf.geometry.y.to_numpy(), _DIGITS).tolist()
+    lon = np.round(spot_gdf.geometry.x.to_numpy(), _DIGITS).tolist()
+    return [[y, x] for y, x in zip(lat, lon, strict=True)], np.asarray(where).ravel()
+
+
+def _place_data(points, shift, *, top: int = 6) -> dict:
+    """The item table of :class:`_ItemLayer` with one record per place instead of per item
+    (views of more than :data:`ITEM_MARKERS_MAX` items): the place's item count as its title,
+    its largest sectors with their counts as its lines, coloured by its largest sector."""
+    latlon, where = _spots(points, shift)
+    n = len(points)
+    table: dict[str, int] = {"": 0}
+    add = table.setdefault
+    col = {c: points[c].tolist() if c in points else [None] * n for c in ("township", "village")}
+    scope = points["scope"].tolist() if "scope" in points else [None] * n
+    slugs = points["sector"].tolist() if "sector" in points else [None] * n
+    frame = pd.DataFrame(
+        {
+            "spot": where,
+            "sector": [s if isinstance(s, str) and s else "other" for s in slugs],
+            "place": [
+                t + v or (COUNTY_ITEMS_LABEL if sc == "county" else "地点不详")
+                for t, v, sc in zip(
+                    _strings(col["township"]), _strings(col["village"]), scope, strict=True
+                )
+            ],
+        }
+    )
+    counts = frame.groupby(["spot", "sector"], sort=False).size()
+    places = frame.drop_duplicates("spot").set_index("spot")["place"]
+    sectors: dict[str, int] = {}
+    sector_rows: list[list] = []
+    items = []
+    for spot, per_sector in counts.groupby(level="spot", sort=True):
+        per_sector = per_sector.droplevel("spot").sort_values(ascending=False, kind="stable")
+        first = per_sector.index[0]
+        if first not in sectors:
+            sectors[first] = len(sector_rows)
+            sector_rows.append([add(_e(sector_label(first)), len(table)), sector_color(first)])
+        title = f"{int(per_sector.sum())} 条事项（按位置汇总，详见下方事项表）"
+        row = [
+            int(spot),
+            sectors[first],
+            add(title, len(table)),
+            add(places[spot], len(table)),
+            0,
+            0,
+        ]
+        for slug, k in per_sector.head(top).items():
+            row += (add(_e(sector_label(slug)), len(table)), add(f"{int(k)} 条", len(table)))
+        items.append(row)
+    # one record per place: no hollow rings (the queue under the map still lists them)
+    return {"s": list(table), "p": latlon, "k": sector_rows, "i": items}
 
 
 def _review_flags(points) -> tuple[list[int], list[str]]:
@@ -1150,14 +1209,40 @@ def _add_items(m: folium.Map, frame: _Frame, metrics_df: pd.DataFrame, focus_ite
     points = frame.points
     if not len(points):
         return
+    hits = []
+    if focus_item is not None:
+        hits = np.flatnonzero(points["item_id"].astype(str).to_numpy() == str(focus_item))
+    name = f"事项（{len(points)}）"
+    if len(points) > ITEM_MARKERS_MAX:
+        data = _place_data(points, frame.shift)
+        name = f"事项（{len(points)}，按位置汇总）"
+        focus = None
+        if len(hits):  # the item a planner picked in the table: its own marker, over its place
+            one = _item_data(points.iloc[hits[:1]], metrics_df, frame.shift)
+            focus = _append_record(data, one)
+        _ItemLayer(data, name=name, cluster=len(data["i"]) >= _CLUSTER_FROM, focus=focus).add_to(m)
+        return
     data = _item_data(points, metrics_df, frame.shift)
     # Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster.
     cluster = len(points) >= _CLUSTER_FROM or len(data["p"]) < len(points)
-    focus = None
-    if focus_item is not None:
-        hits = np.flatnonzero(points["item_id"].astype(str).to_numpy() == str(focus_item))
-        focus = int(hits[0]) if len(hits) else None
-    _ItemLayer(data, name=f"事项（{len(points)}）", cluster=cluster, focus=focus).add_to(m)
+    focus = int(hits[0]) if len(hits) else None
+    _ItemLayer(data, name=name, cluster=cluster, focus=focus).add_to(m)
+
+
+def _append_record(data: dict, one: dict) -> int:
+    """Add the single record of ``one`` (an :func:`_item_data` table) to ``data``; its index."""
+    (record,) = one["i"]
+    strings = {text: k for k, text in enumerate(data["s"])}
+
+    def string(k: int) -> int:
+        return strings.setdefault(one["s"][k], len(strings))
+
+    data["p"].append(one["p"][record[0]])
+    data["k"].append([string(one["k"][record[1]][0]), one["k"][record[1]][1]])
+    out = [len(data["p"]) - 1, len(data["k"]) - 1, *(string(k) for k in record[2:])]
+    data["s"] = list(strings)
+    data["i"].append(out)
+    return len(data["i"]) - 1
 
 
 def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attribution) -> None:

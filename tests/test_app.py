@@ -1038,11 +1038,10 @@ def test_table_sorts_by_the_metric_and_drops_empty_columns(monkeypatch, tmp_path
 
 def test_picking_a_table_row_opens_the_map_on_that_item(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path).run()
-    ids = at.session_state["_table_ids"]
+    ids = _table(at)["编号"].tolist()
     row = next(i for i, t in enumerate(_table(at)["标题"]) if "鲜食玉米" in t)
-    at.session_state[at.session_state["_table_key"]] = {
-        "selection": {"rows": [row], "columns": [], "cells": []}
-    }
+    table_key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
+    at.session_state[table_key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
     assert at.session_state["_focus_item"] == ids[row]

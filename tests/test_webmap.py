@@ -345,6 +345,34 @@ def test_ten_thousand_items_make_a_small_page():
     assert len(_item_table(m)["i"]) == (many["scope"] != "unknown").sum()
 
 
+def test_more_items_than_markers_are_drawn_one_marker_per_place(monkeypatch):
+    items, _ = make_frames()
+    one_each = _item_table(_map())
+    monkeypatch.setattr(webmap, "ITEM_MARKERS_MAX", 2)
+    m = _map()
+    data = _item_table(m)
+    places = {data["s"][r[3]]: r for r in data["i"]}
+    assert len(data["i"]) == len(data["p"]) == len({tuple(p) for p in one_each["p"]})
+    titles = [data["s"][r[2]] for r in data["i"]]
+    assert sum(int(t.split(" ")[0]) for t in titles) == len(one_each["i"])
+    assert all("按位置汇总" in t for t in titles)
+    sunmiao = places["孙庙乡"]  # its sector with its count as the popup's lines
+    assert (data["s"][sunmiao[6]], data["s"][sunmiao[7]]) == (
+        display.sector_label("investment"),
+        "1 条",
+    )
+    assert "按位置汇总" in _html(m) and "孙庙乡新签约农产品加工项目" not in _html(m)
+    # an item picked in the table keeps its own marker and popup
+    picked = items.loc[items["headline"] == "孙庙乡新签约农产品加工项目", "item_id"].iloc[0]
+    data = _item_table(_map(focus_item=picked))
+    layer = next(
+        c for c in _map(focus_item=picked)._children.values() if type(c).__name__ == "_ItemLayer"
+    )
+    focus = json.loads(layer.opts)["focus"]
+    assert data["s"][data["i"][focus][2]] == "孙庙乡新签约农产品加工项目"
+    assert len(data["i"]) == len(data["p"])
+
+
 # --------------------------------------------------------------------------- base maps
 
 
