@@ -773,6 +773,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "png":
         written = export.export_png(view, out, size=args.size or (1600, 1200))
+    elif fmt == "csv":
+        written = export.export_csv(view, out, columns=args.columns)
     else:
         written = getattr(export, f"export_{fmt}")(view, out)
     for path in written if isinstance(written, list) else [written]:
@@ -1019,6 +1021,12 @@ def _add_export(sub) -> None:
     sp.add_argument("--format", choices=EXPORT_FORMATS, help="default: from --out")
     sp.add_argument("--out", required=True, metavar="FILE")
     sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")
+    sp.add_argument(
+        "--columns",
+        choices=("report", "keys"),
+        default="report",
+        help="CSV 列名：report = 报表版（中文表头、单位，代码为文本；默认），keys = 英文键",
+    )
     _store_arg(sp)
     sp.set_defaults(func=_cmd_export)
 

@@ -544,7 +544,10 @@ def test_export_specs_write_the_current_view(frames):
     assert "息县甲乡发展大棚蔬菜" in csv_text
     assert "息县全县招工" not in csv_text  # the sector filter is applied
     towns_csv = specs["csv_townships"].build().decode("utf-8-sig")
-    assert "township_code" in towns_csv.splitlines()[0] and "息县甲乡" not in towns_csv
+    assert "乡镇代码" in towns_csv.splitlines()[0] and "息县甲乡" not in towns_csv  # 报表版
+    keys = {s.fmt: s for s in app_support.export_specs(view, "息县", csv_columns="keys")}
+    assert keys["csv_townships"].build().decode("utf-8-sig").startswith("township_code,")
+    assert set(app_support.CSV_COLUMN_CHOICES.values()) == {"report", "keys"}
     geo = json.loads(specs["geojson"].build())
     assert geo["type"] == "FeatureCollection"
     html_bytes = specs["html"].build()

@@ -9,11 +9,15 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from geo.aggregate import ITEM_COLUMNS
 from geo.cli import display_width, format_table
+from geo.report_csv import strip_text_codes
+from geo.sectors import sector_names
 
 # Written for these tests in the style of a county bulletin (hard breaks, author lines).
 BULLETIN = """\
@@ -330,10 +334,38 @@ def test_export_csv_from_store_filters_by_township(bulletin_file, other_file, tm
     proc = _run("export", "--township", "路口乡", "--out", out, "--store", store)
     assert proc.returncode == 0, proc.stderr.decode()
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
-    assert rows and {r["township"] for r in rows} == {"路口乡"}
+    assert rows and {r["乡镇（街道）"] for r in rows} == {"路口乡"}  # the 报表版 by default
     proc = _run("export", "--sector", "space_travel", "--out", out, "--store", store)
     assert proc.returncode == 2
     _err_line(proc)
+
+
+def test_export_csv_report_and_keys_columns(tmp_path):
+    _pipeline_ready()
+    out = tmp_path / "report.csv"
+    sample = Path(__file__).resolve().parents[1] / "data" / "xixian-bulletin-sample.txt"
+    proc = _run("export", sample, "--county", "息县", "--format", "csv", "--out", out)
+    assert proc.returncode == 0, proc.stderr.decode()
+    items = pd.read_csv(out, encoding="utf-8-sig")  # pandas' own dtype inference
+    assert {"标题", "领域", "乡镇（街道）", "村代码", "乡镇代码", "指标（原文）"} <= set(
+        items.columns
+    )
+    assert not any(c.isascii() for c in items.columns)  # every header is Chinese
+    villages = items["村代码"].dropna()
+    assert len(villages) and villages.map(lambda v: isinstance(v, str)).all()
+    assert strip_text_codes(villages).str.fullmatch(r"\d{12}").all()
+    assert set(items["领域"]) <= set(sector_names().values())
+    towns = pd.read_csv(tmp_path / "report_townships.csv", encoding="utf-8-sig")
+    assert towns["乡镇代码"].map(lambda v: isinstance(v, str)).all()
+
+    keys = tmp_path / "keys.csv"
+    args = ("export", sample, "--county", "息县", "--out", keys, "--columns", "keys")
+    proc = _run(*args)
+    assert proc.returncode == 0, proc.stderr.decode()
+    machine = pd.read_csv(keys, encoding="utf-8-sig", dtype={"village_code": str})
+    assert {"item_id", "headline", "sector", "township_code", "village_code"} <= set(machine)
+    assert set(machine["sector"]) <= set(sector_names())
+    assert set(machine["village_code"].dropna()) == set(strip_text_codes(villages))
 
 
 def test_export_uses_uploaded_boundaries(tmp_path):
@@ -597,14 +629,14 @@ def test_export_without_township_polygons(tmp_path):
     proc = _run(*args, "--out", tmp_path / "out.csv", env_store=store)
     assert proc.returncode == 0, proc.stderr.decode()
     rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text("utf-8-sig"))))
-    assert len(rows) == 1 and rows[0]["township"] == "槐店乡"
-    assert rows[0]["county_code"] == "411522"
+    assert len(rows) == 1 and rows[0]["乡镇（街道）"] == "槐店乡"
+    assert rows[0]["县代码"] == '="411522"'  # a code kept as text in Excel/WPS
     towns = list(
         csv.DictReader(io.StringIO((tmp_path / "out_townships.csv").read_text("utf-8-sig")))
     )
     assert len(towns) > 10  # every township of the gazetteer, not only the one mentioned
-    hit = next(t for t in towns if t["township"] == "槐店乡")
-    assert hit["n_items"] == "1" and {t["quality"] for t in towns} == {"none"}
+    hit = next(t for t in towns if t["乡镇（街道）"] == "槐店乡")
+    assert hit["事项数（条）"] == "1" and {t["边界来源"] for t in towns} == {"无乡镇边界"}
 
     proc = _run(*args, "--out", tmp_path / "out.geojson", env_store=store)
     assert proc.returncode == 0, proc.stderr.decode()

@@ -65,7 +65,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("vocabulary", {"geo.display"}),
     ("view-model", {"geo.view", "geo.figures"}),
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render"}),
-    ("exports", {"geo.export"}),
+    ("exports", {"geo.export", "geo.report_csv"}),
     ("workflows", {"geo.workflows", "geo.bulk_ingest"}),
     ("front ends", {"geo.app_support", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]
