@@ -225,7 +225,7 @@ def _png_with_chromium(view: MapView, out: Path, size: tuple[int, int], labels: 
         html_path.write_text(m.get_root().render(), encoding="utf-8")
         blocked = screenshot_html(html_path, tmp / "map.png", size, settle_ms=400)
         if blocked:
-            raise RuntimeError(f"page tried to load {blocked.urls[0]}")
+            raise RuntimeError(f"导出页面试图联网加载 {blocked.urls[0]}（程序错误，请报告）")
         with _writing(out):
             shutil.copyfile(tmp / "map.png", out)
     finally:

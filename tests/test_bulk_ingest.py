@@ -67,7 +67,7 @@ def test_jobs_2_stores_every_bulletin_once_with_a_summary(store_location, tmp_pa
     proc = _geo("ingest", tmp_path / "archive", "--county", "息县", "--jobs", "2",
                 store=store_location)  # fmt: skip
     assert proc.returncode == 2, proc.stderr  # the empty file failed, the others went in
-    assert proc.stdout.count("created") == 6 and "空白.txt" in proc.stderr
+    assert proc.stdout.count("新增 ") == 6 and "空白.txt" in proc.stderr
     summary = proc.stdout.strip().splitlines()[-1]
     assert summary.startswith("完成：新增 6 份，已存在 0 份，失败 1 份") and "2 个进程" in summary
     with Store(store_location) as store:
@@ -113,7 +113,7 @@ def test_a_killed_run_is_resumed_by_running_it_again(store_location, tmp_path):
     created = 0
     try:
         for line in proc.stdout:
-            created += line.startswith("created")
+            created += line.startswith("新增")
             if created >= 3 or time.monotonic() > deadline:
                 break
         os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its workers, mid-run

@@ -303,7 +303,7 @@ def test_cli_recut_list_undo_and_errors(tmp_path, capsys):
     ]:
         assert main(["recut", *args, "--store", str(store)] if args else ["recut"]) == 2
         err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
-        assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+        assert len(err) == 1 and err[0].startswith("错误（") and message in err[0], err
 
 
 def test_cli_parse_table_shows_layout_and_warnings(tmp_path):
