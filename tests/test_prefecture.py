@@ -150,7 +150,7 @@ def test_cli_ingests_a_prefecture_bulletin_and_exports_the_prefecture(tmp_path):
     proc = _geo("ingest", source, "--county", "信阳市", store=store)
     assert proc.returncode == 0, proc.stderr
     again = _geo("ingest", source, "--county", "4115", "--jobs", "2", store=store)
-    assert again.returncode == 0 and again.stdout.startswith("unchanged"), again.stderr
+    assert again.returncode == 0 and again.stdout.startswith("已存在"), again.stderr
     proc = _geo("export", "--county", "信阳市", "--format", "png", "--out", tmp_path / "xy.png",
                 "--size", "800x600", store=store)  # fmt: skip
     assert proc.returncode == 0, proc.stderr

@@ -348,7 +348,7 @@ def test_corrections_use_stored_names_without_a_gazetteer(store):
     store.correct(first, township_code="411528105", gazetteer=_Gaz())
 
     def no_gazetteer(code):
-        raise StoreError("no gazetteer here")
+        raise StoreError("测试：没有行政区划", code="store.no_gazetteer")
 
     row = store.frames(gazetteer_loader=no_gazetteer)[0].set_index("item_id").loc[first]
     assert row.township == "小茴店镇"
