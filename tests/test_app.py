@@ -302,7 +302,7 @@ def test_ingest_parsed_reports_bad_files_and_keeps_the_others():
     good = app_support.parse_upload("好.txt", text.encode(), county="411528")
     assert good.bulletin is not None and good.needs_date
     bad = app_support.parse_upload("坏.pdf", b"%PDF-1.4 not really a pdf", county="411528")
-    assert bad.error and bad.error_code == "bulletin" and "坏.pdf" in bad.error
+    assert bad.error and bad.error_code == "bulletin.damaged" and "坏.pdf" in bad.error
     store = _ListStore()
     done = []
     report = app_support.ingest_parsed(

@@ -139,6 +139,11 @@ def test_no_command_and_bad_options_exit_2():
     assert proc.returncode == 2 and b"Traceback" not in proc.stderr
     proc = _run("export", "--out", "map.png", "--size", "big")
     assert proc.returncode == 2 and "错误（usage）：参数 --size" in proc.stderr.decode()
+    proc = _run("export", "--format", "csv")  # argparse's own message, in Chinese
+    assert proc.returncode == 2 and "错误（usage）：缺少必需的参数：--out" in proc.stderr.decode()
+    helped = _run("export", "-h").stdout.decode()
+    assert helped.startswith("用法：python -m geo export") and "报表版" in helped
+    assert "显示本帮助并退出" in helped and "show this help" not in helped
 
 
 def test_missing_and_empty_files_are_one_line_errors(tmp_path):
