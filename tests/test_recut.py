@@ -87,7 +87,7 @@ def test_bad_fixes_are_refused_in_chinese(sample):
         split_offset(text, items[0], "并不存在的文字")
     with pytest.raises(CutError, match="不是两条事项的分界"):
         apply_cut(text, items, Cut("merge", items[0].start + 3))
-    assert isinstance(CutError("x"), GeoInputError)
+    assert isinstance(CutError("无法切分", code="cut"), GeoInputError)
 
 
 def test_fixes_that_no_longer_fit_are_skipped(sample):
