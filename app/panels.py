@@ -290,8 +290,18 @@ def items_section(view, table: ItemTable, n_total: int) -> None:
 
 
 def exports(view, stem: str) -> None:
-    """Download buttons; each file is generated only when its button is clicked."""
-    _download_buttons(app_support.export_specs(view, stem))
+    """Download buttons; each file is generated only when its button is clicked. The CSVs are
+    the 报表版 (Chinese headers, codes kept as text) unless English keys are chosen."""
+    choice = st.radio(
+        "CSV 列名",
+        list(app_support.CSV_COLUMN_CHOICES),
+        horizontal=True,
+        key="csv_columns",
+        help="报表版：中文表头带单位、领域为中文、代码在 Excel/WPS 中保持为文本；"
+        "英文键：供程序读取的原始列名与数值",
+    )
+    columns = app_support.CSV_COLUMN_CHOICES[choice]
+    _download_buttons(app_support.export_specs(view, stem, csv_columns=columns))
 
 
 def _download_buttons(specs) -> None:

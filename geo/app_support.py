@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from geo.view import available_exports
 from geo.worker import run_bounded
 
 __all__ = [
+    "CSV_COLUMN_CHOICES",
     "DATUM_CHOICES",
     "GK_ZONES",
     "KEEP_COLUMNS",
@@ -714,7 +716,11 @@ _EXPORTS = {
 }
 
 
-def export_specs(view: Any, stem: str) -> list[ExportSpec]:
+#: The CSV column styles of the export menu, label -> ``geo.export.export_csv(columns=...)``.
+CSV_COLUMN_CHOICES = {"报表版（中文表头）": "report", "英文键（供程序读取）": "keys"}
+
+
+def export_specs(view: Any, stem: str, *, csv_columns: str = "report") -> list[ExportSpec]:
     """Download specs for exactly the current view (filters, metric, base map).
 
     Parameters
@@ -723,6 +729,8 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
         From ``geo.view.make_view``, the same object the app's map is drawn from.
     stem : str
         File name without suffix.
+    csv_columns : {"report", "keys"}
+        The CSVs' columns: the 报表版 (Chinese headers, codes as text) or English keys.
 
     Returns
     -------
@@ -740,8 +748,8 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
         "html": export.export_html,
         "png": export.export_png,
         "pdf": export.export_pdf,
-        "csv": export.export_csv,
-        "csv_townships": export.export_csv,
+        "csv": partial(export.export_csv, columns=csv_columns),
+        "csv_townships": partial(export.export_csv, columns=csv_columns),
         "geojson": export.export_geojson,
         "gpkg": export.export_gpkg,
     }

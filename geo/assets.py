@@ -186,7 +186,7 @@ def localise(m, mode: str = "static", url_prefix: str = STATIC_URL_PREFIX):
     from branca.element import Element
 
     if mode not in ("static", "inline"):
-        raise ValueError(f"assets mode must be 'static' or 'inline', not {mode!r}")
+        raise ValueError(f"资源方式须为 static 或 inline，而不是 {mode!r}")
     if mode == "static":
         ensure_static_assets()
     figure = m.get_root()

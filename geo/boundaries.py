@@ -421,7 +421,9 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> pyproj.CRS:
     minx, _, maxx, _ = geo.total_bounds
     lon = (minx + maxx) / 2
     if not np.isfinite(lon):
-        raise BoundaryReadError("cannot choose a metric CRS for an empty layer")
+        raise BoundaryReadError(
+            "图层为空，无法选择投影坐标系：请检查边界文件是否有要素", code="boundary.empty"
+        )
     if not 73.5 <= lon <= 136.5:
         return (geo if geo.crs is not None else geo.set_crs(_WGS84)).estimate_utm_crs()
     return pyproj.CRS.from_epsg(4534 + round((lon - 75) / 3))

@@ -119,7 +119,7 @@ def launch_chromium(playwright, *, args: tuple[str, ...] = ()):
     exe = chromium_path()
     if exe is None:
         raise ChromiumNotFoundError(
-            "chromium not found: install Debian's chromium (tools/setup_tests.sh)"
+            "找不到 chromium 浏览器：请安装 Debian 的 chromium（bash tools/setup_tests.sh）"
         )
     return playwright.chromium.launch(
         executable_path=exe, headless=True, args=[*CHROMIUM_ARGS, *args]

@@ -1,6 +1,7 @@
 """``python -m geo``: parse bulletins, keep them in the store, review places, export maps.
 
-Subcommands::
+Everything the CLI prints for a planner is Chinese (help, usage, messages); JSON and the
+``--columns keys`` CSV keep English keys for programs. Subcommands::
 
     parse PATH|-        parse one bulletin and print it (json, table or csv); stores nothing
     ingest FILE...      parse files into the store (one line per file)
@@ -21,7 +22,8 @@ Subcommands::
     trend               a metric per month (quarter, year), facts counted once (table, json, csv)
     report              the monthly report of a county and period (docx, pdf)
 
-Bad input of any kind ends with one line ``error: …`` on stderr and exit code 2.
+Bad input of any kind ends with one line ``错误（CODE）：…`` on stderr and exit code 2; CODE is the
+stable code of the error (:func:`geo.errors.error_line`), ``usage`` for a wrong command line.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import Any
 
 from geo import __version__
 from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH, metric_value_text
-from geo.errors import GeoInputError, one_line
+from geo.errors import GeoInputError, error_line
 
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
@@ -49,6 +51,58 @@ _CLEAR = {"", "-", "无", "none"}
 
 class _UsageError(GeoInputError):
     """A command-line value that argparse cannot check by itself."""
+
+    code = "usage"
+
+
+#: argparse's own messages in Chinese (pattern -> replacement), tried in order.
+_ARGPARSE_ZH = [
+    (r"^the following arguments are required: (.*)$", r"缺少必需的参数：\1"),
+    (r"^unrecognized arguments: (.*)$", r"无法识别的参数：\1"),
+    (r"^one of the arguments (.*) is required$", r"须给出以下参数之一：\1"),
+    (
+        r"^argument (\S+): invalid choice: (.*) \(choose from (.*)\)$",
+        r"参数 \1：无效的选项 \2（可选：\3）",
+    ),
+    (r"^argument (\S+): invalid (\w+) value: (.*)$", r"参数 \1：\3 不是有效的 \2 值"),
+    (r"^argument (\S+): expected one argument$", r"参数 \1：需要一个值"),
+    (r"^argument (\S+): expected at least one argument$", r"参数 \1：至少需要一个值"),
+    (r"^argument (\S+): not allowed with argument (\S+)$", r"参数 \1 不能与 \2 同时使用"),
+    (r"^ambiguous option: (\S+) could match (.*)$", r"选项 \1 有歧义，可能是：\2"),
+    (r"^argument (\S+): (.*)$", r"参数 \1：\2"),
+]
+
+
+def _argparse_zh(message: str) -> str:
+    """argparse's English error message in Chinese (unchanged when no pattern fits)."""
+    for pattern, repl in _ARGPARSE_ZH:
+        if re.match(pattern, message):
+            return re.sub(pattern, repl, message)
+    return message
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help with a Chinese ``用法：`` line."""
+
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that speaks Chinese: section titles, ``-h`` and its errors, which end
+    in one line ``错误（usage）：…`` and exit code 2 like every other bad input."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "位置参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"错误（usage）：{_argparse_zh(message)}\n")
 
 
 # --------------------------------------------------------------------------- text tables
@@ -272,7 +326,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     date = check_date(args.date)  # a bad date is one error before any file is read
     files, missing = bulletin_files(args.files)
     for outcome in missing:
-        tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+        tqdm.write(_outcome_error(outcome), file=sys.stderr)
     if not files and not missing:
         raise _UsageError("文件夹中没有简报文件（.txt / .pdf / .docx）")
     # the bar goes to stderr and only on a terminal; per-file lines stay on stdout
@@ -283,13 +337,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     def report(outcome) -> None:
         bar.update(1)
         if outcome.status == "failed":
-            tqdm.write(f"error: {outcome.error}", file=sys.stderr)
+            tqdm.write(_outcome_error(outcome), file=sys.stderr)
             return
+        status = _INGEST_STATUS.get(outcome.status, outcome.status)
         when = f"{outcome.date}  " if outcome.date else ""
         repeats = f"{outcome.n_repeats} 条重复  " if outcome.n_repeats else ""
         tqdm.write(
-            f"{outcome.status:9}  {(outcome.bulletin_id or '')[:12]}  "
-            f"{outcome.n_items:3d} items  {when}{repeats}{outcome.path}",
+            f"{status}  {(outcome.bulletin_id or '')[:12]}  "
+            f"{outcome.n_items:3d} 条  {when}{repeats}{outcome.path}",
             file=sys.stdout,
         )
         for warning in outcome.warnings:
@@ -313,6 +368,14 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 2 if summary.failed else 0
 
 
+#: How each file's outcome reads in the ingest log (four columns wide).
+_INGEST_STATUS = {"created": "新增  ", "unchanged": "已存在", "failed": "失败  "}
+
+
+def _outcome_error(outcome) -> str:
+    return f"错误（{outcome.code or 'bulletin'}）：{outcome.error}"
+
+
 def _cmd_bulletins(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.bulletins()
@@ -326,7 +389,7 @@ def _cmd_bulletins(args: argparse.Namespace) -> int:
     print(
         format_table(
             rows,
-            ["id", "文件", "标题", "期号", "日期", "县", "条数", "更正"],
+            ["编号", "文件", "标题", "期号", "日期", "县", "条数", "更正"],
             [12, 30, 20, 10, 10, 8, 5, 5],
         )
     )
@@ -336,8 +399,11 @@ def _cmd_bulletins(args: argparse.Namespace) -> int:
 def _cmd_delete(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         if not store.delete_bulletin(args.bulletin_id):
-            raise _UsageError(f"no bulletin {args.bulletin_id} in the store")
-    print(f"deleted {args.bulletin_id}")
+            raise _UsageError(
+                f"数据库中没有简报 {args.bulletin_id}：请用 bulletins 命令查看编号",
+                code="store.unknown_bulletin",
+            )
+    print(f"已删除简报 {args.bulletin_id}（其更正保留，重新导入后生效）")
     return 0
 
 
@@ -357,7 +423,7 @@ def _cmd_corrections(args: argparse.Namespace) -> int:
         print(
             format_table(
                 rows,
-                ["item_id", "字段", "值", "名称", "说明", "时间", "标题"],
+                ["事项编号", "字段", "值", "名称", "说明", "时间", "标题"],
                 [16, 13, 12, 12, 20, 25, 30],
             )
         )
@@ -373,10 +439,16 @@ def _resolve_township(gaz, value: str) -> str:
         return value[:9]
     found = gaz.match_township_name(value)
     if not found:
-        raise _UsageError(f"no township {value!r} in {gaz.county_name}")
+        raise _UsageError(
+            f"{gaz.county_name}没有乡镇“{value}”：请检查名称或给出 9 位乡镇代码",
+            code="place.unknown_township",
+        )
     if len(found) > 1:
         options = "、".join(f"{t.name} {t.code}" for t in found)
-        raise _UsageError(f"township {value!r} is ambiguous in {gaz.county_name}: {options}")
+        raise _UsageError(
+            f"{gaz.county_name}有多个“{value}”：{options}；请给出乡镇代码",
+            code="place.ambiguous_township",
+        )
     return found[0].code
 
 
@@ -392,11 +464,15 @@ def _resolve_village(gaz, value: str, township_code: str | None) -> str:
         if key in (v.name, v.full_name) and (not township_code or v.township_code == township_code)
     ]
     if not found:
-        where = f"township {township_code}" if township_code else gaz.county_name
-        raise _UsageError(f"no village {value!r} in {where}")
+        where = f"乡镇 {township_code}" if township_code else gaz.county_name
+        raise _UsageError(
+            f"{where}没有村“{value}”：请检查名称或给出 12 位村代码", code="place.unknown_village"
+        )
     if len(found) > 1:
         options = "、".join(f"{v.name} {v.code}" for v in found)
-        raise _UsageError(f"village {value!r} is ambiguous: {options}; give its code")
+        raise _UsageError(
+            f"有多个村叫“{value}”：{options}；请给出村代码", code="place.ambiguous_village"
+        )
     return found[0].code
 
 
@@ -405,7 +481,9 @@ def _cmd_correct(args: argparse.Namespace) -> int:
         items_df, _ = store.frames()
         rows = items_df[items_df["item_id"] == args.item_id]
         if rows.empty:
-            raise _UsageError(f"no item {args.item_id} in the store")
+            raise _UsageError(
+                f"数据库中没有事项 {args.item_id}：请检查事项编号", code="store.unknown_item"
+            )
         row = rows.iloc[0]
         township_code = village_code = gaz = None
         if args.township is not None or args.village is not None:
@@ -413,7 +491,11 @@ def _cmd_correct(args: argparse.Namespace) -> int:
 
             county_code = _cell(row["county_code"])
             if not county_code:
-                raise _UsageError(f"item {args.item_id} has no county; cannot place it")
+                raise _UsageError(
+                    f"事项 {args.item_id} 没有所属县，无法定位："
+                    "请重新导入其简报并用 --county 指定县",
+                    code="store.no_county",
+                )
             gaz = load_gazetteer(county_code)
             if args.township is not None:
                 township_code = _resolve_township(gaz, args.township)
@@ -436,8 +518,8 @@ def _cmd_correct(args: argparse.Namespace) -> int:
             )
         elif not args.rule:
             raise _UsageError(
-                "nothing to correct: give --township, --village, --sector, --repeat-of,"
-                " --cumulative or --rule"
+                "没有要更正的内容：请给出 --township、--village、--sector、--repeat-of、"
+                "--cumulative 或 --rule"
             )
         rule = None
         if args.rule:
@@ -452,9 +534,10 @@ def _cmd_correct(args: argparse.Namespace) -> int:
         r = items_df[items_df["item_id"] == args.item_id].iloc[0]
     where = "/".join(str(x) for x in (r["township"], r["village"]) if isinstance(x, str) and x)
     scope = SCOPE_ZH.get(r["scope"], r["scope"])
+    sector = _sector_names().get(r["sector"], r["sector"])
     counting = f"重复（首次报道 {r['repeat_of']}）" if _cell(r["repeat_of"]) else "新事项"
     counting += "；累计数" if bool(r["cumulative"]) else ""
-    print(f"corrected {r['item_id']}: {scope} {where or '-'}; sector {r['sector']}; {counting}")
+    print(f"已更正 {r['item_id']}：{scope} {where or '-'}；领域 {sector}；{counting}")
     if rule is not None:
         print(f"已保存{rule.label}；新导入的事项将按此规则定位，已导入的请运行 regeocode")
     return 0
@@ -570,7 +653,7 @@ def _cmd_regeocode(args: argparse.Namespace) -> int:
         county_code = load_gazetteer(args.county).county_code
     with _open_store(args.store) as store:
         changed = store.regeocode(county_code=county_code)
-    print(f"{changed} items got a new place")
+    print(f"{changed} 条事项的位置已更新")
     return 0
 
 
@@ -684,7 +767,7 @@ def _cmd_rules_delete(args: argparse.Namespace) -> int:
 
 
 def _rules_usage(args: argparse.Namespace) -> int:
-    raise _UsageError("choose an action: rules list|export|import|delete")
+    raise _UsageError("请选择操作：rules list|export|import|delete")
 
 
 def _cmd_counties(args: argparse.Namespace) -> int:
@@ -692,7 +775,10 @@ def _cmd_counties(args: argparse.Namespace) -> int:
 
     df = list_counties(args.province)
     if df.empty:
-        raise _UsageError(f"no counties with code prefix {args.province}")
+        raise _UsageError(
+            f"没有代码以 {args.province} 开头的县：请给出 2 位省级代码，如 41",
+            code="county.not_found",
+        )
     if args.format == "csv":
         _write_csv(df, sys.stdout)
         return 0
@@ -767,7 +853,7 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
         _write_csv(df.drop(columns=["join_report", "report_json"]), sys.stdout)
         return 0
     if df.empty:
-        print("no township boundaries in the store; counties use their default layers")
+        print("数据库中还没有导入的乡镇边界；各县使用默认图层")
         return 0
     rows = [
         [
@@ -785,7 +871,18 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
         ]
         for r in df.itertuples()
     ]
-    headers = ["id", "代码", "县", "文件", "乡镇数", "质量", "datum", "CRS", "上传人", "导入时间"]
+    headers = [
+        "编号",
+        "代码",
+        "县",
+        "文件",
+        "乡镇数",
+        "质量",
+        "基准",
+        "坐标系",
+        "上传人",
+        "导入时间",
+    ]
     print(format_table(rows, [*headers, "使用中"], [6, 6, 8, 30, 6, 8, 6, 24, 10, 25, 4]))
     return 0
 
@@ -797,13 +894,16 @@ def _cmd_boundaries_delete(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         n = store.delete_boundaries(gaz.county_code)
     if not n:
-        raise _UsageError(f"no stored boundaries for {gaz.county_name} ({gaz.county_code})")
-    print(f"deleted {n} boundary set(s) of {gaz.county_name}; the default layer applies again")
+        raise _UsageError(
+            f"数据库中没有{gaz.county_name}（{gaz.county_code}）的乡镇边界，无需删除",
+            code="store.no_boundaries",
+        )
+    print(f"已删除{gaz.county_name}的 {n} 套乡镇边界；重新使用默认图层")
     return 0
 
 
 def _boundaries_usage(args: argparse.Namespace) -> int:
-    raise _UsageError("choose an action: boundaries import|list|delete")
+    raise _UsageError("请选择操作：boundaries import|list|delete")
 
 
 # --------------------------------------------------------------------------- export
@@ -812,10 +912,10 @@ def _boundaries_usage(args: argparse.Namespace) -> int:
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d{2,5})\s*[xX×*]\s*(\d{2,5})\s*", text)
     if not m:
-        raise argparse.ArgumentTypeError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1600x1200")
+        raise argparse.ArgumentTypeError(f"尺寸 {text!r} 应为 宽x高（WIDTHxHEIGHT），如 1600x1200")
     w, h = int(m.group(1)), int(m.group(2))
     if not (100 <= w <= 8000 and 100 <= h <= 8000):
-        raise argparse.ArgumentTypeError(f"size {text} is outside 100x100 … 8000x8000")
+        raise argparse.ArgumentTypeError(f"尺寸 {text} 超出 100x100 … 8000x8000 的范围")
     return w, h
 
 
@@ -840,7 +940,8 @@ def _export_county(args: argparse.Namespace, items_df):
     codes = sorted({c for c in items_df["county_code"].dropna() if c})
     if len(codes) > 1:
         raise _UsageError(
-            f"items from several counties ({', '.join(codes)}); choose one with --county"
+            f"事项来自多个县（{'、'.join(codes)}）：请用 --county 选一个",
+            code="usage.several_counties",
         )
     if codes:
         return load_gazetteer(codes[0])
@@ -887,12 +988,17 @@ def _export_filters(args: argparse.Namespace, area, resolve_township) -> tuple:
     known = _sector_names()
     unknown = [s for s in sectors if known and s not in known]
     if unknown:
-        raise _UsageError(f"unknown sector {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise _UsageError(
+            f"未知的领域 {'、'.join(unknown)}：可选 {'、'.join(sorted(known))}",
+            code="usage.unknown_sector",
+        )
     town_codes = tuple(resolve_township(area, t) for t in (args.township or ()))
     metric = args.metric or "items"
     keys = {k.key for k in agg.load_metric_keys()} | {"items"}
     if metric not in keys:
-        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
+        raise _UsageError(
+            f"未知的指标 {metric!r}：可选 {'、'.join(sorted(keys))}", code="usage.unknown_metric"
+        )
     return agg.Filters(sectors=sectors, townships=tuple(c for c in town_codes if c)), metric
 
 
@@ -910,8 +1016,8 @@ def _prefecture_township(prefecture, value: str) -> str:
         found += [(name, t) for t in load_gazetteer(code).match_township_name(short)]
     if len(found) != 1:
         options = "、".join(f"{c}{t.name} {t.code}" for c, t in found)
-        why = f"is ambiguous in {prefecture.name}: {options}" if found else "not found"
-        raise _UsageError(f"township {value!r} {why}")
+        why = f"在{prefecture.name}有多个：{options}；请加县名或给出代码" if found else "找不到"
+        raise _UsageError(f"乡镇“{value}”{why}", code="place.unknown_township")
     return found[0][1].code
 
 
@@ -956,16 +1062,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in EXPORT_FORMATS:
         raise _UsageError(
-            f"cannot tell the format of {args.out}; give --format ({'|'.join(EXPORT_FORMATS)})"
+            f"看不出 {args.out} 要导出的格式：请用 --format 指定（{'|'.join(EXPORT_FORMATS)}）",
+            code="usage.format",
         )
     items_df, metrics_df = _export_frames(args)
     view = _export_view(args, items_df, metrics_df)
     out = Path(args.out)
     if out.is_dir():
-        raise _UsageError(f"--out {out} is a folder; give a file name")
+        raise _UsageError(f"--out {out} 是文件夹：请给出文件名", code="usage.out")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "png":
         written = export.export_png(view, out, size=args.size or (1600, 1200))
+    elif fmt == "csv":
+        written = export.export_csv(view, out, columns=args.columns)
     else:
         written = getattr(export, f"export_{fmt}")(view, out)
     for path in written if isinstance(written, list) else [written]:
@@ -993,7 +1102,7 @@ def _check_metric(metric: str) -> str:
 
     keys = {k.key for k in agg.load_metric_keys()} | {"items"}
     if metric not in keys:
-        raise _UsageError(f"unknown metric {metric!r}; known: {', '.join(sorted(keys))}")
+        raise _UsageError(f"未知的指标 {metric!r}：可选 {'、'.join(sorted(keys))}")
     return metric
 
 
@@ -1057,7 +1166,7 @@ def _emit(text: str, out: str | None) -> None:
         return
     path = Path(out)
     if path.is_dir():
-        raise _UsageError(f"--out {path} is a folder; give a file name")
+        raise _UsageError(f"--out {path} 是文件夹：请给出文件名")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8", newline="")
     print(path)
@@ -1070,7 +1179,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in ("docx", "pdf"):
-        raise _UsageError(f"cannot tell the format of {args.out}; give --format (docx|pdf)")
+        raise _UsageError(f"无法从 {args.out} 判断格式：请用 --format 指定 docx 或 pdf")
     period_bounds(args.period)  # a bad period is one line before any work
     metric = _check_metric(args.metric or "items")
     gaz, items_df, metrics_df = _county_store_frames(args)
@@ -1087,7 +1196,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     report = monthly_report(view, period=args.period, township_code=code or None)
     out = Path(args.out)
     if out.is_dir():
-        raise _UsageError(f"--out {out} is a folder; give a file name")
+        raise _UsageError(f"--out {out} 是文件夹：请给出文件名")
     print(write_report(report, out, fmt))
     return 0
 
@@ -1130,30 +1239,28 @@ def _trend_table(series, repeats: list[dict], metric: str) -> str:
 
 def _add_recut_parser(sub, store_arg) -> None:
     """``recut merge|split|list|undo``: reviewers' fixes of where items are cut."""
-    sp = sub.add_parser("recut", help="fix where items are cut (merge, split; kept in the store)")
+    sp = sub.add_parser("recut", help="更正事项的切分（合并、拆分；保存在数据库中）")
     sp.set_defaults(func=_recut_usage)
-    rsub = sp.add_subparsers(dest="recut_command", metavar="ACTION")
-    rp = rsub.add_parser("merge", help="merge two neighbouring items of one bulletin")
+    rsub = sp.add_subparsers(dest="recut_command", metavar="操作", title="可用操作")
+    rp = rsub.add_parser("merge", help="合并同一简报中相邻的两条事项")
     rp.add_argument("first", metavar="ITEM_ID")
     rp.add_argument("second", metavar="ITEM_ID")
-    rp.add_argument("--note", default="", help="why (kept with the fix)")
+    rp.add_argument("--note", default="", help="原因（与更正一起保存）")
     store_arg(rp)
     rp.set_defaults(func=_cmd_recut_merge)
-    rp = rsub.add_parser("split", help="split an item so that a new one starts at a position")
+    rp = rsub.add_parser("split", help="拆分事项：从某一位置起另成一条")
     rp.add_argument("item_id", metavar="ITEM_ID")
-    rp.add_argument(
-        "--at", type=int, metavar="OFFSET", help="offset in the bulletin text (as start/end)"
-    )
-    rp.add_argument("--before", metavar="TEXT", help="split before these words of the item")
-    rp.add_argument("--note", default="", help="why (kept with the fix)")
+    rp.add_argument("--at", type=int, metavar="OFFSET", help="在简报全文中的偏移量（同 start/end）")
+    rp.add_argument("--before", metavar="TEXT", help="在事项中这段文字之前拆分")
+    rp.add_argument("--note", default="", help="原因（与更正一起保存）")
     store_arg(rp)
     rp.set_defaults(func=_cmd_recut_split)
-    rp = rsub.add_parser("list", help="list the cut fixes")
-    rp.add_argument("--bulletin", metavar="BULLETIN_ID", help="only this bulletin's fixes")
-    rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    rp = rsub.add_parser("list", help="列出切分更正")
+    rp.add_argument("--bulletin", metavar="BULLETIN_ID", help="只列这份简报的更正")
+    rp.add_argument("--format", choices=("table", "csv", "json"), default="table", help="输出格式")
     store_arg(rp)
     rp.set_defaults(func=_cmd_recut_list)
-    rp = rsub.add_parser("undo", help="take a cut fix back")
+    rp = rsub.add_parser("undo", help="撤销一条切分更正")
     rp.add_argument("cut_id", type=int, metavar="CUT_ID")
     store_arg(rp)
     rp.set_defaults(func=_cmd_recut_undo)
@@ -1166,12 +1273,15 @@ def build_parser() -> argparse.ArgumentParser:
     -------
     argparse.ArgumentParser
     """
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m geo",
-        description="Township-activity map: county work bulletins (工作简报) to a township map.",
+        description="乡镇工作动态地图：把县级工作简报、政务信息变成乡镇地图。",
+        epilog="出错时 stderr 上只有一行“错误（代码）：说明”，退出码 2。",
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    p.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}", help="显示版本并退出"
+    )
+    sub = p.add_subparsers(dest="command", metavar="命令", title="可用命令")
     commands = (
         _add_text_commands,
         _add_store_commands,
@@ -1189,8 +1299,7 @@ def _store_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--store",
         metavar="PATH_OR_URL",
-        help="store: a SQLite file or postgresql://user@host/db "
-        "(default: $GEO_STORE or user data dir)",
+        help="数据库：SQLite 文件或 postgresql://user@host/db（默认：$GEO_STORE 或用户数据目录）",
     )
 
 
@@ -1198,272 +1307,255 @@ def _county_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--county",
         metavar="NAME_OR_CODE",
-        help="county (息县, 411528) or prefecture (信阳市, 4115: each item placed in its own "
-        "county); default: detected from the text",
+        help="县（息县、411528）或地级市（信阳市、4115：每条事项定位到其所在县）；默认：从正文识别",
     )
-    sp.add_argument("--single-item", action="store_true", help="treat each file as one item")
+    sp.add_argument("--single-item", action="store_true", help="每个文件作为一条事项")
 
 
 def _crs_args(sp: argparse.ArgumentParser, what: str) -> None:
     sp.add_argument(
         "--crs",
         metavar="CRS",
-        help=f"CRS of {what} when it states none or a wrong one, e.g. EPSG:4547 or EPSG:3857",
+        help=f"{what} 未写明或写错坐标系时指定，如 EPSG:4547、EPSG:3857",
     )
     sp.add_argument(
         "--datum",
         choices=("wgs84", "gcj02", "bd09"),
         default="wgs84",
-        help=f"datum of {what}: gcj02 for 高德/腾讯, bd09 for 百度 (default wgs84/CGCS2000)",
+        help=f"{what} 的坐标基准：高德/腾讯为 gcj02，百度为 bd09（默认 wgs84/CGCS2000）",
     )
 
 
 def _add_text_commands(sub) -> None:
     """parse, ingest, counties."""
-    sp = sub.add_parser("parse", help="parse one bulletin and print it; stores nothing")
-    sp.add_argument("path", metavar="PATH", help="bulletin file (.txt/.pdf/.docx) or - for stdin")
+    sp = sub.add_parser("parse", help="解析一份简报并输出（不写入数据库）")
+    sp.add_argument("path", metavar="PATH", help="简报文件（.txt/.pdf/.docx），- 为标准输入")
     _county_args(sp)
-    sp.add_argument("--format", choices=("json", "table", "csv"), default="json")
-    sp.add_argument(
-        "--rules", metavar="FILE", help="county rules to apply (a file from `rules export`)"
-    )
+    sp.add_argument("--format", choices=("json", "table", "csv"), default="json", help="输出格式")
+    sp.add_argument("--rules", metavar="FILE", help="要应用的本县规则文件（rules export 导出的）")
     sp.set_defaults(func=_cmd_parse)
 
-    sp = sub.add_parser(
-        "ingest", help="parse bulletin files (or every bulletin in folders) into the store"
-    )
-    sp.add_argument(
-        "files", nargs="+", metavar="FILE_OR_DIR", help=".txt/.pdf/.docx files or folders"
-    )
+    sp = sub.add_parser("ingest", help="解析简报文件（或文件夹中的全部简报）并写入数据库")
+    sp.add_argument("files", nargs="+", metavar="FILE_OR_DIR", help=".txt/.pdf/.docx 文件或文件夹")
     _county_args(sp)
     sp.add_argument(
         "--date",
         metavar="YYYY-MM-DD",
-        help="the bulletins' date where the masthead gives none (the masthead's date wins); "
-        "a bulletin with no date at all is refused",
+        help="报头没有日期时简报的日期（报头日期优先）；完全没有日期的简报不予导入",
     )
     sp.add_argument(
         "--jobs",
         type=int,
         default=1,
         metavar="N",
-        help="parse in N processes (0 = one per CPU core); a killed run is resumed by running "
-        "it again: files already stored are skipped",
+        help="用 N 个进程解析（0 = 每个 CPU 核一个）；中断后再次运行即可续做，已入库的文件会跳过",
     )
     sp.add_argument(
         "--reassign-county",
         action="store_true",
-        help="a bulletin already stored under another county is re-read under this one",
+        help="已按其他县入库的简报改按本县重新解析",
     )
     _store_arg(sp)
     sp.set_defaults(func=_cmd_ingest)
 
-    sp = sub.add_parser("counties", help="list the counties the gazetteer knows")
-    sp.add_argument(
-        "--province", metavar="CODE", help="2-digit province code or code prefix, e.g. 41"
-    )
-    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    sp = sub.add_parser("counties", help="列出行政区划中的县")
+    sp.add_argument("--province", metavar="CODE", help="2 位省级代码或代码前缀，如 41")
+    sp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
     sp.set_defaults(func=_cmd_counties)
 
 
 def _add_store_commands(sub) -> None:
     """bulletins, delete, corrections, correct, recut, regeocode."""
-    sp = sub.add_parser("bulletins", help="list the stored bulletins")
-    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    sp = sub.add_parser("bulletins", help="列出已入库的简报")
+    sp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_bulletins)
 
-    sp = sub.add_parser("delete", help="delete a stored bulletin (its corrections are kept)")
-    sp.add_argument("bulletin_id", metavar="BULLETIN_ID", help="id or its first 6+ characters")
+    sp = sub.add_parser("delete", help="删除一份已入库的简报（其更正保留）")
+    sp.add_argument("bulletin_id", metavar="BULLETIN_ID", help="简报编号或其前 6 位以上")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_delete)
 
-    sp = sub.add_parser("corrections", help="list reviewers' corrections")
-    sp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sp = sub.add_parser("corrections", help="列出审核人员的更正")
+    sp.add_argument("--format", choices=("table", "csv", "json"), default="table", help="输出格式")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_corrections)
 
-    sp = sub.add_parser(
-        "correct", help="correct an item's township, village, sector, repeat or running total"
-    )
+    sp = sub.add_parser("correct", help="更正事项的乡镇、村、领域、重复或累计")
     sp.add_argument("item_id", metavar="ITEM_ID")
-    sp.add_argument("--township", metavar="NAME_OR_CODE", help='township; "-" = no single township')
-    sp.add_argument("--village", metavar="NAME_OR_CODE", help='village; "-" = no single village')
-    sp.add_argument("--sector", metavar="SLUG")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help="乡镇；- 表示不属于单个乡镇")
+    sp.add_argument("--village", metavar="NAME_OR_CODE", help="村；- 表示不属于单个村")
+    sp.add_argument("--sector", metavar="SLUG", help="领域代号，如 agriculture")
     sp.add_argument(
         "--repeat-of",
         metavar="ITEM_ID",
-        help='the first report this item repeats (not counted again); "-" = a new fact',
+        help="本事项重复的首次报道（不再计入）；- 表示是新事项",
     )
     sp.add_argument(
         "--cumulative",
         metavar="yes|no",
-        help="its figures are running totals (counted at their latest value) or not",
+        help="其数字是否为累计数（累计数按最新值计，不相加）",
     )
-    sp.add_argument("--note", default="", help="why (kept with the correction)")
+    sp.add_argument("--note", default="", help="原因（与更正一起保存）")
     sp.add_argument(
         "--rule",
         choices=("alias", "unit", "landmark"),
-        help="also keep the place as a county rule: alias (a short form in the item means the "
-        "township), unit (the reporting unit is the township), landmark (a landmark or natural "
-        "village in the item lies in the village)",
+        help="同时把定位保存为本县规则：alias（事项中的简称指该乡镇）、unit（报送单位即该乡镇）、"
+        "landmark（事项中的地标或自然村位于该村）",
     )
-    sp.add_argument("--rule-text", metavar="TEXT", help="the short form or landmark as written")
-    sp.add_argument("--author", default="", help="who keeps the rule")
+    sp.add_argument("--rule-text", metavar="TEXT", help="简称或地标的原文")
+    sp.add_argument("--author", default="", help="保存规则的人")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_correct)
 
     _add_recut_parser(sub, _store_arg)
 
-    sp = sub.add_parser("regeocode", help="recompute stored places (corrections still win)")
-    sp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county's bulletins")
+    sp = sub.add_parser("regeocode", help="按现有行政区划重新定位已入库事项（人工更正优先）")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="只处理此县的简报")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_regeocode)
 
 
 def _add_review_commands(sub) -> None:
     """review, rules list|export|import|delete."""
-    sp = sub.add_parser("review", help="items whose place needs review, lowest confidence first")
-    sp.add_argument("--all", action="store_true", help="also list items that need no review")
-    sp.add_argument("--limit", type=int, default=0, metavar="N", help="at most N items")
-    sp.add_argument("--format", choices=("table", "csv"), default="table")
+    sp = sub.add_parser("review", help="列出定位待核对的事项（置信度低的在前）")
+    sp.add_argument("--all", action="store_true", help="也列出无需核对的事项")
+    sp.add_argument("--limit", type=int, default=0, metavar="N", help="最多列出 N 条")
+    sp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_review)
 
-    sp = sub.add_parser("rules", help="county rules kept from reviewers' corrections")
+    sp = sub.add_parser("rules", help="由审核更正保存的本县定位规则")
     sp.set_defaults(func=_rules_usage)
-    rsub = sp.add_subparsers(dest="rules_command", metavar="ACTION")
-    rp = rsub.add_parser("list", help="list the kept rules")
-    rp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
+    rsub = sp.add_subparsers(dest="rules_command", metavar="操作", title="可用操作")
+    rp = rsub.add_parser("list", help="列出已保存的规则")
+    rp.add_argument("--county", metavar="NAME_OR_CODE", help="只看此县")
     rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
     _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_list)
-    rp = rsub.add_parser("export", help="write the rules to a CSV or JSON file")
-    rp.add_argument("out", metavar="FILE", help=".csv or .json")
-    rp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
-    rp.add_argument("--format", choices=("csv", "json"), help="default: from FILE")
+    rp = rsub.add_parser("export", help="把规则写入 CSV 或 JSON 文件")
+    rp.add_argument("out", metavar="FILE", help=".csv 或 .json")
+    rp.add_argument("--county", metavar="NAME_OR_CODE", help="只看此县")
+    rp.add_argument("--format", choices=("csv", "json"), help="默认按文件扩展名")
     _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_export)
-    rp = rsub.add_parser("import", help="keep the rules of a CSV or JSON rule file")
-    rp.add_argument("file", metavar="FILE")
-    rp.add_argument(
-        "--replace", action="store_true", help="a rule for the same text replaces the kept one"
-    )
+    rp = rsub.add_parser("import", help="导入 CSV 或 JSON 规则文件中的规则")
+    rp.add_argument("file", metavar="FILE", help="规则文件（.csv 或 .json）")
+    rp.add_argument("--replace", action="store_true", help="同一原文的规则替换已保存的规则")
     _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_import)
-    rp = rsub.add_parser("delete", help="forget one rule")
-    rp.add_argument("rule_id", type=int, metavar="ID")
+    rp = rsub.add_parser("delete", help="删除一条规则")
+    rp.add_argument("rule_id", type=int, metavar="ID", help="规则编号（rules list 中的 id）")
     _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_delete)
 
 
 def _add_boundary_commands(sub) -> None:
     """boundaries import|list|delete."""
-    sp = sub.add_parser("boundaries", help="township boundaries kept in the store")
+    sp = sub.add_parser("boundaries", help="管理数据库中的乡镇边界")
     sp.set_defaults(func=_boundaries_usage)
-    bsub = sp.add_subparsers(dest="boundaries_command", metavar="ACTION")
-    bp = bsub.add_parser(
-        "import", help="read, join and keep a boundary file; it becomes the county's layer"
-    )
+    bsub = sp.add_subparsers(dest="boundaries_command", metavar="操作", title="可用操作")
+    bp = bsub.add_parser("import", help="读取、对应并保存边界文件，作为该县的乡镇图层")
     bp.add_argument(
         "file",
         metavar="FILE",
-        help=".zip (shapefile), .shp, .geojson, .json (GeoJSON or Esri JSON), .gpkg or .kml",
+        help=".zip（shapefile）、.shp、.geojson、.json（GeoJSON 或 Esri JSON）、.gpkg 或 .kml",
     )
-    bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
+    bp.add_argument("--county", required=True, metavar="NAME_OR_CODE", help="县名或代码")
     _crs_args(bp, "FILE")
-    bp.add_argument("--code-field", metavar="COLUMN", help="column of township codes")
-    bp.add_argument("--name-field", metavar="COLUMN", help="column of township names")
+    bp.add_argument("--code-field", metavar="COLUMN", help="乡镇代码所在的列")
+    bp.add_argument("--name-field", metavar="COLUMN", help="乡镇名称所在的列")
     bp.add_argument(
         "--encoding",
         metavar="ENC",
-        help="text encoding of a shapefile .dbf without .cpg (UTF-8, GB18030, GBK…; "
-        "default: detected)",
+        help="没有 .cpg 的 shapefile .dbf 的文字编码（UTF-8、GB18030、GBK…；默认自动识别）",
     )
     bp.add_argument(
         "--quality",
         choices=("user", "official"),
         default="user",
-        help="what the uploader declares: user (default) or official (needs --quality-source)",
+        help="上传人声明的来源：user（默认）或 official（需 --quality-source）",
     )
     bp.add_argument(
         "--quality-source",
         metavar="TEXT",
-        help="where official boundaries come from, e.g. 某县自然资源局 2024 年乡镇界",
+        help="官方边界的出处，如 某县自然资源局 2024 年乡镇界",
     )
-    bp.add_argument("--uploader", metavar="NAME", help="who uploads the file (kept with the set)")
+    bp.add_argument("--uploader", metavar="NAME", help="上传人（与边界一起保存）")
     bp.add_argument(
         "--override",
         action="append",
         metavar="ROW=CODE",
-        help="join row ROW of the file to township CODE (ROW=- leaves it out); repeatable",
+        help="把文件第 ROW 行对应到乡镇代码 CODE（ROW=- 排除该行）；可重复",
     )
     bp.add_argument(
         "--force",
         action="store_true",
-        help="make the set active although its position check says it is clearly offset",
+        help="位置检查显示明显偏移时仍启用这套边界",
     )
-    bp.add_argument("--check", action="store_true", help="read, check and join only; save nothing")
-    bp.add_argument("--table", action="store_true", help="print the join table (every polygon)")
+    bp.add_argument("--check", action="store_true", help="只读取、检查和对应，不保存")
+    bp.add_argument("--table", action="store_true", help="输出对应表（每个多边形一行）")
     _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_import)
-    bp = bsub.add_parser("list", help="list the kept boundary sets (* = in use)")
-    bp.add_argument("--county", metavar="NAME_OR_CODE", help="only this county")
-    bp.add_argument("--format", choices=("table", "csv"), default="table")
+    bp = bsub.add_parser("list", help="列出已保存的边界（* 为使用中）")
+    bp.add_argument("--county", metavar="NAME_OR_CODE", help="只列这个县")
+    bp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
     _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_list)
-    bp = bsub.add_parser("delete", help="forget a county's kept boundaries (default layer again)")
-    bp.add_argument("--county", required=True, metavar="NAME_OR_CODE")
+    bp = bsub.add_parser("delete", help="删除某县已保存的边界（恢复默认图层）")
+    bp.add_argument("--county", required=True, metavar="NAME_OR_CODE", help="县名或代码")
     _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_delete)
 
 
 def _add_export(sub) -> None:
     """export."""
-    sp = sub.add_parser("export", help="export the map or tables")
-    sp.add_argument("bulletins", nargs="*", metavar="BULLETIN", help="files; default: the store")
+    sp = sub.add_parser("export", help="导出地图或表格")
+    sp.add_argument("bulletins", nargs="*", metavar="BULLETIN", help="简报文件；默认：数据库")
     _county_args(sp)
     sp.add_argument(
         "--boundaries",
         metavar="FILE",
-        help="township boundaries (default: those imported into the store, else the county's)",
+        help="乡镇边界文件（默认：数据库中导入的，否则用该县默认图层）",
     )
     _crs_args(sp, "--boundaries")
+    sp.add_argument("--sector", nargs="+", action="extend", metavar="SLUG", help="只保留这些领域")
+    sp.add_argument("--metric", metavar="KEY", help="地图指标（默认：事项数）")
+    sp.add_argument("--township", nargs="+", action="extend", metavar="NAME", help="只保留这些乡镇")
+    sp.add_argument("--format", choices=EXPORT_FORMATS, help="导出格式（默认：按 --out 的扩展名）")
+    sp.add_argument("--out", required=True, metavar="FILE", help="输出文件")
+    sp.add_argument("--size", type=_size, metavar="WxH", help="PNG 尺寸（像素），如 750x1334")
     sp.add_argument(
-        "--sector", nargs="+", action="extend", metavar="SLUG", help="keep these sectors"
+        "--columns",
+        choices=("report", "keys"),
+        default="report",
+        help="CSV 列名：report = 报表版（中文表头、单位，代码为文本；默认），keys = 英文键",
     )
-    sp.add_argument("--metric", metavar="KEY", help="map metric (default: number of items)")
-    sp.add_argument(
-        "--township", nargs="+", action="extend", metavar="NAME", help="keep these townships"
-    )
-    sp.add_argument("--format", choices=EXPORT_FORMATS, help="default: from --out")
-    sp.add_argument("--out", required=True, metavar="FILE")
-    sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_export)
 
 
 def _add_time_commands(sub) -> None:
     """trend, report."""
-    sp = sub.add_parser(
-        "trend", help="a metric per month (quarter, year) from the store, facts counted once"
+    sp = sub.add_parser("trend", help="指标按月（季、年）的变化，重复报道只计一次")
+    sp.add_argument("--metric", default="items", metavar="KEY", help="指标键，或 items（事项数）")
+    sp.add_argument(
+        "--by", choices=("month", "quarter", "year"), default="month", help="按月、季或年"
     )
-    sp.add_argument("--metric", default="items", metavar="KEY", help="metric key or items")
-    sp.add_argument("--by", choices=("month", "quarter", "year"), default="month")
-    sp.add_argument("--township", metavar="NAME_OR_CODE", help="one township (default: county)")
-    sp.add_argument("--county", metavar="NAME_OR_CODE", help="county (default: the store's)")
-    sp.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    sp.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help="某个乡镇（默认：全县）")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="县（默认：数据库中的县）")
+    sp.add_argument("--format", choices=("table", "json", "csv"), default="table", help="输出格式")
+    sp.add_argument("--out", metavar="FILE", help="写入此文件（默认输出到屏幕）")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_trend)
 
-    sp = sub.add_parser("report", help="the monthly report of a county (DOCX for Word/WPS, or PDF)")
-    sp.add_argument("--county", metavar="NAME_OR_CODE", help="county (default: the store's)")
-    sp.add_argument("--period", required=True, metavar="YYYY-MM", help="e.g. 2024-02")
-    sp.add_argument("--metric", metavar="KEY", help="metric of maps and ranking (default items)")
-    sp.add_argument("--township", metavar="NAME_OR_CODE", help="a township's trend beside")
-    sp.add_argument("--format", choices=("docx", "pdf"), help="default: from --out")
-    sp.add_argument("--out", required=True, metavar="FILE")
+    sp = sub.add_parser("report", help="生成一县的月报（Word/WPS 用 DOCX，或 PDF）")
+    sp.add_argument("--county", metavar="NAME_OR_CODE", help="县（默认：数据库中的县）")
+    sp.add_argument("--period", required=True, metavar="YYYY-MM", help="月份，如 2024-02")
+    sp.add_argument("--metric", metavar="KEY", help="地图与排名所用指标（默认 items，事项数）")
+    sp.add_argument("--township", metavar="NAME_OR_CODE", help="同时给出此乡镇的趋势")
+    sp.add_argument("--format", choices=("docx", "pdf"), help="默认按 --out 的扩展名")
+    sp.add_argument("--out", required=True, metavar="FILE", help="月报文件")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_report)
 
@@ -1480,7 +1572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_usage(sys.stderr)
-        print("error: choose a command", file=sys.stderr)
+        print("错误（usage）：请给出一个命令（python -m geo -h 列出全部命令）", file=sys.stderr)
         return 2
     try:
         return args.func(args)
@@ -1490,20 +1582,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except (GeoInputError, OSError) as err:
-        print(f"error: {one_line(err)}", file=sys.stderr)
+        print(error_line(err), file=sys.stderr)
         return 2
     except RecursionError:
-        print("error: 输入文件嵌套过深，无法处理", file=sys.stderr)
+        print("错误（input.too_deep）：输入文件嵌套过深，无法处理；请检查文件", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        print("错误（interrupted）：已中断", file=sys.stderr)
         return 130
     except Exception as err:  # a bug, not bad input: still one line unless debugging
         if os.environ.get("GEO_DEBUG"):
             raise
         print(
-            f"error: internal error {type(err).__name__}: {one_line(err)} "
-            "(run with GEO_DEBUG=1 for the traceback)",
+            f"{error_line(err)}（程序内部错误 {type(err).__name__}；"
+            "设 GEO_DEBUG=1 重新运行可看到详细信息，请报告）",
             file=sys.stderr,
         )
         return 1

@@ -81,5 +81,7 @@ def layout_cues(path: str | Path | None = None) -> LayoutCues:
             for name in LayoutCues.__dataclass_fields__
         }
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise GeoInputError(f"cannot read layout cues {file}: {err}") from None
+        raise GeoInputError(
+            f"无法读取版式配置 {file}（{err}）：请检查该 JSON 文件", code="config.layout_cues"
+        ) from None
     return LayoutCues(**values)

@@ -8,6 +8,8 @@ finer one with ``code=``.
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "BoundaryReadError",
     "BulletinReadError",
@@ -16,8 +18,24 @@ __all__ = [
     "GeoInputError",
     "StoreError",
     "WorkLimitError",
+    "error_code",
+    "error_line",
     "one_line",
 ]
+
+#: Operating-system failures as a planner reads them (errno name -> Chinese reason).
+_OS_REASONS = {
+    "ENOENT": "文件或文件夹不存在",
+    "EACCES": "没有权限",
+    "EPERM": "没有权限",
+    "EISDIR": "这是文件夹，不是文件",
+    "ENOTDIR": "路径中有一段不是文件夹",
+    "ENOSPC": "磁盘已满",
+    "EROFS": "只读文件系统，不能写入",
+    "EEXIST": "文件已存在",
+    "ENAMETOOLONG": "文件名太长",
+    "EMFILE": "打开的文件太多",
+}
 
 
 class GeoInputError(ValueError):
@@ -90,6 +108,24 @@ def one_line(err: BaseException) -> str:
     whitespace (newlines included) made one space; an empty message as the error's type.
     """
     if isinstance(err, OSError) and not isinstance(err, GeoInputError) and err.strerror:
-        where = f"{err.filename}: " if err.filename else ""
-        return f"{where}{err.strerror}"
+        reason = _OS_REASONS.get(errno.errorcode.get(err.errno or 0, ""), err.strerror)
+        where = f"{err.filename}：" if err.filename else ""
+        return f"{where}{reason}"
     return " ".join(str(err).split()) or type(err).__name__
+
+
+def error_code(err: BaseException) -> str:
+    """The stable code of ``err``: its own for a :class:`GeoInputError`, ``"os"`` for an
+    ``OSError`` (file system), ``"internal"`` for anything else (a bug)."""
+    if isinstance(err, GeoInputError):
+        return err.code
+    return "os" if isinstance(err, OSError) else "internal"
+
+
+def error_line(err: BaseException) -> str:
+    """The one line the CLI prints on stderr: ``错误（store.damaged）：<message>``.
+
+    The code in brackets is :func:`error_code`, stable for scripts and logs; the message is
+    :func:`one_line`, Chinese, saying what to do next.
+    """
+    return f"错误（{error_code(err)}）：{one_line(err)}"

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.errors import GeoInputError
+from geo.errors import GeoInputError, error_line
 from geo.gazetteer import Gazetteer, load_gazetteer, township_key
 from geo.geocode import geocode_item
 from geo.items import single_item
@@ -92,17 +92,20 @@ def load_labelled(path: str | Path) -> list[dict]:
     """
     p = Path(path)
     if not p.is_file():
-        raise GeoInputError(f"Labelled file not found: {p}")
+        raise GeoInputError(f"找不到标注文件 {p}：请检查路径", code="eval.missing")
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise GeoInputError(f"cannot read {p.name}: {exc.strerror or exc}") from None
+        raise GeoInputError(
+            f"无法读取 {p.name}（{exc.strerror or exc}）：请检查文件权限", code="eval.unreadable"
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise GeoInputError(
-            f"{p.name} line {line}: not UTF-8 text (a binary file?) — expected JSON lines"
+            f"{p.name} 第 {line} 行不是 UTF-8 文本（二进制文件？）：应为 JSON Lines 文件",
+            code="eval.format",
         ) from None
     out = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -111,15 +114,21 @@ def load_labelled(path: str | Path) -> list[dict]:
         try:
             d = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise GeoInputError(f"{p.name} line {n}: not JSON ({exc.msg})") from None
+            raise GeoInputError(
+                f"{p.name} 第 {n} 行不是 JSON（{exc.msg}）：请修正该行", code="eval.format"
+            ) from None
         if not isinstance(d, dict) or "text" not in d or "county" not in d:
-            raise GeoInputError(f"{p.name} line {n}: needs 'text' and 'county'")
+            raise GeoInputError(
+                f"{p.name} 第 {n} 行缺少 text 或 county：请补上", code="eval.format"
+            )
         if not isinstance(d["text"], str) or not isinstance(d["county"], str):
-            raise GeoInputError(f"{p.name} line {n}: 'text' and 'county' must be strings")
+            raise GeoInputError(
+                f"{p.name} 第 {n} 行的 text 和 county 须为字符串：请修正该行", code="eval.format"
+            )
         if not _metrics_ok(d.get("metrics")):
             raise GeoInputError(
-                f"{p.name} line {n}: 'metrics' must be a list of objects with a numeric "
-                "'value' and a 'unit'"
+                f"{p.name} 第 {n} 行的 metrics 须为列表，每项含数值 value 和单位 unit：请修正该行",
+                code="eval.format",
             )
         out.append(d)
     return out
@@ -476,10 +485,12 @@ def main(argv: list[str] | None = None) -> int:
         items = load_labelled(args.path)
         summary = evaluate(items, baseline_jionlp=args.baseline_jionlp)
     except GeoInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return 2
     except ImportError as exc:
-        print(f"error: {exc} (jionlp is in requirements-dev.txt)", file=sys.stderr)
+        print(
+            f"错误（eval.dependency）：{exc}（jionlp 在 requirements-dev.txt 中）", file=sys.stderr
+        )
         return 2
     out = (
         json.dumps(summary, ensure_ascii=False, indent=2)

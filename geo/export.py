@@ -25,7 +25,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import aggregate as agg
-from geo import render
+from geo import render, report_csv
 from geo.assets import localise
 from geo.browser import chromium_path, screenshot_html
 from geo.display import (
@@ -229,7 +229,7 @@ def _png_with_chromium(view: MapView, out: Path, size: tuple[int, int], labels: 
         html_path.write_text(m.get_root().render(), encoding="utf-8")
         blocked = screenshot_html(html_path, tmp / "map.png", size, settle_ms=400)
         if blocked:
-            raise RuntimeError(f"page tried to load {blocked.urls[0]}")
+            raise RuntimeError(f"导出页面试图联网加载 {blocked.urls[0]}（程序错误，请报告）")
         with writing_to(out):
             shutil.copyfile(tmp / "map.png", out)
     finally:
@@ -430,24 +430,48 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def export_csv(view: MapView, path: str | Path) -> list[Path]:
-    """CSV tables, UTF-8 with BOM (Excel opens the Chinese correctly).
+def export_csv(view: MapView, path: str | Path, *, columns: str = "report") -> list[Path]:
+    """CSV tables, UTF-8 with BOM (Excel and WPS open the Chinese correctly).
 
     Writes ``<stem>.csv`` (one row per item, metric totals per key, a readable ``metrics``
     column and the approximate ``lon``/``lat``), ``<stem>_metrics.csv`` (one row per metric) and
     ``<stem>_townships.csv`` (per-township aggregates of the view's metric). Text cells pass
     through :func:`csv_safe`.
 
+    Parameters
+    ----------
+    view : MapView
+    path : str or Path
+        The items file; the two others are written beside it.
+    columns : {"report", "keys"}
+        ``"report"`` (default): the 报表版 of :mod:`geo.report_csv` — Chinese headers with
+        units, Chinese sector names, money in 万元, codes kept as text. ``"keys"``: the machine
+        version with English keys and plain values.
+
     Returns
     -------
     list of Path
     """
+    if columns not in report_csv.COLUMN_STYLES:
+        raise ExportError(
+            f"未知的列名样式 {columns!r}：请选 report（报表版，中文表头）或 keys（英文键）",
+            code="export.columns",
+        )
     p = target_path(path, ".csv")
     out = [p, p.with_name(f"{p.stem}_metrics.csv"), p.with_name(f"{p.stem}_townships.csv")]
-    tables = [_items_table(view), agg._with_keys(view.metrics_df), _townships_table(view)]
+    tables = [
+        csv_safe(t)
+        for t in (_items_table(view), agg._with_keys(view.metrics_df), _townships_table(view))
+    ]
+    if columns == "report":
+        tables = [
+            report_csv.report_items(tables[0]),
+            report_csv.report_metrics(tables[1]),
+            report_csv.report_townships(tables[2], metric_key=view.metric_key),
+        ]
     for target, table in zip(out, tables, strict=True):
         with writing_to(target):
-            csv_safe(table).to_csv(target, index=False, encoding="utf-8-sig")
+            table.to_csv(target, index=False, encoding="utf-8-sig")
     return out
 
 

@@ -520,21 +520,27 @@ def load_gazetteer(county: str) -> Gazetteer:
     """
     q = re.sub(r"\s+", "", to_simplified(str(county or "")))
     if not q:
-        raise CountyNotFoundError("No county given: pass a county name or 6-digit code.")
+        raise CountyNotFoundError(
+            "未指定县：请给出县名或 6 位县级行政区划代码", code="county.missing"
+        )
     df = _counties()
     if q.isdigit():
         code = q[:6] if len(q) in (6, 9, 12) else q
         if code not in set(df["code"]):
-            raise CountyNotFoundError(f"No county with code {q} in the gazetteer.")
+            raise CountyNotFoundError(
+                f"行政区划中没有代码为 {q} 的县：请检查代码（可用 counties 命令查询）"
+            )
         return _load_by_code(code)
     hits = _candidates(q)
     if hits.empty:
-        raise CountyNotFoundError(f"County '{county}' not found in the gazetteer.")
+        raise CountyNotFoundError(
+            f"行政区划中找不到“{county}”：请检查县名，或改用 6 位代码（可用 counties 命令查询）"
+        )
     if len(hits) > 1:
         listed = "、".join(f"{r.province}{r.city}{r.name}({r.code})" for r in hits.itertuples())
         raise CountyNotFoundError(
-            f"County name '{county}' is ambiguous: {listed}; "
-            "add the city or province, or use the code."
+            f"县名“{county}”有多个：{listed}；请加上市或省名，或改用代码",
+            code="county.ambiguous",
         )
     return _load_by_code(hits.iloc[0]["code"])
 

@@ -161,7 +161,10 @@ def _read_grammar(path: Path) -> MetricGrammar:
             max_word=max(len(w) for w in (*raw["units"], *raw["needs_noun"], *raw["skip_after"])),
         )
     except (OSError, ValueError, KeyError, TypeError, IndexError) as err:
-        raise GeoInputError(f"Cannot read metric grammar {path.name}: {err}") from None
+        raise GeoInputError(
+            f"无法读取指标语法配置 {path.name}（{err}）：请检查该 JSON 文件",
+            code="config.metric_units",
+        ) from None
 
 
 def parse_chinese_number(s: str) -> float | None:

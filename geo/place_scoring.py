@@ -107,7 +107,11 @@ def _scorer(d: dict, names: tuple[str, ...], what: str) -> LinearScorer:
     weights = d.get("weights", {})
     unknown = set(weights) - set(names)
     if unknown:
-        raise GeoInputError(f"geocoder model: unknown {what} features {sorted(unknown)}")
+        raise GeoInputError(
+            f"定位模型文件有未知的{what}特征 {sorted(unknown)}："
+            "请用 tools/build_geocode_model.py 重新生成",
+            code="geocode.model",
+        )
     return LinearScorer(
         names, tuple(float(weights.get(k, 0.0)) for k in names), float(d.get("intercept", 0.0))
     )
@@ -118,14 +122,17 @@ def model_from_dict(doc: dict) -> Model:
     cal = doc.get("calibration", {})
     xs, ys = tuple(map(float, cal.get("x", ()))), tuple(map(float, cal.get("y", ())))
     if len(xs) != len(ys) or list(xs) != sorted(xs):
-        raise GeoInputError("geocoder model: calibration x must be sorted and match y")
+        raise GeoInputError(
+            "定位模型文件的校准表有误（x 须递增且与 y 等长）：请重新生成模型",
+            code="geocode.model",
+        )
     platt = cal.get("platt")
     none_found = cal.get("no_candidates")
     return Model(
         platt=(float(platt[0]), float(platt[1])) if platt else None,
         no_candidates=float(none_found) if none_found is not None else None,
-        township=_scorer(doc["township"], TOWN_FEATURES, "township"),
-        village=_scorer(doc["village"], VILLAGE_FEATURES, "village"),
+        township=_scorer(doc["township"], TOWN_FEATURES, "乡镇"),
+        village=_scorer(doc["village"], VILLAGE_FEATURES, "村"),
         calibration_x=xs,
         calibration_y=ys,
         review_threshold=float(doc["review_threshold"]),
@@ -147,7 +154,7 @@ def load_model(path: str | Path | None = None) -> Model:
         doc = json.loads(p.read_text(encoding="utf-8"))
         return model_from_dict(doc)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise GeoInputError(f"geocoder model {p} cannot be read: {exc}") from None
+        raise GeoInputError(f"无法读取定位模型文件 {p}：{exc}", code="geocode.model") from None
 
 
 # --------------------------------------------------------------------------- deciding

@@ -32,6 +32,7 @@ from geo.display import (
     county_units_note,
     sector_color,
 )
+from geo.errors import ExportError
 from geo.view import filter_summary
 
 __all__ = [
@@ -70,8 +71,8 @@ def _register_fonts() -> str:
     names = {f.name for f in font_manager.fontManager.ttflist}
     if CJK_FAMILY not in names:
         raise RuntimeError(
-            "Noto Sans CJK not found: pip install noto-cjk-sans-otc "
-            "or apt-get install fonts-noto-cjk"
+            "找不到中文字体 Noto Sans CJK：请运行 apt-get install fonts-noto-cjk "
+            "或 pip install noto-cjk-sans-otc"
         )
     return CJK_FAMILY
 
@@ -193,7 +194,9 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
     outline = getattr(view, "outline", None)
     outline = outline if outline is not None and len(outline) else None
     if not len(tables) and outline is None:
-        raise ValueError("nothing to draw: no township polygons and no county outline")
+        raise ExportError(
+            "没有可画的内容（无乡镇边界，也无县界）：请先上传乡镇边界", code="export.no_map"
+        )
     crs = metric_crs_of(tables if len(tables) else outline)
     tables = tables.to_crs(crs)
     # a prefecture's counties without townships: one unit each, outside the classes
@@ -246,7 +249,7 @@ def draw_change_map(ax, view, change: pd.Series, *, legend_title: str, labels: b
         The view has no township polygons.
     """
     if not _has_polygons(view):
-        raise ValueError("no township polygons to draw the change on")
+        raise ValueError("没有乡镇边界，无法绘制变化图")
     tw = view.townships[["township_code", "township", "geometry"]].copy()
     tw["township_code"] = tw["township_code"].astype(str)
     tw["value"] = tw["township_code"].map(change.rename(index=str)).astype(float)

@@ -124,7 +124,7 @@ def _read_taxonomy(path: Path) -> Taxonomy:
         sectors = raw["sectors"]
         missing = [s for s in SECTOR_SLUGS if s not in sectors]
         if missing:
-            raise ValueError(f"missing sectors {', '.join(missing)}")
+            raise ValueError(f"缺少领域 {'、'.join(missing)}")
         cues = {s: {w: float(v) for w, v in d.get("cues", {}).items()} for s, d in sectors.items()}
         unit_cues = {
             s: {w: float(v) for w, v in d.get("unit_cues", {}).items()} for s, d in sectors.items()
@@ -134,7 +134,7 @@ def _read_taxonomy(path: Path) -> Taxonomy:
         secondary = raw.get("secondary", {})
         default = raw.get("default", "other")
         if default not in sectors:
-            raise ValueError(f"default sector {default!r} is not defined")
+            raise ValueError(f"默认领域 {default!r} 未定义")
         return Taxonomy(
             names={s: str(d["name"]) for s, d in sectors.items()},
             cues=cues,
@@ -149,7 +149,9 @@ def _read_taxonomy(path: Path) -> Taxonomy:
             unit_automaton=_automaton(unit_cues),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-        raise GeoInputError(f"Cannot read sector taxonomy {path.name}: {err}") from None
+        raise GeoInputError(
+            f"无法读取领域配置 {path.name}（{err}）：请检查该 JSON 文件", code="config.sectors"
+        ) from None
 
 
 def sector_names(taxonomy: Taxonomy | None = None) -> dict[str, str]:

@@ -771,14 +771,18 @@ class Store:
     def _resolve_bulletin(conn: Any, bulletin_id: str) -> str | None:
         bulletin_id = (bulletin_id or "").strip().lower()
         if len(bulletin_id) < 6:
-            raise StoreError("give at least 6 characters of the bulletin id")
+            raise StoreError(
+                "简报编号至少要给出前 6 位：请用 bulletins 命令查看编号", code="store.short_id"
+            )
         if not re.fullmatch(r"[0-9a-f]+", bulletin_id):
             return None  # ids are hex: nothing else matches (and no LIKE wildcards get in)
         rows = conn.execute(
             "SELECT id FROM bulletins WHERE id LIKE ?", (bulletin_id + "%",)
         ).fetchall()
         if len(rows) > 1:
-            raise StoreError(f"bulletin id {bulletin_id} is ambiguous; give more characters")
+            raise StoreError(
+                f"简报编号 {bulletin_id} 对应多份简报：请多给几位", code="store.ambiguous_id"
+            )
         return rows[0][0] if rows else None
 
     def correct(
@@ -825,7 +829,10 @@ class Store:
         fields["cumulative"] = None if cumulative is None else ("1" if cumulative else "0")
         fields = {k: v.strip() for k, v in fields.items() if v is not None}
         if not fields:
-            raise StoreError("nothing to correct: give a township, village, sector or counting")
+            raise StoreError(
+                "没有要更正的内容：请给出乡镇、村、领域或计数方式（重复、累计）",
+                code="store.nothing_to_correct",
+            )
         with self._reading() as conn:
             row = conn.execute(
                 "SELECT i.county_code AS icc, b.county_code AS bcc, b.county AS county"
@@ -833,7 +840,9 @@ class Store:
                 (item_id,),
             ).fetchone()
         if row is None:
-            raise StoreError(f"no item {item_id} in the store")
+            raise StoreError(
+                f"数据库中没有事项 {item_id}：请检查事项编号", code="store.unknown_item"
+            )
         names: dict[str, str | None] = {}
         if fields.get("repeat_of"):
             names["repeat_of"] = self._check_first_report(item_id, fields["repeat_of"])
@@ -843,7 +852,8 @@ class Store:
             known = sector_names()
             if fields["sector"] not in known:
                 raise StoreError(
-                    f"unknown sector {fields['sector']!r}; known: {', '.join(sorted(known))}"
+                    f"未知的领域 {fields['sector']!r}：可选 {'、'.join(sorted(known))}",
+                    code="store.unknown_sector",
                 )
             names["sector"] = known[fields["sector"]]
         codes = {k: v for k, v in fields.items() if k in ("township_code", "village_code") and v}
@@ -851,7 +861,10 @@ class Store:
             county_code = row["icc"] or row["bcc"]
             if gazetteer is None:
                 if not county_code:
-                    raise StoreError(f"item {item_id} has no county; cannot check place codes")
+                    raise StoreError(
+                        f"事项 {item_id} 没有所属县，无法核对地名代码：请先重新导入其简报并指定县",
+                        code="store.no_county",
+                    )
                 gazetteer = self._gazetteer(county_code, _default_loader, strict=True)
             names.update(self._check_codes(gazetteer, codes))
         created = now()
@@ -894,16 +907,21 @@ class Store:
         if town_code:
             town = _lookup_township(gazetteer, town_code)
             if town is None:
-                raise StoreError(f"township code {town_code} is not in {county}")
+                raise StoreError(
+                    f"乡镇代码 {town_code} 不在{county}：请检查代码", code="store.unknown_place"
+                )
             names["township_code"] = town.name
         village_code = codes.get("village_code")
         if village_code:
             village = _lookup_village(gazetteer, village_code)
             if village is None:
-                raise StoreError(f"village code {village_code} is not in {county}")
+                raise StoreError(
+                    f"村代码 {village_code} 不在{county}：请检查代码", code="store.unknown_place"
+                )
             if town_code and _village_township_code(village, village_code) != town_code:
                 raise StoreError(
-                    f"village {village.name} ({village_code}) is not in township {town_code}"
+                    f"{village.name}（{village_code}）不属于乡镇 {town_code}：请检查乡镇或村",
+                    code="store.unknown_place",
                 )
             names["village_code"] = village.name
         return names
@@ -1238,7 +1256,10 @@ class Store:
                 if strict:
                     if isinstance(err, GeoInputError):
                         raise
-                    raise StoreError(f"no gazetteer for county {county_code}: {err}") from None
+                    raise StoreError(
+                        f"没有县 {county_code} 的行政区划数据（{err}）：请检查县代码",
+                        code="store.no_gazetteer",
+                    ) from None
                 return None
         return self._gazetteers[county_code]
 
@@ -1634,7 +1655,9 @@ class Store:
         items_df, _ = self.frames()
         row = items_df[items_df["item_id"] == item_id]
         if row.empty:
-            raise StoreError(f"no item {item_id} in the store")
+            raise StoreError(
+                f"数据库中没有事项 {item_id}：请检查事项编号", code="store.unknown_item"
+            )
         r = row.iloc[0]
         town = r["township_code"] if isinstance(r["township_code"], str) else ""
         village = r["village_code"] if isinstance(r["village_code"], str) else ""
@@ -1857,9 +1880,14 @@ def _checked_county_and_datum(county_code: Any, datum: str) -> str:
     """The 6-digit county code of a boundary set, or StoreError (a bad code or datum)."""
     county_code = str(county_code or "").strip()
     if not (len(county_code) == 6 and county_code.isdigit()):
-        raise StoreError(f"county code {county_code!r} is not 6 digits")
+        raise StoreError(
+            f"县代码 {county_code!r} 不是 6 位数字：请给出 6 位县级行政区划代码",
+            code="store.county_code",
+        )
     if datum not in _BOUNDARY_DATUMS:
-        raise StoreError(f"unknown datum {datum!r} (choose one of {', '.join(_BOUNDARY_DATUMS)})")
+        raise StoreError(
+            f"未知的坐标基准 {datum!r}：请选 {'、'.join(_BOUNDARY_DATUMS)} 之一", code="store.datum"
+        )
     return county_code
 
 
@@ -1867,11 +1895,14 @@ def _boundary_layer(gdf: Any) -> Any:
     """``gdf`` reduced to :data:`BOUNDARY_COLUMNS` in EPSG:4326, or StoreError."""
     columns = getattr(gdf, "columns", None)
     if columns is None or "geometry" not in columns or "township_code" not in columns:
-        raise StoreError("boundaries need township_code and geometry columns (join them first)")
+        raise StoreError(
+            "乡镇边界缺少 township_code 或 geometry 列：请先与行政区划对应后再保存",
+            code="store.boundary_columns",
+        )
     layer = gdf[[c for c in BOUNDARY_COLUMNS if c in columns]].copy()
     layer = layer[layer.geometry.notna() & ~layer.geometry.is_empty]
     if layer.empty:
-        raise StoreError("no township polygons to save")
+        raise StoreError("没有可保存的乡镇多边形：请检查边界文件", code="store.no_polygons")
     if layer.crs is None:
         layer = layer.set_crs("EPSG:4326")
     elif layer.crs.to_epsg() != 4326:
@@ -1883,7 +1914,11 @@ def _boundary_layer(gdf: Any) -> Any:
     layer["quality"] = layer["quality"].fillna("user")
     bad = set(layer["quality"]) - set(_BOUNDARY_QUALITIES)
     if bad:
-        raise StoreError(f"unknown boundary quality {', '.join(sorted(map(str, bad)))}")
+        raise StoreError(
+            f"未知的边界质量 {'、'.join(sorted(map(str, bad)))}："
+            "应为 official、user 或 approximate",
+            code="store.boundary_quality",
+        )
     return layer[BOUNDARY_COLUMNS].reset_index(drop=True)
 
 

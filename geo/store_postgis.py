@@ -666,7 +666,7 @@ class PostgisBackend(StoreBackend):
         ).fetchall()
         if not rows:
             raise StoreError(
-                f"stored boundaries {set_id} have no township polygons (damaged)",
+                f"已存的乡镇边界 {set_id} 没有多边形（已损坏）：请重新导入该县边界",
                 code="store.damaged",
             )
         columns = list(zip(*rows, strict=True))

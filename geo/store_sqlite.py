@@ -476,7 +476,8 @@ class SqliteBackend(StoreBackend):
             gdf = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise StoreError(
-                f"stored boundaries {set_id} of {row['county_code']} are damaged ({err})",
+                f"已存的 {row['county_code']} 乡镇边界 {set_id} 已损坏（{err}）："
+                "请重新导入该县边界",
                 code="store.damaged",
             ) from None
         for col in BOUNDARY_COLUMNS[:-1]:

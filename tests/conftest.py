@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -30,6 +31,43 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # processes afterwards would have each child run the whole app first (multiprocessing's spawn
 # re-runs ``__main__``). Every test starts with pytest's own ``__main__`` back in place.
 _PYTEST_MAIN = sys.modules["__main__"]
+
+#: Every GeoInputError made while the tests run, as (class, code, message): the errors of every
+#: code path the tests exercise (those rebuilt from a bounded worker process included). At the
+#: end of the session each must have a Chinese message and a code (pytest_sessionfinish); the
+#: CLI's subprocesses are checked line by line in tests/test_cli.py.
+RAISED_ERRORS: list[tuple[str, str, str]] = []
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _record_errors() -> None:
+    from geo.errors import GeoInputError
+
+    made = GeoInputError.__init__
+
+    def init(self, message: str = "", *, code: str | None = None) -> None:
+        made(self, message, code=code)
+        RAISED_ERRORS.append((type(self).__name__, self.code, str(self)))
+
+    GeoInputError.__init__ = init
+
+
+_record_errors()
+
+
+def english_errors() -> list[tuple[str, str, str]]:
+    """The recorded errors without a Chinese message or without a code."""
+    return [e for e in RAISED_ERRORS if not e[1] or not _CJK.search(e[2])]
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    bad = english_errors()
+    if bad:
+        listed = "\n".join(f"  {cls} [{code}] {msg!r}" for cls, code, msg in sorted(set(bad)))
+        print(f"\nGeoInputError without a Chinese message or a code:\n{listed}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 SAMPLE = REPO / "data" / "xixian-bulletin-sample.txt"
 
 

@@ -302,7 +302,7 @@ def test_ingest_parsed_reports_bad_files_and_keeps_the_others():
     good = app_support.parse_upload("好.txt", text.encode(), county="411528")
     assert good.bulletin is not None and good.needs_date
     bad = app_support.parse_upload("坏.pdf", b"%PDF-1.4 not really a pdf", county="411528")
-    assert bad.error and bad.error_code == "bulletin" and "坏.pdf" in bad.error
+    assert bad.error and bad.error_code == "bulletin.damaged" and "坏.pdf" in bad.error
     store = _ListStore()
     done = []
     report = app_support.ingest_parsed(
@@ -547,7 +547,10 @@ def test_export_specs_write_the_current_view(frames):
     assert "息县甲乡发展大棚蔬菜" in csv_text
     assert "息县全县招工" not in csv_text  # the sector filter is applied
     towns_csv = specs["csv_townships"].build().decode("utf-8-sig")
-    assert "township_code" in towns_csv.splitlines()[0] and "息县甲乡" not in towns_csv
+    assert "乡镇代码" in towns_csv.splitlines()[0] and "息县甲乡" not in towns_csv  # 报表版
+    keys = {s.fmt: s for s in app_support.export_specs(view, "息县", csv_columns="keys")}
+    assert keys["csv_townships"].build().decode("utf-8-sig").startswith("township_code,")
+    assert set(app_support.CSV_COLUMN_CHOICES.values()) == {"report", "keys"}
     geo = json.loads(specs["geojson"].build())
     assert geo["type"] == "FeatureCollection"
     html_bytes = specs["html"].build()

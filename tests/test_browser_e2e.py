@@ -408,6 +408,7 @@ def test_download_buttons_give_the_files(app, tmp_path):
         assert img.size == (1600, 1200)
     text = files[".csv"].read_text(encoding="utf-8-sig")
     assert "鲜食玉米" in text and "招工" not in text  # exactly the filtered view
+    assert text.startswith("事项编号,")  # the 报表版: Chinese headers
     pdf = pypdf.PdfReader(files[".pdf"]).pages[0].extract_text()
     assert "鲜食玉米" in pdf and "共 1 条事项" in pdf
     assert "数据来源：中国行政区划数据集（活更新版）nbsetsail/real-china-division" in pdf

@@ -62,6 +62,11 @@ def test_folders_are_searched_for_bulletin_files_in_name_order(tmp_path):
     assert [m.code for m in missing] == ["bulletin.missing"]
 
 
+def _lines(out: str, status: str) -> int:
+    """Files of an ingest log with this status (新增 / 已存在 / 失败)."""
+    return sum(line.startswith(status) for line in out.splitlines())
+
+
 def test_jobs_2_stores_every_bulletin_once_with_a_summary(store_location, tmp_path):
     _archive(tmp_path / "archive", 6)
     bad = tmp_path / "archive" / "2020年" / "空白.txt"
@@ -69,7 +74,7 @@ def test_jobs_2_stores_every_bulletin_once_with_a_summary(store_location, tmp_pa
     proc = _geo("ingest", tmp_path / "archive", "--county", "息县", "--jobs", "2",
                 store=store_location)  # fmt: skip
     assert proc.returncode == 2, proc.stderr  # the empty file failed, the others went in
-    assert proc.stdout.count("created") == 6 and "空白.txt" in proc.stderr
+    assert _lines(proc.stdout, "新增") == 6 and "空白.txt" in proc.stderr
     summary = proc.stdout.strip().splitlines()[-1]
     assert summary.startswith("完成：新增 6 份，已存在 0 份，失败 1 份") and "2 个进程" in summary
     with Store(store_location) as store:
@@ -115,7 +120,7 @@ def test_a_killed_run_is_resumed_by_running_it_again(store_location, tmp_path):
     created = 0
     try:
         for line in proc.stdout:
-            created += line.startswith("created")
+            created += line.startswith("新增")
             if created >= 3 or time.monotonic() > deadline:
                 break
         os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its workers, mid-run
@@ -126,7 +131,7 @@ def test_a_killed_run_is_resumed_by_running_it_again(store_location, tmp_path):
     assert 3 <= kept < 24
     rerun = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert rerun.stdout.count("unchanged") == kept and rerun.stdout.count("created") == 24 - kept
+    assert _lines(rerun.stdout, "已存在") == kept and _lines(rerun.stdout, "新增") == 24 - kept
     with Store(store_location) as store:
         assert len(store.bulletins()) == 24 and store.frames()[0]["item_id"].is_unique
 

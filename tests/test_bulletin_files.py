@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 from bulletin_layouts import cjk_font
+from error_codes import raises_code
 
 from geo.errors import BulletinReadError, GeoInputError
 from geo.io.bulletin_files import MAX_BULLETIN_BYTES, read_bulletin
@@ -125,18 +126,18 @@ def test_binary_file_named_txt_is_refused(tmp_path):
     path.write_bytes(random.Random(7).randbytes(4096))
     with pytest.raises(BulletinReadError) as excinfo:
         read_bulletin(path)
-    assert "report.txt is not a text bulletin (binary data)" in _message(excinfo)
+    assert excinfo.value.code == "bulletin.binary" and "report.txt" in _message(excinfo)
 
 
 def test_latin1_text_is_not_taken_for_chinese():
     data = "Résumé of the café meeting: déjà vu, naïve façade.\n".encode("latin-1") * 5
-    with pytest.raises(BulletinReadError, match="is not Chinese text"):
+    with raises_code(BulletinReadError, "bulletin.encoding"):
         read_bulletin(data, "notes.txt")
 
 
 def test_text_with_nul_bytes_is_binary():
     data = "息县简报".encode() + b"\x00\x01\x02\x03" * 50
-    with pytest.raises(BulletinReadError, match="binary data"):
+    with raises_code(BulletinReadError, "bulletin.binary"):
         read_bulletin(data, "x.txt")
 
 
@@ -144,7 +145,7 @@ def test_image_is_refused_with_ocr_hint(tmp_path):
     pil = pytest.importorskip("PIL.Image")
     path = tmp_path / "scan.txt"
     pil.new("RGB", (40, 40), "white").save(path, "PNG")
-    with pytest.raises(BulletinReadError, match=r"image.*OCR"):
+    with raises_code(BulletinReadError, "bulletin.image"):
         read_bulletin(path)
 
 
@@ -152,12 +153,12 @@ def test_image_is_refused_with_ocr_hint(tmp_path):
 def test_empty_or_blank_file_is_refused(content, tmp_path):
     path = tmp_path / "empty.txt"
     path.write_bytes(content)
-    with pytest.raises(BulletinReadError, match=r"empty|no text"):
+    with pytest.raises(BulletinReadError, match=r"空文件|没有文字"):
         read_bulletin(path)
 
 
 def test_blank_utf16_file_is_refused():
-    with pytest.raises(BulletinReadError, match="no text"):
+    with raises_code(BulletinReadError, "bulletin.no_text"):
         read_bulletin("   \n".encode("utf-16"), "blank.txt")
 
 
@@ -170,23 +171,23 @@ def test_100_mb_file_fails_fast_naming_both_sizes(tmp_path):
     with pytest.raises(BulletinReadError) as excinfo:
         read_bulletin(path)
     msg = _message(excinfo)
-    assert "huge.txt is too large" in msg
+    assert excinfo.value.code == "bulletin.too_large" and "huge.txt" in msg
     assert f"{path.stat().st_size / 1048576:.1f} MB" in msg
     assert f"{MAX_BULLETIN_BYTES / 1048576:.1f} MB" in msg
 
 
 def test_size_cap_applies_to_bytes_and_streams():
     data = TEXT.encode("utf-8")
-    with pytest.raises(BulletinReadError, match="too large"):
+    with raises_code(BulletinReadError, "bulletin.too_large"):
         read_bulletin(data, "a.txt", max_bytes=10)
-    with pytest.raises(BulletinReadError, match="too large"):
+    with raises_code(BulletinReadError, "bulletin.too_large"):
         read_bulletin(io.BytesIO(data), "a.txt", max_bytes=10)
 
 
 def test_missing_file_and_folder(tmp_path):
-    with pytest.raises(BulletinReadError, match="does not exist"):
+    with raises_code(BulletinReadError, "bulletin.missing"):
         read_bulletin(tmp_path / "nope.txt")
-    with pytest.raises(BulletinReadError, match="folder"):
+    with raises_code(BulletinReadError, "bulletin.folder"):
         read_bulletin(tmp_path)
 
 
@@ -195,7 +196,7 @@ def test_old_word_doc_asks_for_docx_or_pdf(tmp_path):
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000)
     with pytest.raises(BulletinReadError) as excinfo:
         read_bulletin(path)
-    assert ".docx or .pdf" in _message(excinfo)
+    assert excinfo.value.code == "bulletin.old_word" and ".docx 或 .pdf" in _message(excinfo)
 
 
 def test_password_protected_docx_is_reported_as_such():
@@ -203,7 +204,7 @@ def test_password_protected_docx_is_reported_as_such():
     data = (
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512 + "EncryptedPackage".encode("utf-16-le")
     )
-    with pytest.raises(BulletinReadError, match=r"locked.docx is password-protected"):
+    with pytest.raises(BulletinReadError, match=r"locked.docx 设有密码"):
         read_bulletin(data, "locked.docx")
 
 
@@ -245,7 +246,7 @@ def test_scanned_pdf_needs_ocr(tmp_path):
     with pytest.raises(BulletinReadError) as excinfo:
         read_bulletin(path)
     msg = _message(excinfo)
-    assert "no text layer" in msg and "OCR" in msg
+    assert excinfo.value.code == "bulletin.scanned" and "OCR" in msg
 
 
 def _encrypt(data: bytes, user: str, owner: str) -> bytes:
@@ -262,7 +263,7 @@ def test_password_protected_pdf_is_refused():
     data = _encrypt(make_text_pdf(["息县包信镇召开秋粮收购会"]), "secret", "owner")
     with pytest.raises(BulletinReadError) as excinfo:
         read_bulletin(data, "locked.pdf")
-    assert "locked.pdf is password-protected" in _message(excinfo)
+    assert excinfo.value.code == "bulletin.encrypted" and "locked.pdf" in _message(excinfo)
 
 
 def test_pdf_with_only_owner_password_opens():
@@ -292,7 +293,7 @@ def test_truncated_real_pdf_is_refused_or_read_cleanly():
 
 
 def test_pdf_name_without_pdf_content():
-    with pytest.raises(BulletinReadError, match=r"named .pdf but is not a PDF"):
+    with raises_code(BulletinReadError, "bulletin.damaged"):
         read_bulletin("普通文本".encode(), "fake.pdf")
 
 
@@ -325,9 +326,9 @@ def test_docx_merged_cell_is_read_once():
 
 def test_corrupted_docx_is_refused():
     data = make_docx(["息县长陵乡召开会议"])
-    with pytest.raises(BulletinReadError, match=r"b.docx is not a readable .docx"):
+    with pytest.raises(BulletinReadError, match=r"b.docx 无法作为 .docx 读取"):
         read_bulletin(data[: len(data) // 2], "b.docx")
-    with pytest.raises(BulletinReadError, match=r"not a readable .docx"):
+    with raises_code(BulletinReadError, "bulletin.damaged"):
         read_bulletin(b"PK\x03\x04" + b"\x00" * 100, "c.docx")
 
 
@@ -336,7 +337,7 @@ def test_docx_with_broken_xml_is_refused():
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("[Content_Types].xml", "<Types")
         zf.writestr("word/document.xml", "<w:document")
-    with pytest.raises(BulletinReadError, match=r"not a readable .docx"):
+    with raises_code(BulletinReadError, "bulletin.damaged"):
         read_bulletin(buf.getvalue(), "bad.docx")
 
 
@@ -344,7 +345,7 @@ def test_zip_that_is_not_a_docx():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("notes.txt", "息县")
-    with pytest.raises(BulletinReadError, match=r"ZIP archive, not a .docx"):
+    with raises_code(BulletinReadError, "bulletin.not_word"):
         read_bulletin(buf.getvalue(), "notes.zip")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -359,7 +360,7 @@ def test_zip_bomb_is_refused_before_opening():
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("word/document.xml", b"\x00" * (8 * 1024 * 1024))
     assert len(buf.getvalue()) < 100_000
-    with pytest.raises(BulletinReadError, match="zip bomb"):
+    with raises_code(BulletinReadError, "bulletin.zip_bomb"):
         read_bulletin(buf.getvalue(), "bomb.docx")
 
 

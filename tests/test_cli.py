@@ -6,14 +6,19 @@ import csv
 import io
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from geo.aggregate import ITEM_COLUMNS
 from geo.cli import display_width, format_table
+from geo.report_csv import strip_text_codes
+from geo.sectors import sector_names
 
 # Written for these tests in the style of a county bulletin (hard breaks, author lines).
 BULLETIN = """\
@@ -54,13 +59,27 @@ def _run(*args, stdin=None, env_store=None, cwd=None):
     )
 
 
+#: The one stderr line of a failed command: 错误（CODE）：Chinese message.
+ERROR_LINE = re.compile(r"错误（([a-z_.]+)）：(.*[\u4e00-\u9fff].*)")
+
+
 def _err_line(proc) -> str:
+    """The message of the one error line (after its code); it is Chinese."""
+    return _error(proc)[1]
+
+
+def _err_code(proc) -> str:
+    return _error(proc)[0]
+
+
+def _error(proc) -> tuple[str, str]:
     err = proc.stderr.decode("utf-8")
     assert "Traceback" not in err
     lines = [x for x in err.splitlines() if x.strip()]
     assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    return lines[0]
+    m = ERROR_LINE.fullmatch(lines[0])
+    assert m, lines[0]
+    return m.group(1), m.group(2)
 
 
 @pytest.fixture
@@ -117,11 +136,16 @@ def test_format_table_aligns_cjk_columns_and_clips():
 def test_no_command_and_bad_options_exit_2():
     proc = _run()
     assert proc.returncode == 2
-    assert "error" in proc.stderr.decode()
+    assert "错误（usage）：" in proc.stderr.decode()
     proc = _run("parse", "--format", "yaml", "x.txt")
     assert proc.returncode == 2 and b"Traceback" not in proc.stderr
     proc = _run("export", "--out", "map.png", "--size", "big")
-    assert proc.returncode == 2 and b"WIDTHxHEIGHT" in proc.stderr
+    assert proc.returncode == 2 and "错误（usage）：参数 --size" in proc.stderr.decode()
+    proc = _run("export", "--format", "csv")  # argparse's own message, in Chinese
+    assert proc.returncode == 2 and "错误（usage）：缺少必需的参数：--out" in proc.stderr.decode()
+    helped = _run("export", "-h").stdout.decode()
+    assert helped.startswith("用法：python -m geo export") and "报表版" in helped
+    assert "显示本帮助并退出" in helped and "show this help" not in helped
 
 
 def test_missing_and_empty_files_are_one_line_errors(tmp_path):
@@ -154,7 +178,7 @@ def test_store_from_a_newer_version_is_one_line_error(tmp_path):
     conn.close()
     proc = _run("bulletins", "--store", path)
     assert proc.returncode == 2
-    assert "newer" in _err_line(proc)
+    assert _err_code(proc) == "store.newer"
 
 
 # --------------------------------------------------------------------------- counties
@@ -258,12 +282,12 @@ def test_ingest_reports_each_file_and_keeps_going_after_a_bad_one(
     )
     assert proc.returncode == 2
     out = proc.stdout.decode("utf-8")
-    assert out.count("created") >= 2 and "简报-2026-04.txt" in out
+    assert out.count("新增 ") >= 2 and "简报-2026-04.txt" in out
     assert "bad.txt" in _err_line(proc)
 
     proc = _run("ingest", bulletin_file, "--date", D, env_store=store)
     assert proc.returncode == 0, proc.stderr.decode()
-    assert proc.stdout.decode().startswith("unchanged")
+    assert proc.stdout.decode().startswith("已存在")
 
     proc = _run("bulletins", "--format", "csv", "--store", store)
     rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8"))))
@@ -349,10 +373,41 @@ def test_export_csv_from_store_filters_by_township(bulletin_file, other_file, tm
     proc = _run("export", "--township", "路口乡", "--out", out, "--store", store)
     assert proc.returncode == 0, proc.stderr.decode()
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
-    assert rows and {r["township"] for r in rows} == {"路口乡"}
+    assert rows and {r["乡镇（街道）"] for r in rows} == {"路口乡"}  # the 报表版 by default
     proc = _run("export", "--sector", "space_travel", "--out", out, "--store", store)
     assert proc.returncode == 2
     _err_line(proc)
+
+
+def test_export_csv_report_and_keys_columns(tmp_path):
+    _pipeline_ready()
+    out = tmp_path / "report.csv"
+    sample = Path(__file__).resolve().parents[1] / "data" / "xixian-bulletin-sample.txt"
+    never = tmp_path / "never.sqlite"
+    proc = _run(
+        "export", sample, "--county", "息县", "--format", "csv", "--out", out, env_store=never
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    items = pd.read_csv(out, encoding="utf-8-sig")  # pandas' own dtype inference
+    assert {"标题", "领域", "乡镇（街道）", "村代码", "乡镇代码", "指标（原文）"} <= set(
+        items.columns
+    )
+    assert not any(c.isascii() for c in items.columns)  # every header is Chinese
+    villages = items["村代码"].dropna()
+    assert len(villages) and villages.map(lambda v: isinstance(v, str)).all()
+    assert strip_text_codes(villages).str.fullmatch(r"\d{12}").all()
+    assert set(items["领域"]) <= set(sector_names().values())
+    towns = pd.read_csv(tmp_path / "report_townships.csv", encoding="utf-8-sig")
+    assert towns["乡镇代码"].map(lambda v: isinstance(v, str)).all()
+
+    keys = tmp_path / "keys.csv"
+    args = ("export", sample, "--county", "息县", "--out", keys, "--columns", "keys")
+    proc = _run(*args, env_store=never)
+    assert proc.returncode == 0, proc.stderr.decode()
+    machine = pd.read_csv(keys, encoding="utf-8-sig", dtype={"village_code": str})
+    assert {"item_id", "headline", "sector", "township_code", "village_code"} <= set(machine)
+    assert set(machine["sector"]) <= set(sector_names())
+    assert set(machine["village_code"].dropna()) == set(strip_text_codes(villages))
 
 
 def test_export_uses_uploaded_boundaries(tmp_path):
@@ -422,7 +477,8 @@ def test_oversized_stdin_is_refused_without_reading_it_all():
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 2
     line = _err_line(subprocess.CompletedProcess([], 2, out, err))
-    assert "too large" in line and "<stdin>" in line
+    assert _err_code(subprocess.CompletedProcess([], 2, out, err)) == "bulletin.too_large"
+    assert "<stdin>" in line
     assert accepted < 30 * 1024 * 1024  # it never swallowed the whole 40 MB
 
 
@@ -466,7 +522,7 @@ def test_boundaries_import_list_export_delete(bulletin_file, tmp_path):
     bounds.write_text(json.dumps(squares, ensure_ascii=False), encoding="utf-8")
 
     proc = _run("boundaries", "list", "--store", store)
-    assert proc.returncode == 0 and "no township boundaries" in proc.stdout.decode()
+    assert proc.returncode == 0 and "还没有导入的乡镇边界" in proc.stdout.decode()
     proc = _run("boundaries", "import", bounds, "--county", "息县", "--store", store)
     assert proc.returncode == 0, proc.stderr.decode()
     text = proc.stdout.decode()
@@ -484,12 +540,12 @@ def test_boundaries_import_list_export_delete(bulletin_file, tmp_path):
     assert polys["孙庙乡"]["properties"]["n_items"] == 1
 
     proc = _run("boundaries", "delete", "--county", "411528", "--store", store)
-    assert proc.returncode == 0 and "default layer" in proc.stdout.decode()
+    assert proc.returncode == 0 and "重新使用默认图层" in proc.stdout.decode()
     proc = _run("export", "--out", out, "--store", store)
     assert proc.returncode == 0, proc.stderr.decode()
     assert len(_polygons(out)) > 2  # back to the county's default layer
     proc = _run("boundaries", "delete", "--county", "411528", "--store", store)
-    assert proc.returncode == 2 and "no stored boundaries" in _err_line(proc)
+    assert proc.returncode == 2 and _err_code(proc) == "store.no_boundaries"
 
 
 def test_boundaries_import_assigns_crs_and_converts_gcj02(tmp_path):
@@ -616,14 +672,14 @@ def test_export_without_township_polygons(tmp_path):
     proc = _run(*args, "--out", tmp_path / "out.csv", env_store=store)
     assert proc.returncode == 0, proc.stderr.decode()
     rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text("utf-8-sig"))))
-    assert len(rows) == 1 and rows[0]["township"] == "槐店乡"
-    assert rows[0]["county_code"] == "411522"
+    assert len(rows) == 1 and rows[0]["乡镇（街道）"] == "槐店乡"
+    assert rows[0]["县代码"] == '="411522"'  # a code kept as text in Excel/WPS
     towns = list(
         csv.DictReader(io.StringIO((tmp_path / "out_townships.csv").read_text("utf-8-sig")))
     )
     assert len(towns) > 10  # every township of the gazetteer, not only the one mentioned
-    hit = next(t for t in towns if t["township"] == "槐店乡")
-    assert hit["n_items"] == "1" and {t["quality"] for t in towns} == {"none"}
+    hit = next(t for t in towns if t["乡镇（街道）"] == "槐店乡")
+    assert hit["事项数（条）"] == "1" and {t["边界来源"] for t in towns} == {"无乡镇边界"}
 
     proc = _run(*args, "--out", tmp_path / "out.geojson", env_store=store)
     assert proc.returncode == 0, proc.stderr.decode()

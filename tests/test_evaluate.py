@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from error_codes import raises_code
 
 from geo.errors import GeoInputError
 from geo.evaluate import evaluate, load_labelled, main, match_metrics, same_township, same_village
@@ -81,7 +82,7 @@ def test_main_prints_table_and_json(labelled, capsys):
 def test_main_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "missing.jsonl")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "not found" in err
+    assert err.count("\n") == 1 and err.startswith("错误（eval.missing）：")
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "x"}\n', "utf-8")
     assert main([str(bad)]) == 2
@@ -91,12 +92,12 @@ def test_main_bad_input_is_one_line_exit_2(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (b"\x7fELF\x02\x01\x01\x00\xd0\xff\xfe binary", "line 1: not UTF-8"),
-        ('{"text": "x", "county": "息县"}\n{"text": \n'.encode(), "line 2: not JSON"),
-        ('{"county": "息县"}\n'.encode(), "line 1: needs 'text' and 'county'"),
-        ('{"text": "某乡召开会议"}\n'.encode(), "line 1: needs 'text' and 'county'"),
-        ('{"text": 5, "county": "息县"}\n'.encode(), "line 1: 'text' and 'county' must be"),
-        ('{"text": "x", "county": "息县", "metrics": [{"value": "五"}]}'.encode(), "'metrics'"),
+        (b"\x7fELF\x02\x01\x01\x00\xd0\xff\xfe binary", "第 1 行不是 UTF-8"),
+        ('{"text": "x", "county": "息县"}\n{"text": \n'.encode(), "第 2 行不是 JSON"),
+        ('{"county": "息县"}\n'.encode(), "第 1 行缺少 text 或 county"),
+        ('{"text": "某乡召开会议"}\n'.encode(), "第 1 行缺少 text 或 county"),
+        ('{"text": 5, "county": "息县"}\n'.encode(), "第 1 行的 text 和 county 须为字符串"),
+        ('{"text": "x", "county": "息县", "metrics": [{"value": "五"}]}'.encode(), "metrics"),
     ],
 )
 def test_main_bad_files_give_one_error_line_and_exit_2(tmp_path, capsys, content, expected):
@@ -105,19 +106,20 @@ def test_main_bad_files_give_one_error_line_and_exit_2(tmp_path, capsys, content
     assert main([str(path), "--json"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("error: labels.jsonl ") and expected in captured.err
+    assert captured.err.startswith("错误（eval.format）：labels.jsonl ")
+    assert expected in captured.err
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
 
 
 def test_main_directory_is_not_a_file(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
-    assert capsys.readouterr().err.startswith("error: Labelled file not found")
+    assert capsys.readouterr().err.startswith("错误（eval.missing）：找不到标注文件")
 
 
 def test_load_labelled_rejects_broken_json(tmp_path):
     p = tmp_path / "b.jsonl"
     p.write_text('{"text": \n', "utf-8")
-    with pytest.raises(GeoInputError, match="line 1"):
+    with raises_code(GeoInputError, "eval.format"):
         load_labelled(p)
 
 

@@ -16,7 +16,9 @@ from test_aggregate import SEAT, TOWNSHIPS, make_frames, make_outline, make_town
 
 from geo import aggregate as agg
 from geo import export, render
+from geo.display import sector_label
 from geo.errors import ExportError, GeoInputError
+from geo.report_csv import strip_text_codes
 from geo.view import (
     ATTRIBUTION_PATH,
     MapView,
@@ -120,7 +122,9 @@ def test_map_exports_without_any_boundary_are_one_line_errors(tmp_path, fmt):
 
 
 def test_csv_without_boundaries(tmp_path):
-    items_csv, metrics_csv, towns_csv = export.export_csv(_bare_view(), tmp_path / "t.csv")
+    items_csv, metrics_csv, towns_csv = export.export_csv(
+        _bare_view(), tmp_path / "t.csv", columns="keys"
+    )
     items = pd.read_csv(items_csv, encoding="utf-8-sig", dtype={"township_code": str})
     assert len(items) == 6 and HEADLINE in set(items["headline"])
     assert items["lon"].isna().all()  # no seat given: no item has a position
@@ -299,7 +303,7 @@ def test_pdf_one_page_with_extractable_chinese(tmp_path):
 
 
 def test_csv_utf8_bom_items_metrics_townships(tmp_path):
-    paths = export.export_csv(_view(), tmp_path / "items.csv")
+    paths = export.export_csv(_view(), tmp_path / "items.csv", columns="keys")
     assert [p.name for p in paths] == ["items.csv", "items_metrics.csv", "items_townships.csv"]
     for p in paths:
         assert p.read_bytes()[:3] == b"\xef\xbb\xbf"
@@ -378,7 +382,9 @@ def test_exports_of_an_empty_view(tmp_path):
     export.export_html(empty, tmp_path / "e.html")
     export.export_png(empty, tmp_path / "e.png", browser=False)
     assert len(pypdf.PdfReader(export.export_pdf(empty, tmp_path / "e.pdf")).pages) == 1
-    tw = pd.read_csv(export.export_csv(empty, tmp_path / "e.csv")[2], encoding="utf-8-sig")
+    tw = pd.read_csv(
+        export.export_csv(empty, tmp_path / "e.csv", columns="keys")[2], encoding="utf-8-sig"
+    )
     assert len(tw) == 4 and (tw["n_items"] == 0).all()
     doc = json.loads(export.export_geojson(empty, tmp_path / "e.geojson").read_text("utf-8"))
     assert len(doc["features"]) == 4
@@ -505,7 +511,7 @@ def test_export_csv_neutralises_formula_headlines(tmp_path):
     view = make_view(
         items, metrics, make_townships(), county="息县", county_code="411528", county_seat=SEAT
     )
-    items_csv, metrics_csv, towns_csv = export.export_csv(view, tmp_path / "t.csv")
+    items_csv, metrics_csv, towns_csv = export.export_csv(view, tmp_path / "t.csv", columns="keys")
     rows = pd.read_csv(items_csv, encoding="utf-8-sig", dtype=str)
     heads = rows["headline"].dropna()
     assert '\'=HYPERLINK("http://evil.example","点击")' in set(heads)
@@ -536,7 +542,9 @@ def test_csv_shows_other_units_as_written_and_pdf_titles_fall_back_to_the_body(t
     view = make_view(
         items, metrics, make_townships(), county="息县", county_code="411528", county_seat=SEAT
     )
-    rows = pd.read_csv(export.export_csv(view, tmp_path / "t.csv")[0], encoding="utf-8-sig")
+    rows = pd.read_csv(
+        export.export_csv(view, tmp_path / "t.csv", columns="keys")[0], encoding="utf-8-sig"
+    )
     text = rows.set_index("item_id").loc[iid, "metrics"]
     assert "新建桥梁=45座" in text and "45个" not in text
     pdf = export.export_pdf(view, tmp_path / "t.pdf")
@@ -568,7 +576,85 @@ def test_alternatives_are_one_readable_cell(tmp_path):
         county_code="411528",
         metric_key="investment_yuan",
     )
-    path = export.export_csv(view, tmp_path / "a.csv")[0]
+    path = export.export_csv(view, tmp_path / "a.csv", columns="keys")[0]
     got = pd.read_csv(path, encoding="utf-8-sig")
     assert set(got["alternatives"]) == {"孙庙乡 0.20"}
     assert got["needs_review"].all() and (got["confidence"] == 0.7).all()
+
+
+# --------------------------------------------------------------------------- the 报表版 CSV
+
+
+def _view_with_village(**kw) -> MapView:
+    items, metrics = make_frames()
+    # one item placed in a village, the others not: a bare code column would read as floats
+    items["village_code"] = items["village_code"].astype(object)
+    items.loc[0, ["village", "village_code"]] = ["新庄村", "411528201001"]
+    return make_view(
+        items,
+        metrics,
+        make_townships(),
+        county="息县",
+        county_code="411528",
+        county_seat=SEAT,
+        metric_key="investment_yuan",
+        **kw,
+    )
+
+
+def test_report_csv_is_the_default_with_chinese_headers_and_units(tmp_path):
+    items_csv, metrics_csv, towns_csv = export.export_csv(_view_with_village(), tmp_path / "t.csv")
+    items = pd.read_csv(items_csv, encoding="utf-8-sig")
+    assert not [c for c in items.columns if c.isascii()]  # no English header left
+    assert {"标题", "领域", "乡镇（街道）", "村代码", "投资额（万元）", "指标（原文）"} <= set(
+        items
+    )
+    assert "其他数量" not in "".join(items.columns)  # catch-all figures stay in 指标（原文）
+    row = items.set_index("标题").loc["孙庙乡新签约农产品加工项目"]
+    assert row["投资额（万元）"] == 12000  # 1.2亿元 in 万元: one unit per column
+    assert row["领域"] in set(sector_label(s) for s in ("investment", "industry", "agriculture"))
+    assert row["位置精度"].startswith("示意")  # approximate positions stay labelled
+    metrics = pd.read_csv(metrics_csv, encoding="utf-8-sig")
+    assert {"事项编号", "指标", "数值", "单位"} <= set(metrics) and "元" in set(metrics["单位"])
+    towns = pd.read_csv(towns_csv, encoding="utf-8-sig")
+    assert {"乡镇代码", "乡镇（街道）", "事项数（条）", "投资额（万元）"} <= set(towns)
+    assert set(towns["地图指标"]) == {"投资额（万元）"}
+
+
+def test_report_csv_keeps_codes_as_text_in_pandas_and_excel(tmp_path):
+    items_csv, _, towns_csv = export.export_csv(_view_with_village(), tmp_path / "t.csv")
+    items = pd.read_csv(items_csv, encoding="utf-8-sig")  # default dtype inference
+    villages = items["村代码"].dropna()
+    # text in pandas; Excel/WPS show 411528201001 with every digit
+    assert '="411528201001"' in set(villages) and villages.str.fullmatch(r'="\d{12}"').all()
+    assert "411528201001" in set(strip_text_codes(villages))
+    assert items["乡镇代码"].dropna().map(lambda v: isinstance(v, str)).all()
+    assert items["县代码"].map(lambda v: v == '="411528"').all()
+    towns = pd.read_csv(towns_csv, encoding="utf-8-sig")
+    assert towns["乡镇代码"].str.fullmatch(r'="\d{9}"').all()
+    # the machine version: English keys, bare codes (read them with dtype=str)
+    keys = pd.read_csv(
+        export.export_csv(_view_with_village(), tmp_path / "k.csv", columns="keys")[0],
+        encoding="utf-8-sig",
+        dtype={"village_code": str},
+    )
+    assert {"item_id", "headline", "sector", "village_code", "investment_yuan"} <= set(keys)
+    assert set(keys["village_code"].dropna()) == set(strip_text_codes(villages))
+
+
+def test_report_csv_quotes_formula_text_but_writes_codes_as_text_formulas(tmp_path):
+    items, metrics = make_frames()
+    items.loc[0, "headline"] = '=HYPERLINK("http://evil.example","点击")'
+    items.loc[1, "township_code"] = '=1+1"'
+    view = make_view(items, metrics, make_townships(), county="息县", county_code="411528")
+    rows = pd.read_csv(export.export_csv(view, tmp_path / "t.csv")[0], encoding="utf-8-sig")
+    assert '\'=HYPERLINK("http://evil.example","点击")' in set(rows["标题"])
+    codes = rows["乡镇代码"].dropna()
+    # only bare digits become ="…"; anything else that starts like a formula is quoted
+    assert codes.map(lambda v: bool(re.fullmatch(r'="\d+"', v)) or v.startswith("'")).all()
+
+
+def test_unknown_column_style_is_a_coded_error(tmp_path):
+    with pytest.raises(ExportError) as err:
+        export.export_csv(_view(), tmp_path / "t.csv", columns="english")
+    assert err.value.code == "export.columns" and "报表版" in str(err.value)

@@ -84,7 +84,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("vocabulary", {"geo.display"}),
     ("view-model", {"geo.view", "geo.figures"}),
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render", "geo.charts"}),
-    ("exports", {"geo.export", "geo.report"}),
+    ("exports", {"geo.export", "geo.report", "geo.report_csv"}),
     ("workflows", {"geo.workflows", "geo.bulk_ingest"}),
     ("front ends", {"geo.app_support", "geo.cli", "geo.__main__", "geo.evaluate"}),
 ]

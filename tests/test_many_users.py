@@ -52,6 +52,11 @@ def _app_session(url: str, tag: str, ready, go, rerun, results) -> None:
         results.put((tag, f"{type(err).__name__}: {err}", "", 0))
 
 
+def _lines(out: str, status: str) -> int:
+    """Files of an ingest log with this status (新增 / 已存在 / 失败)."""
+    return sum(line.startswith(status) for line in out.splitlines())
+
+
 def _archive(folder: Path, tags: list[str]) -> Path:
     folder.mkdir(parents=True)
     for tag in tags:
@@ -107,7 +112,7 @@ def test_app_processes_and_two_ingests_share_one_postgis_store(pg_url, tmp_path)
     n_bulletins = 14 + N_APPS
     want = f"事项（{n_bulletins * n_items} / {n_bulletins * n_items}）"
     assert seen == [(tag, "ok", want, n_bulletins * n_items) for tag in tags], seen
-    created = sum(out.count("created") for out, _ in outs)
+    created = sum(_lines(out, "新增") for out, _ in outs)
     assert created == 14  # each overlapping bulletin went in once, whoever came first
     with Store(pg_url) as store:
         bulletins = store.bulletins()

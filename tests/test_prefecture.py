@@ -151,7 +151,7 @@ def test_cli_ingests_a_prefecture_bulletin_and_exports_the_prefecture(tmp_path):
     assert proc.returncode == 0, proc.stderr
     again = _geo("ingest", source, "--county", "4115", "--jobs", "2", "--date", "2024-02-01",
                  store=store)  # fmt: skip
-    assert again.returncode == 0 and again.stdout.startswith("unchanged"), again.stderr
+    assert again.returncode == 0 and again.stdout.startswith("已存在"), again.stderr
     proc = _geo("export", "--county", "信阳市", "--format", "png", "--out", tmp_path / "xy.png",
                 "--size", "800x600", store=store)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -160,6 +160,6 @@ def test_cli_ingests_a_prefecture_bulletin_and_exports_the_prefecture(tmp_path):
     proc = _geo("export", "--county", "4115", "--township", "泼陂河镇", "--out", out, store=store)
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
-    assert [r["township"] for r in rows] == ["泼陂河镇"] and rows[0]["county_code"] == "411522"
+    assert [r["乡镇（街道）"] for r in rows] == ["泼陂河镇"] and rows[0]["县代码"] == '="411522"'
     proc = _geo("export", "--county", "信阳市", "--township", "火星乡", "--out", out, store=store)
     assert proc.returncode == 2 and "火星乡" in proc.stderr

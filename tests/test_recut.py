@@ -87,7 +87,7 @@ def test_bad_fixes_are_refused_in_chinese(sample):
         split_offset(text, items[0], "并不存在的文字")
     with pytest.raises(CutError, match="不是两条事项的分界"):
         apply_cut(text, items, Cut("merge", items[0].start + 3))
-    assert isinstance(CutError("x"), GeoInputError)
+    assert isinstance(CutError("无法切分", code="cut"), GeoInputError)
 
 
 def test_fixes_that_no_longer_fit_are_skipped(sample):
@@ -303,7 +303,7 @@ def test_cli_recut_list_undo_and_errors(tmp_path, capsys):
     ]:
         assert main(["recut", *args, "--store", str(store)] if args else ["recut"]) == 2
         err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
-        assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+        assert len(err) == 1 and err[0].startswith("错误（") and message in err[0], err
 
 
 def test_cli_parse_table_shows_layout_and_warnings(tmp_path):

@@ -7,6 +7,7 @@ import re
 
 import ahocorasick
 import pytest
+from error_codes import raises_code
 
 from geo.errors import GeoInputError
 from geo.items import single_item
@@ -147,7 +148,7 @@ def test_dev_set_accuracy(dev_items, taxonomy):
 def test_missing_sector_is_one_line_error(tmp_path):
     path = tmp_path / "sectors.json"
     path.write_text(json.dumps({"sectors": {"other": {"name": "其他"}}}), encoding="utf-8")
-    with pytest.raises(GeoInputError, match="missing sectors employment") as err:
+    with raises_code(GeoInputError, "config.sectors") as err:
         load_taxonomy(path)
     assert "\n" not in str(err.value)
 

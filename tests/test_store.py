@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pytest
+from error_codes import raises_code
 
 from geo import paths, store_postgis, store_sqlite
 from geo.aggregate import ITEM_COLUMNS, METRIC_COLUMNS, item_id, items_frame
@@ -347,7 +348,7 @@ def test_corrections_use_stored_names_without_a_gazetteer(store):
     store.correct(first, township_code="411528105", gazetteer=_Gaz())
 
     def no_gazetteer(code):
-        raise StoreError("no gazetteer here")
+        raise StoreError("测试：没有行政区划", code="store.no_gazetteer")
 
     row = store.frames(gazetteer_loader=no_gazetteer)[0].set_index("item_id").loc[first]
     assert row.township == "小茴店镇"
@@ -370,13 +371,13 @@ def test_bad_corrections_are_refused(store):
     store.ingest(b)
     first = item_id(b.sha256, 0)
     gaz = _Gaz()
-    with pytest.raises(StoreError, match="no item"):
+    with raises_code(StoreError, "store.unknown_item"):
         store.correct("000000000000-009", township_code="411528105", gazetteer=gaz)
-    with pytest.raises(StoreError, match="nothing to correct"):
+    with raises_code(StoreError, "store.nothing_to_correct"):
         store.correct(first)
-    with pytest.raises(StoreError, match="not in 息县"):
+    with raises_code(StoreError, "store.unknown_place"):
         store.correct(first, township_code="411502001", gazetteer=gaz)
-    with pytest.raises(StoreError, match="not in township"):
+    with raises_code(StoreError, "store.unknown_place"):
         store.correct(first, township_code="411528201", village_code="411528105201", gazetteer=gaz)
     assert store.corrections().empty
 
@@ -388,7 +389,7 @@ def test_sector_correction_checks_the_taxonomy(store):
     b = _bulletin()
     store.ingest(b)
     first = item_id(b.sha256, 0)
-    with pytest.raises(StoreError, match="unknown sector"):
+    with raises_code(StoreError, "store.unknown_sector"):
         store.correct(first, sector="space_travel")
     store.correct(first, sector="employment", note="以招工为主")
     row = store.frames()[0].set_index("item_id").loc[first]
@@ -418,7 +419,7 @@ def test_correct_checks_codes_against_the_items_own_county(store):
     b = _bulletin()
     store.ingest(b)
     first = item_id(b.sha256, 0)
-    with pytest.raises(StoreError, match="not in 息县"):
+    with raises_code(StoreError, "store.unknown_place"):
         store.correct(first, township_code="411521001")  # a 罗山县 code
     store.correct(first, village_code="411528105201")
     row = store.frames()[0].set_index("item_id").loc[first]
@@ -490,13 +491,13 @@ def test_boundaries_in_another_crs_are_kept_in_wgs84(store_location):
 
 def test_bad_boundaries_are_refused_with_one_line(store):
     for county, gdf, datum, match in (
-        ("4115", _squares(), "wgs84", "6 digits"),
-        ("411528", _squares().drop(columns="township_code"), "wgs84", "township_code"),
-        ("411528", _squares().iloc[0:0], "wgs84", "no township polygons"),
-        ("411528", _squares(quality="guess"), "wgs84", "quality"),
-        ("411528", _squares(), "utm", "datum"),
+        ("4115", _squares(), "wgs84", "store.county_code"),
+        ("411528", _squares().drop(columns="township_code"), "wgs84", "store.boundary_columns"),
+        ("411528", _squares().iloc[0:0], "wgs84", "store.no_polygons"),
+        ("411528", _squares(quality="guess"), "wgs84", "store.boundary_quality"),
+        ("411528", _squares(), "utm", "store.datum"),
     ):
-        with pytest.raises(StoreError, match=match) as err:
+        with raises_code(StoreError, match) as err:
             store.save_boundaries(county, gdf, source_name="x", datum=datum)
         assert "\n" not in str(err.value)
     assert store.boundary_sets().empty
@@ -508,7 +509,7 @@ def test_damaged_stored_boundaries_are_a_store_error(store):
         store._conn.execute("UPDATE boundaries SET geojson = '{broken'")
     else:  # the polygons of the set are gone
         store._conn.execute("DELETE FROM boundary_townships")
-    with pytest.raises(StoreError, match="damaged") as err:
+    with raises_code(StoreError, "store.damaged") as err:
         store.boundaries("411528")
     assert err.value.code == "store.damaged"
 

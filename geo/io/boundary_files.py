@@ -141,14 +141,16 @@ def read_vector(
             path = Path(source)
             label = name or path.name
             if not path.exists():
-                raise BoundaryReadError(f"{label}: file not found")
+                raise BoundaryReadError(f"找不到文件 {label}：请检查路径", code="boundary.missing")
             if not path.is_file():
-                raise BoundaryReadError(f"{label} is not a file")
+                raise BoundaryReadError(
+                    f"{label} 不是文件：请给出边界文件", code="boundary.missing"
+                )
             size = path.stat().st_size
             if size == 0:
-                raise BoundaryReadError(f"{label} is empty")
+                raise BoundaryReadError(_empty(label), code="boundary.empty")
             if size > MAX_VECTOR_BYTES:
-                raise BoundaryReadError(_too_large(label, size))
+                raise BoundaryReadError(_too_large(label, size), code="boundary.too_large")
         suffix = path.suffix.lower()
         if suffix == ".zip" or (suffix not in VECTOR_SUFFIXES and zipfile.is_zipfile(path)):
             path = _pick_in_zip(_extract_zip(path, label, tmpdir / "unzipped"), label, layer)
@@ -159,9 +161,9 @@ def read_vector(
 def _bytes_to_file(data: bytes, label: str, tmpdir: Path) -> Path:
     """Write uploaded bytes to a temporary file named by their detected type."""
     if not data:
-        raise BoundaryReadError(f"{label} is empty")
+        raise BoundaryReadError(_empty(label), code="boundary.empty")
     if len(data) > MAX_VECTOR_BYTES:
-        raise BoundaryReadError(_too_large(label, len(data)))
+        raise BoundaryReadError(_too_large(label, len(data)), code="boundary.too_large")
     hint = PurePosixPath(label).suffix.lower()
     if data[:4] == b"PK\x03\x04" or data[:4] == b"PK\x05\x06":
         suffix = ".zip"
@@ -175,7 +177,8 @@ def _bytes_to_file(data: bytes, label: str, tmpdir: Path) -> Path:
         suffix = ".kml"
     elif hint == ".shp" or data[:4] == b"\x00\x00\x27\x0a":
         raise BoundaryReadError(
-            f"{label}: a shapefile needs its .shx, .dbf and .prj — upload them together as one .zip"
+            f"{label}：shapefile 还需要同名的 .shx、.dbf 和 .prj，请把它们一起打包成一个 .zip 上传",
+            code="boundary.shapefile_sidecar",
         )
     elif hint in VECTOR_SUFFIXES:
         suffix = hint
@@ -202,37 +205,46 @@ def _extract_zip(path: Path, label: str, dest: Path) -> list[Path]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
-        raise BoundaryReadError(f"{label} is not a valid zip file ({err})") from None
+        raise BoundaryReadError(
+            f"{label} 不是有效的 zip 文件（{err}）：请重新打包", code="boundary.zip"
+        ) from None
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ZIP_ENTRIES:
             raise BoundaryReadError(
-                f"{label} holds {len(infos)} entries (limit {MAX_ZIP_ENTRIES}) — refusing to unpack"
+                f"{label} 含 {len(infos)} 个文件（上限 {MAX_ZIP_ENTRIES}），"
+                "不予解压：只打包一套边界文件",
+                code="boundary.zip",
             )
         total = 0
         for info in infos:
             if _bad_entry_name(info.filename):
                 raise BoundaryReadError(
-                    f"{label}: entry '{info.filename}' points outside the archive — "
-                    "refusing to unpack"
+                    f"{label}：其中的 '{info.filename}' 指向压缩包之外，不予解压：请重新打包",
+                    code="boundary.zip",
                 )
             if stat.S_ISLNK(info.external_attr >> 16):
                 raise BoundaryReadError(
-                    f"{label}: entry '{info.filename}' is a symbolic link — refusing to unpack"
+                    f"{label}：其中的 '{info.filename}' 是符号链接，不予解压：请重新打包",
+                    code="boundary.zip",
                 )
             if info.flag_bits & 0x1:
-                raise BoundaryReadError(f"{label} is password-protected")
+                raise BoundaryReadError(
+                    f"{label} 设有密码：请去掉密码后重新打包上传", code="boundary.encrypted"
+                )
             total += info.file_size
             ratio = info.file_size / max(info.compress_size, 1)
             if info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO:
                 raise BoundaryReadError(
-                    f"{label}: entry '{info.filename}' inflates {ratio:.0f}x "
-                    f"(limit {MAX_ZIP_RATIO}x) — looks like a zip bomb, refusing to unpack"
+                    f"{label}：其中的 '{info.filename}' 压缩比 {ratio:.0f} 倍"
+                    f"（上限 {MAX_ZIP_RATIO} 倍），疑似压缩炸弹，不予解压：请检查文件来源",
+                    code="boundary.zip",
                 )
         if total > MAX_ZIP_TOTAL_BYTES:
             raise BoundaryReadError(
-                f"{label} would unpack to {total // 2**20} MB "
-                f"(limit {MAX_ZIP_TOTAL_BYTES // 2**20} MB) — refusing to unpack"
+                f"{label} 解压后达 {total // 2**20} MB"
+                f"（上限 {MAX_ZIP_TOTAL_BYTES // 2**20} MB），不予解压：只打包一套边界文件",
+                code="boundary.zip",
             )
         dest.mkdir(parents=True)
         root = dest.resolve()
@@ -245,7 +257,10 @@ def _extract_zip(path: Path, label: str, dest: Path) -> list[Path]:
                 continue
             target = (root / rel).resolve()
             if not target.is_relative_to(root):  # belt and braces after _bad_entry_name
-                raise BoundaryReadError(f"{label}: entry '{info.filename}' escapes the archive")
+                raise BoundaryReadError(
+                    f"{label}：其中的 '{info.filename}' 指向压缩包之外，不予解压",
+                    code="boundary.zip",
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with zf.open(info) as src, open(target, "wb") as dst:
@@ -256,15 +271,19 @@ def _extract_zip(path: Path, label: str, dest: Path) -> list[Path]:
                         # Headers can lie about sizes; count what really comes out.
                         if size > info.file_size or written > MAX_ZIP_TOTAL_BYTES:
                             raise BoundaryReadError(
-                                f"{label}: entry '{info.filename}' inflates beyond its declared "
-                                "size — refusing to unpack"
+                                f"{label}：其中的 '{info.filename}' 解压后超过声明的大小，"
+                                "不予解压：请检查文件来源",
+                                code="boundary.zip",
                             )
                         dst.write(chunk)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
-                raise BoundaryReadError(f"{label} is a damaged zip file ({err})") from None
+                raise BoundaryReadError(
+                    f"{label} 是损坏的 zip 文件（{err}）：请重新打包", code="boundary.zip"
+                ) from None
             except NotImplementedError:
                 raise BoundaryReadError(
-                    f"{label} uses an unsupported zip compression method"
+                    f"{label} 使用了不支持的 zip 压缩方式：请用普通 zip（deflate）重新打包",
+                    code="boundary.zip",
                 ) from None
             out.append(target)
     return out
@@ -285,12 +304,16 @@ def _pick_in_zip(files: list[Path], label: str, layer: str | None) -> Path:
             return polys[0]
         names = ", ".join(p.name for p in (polys or shps))
         raise BoundaryReadError(
-            f"{label} holds several shapefiles ({names}) — choose one as layer or zip only one"
+            f"{label} 含多个 shapefile（{names}）：请只打包一个，或指定图层",
+            code="boundary.several_layers",
         )
     kinds = {".geojson", ".json", ".esrijson", ".gpkg", ".kml"}
     others = sorted(p for p in files if p.suffix.lower() in kinds)
     if not others:
-        raise BoundaryReadError(f"{label} 中没有 .shp、.geojson、.json、.gpkg 或 .kml 文件")
+        raise BoundaryReadError(
+            f"{label} 中没有 .shp、.geojson、.json、.gpkg 或 .kml 文件：请检查压缩包内容",
+            code="boundary.format",
+        )
     return others[0]
 
 
@@ -396,11 +419,11 @@ _DBF_VERSIONS = {0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x32, 0x43, 0x63, 0x83, 0x8
 
 def _check_shapefile(path: Path, label: str) -> None:
     """The .shp, .shx and .dbf exist and start as their formats do."""
-    for side, what in ((".shx", "index"), (".dbf", "attribute table")):
+    for side, what in ((".shx", "索引"), (".dbf", "属性表")):
         if _sidecar(path, side) is None:
             raise BoundaryReadError(
-                f"{label}: shapefile is missing its {side} ({what}) — "
-                "provide .shp, .shx, .dbf and .prj together",
+                f"{label}：shapefile 缺少 {side}（{what}）："
+                "请把 .shp、.shx、.dbf 和 .prj 一起打包上传",
                 code="boundary.shapefile_sidecar",
             )
     for part in (path, _sidecar(path, ".shx")):
@@ -602,19 +625,26 @@ def _pick_gpkg_layer(source: str, label: str, layer: str | None) -> str:
     try:
         layers = pyogrio.list_layers(source)
     except Exception as err:
-        raise BoundaryReadError(f"could not read {label}: {_first_line(err)}") from None
+        raise BoundaryReadError(
+            f"无法读取 {label}（{_first_line(err)}）：请检查文件是否完整",
+            code="boundary.unreadable",
+        ) from None
     names = [str(n) for n, _ in layers]
-    shown = ", ".join(sample_value(n) for n in names[:20]) or "none"
+    shown = "、".join(sample_value(n) for n in names[:20]) or "无"
     if layer is not None:
         if layer not in names:
             raise BoundaryReadError(
-                f"{label} has no layer '{sample_value(layer)}' (layers: {shown})"
+                f"{label} 中没有图层“{sample_value(layer)}”（现有图层：{shown}）：请选其中一个",
+                code="boundary.layer",
             )
         return layer
     for n, gtype in layers:
         if gtype in _POLYGON_TYPES:
             return str(n)
-    raise BoundaryReadError(f"{label} has no polygon layer (layers: {shown})")
+    raise BoundaryReadError(
+        f"{label} 中没有面图层（现有图层：{shown}）：乡镇边界须为多边形",
+        code="boundary.no_polygons",
+    )
 
 
 @contextlib.contextmanager
@@ -653,7 +683,12 @@ def sample_value(value: object, limit: int = 40) -> str:
 
 
 def _too_large(label: str, size: int) -> str:
-    return f"{label} is too large ({size // 2**20} MB; limit {MAX_VECTOR_BYTES // 2**20} MB)"
+    limit = MAX_VECTOR_BYTES // 2**20
+    return f"{label} 太大（{size // 2**20} MB，上限 {limit} MB）：请只上传本县的乡镇边界"
+
+
+def _empty(label: str) -> str:
+    return f"{label} 是空文件：请检查是否选对了文件"
 
 
 def _first_line(err: BaseException) -> str:

@@ -149,7 +149,7 @@ def read_bulletin_file(
     data, label = _load(source, name, max_bytes)
     ext = Path(label).suffix.lower()
     if not data.strip():
-        raise BulletinReadError(f"{label} is empty")
+        raise BulletinReadError(f"{label} 是空文件：请检查是否选对了文件", code="bulletin.empty")
     kind = _sniff(data, ext, label)
     found: FileDate | None = None
     if kind == "pdf":
@@ -160,7 +160,9 @@ def read_bulletin_file(
         text = _decode_text(data, label)
     _check_chars(len(text), label)
     if not _visible(text):
-        raise BulletinReadError(f"{label} contains no text (only whitespace)")
+        raise BulletinReadError(
+            f"{label} 没有文字（只有空白）：请检查是否选对了文件", code="bulletin.no_text"
+        )
     return text, found
 
 
@@ -193,7 +195,8 @@ def _mb(n: int) -> str:
 
 def _too_large(label: str, size: int, max_bytes: int) -> BulletinReadError:
     return BulletinReadError(
-        f"{label} is too large ({_mb(size)}; the limit for a bulletin is {_mb(max_bytes)})"
+        f"{label} 太大（{_mb(size)}，每份简报上限 {_mb(max_bytes)}）：请按期拆分后分别上传",
+        code="bulletin.too_large",
     )
 
 
@@ -214,17 +217,23 @@ def _load(source, name: str | None, max_bytes: int) -> tuple[bytes, str]:
             data = data.encode("utf-8")
         if len(data) > max_bytes:
             raise BulletinReadError(
-                f"{label} is too large (over {_mb(max_bytes)}, the limit for a bulletin)"
+                f"{label} 太大（超过每份简报 {_mb(max_bytes)} 的上限）：请按期拆分后分别上传",
+                code="bulletin.too_large",
             )
         return bytes(data), label
     if not isinstance(source, (str, Path)):
-        raise BulletinReadError(f"cannot read a bulletin from a {type(source).__name__}")
+        raise BulletinReadError(
+            f"无法从 {type(source).__name__} 读取简报：请给出文件路径或文件内容",
+            code="bulletin.source",
+        )
     path = Path(source)
     label = name or path.name or str(path)
     if not path.exists():
-        raise BulletinReadError(f"{path} does not exist")
+        raise BulletinReadError(f"找不到文件 {path}：请检查路径", code="bulletin.missing")
     if path.is_dir():
-        raise BulletinReadError(f"{path} is a folder, not a bulletin file")
+        raise BulletinReadError(
+            f"{path} 是文件夹，不是简报文件：请给出简报文件", code="bulletin.folder"
+        )
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -232,7 +241,9 @@ def _load(source, name: str | None, max_bytes: int) -> tuple[bytes, str]:
         with path.open("rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as err:
-        raise BulletinReadError(f"cannot read {path}: {err.strerror or err}") from None
+        raise BulletinReadError(
+            f"无法读取 {path}（{err.strerror or err}）：请检查文件权限", code="bulletin.unreadable"
+        ) from None
     if len(data) > max_bytes:  # the file grew while we looked at it
         raise _too_large(label, len(data), max_bytes)
     return data, label
@@ -250,26 +261,36 @@ def _sniff(data: bytes, ext: str, label: str) -> str:
         # Password-protected .docx files are OLE containers holding an "EncryptedPackage".
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise BulletinReadError(
-                f"{label} is password-protected; remove the password and upload it again"
+                f"{label} 设有密码：请去掉密码后重新上传", code="bulletin.encrypted"
             )
         raise BulletinReadError(
-            f"{label} is an old binary Word/WPS document (.doc/.wps); "
-            "save it as .docx or .pdf and upload that"
+            f"{label} 是旧版 Word/WPS 文档（.doc/.wps）：请另存为 .docx 或 .pdf 后上传",
+            code="bulletin.old_word",
         )
     if head.startswith(b"{\\rtf"):
-        raise BulletinReadError(f"{label} is an RTF document; save it as .docx, .pdf or .txt")
+        raise BulletinReadError(
+            f"{label} 是 RTF 文档：请另存为 .docx、.pdf 或 .txt 后上传", code="bulletin.rtf"
+        )
     for magic, kind in _IMAGE_MAGIC:
         if head.startswith(magic) and not _looks_textual(data[:4096]):
             raise BulletinReadError(
-                f"{label} is a {kind} image, not a text bulletin; scanned pages need OCR first"
+                f"{label} 是 {kind} 图片，不是文字简报：扫描件请先做文字识别（OCR）",
+                code="bulletin.image",
             )
     if ext == ".pdf":
-        raise BulletinReadError(f"{label} is named .pdf but is not a PDF (damaged file?)")
+        raise BulletinReadError(
+            f"{label} 扩展名是 .pdf，内容却不是 PDF（文件损坏？）：请重新导出",
+            code="bulletin.damaged",
+        )
     if ext == ".docx":
-        raise BulletinReadError(f"{label} is named .docx but is not a Word document (damaged?)")
+        raise BulletinReadError(
+            f"{label} 扩展名是 .docx，内容却不是 Word 文档（文件损坏？）：请重新保存",
+            code="bulletin.damaged",
+        )
     if ext in {".doc", ".wps"}:
         raise BulletinReadError(
-            f"{label}: old .doc/.wps files are not supported; save it as .docx or .pdf"
+            f"{label}：不支持旧版 .doc/.wps 文件，请另存为 .docx 或 .pdf 后上传",
+            code="bulletin.old_word",
         )
     return "text"
 
@@ -282,7 +303,9 @@ def _looks_textual(chunk: bytes) -> bool:
 
 
 def _binary(label: str) -> BulletinReadError:
-    return BulletinReadError(f"{label} is not a text bulletin (binary data)")
+    return BulletinReadError(
+        f"{label} 不是文字简报（二进制数据）：请上传 .txt、.docx 或 .pdf", code="bulletin.binary"
+    )
 
 
 def _decode_text(data: bytes, label: str) -> str:
@@ -321,8 +344,9 @@ def _decode_text(data: bytes, label: str) -> str:
         return gb
     if guess is not None and _control_ratio(guess) <= 0.002 and not _has_hanzi(guess):
         raise BulletinReadError(
-            f"{label} is not Chinese text (it reads as {encoding}, without Chinese characters); "
-            "save the bulletin as UTF-8 or GB18030"
+            f"{label} 不是中文文本（按 {encoding} 读出，没有汉字）："
+            "请把简报另存为 UTF-8 或 GB18030",
+            code="bulletin.encoding",
         )
     raise _binary(label)
 
@@ -444,7 +468,10 @@ def _read_pdf_text(data: bytes, label: str) -> tuple[str, FileDate | None]:
     try:
         from pypdf import PdfReader
     except ImportError:  # pragma: no cover - pypdf is a runtime requirement
-        raise BulletinReadError("reading PDF needs the pypdf package") from None
+        raise BulletinReadError(
+            "读取 PDF 需要 pypdf：请运行 pip install -r requirements.txt",
+            code="bulletin.dependency",
+        ) from None
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -455,15 +482,17 @@ def _read_pdf_text(data: bytes, label: str) -> tuple[str, FileDate | None]:
                 ok = 0
             if not ok:
                 raise BulletinReadError(
-                    f"{label} is password-protected; remove the password and upload it again"
+                    f"{label} 设有密码：请去掉密码后重新上传", code="bulletin.encrypted"
                 )
         pages = list(reader.pages)
     except BulletinReadError:
         raise
     except Exception:
-        raise BulletinReadError(f"{label} is not a readable PDF (damaged or incomplete)") from None
+        raise BulletinReadError(
+            f"{label} 无法作为 PDF 读取（损坏或不完整）：请重新导出", code="bulletin.damaged"
+        ) from None
     if not pages:
-        raise BulletinReadError(f"{label} has no pages")
+        raise BulletinReadError(f"{label} 没有页面：请重新导出", code="bulletin.damaged")
     if len(pages) > MAX_PDF_PAGES:
         raise BulletinReadError(
             f"{label}：共 {len(pages)} 页，超过每份简报 {MAX_PDF_PAGES} 页的上限，请拆分后上传",
@@ -476,7 +505,8 @@ def _read_pdf_text(data: bytes, label: str) -> tuple[str, FileDate | None]:
             raw = page.extract_text() or ""
         except Exception:
             raise BulletinReadError(
-                f"{label} is not a readable PDF (page {len(texts) + 1} is damaged)"
+                f"{label} 无法作为 PDF 读取（第 {len(texts) + 1} 页损坏）：请重新导出",
+                code="bulletin.damaged",
             ) from None
         # Some CID fonts extract with NUL padding between characters.
         texts.append(raw.replace("\x00", ""))
@@ -487,12 +517,13 @@ def _read_pdf_text(data: bytes, label: str) -> tuple[str, FileDate | None]:
     text = "\n".join(texts)
     if not _visible(text):
         raise BulletinReadError(
-            f"{label} has no text layer (scanned pages?); it needs OCR before it can be read"
+            f"{label} 没有文字层（扫描件？）：请先做文字识别（OCR）后再上传",
+            code="bulletin.scanned",
         )
     if not _plausible(text, strict_cjk=False):
         raise BulletinReadError(
-            f"{label}'s text layer cannot be decoded (fonts without Unicode mapping); "
-            "export it again with text or run OCR"
+            f"{label} 的文字层无法解码（字体缺少 Unicode 映射）：请带文字重新导出，或做文字识别",
+            code="bulletin.pdf_fonts",
         )
     return text, _pdf_date(reader)
 
@@ -506,14 +537,20 @@ def _check_zip(data: bytes, label: str) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise BulletinReadError(f"{label} is not a readable .docx (damaged zip)") from None
+        raise BulletinReadError(
+            f"{label} 无法作为 .docx 读取（压缩包损坏）：请重新保存", code="bulletin.damaged"
+        ) from None
     if len(infos) > _MAX_ZIP_MEMBERS:
-        raise BulletinReadError(f"{label} has {len(infos)} parts; this is not a normal .docx")
+        raise BulletinReadError(
+            f"{label} 含 {len(infos)} 个部件，不是正常的 .docx：请重新保存",
+            code="bulletin.zip_bomb",
+        )
     total = sum(i.file_size for i in infos)
     if total > MAX_DOCX_UNZIPPED_BYTES:
         raise BulletinReadError(
-            f"{label} would expand to {_mb(total)} "
-            f"(limit {_mb(MAX_DOCX_UNZIPPED_BYTES)}); refusing a possible zip bomb"
+            f"{label} 解压后达 {_mb(total)}（上限 {_mb(MAX_DOCX_UNZIPPED_BYTES)}），"
+            "疑似压缩炸弹，已拒绝：请检查文件来源",
+            code="bulletin.zip_bomb",
         )
     xml = sum(i.file_size for i in infos if i.filename.endswith((".xml", ".rels")))
     if xml > MAX_DOCX_XML_BYTES:
@@ -525,20 +562,24 @@ def _check_zip(data: bytes, label: str) -> None:
     for i in infos:
         if i.file_size > 1024 * 1024 and i.file_size > _MAX_ZIP_RATIO * max(i.compress_size, 1):
             raise BulletinReadError(
-                f"{label} contains a part compressed {i.file_size // max(i.compress_size, 1)}:1; "
-                "refusing a possible zip bomb"
+                f"{label} 中有部件压缩比达 {i.file_size // max(i.compress_size, 1)}:1，"
+                "疑似压缩炸弹，已拒绝：请检查文件来源",
+                code="bulletin.zip_bomb",
             )
     names = {i.filename for i in infos}
     if "word/document.xml" not in names:
         if "xl/workbook.xml" in names:
-            what = "an Excel workbook"
+            what = "Excel 工作簿"
         elif any(n.startswith("ppt/") for n in names):
-            what = "a PowerPoint file"
+            what = "PowerPoint 文件"
         elif "mimetype" in names or "content.xml" in names:
-            what = "an OpenDocument file (save it as .docx)"
+            what = "OpenDocument 文件"
         else:
-            what = "a ZIP archive, not a .docx"
-        raise BulletinReadError(f"{label} is {what}")
+            what = "ZIP 压缩包"
+        raise BulletinReadError(
+            f"{label} 是{what}，不是 Word 简报：请另存为 .docx 或 .pdf 后上传",
+            code="bulletin.not_word",
+        )
 
 
 def _read_docx(data: bytes, label: str) -> tuple[str, FileDate | None]:
@@ -546,7 +587,10 @@ def _read_docx(data: bytes, label: str) -> tuple[str, FileDate | None]:
     try:
         import docx
     except ImportError:  # pragma: no cover - python-docx is a runtime requirement
-        raise BulletinReadError("reading .docx needs the python-docx package") from None
+        raise BulletinReadError(
+            "读取 .docx 需要 python-docx：请运行 pip install -r requirements.txt",
+            code="bulletin.dependency",
+        ) from None
     try:
         document = docx.Document(io.BytesIO(data))
         lines = list(_docx_blocks(document))
@@ -556,7 +600,9 @@ def _read_docx(data: bytes, label: str) -> tuple[str, FileDate | None]:
             f"{label}：文档结构嵌套过深，无法读取", code="bulletin.too_deep"
         ) from None
     except Exception:
-        raise BulletinReadError(f"{label} is not a readable .docx (damaged document)") from None
+        raise BulletinReadError(
+            f"{label} 无法作为 .docx 读取（文档损坏）：请重新保存", code="bulletin.damaged"
+        ) from None
     return "\n".join(lines), _docx_date(props)
 
 
