@@ -52,6 +52,7 @@ from geo.errors import GeoInputError
 from geo.view import MapView
 
 __all__ = [
+    "ATTRIBUTION_PREFIX",
     "BASEMAPS",
     "BASEMAPS_PATH",
     "Basemap",
@@ -67,6 +68,8 @@ _GRID = 1e-5  # coordinate rounding
 _DIGITS = 5  # decimals of point coordinates (= _GRID)
 _KEY_OK = re.compile(r"[A-Za-z0-9]{1,64}")
 _BLANK_BACKGROUND = "#f7f6f2"  # the map's background without tiles
+#: Leaflet's attribution prefix: the plain name, never Leaflet 1.9's default with a flag.
+ATTRIBUTION_PREFIX = "Leaflet"
 _TILE_WAIT_MS = 8000  # tiles that started loading and sent nothing back by then: unreachable
 
 
@@ -309,6 +312,9 @@ class _Setup(_Direct):
           document.body.appendChild(svg);
         })();
         L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        if ({{ this._parent.get_name() }}.attributionControl) {
+          {{ this._parent.get_name() }}.attributionControl.setPrefix({{ this.prefix }});
+        }
         {% endmacro %}
         """
     )
@@ -373,6 +379,7 @@ class _Setup(_Direct):
         )
         self.css = _safe_json(css)
         self.defs = _safe_json(defs)
+        self.prefix = _safe_json(ATTRIBUTION_PREFIX)
 
 
 class _PointLayer(JSCSSMixin, Layer, _Direct):

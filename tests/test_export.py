@@ -539,3 +539,10 @@ def test_csv_shows_other_units_as_written_and_pdf_titles_fall_back_to_the_body(t
     pdf = export.export_pdf(view, tmp_path / "t.pdf")
     page = pypdf.PdfReader(pdf).pages[0].extract_text()
     assert "（无标题）" not in page and "全村组织志愿者" in page
+
+
+def test_html_export_carries_no_flag_and_a_plain_prefix(tmp_path):
+    html = export.export_html(_view(), tmp_path / "a.html").read_text(encoding="utf-8")
+    assert 'leaflet-attribution-flag"' not in html and "#FFD500" not in html
+    assert "\U0001f1fa\U0001f1e6" not in html
+    assert '.attributionControl.setPrefix("Leaflet")' in html

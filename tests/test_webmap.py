@@ -743,3 +743,31 @@ def test_amap_centre_is_wgs84_in_and_out():
         make_townships(), *make_frames(), county_seat=SEAT, basemap="osm", location=(lat, lon)
     )
     assert list(plain.location) == [lat, lon]
+
+
+# --------------------------------------------------------------------------- attribution prefix
+
+
+def _no_flag(text: str) -> None:
+    assert 'leaflet-attribution-flag"' not in text  # the SVG flag element of Leaflet 1.9
+    assert "#FFD500" not in text and "\U0001f1fa\U0001f1e6" not in text
+
+
+def test_vendored_leaflet_has_no_flag_in_any_mode(tmp_path):
+    _no_flag(assets.vendor_text("leaflet"))
+    assets.ensure_static_assets(tmp_path)
+    _no_flag((tmp_path / "leaflet" / "leaflet.js").read_text(encoding="utf-8"))
+    page = _html(_map(assets="inline"))
+    _no_flag(page)
+    assert f".attributionControl.setPrefix({json.dumps(webmap.ATTRIBUTION_PREFIX)})" in page
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
+def test_attribution_prefix_reads_leaflet_without_a_flag(tmp_path):
+    with _opened(tmp_path, _map(assets="inline")) as (page, blocked, errors):
+        page.wait_for_selector(".leaflet-control-attribution")
+        text = page.locator(".leaflet-control-attribution").inner_text()
+        svgs = page.locator(".leaflet-control-attribution svg").count()
+    assert not errors and not blocked
+    assert text.strip() == "Leaflet" and svgs == 0
