@@ -15,7 +15,7 @@ from PIL import Image
 from test_aggregate import SEAT, TOWNSHIPS, make_frames, make_outline, make_townships
 
 from geo import aggregate as agg
-from geo import export, render
+from geo import display, export, render
 from geo.errors import ExportError, GeoInputError
 from geo.view import (
     ATTRIBUTION_PATH,
@@ -60,11 +60,35 @@ def _chromium() -> bool:
 def test_make_view_filters_and_titles():
     v = _view(filters=agg.Filters(sectors=("investment",)))
     assert len(v.items_df) == 2
-    assert v.title == "息县乡镇活动图 · 投资额（元）"
+    assert v.title == "息县乡镇活动图 · 投资额（元） · 招商投资"
+    assert _view().title == "息县乡镇活动图 · 投资额（元）"
     assert filter_summary(v) == "筛选：行业 招商投资 · 共 2 条事项"
     agg_tw = v.aggregates.set_index("township_code")
     assert agg_tw.loc["411528201", "value"] == 1.2e8
     assert agg_tw.loc["411528101", "value"] == 5e7
+
+
+def test_title_names_every_active_filter(tmp_path):
+    f = agg.Filters(
+        sectors=("investment", "agriculture"),
+        townships=("411528201",),
+        date_from="2024-01-01",
+        date_to="2024-03-31",
+        metric_key="investment_yuan",
+        metric_min=5e6,
+    )
+    v = _view(filters=f)
+    sectors = "、".join(display.sector_label(s) for s in f.sectors)
+    assert v.title == (
+        f"息县乡镇活动图 · 投资额（元） · {sectors} · 孙庙乡 · 2024-01-01 至 2024-03-31"
+        " · 投资额 ≥500万元"
+    )
+    assert _view(filters=f, title="自定标题").title == "自定标题"
+    # the HTML (page title and title box), the PNG's render and the PDF carry it
+    html = export.export_html(v, tmp_path / "a.html").read_text(encoding="utf-8")
+    assert html.count("孙庙乡 · 2024-01-01 至 2024-03-31") >= 2
+    text = pypdf.PdfReader(export.export_pdf(v, tmp_path / "a.pdf")).pages[0].extract_text()
+    assert "2024-01-01 至 2024-03-31" in text and sectors in text
 
 
 def test_filter_summary_names_townships_dates_and_text():
