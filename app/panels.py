@@ -11,6 +11,7 @@ from streamlit_folium import st_folium
 from app import cache
 from geo import aggregate as agg
 from geo import app_support, display, figures
+from geo.picture import png_presets
 from geo.webmap import display_to_wgs84
 
 _PANEL_ITEMS = 30  # more go to the table below; hundreds of expanders would slow the page
@@ -217,8 +218,17 @@ def items_section(view, n_total: int, sectors: dict[str, str]) -> None:
 
 
 def exports(view, stem: str) -> None:
-    """Download buttons; each file is generated only when its button is clicked."""
-    for spec in app_support.export_specs(view, stem):
+    """Download buttons; each file is generated only when its button is clicked. The PNG's
+    size is chosen first (WeChat, A4 portrait or landscape at 300 dpi, 16:9 slide)."""
+    presets = png_presets()
+    preset = st.selectbox(
+        "图片尺寸",
+        list(presets),
+        format_func=lambda k: presets[k].label_zh,
+        key="png_preset",
+        help="地图铺满画面；图上一行简注来源，完整来源与许可见“图片的数据来源”文件。",
+    )
+    for spec in app_support.export_specs(view, stem, png_preset=preset):
         st.download_button(
             spec.label,
             data=spec.build,

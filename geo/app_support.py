@@ -21,6 +21,7 @@ from geo.boundary_import import import_boundaries
 from geo.display import SCOPE_ZH, item_title, metric_texts
 from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
+from geo.picture import png_presets, sources_text
 from geo.prefecture import Prefecture, find_area, is_prefecture_code, parse_area_file
 from geo.view import available_exports
 from geo.worker import run_bounded
@@ -670,7 +671,8 @@ class ExportSpec:
 #: fmt -> (button label, suffix, MIME type), in button order.
 _EXPORTS = {
     "html": ("网页地图 HTML", ".html", "text/html"),
-    "png": ("图片 PNG", ".png", "image/png"),
+    "png": ("图片 PNG（{preset}）", ".png", "image/png"),
+    "png_sources": ("图片的数据来源 TXT", "_数据来源.txt", "text/plain"),
     "pdf": ("报告 PDF", ".pdf", "application/pdf"),
     "csv": ("事项表 CSV", ".csv", "text/csv"),
     "csv_townships": ("乡镇汇总 CSV", "_乡镇.csv", "text/csv"),
@@ -679,7 +681,7 @@ _EXPORTS = {
 }
 
 
-def export_specs(view: Any, stem: str) -> list[ExportSpec]:
+def export_specs(view: Any, stem: str, *, png_preset: str = "wechat") -> list[ExportSpec]:
     """Download specs for exactly the current view (filters, metric, base map).
 
     Parameters
@@ -688,6 +690,9 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
         From ``geo.view.make_view``, the same object the app's map is drawn from.
     stem : str
         File name without suffix.
+    png_preset : str
+        Size of the PNG (a key of :func:`geo.picture.png_presets`); its name joins the file
+        name, and the picture's full sources are one more download (``png_sources``).
 
     Returns
     -------
@@ -701,9 +706,19 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
 
     from geo import export
 
+    preset = png_presets()[png_preset]
+
+    def png(v, path):
+        return export.export_png(v, path, preset=png_preset, sources_file=False)
+
+    def png_sources(v, path):
+        path.write_text(sources_text(v), encoding="utf-8")
+        return path
+
     funcs = {
         "html": export.export_html,
-        "png": export.export_png,
+        "png": png,
+        "png_sources": png_sources,
         "pdf": export.export_pdf,
         "csv": export.export_csv,
         "csv_townships": export.export_csv,
@@ -726,11 +741,15 @@ def export_specs(view: Any, stem: str) -> list[ExportSpec]:
 
     # csv_townships is one of the files export_csv writes: available whenever csv is
     available = set(available_exports(view))
-    return [
-        ExportSpec(fmt, label, f"{stem}{suffix}", mime, builder(fmt, suffix))
-        for fmt, (label, suffix, mime) in _EXPORTS.items()
-        if fmt.split("_")[0] in available
-    ]
+    specs = []
+    for fmt, (label, suffix, mime) in _EXPORTS.items():
+        if fmt.split("_")[0] not in available:
+            continue
+        if fmt.startswith("png"):
+            suffix = f"-{preset.file_zh}{suffix}"
+            label = label.format(preset=preset.label_zh)
+        specs.append(ExportSpec(fmt, label, f"{stem}{suffix}", mime, builder(fmt, suffix)))
+    return specs
 
 
 # ---------------------------------------------------------------------------------------------

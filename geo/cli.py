@@ -38,6 +38,8 @@ from geo.errors import GeoInputError, one_line
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
 EXPORT_FORMATS = ("html", "png", "pdf", "csv", "geojson", "gpkg")
+#: ``export --preset`` (data/config/png_presets.json; geo.picture reads it).
+PNG_PRESETS = ("wechat", "a4", "a4-landscape", "slide")
 _CLEAR = {"", "-", "无", "none"}
 
 
@@ -758,7 +760,7 @@ def _export_view(args: argparse.Namespace, items_df, metrics_df):
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from geo import export
+    from geo import export, picture
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in EXPORT_FORMATS:
@@ -772,7 +774,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise _UsageError(f"--out {out} is a folder; give a file name")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "png":
-        written = export.export_png(view, out, size=args.size or (1600, 1200))
+        written = export.export_png(view, out, size=args.size, preset=args.preset)
+        written = [written, picture.sources_path(written)]
     else:
         written = getattr(export, f"export_{fmt}")(view, out)
     for path in written if isinstance(written, list) else [written]:
@@ -1019,6 +1022,11 @@ def _add_export(sub) -> None:
     sp.add_argument("--format", choices=EXPORT_FORMATS, help="default: from --out")
     sp.add_argument("--out", required=True, metavar="FILE")
     sp.add_argument("--size", type=_size, metavar="WxH", help="PNG size in pixels, e.g. 750x1334")
+    sp.add_argument(
+        "--preset",
+        choices=PNG_PRESETS,
+        help="PNG 预设：wechat 1080×1440，a4 / a4-landscape 300 dpi，slide 1920×1080",
+    )
     _store_arg(sp)
     sp.set_defaults(func=_cmd_export)
 

@@ -31,6 +31,7 @@ from geo.display import (
     county_units_note,
     sector_color,
 )
+from geo.picture import source_line
 from geo.view import filter_summary
 
 __all__ = [
@@ -259,7 +260,7 @@ def _draw_items(ax, p) -> None:
 def _frame_axes(ax, extent) -> tuple[float, float, float, float, float]:
     """Axes fitted to ``extent`` with a margin; returns ``(minx, miny, maxx, maxy, pad)``."""
     ax.set_axis_off()
-    ax.set_aspect("equal")
+    ax.set_aspect("equal", adjustable="datalim")  # the frame keeps its box: the map fills it
     minx, miny, maxx, maxy = extent.total_bounds
     pad = 0.04 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
@@ -352,8 +353,8 @@ def render_figure(
     with matplotlib.rc_context(cjk_rc()):
         fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="white")
         FigureCanvasAgg(fig)
-        portrait = h > w
-        base = max(9.0, min(18.0, min(w, h) / 70))
+        # font sizes in points, from the picture's size in inches (the same look at any dpi)
+        base = max(9.0, min(18.0, min(w, h) / dpi * 100 / 70))
         title = getattr(view, "title", "") or f"{getattr(view, 'county', '') or ''}乡镇活动图"
         fig.text(
             0.5,
@@ -377,10 +378,12 @@ def render_figure(
             wrap=True,
         )
         notes = _notes(view)
-        # Reserve room for every note line below the map, so the notes never cover the scale bar.
+        # Reserve room for every note line below the map, so the notes never cover the scale bar;
+        # the map takes everything between them and the title.
         line_frac = base * 0.85 * 1.35 / 72 * dpi / h
-        bottom = max(0.16 if portrait else 0.1, 0.03 + len(notes) * line_frac)
-        ax = fig.add_axes((0.03, bottom, 0.94, 0.88 - bottom - 0.04))
+        bottom = 0.03 + (len(notes) + 0.5) * line_frac
+        top = 0.975 - base * 4.4 / 72 * dpi / h
+        ax = fig.add_axes((0.02, bottom, 0.96, top - bottom))
         draw_map(ax, view, labels=labels)
         fig.text(
             0.03,
@@ -397,7 +400,8 @@ def render_figure(
 
 
 def _notes(view) -> list[str]:
-    """The lines under the map: what the boundaries are, sources and licences, the date."""
+    """The lines under the map: what the boundaries are, one short source line, the date (the
+    full sources and licences go beside the picture, :func:`geo.picture.sources_text`)."""
     notes = []
     units = getattr(view, "county_units", None)
     if units is not None and len(units):
@@ -407,13 +411,7 @@ def _notes(view) -> list[str]:
     elif getattr(view, "approximate", True):
         notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
     notes = [n for n in notes if n]
-    attribution = list(getattr(view, "attribution", None) or ())
-    sources = getattr(view, "sources", "") or ""
-    if attribution:
-        notes.extend(attribution)
-    elif sources:
-        notes.append(f"数据来源：{sources}")
-    notes.append(f"制图日期：{_created(view)}")
+    notes.append(f"{source_line(view)}　制图日期：{_created(view)}")
     return notes
 
 
@@ -430,11 +428,16 @@ def _summary(view) -> str:
 
 
 def render_png(
-    view, path: str | Path, size: tuple[int, int] = (1600, 1200), *, labels: bool = True
+    view,
+    path: str | Path,
+    size: tuple[int, int] = (1600, 1200),
+    *,
+    labels: bool = True,
+    dpi: int = 100,
 ) -> Path:
-    """Write the static map of ``view`` as a PNG of exactly ``size`` pixels."""
+    """Write the static map of ``view`` as a PNG of exactly ``size`` pixels at ``dpi``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig = render_figure(view, size, labels=labels)
+    fig = render_figure(view, size, labels=labels, dpi=dpi)
     fig.savefig(path, dpi=fig.dpi, facecolor="white")
     return path

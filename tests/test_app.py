@@ -538,7 +538,19 @@ def test_export_specs_write_the_current_view(frames):
         filters=Filters(sectors=("agriculture",)),
     )
     specs = {s.fmt: s for s in app_support.export_specs(view, "息县-测试")}
-    assert list(specs) == ["html", "png", "pdf", "csv", "csv_townships", "geojson", "gpkg"]
+    assert list(specs) == [
+        "html", "png", "png_sources", "pdf", "csv", "csv_townships", "geojson", "gpkg",
+    ]  # fmt: skip
+    assert specs["png"].file_name == "息县-测试-微信竖图.png"
+    assert specs["png"].label == "图片 PNG（微信竖图 1080×1440）"
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(specs["png"].build())).size == (1080, 1440)
+    sources = specs["png_sources"].build().decode("utf-8")
+    assert specs["png_sources"].file_name == "息县-测试-微信竖图_数据来源.txt"
+    assert "CC BY 4.0" in sources and view.title in sources
+    slide = {s.fmt: s for s in app_support.export_specs(view, "息县", png_preset="slide")}
+    assert slide["png"].file_name == "息县-幻灯片.png"
     assert specs["csv"].file_name == "息县-测试.csv"
     csv_text = specs["csv"].build().decode("utf-8-sig")
     assert "息县甲乡发展大棚蔬菜" in csv_text
@@ -846,7 +858,11 @@ def test_county_without_polygons_shows_table_and_data_downloads(monkeypatch, tmp
     # 息县 again: polygons, so the map formats are back
     at.selectbox(key="county").set_value("411528").run()
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"] and len(labels) == 7
+    assert labels[:4] == ["网页地图 HTML", "图片 PNG（微信竖图 1080×1440）", "图片的数据来源 TXT",
+                          "报告 PDF"] and len(labels) == 8  # fmt: skip
+    at.selectbox(key="png_preset").set_value("a4-landscape").run()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[1] == "图片 PNG（A4 横版 300 dpi（3508×2480））"
 
 
 # --------------------------------------------------------------------------- QA fixes
@@ -1013,13 +1029,19 @@ def test_header_bar_shows_the_key_figures_of_the_filter(monkeypatch, tmp_path):
     at.multiselect(key="f_sectors").set_value(["employment"]).run()
     shown = {m.label: m.value for m in at.metric}
     assert shown["事项"] == "2 条" and shown["占全县"] == "33.3%"
+    head = next(m.value for m in at.markdown if m.value.startswith("**息县**"))
+    assert head.startswith(f"**息县** · 事项数（条） · {display.sector_label('employment')} · ")
     at.multiselect(key="f_sectors").set_value([]).run()
     at.selectbox(key="f_metric").set_value("investment_yuan").run()
     shown = {m.label: m.value for m in at.metric}
     assert shown["投资额合计"].endswith("亿元") and shown["占全县"] == "100%"
     # the downloads are in the header bar's 导出 menu, one tap away
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"] and len(labels) == 7
+    assert labels[:4] == ["网页地图 HTML", "图片 PNG（微信竖图 1080×1440）", "图片的数据来源 TXT",
+                          "报告 PDF"] and len(labels) == 8  # fmt: skip
+    at.selectbox(key="png_preset").set_value("a4-landscape").run()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[1] == "图片 PNG（A4 横版 300 dpi（3508×2480））"
 
 
 def test_table_sorts_by_the_metric_and_drops_empty_columns(monkeypatch, tmp_path):
@@ -1091,7 +1113,9 @@ def test_prefecture_view_in_the_app(monkeypatch, tmp_path):
     infos = " ".join(i.value for i in at.info)
     assert "光山县" in infos and "尚无乡镇边界" in infos and "全县合计" in infos
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"]
+    assert (
+        labels[0] == "网页地图 HTML" and labels[1].startswith("图片 PNG") and "报告 PDF" in labels
+    )
     assert any("ODbL" in t for t in _markdown_texts(at))
     towns = at.multiselect(key="f_towns").options
     assert any(t.startswith("光山县·") for t in towns) and any(t.startswith("息县·") for t in towns)

@@ -63,7 +63,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         },
     ),
     ("vocabulary", {"geo.display"}),
-    ("view-model", {"geo.view", "geo.figures"}),
+    ("view-model", {"geo.view", "geo.figures", "geo.picture"}),
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render"}),
     ("exports", {"geo.export"}),
     ("workflows", {"geo.workflows", "geo.bulk_ingest"}),
