@@ -63,7 +63,8 @@ def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None
         st.button("关闭", key="town_close", icon=":material/close:", on_click=_close_township)
     rank = figures.township_rank(view, code)
     with st.container(horizontal=True):
-        st.metric("事项数", info["n_items"], width="content")
+        # no items: 无数据, as the legend and the tooltip say (never "0" beside 无数据)
+        st.metric("事项数", info["n_items"] or display.NODATA_LABEL, width="content")
         st.metric(
             "排名",
             rank.text,

@@ -25,11 +25,16 @@ from geo.display import (
     APPROXIMATE_NOTE,
     COUNTY_UNIT_COLOR,
     COUNTY_UNIT_LEGEND,
+    GROUP_MARKER_COLOR,
+    GROUP_MARKER_LABEL,
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
+    SECTOR_COLORS,
+    SECTOR_KEY_TITLE,
     classify,
     county_units_note,
     sector_color,
+    sector_label,
 )
 from geo.picture import source_line
 from geo.view import filter_summary
@@ -220,7 +225,8 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
         _draw_labels(ax, units.assign(township=unit_names), cjk_font(base * 0.9))
     _draw_furniture(ax, bounds, base)
     if legend and (len(tw) or len(units)):
-        _draw_legend(ax, classes, agg.metric_label(view.metric_key), base, bool(len(units)))
+        shown = points if items and points is not None else None
+        _draw_legend(ax, classes, agg.metric_label(view.metric_key), base, bool(len(units)), shown)
 
 
 def _draw_townships(ax, tw, classes) -> None:
@@ -243,6 +249,8 @@ def _draw_items(ax, p) -> None:
     xy["color"] = [sector_color(s) for s in p["sector"]]
     spots = xy.groupby(["x", "y"], sort=False).agg(n=("color", "size"), color=("color", "first"))
     spots = spots.reset_index()
+    # one marker style, as on the web map: several items at one place are a numbered dot
+    spots.loc[spots["n"] > 1, "color"] = GROUP_MARKER_COLOR
     ax.scatter(
         spots["x"],
         spots["y"],
@@ -299,7 +307,31 @@ def _draw_furniture(ax, bounds, base: float) -> None:
     _north_arrow(ax, cjk_font(base * 1.1, "bold"), maxx + pad * 0.4, maxy, height * 0.08)
 
 
-def _draw_legend(ax, classes, title: str, base: float, county_units: bool = False) -> None:
+def _dot_handles(points) -> list:
+    """The key of the item dots: one per sector shown, and the numbered dot of items sharing
+    a place."""
+    from matplotlib.lines import Line2D
+
+    if points is None or not len(points):
+        return []
+    dot = {"marker": "o", "linestyle": "none", "markeredgecolor": "white", "markersize": 8}
+    slugs = [s if isinstance(s, str) and s else "other" for s in points["sector"]]
+    order = [s for s in SECTOR_COLORS if s in slugs] + sorted(set(slugs) - set(SECTOR_COLORS))
+    handles = [Line2D([], [], color="none", label=SECTOR_KEY_TITLE)]
+    handles += [
+        Line2D([], [], markerfacecolor=sector_color(s), label=sector_label(s), **dot) for s in order
+    ]
+    xy = pd.DataFrame({"x": points.geometry.x.round(7), "y": points.geometry.y.round(7)})
+    if xy.duplicated().any():
+        handles.append(
+            Line2D([], [], markerfacecolor=GROUP_MARKER_COLOR, label=GROUP_MARKER_LABEL, **dot)
+        )
+    return handles
+
+
+def _draw_legend(
+    ax, classes, title: str, base: float, county_units: bool = False, points=None
+) -> None:
     handles = [
         Patch(facecolor=c, edgecolor="#555555", label=lab)
         for c, lab in zip(classes.colors, classes.labels, strict=True)
@@ -312,6 +344,7 @@ def _draw_legend(ax, classes, title: str, base: float, county_units: bool = Fals
         handles.append(
             Patch(facecolor=COUNTY_UNIT_COLOR, edgecolor="#777777", label=COUNTY_UNIT_LEGEND)
         )
+    handles += _dot_handles(points)
     leg = ax.legend(
         handles=handles,
         title=title,

@@ -36,9 +36,13 @@ from geo.display import (
     COUNTY_ITEMS_LABEL,
     COUNTY_UNIT_COLOR,
     COUNTY_UNIT_LEGEND,
+    GROUP_MARKER_COLOR,
+    GROUP_MARKER_LABEL,
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
     POPUP_TEXT,
+    SECTOR_COLORS,
+    SECTOR_KEY_TITLE,
     Classes,
     classify,
     county_units_note,
@@ -360,6 +364,13 @@ class _Setup(_Direct):
   border-radius: 4px; font-size: 12px; padding: 1px 8px; cursor: pointer; }}
 .geo-offline {{ color: #7a2e00; font-weight: 600; max-width: 280px; }}
 .geo-focus {{ pointer-events: none; }}
+.geo-group {{ display: flex; align-items: center; justify-content: center; border-radius: 50%;
+  background: {GROUP_MARKER_COLOR}; border: 2px solid #ffffff; color: #ffffff;
+  font-size: 12px; font-weight: 700; box-shadow: 0 1px 3px rgba(0,0,0,0.35);
+  box-sizing: border-box; }}
+.geo-legend i.geo-dot {{ width: 11px; height: 11px; border-radius: 50%; margin: 0 9px 0 3px;
+  border: 1px solid #ffffff; box-shadow: 0 0 0 1px #999; }}
+.geo-legend-sub {{ margin-top: 4px; color: #444; }}
 @media (max-width: 600px) {{
   .geo-pop {{ font-size: 14px; line-height: 1.55; }}
   .geo-pop b {{ font-size: 15px; }}
@@ -588,9 +599,13 @@ def _legend_html(
     title: str,
     classes: Classes,
     has_nodata: bool,
-    county_items: bool = False,
     county_units: bool = False,
+    sectors: tuple[tuple[str, str], ...] = (),
+    grouped: bool = False,
+    county_items: bool = False,
 ) -> str:
+    """The legend: the classes, 无数据, a prefecture's county units, then the key of the item
+    dots (one colour per sector shown, the numbered dot of items sharing a place)."""
     rows = [f'<div class="geo-legend-title"><b>{_e(title)}</b></div>']
     for color, label in zip(classes.colors, classes.labels, strict=True):
         rows.append(f'<div><i style="background:{color}"></i>{_e(label)}</div>')
@@ -600,13 +615,36 @@ def _legend_html(
         rows.append(
             f'<div><i style="background:{COUNTY_UNIT_COLOR}"></i>{COUNTY_UNIT_LEGEND}</div>'
         )
-    if county_items:
-        # markers of county-wide items pile up on the seat: say why
+    if sectors:
+        rows.append(f'<div class="geo-legend-sub">{_e(SECTOR_KEY_TITLE)}</div>')
+        for label, color in sectors:
+            rows.append(f'<div><i class="geo-dot" style="background:{color}"></i>{_e(label)}</div>')
+    if grouped:
+        # the numbered dot: items sharing a place (county-wide ones pile up on the seat)
+        where = f"；{COUNTY_ITEMS_LABEL}" if county_items else ""
         rows.append(
-            '<div><i style="border-radius:50%;width:12px;background:#737373"></i>'
-            f"{COUNTY_ITEMS_LABEL}</div>"
+            f'<div><i class="geo-dot geo-group-key" style="background:{GROUP_MARKER_COLOR}">'
+            f"</i>{GROUP_MARKER_LABEL}{where}</div>"
         )
     return "".join(rows)
+
+
+def _sector_key(points) -> tuple[tuple[str, str], ...]:
+    """(name, colour) of each sector among the item dots, in the taxonomy's order."""
+    if not len(points) or "sector" not in points:
+        return ()
+    slugs = points["sector"].where(points["sector"].notna() & (points["sector"] != ""), "other")
+    present = set(slugs.astype(str))
+    order = [s for s in SECTOR_COLORS if s in present] + sorted(present - set(SECTOR_COLORS))
+    return tuple((sector_label(s), sector_color(s)) for s in order)
+
+
+def _clustered(points) -> bool:
+    """Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster."""
+    if len(points) >= _CLUSTER_FROM:
+        return True
+    xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
+    return len(np.unique(xy, axis=0)) < len(points)
 
 
 class _ItemLayer(JSCSSMixin, Layer, _Direct):
@@ -624,9 +662,15 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
           var d = {{ this.data }};
           var o = {{ this.opts }};
           var S = d.s, t = o.text;
+          // one marker style: a numbered dot (the legend's) where items share a place
+          function groupIcon(c) {
+            var n = c.getChildCount(), px = n < 10 ? 24 : n < 100 ? 30 : 36;
+            return L.divIcon({html: "<span>" + n + "</span>", className: "geo-group",
+              iconSize: L.point(px, px)});
+          }
           var group = o.cluster
             ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40,
-                chunkedLoading: true})
+                chunkedLoading: true, iconCreateFunction: groupIcon})
             : L.featureGroup();
           function popup(r) {
             var k = d.k[r[1]];
@@ -1021,9 +1065,15 @@ def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classe
                 "value": None if not np.isfinite(v) else float(v),
                 "value_text": _e(format_value(v, unit_zh)),
                 "n_items": int(n_items[i]),
+                # a township without items says 无数据 like its value, never "0" beside it
+                "n_text": f"{int(n_items[i])} 条" if n_items[i] else NODATA_LABEL,
                 "fill": classes.colors[cls] if cls >= 0 else "url(#geo-nodata-hatch)",
             }
         )
+    # the number of items is the value itself on the 事项数 map: said once
+    fields, aliases = ["township", "value_text"], ["乡镇", _e(label)]
+    if key != "items":
+        fields, aliases = [*fields, "n_text"], [*aliases, "事项数"]
     folium.GeoJson(
         _features(_compact(frame.shift(tw)), props),
         name=f"乡镇：{_e(label)}",
@@ -1034,11 +1084,7 @@ def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classe
             "weight": 1,
         },
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["township", "value_text", "n_items"],
-            aliases=["乡镇", _e(label), "事项数"],
-            sticky=True,
-        ),
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
         zoom_on_click=False,
     ).add_to(m)
     return classes, props
@@ -1125,8 +1171,7 @@ def _add_items(m: folium.Map, frame: _Frame, metrics_df: pd.DataFrame, focus_ite
     if not len(points):
         return
     data = _item_data(points, metrics_df, frame.shift)
-    # Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster.
-    cluster = len(points) >= _CLUSTER_FROM or len(data["p"]) < len(points)
+    cluster = _clustered(points)
     focus = None
     if focus_item is not None:
         hits = np.flatnonzero(points["item_id"].astype(str).to_numpy() == str(focus_item))
@@ -1143,7 +1188,10 @@ def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attri
         county_items = "scope" in points and bool((points["scope"] == "county").any())
         label = agg.metric_label(view.metric_key)
         nodata = bool((classes.index < 0).any())
-        legend = _legend_html(label, classes, nodata, county_items, units)
+        grouped = bool(len(points)) and _clustered(points)
+        legend = _legend_html(
+            label, classes, nodata, units, _sector_key(points), grouped, county_items
+        )
         _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
     title = view.title
     m.get_root().title = _e(title) if title else None
