@@ -64,7 +64,8 @@ def _metric_choice(items_df, metrics_df, url_f: agg.Filters) -> str:
 
 
 def _metric_range(metrics_df, metric: str, url_f: agg.Filters) -> tuple:
-    """The chosen metric's range slider; ``(min, max)`` in base units, None = open."""
+    """The chosen metric's range slider with two number boxes beside it that move with it;
+    ``(min, max)`` in base units, None = open."""
     lo_hi = app_support.metric_bounds(metrics_df, metric)
     # whole 万元/亿元 for money, whole units otherwise; filters get base units back
     scale = app_support.metric_slider(metric, *lo_hi) if lo_hi is not None else None
@@ -72,13 +73,16 @@ def _metric_range(metrics_df, metric: str, url_f: agg.Filters) -> tuple:
         return None, None
     # Bounds in the key: new data gives a fresh slider instead of an out-of-range value.
     rkey = f"f_range_{metric}_{lo_hi[0]:g}_{lo_hi[1]:g}"
-    exact = (None, None)
-    if url_f.metric_key == metric:
+    fine, fine_unit = app_support.fine_scale(scale)
+    if url_f.metric_key == metric and rkey not in st.session_state:
         exact = (url_f.metric_min, url_f.metric_max)
         start = scale.lo if exact[0] is None else scale.to_slider(exact[0])
         end = scale.hi if exact[1] is None else scale.to_slider(exact[1], upper=True)
         common.seed(rkey, (start, max(start, end)))
-    low, high = st.slider(
+        common.seed(f"{rkey}_exact", exact)
+    common.seed(f"{rkey}_exact", (None, None))
+    _seed_boxes(rkey, scale, fine, lo_hi)
+    st.slider(
         f"{agg.metric_name(metric)} 范围（{scale.unit}）",
         min_value=scale.lo,
         max_value=scale.hi,
@@ -86,8 +90,52 @@ def _metric_range(metrics_df, metric: str, url_f: agg.Filters) -> tuple:
         step=1,
         format=f"%d {scale.unit}",
         key=rkey,
+        on_change=_slider_moved,
+        args=(rkey, scale, fine),
     )
-    return scale.to_range(low, high, *exact)
+    low_box, high_box = st.columns(2)
+    for box, end, label in ((low_box, "lo", "最小"), (high_box, "hi", "最大")):
+        box.number_input(
+            f"{label}（{fine_unit}）",
+            step=1.0,
+            format="%g",
+            key=f"{rkey}_{end}",
+            on_change=_box_changed,
+            args=(rkey, scale, fine),
+        )
+    exact_min, exact_max = st.session_state[f"{rkey}_exact"]
+    return (
+        exact_min if exact_min is not None and exact_min > lo_hi[0] else None,
+        exact_max if exact_max is not None and exact_max < lo_hi[1] else None,
+    )
+
+
+def _seed_boxes(rkey: str, scale, fine: float, lo_hi) -> None:
+    """The number boxes start at the exact bounds, else at the data's ends."""
+    exact_min, exact_max = st.session_state[f"{rkey}_exact"]
+    common.seed(f"{rkey}_lo", float(lo_hi[0] if exact_min is None else exact_min) / fine)
+    common.seed(f"{rkey}_hi", float(lo_hi[1] if exact_max is None else exact_max) / fine)
+
+
+def _slider_moved(rkey: str, scale, fine: float) -> None:
+    """The slider moved: the boxes follow it, and the slider's whole units are the range
+    (its ends open)."""
+    low, high = st.session_state[rkey]
+    exact_min, exact_max = scale.to_range(low, high)
+    st.session_state[f"{rkey}_exact"] = (exact_min, exact_max)
+    st.session_state[f"{rkey}_lo"] = float(low * scale.scale) / fine
+    st.session_state[f"{rkey}_hi"] = float(high * scale.scale) / fine
+
+
+def _box_changed(rkey: str, scale, fine: float) -> None:
+    """A number typed in a box is the exact bound; the slider moves to show it."""
+    low = st.session_state[f"{rkey}_lo"] * fine
+    high = st.session_state[f"{rkey}_hi"] * fine
+    if high < low:
+        low, high = high, low
+        st.session_state[f"{rkey}_lo"], st.session_state[f"{rkey}_hi"] = low / fine, high / fine
+    st.session_state[f"{rkey}_exact"] = (low, high)
+    st.session_state[rkey] = (scale.to_slider(low), scale.to_slider(high, upper=True))
 
 
 def _date_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:

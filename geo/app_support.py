@@ -48,6 +48,7 @@ __all__ = [
     "content_hash",
     "drop_empty_columns",
     "export_specs",
+    "fine_scale",
     "ingest_parsed",
     "is_online_basemap",
     "item_location",
@@ -962,6 +963,21 @@ def readable_scale(metric_key: str, largest: float) -> tuple[float, str]:
     if unit == "元" and largest >= _WAN_FROM:
         return 1e4, "万元"
     return 1.0, unit
+
+
+def fine_scale(slider: MetricSlider) -> tuple[float, str]:
+    """Base units per unit of the number boxes beside a range slider, and that unit.
+
+    A slider moving in whole 亿元 gets boxes in 万元 (so 666万元 can be chosen); otherwise
+    the boxes use the slider's unit and take decimals.
+
+    Returns
+    -------
+    (float, str)
+    """
+    if slider.unit == "亿元":
+        return 1e4, "万元"
+    return slider.scale, slider.unit
 
 
 def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:

@@ -1191,3 +1191,24 @@ def test_cut_review_merges_splits_and_undoes(monkeypatch, tmp_path):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(_table(at)) == n + 1
     del body
+
+
+def test_number_boxes_beside_the_slider_choose_666_wan_yuan(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.selectbox(key="f_metric").set_value("investment_yuan").run()
+    slider = at.slider[0]
+    assert slider.label.endswith("（亿元）") and slider.value == (0, 167)
+    low, high = (n for n in at.number_input if n.key.startswith(slider.key))
+    assert (low.label, high.label) == ("最小（万元）", "最大（万元）")
+    assert (low.value, high.value) == (666, 1664000)  # the data's ends, in 万元
+    high.set_value(1000).run()  # up to 1000 万元: the township's 666 万元, not the 166.4 亿元
+    assert not at.exception
+    assert len(_table(at)) == 1 and at.slider[0].value == (0, 1)  # the slider follows
+    assert float(at.query_params["max"]) == 1e7
+    assert "投资额 ≤1000万元" in next(
+        m.value for m in at.markdown if m.value.startswith("**息县**")
+    )
+    at.slider[0].set_range(1, 167).run()  # the slider moved: the boxes follow it
+    low, high = (n for n in at.number_input if n.key.startswith(slider.key))
+    assert (low.value, high.value) == (10000, 1670000)
+    assert len(_table(at)) == 1 and float(at.query_params["min"]) == 1e8
