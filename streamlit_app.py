@@ -60,7 +60,7 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
     items_df, metrics_df, sample_bulletin, data_key = common.county_data(store, store_path, code)
     towns = areas.towns(code, None if prefecture else gazetteer, active)
     chosen, metric = filters.filters_sidebar(items_df, metrics_df, towns, sectors)
-    basemap = filters.basemap_choice()
+    basemap = filters.basemap_choice(store)
     st.divider()
     uploads.upload_bulletins(store, code)
     if prefecture is None:
@@ -151,7 +151,15 @@ def main() -> None:
         panels.header_bar(
             view, c.items_df, c.metrics_df, sample=sample, stem=f"{c.name}-乡镇工作动态"
         )
-        panels.map_and_panel(view, map_key, areas.townships_of(c.active), sectors, start, focus)
+        panels.map_and_panel(
+            view,
+            map_key,
+            areas.townships_of(c.active),
+            sectors,
+            start,
+            focus,
+            cache.tianditu_key(store) if c.basemap.startswith("tianditu") else None,
+        )
     _notices(c)
     panels.items_section(view, len(c.items_df), sectors)
     with st.expander("更正事项（乡镇、村、行业）"):

@@ -10,6 +10,7 @@ import streamlit as st
 from app import cache, common
 from geo import aggregate as agg
 from geo import app_support
+from geo.errors import GeoInputError
 from geo.webmap import BASEMAPS
 
 
@@ -157,12 +158,57 @@ def _date_range(items_df, url_f: agg.Filters) -> tuple[str | None, str | None]:
     return date_from, date_to
 
 
-def basemap_choice() -> str:
+def basemap_choice(store) -> str:
+    """The base-map menu; with a 天地图 map, the field for its key (kept in the store)."""
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     common.seed("basemap", url_v.basemap, url_v.basemap in BASEMAPS)
     basemap = st.selectbox("底图", list(BASEMAPS), format_func=lambda k: BASEMAPS[k], key="basemap")
     if app_support.is_online_basemap(basemap):
         st.caption("在线底图需联网；离线环境请选择“无底图”")
-    if basemap.startswith("tianditu") and not cache.tianditu_key():
-        st.warning("天地图需要密钥：在 secrets.toml 设置 tianditu_key 或环境变量 TIANDITU_KEY。")
+    if basemap.startswith("tianditu"):
+        tianditu_key_field(store)
     return basemap
+
+
+def tianditu_key_field(store) -> None:
+    """Where a planner enters the 天地图 key: masked, kept in the store for every session,
+    never shown again and never written into an export."""
+    saved = cache.tianditu_key(store)
+    with st.container(key="tianditu_box"):
+        st.text_input(
+            "天地图密钥（tk）",
+            type="password",
+            key="tianditu_key_input",
+            placeholder="已设置（输入新密钥可替换）" if saved else "在天地图官网申请的密钥",
+            help="保存在本应用的数据库中，供所有使用者的天地图底图使用；不会写入任何导出文件。",
+        )
+        save, forget = st.columns(2)
+        save.button("保存密钥", key="tianditu_save", on_click=_save_tianditu_key, args=(store,))
+        if saved:
+            forget.button(
+                "清除", key="tianditu_forget", on_click=_forget_tianditu_key, args=(store,)
+            )
+        if st.session_state.get("_tianditu_error"):
+            st.error(st.session_state["_tianditu_error"])
+        elif saved:
+            st.caption("天地图密钥已设置。底图加载不了时，地图上会提示一次并改为无底图。")
+        else:
+            st.warning("天地图需要密钥：请在上方输入并保存。")
+
+
+def _save_tianditu_key(store) -> None:
+    typed = st.session_state.get("tianditu_key_input", "")
+    st.session_state["tianditu_key_input"] = ""  # the key never stays in the page
+    st.session_state.pop("_tianditu_error", None)
+    try:
+        store.set_setting("tianditu_key", typed)
+    except GeoInputError as err:
+        st.session_state["_tianditu_error"] = common.err_line(err)
+
+
+def _forget_tianditu_key(store) -> None:
+    st.session_state.pop("_tianditu_error", None)
+    try:
+        store.set_setting("tianditu_key", None)
+    except GeoInputError as err:
+        st.session_state["_tianditu_error"] = common.err_line(err)

@@ -126,8 +126,9 @@ def _keep_view(state, basemap: str) -> None:
 
 
 @st.fragment
-def map_and_panel(view, map_key, townships, sectors, start, focus=None) -> None:
-    """Map and township drawer. A fragment: clicking or panning the map reruns only this part."""
+def map_and_panel(view, map_key, townships, sectors, start, focus=None, tianditu_key=None) -> None:
+    """Map and township drawer. A fragment: clicking or panning the map reruns only this part.
+    ``tianditu_key`` is given only while a 天地图 base map is on."""
     if not view.can_draw_map:  # no map, so nothing to click for the township panel either
         st.info(
             "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
@@ -143,7 +144,7 @@ def map_and_panel(view, map_key, townships, sectors, start, focus=None) -> None:
     with st.container(key="geo_mapbox"):
         with st.container(key="geo_map"):
             built = cache.built_map(
-                key, view, location, start.zoom, cache.tianditu_key(), focus, APP_EXPLANATION
+                key, view, location, start.zoom, tianditu_key, focus, APP_EXPLANATION
             )
             state = st_folium(
                 copy.deepcopy(built),

@@ -223,6 +223,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
     INSERT INTO meta VALUES ('revision', 0);
     """,
+    # 7: settings a planner enters in the app (the 天地图 key): kept here, never exported
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
 ]
 #: Tables (and views) of the current schema: one missing means the store is damaged.
 _RELATIONS = {
@@ -239,6 +243,7 @@ _RELATIONS = {
     "township_sector_counts",
     "cuts",
     "meta",
+    "settings",
 }
 # a store's own tables: a schema holding one of them but no schema_version is not a store
 _STORE_TABLES = {"bulletins", "items", "metrics", "corrections", "boundaries", "cuts"}

@@ -1212,3 +1212,69 @@ def test_number_boxes_beside_the_slider_choose_666_wan_yuan(monkeypatch, tmp_pat
     low, high = (n for n in at.number_input if n.key.startswith(slider.key))
     assert (low.value, high.value) == (10000, 1670000)
     assert len(_table(at)) == 1 and float(at.query_params["min"]) == 1e8
+
+
+def _map_script(at) -> str:
+    comp = next(
+        c for c in at.get("component_instance")
+        if c.proto.component_name == "streamlit_folium.st_folium"
+    )  # fmt: skip
+    return json.loads(comp.proto.json_args)["script"]
+
+
+def test_tianditu_key_is_entered_masked_kept_in_the_store_and_never_shown(monkeypatch, tmp_path):
+    from geo.store import Store
+
+    key = "abc123TIANDITU"
+    at = _app(monkeypatch, tmp_path).run()
+    assert not any(t.key == "tianditu_key_input" for t in at.text_input)  # only with 天地图
+    at.selectbox(key="basemap").set_value("tianditu_vec").run()
+    box = at.text_input(key="tianditu_key_input")
+    assert box.proto.type == box.proto.PASSWORD  # masked
+    assert any("天地图需要密钥" in w.value for w in at.warning)
+    assert "tk=" not in _map_script(at)  # no key, no tiles (the map says so)
+    box.input("bad key<b>").run()
+    at.button(key="tianditu_save").click().run()
+    assert any("字母和数字" in e.value for e in at.error)
+    at.text_input(key="tianditu_key_input").input(key).run()
+    at.button(key="tianditu_save").click().run()
+    assert not at.exception and not at.error
+    assert at.text_input(key="tianditu_key_input").value == ""  # not kept in the page
+    assert any("天地图密钥已设置" in c.value for c in at.caption)
+    assert f"tk={key}" in _map_script(at)  # the tiles use it
+    assert not any(key in t for t in _markdown_texts(at))
+    with Store(tmp_path / "store.sqlite") as store:  # kept for every later session
+        assert store.setting("tianditu_key") == key
+    # another session finds it; 清除 forgets it
+    again = _app(monkeypatch, tmp_path).run()
+    again.selectbox(key="basemap").set_value("tianditu_vec").run()
+    assert f"tk={key}" in _map_script(again)
+    again.button(key="tianditu_forget").click().run()
+    assert "tk=" not in _map_script(again)
+    with Store(tmp_path / "store.sqlite") as store:
+        assert store.setting("tianditu_key") is None
+
+
+def test_no_export_carries_the_tianditu_key(monkeypatch, tmp_path, frames):
+    from geo.boundaries import county_layers
+    from geo.store import Store
+
+    key = "abc123TIANDITU"
+    monkeypatch.setenv("TIANDITU_KEY", key)
+    with Store(tmp_path / "store.sqlite") as store:
+        store.set_setting("tianditu_key", key)
+    items_df, metrics_df = frames
+    view = make_view(
+        items_df,
+        metrics_df.drop(columns="metric_key"),
+        county_layers("411528").townships,
+        county="息县",
+        county_code="411528",
+        basemap="tianditu_vec",
+    )
+    specs = app_support.export_specs(view, "息县")
+    assert {s.fmt for s in specs} >= {"html", "png", "png_sources", "pdf", "csv", "gpkg"}
+    for spec in specs:
+        data = spec.build()
+        assert key.encode() not in data, spec.fmt
+        assert b"tianditu.gov.cn" not in data, spec.fmt  # no tiles asked for with any key

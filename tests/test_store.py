@@ -606,3 +606,21 @@ def test_revision_changes_with_every_write_and_only_then(store_location):
         assert seen == sorted(set(seen))  # strictly increasing
     with Store(store_location) as again:  # another connection sees the same number
         assert again.revision() == seen[-1]
+
+
+def test_settings_are_kept_checked_and_forgotten(store_location):
+    with Store(store_location) as store:
+        assert store.setting("tianditu_key") is None
+        store.set_setting("tianditu_key", " abc123DEF ")
+    with Store(store_location) as store:  # kept for later sessions
+        assert store.setting("tianditu_key") == "abc123DEF"
+        store.set_setting("tianditu_key", "xyz789")
+        assert store.setting("tianditu_key") == "xyz789"
+        with pytest.raises(StoreError, match="字母和数字") as err:
+            store.set_setting("tianditu_key", "bad key<script>")
+        assert err.value.code == "store.setting.value"
+        assert store.setting("tianditu_key") == "xyz789"  # a bad value loses nothing
+        with pytest.raises(StoreError, match="未知的设置项"):
+            store.set_setting("password", "x")
+        store.set_setting("tianditu_key", "")
+        assert store.setting("tianditu_key") is None
