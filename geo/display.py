@@ -117,7 +117,7 @@ SECTOR_COLORS = {
 #: One marker style: a dot per item coloured by sector; a numbered dot of this colour where
 #: several items share a place (county-wide items at the seat), on the web map and the PNG.
 GROUP_MARKER_COLOR = "#3f3f3f"
-GROUP_MARKER_LABEL = "同一处的多条事项（数字为条数）"
+GROUP_MARKER_LABEL = "同一处多条事项（数字为条数）"
 SECTOR_KEY_TITLE = "事项（圆点颜色 = 行业）"
 #: Fixed popup texts; the web map adds them around the escaped bulletin strings.
 POPUP_TEXT = {

@@ -371,6 +371,9 @@ class _Setup(_Direct):
 .geo-legend i.geo-dot {{ width: 11px; height: 11px; border-radius: 50%; margin: 0 9px 0 3px;
   border: 1px solid #ffffff; box-shadow: 0 0 0 1px #999; }}
 .geo-legend-sub {{ margin-top: 4px; color: #444; }}
+.geo-legend {{ max-width: 250px; }}
+.geo-keys span {{ display: inline-block; white-space: nowrap; margin-right: 6px; }}
+.geo-legend .geo-keys i.geo-dot {{ margin: 0 3px 0 2px; }}
 @media (max-width: 600px) {{
   .geo-pop {{ font-size: 14px; line-height: 1.55; }}
   .geo-pop b {{ font-size: 15px; }}
@@ -617,8 +620,11 @@ def _legend_html(
         )
     if sectors:
         rows.append(f'<div class="geo-legend-sub">{_e(SECTOR_KEY_TITLE)}</div>')
-        for label, color in sectors:
-            rows.append(f'<div><i class="geo-dot" style="background:{color}"></i>{_e(label)}</div>')
+        keys = "".join(
+            f'<span><i class="geo-dot" style="background:{color}"></i>{_e(label)}</span>'
+            for label, color in sectors
+        )
+        rows.append(f'<div class="geo-keys">{keys}</div>')
     if grouped:
         # the numbered dot: items sharing a place (county-wide ones pile up on the seat)
         where = f"；{COUNTY_ITEMS_LABEL}" if county_items else ""

@@ -790,7 +790,7 @@ def test_legend_keys_the_sector_dots_and_the_numbered_dot():
     assert display.SECTOR_KEY_TITLE in legend
     shown = set(items["sector"]) - {"other"}  # the unplaced item has no dot
     for slug in shown:
-        row = f'background:{display.sector_color(slug)}"></i>{display.sector_label(slug)}'
+        row = f'background:{display.sector_color(slug)}"></i>{display.sector_label(slug)}</span>'
         assert row in legend, slug
     assert display.sector_label("other") not in legend
     # the county-wide bubble: the legend's numbered dot, in the same colour as on the map
