@@ -374,6 +374,10 @@ class _Setup(_Direct):
 .geo-legend {{ max-width: 250px; }}
 .geo-keys span {{ display: inline-block; white-space: nowrap; margin-right: 6px; }}
 .geo-legend .geo-keys i.geo-dot {{ margin: 0 3px 0 2px; }}
+@media (max-width: 420px) {{
+  /* a phone: the dots' key would cover the county; each dot's popup names its sector */
+  .geo-legend-sub, .geo-keys, .geo-legend .geo-group-row {{ display: none; }}
+}}
 @media (max-width: 600px) {{
   .geo-pop {{ font-size: 14px; line-height: 1.55; }}
   .geo-pop b {{ font-size: 15px; }}
@@ -629,8 +633,8 @@ def _legend_html(
         # the numbered dot: items sharing a place (county-wide ones pile up on the seat)
         where = f"；{COUNTY_ITEMS_LABEL}" if county_items else ""
         rows.append(
-            f'<div><i class="geo-dot geo-group-key" style="background:{GROUP_MARKER_COLOR}">'
-            f"</i>{GROUP_MARKER_LABEL}{where}</div>"
+            f'<div class="geo-group-row"><i class="geo-dot geo-group-key" '
+            f'style="background:{GROUP_MARKER_COLOR}"></i>{GROUP_MARKER_LABEL}{where}</div>'
         )
     return "".join(rows)
 
