@@ -64,7 +64,7 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
     chosen, metric = filters.filters_sidebar(items_df, metrics_df, towns, sectors, data_key)
     n_review = cache.data_fact("review_queue", data_key, lambda: placements.queue_size(items_df))
     count_review = filters.review_toggle(n_review)
-    basemap = filters.basemap_choice()
+    basemap = filters.basemap_choice(store)
     st.divider()
     uploads.upload_bulletins(store, code)
     if prefecture is None:
@@ -209,7 +209,15 @@ def main() -> None:
                 f"{c.name}-月报",
             ),
         )
-        panels.map_and_panel(view, view_key, areas.townships_of(c.active), sectors, start, focus)
+        panels.map_and_panel(
+            view,
+            view_key,
+            areas.townships_of(c.active),
+            sectors,
+            start,
+            focus,
+            cache.tianditu_key(store) if c.basemap.startswith("tianditu") else None,
+        )
     _notices(c)
     t_items, t_metrics = agg.filter_items(c.items_df, c.metrics_df, every_month.filters)
     townships = areas.townships_of(c.active)

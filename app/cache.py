@@ -13,6 +13,7 @@ import streamlit as st
 from geo import aggregate as agg
 from geo import assets, paths, render, webmap
 from geo.boundaries import county_layers
+from geo.errors import GeoInputError
 from geo.gazetteer import load_gazetteer
 from geo.pipeline import parse_text
 from geo.prefecture import find_area
@@ -150,8 +151,19 @@ def store_location() -> str:
     return str(paths.store_location(given))
 
 
-def tianditu_key() -> str | None:
-    return _secret("tianditu_key") or os.environ.get("TIANDITU_KEY") or None
+def tianditu_key(store=None) -> str | None:
+    """The 天地图 key: the one a planner saved in the app (kept in the store), else
+    ``tianditu_key`` of the secrets or ``$TIANDITU_KEY``. The map's tiles use it; no export
+    ever does."""
+    saved = _saved_tianditu_key(store) if store is not None else None
+    return saved or _secret("tianditu_key") or os.environ.get("TIANDITU_KEY") or None
+
+
+def _saved_tianditu_key(store) -> str | None:
+    try:
+        return store.setting("tianditu_key")
+    except GeoInputError:  # an unreadable store is said elsewhere; the map works without tiles
+        return None
 
 
 @st.cache_resource(show_spinner="正在绘制地图…", max_entries=8, ttl=_TTL_S)

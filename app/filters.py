@@ -10,6 +10,7 @@ import streamlit as st
 from app import cache, common
 from geo import aggregate as agg
 from geo import app_support
+from geo.errors import GeoInputError
 from geo.trends import period_label_zh
 from geo.webmap import BASEMAPS
 
@@ -81,7 +82,8 @@ def _metric_choice(items_df, metrics_df, url_f: agg.Filters, data_key: tuple) ->
 
 
 def _metric_range(metrics_df, metric: str, url_f: agg.Filters, data_key: tuple) -> tuple:
-    """The chosen metric's range slider; ``(min, max)`` in base units, None = open."""
+    """The chosen metric's range slider with two number boxes beside it that move with it;
+    ``(min, max)`` in base units, None = open."""
     lo_hi = cache.data_fact(
         "metric_bounds", (*data_key, metric), lambda: app_support.metric_bounds(metrics_df, metric)
     )
@@ -91,13 +93,16 @@ def _metric_range(metrics_df, metric: str, url_f: agg.Filters, data_key: tuple) 
         return None, None
     # Bounds in the key: new data gives a fresh slider instead of an out-of-range value.
     rkey = f"f_range_{metric}_{lo_hi[0]:g}_{lo_hi[1]:g}"
-    exact = (None, None)
-    if url_f.metric_key == metric:
+    fine, fine_unit = app_support.fine_scale(scale)
+    if url_f.metric_key == metric and rkey not in st.session_state:
         exact = (url_f.metric_min, url_f.metric_max)
         start = scale.lo if exact[0] is None else scale.to_slider(exact[0])
         end = scale.hi if exact[1] is None else scale.to_slider(exact[1], upper=True)
         common.seed(rkey, (start, max(start, end)))
-    low, high = st.slider(
+        common.seed(f"{rkey}_exact", exact)
+    common.seed(f"{rkey}_exact", (None, None))
+    _seed_boxes(rkey, scale, fine, lo_hi)
+    st.slider(
         f"{agg.metric_name(metric)} 范围（{scale.unit}）",
         min_value=scale.lo,
         max_value=scale.hi,
@@ -105,8 +110,52 @@ def _metric_range(metrics_df, metric: str, url_f: agg.Filters, data_key: tuple) 
         step=1,
         format=f"%d {scale.unit}",
         key=rkey,
+        on_change=_slider_moved,
+        args=(rkey, scale, fine),
     )
-    return scale.to_range(low, high, *exact)
+    low_box, high_box = st.columns(2)
+    for box, end, label in ((low_box, "lo", "最小"), (high_box, "hi", "最大")):
+        box.number_input(
+            f"{label}（{fine_unit}）",
+            step=1.0,
+            format="%g",
+            key=f"{rkey}_{end}",
+            on_change=_box_changed,
+            args=(rkey, scale, fine),
+        )
+    exact_min, exact_max = st.session_state[f"{rkey}_exact"]
+    return (
+        exact_min if exact_min is not None and exact_min > lo_hi[0] else None,
+        exact_max if exact_max is not None and exact_max < lo_hi[1] else None,
+    )
+
+
+def _seed_boxes(rkey: str, scale, fine: float, lo_hi) -> None:
+    """The number boxes start at the exact bounds, else at the data's ends."""
+    exact_min, exact_max = st.session_state[f"{rkey}_exact"]
+    common.seed(f"{rkey}_lo", float(lo_hi[0] if exact_min is None else exact_min) / fine)
+    common.seed(f"{rkey}_hi", float(lo_hi[1] if exact_max is None else exact_max) / fine)
+
+
+def _slider_moved(rkey: str, scale, fine: float) -> None:
+    """The slider moved: the boxes follow it, and the slider's whole units are the range
+    (its ends open)."""
+    low, high = st.session_state[rkey]
+    exact_min, exact_max = scale.to_range(low, high)
+    st.session_state[f"{rkey}_exact"] = (exact_min, exact_max)
+    st.session_state[f"{rkey}_lo"] = float(low * scale.scale) / fine
+    st.session_state[f"{rkey}_hi"] = float(high * scale.scale) / fine
+
+
+def _box_changed(rkey: str, scale, fine: float) -> None:
+    """A number typed in a box is the exact bound; the slider moves to show it."""
+    low = st.session_state[f"{rkey}_lo"] * fine
+    high = st.session_state[f"{rkey}_hi"] * fine
+    if high < low:
+        low, high = high, low
+        st.session_state[f"{rkey}_lo"], st.session_state[f"{rkey}_hi"] = low / fine, high / fine
+    st.session_state[f"{rkey}_exact"] = (low, high)
+    st.session_state[rkey] = (scale.to_slider(low), scale.to_slider(high, upper=True))
 
 
 def _period_range(items_df, url_f: agg.Filters, data_key: tuple) -> tuple[str | None, str | None]:
@@ -174,12 +223,57 @@ def review_toggle(n_review: int) -> bool:
     )
 
 
-def basemap_choice() -> str:
+def basemap_choice(store) -> str:
+    """The base-map menu; with a 天地图 map, the field for its key (kept in the store)."""
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     common.seed("basemap", url_v.basemap, url_v.basemap in BASEMAPS)
     basemap = st.selectbox("底图", list(BASEMAPS), format_func=lambda k: BASEMAPS[k], key="basemap")
     if app_support.is_online_basemap(basemap):
         st.caption("在线底图需联网；离线环境请选择“无底图”")
-    if basemap.startswith("tianditu") and not cache.tianditu_key():
-        st.warning("天地图需要密钥：在 secrets.toml 设置 tianditu_key 或环境变量 TIANDITU_KEY。")
+    if basemap.startswith("tianditu"):
+        tianditu_key_field(store)
     return basemap
+
+
+def tianditu_key_field(store) -> None:
+    """Where a planner enters the 天地图 key: masked, kept in the store for every session,
+    never shown again and never written into an export."""
+    saved = cache.tianditu_key(store)
+    with st.container(key="tianditu_box"):
+        st.text_input(
+            "天地图密钥（tk）",
+            type="password",
+            key="tianditu_key_input",
+            placeholder="已设置（输入新密钥可替换）" if saved else "在天地图官网申请的密钥",
+            help="保存在本应用的数据库中，供所有使用者的天地图底图使用；不会写入任何导出文件。",
+        )
+        save, forget = st.columns(2)
+        save.button("保存密钥", key="tianditu_save", on_click=_save_tianditu_key, args=(store,))
+        if saved:
+            forget.button(
+                "清除", key="tianditu_forget", on_click=_forget_tianditu_key, args=(store,)
+            )
+        if st.session_state.get("_tianditu_error"):
+            st.error(st.session_state["_tianditu_error"])
+        elif saved:
+            st.caption("天地图密钥已设置。底图加载不了时，地图上会提示一次并改为无底图。")
+        else:
+            st.warning("天地图需要密钥：请在上方输入并保存。")
+
+
+def _save_tianditu_key(store) -> None:
+    typed = st.session_state.get("tianditu_key_input", "")
+    st.session_state["tianditu_key_input"] = ""  # the key never stays in the page
+    st.session_state.pop("_tianditu_error", None)
+    try:
+        store.set_setting("tianditu_key", typed)
+    except GeoInputError as err:
+        st.session_state["_tianditu_error"] = common.err_line(err)
+
+
+def _forget_tianditu_key(store) -> None:
+    st.session_state.pop("_tianditu_error", None)
+    try:
+        store.set_setting("tianditu_key", None)
+    except GeoInputError as err:
+        st.session_state["_tianditu_error"] = common.err_line(err)

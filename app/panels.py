@@ -14,6 +14,7 @@ from streamlit_folium import st_folium
 from app import cache, common
 from geo import aggregate as agg
 from geo import app_support, charts, display, figures, trends
+from geo.picture import png_presets
 from geo.webmap import display_to_wgs84
 
 #: Rows the item table sends to a planner's browser at most (the first ones in its order):
@@ -87,7 +88,8 @@ def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None
         st.button("关闭", key="town_close", icon=":material/close:", on_click=_close_township)
     rank = figures.township_rank(view, code)
     with st.container(horizontal=True):
-        st.metric("事项数", info["n_items"], width="content")
+        # no items: 无数据, as the legend and the tooltip say (never "0" beside 无数据)
+        st.metric("事项数", info["n_items"] or display.NODATA_LABEL, width="content")
         st.metric(
             "排名",
             rank.text,
@@ -152,8 +154,9 @@ def _keep_view(state, basemap: str) -> None:
 
 
 @st.fragment
-def map_and_panel(view, map_key, townships, sectors, start, focus=None) -> None:
-    """Map and township drawer. A fragment: clicking or panning the map reruns only this part."""
+def map_and_panel(view, map_key, townships, sectors, start, focus=None, tianditu_key=None) -> None:
+    """Map and township drawer. A fragment: clicking or panning the map reruns only this part.
+    ``tianditu_key`` is given only while a 天地图 base map is on."""
     if not view.can_draw_map:  # no map, so nothing to click for the township panel either
         st.info(
             "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
@@ -169,7 +172,7 @@ def map_and_panel(view, map_key, townships, sectors, start, focus=None) -> None:
     with st.container(key="geo_mapbox"):
         with st.container(key="geo_map"):
             built = cache.built_map(
-                key, view, location, start.zoom, cache.tianditu_key(), focus, APP_EXPLANATION
+                key, view, location, start.zoom, tianditu_key, focus, APP_EXPLANATION
             )
             state = st_folium(
                 copy.deepcopy(built),
@@ -290,8 +293,17 @@ def items_section(view, table: ItemTable, n_total: int) -> None:
 
 
 def exports(view, stem: str) -> None:
-    """Download buttons; each file is generated only when its button is clicked. The CSVs are
-    the 报表版 (Chinese headers, codes kept as text) unless English keys are chosen."""
+    """Download buttons; each file is generated only when its button is clicked. The PNG's
+    size is chosen first (WeChat, A4 portrait or landscape at 300 dpi, 16:9 slide); the CSVs
+    are the 报表版 (Chinese headers, codes kept as text) unless English keys are chosen."""
+    presets = png_presets()
+    preset = st.selectbox(
+        "图片尺寸",
+        list(presets),
+        format_func=lambda k: presets[k].label_zh,
+        key="png_preset",
+        help="地图铺满画面；图上一行简注来源，完整来源与许可见“图片的数据来源”文件。",
+    )
     choice = st.radio(
         "CSV 列名",
         list(app_support.CSV_COLUMN_CHOICES),
@@ -301,7 +313,7 @@ def exports(view, stem: str) -> None:
         "英文键：供程序读取的原始列名与数值",
     )
     columns = app_support.CSV_COLUMN_CHOICES[choice]
-    _download_buttons(app_support.export_specs(view, stem, csv_columns=columns))
+    _download_buttons(app_support.export_specs(view, stem, csv_columns=columns, png_preset=preset))
 
 
 def _download_buttons(specs) -> None:

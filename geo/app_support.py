@@ -22,6 +22,7 @@ from geo.boundary_import import import_boundaries
 from geo.display import CUMULATIVE_LABEL, REPEAT_LABEL, SCOPE_ZH, item_title, metric_texts
 from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
+from geo.picture import png_presets, sources_text
 from geo.prefecture import Prefecture, find_area, is_prefecture_code, parse_area_file
 from geo.trends import period_bounds, period_label_zh, period_of, periods_between
 from geo.view import available_exports
@@ -50,6 +51,7 @@ __all__ = [
     "content_hash",
     "drop_empty_columns",
     "export_specs",
+    "fine_scale",
     "ingest_parsed",
     "is_online_basemap",
     "item_location",
@@ -707,7 +709,8 @@ class ExportSpec:
 #: fmt -> (button label, suffix, MIME type), in button order.
 _EXPORTS = {
     "html": ("网页地图 HTML", ".html", "text/html"),
-    "png": ("图片 PNG", ".png", "image/png"),
+    "png": ("图片 PNG（{preset}）", ".png", "image/png"),
+    "png_sources": ("图片的数据来源 TXT", "_数据来源.txt", "text/plain"),
     "pdf": ("报告 PDF", ".pdf", "application/pdf"),
     "csv": ("事项表 CSV", ".csv", "text/csv"),
     "csv_townships": ("乡镇汇总 CSV", "_乡镇.csv", "text/csv"),
@@ -720,7 +723,9 @@ _EXPORTS = {
 CSV_COLUMN_CHOICES = {"报表版（中文表头）": "report", "英文键（供程序读取）": "keys"}
 
 
-def export_specs(view: Any, stem: str, *, csv_columns: str = "report") -> list[ExportSpec]:
+def export_specs(
+    view: Any, stem: str, *, csv_columns: str = "report", png_preset: str = "wechat"
+) -> list[ExportSpec]:
     """Download specs for exactly the current view (filters, metric, base map).
 
     Parameters
@@ -731,6 +736,9 @@ def export_specs(view: Any, stem: str, *, csv_columns: str = "report") -> list[E
         File name without suffix.
     csv_columns : {"report", "keys"}
         The CSVs' columns: the 报表版 (Chinese headers, codes as text) or English keys.
+    png_preset : str
+        Size of the PNG (a key of :func:`geo.picture.png_presets`); its name joins the file
+        name, and the picture's full sources are one more download (``png_sources``).
 
     Returns
     -------
@@ -744,9 +752,19 @@ def export_specs(view: Any, stem: str, *, csv_columns: str = "report") -> list[E
 
     from geo import export
 
+    preset = png_presets()[png_preset]
+
+    def png(v, path):
+        return export.export_png(v, path, preset=png_preset, sources_file=False)
+
+    def png_sources(v, path):
+        path.write_text(sources_text(v), encoding="utf-8")
+        return path
+
     funcs = {
         "html": export.export_html,
-        "png": export.export_png,
+        "png": png,
+        "png_sources": png_sources,
         "pdf": export.export_pdf,
         "csv": partial(export.export_csv, columns=csv_columns),
         "csv_townships": partial(export.export_csv, columns=csv_columns),
@@ -769,11 +787,15 @@ def export_specs(view: Any, stem: str, *, csv_columns: str = "report") -> list[E
 
     # csv_townships is one of the files export_csv writes: available whenever csv is
     available = set(available_exports(view))
-    return [
-        ExportSpec(fmt, label, f"{stem}{suffix}", mime, builder(fmt, suffix))
-        for fmt, (label, suffix, mime) in _EXPORTS.items()
-        if fmt.split("_")[0] in available
-    ]
+    specs = []
+    for fmt, (label, suffix, mime) in _EXPORTS.items():
+        if fmt.split("_")[0] not in available:
+            continue
+        if fmt.startswith("png"):
+            suffix = f"-{preset.file_zh}{suffix}"
+            label = label.format(preset=preset.label_zh)
+        specs.append(ExportSpec(fmt, label, f"{stem}{suffix}", mime, builder(fmt, suffix)))
+    return specs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -986,6 +1008,21 @@ def readable_scale(metric_key: str, largest: float) -> tuple[float, str]:
     if unit == "元" and largest >= _WAN_FROM:
         return 1e4, "万元"
     return 1.0, unit
+
+
+def fine_scale(slider: MetricSlider) -> tuple[float, str]:
+    """Base units per unit of the number boxes beside a range slider, and that unit.
+
+    A slider moving in whole 亿元 gets boxes in 万元 (so 666万元 can be chosen); otherwise
+    the boxes use the slider's unit and take decimals.
+
+    Returns
+    -------
+    (float, str)
+    """
+    if slider.unit == "亿元":
+        return 1e4, "万元"
+    return slider.scale, slider.unit
 
 
 def metric_slider(metric_key: str, lo: float, hi: float) -> MetricSlider | None:

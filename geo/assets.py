@@ -30,6 +30,7 @@ __all__ = [
     "ensure_static_assets",
     "localise",
     "vendor_path",
+    "vendor_text",
 ]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,6 +100,31 @@ def vendor_path(name: str) -> Path:
     return _package_dir(package) / filename
 
 
+#: Leaflet 1.9's default attribution prefix carries a national flag (an inline SVG). A map for
+#: government reports shows no political symbol: the flag is cut from the library text itself,
+#: so no map (app, export, snapshot) can show it, and :mod:`geo.webmap` sets a plain prefix.
+_FLAG_SVG = re.compile(r"'<svg aria-hidden=\"true\"[^']*leaflet-attribution-flag[^']*</svg> '")
+
+
+@lru_cache(maxsize=16)
+def vendor_text(name: str) -> str:
+    """The text of a vendored file as the map uses it (Leaflet without its attribution flag).
+
+    Parameters
+    ----------
+    name : str
+        A folium resource name of :data:`VENDOR_FILES` (e.g. ``"leaflet"``).
+
+    Returns
+    -------
+    str
+    """
+    text = vendor_path(name).read_text(encoding="utf-8")
+    if name == "leaflet":
+        text = _FLAG_SVG.sub("''", text)
+    return text
+
+
 def ensure_static_assets(static_dir: str | Path | None = None) -> dict[str, str]:
     """Copy Leaflet and MarkerCluster into ``static_dir`` and return their URLs.
 
@@ -118,7 +144,7 @@ def ensure_static_assets(static_dir: str | Path | None = None) -> dict[str, str]
     urls = {}
     for name, (package, filename, _) in VENDOR_FILES.items():
         rel = f"{_subdir(package)}/{filename}"
-        _copy(_package_dir(package) / filename, root / rel)
+        _write_text(root / rel, vendor_text(name))
         urls[name] = f"{STATIC_URL_PREFIX}/{rel}"
     for image in _IMAGES:
         _copy(
@@ -133,6 +159,13 @@ def ensure_static_assets(static_dir: str | Path | None = None) -> dict[str, str]
     return urls
 
 
+def _write_text(dst: Path, text: str) -> None:
+    if dst.exists() and dst.read_text(encoding="utf-8") == text:
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(text, encoding="utf-8")
+
+
 def _copy(src: Path, dst: Path) -> None:
     if dst.exists() and dst.stat().st_size == src.stat().st_size:
         return
@@ -143,8 +176,8 @@ def _copy(src: Path, dst: Path) -> None:
 @lru_cache(maxsize=16)
 def _inline_text(name: str) -> str:
     """File contents ready to sit inside <script>/<style>, images as data URIs."""
-    package, filename, kind = VENDOR_FILES[name]
-    text = (_package_dir(package) / filename).read_text(encoding="utf-8")
+    package, _, kind = VENDOR_FILES[name]
+    text = vendor_text(name)
     if kind == "css":
         images = _package_dir(package) / "images"
 

@@ -46,6 +46,8 @@ from geo.errors import GeoInputError, error_line
 __all__ = ["build_parser", "display_width", "format_table", "main"]
 
 EXPORT_FORMATS = ("html", "png", "pdf", "csv", "geojson", "gpkg")
+#: ``export --preset`` (data/config/png_presets.json; geo.picture reads it).
+PNG_PRESETS = ("wechat", "a4", "a4-landscape", "slide")
 _CLEAR = {"", "-", "无", "none"}
 
 
@@ -1057,7 +1059,7 @@ def _export_view(args: argparse.Namespace, items_df, metrics_df):
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from geo import export
+    from geo import export, picture
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in EXPORT_FORMATS:
@@ -1072,7 +1074,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise _UsageError(f"--out {out} 是文件夹：请给出文件名", code="usage.out")
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "png":
-        written = export.export_png(view, out, size=args.size or (1600, 1200))
+        written = export.export_png(view, out, size=args.size, preset=args.preset)
+        written = [written, picture.sources_path(written)]
     elif fmt == "csv":
         written = export.export_csv(view, out, columns=args.columns)
     else:
@@ -1530,6 +1533,11 @@ def _add_export(sub) -> None:
         choices=("report", "keys"),
         default="report",
         help="CSV 列名：report = 报表版（中文表头、单位，代码为文本；默认），keys = 英文键",
+    )
+    sp.add_argument(
+        "--preset",
+        choices=PNG_PRESETS,
+        help="PNG 预设：wechat 1080×1440，a4 / a4-landscape 300 dpi，slide 1920×1080",
     )
     _store_arg(sp)
     sp.set_defaults(func=_cmd_export)

@@ -35,6 +35,8 @@ __all__ = [
     "COUNTY_UNIT_LEGEND",
     "CUMULATIVE_LABEL",
     "DIVERGING",
+    "GROUP_MARKER_COLOR",
+    "GROUP_MARKER_LABEL",
     "MEASURED_UNITS",
     "NODATA_COLOR",
     "NODATA_LABEL",
@@ -49,6 +51,7 @@ __all__ = [
     "REVIEW_LEGEND",
     "SCOPE_ZH",
     "SECTOR_COLORS",
+    "SECTOR_KEY_TITLE",
     "UNIT_NAMES_ZH",
     "Classes",
     "classify",
@@ -127,6 +130,11 @@ SECTOR_COLORS = {
     "social_welfare": "#7570b3",
     "other": "#737373",
 }
+#: One marker style: a dot per item coloured by sector; a numbered dot of this colour where
+#: several items share a place (county-wide items at the seat), on the web map and the PNG.
+GROUP_MARKER_COLOR = "#3f3f3f"
+GROUP_MARKER_LABEL = "同一处多条事项（数字为条数）"
+SECTOR_KEY_TITLE = "事项（圆点颜色 = 行业）"
 #: Fixed popup texts; the web map adds them around the escaped bulletin strings.
 POPUP_TEXT = {
     "untitled": "（无标题）",

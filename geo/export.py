@@ -25,7 +25,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo import aggregate as agg
-from geo import render, report_csv
+from geo import picture, render, report_csv
 from geo.assets import localise
 from geo.browser import chromium_path, screenshot_html
 from geo.display import (
@@ -68,15 +68,6 @@ def _caption(view: MapView) -> list[str]:
     if view.sources:
         lines.append(f"数据来源：{view.sources}")
     return lines
-
-
-def _static_view(view: MapView) -> MapView:
-    """The view for :mod:`geo.render`, which prints ``数据来源：<sources>``: the attribution
-    folded in first, so its CC BY line reads exactly as required after that prefix."""
-    if not view.attribution:
-        return view
-    lines = [view.attribution[0].removeprefix("数据来源："), *view.attribution[1:], view.sources]
-    return MapView(**{**_fields(view), "sources": "；".join(s for s in lines if s)})
 
 
 def target_path(path: str | Path, suffix: str | None = None) -> Path:
@@ -169,28 +160,38 @@ def _chromium_available() -> bool:
 def export_png(
     view: MapView,
     path: str | Path,
-    size: tuple[int, int] = (1600, 1200),
+    size: tuple[int, int] | None = None,
     *,
+    preset: str | None = None,
     browser: bool | None = None,
     labels: bool = True,
+    sources_file: bool = True,
 ) -> Path:
-    """A PNG snapshot of the map at exactly ``size`` pixels.
+    """A PNG picture of the map at exactly ``size`` pixels, or at a preset's size and dpi.
 
-    With Chromium (``geo.browser``) the standalone HTML map is screenshotted offline; otherwise,
-    or when the browser fails, :mod:`geo.render` draws it with matplotlib. Base-map tiles are
-    never fetched: snapshots use the blank base map.
+    The map fills the picture under the title and the active filters; one short Chinese
+    source line sits at the bottom (:func:`geo.picture.source_line`), the full sources and
+    licences go in ``<stem>_数据来源.txt`` beside it and in the PNG's metadata. With Chromium
+    (``geo.browser``) the standalone HTML map is screenshotted offline; otherwise, or when the
+    browser fails, :mod:`geo.render` draws it with matplotlib. Base-map tiles are never
+    fetched: pictures use the blank base map.
 
     Parameters
     ----------
     view : MapView
     path : str or Path
         Output file (``.png`` added when missing).
-    size : (int, int)
-        Width and height in pixels, e.g. (1600, 1200) or a phone's (750, 1334).
+    size : (int, int), optional
+        Width and height in pixels, e.g. (1600, 1200) (the default without a preset).
+    preset : str, optional
+        A key of :func:`geo.picture.png_presets`: ``wechat`` (1080×1440), ``a4`` and
+        ``a4-landscape`` (300 dpi), ``slide`` (1920×1080). Not together with ``size``.
     browser : bool, optional
         ``None`` Chromium when installed; ``True`` Chromium only; ``False`` matplotlib only.
     labels : bool
         Township names (off only for tests that look for them).
+    sources_file : bool
+        Write the sources text file beside the picture.
 
     Returns
     -------
@@ -198,36 +199,119 @@ def export_png(
     """
 
     _require_map(view)
-    w, h = _check_size(size)
+    if preset is not None and size is not None:
+        raise ExportError(
+            "图片尺寸与预设只能选一个：请去掉 --size 或 --preset", code="export.size_and_preset"
+        )
+    chosen = picture.png_preset(preset) if preset is not None else None
+    w, h = _check_size(chosen.size if chosen else (size or (1600, 1200)))
+    dpi, scale = (chosen.dpi, chosen.scale) if chosen else (96, 1.0)
     p = target_path(path, ".png")
     use_browser = _chromium_available() if browser is None else browser
+    done = False
     if use_browser:
         try:
-            _png_with_chromium(view, p, (w, h), labels)
-            return p
+            _png_with_chromium(view, p, (w, h), labels, scale)
+            done = True
         except Exception as err:  # any browser failure falls back to the static render
             if browser:
                 raise ExportError(f"Chromium 截图失败：{str(err).splitlines()[0]}") from err
+    if not done:
+        with writing_to(p):
+            render.render_png(view, p, (w, h), labels=labels, dpi=dpi)
     with writing_to(p):
-        render.render_png(_static_view(view), p, (w, h), labels=labels)
+        _finish_png(view, p, (w, h), dpi)
+        if sources_file:
+            picture.sources_path(p).write_text(picture.sources_text(view), encoding="utf-8")
     return p
 
 
-def _png_with_chromium(view: MapView, out: Path, size: tuple[int, int], labels: bool) -> None:
+def _finish_png(view: MapView, p: Path, size: tuple[int, int], dpi: int) -> None:
+    """Exactly ``size`` pixels (a browser may round by one), the dpi and the full sources in
+    the PNG's metadata."""
+    from PIL import Image, PngImagePlugin
+
+    with Image.open(p) as im:
+        im = im.convert("RGB")
+    if im.size != size:
+        canvas = Image.new("RGB", size, "white")
+        canvas.paste(im.crop((0, 0, min(size[0], im.width), min(size[1], im.height))))
+        im = canvas
+    meta = PngImagePlugin.PngInfo()
+    meta.add_itxt("Title", view.title)
+    meta.add_itxt("Source", picture.sources_text(view))
+    im.save(p, dpi=(dpi, dpi), pnginfo=meta)
+
+
+#: The picture around the browser's map: the title and filters above it, the source line
+#: under it; the map takes the rest (flex column), so it fills the picture.
+_SHEET_CSS = """<style>
+html, body { height: 100%; margin: 0; }
+body { display: flex; flex-direction: column; background: #ffffff;
+  font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; }
+.folium-map { order: 1; flex: 1 1 auto; height: auto !important; min-height: 0; }
+.geo-sheet-head { order: 0; padding: 8px 12px 6px; color: #222; }
+.geo-sheet-head .t { font-size: 20px; font-weight: 700; line-height: 1.3; }
+.geo-sheet-head .s { font-size: 12px; color: #555; line-height: 1.4; }
+.geo-sheet-foot { order: 2; padding: 4px 12px 6px; font-size: 11px; color: #555;
+  line-height: 1.35; }
+.leaflet-control-zoom, .leaflet-control-layers { display: none; }
+</style>"""
+
+
+def _sheet_parts(view: MapView) -> tuple[str, str]:
+    """The escaped header and footer of the browser picture."""
+    from html import escape
+
+    head = (
+        f'<div class="geo-sheet-head"><div class="t">{escape(view.title)}</div>'
+        f'<div class="s">{escape(filter_summary(view))} · 制图日期：{escape(view.created)}'
+        "</div></div>"
+    )
+    foot = f'<div class="geo-sheet-foot">{escape(picture.source_line(view))}</div>'
+    return head, foot
+
+
+def _fit_script(m, view: MapView) -> str:
+    """After load: fit the townships (or outline) to the map with no zoom steps, so the
+    county fills the frame as tightly as it can."""
+    extent = view.townships if view.has_polygons else view.outline
+    minx, miny, maxx, maxy = extent.to_crs(4326).total_bounds
+    bounds = json.dumps([[miny, minx], [maxy, maxx]])
+    name = m.get_name()
+    return (
+        "<script>window.addEventListener('load', function () {"
+        f"var m = window.{name}; m.options.zoomSnap = 0;"
+        f"m.fitBounds({bounds}, {{padding: [12, 12], animate: false}});"
+        "});</script>"
+    )
+
+
+def _png_with_chromium(
+    view: MapView, out: Path, size: tuple[int, int], labels: bool, scale: float = 1.0
+) -> None:
     from branca.element import Element
 
     snap = MapView(**{**_fields(view), "basemap": "none"})
-    m = build_map(
-        snap, assets="inline", labels=labels, caption=_caption(view), attribution=view.attribution
-    )
-    # A snapshot has nothing to click: hide the zoom buttons and the layer switcher.
-    hide = "<style>.leaflet-control-zoom, .leaflet-control-layers { display: none; }</style>"
-    m.get_root().header.add_child(Element(hide), name="snapshot_css")
+    m = build_map(snap, assets="inline", labels=labels, title_box=False)
+    root = m.get_root()
+    root.header.add_child(Element(_SHEET_CSS), name="snapshot_css")
+    head, foot = _sheet_parts(view)
+    root.html.add_child(Element(head), name="sheet_head")
+    root.html.add_child(Element(foot), name="sheet_foot")
+    root.html.add_child(Element(_fit_script(m, snap)), name="sheet_fit")
+    viewport = (max(1, round(size[0] / scale)), max(1, round(size[1] / scale)))
     tmp = Path(tempfile.mkdtemp(prefix="geo-png-"))
     try:
         html_path = tmp / "map.html"
-        html_path.write_text(m.get_root().render(), encoding="utf-8")
-        blocked = screenshot_html(html_path, tmp / "map.png", size, settle_ms=400)
+        html_path.write_text(root.render(), encoding="utf-8")
+        blocked = screenshot_html(
+            html_path,
+            tmp / "map.png",
+            viewport,
+            settle_ms=400,
+            device_scale_factor=size[0] / viewport[0],
+        )
         if blocked:
             raise RuntimeError(f"导出页面试图联网加载 {blocked.urls[0]}（程序错误，请报告）")
         with writing_to(out):
@@ -329,8 +413,9 @@ def _pdf_ranking(fig, view: MapView, *, x: float, y: float) -> float:
     for rank, (_, row) in enumerate(top.iterrows(), 1):
         _pdf_text(fig, x, y, f"{rank}. {_s(row['township'])}", size=9)
         _pdf_text(fig, x + 0.2, y, format_value(row["value"], unit_zh), size=9, ha="right")
-        count = f"{int(row['n_items'])} 条"
-        _pdf_text(fig, x + 0.29, y, count, size=9, ha="right", color="#666666")
+        if view.metric_key != "items":  # the number of items is the value itself otherwise
+            count = f"{int(row['n_items'])} 条事项"
+            _pdf_text(fig, x + 0.29, y, count, size=9, ha="right", color="#666666")
         y -= 0.026
     return y
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from geo import aggregate as agg
 from geo.display import format_share, format_value
-from geo.view import MapView
+from geo.view import MapView, filter_parts
 
 __all__ = [
     "KeyFigure",
@@ -108,7 +108,7 @@ def period_text(items_df: pd.DataFrame) -> str:
 
 
 def header_line(view: MapView, n_total: int | None = None) -> str:
-    """The compact line above the map: county · metric · period · item count.
+    """The compact line above the map: county · metric · active filters · period · item count.
 
     Parameters
     ----------
@@ -125,7 +125,8 @@ def header_line(view: MapView, n_total: int | None = None) -> str:
     n = len(view.items_df)
     count = f"{n} 条事项" if n_total is None or n_total == n else f"{n} / {n_total} 条事项"
     county = view.county or view.county_code or ""
-    parts = [county, agg.metric_label(view.metric_key), period_text(view.items_df), count]
+    parts = [county, agg.metric_label(view.metric_key), *filter_parts(view)]
+    parts += [period_text(view.items_df), count]
     return " · ".join(p for p in parts if p)
 
 

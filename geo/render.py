@@ -25,14 +25,20 @@ from geo.display import (
     APPROXIMATE_NOTE,
     COUNTY_UNIT_COLOR,
     COUNTY_UNIT_LEGEND,
+    GROUP_MARKER_COLOR,
+    GROUP_MARKER_LABEL,
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
+    SECTOR_COLORS,
+    SECTOR_KEY_TITLE,
     classify,
     classify_change,
     county_units_note,
     sector_color,
+    sector_label,
 )
 from geo.errors import ExportError
+from geo.picture import source_line
 from geo.view import filter_summary
 
 __all__ = [
@@ -225,7 +231,8 @@ def draw_map(ax, view, *, labels: bool = True, legend: bool = True, items: bool 
         _draw_labels(ax, units.assign(township=unit_names), cjk_font(base * 0.9))
     _draw_furniture(ax, bounds, base)
     if legend and (len(tw) or len(units)):
-        _draw_legend(ax, classes, agg.metric_label(view.metric_key), base, bool(len(units)))
+        shown = points if items and points is not None else None
+        _draw_legend(ax, classes, agg.metric_label(view.metric_key), base, bool(len(units)), shown)
 
 
 def draw_change_map(ax, view, change: pd.Series, *, legend_title: str, labels: bool = True) -> None:
@@ -332,6 +339,8 @@ def _draw_items(ax, p) -> None:
     xy["color"] = [sector_color(s) for s in p["sector"]]
     spots = xy.groupby(["x", "y"], sort=False).agg(n=("color", "size"), color=("color", "first"))
     spots = spots.reset_index()
+    # one marker style, as on the web map: several items at one place are a numbered dot
+    spots.loc[spots["n"] > 1, "color"] = GROUP_MARKER_COLOR
     ax.scatter(
         spots["x"],
         spots["y"],
@@ -349,7 +358,7 @@ def _draw_items(ax, p) -> None:
 def _frame_axes(ax, extent) -> tuple[float, float, float, float, float]:
     """Axes fitted to ``extent`` with a margin; returns ``(minx, miny, maxx, maxy, pad)``."""
     ax.set_axis_off()
-    ax.set_aspect("equal")
+    ax.set_aspect("equal", adjustable="datalim")  # the frame keeps its box: the map fills it
     minx, miny, maxx, maxy = extent.total_bounds
     pad = 0.04 * max(maxx - minx, maxy - miny)
     ax.set_xlim(minx - pad, maxx + pad)
@@ -388,7 +397,31 @@ def _draw_furniture(ax, bounds, base: float) -> None:
     _north_arrow(ax, cjk_font(base * 1.1, "bold"), maxx + pad * 0.4, maxy, height * 0.08)
 
 
-def _draw_legend(ax, classes, title: str, base: float, county_units: bool = False) -> None:
+def _dot_handles(points) -> list:
+    """The key of the item dots: one per sector shown, and the numbered dot of items sharing
+    a place."""
+    from matplotlib.lines import Line2D
+
+    if points is None or not len(points):
+        return []
+    dot = {"marker": "o", "linestyle": "none", "markeredgecolor": "white", "markersize": 8}
+    slugs = [s if isinstance(s, str) and s else "other" for s in points["sector"]]
+    order = [s for s in SECTOR_COLORS if s in slugs] + sorted(set(slugs) - set(SECTOR_COLORS))
+    handles = [Line2D([], [], color="none", label=SECTOR_KEY_TITLE)]
+    handles += [
+        Line2D([], [], markerfacecolor=sector_color(s), label=sector_label(s), **dot) for s in order
+    ]
+    xy = pd.DataFrame({"x": points.geometry.x.round(7), "y": points.geometry.y.round(7)})
+    if xy.duplicated().any():
+        handles.append(
+            Line2D([], [], markerfacecolor=GROUP_MARKER_COLOR, label=GROUP_MARKER_LABEL, **dot)
+        )
+    return handles
+
+
+def _draw_legend(
+    ax, classes, title: str, base: float, county_units: bool = False, points=None
+) -> None:
     handles = [
         Patch(facecolor=c, edgecolor="#555555", label=lab)
         for c, lab in zip(classes.colors, classes.labels, strict=True)
@@ -401,6 +434,7 @@ def _draw_legend(ax, classes, title: str, base: float, county_units: bool = Fals
         handles.append(
             Patch(facecolor=COUNTY_UNIT_COLOR, edgecolor="#777777", label=COUNTY_UNIT_LEGEND)
         )
+    handles += _dot_handles(points)
     leg = ax.legend(
         handles=handles,
         title=title,
@@ -442,8 +476,8 @@ def render_figure(
     with matplotlib.rc_context(cjk_rc()):
         fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="white")
         FigureCanvasAgg(fig)
-        portrait = h > w
-        base = max(9.0, min(18.0, min(w, h) / 70))
+        # font sizes in points, from the picture's size in inches (the same look at any dpi)
+        base = max(9.0, min(18.0, min(w, h) / dpi * 100 / 70))
         title = getattr(view, "title", "") or f"{getattr(view, 'county', '') or ''}乡镇活动图"
         fig.text(
             0.5,
@@ -467,10 +501,12 @@ def render_figure(
             wrap=True,
         )
         notes = _notes(view)
-        # Reserve room for every note line below the map, so the notes never cover the scale bar.
+        # Reserve room for every note line below the map, so the notes never cover the scale bar;
+        # the map takes everything between them and the title.
         line_frac = base * 0.85 * 1.35 / 72 * dpi / h
-        bottom = max(0.16 if portrait else 0.1, 0.03 + len(notes) * line_frac)
-        ax = fig.add_axes((0.03, bottom, 0.94, 0.88 - bottom - 0.04))
+        bottom = 0.03 + (len(notes) + 0.5) * line_frac
+        top = 0.975 - base * 4.4 / 72 * dpi / h
+        ax = fig.add_axes((0.02, bottom, 0.96, top - bottom))
         draw_map(ax, view, labels=labels)
         fig.text(
             0.03,
@@ -487,7 +523,8 @@ def render_figure(
 
 
 def _notes(view) -> list[str]:
-    """The lines under the map: what the boundaries are, sources and licences, the date."""
+    """The lines under the map: what the boundaries are, one short source line, the date (the
+    full sources and licences go beside the picture, :func:`geo.picture.sources_text`)."""
     notes = []
     units = getattr(view, "county_units", None)
     if units is not None and len(units):
@@ -497,13 +534,7 @@ def _notes(view) -> list[str]:
     elif getattr(view, "approximate", True):
         notes.append(APPROXIMATE_NOTE + "；事项位置为乡镇/村内示意点")
     notes = [n for n in notes if n]
-    attribution = list(getattr(view, "attribution", None) or ())
-    sources = getattr(view, "sources", "") or ""
-    if attribution:
-        notes.extend(attribution)
-    elif sources:
-        notes.append(f"数据来源：{sources}")
-    notes.append(f"制图日期：{_created(view)}")
+    notes.append(f"{source_line(view)}　制图日期：{_created(view)}")
     return notes
 
 
@@ -520,11 +551,16 @@ def _summary(view) -> str:
 
 
 def render_png(
-    view, path: str | Path, size: tuple[int, int] = (1600, 1200), *, labels: bool = True
+    view,
+    path: str | Path,
+    size: tuple[int, int] = (1600, 1200),
+    *,
+    labels: bool = True,
+    dpi: int = 100,
 ) -> Path:
-    """Write the static map of ``view`` as a PNG of exactly ``size`` pixels."""
+    """Write the static map of ``view`` as a PNG of exactly ``size`` pixels at ``dpi``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig = render_figure(view, size, labels=labels)
+    fig = render_figure(view, size, labels=labels, dpi=dpi)
     fig.savefig(path, dpi=fig.dpi, facecolor="white")
     return path

@@ -74,6 +74,7 @@ __all__ = [
     "CUT_COLUMNS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "SETTINGS",
     "IngestResult",
     "Store",
     "StoreError",
@@ -572,6 +573,45 @@ class Store:
         correction, cut fix, boundary upload...): what caches of its contents key on."""
         with self._reading() as conn:
             return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+
+    # settings ------------------------------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        """A setting entered in the app (see :data:`SETTINGS`), or None when not set.
+
+        Raises
+        ------
+        StoreError
+            A key that is not a setting.
+        """
+        _check_setting(key)
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Keep a setting (``None`` or blank: forget it). Settings are never exported.
+
+        Raises
+        ------
+        StoreError
+            A key that is not a setting, or a value that does not fit it (the 天地图 key is
+            letters and digits).
+        """
+        pattern = _check_setting(key)
+        value = (value or "").strip()
+        if value and not re.fullmatch(pattern, value):
+            raise StoreError(SETTINGS[key][1], code="store.setting.value")
+        with self._transaction() as conn:
+            if not value:
+                conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+                return
+            conn.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (key, value, now()),
+            )
 
     @property
     def schema_version(self) -> int:
@@ -1864,6 +1904,18 @@ _SET_FIELDS = (
     "id, county_code, name, source_name, crs_note, datum, quality, n_townships, created_at,"
     " join_report, uploader, quality_source, encoding, report_json"
 )
+
+
+#: Settings a planner can keep in the store: key -> (value pattern, message when it does not fit).
+SETTINGS = {
+    "tianditu_key": (r"[A-Za-z0-9]{1,64}", "天地图密钥应为 1–64 位字母和数字：请检查后重新输入"),
+}
+
+
+def _check_setting(key: str) -> str:
+    if key not in SETTINGS:
+        raise StoreError(f"未知的设置项 {key!r}：可选 {'、'.join(SETTINGS)}", code="store.setting")
+    return SETTINGS[key][0]
 
 
 def _set_meta(row: Any) -> dict:

@@ -265,6 +265,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE corrections ADD CONSTRAINT corrections_field_check CHECK (field IN
         ('township_code', 'village_code', 'sector', 'repeat_of', 'cumulative'));
     """,
+    # 9: settings a planner enters in the app (the 天地图 key): kept here, never exported
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
 ]
 #: Tables (and views) of the current schema: one missing means the store is damaged.
 _RELATIONS = {
@@ -283,6 +287,7 @@ _RELATIONS = {
     "meta",
     "place_rules",
     "repeat_keys",
+    "settings",
 }
 # a store's own tables: a schema holding one of them but no schema_version is not a store
 _STORE_TABLES = {

@@ -200,6 +200,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE corrections_v8 RENAME TO corrections;
     CREATE INDEX corrections_item ON corrections (item_id, field, id);
     """,
+    # 9: settings a planner enters in the app (the 天地图 key): kept here, never exported
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
 ]
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from geo import aggregate as agg
 from geo import paths
 from geo.county_settings import county_entry
-from geo.display import QUALITY_ZH, SCOPE_ZH, note_zh, sector_label
+from geo.display import QUALITY_ZH, SCOPE_ZH, format_value, note_zh, sector_label
 from geo.errors import ExportError
 from geo.review import count_for_map
 from geo.trends import counting_frames
@@ -38,6 +38,7 @@ __all__ = [
     "boundary_label",
     "data_sources",
     "export_attribution",
+    "filter_parts",
     "filter_summary",
     "load_attribution",
     "make_view",
@@ -489,7 +490,7 @@ def make_view(
         attribution = _default_attribution(
             county_code, tw is not None, approximate, sources, outline, county_seat
         )
-    return MapView(
+    view = MapView(
         townships=tw,
         items_df=items,
         metrics_df=metrics,
@@ -510,6 +511,66 @@ def make_view(
         county_units=county_units,
         count_needs_review=count_needs_review,
     )
+    if title is None:  # the active filters belong in the title of every map and export
+        view.title = " · ".join([view.title, *filter_parts(view)])
+    return view
+
+
+def _names(names: list[str], what: str, most: int = 3) -> str:
+    """``孙庙乡、路口乡`` or ``孙庙乡、路口乡、项店镇等 5 个乡镇``."""
+    if len(names) <= most:
+        return "、".join(names)
+    return "、".join(names[:most]) + f"等 {len(names)} 个{what}"
+
+
+def _township_names(view: MapView, codes) -> list[str]:
+    frame = view._township_frame()
+    if frame is None:
+        frame = view.items_df[["township_code", "township"]].dropna()
+    names = dict(zip(frame["township_code"].astype(str), frame["township"], strict=True))
+    return [str(names.get(str(c), c)) for c in codes]
+
+
+def _period(f: agg.Filters) -> str:
+    if f.date_from and f.date_to:
+        return f"{f.date_from} 至 {f.date_to}"
+    return f"{f.date_from} 起" if f.date_from else f"至 {f.date_to}"
+
+
+def filter_parts(view: MapView) -> list[str]:
+    """The active filters in a few words each, for map titles: sectors, townships, period,
+    bulletins, the metric's range, keyword and scope (the metric itself is in the title).
+
+    Parameters
+    ----------
+    view : MapView
+
+    Returns
+    -------
+    list of str
+        Empty when nothing is filtered; plain text (escape before HTML or Markdown).
+    """
+    f = view.filters or agg.Filters()
+    parts = []
+    if f.sectors:
+        parts.append(_names([sector_label(s) for s in f.sectors], "行业"))
+    if f.townships:
+        parts.append(_names(_township_names(view, f.townships), "乡镇"))
+    if f.date_from or f.date_to:
+        parts.append(_period(f))
+    if f.bulletins:
+        names = dict(zip(view.items_df["bulletin_id"], view.items_df["bulletin_name"], strict=True))
+        parts.append("简报 " + _names([str(names.get(b, b[:12])) for b in f.bulletins], "期"))
+    if f.metric_key and (f.metric_min is not None or f.metric_max is not None):
+        unit = agg.metric_unit_zh(f.metric_key)
+        ends = (("≥", f.metric_min), ("≤", f.metric_max))
+        rng = [f"{sign}{format_value(v, unit)}" for sign, v in ends if v is not None]
+        parts.append(agg.metric_name(f.metric_key) + " " + " ".join(rng))
+    if f.text and f.text.strip():
+        parts.append(f"含“{f.text.strip()}”")
+    if f.scopes:
+        parts.append("、".join(SCOPE_ZH.get(s, s) for s in f.scopes))
+    return parts
 
 
 def filter_summary(view: MapView) -> str:

@@ -36,10 +36,14 @@ from geo.display import (
     COUNTY_ITEMS_LABEL,
     COUNTY_UNIT_COLOR,
     COUNTY_UNIT_LEGEND,
+    GROUP_MARKER_COLOR,
+    GROUP_MARKER_LABEL,
     NO_TOWNSHIPS_NOTE,
     NODATA_LABEL,
     POPUP_TEXT,
     REVIEW_LEGEND,
+    SECTOR_COLORS,
+    SECTOR_KEY_TITLE,
     Classes,
     classify,
     county_units_note,
@@ -54,6 +58,7 @@ from geo.review import needs_review_mask
 from geo.view import MapView
 
 __all__ = [
+    "ATTRIBUTION_PREFIX",
     "BASEMAPS",
     "BASEMAPS_PATH",
     "Basemap",
@@ -73,6 +78,8 @@ _GRID = 1e-5  # coordinate rounding
 _DIGITS = 5  # decimals of point coordinates (= _GRID)
 _KEY_OK = re.compile(r"[A-Za-z0-9]{1,64}")
 _BLANK_BACKGROUND = "#f7f6f2"  # the map's background without tiles
+#: Leaflet's attribution prefix: the plain name, never Leaflet 1.9's default with a flag.
+ATTRIBUTION_PREFIX = "Leaflet"
 _TILE_WAIT_MS = 8000  # tiles that started loading and sent nothing back by then: unreachable
 
 
@@ -315,6 +322,9 @@ class _Setup(_Direct):
           document.body.appendChild(svg);
         })();
         L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        if ({{ this._parent.get_name() }}.attributionControl) {
+          {{ this._parent.get_name() }}.attributionControl.setPrefix({{ this.prefix }});
+        }
         {% endmacro %}
         """
     )
@@ -360,6 +370,20 @@ class _Setup(_Direct):
   border-radius: 4px; font-size: 12px; padding: 1px 8px; cursor: pointer; }}
 .geo-offline {{ color: #7a2e00; font-weight: 600; max-width: 280px; }}
 .geo-focus {{ pointer-events: none; }}
+.geo-group {{ display: flex; align-items: center; justify-content: center; border-radius: 50%;
+  background: {GROUP_MARKER_COLOR}; border: 2px solid #ffffff; color: #ffffff;
+  font-size: 12px; font-weight: 700; box-shadow: 0 1px 3px rgba(0,0,0,0.35);
+  box-sizing: border-box; }}
+.geo-legend i.geo-dot {{ width: 11px; height: 11px; border-radius: 50%; margin: 0 9px 0 3px;
+  border: 1px solid #ffffff; box-shadow: 0 0 0 1px #999; }}
+.geo-legend-sub {{ margin-top: 4px; color: #444; }}
+.geo-legend {{ max-width: 250px; }}
+.geo-keys span {{ display: inline-block; white-space: nowrap; margin-right: 6px; }}
+.geo-legend .geo-keys i.geo-dot {{ margin: 0 3px 0 2px; }}
+@media (max-width: 420px) {{
+  /* a phone: the dots' key would cover the county; each dot's popup names its sector */
+  .geo-legend-sub, .geo-keys, .geo-legend .geo-group-row {{ display: none; }}
+}}
 @media (max-width: 600px) {{
   .geo-pop {{ font-size: 14px; line-height: 1.55; }}
   .geo-pop b {{ font-size: 15px; }}
@@ -379,6 +403,7 @@ class _Setup(_Direct):
         )
         self.css = _safe_json(css)
         self.defs = _safe_json(defs)
+        self.prefix = _safe_json(ATTRIBUTION_PREFIX)
 
 
 class _PointLayer(JSCSSMixin, Layer, _Direct):
@@ -587,10 +612,14 @@ def _legend_html(
     title: str,
     classes: Classes,
     has_nodata: bool,
-    county_items: bool = False,
     county_units: bool = False,
+    sectors: tuple[tuple[str, str], ...] = (),
+    grouped: bool = False,
+    county_items: bool = False,
     review_items: bool = False,
 ) -> str:
+    """The legend: the classes, 无数据, a prefecture's county units, then the key of the item
+    dots (one colour per sector shown, the numbered dot of items sharing a place)."""
     rows = [f'<div class="geo-legend-title"><b>{_e(title)}</b></div>']
     for color, label in zip(classes.colors, classes.labels, strict=True):
         rows.append(f'<div><i style="background:{color}"></i>{_e(label)}</div>')
@@ -600,11 +629,19 @@ def _legend_html(
         rows.append(
             f'<div><i style="background:{COUNTY_UNIT_COLOR}"></i>{COUNTY_UNIT_LEGEND}</div>'
         )
-    if county_items:
-        # markers of county-wide items pile up on the seat: say why
+    if sectors:
+        rows.append(f'<div class="geo-legend-sub">{_e(SECTOR_KEY_TITLE)}</div>')
+        keys = "".join(
+            f'<span><i class="geo-dot" style="background:{color}"></i>{_e(label)}</span>'
+            for label, color in sectors
+        )
+        rows.append(f'<div class="geo-keys">{keys}</div>')
+    if grouped:
+        # the numbered dot: items sharing a place (county-wide ones pile up on the seat)
+        where = f"；{COUNTY_ITEMS_LABEL}" if county_items else ""
         rows.append(
-            '<div><i style="border-radius:50%;width:12px;background:#737373"></i>'
-            f"{COUNTY_ITEMS_LABEL}</div>"
+            f'<div class="geo-group-row"><i class="geo-dot geo-group-key" '
+            f'style="background:{GROUP_MARKER_COLOR}"></i>{GROUP_MARKER_LABEL}{where}</div>'
         )
     if review_items:
         rows.append(
@@ -612,6 +649,24 @@ def _legend_html(
             f'border:2px solid #737373;box-sizing:border-box"></i>{REVIEW_LEGEND}</div>'
         )
     return "".join(rows)
+
+
+def _sector_key(points) -> tuple[tuple[str, str], ...]:
+    """(name, colour) of each sector among the item dots, in the taxonomy's order."""
+    if not len(points) or "sector" not in points:
+        return ()
+    slugs = points["sector"].where(points["sector"].notna() & (points["sector"] != ""), "other")
+    present = set(slugs.astype(str))
+    order = [s for s in SECTOR_COLORS if s in present] + sorted(present - set(SECTOR_COLORS))
+    return tuple((sector_label(s), sector_color(s)) for s in order)
+
+
+def _clustered(points) -> bool:
+    """Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster."""
+    if len(points) >= _CLUSTER_FROM:
+        return True
+    xy = np.column_stack([points.geometry.x.to_numpy(), points.geometry.y.to_numpy()])
+    return len(np.unique(xy, axis=0)) < len(points)
 
 
 class _ItemLayer(JSCSSMixin, Layer, _Direct):
@@ -629,9 +684,15 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
           var d = {{ this.data }};
           var o = {{ this.opts }};
           var S = d.s, t = o.text;
+          // one marker style: a numbered dot (the legend's) where items share a place
+          function groupIcon(c) {
+            var n = c.getChildCount(), px = n < 10 ? 24 : n < 100 ? 30 : 36;
+            return L.divIcon({html: "<span>" + n + "</span>", className: "geo-group",
+              iconSize: L.point(px, px)});
+          }
           var group = o.cluster
             ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40,
-                chunkedLoading: true})
+                chunkedLoading: true, iconCreateFunction: groupIcon})
             : L.featureGroup();
           var Q = {};
           (d.q || []).forEach(function (i, j) { Q[i] = d.c[j]; });
@@ -1106,9 +1167,15 @@ def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classe
                 "value": None if not np.isfinite(v) else float(v),
                 "value_text": _e(format_value(v, unit_zh)),
                 "n_items": int(n_items[i]),
+                # a township without items says 无数据 like its value, never "0" beside it
+                "n_text": f"{int(n_items[i])} 条" if n_items[i] else NODATA_LABEL,
                 "fill": classes.colors[cls] if cls >= 0 else "url(#geo-nodata-hatch)",
             }
         )
+    # the number of items is the value itself on the 事项数 map: said once
+    fields, aliases = ["township", "value_text"], ["乡镇", _e(label)]
+    if key != "items":
+        fields, aliases = [*fields, "n_text"], [*aliases, "事项数"]
     folium.GeoJson(
         _features(_compact(frame.shift(tw)), props),
         name=f"乡镇：{_e(label)}",
@@ -1119,11 +1186,7 @@ def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classe
             "weight": 1,
         },
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["township", "value_text", "n_items"],
-            aliases=["乡镇", _e(label), "事项数"],
-            sticky=True,
-        ),
+        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
         zoom_on_click=False,
     ).add_to(m)
     return classes, props
@@ -1223,8 +1286,7 @@ def _add_items(m: folium.Map, frame: _Frame, metrics_df: pd.DataFrame, focus_ite
         _ItemLayer(data, name=name, cluster=len(data["i"]) >= _CLUSTER_FROM, focus=focus).add_to(m)
         return
     data = _item_data(points, metrics_df, frame.shift)
-    # Items sharing a point (e.g. county-wide ones at the seat) only separate in a cluster.
-    cluster = len(points) >= _CLUSTER_FROM or len(data["p"]) < len(points)
+    cluster = _clustered(points)
     focus = int(hits[0]) if len(hits) else None
     _ItemLayer(data, name=name, cluster=cluster, focus=focus).add_to(m)
 
@@ -1255,7 +1317,10 @@ def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attri
         label = agg.metric_label(view.metric_key)
         nodata = bool((classes.index < 0).any())
         review = bool(len(points)) and bool(needs_review_mask(points).any())
-        legend = _legend_html(label, classes, nodata, county_items, units, review)
+        grouped = bool(len(points)) and _clustered(points)
+        legend = _legend_html(
+            label, classes, nodata, units, _sector_key(points), grouped, county_items, review
+        )
         _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
     title = view.title
     m.get_root().title = _e(title) if title else None

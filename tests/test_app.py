@@ -541,7 +541,19 @@ def test_export_specs_write_the_current_view(frames):
         filters=Filters(sectors=("agriculture",)),
     )
     specs = {s.fmt: s for s in app_support.export_specs(view, "息县-测试")}
-    assert list(specs) == ["html", "png", "pdf", "csv", "csv_townships", "geojson", "gpkg"]
+    assert list(specs) == [
+        "html", "png", "png_sources", "pdf", "csv", "csv_townships", "geojson", "gpkg",
+    ]  # fmt: skip
+    assert specs["png"].file_name == "息县-测试-微信竖图.png"
+    assert specs["png"].label == "图片 PNG（微信竖图 1080×1440）"
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(specs["png"].build())).size == (1080, 1440)
+    sources = specs["png_sources"].build().decode("utf-8")
+    assert specs["png_sources"].file_name == "息县-测试-微信竖图_数据来源.txt"
+    assert "CC BY 4.0" in sources and view.title in sources
+    slide = {s.fmt: s for s in app_support.export_specs(view, "息县", png_preset="slide")}
+    assert slide["png"].file_name == "息县-幻灯片.png"
     assert specs["csv"].file_name == "息县-测试.csv"
     csv_text = specs["csv"].build().decode("utf-8-sig")
     assert "息县甲乡发展大棚蔬菜" in csv_text
@@ -852,7 +864,11 @@ def test_county_without_polygons_shows_table_and_data_downloads(monkeypatch, tmp
     # 息县 again: polygons, so the map formats are back
     at.selectbox(key="county").set_value("411528").run()
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"] and len(labels) == 7
+    assert labels[:4] == ["网页地图 HTML", "图片 PNG（微信竖图 1080×1440）", "图片的数据来源 TXT",
+                          "报告 PDF"] and len(labels) == 8  # fmt: skip
+    at.selectbox(key="png_preset").set_value("a4-landscape").run()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[1] == "图片 PNG（A4 横版 300 dpi（3508×2480））"
 
 
 # --------------------------------------------------------------------------- QA fixes
@@ -1019,13 +1035,19 @@ def test_header_bar_shows_the_key_figures_of_the_filter(monkeypatch, tmp_path):
     at.multiselect(key="f_sectors").set_value(["employment"]).run()
     shown = {m.label: m.value for m in at.metric}
     assert shown["事项"] == "2 条" and shown["占全县"] == "33.3%"
+    head = next(m.value for m in at.markdown if m.value.startswith("**息县**"))
+    assert head.startswith(f"**息县** · 事项数（条） · {display.sector_label('employment')} · ")
     at.multiselect(key="f_sectors").set_value([]).run()
     at.selectbox(key="f_metric").set_value("investment_yuan").run()
     shown = {m.label: m.value for m in at.metric}
     assert shown["投资额合计"].endswith("亿元") and shown["占全县"] == "100%"
     # the downloads are in the header bar's 导出 menu, one tap away
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"] and len(labels) == 7
+    assert labels[:4] == ["网页地图 HTML", "图片 PNG（微信竖图 1080×1440）", "图片的数据来源 TXT",
+                          "报告 PDF"] and len(labels) == 8  # fmt: skip
+    at.selectbox(key="png_preset").set_value("a4-landscape").run()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[1] == "图片 PNG（A4 横版 300 dpi（3508×2480））"
 
 
 def test_table_sorts_by_the_metric_and_drops_empty_columns(monkeypatch, tmp_path):
@@ -1096,7 +1118,9 @@ def test_prefecture_view_in_the_app(monkeypatch, tmp_path):
     infos = " ".join(i.value for i in at.info)
     assert "光山县" in infos and "尚无乡镇边界" in infos and "全县合计" in infos
     labels = [b.label for b in at.get("download_button")]
-    assert labels[:3] == ["网页地图 HTML", "图片 PNG", "报告 PDF"]
+    assert (
+        labels[0] == "网页地图 HTML" and labels[1].startswith("图片 PNG") and "报告 PDF" in labels
+    )
     assert any("ODbL" in t for t in _markdown_texts(at))
     towns = at.multiselect(key="f_towns").options
     assert any(t.startswith("光山县·") for t in towns) and any(t.startswith("息县·") for t in towns)
@@ -1282,3 +1306,90 @@ def test_month_slider_trend_and_compare_panels_and_the_report_buttons(
     assert len(at.get("image")) == 1
     changes = at.dataframe[0].value  # the table of changes comes before the item table
     assert list(changes.columns) == ["乡镇", "2024年2月", "2024年3月", "变化"]
+
+
+def test_number_boxes_beside_the_slider_choose_666_wan_yuan(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path).run()
+    at.selectbox(key="f_metric").set_value("investment_yuan").run()
+    slider = at.slider[0]
+    assert slider.label.endswith("（亿元）") and slider.value == (0, 167)
+    low, high = (n for n in at.number_input if n.key.startswith(slider.key))
+    assert (low.label, high.label) == ("最小（万元）", "最大（万元）")
+    assert (low.value, high.value) == (666, 1664000)  # the data's ends, in 万元
+    high.set_value(1000).run()  # up to 1000 万元: the township's 666 万元, not the 166.4 亿元
+    assert not at.exception
+    assert len(_table(at)) == 1 and at.slider[0].value == (0, 1)  # the slider follows
+    assert float(at.query_params["max"]) == 1e7
+    assert "投资额 ≤1000万元" in next(
+        m.value for m in at.markdown if m.value.startswith("**息县**")
+    )
+    at.slider[0].set_range(1, 167).run()  # the slider moved: the boxes follow it
+    low, high = (n for n in at.number_input if n.key.startswith(slider.key))
+    assert (low.value, high.value) == (10000, 1670000)
+    assert len(_table(at)) == 1 and float(at.query_params["min"]) == 1e8
+
+
+def _map_script(at) -> str:
+    comp = next(
+        c for c in at.get("component_instance")
+        if c.proto.component_name == "streamlit_folium.st_folium"
+    )  # fmt: skip
+    return json.loads(comp.proto.json_args)["script"]
+
+
+def test_tianditu_key_is_entered_masked_kept_in_the_store_and_never_shown(monkeypatch, tmp_path):
+    from geo.store import Store
+
+    key = "abc123TIANDITU"
+    at = _app(monkeypatch, tmp_path).run()
+    assert not any(t.key == "tianditu_key_input" for t in at.text_input)  # only with 天地图
+    at.selectbox(key="basemap").set_value("tianditu_vec").run()
+    box = at.text_input(key="tianditu_key_input")
+    assert box.proto.type == box.proto.PASSWORD  # masked
+    assert any("天地图需要密钥" in w.value for w in at.warning)
+    assert "tk=" not in _map_script(at)  # no key, no tiles (the map says so)
+    box.input("bad key<b>").run()
+    at.button(key="tianditu_save").click().run()
+    assert any("字母和数字" in e.value for e in at.error)
+    at.text_input(key="tianditu_key_input").input(key).run()
+    at.button(key="tianditu_save").click().run()
+    assert not at.exception and not at.error
+    assert at.text_input(key="tianditu_key_input").value == ""  # not kept in the page
+    assert any("天地图密钥已设置" in c.value for c in at.caption)
+    assert f"tk={key}" in _map_script(at)  # the tiles use it
+    assert not any(key in t for t in _markdown_texts(at))
+    with Store(tmp_path / "store.sqlite") as store:  # kept for every later session
+        assert store.setting("tianditu_key") == key
+    # another session finds it; 清除 forgets it
+    again = _app(monkeypatch, tmp_path).run()
+    again.selectbox(key="basemap").set_value("tianditu_vec").run()
+    assert f"tk={key}" in _map_script(again)
+    again.button(key="tianditu_forget").click().run()
+    assert "tk=" not in _map_script(again)
+    with Store(tmp_path / "store.sqlite") as store:
+        assert store.setting("tianditu_key") is None
+
+
+def test_no_export_carries_the_tianditu_key(monkeypatch, tmp_path, frames):
+    from geo.boundaries import county_layers
+    from geo.store import Store
+
+    key = "abc123TIANDITU"
+    monkeypatch.setenv("TIANDITU_KEY", key)
+    with Store(tmp_path / "store.sqlite") as store:
+        store.set_setting("tianditu_key", key)
+    items_df, metrics_df = frames
+    view = make_view(
+        items_df,
+        metrics_df.drop(columns="metric_key"),
+        county_layers("411528").townships,
+        county="息县",
+        county_code="411528",
+        basemap="tianditu_vec",
+    )
+    specs = app_support.export_specs(view, "息县")
+    assert {s.fmt for s in specs} >= {"html", "png", "png_sources", "pdf", "csv", "gpkg"}
+    for spec in specs:
+        data = spec.build()
+        assert key.encode() not in data, spec.fmt
+        assert b"tianditu.gov.cn" not in data, spec.fmt  # no tiles asked for with any key

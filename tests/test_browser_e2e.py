@@ -405,7 +405,7 @@ def test_download_buttons_give_the_files(app, tmp_path):
         assert blocked.urls == []
 
     with Image.open(files[".png"]) as img:
-        assert img.size == (1600, 1200)
+        assert img.size == (1080, 1440)  # the menu's first preset: WeChat
     text = files[".csv"].read_text(encoding="utf-8-sig")
     assert "鲜食玉米" in text and "招工" not in text  # exactly the filtered view
     assert text.startswith("事项编号,")  # the 报表版: Chinese headers

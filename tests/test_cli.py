@@ -971,3 +971,25 @@ def test_bad_rule_file_is_one_line_error(tmp_path):
     proc = _run("rules", "import", bad, "--store", tmp_path / "s.sqlite")
     assert proc.returncode == 2
     assert "bad.csv 第 2 条：未知的规则类型" in _err_line(proc)
+
+
+def test_export_png_presets_write_the_size_and_the_sources_beside(tmp_path, sample_path):
+    from PIL import Image
+
+    out = tmp_path / "微信.png"
+    proc = _run(
+        "export", sample_path, "--county", "息县", "--format", "png", "--preset", "wechat",
+        "--out", out, env_store=tmp_path / "s.sqlite",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    beside = tmp_path / "微信_数据来源.txt"
+    assert proc.stdout.decode().split() == [str(out), str(beside)]
+    assert Image.open(out).size == (1080, 1440)
+    assert "CC BY 4.0" in beside.read_text(encoding="utf-8")
+    proc = _run(
+        "export", sample_path, "--county", "息县", "--format", "png", "--preset", "a4",
+        "--size", "800x600", "--out", out, env_store=tmp_path / "s.sqlite",
+    )  # fmt: skip
+    assert proc.returncode == 2 and "预设" in proc.stderr.decode()
+    proc = _run("export", "--format", "png", "--preset", "poster", "--out", out)
+    assert proc.returncode == 2 and b"a4-landscape" in proc.stderr

@@ -15,7 +15,7 @@ from PIL import Image
 from test_aggregate import SEAT, TOWNSHIPS, make_frames, make_outline, make_townships
 
 from geo import aggregate as agg
-from geo import export, render
+from geo import display, export, picture, render
 from geo.display import sector_label
 from geo.errors import ExportError, GeoInputError
 from geo.report_csv import strip_text_codes
@@ -62,11 +62,35 @@ def _chromium() -> bool:
 def test_make_view_filters_and_titles():
     v = _view(filters=agg.Filters(sectors=("investment",)))
     assert len(v.items_df) == 2
-    assert v.title == "息县乡镇活动图 · 投资额（元）"
+    assert v.title == "息县乡镇活动图 · 投资额（元） · 招商投资"
+    assert _view().title == "息县乡镇活动图 · 投资额（元）"
     assert filter_summary(v) == "筛选：行业 招商投资 · 共 2 条事项"
     agg_tw = v.aggregates.set_index("township_code")
     assert agg_tw.loc["411528201", "value"] == 1.2e8
     assert agg_tw.loc["411528101", "value"] == 5e7
+
+
+def test_title_names_every_active_filter(tmp_path):
+    f = agg.Filters(
+        sectors=("investment", "agriculture"),
+        townships=("411528201",),
+        date_from="2024-01-01",
+        date_to="2024-03-31",
+        metric_key="investment_yuan",
+        metric_min=5e6,
+    )
+    v = _view(filters=f)
+    sectors = "、".join(display.sector_label(s) for s in f.sectors)
+    assert v.title == (
+        f"息县乡镇活动图 · 投资额（元） · {sectors} · 孙庙乡 · 2024-01-01 至 2024-03-31"
+        " · 投资额 ≥500万元"
+    )
+    assert _view(filters=f, title="自定标题").title == "自定标题"
+    # the HTML (page title and title box), the PNG's render and the PDF carry it
+    html = export.export_html(v, tmp_path / "a.html").read_text(encoding="utf-8")
+    assert html.count("孙庙乡 · 2024-01-01 至 2024-03-31") >= 2
+    text = pypdf.PdfReader(export.export_pdf(v, tmp_path / "a.pdf")).pages[0].extract_text()
+    assert "2024-01-01 至 2024-03-31" in text and sectors in text
 
 
 def test_filter_summary_names_townships_dates_and_text():
@@ -463,12 +487,64 @@ def test_pdf_export_carries_the_full_attribution(tmp_path):
     assert CC_BY in text and "尚无" in text
 
 
-def test_static_png_prints_the_attribution(tmp_path):
-    # the matplotlib render prints ``sources``; the export folds the attribution into it
-    plain = export.export_png(_view(attribution=[]), tmp_path / "a.png", (1200, 900), browser=False)
-    full = export.export_png(_view(), tmp_path / "b.png", (1200, 900), browser=False)
-    dark = [(np.asarray(Image.open(p).convert("L"))[-160:, :] < 128).sum() for p in (plain, full)]
-    assert dark[1] > dark[0] * 1.5  # more text in the notes block at the bottom
+def test_png_carries_a_short_source_line_and_the_full_sources_beside(tmp_path):
+    v = _view()
+    line = picture.source_line(v)
+    assert line.startswith("数据：县政府工作简报；乡镇边界：示意范围，非官方边界；")
+    assert "CC BY 4.0" in line and "底图：无" in line and len(line) < 90
+    assert not any(c.isascii() and c.isalpha() for c in line.replace("real-china-division", "")
+                   .replace("CC BY", ""))  # fmt: skip
+    out = export.export_png(v, tmp_path / "a.png", (1200, 900), browser=False)
+    beside = tmp_path / "a_数据来源.txt"
+    text = beside.read_text(encoding="utf-8")
+    assert CC_BY in text and "乡镇范围：本项目估算的示意范围，非官方边界" in text
+    assert v.title in text and "制图日期：2024-03-05" in text
+    info = Image.open(out).info
+    assert CC_BY in info["Source"] and info["Title"] == v.title
+    official = _view(approximate=False, attribution=attribution_lines(
+        "411528", boundary="official", boundary_source="县自然资源局"))  # fmt: skip
+    assert "乡镇边界：官方边界（上传者提供）" in picture.source_line(official)
+
+
+def _map_share(path, size) -> float:
+    """Share of the picture the browser's map frame covers: the rows whose right edge is the
+    map's background (title and source strips above and below it are white)."""
+    a = np.asarray(Image.open(path).convert("RGB"), dtype=int)
+    assert a.shape[:2] == (size[1], size[0])
+    edge = a[:, -3, :]
+    return float((edge.min(axis=1) < 252).mean())
+
+
+@pytest.mark.parametrize("preset", ["wechat", "a4", "a4-landscape", "slide"])
+def test_png_presets_static_size_dpi_and_map_share(tmp_path, preset):
+    p = picture.png_preset(preset)
+    v = _view(filters=agg.Filters(sectors=("investment",)))
+    out = export.export_png(v, tmp_path / "m.png", preset=preset, browser=False)
+    im = Image.open(out)
+    assert im.size == p.size and round(im.info["dpi"][0]) == p.dpi
+    fig = render.render_figure(v, p.size, dpi=p.dpi)
+    box = fig.axes[0].get_position()
+    assert box.width * box.height >= 0.6, box  # the map's axes cover 60 % of the picture
+    a = np.asarray(im.convert("L"), dtype=int)
+    assert a.std() > 20
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not _chromium(), reason="Debian chromium not installed")
+@pytest.mark.parametrize("preset", ["wechat", "a4-landscape", "slide"])
+def test_png_presets_in_chromium_size_dpi_and_map_share(tmp_path, preset):
+    p = picture.png_preset(preset)
+    out = export.export_png(_view(), tmp_path / "m.png", preset=preset, browser=True)
+    im = Image.open(out)
+    assert im.size == p.size and round(im.info["dpi"][0]) == p.dpi
+    assert _map_share(out, p.size) >= 0.6
+
+
+def test_png_preset_and_size_together_or_unknown_are_user_errors(tmp_path):
+    with pytest.raises(ExportError, match="预设"):
+        export.export_png(_view(), tmp_path / "x.png", (800, 600), preset="a4", browser=False)
+    with pytest.raises(ExportError, match="wechat"):
+        export.export_png(_view(), tmp_path / "x.png", preset="poster", browser=False)
 
 
 def test_data_exports_when_no_item_has_a_position(tmp_path):
@@ -658,3 +734,20 @@ def test_unknown_column_style_is_a_coded_error(tmp_path):
     with pytest.raises(ExportError) as err:
         export.export_csv(_view(), tmp_path / "t.csv", columns="english")
     assert err.value.code == "export.columns" and "报表版" in str(err.value)
+
+
+def test_html_export_carries_no_flag_and_a_plain_prefix(tmp_path):
+    html = export.export_html(_view(), tmp_path / "a.html").read_text(encoding="utf-8")
+    assert 'leaflet-attribution-flag"' not in html and "#FFD500" not in html
+    assert "\U0001f1fa\U0001f1e6" not in html
+    assert '.attributionControl.setPrefix("Leaflet")' in html
+
+
+def test_pdf_ranking_says_each_unit_once(tmp_path):
+    text = pypdf.PdfReader(export.export_pdf(_view(metric_key="items"), tmp_path / "a.pdf"))
+    text = text.pages[0].extract_text()
+    ranking = text[text.index("乡镇排名") :].splitlines()[1:4]
+    for line in ranking:
+        assert line.count("条") == 1, ranking
+    text = pypdf.PdfReader(export.export_pdf(_view(), tmp_path / "b.pdf")).pages[0].extract_text()
+    assert "1.2亿元" in text and "1 条事项" in text

@@ -82,7 +82,7 @@ LAYERS: list[tuple[str, set[str]]] = [
         },
     ),
     ("vocabulary", {"geo.display"}),
-    ("view-model", {"geo.view", "geo.figures"}),
+    ("view-model", {"geo.view", "geo.figures", "geo.picture"}),
     ("drawing", {"geo.assets", "geo.browser", "geo.webmap", "geo.render", "geo.charts"}),
     ("exports", {"geo.export", "geo.report", "geo.report_csv"}),
     ("workflows", {"geo.workflows", "geo.bulk_ingest"}),

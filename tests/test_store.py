@@ -663,6 +663,8 @@ def test_reviewers_override_repeats_and_running_totals_and_it_survives_reingest(
 
 
 _UNDO_STEP_8 = (
+    "DROP TABLE settings",  # step 9, undone first
+    "DELETE FROM schema_version WHERE version = 9",
     "DROP TABLE repeat_keys",
     "DROP INDEX items_repeat",
     "ALTER TABLE items DROP COLUMN repeat_of",
@@ -684,7 +686,7 @@ def test_a_schema_7_store_is_brought_up_with_running_totals_and_links(store_loca
         for sql in _UNDO_STEP_8:
             _run(conn, sql)
     with Store(store_location) as s:
-        assert s.schema_version == SCHEMA_VERSION == 8
+        assert s.schema_version == SCHEMA_VERSION == 9
         items, metrics = s.frames()
         assert items["repeat_of"].notna().sum() == 6
         assert metrics["cumulative"].any() and items["cumulative"].any()
@@ -830,3 +832,21 @@ def test_add_and_import_rules_replace_or_keep(store):
     assert store.rules()[0].township_code == "411528002"
     with pytest.raises(StoreError, match="没有代码为"):
         store.add_rule(PlaceRule("411528", "alias", "某地", "411528999", created_at="2026"))
+
+
+def test_settings_are_kept_checked_and_forgotten(store_location):
+    with Store(store_location) as store:
+        assert store.setting("tianditu_key") is None
+        store.set_setting("tianditu_key", " abc123DEF ")
+    with Store(store_location) as store:  # kept for later sessions
+        assert store.setting("tianditu_key") == "abc123DEF"
+        store.set_setting("tianditu_key", "xyz789")
+        assert store.setting("tianditu_key") == "xyz789"
+        with pytest.raises(StoreError, match="字母和数字") as err:
+            store.set_setting("tianditu_key", "bad key<script>")
+        assert err.value.code == "store.setting.value"
+        assert store.setting("tianditu_key") == "xyz789"  # a bad value loses nothing
+        with pytest.raises(StoreError, match="未知的设置项"):
+            store.set_setting("password", "x")
+        store.set_setting("tianditu_key", "")
+        assert store.setting("tianditu_key") is None

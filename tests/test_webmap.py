@@ -771,3 +771,105 @@ def test_amap_centre_is_wgs84_in_and_out():
         make_townships(), *make_frames(), county_seat=SEAT, basemap="osm", location=(lat, lon)
     )
     assert list(plain.location) == [lat, lon]
+
+
+# --------------------------------------------------------------------------- attribution prefix
+
+
+def _no_flag(text: str) -> None:
+    assert 'leaflet-attribution-flag"' not in text  # the SVG flag element of Leaflet 1.9
+    assert "#FFD500" not in text and "\U0001f1fa\U0001f1e6" not in text
+
+
+def test_vendored_leaflet_has_no_flag_in_any_mode(tmp_path):
+    _no_flag(assets.vendor_text("leaflet"))
+    assets.ensure_static_assets(tmp_path)
+    _no_flag((tmp_path / "leaflet" / "leaflet.js").read_text(encoding="utf-8"))
+    page = _html(_map(assets="inline"))
+    _no_flag(page)
+    assert f".attributionControl.setPrefix({json.dumps(webmap.ATTRIBUTION_PREFIX)})" in page
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
+def test_attribution_prefix_reads_leaflet_without_a_flag(tmp_path):
+    with _opened(tmp_path, _map(assets="inline")) as (page, blocked, errors):
+        page.wait_for_selector(".leaflet-control-attribution")
+        text = page.locator(".leaflet-control-attribution").inner_text()
+        svgs = page.locator(".leaflet-control-attribution svg").count()
+    assert not errors and not blocked
+    assert text.strip() == "Leaflet" and svgs == 0
+
+
+# --------------------------------------------------------------------------- one marker style
+
+
+def _two_at_the_seat():
+    items, metrics = make_frames()
+    twin = items[items["scope"] == "county"].assign(item_id="cccccccccccc-001")
+    return pd.concat([items, twin], ignore_index=True), metrics
+
+
+def test_legend_keys_the_sector_dots_and_the_numbered_dot():
+    items, metrics = _two_at_the_seat()
+    m = build(make_townships(), items, metrics, outline=make_outline(), county_seat=SEAT)
+    page = _html(m)
+    legend = next(b for b in _boxes(page) if "geo-legend-title" in b)
+    assert display.SECTOR_KEY_TITLE in legend
+    shown = set(items["sector"]) - {"other"}  # the unplaced item has no dot
+    for slug in shown:
+        row = f'background:{display.sector_color(slug)}"></i>{display.sector_label(slug)}</span>'
+        assert row in legend, slug
+    assert display.sector_label("other") not in legend
+    # the county-wide bubble: the legend's numbered dot, in the same colour as on the map
+    assert f"background:{display.GROUP_MARKER_COLOR}" in legend
+    assert display.GROUP_MARKER_LABEL in legend and "全县事项（标在县城）" in legend
+    assert "iconCreateFunction: groupIcon" in page and 'className: "geo-group"' in page
+    # without shared places there is no numbered dot to explain
+    items, metrics = make_frames()
+    apart = items.iloc[[0, 1, 2]]  # three townships, three places
+    alone = _boxes(_html(build(make_townships(), apart, metrics, county_seat=SEAT)))
+    assert not any(display.GROUP_MARKER_LABEL in b for b in alone)
+
+
+def _tooltip(m: folium.Map) -> folium.GeoJsonTooltip:
+    layer = _township_layer(m)
+    return next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonTooltip))
+
+
+def test_tooltip_never_says_0_beside_nodata():
+    m = _map(metric_key="investment_yuan")
+    assert _tooltip(m).fields == ["township", "value_text", "n_text"]
+    props = {
+        f["properties"]["township"]: f["properties"] for f in _township_layer(m).data["features"]
+    }
+    assert props["谯楼街道"]["value_text"] == "无数据" and props["谯楼街道"]["n_text"] == "无数据"
+    assert props["路口乡"]["value_text"] == "无数据" and props["路口乡"]["n_text"] == "1 条"
+    assert props["孙庙乡"]["n_text"] == "1 条"
+    # on the 事项数 map the count is the value: said once
+    assert _tooltip(_map(metric_key="items")).fields == ["township", "value_text"]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed")
+def test_county_bubble_has_the_legends_colour(tmp_path):
+    items, metrics = _two_at_the_seat()
+    m = build(
+        make_townships(), items, metrics, outline=make_outline(), county_seat=SEAT,
+        assets="inline",
+    )  # fmt: skip
+    with _opened(tmp_path, m) as (page, blocked, errors):
+        page.wait_for_selector(".geo-group")
+        # the bubble fades in: its style reads once it is shown
+        page.wait_for_function(
+            "getComputedStyle(document.querySelector('.geo-group')).opacity == 1"
+        )
+        bubble = page.locator(".geo-group").first
+        colour = bubble.evaluate("e => getComputedStyle(e).backgroundColor")
+        text = bubble.inner_text()
+        key = page.locator(".geo-legend i.geo-group-key")
+        key_colour = key.evaluate("e => getComputedStyle(e).backgroundColor")
+        default_bubbles = page.locator(".marker-cluster-small, .marker-cluster-medium").count()
+    assert not errors and not blocked
+    assert colour == key_colour == "rgb(63, 63, 63)" and text.strip() == "2"
+    assert default_bubbles == 0  # never markercluster's green/yellow bubbles
