@@ -102,10 +102,10 @@ def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None
         st.caption(
             "行业：" + "、".join(f"{sectors.get(s, s)} {n}" for s, n in info["sectors"].items())
         )
-    if info["totals"]:
+    if info["total_texts"]:
         lines = [
-            f"- {app_support.md_escape(label)}：{display.format_value(value)}"
-            for label, value in info["totals"][:8]
+            f"- {app_support.md_escape(name)}：{app_support.md_escape(text)}"
+            for name, text in info["total_texts"][:8]
         ]
         st.markdown("**合计**\n\n" + "\n".join(lines))
     for row in info["items"].head(_PANEL_ITEMS).itertuples():

@@ -49,6 +49,7 @@ __all__ = [
     "metric_catalog",
     "metric_label",
     "metric_name",
+    "metric_totals",
     "metric_unit_zh",
     "village_points",
 ]
@@ -575,6 +576,31 @@ def item_metric_values_by_key(metrics_df: pd.DataFrame) -> pd.DataFrame:
     m = _with_keys(metrics_df)
     out = m.groupby(["item_id", "metric_key"], sort=False)["value"].max().reset_index()
     return out.astype({"value": float})
+
+
+def metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame) -> pd.Series:
+    """Every metric key's total over the given items, facts counted once as on the map (a
+    repeat adds only what changed, running totals count at their latest), largest first.
+
+    Parameters
+    ----------
+    items_df, metrics_df : pandas.DataFrame
+        E.g. one township's items and the view's metrics.
+
+    Returns
+    -------
+    pandas.Series
+        Float totals indexed by metric key.
+    """
+    metrics = _with_keys(metrics_df)
+    metrics = metrics[metrics["item_id"].isin(items_df["item_id"]).to_numpy()]
+    whole = items_df.assign(_whole="all")
+    totals = {}
+    for key in metrics["metric_key"].dropna().unique():
+        total = _metric_totals(whole, metrics, str(key), "_whole")
+        if len(total):
+            totals[str(key)] = float(total.iloc[0])
+    return pd.Series(totals, dtype=float).sort_values(ascending=False, kind="stable")
 
 
 def _metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str, by: str):

@@ -19,7 +19,14 @@ from geo import aggregate as agg
 from geo import paths
 from geo.boundaries import read_boundaries
 from geo.boundary_import import import_boundaries
-from geo.display import CUMULATIVE_LABEL, REPEAT_LABEL, SCOPE_ZH, item_title, metric_texts
+from geo.display import (
+    CUMULATIVE_LABEL,
+    REPEAT_LABEL,
+    SCOPE_ZH,
+    format_value,
+    item_title,
+    metric_texts,
+)
 from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
 from geo.picture import png_presets, sources_text
@@ -670,24 +677,27 @@ def township_summary(
     -------
     dict
         ``township`` (name or the code), ``n_items``, ``items`` (sub-frame of items_df),
-        ``sectors`` (slug -> count) and ``totals`` (list of ``(label, value)``, largest first).
+        ``sectors`` (slug -> count), ``totals`` (list of ``(label, value)``, largest first) and
+        ``total_texts`` (list of ``(name, readable total)``: ``("投资额", "1.66亿元")``), the
+        totals counting facts once as the map does.
     """
     sel = items_df[items_df["township_code"].astype(str) == str(township_code)]
     names = sel["township"].dropna()
-    totals: list[tuple[str, float]] = []
-    mets = metrics_df[metrics_df["item_id"].isin(sel["item_id"])]
-    if not mets.empty:
-        labels = dict(metric_labels or {})
-        per_item = agg.item_metric_values_by_key(mets)
-        sums = per_item.groupby("metric_key")["value"].sum().sort_values(ascending=False)
-        totals = [(labels.get(k, str(k)), float(v)) for k, v in sums.items()]
+    sums = pd.Series(dtype=float)
+    if metrics_df["item_id"].isin(sel["item_id"]).any():
+        sums = agg.metric_totals(sel, metrics_df)
+    labels = dict(metric_labels or {})
     return {
         "township_code": str(township_code),
         "township": str(names.iloc[0]) if len(names) else str(township_code),
         "n_items": len(sel),
         "items": sel,
         "sectors": sel["sector"].fillna("other").value_counts().to_dict(),
-        "totals": totals,
+        "totals": [(labels.get(k, str(k)), float(v)) for k, v in sums.items()],
+        "total_texts": [
+            (agg.metric_name(k), format_value(float(v), agg.metric_unit_zh(k)))
+            for k, v in sums.items()
+        ],
     }
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
+from geo import aggregate as agg
 from geo import app_support, display, paths
 from geo.aggregate import items_frame
 from geo.county_settings import county_choices, default_county_code
@@ -251,6 +252,27 @@ def test_metric_bounds_and_township_summary(frames):
     assert info["n_items"] == 2
     assert info["sectors"] == {"agriculture": 1, "infrastructure": 1}
     assert ("人数（人）", 80.0) in info["totals"]
+
+
+def test_township_totals_count_a_repeated_bulletin_once_in_readable_units(sample_text):
+    from geo.pipeline import parse_text
+    from geo.trends import counting_frames
+
+    head = "息县工作简报\n2024年第{m}期\n息县人民政府办公室 2024年{m}月1日\n"
+    bulletins = [
+        parse_text(head.format(m=m) + sample_text, county="息县", source_name=f"{m}.txt")
+        for m in (2, 3)
+    ]
+    items, metrics = agg.items_frame(bulletins)
+    items, metrics = counting_frames(items, agg.assign_metric_keys(metrics))
+    code = items.loc[items["township"] == "白土店乡", "township_code"].iloc[0]
+    info = app_support.township_summary(items, metrics, code)
+    texts = dict(info["total_texts"])
+    assert texts["投资额"] == "666万元"  # the March repeat adds nothing; 万元, not 6660000
+    assert dict(info["totals"])["investment_yuan"] == 6_660_000.0
+    # the same figure the map counts for the township
+    table = agg.aggregate_townships(items, metrics, "investment_yuan", [code])
+    assert table.loc[code, "value"] == 6_660_000.0
 
 
 def test_parse_crs_accepts_epsg_codes_only():
