@@ -49,6 +49,7 @@ __all__ = [
     "metric_catalog",
     "metric_label",
     "metric_name",
+    "metric_total",
     "metric_totals",
     "metric_unit_zh",
     "village_points",
@@ -578,9 +579,18 @@ def item_metric_values_by_key(metrics_df: pd.DataFrame) -> pd.DataFrame:
     return out.astype({"value": float})
 
 
+def metric_total(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str) -> float:
+    """One metric key's total over the given items, facts counted once as on the map (a
+    repeat adds only what changed, running totals count at their latest); NaN when no item
+    has the metric."""
+    metrics = _with_keys(metrics_df)
+    metrics = metrics[metrics["item_id"].isin(items_df["item_id"]).to_numpy()]
+    total = _metric_totals(items_df.assign(_whole="all"), metrics, metric_key, "_whole")
+    return float(total.iloc[0]) if len(total) else float("nan")
+
+
 def metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame) -> pd.Series:
-    """Every metric key's total over the given items, facts counted once as on the map (a
-    repeat adds only what changed, running totals count at their latest), largest first.
+    """Every metric key's total over the given items (:func:`metric_total`), largest first.
 
     Parameters
     ----------
@@ -592,14 +602,10 @@ def metric_totals(items_df: pd.DataFrame, metrics_df: pd.DataFrame) -> pd.Series
     pandas.Series
         Float totals indexed by metric key.
     """
-    metrics = _with_keys(metrics_df)
-    metrics = metrics[metrics["item_id"].isin(items_df["item_id"]).to_numpy()]
-    whole = items_df.assign(_whole="all")
-    totals = {}
-    for key in metrics["metric_key"].dropna().unique():
-        total = _metric_totals(whole, metrics, str(key), "_whole")
-        if len(total):
-            totals[str(key)] = float(total.iloc[0])
+    keys = _with_keys(metrics_df)
+    keys = keys.loc[keys["item_id"].isin(items_df["item_id"]).to_numpy(), "metric_key"]
+    totals = {str(k): metric_total(items_df, metrics_df, str(k)) for k in keys.dropna().unique()}
+    totals = {k: v for k, v in totals.items() if np.isfinite(v)}
     return pd.Series(totals, dtype=float).sort_values(ascending=False, kind="stable")
 
 

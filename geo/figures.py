@@ -131,8 +131,9 @@ def header_line(view: MapView, n_total: int | None = None) -> str:
 
 
 def metric_total(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: str) -> float:
-    """The total of a metric over items (each item counted with its largest figure of the key,
-    see :func:`geo.aggregate.item_metric_values`); the number of items for ``"items"``.
+    """The total of a metric over items as the map counts it (each item with its largest figure
+    of the key, a repeated story once, running totals at their latest:
+    :func:`geo.aggregate.metric_total`); the number of items for ``"items"``.
 
     Returns
     -------
@@ -141,9 +142,7 @@ def metric_total(items_df: pd.DataFrame, metrics_df: pd.DataFrame, metric_key: s
     """
     if metric_key == "items":
         return float(len(items_df))
-    values = agg.item_metric_values(metrics_df, metric_key)
-    values = values[values.index.isin(items_df["item_id"])]
-    return float(values.sum()) if len(values) else float("nan")
+    return agg.metric_total(items_df, metrics_df, metric_key)
 
 
 def _townships_reached(view: MapView) -> KeyFigure:
@@ -193,7 +192,8 @@ def key_figures(
             KeyFigure(
                 f"{name}合计",
                 format_value(part if np.isfinite(part) else None, unit),
-                f"当前事项的{name}之和；一条事项有几个{name}数字时只取最大的一个，不重复相加",
+                f"当前事项的{name}之和；一条事项有几个{name}数字时只取最大的一个，"
+                "重复报道只计一次，累计数按最新值计",
             )
         )
         share_help = f"当前筛选的{name}占全县（不筛选）{name}合计的比例"

@@ -273,6 +273,12 @@ def test_township_totals_count_a_repeated_bulletin_once_in_readable_units(sample
     # the same figure the map counts for the township
     table = agg.aggregate_townships(items, metrics, "investment_yuan", [code])
     assert table.loc[code, "value"] == 6_660_000.0
+    # the header's 合计 too: the county's total is one bulletin's, not two
+    from geo import figures
+
+    one_items, one_metrics = agg.items_frame(bulletins[:1])
+    once = figures.metric_total(one_items, agg.assign_metric_keys(one_metrics), "investment_yuan")
+    assert figures.metric_total(items, metrics, "investment_yuan") == once
 
 
 def test_parse_crs_accepts_epsg_codes_only():
