@@ -74,6 +74,8 @@ class Taxonomy:
     headline_cuts: tuple[re.Pattern, ...]
     headline_bylines: tuple[re.Pattern, ...]
     min_density: float
+    profile_patterns: tuple[re.Pattern, ...]
+    profile_min: int
     min_ratio: float
     min_score: float
     default: str
@@ -137,6 +139,7 @@ def _read_taxonomy(path: Path) -> Taxonomy:
         weights.update({k: float(v) for k, v in raw.get("weights", {}).items()})
         secondary = raw.get("secondary", {})
         furniture = raw.get("headline_furniture", {})
+        profile = raw.get("place_profile", {})
         default = raw.get("default", "other")
         if default not in sectors:
             raise ValueError(f"默认领域 {default!r} 未定义")
@@ -150,6 +153,8 @@ def _read_taxonomy(path: Path) -> Taxonomy:
             headline_cuts=tuple(re.compile(x) for x in furniture.get("cut_at", ())),
             headline_bylines=tuple(re.compile(x) for x in furniture.get("byline", ())),
             min_density=float(raw.get("min_density", 0.0)),
+            profile_patterns=tuple(re.compile(x) for x in profile.get("patterns", ())),
+            profile_min=int(profile.get("min_hits", 0)),
             min_ratio=float(secondary.get("min_ratio", 0.5)),
             min_score=float(secondary.get("min_score", 4.0)),
             default=default,
@@ -245,6 +250,18 @@ def _weak_evidence(top: float, texts: list[str], taxonomy: Taxonomy) -> bool:
     return bool(taxonomy.min_density and length and 1000 * top / length < taxonomy.min_density)
 
 
+def _place_profile(texts: list[str], taxonomy: Taxonomy) -> bool:
+    """True for a description of a place rather than a report of an activity: the text
+    gives at least ``min_hits`` of the facts a gazetteer entry gives (where it lies, its
+    area, people, subdivisions, neighbours, history). Labels file such pages under the
+    default sector, however many farming words the description holds."""
+    if not taxonomy.profile_min:
+        return False
+    text = " ".join(texts)
+    hits = sum(1 for pattern in taxonomy.profile_patterns if pattern.search(text))
+    return hits >= taxonomy.profile_min
+
+
 def classify_sector(
     headline: str | None,
     body: str | None,
@@ -293,7 +310,7 @@ def classify_sector(
         (s for s in scores if scores[s] > 0),
         key=lambda s: (-scores[s], list(tax.names).index(s)),
     )
-    if not ranked or _weak_evidence(scores[ranked[0]], texts, tax):
+    if not ranked or _weak_evidence(scores[ranked[0]], texts, tax) or _place_profile(texts, tax):
         return SectorResult(
             tax.default, [tax.default], [], {s: round(scores[s], 3) for s in ranked}
         )

@@ -365,3 +365,17 @@ def test_sparse_cues_in_a_long_text_leave_the_default(taxonomy):
     assert long_text.scores  # the weak cue is still reported
     short = classify_sector("微融站授牌仪式举行", "双方将加强道路建设。", None, taxonomy)
     assert short.primary == "infrastructure"
+
+
+def test_a_place_profile_takes_the_default_sector(taxonomy):
+    # A township's 简介 page lists farming facts but reports no activity (data: place_profile).
+    body = (
+        "某镇位于某县东南部，距县城22公里，东与甲镇毗邻。全镇总面积66平方公里，耕地面积6.6万亩，"
+        "总人口4.8万人，下辖32个行政村、143个自然村。农业以种植小麦、玉米为主，蔬菜、水果种植初具规模。"
+    )
+    result = classify_sector("某镇简介", body, None, taxonomy)
+    assert result.primary == "other"
+    assert result.scores["agriculture"] > 0
+    # The same farming sentence in a report of an activity keeps its sector.
+    report = "某镇组织农技人员下田指导群众种植小麦、玉米，蔬菜、水果种植初具规模，总面积6600亩。"
+    assert classify_sector("某镇抓好秋播", report, None, taxonomy).primary == "agriculture"
