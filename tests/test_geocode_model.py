@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from geo.errors import GeoInputError
 from geo.evaluate import calibration_error, same_township, same_village
 from geo.gazetteer import load_gazetteer
 from geo.geocode import geocode_item
@@ -51,7 +52,7 @@ def test_model_file_is_complete_and_explained():
 def test_bad_model_documents_are_refused():
     doc = json.loads(MODEL_PATH.read_text("utf-8"))
     doc["township"]["weights"]["no_such_feature"] = 1.0
-    with pytest.raises(Exception, match="unknown township features"):
+    with pytest.raises(GeoInputError, match="未知的乡镇特征"):
         model_from_dict(doc)
 
 
