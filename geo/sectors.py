@@ -9,6 +9,7 @@ clause (``用于…``) counts extra because the item is classified by its main p
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -70,6 +71,11 @@ class Taxonomy:
     weights: dict[str, float]
     purpose_markers: tuple[str, ...]
     purpose_window: int
+    headline_cuts: tuple[re.Pattern, ...]
+    headline_bylines: tuple[re.Pattern, ...]
+    min_density: float
+    profile_patterns: tuple[re.Pattern, ...]
+    profile_min: int
     min_ratio: float
     min_score: float
     default: str
@@ -132,6 +138,8 @@ def _read_taxonomy(path: Path) -> Taxonomy:
         weights = {"headline": 3.0, "body": 1.0, "unit": 1.0, "purpose": 2.0}
         weights.update({k: float(v) for k, v in raw.get("weights", {}).items()})
         secondary = raw.get("secondary", {})
+        furniture = raw.get("headline_furniture", {})
+        profile = raw.get("place_profile", {})
         default = raw.get("default", "other")
         if default not in sectors:
             raise ValueError(f"默认领域 {default!r} 未定义")
@@ -142,13 +150,18 @@ def _read_taxonomy(path: Path) -> Taxonomy:
             weights=weights,
             purpose_markers=tuple(raw.get("purpose_markers", ())),
             purpose_window=int(raw.get("purpose_window", 20)),
+            headline_cuts=tuple(re.compile(x) for x in furniture.get("cut_at", ())),
+            headline_bylines=tuple(re.compile(x) for x in furniture.get("byline", ())),
+            min_density=float(raw.get("min_density", 0.0)),
+            profile_patterns=tuple(re.compile(x) for x in profile.get("patterns", ())),
+            profile_min=int(profile.get("min_hits", 0)),
             min_ratio=float(secondary.get("min_ratio", 0.5)),
             min_score=float(secondary.get("min_score", 4.0)),
             default=default,
             text_automaton=_automaton(cues),
             unit_automaton=_automaton(unit_cues),
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, re.error) as err:
         raise GeoInputError(
             f"无法读取领域配置 {path.name}（{err}）：请检查该 JSON 文件", code="config.sectors"
         ) from None
@@ -207,6 +220,48 @@ def _score_text(
             contrib[slug][word] += w * cue_weight
 
 
+def _clean(text: str) -> str:
+    """Cue words are simplified and contiguous; sector cues index nothing back."""
+    return simplify_chars(mask_pinyin_glosses(text)).replace(" ", "")
+
+
+def _headline_words(headline: str, taxonomy: Taxonomy) -> str:
+    """The headline without the page furniture a web copy glues to it.
+
+    A copied page's title line often carries its date, source, author or editor
+    (``…丰收 2020-07-08 来源:中国农网 编辑:…``), or is only a byline (``□记者 某某 文/图``);
+    those words say nothing of the item's purpose yet would count at headline weight.
+    """
+    headline = simplify_chars(headline)
+    for pattern in taxonomy.headline_bylines:
+        if pattern.search(headline):
+            return ""
+    for pattern in taxonomy.headline_cuts:
+        found = pattern.search(headline)
+        if found:
+            headline = headline[: found.start()]
+    return headline
+
+
+def _weak_evidence(top: float, texts: list[str], taxonomy: Taxonomy) -> bool:
+    """True when the best sector's cues are too sparse for the text's length (per 1000
+    characters) to name a main purpose: such an item is left to the default sector."""
+    length = sum(len(t) for t in texts)
+    return bool(taxonomy.min_density and length and 1000 * top / length < taxonomy.min_density)
+
+
+def _place_profile(texts: list[str], taxonomy: Taxonomy) -> bool:
+    """True for a description of a place rather than a report of an activity: the text
+    gives at least ``min_hits`` of the facts a gazetteer entry gives (where it lies, its
+    area, people, subdivisions, neighbours, history). Labels file such pages under the
+    default sector, however many farming words the description holds."""
+    if not taxonomy.profile_min:
+        return False
+    text = " ".join(texts)
+    hits = sum(1 for pattern in taxonomy.profile_patterns if pattern.search(text))
+    return hits >= taxonomy.profile_min
+
+
 def classify_sector(
     headline: str | None,
     body: str | None,
@@ -238,9 +293,8 @@ def classify_sector(
     scores: dict[str, float] = defaultdict(float)
     contrib: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     wts = tax.weights
-    for text, weight in ((headline or "", wts["headline"]), (body or "", wts["body"])):
-        # Cue words are simplified and contiguous; sector cues index nothing back.
-        text = simplify_chars(mask_pinyin_glosses(text)).replace(" ", "")
+    texts = [_clean(_headline_words(headline or "", tax)), _clean(body or "")]
+    for text, weight in zip(texts, (wts["headline"], wts["body"]), strict=True):
         _score_text(
             text,
             tax.text_automaton,
@@ -256,8 +310,10 @@ def classify_sector(
         (s for s in scores if scores[s] > 0),
         key=lambda s: (-scores[s], list(tax.names).index(s)),
     )
-    if not ranked:
-        return SectorResult(tax.default, [tax.default], [], {})
+    if not ranked or _weak_evidence(scores[ranked[0]], texts, tax) or _place_profile(texts, tax):
+        return SectorResult(
+            tax.default, [tax.default], [], {s: round(scores[s], 3) for s in ranked}
+        )
     primary = ranked[0]
     top = scores[primary]
     secondary = [
