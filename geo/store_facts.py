@@ -97,8 +97,10 @@ def insert_repeat_keys(
 
 def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
     """Per item of the bulletin, stored items of other bulletins sharing keys with it, most
-    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, so a
-    bulletin of new stories costs little more than storing it."""
+    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, both
+    read from the key index alone (no join to the items: the bulletin's own items are known
+    by their id, :func:`geo.aggregate.item_id`), so a bulletin of new stories costs little more
+    than storing it."""
     keys_of: dict[str, list[int]] = {}
     for r in conn.execute(
         "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
@@ -106,19 +108,19 @@ def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
         (bulletin_id,),
     ):
         keys_of.setdefault(r[1], []).append(int(r[0]))
+    own = item_id(bulletin_id, 0).rsplit("-", 1)[0] + "-"  # the bulletin's own items
     wanted = sorted({k for keys in keys_of.values() for k in keys})
     holders: dict[int, list[str]] = {}
     for at in range(0, len(wanted), _CHUNK):
         part = wanted[at : at + _CHUNK]
         marks = ",".join("?" * len(part))
-        for r in conn.execute(
-            "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
-            " WHERE k.key IN (SELECT key FROM repeat_keys"
-            f" WHERE key IN ({marks}) GROUP BY key HAVING COUNT(*) <= ?)"
-            " AND i.bulletin_id <> ?",
-            [*part, MAX_KEY_HOLDERS, bulletin_id],
+        for key, holder in conn.execute(
+            "SELECT key, item_id FROM repeat_keys WHERE key IN (SELECT key FROM repeat_keys"
+            f" WHERE key IN ({marks}) GROUP BY key HAVING COUNT(*) <= ?)",
+            [*part, MAX_KEY_HOLDERS],
         ):
-            holders.setdefault(int(r[0]), []).append(r[1])
+            if not holder.startswith(own):
+                holders.setdefault(int(key), []).append(holder)
     out = {}
     for iid, keys in keys_of.items():
         shared = Counter(other for k in keys for other in holders.get(k, ()))
@@ -147,7 +149,8 @@ def _set_story(
     conn: Any, members: list[Any], scores: dict[str, float], default: float | None = None
 ) -> None:
     """Point every member of one story at its earliest report (``scores`` by item id; a
-    report without one keeps its stored score, else gets ``default``)."""
+    report without one keeps its stored score, else gets ``default``). Members given as
+    dicts are updated too, so a caller's copy of the story stays as stored."""
     first = earliest(_report(r) for r in members).item_id
     updates = []
     for r in members:
@@ -157,7 +160,35 @@ def _set_story(
             score = default
         if target != r["repeat_of"] or score != r["repeat_score"]:
             updates.append((target, score, r["item_id"]))
+            if isinstance(r, dict):
+                r["repeat_of"], r["repeat_score"] = target, score
     conn.executemany("UPDATE items SET repeat_of = ?, repeat_score = ? WHERE item_id = ?", updates)
+
+
+class _Stories:
+    """The stored stories a bulletin's items may join, read once for the whole bulletin and
+    kept as stored while its items join them one by one (``repeat_of`` or the item itself
+    names a story)."""
+
+    def __init__(self, conn: Any, candidates: dict[str, list[str]]) -> None:
+        wanted = {other for others in candidates.values() for other in others}
+        found = [dict(r) for r in _rows(conn, "i.item_id", sorted(wanted))]
+        roots = {r["repeat_of"] or r["item_id"] for r in found}
+        self.rows = {r["item_id"]: dict(r) for r in _story_members(conn, roots)}
+        self.rows.update({r["item_id"]: r for r in found if r["item_id"] not in self.rows})
+
+    def story(self, row: dict) -> str:
+        return row["repeat_of"] or row["item_id"]
+
+    def members(self, story: str) -> list[dict]:
+        return [r for r in self.rows.values() if self.story(r) == story]
+
+    def bulletins(self, roots: set[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for r in self.rows.values():
+            if self.story(r) in roots:
+                out.setdefault(self.story(r), set()).add(r["bulletin_id"])
+        return out
 
 
 def link_bulletin(conn: Any, bulletin_id: str) -> int:
@@ -165,7 +196,8 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
 
     Each item joins the story of its best-matching stored report among stories holding no
     other item of the bulletin (:func:`geo.near_duplicates.best_story`); when the bulletin is
-    dated before the story's first report, its item becomes the first report.
+    dated before the story's first report, its item becomes the first report. The
+    candidates, their stories and the bulletin's items are read once for the bulletin.
 
     Parameters
     ----------
@@ -182,25 +214,24 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     if not candidates:
         return 0
     rules = load_rules()
+    stories = _Stories(conn, candidates)
     linked = 0
     rows = sorted(_rows(conn, "i.item_id", sorted(candidates)), key=lambda r: int(r["idx"]))
     for row in rows:  # in the bulletin's order, on every backend
         new = _report(row)
-        found = _rows(conn, "i.item_id", candidates[new.item_id])
+        found = [stories.rows[o] for o in candidates[new.item_id] if o in stories.rows]
         if not found:
             continue
-        members = _story_members(conn, {r["repeat_of"] or r["item_id"] for r in found})
-        stories: dict[str, set[str]] = {}
-        for m in members:
-            stories.setdefault(m["repeat_of"] or m["item_id"], set()).add(m["bulletin_id"])
-        pairs = [(_report(r), r["repeat_of"] or r["item_id"]) for r in found]
-        best = best_story(new, pairs, stories, rules=rules)
+        pairs = [(_report(r), stories.story(r)) for r in found]
+        roots = {story for _, story in pairs}
+        best = best_story(new, pairs, stories.bulletins(roots), rules=rules)
         if best is None:
             continue
         story, score = best
         linked += 1
-        story_rows = [m for m in members if (m["repeat_of"] or m["item_id"]) == story]
-        _set_story(conn, [*story_rows, row], {new.item_id: score}, score)
+        mine = dict(row)
+        stories.rows[mine["item_id"]] = mine
+        _set_story(conn, [*stories.members(story), mine], {new.item_id: score}, score)
     return linked
 
 
