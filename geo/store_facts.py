@@ -17,7 +17,6 @@ story is one hop: ``repeat_of`` or the item itself.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -95,43 +94,42 @@ def insert_repeat_keys(
     conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", rows)
 
 
+_SHARED_SQL = (
+    # per item of the bulletin (a) and stored item of another bulletin (b): the keys they share,
+    # stock phrases left out (a key held more than MAX_KEY_HOLDERS times: a 65th holder exists;
+    # found in at most that many index steps, never by counting every holder)
+    "SELECT a.item_id, b.item_id, COUNT(*) FROM repeat_keys a"
+    " JOIN repeat_keys b ON b.key = a.key"
+    " WHERE a.item_id IN ({own}) AND b.item_id NOT IN ({own})"
+    " AND NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = a.key LIMIT 1 OFFSET ?)"
+    " GROUP BY a.item_id, b.item_id HAVING COUNT(*) >= ?"
+)
+
+
 def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
     """Per item of the bulletin, stored items of other bulletins sharing keys with it, most
-    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, both
-    read from the key index alone (no join to the items: the bulletin's own items are known
-    by their id, :func:`geo.aggregate.item_id`), so a bulletin of new stories costs little more
-    than storing it."""
-    keys_of: dict[str, list[int]] = {}
-    for r in conn.execute(
-        "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
-        " WHERE i.bulletin_id = ?",
-        (bulletin_id,),
-    ):
-        keys_of.setdefault(r[1], []).append(int(r[0]))
-    own = item_id(bulletin_id, 0).rsplit("-", 1)[0] + "-"  # the bulletin's own items
-    wanted = sorted({k for keys in keys_of.values() for k in keys})
-    holders: dict[int, list[str]] = {}
-    for at in range(0, len(wanted), _CHUNK):
-        part = wanted[at : at + _CHUNK]
-        marks = ",".join("?" * len(part))
-        for key, holder in conn.execute(
-            "SELECT key, item_id FROM repeat_keys WHERE key IN (SELECT key FROM repeat_keys"
-            f" WHERE key IN ({marks}) GROUP BY key HAVING COUNT(*) <= ?)",
-            [*part, MAX_KEY_HOLDERS],
-        ):
-            if not holder.startswith(own):
-                holders.setdefault(int(key), []).append(holder)
-    out = {}
-    for iid, keys in keys_of.items():
-        shared = Counter(other for k in keys for other in holders.get(k, ()))
-        need = min(MIN_SHARED_KEYS, len(keys))
-        ranked = sorted(
-            ((other, n) for other, n in shared.items() if n >= need),
-            key=lambda kv: (-kv[1], kv[0]),
+    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, the
+    keys shared counted by the database, so a bulletin of new stories costs little more than
+    storing it."""
+    n_keys = {
+        r[0]: int(r[1])
+        for r in conn.execute(
+            "SELECT k.item_id, COUNT(*) FROM repeat_keys k"
+            " JOIN items i ON i.item_id = k.item_id WHERE i.bulletin_id = ? GROUP BY k.item_id",
+            (bulletin_id,),
         )
-        if ranked:
-            out[iid] = [other for other, _ in ranked[:MAX_CANDIDATES]]
-    return out
+    }
+    shared: dict[str, list[tuple[int, str]]] = {}
+    own = sorted(n_keys)
+    step = (_CHUNK - 2) // 2
+    for at in range(0, len(own), step):
+        part = own[at : at + step]
+        need = min(MIN_SHARED_KEYS, *(n_keys[i] for i in part))  # 1 for a one-clause item
+        sql = _SHARED_SQL.format(own=",".join("?" * len(part)))
+        for iid, other, n in conn.execute(sql, [*part, *part, MAX_KEY_HOLDERS, need]):
+            if n >= min(MIN_SHARED_KEYS, n_keys[iid]):
+                shared.setdefault(iid, []).append((-int(n), other))
+    return {iid: [other for _, other in sorted(r)[:MAX_CANDIDATES]] for iid, r in shared.items()}
 
 
 def _story_members(conn: Any, roots: set[str]) -> list[Any]:
