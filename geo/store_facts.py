@@ -96,8 +96,9 @@ def insert_repeat_keys(
 
 _SHARED_SQL = (
     # per item of the bulletin (a) and stored item of another bulletin (b): the keys they share,
-    # stock phrases left out (a key held more than MAX_KEY_HOLDERS times: a 65th holder exists;
-    # found in at most that many index steps, never by counting every holder)
+    # stock phrases left out (a key held more than MAX_KEY_HOLDERS times, i.e. one more holder
+    # exists past the first MAX_KEY_HOLDERS: found in that many index steps, never by counting
+    # every holder)
     "SELECT a.item_id, b.item_id, COUNT(*) FROM repeat_keys a"
     " JOIN repeat_keys b ON b.key = a.key"
     " WHERE a.item_id IN ({own}) AND b.item_id NOT IN ({own})"
@@ -176,12 +177,15 @@ class _Stories:
         self.rows.update({r["item_id"]: r for r in found if r["item_id"] not in self.rows})
 
     def story(self, row: dict) -> str:
+        """The story ``row`` belongs to: its first report's item id."""
         return row["repeat_of"] or row["item_id"]
 
     def members(self, story: str) -> list[dict]:
+        """Every report of ``story`` known here (its first report included)."""
         return [r for r in self.rows.values() if self.story(r) == story]
 
     def bulletins(self, roots: set[str]) -> dict[str, set[str]]:
+        """``story -> bulletin ids of its reports`` for the stories ``roots``."""
         out: dict[str, set[str]] = {}
         for r in self.rows.values():
             if self.story(r) in roots:
