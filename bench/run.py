@@ -637,7 +637,7 @@ def _ingest_s(bulletins: list, stored: list, *, link: bool, repeats: int = 3) ->
 
 
 _CLAUSE_END = re.compile(r"[，。；！？、：,;!?:\n（）()“”\"]+")  # as geo.near_duplicates cuts
-_DIGIT_RUN = re.compile(r"\d+")
+_FIGURE = re.compile(r"\d+(?![\d.月日年号时])")  # a quantity, not a date or a month
 
 
 def _story_tag(n: int) -> str:
@@ -662,7 +662,8 @@ def _realistic_bulletins(
 ) -> tuple[list, list]:
     """``stored`` and ``new`` with every story told in its own words, and about
     ``reprint_share`` of the new items reprints of a story stored from the three bulletins
-    before (in the last months), one figure brought up to date: what repeats look like in a
+    before (in the last months), one quantity brought up to date (a date or a month named is
+    left alone: a different month named is a different story): what repeats look like in a
     county's real run of bulletins."""
     import dataclasses
 
@@ -691,7 +692,7 @@ def _realistic_bulletins(
                     else new_out[k - 1 - rng.randrange(3)]
                 )
                 old = rng.choice(source.items)
-                body = _DIGIT_RUN.sub(lambda m: str(int(m.group()) + 1), old.body, count=1)
+                body = _FIGURE.sub(lambda m: str(int(m.group()) + 1), old.body, count=1)
                 items[j] = dataclasses.replace(old, index=items[j].index, body=body)
         new_out[k] = dataclasses.replace(b, items=items)
     return stored_out, new_out
