@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import LCSseq
 
 from geo.running_totals import FACTS_CONFIG_PATH
 
@@ -170,6 +171,18 @@ def _prepared(text: str, rules: NearDuplicateRules) -> tuple[str, frozenset[str]
     return a, _periods(a, rules)
 
 
+def _may_hold(a: str, b: str, shorter: int, rules: NearDuplicateRules) -> bool:
+    """Whether the longer text may hold the shorter nearly whole (``partial_ratio`` could
+    reach ``partial_similarity_min``): a cheap bound that spares the costly alignment.
+
+    ``partial_ratio`` is the Indel similarity 2m/(s+w) of the shorter text (length s) and
+    some stretch of the longer (length w); m, their longest common subsequence, is at most
+    M (that of the two whole texts) and at most w, so the score is at most 2M/(s+M).
+    """
+    common = LCSseq.similarity(a, b)
+    return 200.0 * common / (shorter + common) >= rules.partial_similarity_min if common else False
+
+
 def same_story(
     new: Report, old: Report, *, rules: NearDuplicateRules | None = None
 ) -> float | None:
@@ -208,7 +221,7 @@ def same_story(
     if score:
         return float(score)
     shorter, longer = sorted((len(a), len(b)))
-    if longer and shorter / longer >= r.partial_length_share:
+    if longer and shorter / longer >= r.partial_length_share and _may_hold(a, b, shorter, r):
         partial = fuzz.partial_ratio(a, b, score_cutoff=r.partial_similarity_min)
         if partial:
             return float(partial)

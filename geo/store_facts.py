@@ -17,7 +17,6 @@ story is one hop: ``repeat_of`` or the item itself.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -95,41 +94,43 @@ def insert_repeat_keys(
     conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", rows)
 
 
+_SHARED_SQL = (
+    # per item of the bulletin (a) and stored item of another bulletin (b): the keys they share,
+    # stock phrases left out (a key held more than MAX_KEY_HOLDERS times, i.e. one more holder
+    # exists past the first MAX_KEY_HOLDERS: found in that many index steps, never by counting
+    # every holder)
+    "SELECT a.item_id, b.item_id, COUNT(*) FROM repeat_keys a"
+    " JOIN repeat_keys b ON b.key = a.key"
+    " WHERE a.item_id IN ({own}) AND b.item_id NOT IN ({own})"
+    " AND NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = a.key LIMIT 1 OFFSET ?)"
+    " GROUP BY a.item_id, b.item_id HAVING COUNT(*) >= ?"
+)
+
+
 def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
     """Per item of the bulletin, stored items of other bulletins sharing keys with it, most
-    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, so a
-    bulletin of new stories costs little more than storing it."""
-    keys_of: dict[str, list[int]] = {}
-    for r in conn.execute(
-        "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
-        " WHERE i.bulletin_id = ?",
-        (bulletin_id,),
-    ):
-        keys_of.setdefault(r[1], []).append(int(r[0]))
-    wanted = sorted({k for keys in keys_of.values() for k in keys})
-    holders: dict[int, list[str]] = {}
-    for at in range(0, len(wanted), _CHUNK):
-        part = wanted[at : at + _CHUNK]
-        marks = ",".join("?" * len(part))
+    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, the
+    keys shared counted by the database, so a bulletin of new stories costs little more than
+    storing it."""
+    n_keys = {
+        r[0]: int(r[1])
         for r in conn.execute(
-            "SELECT k.key, k.item_id FROM repeat_keys k JOIN items i ON i.item_id = k.item_id"
-            " WHERE k.key IN (SELECT key FROM repeat_keys"
-            f" WHERE key IN ({marks}) GROUP BY key HAVING COUNT(*) <= ?)"
-            " AND i.bulletin_id <> ?",
-            [*part, MAX_KEY_HOLDERS, bulletin_id],
-        ):
-            holders.setdefault(int(r[0]), []).append(r[1])
-    out = {}
-    for iid, keys in keys_of.items():
-        shared = Counter(other for k in keys for other in holders.get(k, ()))
-        need = min(MIN_SHARED_KEYS, len(keys))
-        ranked = sorted(
-            ((other, n) for other, n in shared.items() if n >= need),
-            key=lambda kv: (-kv[1], kv[0]),
+            "SELECT k.item_id, COUNT(*) FROM repeat_keys k"
+            " JOIN items i ON i.item_id = k.item_id WHERE i.bulletin_id = ? GROUP BY k.item_id",
+            (bulletin_id,),
         )
-        if ranked:
-            out[iid] = [other for other, _ in ranked[:MAX_CANDIDATES]]
-    return out
+    }
+    shared: dict[str, list[tuple[int, str]]] = {}
+    own = sorted(n_keys)
+    step = (_CHUNK - 2) // 2
+    for at in range(0, len(own), step):
+        part = own[at : at + step]
+        need = min(MIN_SHARED_KEYS, *(n_keys[i] for i in part))  # 1 for a one-clause item
+        sql = _SHARED_SQL.format(own=",".join("?" * len(part)))
+        for iid, other, n in conn.execute(sql, [*part, *part, MAX_KEY_HOLDERS, need]):
+            if n >= min(MIN_SHARED_KEYS, n_keys[iid]):
+                shared.setdefault(iid, []).append((-int(n), other))
+    return {iid: [other for _, other in sorted(r)[:MAX_CANDIDATES]] for iid, r in shared.items()}
 
 
 def _story_members(conn: Any, roots: set[str]) -> list[Any]:
@@ -147,7 +148,8 @@ def _set_story(
     conn: Any, members: list[Any], scores: dict[str, float], default: float | None = None
 ) -> None:
     """Point every member of one story at its earliest report (``scores`` by item id; a
-    report without one keeps its stored score, else gets ``default``)."""
+    report without one keeps its stored score, else gets ``default``). Members given as
+    dicts are updated too, so a caller's copy of the story stays as stored."""
     first = earliest(_report(r) for r in members).item_id
     updates = []
     for r in members:
@@ -157,7 +159,38 @@ def _set_story(
             score = default
         if target != r["repeat_of"] or score != r["repeat_score"]:
             updates.append((target, score, r["item_id"]))
+            if isinstance(r, dict):
+                r["repeat_of"], r["repeat_score"] = target, score
     conn.executemany("UPDATE items SET repeat_of = ?, repeat_score = ? WHERE item_id = ?", updates)
+
+
+class _Stories:
+    """The stored stories a bulletin's items may join, read once for the whole bulletin and
+    kept as stored while its items join them one by one (``repeat_of`` or the item itself
+    names a story)."""
+
+    def __init__(self, conn: Any, candidates: dict[str, list[str]]) -> None:
+        wanted = {other for others in candidates.values() for other in others}
+        found = [dict(r) for r in _rows(conn, "i.item_id", sorted(wanted))]
+        roots = {r["repeat_of"] or r["item_id"] for r in found}
+        self.rows = {r["item_id"]: dict(r) for r in _story_members(conn, roots)}
+        self.rows.update({r["item_id"]: r for r in found if r["item_id"] not in self.rows})
+
+    def story(self, row: dict) -> str:
+        """The story ``row`` belongs to: its first report's item id."""
+        return row["repeat_of"] or row["item_id"]
+
+    def members(self, story: str) -> list[dict]:
+        """Every report of ``story`` known here (its first report included)."""
+        return [r for r in self.rows.values() if self.story(r) == story]
+
+    def bulletins(self, roots: set[str]) -> dict[str, set[str]]:
+        """``story -> bulletin ids of its reports`` for the stories ``roots``."""
+        out: dict[str, set[str]] = {}
+        for r in self.rows.values():
+            if self.story(r) in roots:
+                out.setdefault(self.story(r), set()).add(r["bulletin_id"])
+        return out
 
 
 def link_bulletin(conn: Any, bulletin_id: str) -> int:
@@ -165,7 +198,8 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
 
     Each item joins the story of its best-matching stored report among stories holding no
     other item of the bulletin (:func:`geo.near_duplicates.best_story`); when the bulletin is
-    dated before the story's first report, its item becomes the first report.
+    dated before the story's first report, its item becomes the first report. The
+    candidates, their stories and the bulletin's items are read once for the bulletin.
 
     Parameters
     ----------
@@ -182,25 +216,24 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     if not candidates:
         return 0
     rules = load_rules()
+    stories = _Stories(conn, candidates)
     linked = 0
     rows = sorted(_rows(conn, "i.item_id", sorted(candidates)), key=lambda r: int(r["idx"]))
     for row in rows:  # in the bulletin's order, on every backend
         new = _report(row)
-        found = _rows(conn, "i.item_id", candidates[new.item_id])
+        found = [stories.rows[o] for o in candidates[new.item_id] if o in stories.rows]
         if not found:
             continue
-        members = _story_members(conn, {r["repeat_of"] or r["item_id"] for r in found})
-        stories: dict[str, set[str]] = {}
-        for m in members:
-            stories.setdefault(m["repeat_of"] or m["item_id"], set()).add(m["bulletin_id"])
-        pairs = [(_report(r), r["repeat_of"] or r["item_id"]) for r in found]
-        best = best_story(new, pairs, stories, rules=rules)
+        pairs = [(_report(r), stories.story(r)) for r in found]
+        roots = {story for _, story in pairs}
+        best = best_story(new, pairs, stories.bulletins(roots), rules=rules)
         if best is None:
             continue
         story, score = best
         linked += 1
-        story_rows = [m for m in members if (m["repeat_of"] or m["item_id"]) == story]
-        _set_story(conn, [*story_rows, row], {new.item_id: score}, score)
+        mine = dict(row)
+        stories.rows[mine["item_id"]] = mine
+        _set_story(conn, [*stories.members(story), mine], {new.item_id: score}, score)
     return linked
 
 

@@ -10,7 +10,14 @@ import pytest
 from geo import aggregate as agg
 from geo import facts
 from geo.models import Item
-from geo.near_duplicates import Report, link_reports, repeat_keys, same_story
+from geo.near_duplicates import (
+    Report,
+    comparable_text,
+    link_reports,
+    load_rules,
+    repeat_keys,
+    same_story,
+)
 from geo.pipeline import parse_text
 from geo.running_totals import is_running_total, mark_running_totals
 
@@ -90,6 +97,39 @@ def test_repeat_keys_hold_the_place_and_ignore_figures():
     b = repeat_keys(TEXT.replace("800", "950"), county_code="411528", township_code="411528201")
     c = repeat_keys(TEXT, county_code="411528", township_code="411528105")
     assert a and set(a) == set(b) and not set(a) & set(c)
+
+
+def _direct_score(a: str, b: str) -> float | None:
+    """same_story's text test as the thresholds say it, with no shortcut."""
+    from rapidfuzz import fuzz
+
+    rules = load_rules()
+    if fuzz.ratio(a, b) >= rules.similarity_min:
+        return fuzz.ratio(a, b)
+    shorter, longer = sorted((len(a), len(b)))
+    if shorter / longer >= rules.partial_length_share:
+        partial = fuzz.partial_ratio(a, b)
+        return partial if partial >= rules.partial_similarity_min else None
+    return None
+
+
+def test_a_shortened_reprint_is_the_same_story_and_the_shortcut_changes_no_answer():
+    body = TEXT.split("\n")[1]
+    cut = _report("b-000", "b", TEXT[: len(TEXT) - len(body) // 3], date="2024-03-01")
+    assert same_story(cut, _report("a-000", "a")) >= 96  # by partial_ratio
+    other = "孙庙乡召开冬季征兵工作会议\n部署今冬明春征兵工作，要求各村做好宣传发动和体检组织。"
+    variants = [TEXT[:k] for k in range(30, len(TEXT), 7)] + [
+        TEXT.replace("800", "950"),
+        TEXT[20:],
+        other + TEXT[:40],
+        TEXT[:50] + other,
+        TEXT.replace("组织群众", "全乡"),
+        TEXT.replace("沟渠", "河道").replace("机耕路", "生产路"),
+    ]
+    for text in variants:
+        got = same_story(_report("b-000", "b", text, date="2024-03-01"), _report("a-000", "a"))
+        want = _direct_score(comparable_text(text), comparable_text(TEXT))
+        assert (got is None) == (want is None) and (got is None or abs(got - want) < 1e-9), text
 
 
 def test_link_reports_links_to_the_earliest_report_one_item_per_bulletin():

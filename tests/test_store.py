@@ -626,6 +626,72 @@ def test_an_older_bulletin_ingested_later_becomes_the_first_report(store, sample
     assert march["repeat_of"].str.startswith(feb.bulletin_id[:12]).all()
 
 
+def _shortened(bulletin: Bulletin, index: int, share: float) -> Bulletin:
+    """``bulletin`` with item ``index``'s body cut to its first ``share`` (a reprint that
+    leaves the end out) and the figures of the cut part dropped."""
+    import dataclasses
+
+    items = list(bulletin.items)
+    it = items[index]
+    body = it.body[: int(len(it.body) * share)]
+    kept = [m for m in it.metrics if m.span[1] <= len(it.headline) + 1 + len(body)]
+    items[index] = dataclasses.replace(it, body=body, metrics=kept)
+    return dataclasses.replace(bulletin, items=items)
+
+
+def _links(store: Store, bulletin_id: str) -> list:
+    items = store.frames()[0]
+    rows = items[items["bulletin_id"] == bulletin_id].sort_values("index")
+    return [r if isinstance(r, str) else None for r in rows["repeat_of"]]
+
+
+def test_a_shortened_reprint_is_linked_and_an_unrelated_item_is_not(store, sample_text):
+    feb = store.ingest(_dated(sample_text, 2))
+    mar = store.ingest(_shortened(_dated(sample_text, 3), 0, 0.7))
+    first = item_id(feb.bulletin_id, 0)
+    assert mar.n_repeats == 6 and _links(store, mar.bulletin_id)[0] == first
+    items = store.frames()[0].set_index("item_id")
+    assert items.loc[item_id(mar.bulletin_id, 0), "repeat_score"] >= 96  # by partial_ratio
+    apr = store.ingest(_shortened(_dated(sample_text, 4), 0, 0.3))  # too little of it left
+    assert apr.n_repeats == 5 and _links(store, apr.bulletin_id)[0] is None
+
+
+def test_a_reprint_months_later_is_linked_within_the_window_only(store, sample_text):
+    feb = store.ingest(_dated(sample_text, 2))
+    jul = store.ingest(_dated(sample_text, 7, ("2600", "2900")))  # 151 days, a figure updated
+    assert jul.n_repeats == 6
+    assert set(_links(store, jul.bulletin_id)) == {item_id(feb.bulletin_id, k) for k in range(6)}
+    store.delete_bulletin(jul.bulletin_id)
+    sep = store.ingest(_dated(sample_text, 9))  # 213 days: beyond max_gap_days (186)
+    assert sep.n_repeats == 0 and set(_links(store, sep.bulletin_id)) == {None}
+
+
+def test_an_older_bulletin_telling_a_story_twice_takes_one_report_into_it(store, sample_text):
+    """Within one bulletin, the first copy becomes the story's first report; the second copy,
+    whose candidates now belong to a story holding its bulletin, stays a fact of its own."""
+    mar = store.ingest(_dated(sample_text, 3))
+    feb = store.ingest(_dated(sample_text + "\n" + sample_text, 2))
+    assert feb.n_repeats == 6
+    links = _links(store, feb.bulletin_id)
+    assert len(links) == 12 and set(links) == {None}
+    firsts = {item_id(feb.bulletin_id, k) for k in range(6)}
+    assert set(_links(store, mar.bulletin_id)) == firsts
+
+
+def test_a_clause_held_by_too_many_items_finds_no_candidates(store, sample_text, monkeypatch):
+    from geo import store_facts
+
+    store.ingest(_dated(sample_text, 2))
+    store.ingest(_dated(sample_text, 3))
+    # every clause of April's items is then held by three items (February's, March's, its own)
+    monkeypatch.setattr(store_facts, "MAX_KEY_HOLDERS", 2)
+    assert store.ingest(_dated(sample_text, 4)).n_repeats == 0
+    monkeypatch.setattr(store_facts, "MAX_KEY_HOLDERS", 3)  # May's: four holders, one too many
+    assert store.ingest(_dated(sample_text, 5)).n_repeats == 0
+    monkeypatch.setattr(store_facts, "MAX_KEY_HOLDERS", 5)  # June's: five, just allowed
+    assert store.ingest(_dated(sample_text, 6)).n_repeats == 6
+
+
 def test_deleting_a_first_report_makes_the_next_report_first(store, sample_text):
     feb = store.ingest(_dated(sample_text, 2))
     mar = store.ingest(_dated(sample_text, 3))
