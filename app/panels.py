@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
 
 from app import cache, common, map_frame
 from geo import aggregate as agg
@@ -204,6 +205,9 @@ class ItemTable:
         The metric column shown (None for 事项数).
     n_rows : int
         Rows of the whole table (``frame`` holds at most :data:`TABLE_ROWS_MAX`).
+    arrow : pyarrow.Table or None
+        ``frame`` converted to Arrow as ``st.dataframe`` converts it, once for every session
+        (each session then only serializes it).
     """
 
     frame: pd.DataFrame
@@ -211,6 +215,7 @@ class ItemTable:
     key: str
     metric: str | None
     n_rows: int = 0
+    arrow: object = None
 
 
 def shared_table(view, view_key: tuple, sectors: dict[str, str]) -> ItemTable:
@@ -224,7 +229,8 @@ def shared_table(view, view_key: tuple, sectors: dict[str, str]) -> ItemTable:
         frame = whole.head(TABLE_ROWS_MAX)
         ids = tuple(frame["编号"].tolist())
         key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
-        return ItemTable(frame, ids, key, metric, len(whole))
+        arrow = dataframe_util.convert_pandas_df_to_arrow_table(frame)
+        return ItemTable(frame, ids, key, metric, len(whole), arrow)
 
     return cache.shared_table(view_key, build)
 
@@ -277,7 +283,7 @@ def items_section(view, table: ItemTable, n_total: int) -> None:
     for col in numeric:
         config[col] = st.column_config.NumberColumn(col, format="%.6g")
     st.dataframe(
-        table.frame,
+        table.frame if table.arrow is None else table.arrow,
         hide_index=True,
         width="stretch",
         column_config=config,
