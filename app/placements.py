@@ -42,7 +42,8 @@ def review_queue(store, items_df, sample_bulletin, gazetteer, *, data_key=None) 
     if data_key is None:
         queue = rv.review_queue(items_df)
     else:  # shared by every session: read only
-        queue = cache.data_fact("review_order", data_key, lambda: rv.review_queue(items_df))
+        key = (*data_key, "review_order")
+        queue = cache.shared_frames(key, lambda: rv.review_queue(items_df))
     if queue.empty:
         st.caption("没有待核对的定位。")
         return
