@@ -21,7 +21,10 @@ localhost blocked) opens the map as planners do, each in a new browser context (
   ``--sessions`` sessions (and the RSS before them);
 * ``server_cpu_per_view_warm_s``, ``browser_cpu_per_view_warm_s`` — the same per view with a
   browser that visited the app before (Streamlit's scripts from its HTTP cache, as on a
-  planner's second visit), each view still a new session;
+  planner's second visit), each view still a new session. Such browsers are not routed through
+  Playwright (routing turns the HTTP cache off, which made earlier "warm" figures fetch every
+  script again); they are fenced by a host resolver that knows only localhost, and any request
+  that tried to leave is counted in ``offsite_requests``;
 * ``browser_cpu_per_view_s`` — the CPU the planner's browser (chromium, on the same machine)
   spends per view, over the same views: what bounds the waits of k planners on 2 cores;
 * ``first_view_cpu_s`` — the server's CPU for the very first view (start-up, reading the store,
