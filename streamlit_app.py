@@ -219,15 +219,26 @@ def main() -> None:
             cache.tianditu_key(store) if c.basemap.startswith("tianditu") else None,
         )
     _notices(c)
-    t_items, t_metrics = agg.filter_items(c.items_df, c.metrics_df, every_month.filters)
+    every_key = (*c.data_key, repr(every_month.filters))
+    t_items, t_metrics = cache.shared_frames(
+        every_key,
+        lambda: agg.filter_items(c.items_df, c.metrics_df, every_month.filters),
+    )
     townships = areas.townships_of(c.active)
-    panels.time_section(t_items, t_metrics, c.metric, townships, view, view_key)
+    t_months = cache.data_fact(
+        "months_every", every_key, lambda: app_support.month_options(t_items)
+    )
+    panels.time_section(t_items, t_metrics, c.metric, townships, view, view_key, months=t_months)
     panels.items_section(view, table, len(c.items_df))
     # a fixed label: the expander stays open while the queue shrinks
     with st.expander("核对定位（置信度低的事项）"):
-        placements.review_queue(store, c.items_df, c.sample_bulletin, c.gazetteer)
+        placements.review_queue(
+            store, c.items_df, c.sample_bulletin, c.gazetteer, data_key=c.data_key
+        )
     with st.expander("更正事项（乡镇、村、行业、重复、累计）"):
-        review.review(store, c.items_df, c.sample_bulletin, c.gazetteer, sectors)
+        review.review(
+            store, c.items_df, c.sample_bulletin, c.gazetteer, sectors, data_key=c.data_key
+        )
     with st.expander("检查事项切分（合并 / 拆分）"):
         review.cut_review(store, c.items_df, c.sample_bulletin, c.data_key)
     panels.data_sources_section(areas.sources(c.active, sample))

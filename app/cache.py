@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from app import map_frame
 from geo import aggregate as agg
 from geo import assets, paths, render, webmap
 from geo.boundaries import county_layers
@@ -76,6 +77,8 @@ def parse_cached(digest: str, _text: str, county: str, source_name: str):
     return bulletin, *counting_frames(items_df, agg.assign_metric_keys(metrics_df))
 
 
+#: The widget key of the app's map (what it reports is kept under it in the session state).
+MAP_KEY = "map"
 #: How long a shared entry lives unused; with ``max_entries`` it bounds what the caches hold.
 _TTL_S = 3600
 #: Builds per cache since the process started (tests read it: a second session with the same
@@ -120,6 +123,14 @@ def shared_view(key: tuple, _build: Callable[[], Any]):
 def shared_table(key: tuple, _build: Callable[[], Any]):
     """The item table of a view (``key`` = the view's key), built once for every session."""
     builds["table"] += 1
+    return _build()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8, ttl=_TTL_S)
+def shared_frames(key: tuple, _build: Callable[[], Any]):
+    """Frames derived from one county's data and a filter (``key`` says which), built once for
+    every session; read-only, like :func:`store_frames`."""
+    builds["frames"] += 1
     return _build()
 
 
@@ -168,13 +179,13 @@ def _saved_tianditu_key(store) -> str | None:
 
 @st.cache_resource(show_spinner="正在绘制地图…", max_entries=8, ttl=_TTL_S)
 def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, explanation=()):
-    """The folium map of a view, built and rendered once per ``key`` (data + filters + view).
+    """The map of a view as streamlit-folium's arguments (:class:`app.map_frame.MapFrame`),
+    built, rendered and converted once per ``key`` (data + filters + view) for every session.
 
     The app's map has no title box (the header bar says it), fills the frame the app's CSS
     sizes, opens on ``focus`` (an item picked in the table) when given, and its approximate-
-    boundary badge opens ``explanation`` (the app's own wording). st_folium mutates
-    the map it draws, so callers get a deep copy; the big GeoJSON payloads are strings, which
-    the copy shares, so copying costs milliseconds.
+    boundary badge opens ``explanation`` (the app's own wording). Sessions only send the
+    frame: nothing is copied or rendered per session.
     """
     builds["map"] += 1
     m = webmap.build_map(
@@ -188,12 +199,8 @@ def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, expla
         focus_item=focus,
         fill_frame=True,
     )
-    root = m.get_root()
-    root.render()  # once here, so st_folium can skip it (render=False)
-    # st_folium reads only the header of the rendered page; the rendered script holds the whole
-    # payload as a jinja template, which every deep copy would recompile (~1 s at 10,000 items).
-    root.script._children.clear()
-    return m
+    m.get_root().render()
+    return map_frame.frame_of(m, key=MAP_KEY)
 
 
 @st.cache_data(show_spinner="正在绘制对比图…", max_entries=16)

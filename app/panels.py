@@ -4,14 +4,13 @@ table (a row jumps to its place on the map) and the data sources."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
+from streamlit import dataframe_util
 
-from app import cache, common
+from app import cache, common, map_frame
 from geo import aggregate as agg
 from geo import app_support, charts, display, figures, trends
 from geo.picture import png_presets
@@ -171,16 +170,14 @@ def map_and_panel(view, map_key, townships, sectors, start, focus=None, tianditu
     # the box holds the map and, once a township is clicked, the drawer over it
     with st.container(key="geo_mapbox"):
         with st.container(key="geo_map"):
-            built = cache.built_map(
+            frame = cache.built_map(
                 key, view, location, start.zoom, tianditu_key, focus, APP_EXPLANATION
             )
-            state = st_folium(
-                copy.deepcopy(built),
-                key="map",
+            state = map_frame.draw(
+                frame,
                 height=560,  # the CSS of app/style.css sizes the frame to the screen
                 use_container_width=True,
                 returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
-                render=False,
             )
         _take_click(state, townships)
         _keep_view(state, view.basemap)
@@ -208,6 +205,9 @@ class ItemTable:
         The metric column shown (None for 事项数).
     n_rows : int
         Rows of the whole table (``frame`` holds at most :data:`TABLE_ROWS_MAX`).
+    arrow : pyarrow.Table or None
+        ``frame`` converted to Arrow as ``st.dataframe`` converts it, once for every session
+        (each session then only serializes it).
     """
 
     frame: pd.DataFrame
@@ -215,6 +215,7 @@ class ItemTable:
     key: str
     metric: str | None
     n_rows: int = 0
+    arrow: object = None
 
 
 def shared_table(view, view_key: tuple, sectors: dict[str, str]) -> ItemTable:
@@ -228,7 +229,8 @@ def shared_table(view, view_key: tuple, sectors: dict[str, str]) -> ItemTable:
         frame = whole.head(TABLE_ROWS_MAX)
         ids = tuple(frame["编号"].tolist())
         key = "items_table_" + app_support.content_hash("\n".join(ids))[:12]
-        return ItemTable(frame, ids, key, metric, len(whole))
+        arrow = dataframe_util.convert_pandas_df_to_arrow_table(frame)
+        return ItemTable(frame, ids, key, metric, len(whole), arrow)
 
     return cache.shared_table(view_key, build)
 
@@ -281,7 +283,7 @@ def items_section(view, table: ItemTable, n_total: int) -> None:
     for col in numeric:
         config[col] = st.column_config.NumberColumn(col, format="%.6g")
     st.dataframe(
-        table.frame,
+        table.frame if table.arrow is None else table.arrow,
         hide_index=True,
         width="stretch",
         column_config=config,
@@ -344,12 +346,15 @@ def data_sources_section(rows: list[dict]) -> None:
 _PANEL_LABELS = {"": "不显示", "trend": "趋势", "compare": "两期对比"}
 
 
-def time_section(items_df, metrics_df, metric: str, townships, view, data_key: tuple) -> None:
+def time_section(
+    items_df, metrics_df, metric: str, townships, view, data_key: tuple, *, months=None
+) -> None:
     """Under the map: the trend panel or the compare-two-periods map (kept in the URL).
 
     ``items_df``/``metrics_df`` are the county's items with every filter but the dates (and
     what each repeat adds, :func:`geo.trends.counting_frames`); ``view`` gives the township
-    layer and the notes of the compare map.
+    layer and the notes of the compare map; ``months`` their months when already known
+    (:func:`geo.app_support.month_options`).
     """
     url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
     common.seed("panel", url_v.panel or "")
@@ -360,7 +365,8 @@ def time_section(items_df, metrics_df, metric: str, townships, view, data_key: t
         horizontal=True,
         key="panel",
     )
-    months = app_support.month_options(items_df)
+    if months is None:
+        months = app_support.month_options(items_df)
     if panel == "trend":
         _trend_panel(items_df, metrics_df, metric, townships)
     elif panel == "compare":

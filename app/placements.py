@@ -8,7 +8,7 @@ import html
 
 import streamlit as st
 
-from app import common, review
+from app import cache, common, review
 from geo import app_support
 from geo import review as rv
 from geo.errors import GeoInputError
@@ -31,14 +31,19 @@ def queue_size(items_df) -> int:
     return int(rv.needs_review_mask(items_df).sum()) if len(items_df) else 0
 
 
-def review_queue(store, items_df, sample_bulletin, gazetteer) -> None:
+def review_queue(store, items_df, sample_bulletin, gazetteer, *, data_key=None) -> None:
     """The queue: one item at a time, lowest confidence first.
 
-    ``gazetteer`` is the county's, or a reader ``county_code -> gazetteer`` (a prefecture)."""
+    ``gazetteer`` is the county's, or a reader ``county_code -> gazetteer`` (a prefecture);
+    with ``data_key`` (the data's key) the queue's order is worked out once for every session."""
     if st.session_state.get("_rq_msg"):
         st.success(app_support.md_escape(st.session_state.pop("_rq_msg")))
     _rule_offer(store, gazetteer)
-    queue = rv.review_queue(items_df)
+    if data_key is None:
+        queue = rv.review_queue(items_df)
+    else:  # shared by every session: read only
+        key = (*data_key, "review_order")
+        queue = cache.shared_frames(key, lambda: rv.review_queue(items_df))
     if queue.empty:
         st.caption("没有待核对的定位。")
         return

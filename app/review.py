@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app import common, filters
+from app import cache, common, filters
 from geo import aggregate as agg
 from geo import app_support, display, recut
 from geo.errors import GeoInputError
@@ -50,10 +50,11 @@ def item_gazetteer(gazetteer_of, county_code):
         return None
 
 
-def _review_menu(items_df: pd.DataFrame) -> dict[str, str]:
+def _review_menu(items_df: pd.DataFrame, data_key: tuple | None = None) -> dict[str, str]:
     """``item_id -> label`` of the correction menu: the items matching the search box, at
     most :data:`_MENU_ITEMS` of them (labelling every item of a large store would cost every
-    planner's page), and the item already chosen."""
+    planner's page), and the item already chosen. Without a search the menu's labels are made
+    once per data (``data_key``) for every session."""
     query = st.text_input(
         "查找事项", key="rv_find", placeholder="标题、正文或编号中的字词，例如 招聘会"
     ).strip()
@@ -69,20 +70,28 @@ def _review_menu(items_df: pd.DataFrame) -> dict[str, str]:
         st.caption("没有符合的事项。")
     shown = found.head(_MENU_ITEMS)
     chosen = st.session_state.get("rv_item")
-    if chosen is not None and chosen not in set(shown["item_id"]):
-        shown = pd.concat([items_df[items_df["item_id"] == chosen], shown])
-    return app_support.review_labels(shown)
+    if query or data_key is None:
+        labels = app_support.review_labels(shown)
+    else:
+        labels = cache.data_fact("review_menu", data_key, lambda: app_support.review_labels(shown))
+    if chosen is not None and chosen not in labels:
+        chosen_row = items_df[items_df["item_id"] == chosen]
+        return {**app_support.review_labels(chosen_row), **labels}
+    return labels
 
 
-def review(store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str]) -> None:
+def review(
+    store, items_df, sample_bulletin, gazetteer, sectors: dict[str, str], *, data_key=None
+) -> None:
     """Correct an item's place, sector or counting (kept in the store like every correction).
 
     ``gazetteer`` is the county's, or in a prefecture a reader ``county_code -> gazetteer``
-    that gives each item's own county's."""
+    that gives each item's own county's; ``data_key`` (the data's key) shares the menu's
+    labels between sessions."""
     if items_df.empty:
         st.caption("没有可更正的事项。")
         return
-    labels = _review_menu(items_df)
+    labels = _review_menu(items_df, data_key)
     iid = st.selectbox(
         "事项",
         list(labels),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import common
+from app import cache, common
 from geo import app_support, display, recut
 from geo.boundary_import import import_boundaries, overrides_from_table, save_result
 from geo.errors import GeoInputError
@@ -158,7 +158,7 @@ def _boundary_in_use(store, county_code: str, meta, default_note: str) -> None:
 
 def _boundary_options() -> dict | None:
     """CRS, datum and declared quality; None while a typed EPSG code is missing or wrong."""
-    crs_choices = app_support.boundary_crs_choices()
+    crs_choices = cache.data_fact("crs_choices", (), app_support.boundary_crs_choices)
     crs_label = st.selectbox(
         "坐标系（CRS）",
         list(crs_choices),

@@ -21,7 +21,10 @@ localhost blocked) opens the map as planners do, each in a new browser context (
   ``--sessions`` sessions (and the RSS before them);
 * ``server_cpu_per_view_warm_s``, ``browser_cpu_per_view_warm_s`` — the same per view with a
   browser that visited the app before (Streamlit's scripts from its HTTP cache, as on a
-  planner's second visit), each view still a new session;
+  planner's second visit), each view still a new session. Such browsers are not routed through
+  Playwright (routing turns the HTTP cache off, which made earlier "warm" figures fetch every
+  script again); they are fenced by a host resolver that knows only localhost, and any request
+  that tried to leave is counted in ``offsite_requests``;
 * ``browser_cpu_per_view_s`` — the CPU the planner's browser (chromium, on the same machine)
   spends per view, over the same views: what bounds the waits of k planners on 2 cores;
 * ``first_view_cpu_s`` — the server's CPU for the very first view (start-up, reading the store,
@@ -51,6 +54,8 @@ sys.path.insert(0, str(REPO))
 from geo.browser import CHROMIUM_ARGS, chromium_path, is_local_url  # noqa: E402
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+#: Chromium resolves no host name but localhost (a second fence around the offline browsers).
+_OFFLINE_ARGS = ("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",)
 _MAP_READY = (
     "() => [...document.querySelectorAll('iframe')].some(f => { try { return "
     "f.contentDocument.querySelector('.leaflet-container path.leaflet-interactive'); } "
@@ -157,8 +162,21 @@ def stop_app(proc: subprocess.Popen) -> None:
 # --------------------------------------------------------------------------- planners
 
 
-async def _new_context(browser):
+#: Requests that tried to leave the machine, from browsers that keep their HTTP cache (these
+#: are counted, not routed: Playwright's request routing turns a context's HTTP cache off).
+OFFSITE: list[str] = []
+
+
+async def _new_context(browser, *, cached: bool = False):
+    """A new browser (context). Every request outside localhost is blocked; with ``cached`` it
+    is only recorded in :data:`OFFSITE` instead (the browser is launched with
+    :data:`_OFFLINE_ARGS`, so it cannot leave the machine anyway), because routing requests
+    would turn the HTTP cache off and every "returning" planner would fetch the app's
+    scripts again."""
     context = await browser.new_context(viewport={"width": 1366, "height": 768})
+    if cached:
+        context.on("request", lambda r: None if is_local_url(r.url) else OFFSITE.append(r.url))
+        return context
 
     async def route(r):
         await (r.continue_() if is_local_url(r.request.url) else r.abort())
@@ -207,7 +225,7 @@ async def _waits(browser, url: str) -> dict:
         waits = await asyncio.gather(*(_open_map(browser, url, 300) for _ in range(k)))
         out[f"wait_{k}_s"] = max(waits)
     for k in (1, 4, 8):
-        contexts = [await _new_context(browser) for _ in range(k)]
+        contexts = [await _new_context(browser, cached=True) for _ in range(k)]
         try:
             for c in contexts:  # yesterday's visit
                 await _open_map(browser, url, 300, c)
@@ -225,7 +243,7 @@ async def _waits(browser, url: str) -> dict:
 async def _warm_views(browser, url: str, server_pid: int, views: int) -> dict:
     """Server and browser CPU per view when the browser visited the app before (its static
     files cached): each view a new tab, so a new session all the same."""
-    context = await _new_context(browser)
+    context = await _new_context(browser, cached=True)
     try:
         await _open_map(browser, url, 180, context)
         cpu0, browser0 = _cpu_s(server_pid), _browser_cpu_s(server_pid)
@@ -246,7 +264,7 @@ async def _measure(
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=list(CHROMIUM_ARGS)
+            executable_path=chromium_path(), headless=True, args=[*CHROMIUM_ARGS, *_OFFLINE_ARGS]
         )
         try:
             await _wait_ready(browser, url, proc, 600)  # also the warm-up view
@@ -267,6 +285,7 @@ async def _measure(
                 await asyncio.sleep(2)
                 out["rss_after_sessions_mb"] = _rss_mb(proc.pid)
                 out["sessions"] = sessions
+            out["offsite_requests"] = len(OFFSITE)
         finally:
             await browser.close()
     return out

@@ -1,0 +1,80 @@
+"""The app's map frame (issue 14): streamlit-folium's arguments made once per built map carry
+exactly what ``st_folium`` itself would send for the same map, so every session can be handed
+the shared frame instead of converting (and deep-copying) the map again."""
+
+from __future__ import annotations
+
+import copy
+
+import streamlit_folium as stf
+from test_aggregate import SEAT, make_frames, make_outline, make_townships
+from test_webmap import build
+
+from app import map_frame
+
+_RETURNED = ["last_active_drawing", "last_object_clicked", "center", "zoom"]
+
+
+def _app_map():
+    """A map as the app builds it (local assets, no title box, filling the frame)."""
+    items, metrics = make_frames()
+    m = build(
+        make_townships(),
+        items,
+        metrics,
+        outline=make_outline(),
+        county_seat=SEAT,
+        assets="static",
+        title_box=False,
+        fill_frame=True,
+    )
+    m.get_root().render()
+    return m
+
+
+def _recorded(monkeypatch, draw) -> dict:
+    """The arguments ``draw()`` hands to streamlit-folium's component."""
+    calls: list[dict] = []
+    monkeypatch.setattr(stf, "_component_func", lambda **kw: calls.append(kw))
+    draw()
+    assert len(calls) == 1
+    args = calls[0]
+    args.pop("on_change")  # a new function per call in both
+    return args
+
+
+def test_frame_carries_what_st_folium_sends(monkeypatch):
+    m = _app_map()
+    theirs = _recorded(
+        monkeypatch,
+        lambda: stf.st_folium(
+            copy.deepcopy(m),
+            key="map",
+            height=560,
+            use_container_width=True,
+            returned_objects=_RETURNED,
+            render=False,
+        ),
+    )
+    frame = map_frame.frame_of(copy.deepcopy(m), key="map")
+    ours = _recorded(
+        monkeypatch,
+        lambda: map_frame.draw(
+            frame, height=560, use_container_width=True, returned_objects=_RETURNED
+        ),
+    )
+    assert ours == theirs
+    assert "L.map(" in ours["script"] and ours["js_links"]  # a real map, with its scripts
+    assert all(link.startswith("/app/static/") for link in ours["js_links"] + ours["css_links"])
+
+
+def test_frame_is_not_changed_by_drawing(monkeypatch):
+    frame = map_frame.frame_of(_app_map(), key="map")
+    before = copy.deepcopy(frame)
+    for _ in range(2):
+        args = _recorded(
+            monkeypatch,
+            lambda: map_frame.draw(frame, height=560, returned_objects=[*_RETURNED, "bounds"]),
+        )
+        args["default"]["bounds"]["_southWest"]["lat"] = 0.0  # a caller changing its copy
+    assert frame == before
