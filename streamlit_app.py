@@ -162,32 +162,25 @@ def _sync_url(c: _County) -> None:
         st.query_params.from_dict(params)
 
 
-def main() -> None:
-    cache.static_assets()
-    st.html(STYLE)
-    counties = {
-        **app_support.area_choices(county_choices()),
-        **st.session_state.get("_extra_counties", {}),
-    }
-    common.restore_from_url(counties)
+def _open_store():
+    """``(location, store)``, or ``(None, None)`` after saying why the store cannot be opened."""
     try:
         store_path = cache.store_location()
-        store = cache.store_at(store_path)
+        return store_path, cache.store_at(store_path)
     except GeoInputError as err:
         st.error(common.err_line(err))
         st.stop()
-        return  # st.stop() only stops a script run by Streamlit's runtime
-    sectors = cache.sector_names()
-    with st.sidebar:
-        c = _sidebar(store, store_path, counties, sectors)
-    view_key = _view_key(c)
-    view = _view(c, view_key)
-    sample = c.sample_bulletin is not None
-    table = panels.shared_table(view, view_key, sectors)
-    focus = panels.table_focus(view, table)  # a row picked in the table opens the map on it
-    start = _start_view(c.code)
-    # the trend, the compare map and the report span every month: all filters but the dates
-    every_month = replace(c, filters=replace(c.filters, date_from=None, date_to=None))
+        return None, None  # st.stop() only stops a script run by Streamlit's runtime
+
+
+def _every_month(c: _County) -> _County:
+    """The trend, the compare map and the report span every month: all filters but the dates."""
+    return replace(c, filters=replace(c.filters, date_from=None, date_to=None))
+
+
+def _stage(c: _County, view, view_key: tuple, store, sectors: dict, focus) -> None:
+    """The header line with the downloads, and the map with the township drawer."""
+    every_month = _every_month(c)
     months = cache.data_fact("months", c.data_key, lambda: app_support.month_options(c.items_df))
     end_month = (c.filters.date_to or "")[:7] or None
     with st.container(key="geo_stage"):
@@ -196,7 +189,7 @@ def main() -> None:
             view_key,
             c.items_df,
             c.metrics_df,
-            sample=sample,
+            sample=c.sample_bulletin is not None,
             stem=f"{c.name}-乡镇工作动态",
             # the monthly report is a county's (a prefecture's townships are many layers)
             report=None
@@ -214,22 +207,28 @@ def main() -> None:
             view_key,
             areas.townships_of(c.active),
             sectors,
-            start,
+            _start_view(c.code),
             focus,
             cache.tianditu_key(store) if c.basemap.startswith("tianditu") else None,
         )
-    _notices(c)
-    every_key = (*c.data_key, repr(every_month.filters))
+
+
+def _time_section(c: _County, view, view_key: tuple) -> None:
+    """The trend and compare panels, over every month (all filters but the dates)."""
+    every = _every_month(c).filters
+    every_key = (*c.data_key, repr(every))
     t_items, t_metrics = cache.shared_frames(
-        every_key,
-        lambda: agg.filter_items(c.items_df, c.metrics_df, every_month.filters),
+        every_key, lambda: agg.filter_items(c.items_df, c.metrics_df, every)
     )
-    townships = areas.townships_of(c.active)
     t_months = cache.data_fact(
         "months_every", every_key, lambda: app_support.month_options(t_items)
     )
+    townships = areas.townships_of(c.active)
     panels.time_section(t_items, t_metrics, c.metric, townships, view, view_key, months=t_months)
-    panels.items_section(view, table, len(c.items_df))
+
+
+def _review_sections(c: _County, store, sectors: dict) -> None:
+    """The review queue, the correction form and the cut review, each in its expander."""
     # a fixed label: the expander stays open while the queue shrinks
     with st.expander("核对定位（置信度低的事项）"):
         placements.review_queue(
@@ -241,7 +240,32 @@ def main() -> None:
         )
     with st.expander("检查事项切分（合并 / 拆分）"):
         review.cut_review(store, c.items_df, c.sample_bulletin, c.data_key)
-    panels.data_sources_section(areas.sources(c.active, sample))
+
+
+def main() -> None:
+    cache.static_assets()
+    st.html(STYLE)
+    counties = {
+        **app_support.area_choices(county_choices()),
+        **st.session_state.get("_extra_counties", {}),
+    }
+    common.restore_from_url(counties)
+    store_path, store = _open_store()
+    if store is None:
+        return
+    sectors = cache.sector_names()
+    with st.sidebar:
+        c = _sidebar(store, store_path, counties, sectors)
+    view_key = _view_key(c)
+    view = _view(c, view_key)
+    table = panels.shared_table(view, view_key, sectors)
+    focus = panels.table_focus(view, table)  # a row picked in the table opens the map on it
+    _stage(c, view, view_key, store, sectors, focus)
+    _notices(c)
+    _time_section(c, view, view_key)
+    panels.items_section(view, table, len(c.items_df))
+    _review_sections(c, store, sectors)
+    panels.data_sources_section(areas.sources(c.active, c.sample_bulletin is not None))
     _sync_url(c)
 
 
