@@ -883,6 +883,20 @@ class Store:
             raise StoreError(
                 f"数据库中没有事项 {item_id}：请检查事项编号", code="store.unknown_item"
             )
+        names = self._correction_names(item_id, fields, row, gazetteer)
+        created = now()
+        with self._transaction() as conn:
+            conn.executemany(
+                "INSERT INTO corrections (item_id, field, value, name, note, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(item_id, k, v, names.get(k), note, created) for k, v in fields.items()],
+            )
+
+    def _correction_names(
+        self, item_id: str, fields: dict[str, str], row: Any, gazetteer: Any | None
+    ) -> dict[str, str | None]:
+        """The names kept beside a correction's values (first report's headline, sector name,
+        place names), each value checked; StoreError for one that cannot be right."""
         names: dict[str, str | None] = {}
         if fields.get("repeat_of"):
             names["repeat_of"] = self._check_first_report(item_id, fields["repeat_of"])
@@ -907,13 +921,7 @@ class Store:
                     )
                 gazetteer = self._gazetteer(county_code, _default_loader, strict=True)
             names.update(self._check_codes(gazetteer, codes))
-        created = now()
-        with self._transaction() as conn:
-            conn.executemany(
-                "INSERT INTO corrections (item_id, field, value, name, note, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(item_id, k, v, names.get(k), note, created) for k, v in fields.items()],
-            )
+        return names
 
     def _check_first_report(self, item_id_: str, first_id: str) -> str:
         """The headline of the item ``item_id_`` is said to repeat; StoreError when it is not
