@@ -426,6 +426,14 @@ def _township_layers(townships) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame |
     return tw, None
 
 
+def _village_layer(villages: Any, tw: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Village points: gazetteer villages have no coordinates, so they are placed inside their
+    township's polygon (none without polygons)."""
+    if villages is None or isinstance(villages, gpd.GeoDataFrame):
+        return villages
+    return agg.village_points(villages, tw) if tw is not None else None
+
+
 def make_view(
     items_df: pd.DataFrame,
     metrics_df: pd.DataFrame,
@@ -476,11 +484,8 @@ def make_view(
         Townships without ``township_code``.
     """
     tw, township_list = _township_layers(townships)
-    if outline is not None and len(outline) == 0:
-        outline = None
-    if villages is not None and not isinstance(villages, gpd.GeoDataFrame):
-        # gazetteer villages have no coordinates: placed inside their township's polygon
-        villages = agg.village_points(villages, tw) if tw is not None else None
+    outline = outline if outline is not None and len(outline) else None
+    villages = _village_layer(villages, tw)
     f = filters or agg.Filters()
     # what each repeat and figure adds is decided on all the data, before any filter
     items_df, metrics_df = counting_frames(items_df, metrics_df)
