@@ -45,9 +45,13 @@ __all__ = [
 
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"[0-9０-９]+(?:[.．][0-9０-９]+)?")
-_CLAUSE = re.compile(r"[，。；！？、：,;!?:\n（）()“”\"]+")
+_CLAUSE_ENDS = '，。；！？、：,;!?:\n（）()“”"'
 _MIN_CLAUSE = 6
-_MAX_KEYS = 16
+_LONG_CLAUSE = re.compile(f"[^{re.escape(_CLAUSE_ENDS)}]{{{_MIN_CLAUSE},}}")
+# Four keys find a repeat as surely as sixteen did on the benchmark's realistic corpus (the same
+# repeats found) and cost a quarter of the index writes, which are most of what finding repeats
+# adds to an ingest (BENCHMARKS.md, issue 11).
+_MAX_KEYS = 4
 
 
 @dataclass(frozen=True)
@@ -137,10 +141,10 @@ def repeat_keys(
     Returns
     -------
     list of int
-        At most 16 signed 64-bit keys (the longest clauses), without repeats.
+        At most four signed 64-bit keys (the longest clauses), without repeats.
     """
     masked = _DIGITS.sub("#", comparable_text(text))
-    clauses = {c for c in _CLAUSE.split(masked) if len(c) >= _MIN_CLAUSE}
+    clauses = set(_LONG_CLAUSE.findall(masked))
     longest = sorted(clauses, key=lambda c: (-len(c), c))[:_MAX_KEYS]
     salt = _place(county_code, township_code) + "\x1f"
     return [

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Stored items compared with one new item at most (those sharing the most keys).
-MAX_CANDIDATES = 8
+MAX_CANDIDATES = 16
 #: Keys a stored item must share with a new one to be compared (fewer when the new item has
 #: fewer): one shared stock phrase does not make a story.
 MIN_SHARED_KEYS = 2
@@ -47,11 +47,14 @@ MAX_KEY_HOLDERS = 64
 _CHUNK = 500  # host parameters per statement, well under SQLite's and PostgreSQL's limits
 
 _REPORT_SQL = (
-    "SELECT i.item_id, i.bulletin_id, i.headline, i.body,"
+    "SELECT i.item_id, i.bulletin_id, {text},"
     " COALESCE(i.county_code, b.county_code) AS county_code, i.township_code, i.village_code,"
     " b.date, i.idx, i.repeat_of, i.repeat_score"
     " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
 )
+_TEXT = "i.headline, i.body"
+# reports only ordered and counted, never compared: their texts are not read
+_NO_TEXT = "'' AS headline, '' AS body"
 
 
 def _report(row: Any) -> Report:
@@ -68,14 +71,16 @@ def _report(row: Any) -> Report:
     )
 
 
-def _rows(conn: Any, where: str, ids: Sequence[str]) -> list[Any]:
-    """``_REPORT_SQL`` rows whose ``where`` column is among ``ids`` (chunked)."""
+def _rows(conn: Any, where: str, ids: Sequence[str], *, text: bool = True) -> list[Any]:
+    """``_REPORT_SQL`` rows whose ``where`` column is among ``ids`` (chunked); without
+    ``text``, their headlines and bodies empty."""
     out = []
     ids = list(dict.fromkeys(ids))
+    sql = _REPORT_SQL.format(text=_TEXT if text else _NO_TEXT)
     for k in range(0, len(ids), _CHUNK):
         part = ids[k : k + _CHUNK]
         marks = ",".join("?" * len(part))
-        out.extend(conn.execute(f"{_REPORT_SQL} WHERE {where} IN ({marks})", part).fetchall())
+        out.extend(conn.execute(f"{sql} WHERE {where} IN ({marks})", part).fetchall())
     return out
 
 
@@ -102,9 +107,10 @@ _SHARED_SQL = (
     "SELECT a.item_id, b.item_id, COUNT(*) FROM repeat_keys a"
     " JOIN repeat_keys b ON b.key = a.key"
     " WHERE a.item_id IN ({own}) AND b.item_id NOT IN ({own})"
-    " AND NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = a.key LIMIT 1 OFFSET ?)"
-    " GROUP BY a.item_id, b.item_id HAVING COUNT(*) >= ?"
+    " AND {not_stock} GROUP BY a.item_id, b.item_id HAVING COUNT(*) >= ?"
 )
+# a key held by no more than MAX_KEY_HOLDERS items (the holder past them is looked for)
+_NOT_STOCK = "NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = {key} LIMIT 1 OFFSET ?)"
 
 
 def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
@@ -116,8 +122,9 @@ def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
         r[0]: int(r[1])
         for r in conn.execute(
             "SELECT k.item_id, COUNT(*) FROM repeat_keys k"
-            " JOIN items i ON i.item_id = k.item_id WHERE i.bulletin_id = ? GROUP BY k.item_id",
-            (bulletin_id,),
+            " JOIN items i ON i.item_id = k.item_id WHERE i.bulletin_id = ?"
+            f" AND {_NOT_STOCK.format(key='k.key')} GROUP BY k.item_id",
+            (bulletin_id, MAX_KEY_HOLDERS),
         )
     }
     shared: dict[str, list[tuple[int, str]]] = {}
@@ -125,19 +132,23 @@ def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
     step = (_CHUNK - 2) // 2
     for at in range(0, len(own), step):
         part = own[at : at + step]
-        need = min(MIN_SHARED_KEYS, *(n_keys[i] for i in part))  # 1 for a one-clause item
-        sql = _SHARED_SQL.format(own=",".join("?" * len(part)))
+        # 1 for an item with one key that is not a stock phrase
+        need = min(MIN_SHARED_KEYS, *(n_keys[i] for i in part))
+        sql = _SHARED_SQL.format(
+            own=",".join("?" * len(part)), not_stock=_NOT_STOCK.format(key="a.key")
+        )
         for iid, other, n in conn.execute(sql, [*part, *part, MAX_KEY_HOLDERS, need]):
             if n >= min(MIN_SHARED_KEYS, n_keys[iid]):
                 shared.setdefault(iid, []).append((-int(n), other))
     return {iid: [other for _, other in sorted(r)[:MAX_CANDIDATES]] for iid, r in shared.items()}
 
 
-def _story_members(conn: Any, roots: set[str]) -> list[Any]:
-    """Every stored report of the stories whose first reports are ``roots``."""
+def _story_members(conn: Any, roots: set[str], *, text: bool = True) -> list[Any]:
+    """Every stored report of the stories whose first reports are ``roots`` (``text``: as
+    :func:`_rows`)."""
     roots_list = sorted(roots)
-    rows = _rows(conn, "i.item_id", roots_list)
-    rows += _rows(conn, "i.repeat_of", roots_list)
+    rows = _rows(conn, "i.item_id", roots_list, text=text)
+    rows += _rows(conn, "i.repeat_of", roots_list, text=text)
     seen: dict[str, Any] = {}
     for r in rows:
         seen.setdefault(r["item_id"], r)
@@ -167,14 +178,19 @@ def _set_story(
 class _Stories:
     """The stored stories a bulletin's items may join, read once for the whole bulletin and
     kept as stored while its items join them one by one (``repeat_of`` or the item itself
-    names a story)."""
+    names a story); the reports are also kept by story, so each look-up reads only its own."""
 
     def __init__(self, conn: Any, candidates: dict[str, list[str]]) -> None:
         wanted = {other for others in candidates.values() for other in others}
         found = [dict(r) for r in _rows(conn, "i.item_id", sorted(wanted))]
         roots = {r["repeat_of"] or r["item_id"] for r in found}
-        self.rows = {r["item_id"]: dict(r) for r in _story_members(conn, roots)}
-        self.rows.update({r["item_id"]: r for r in found if r["item_id"] not in self.rows})
+        self.conn = conn
+        # the candidates are compared (their texts read); the rest of their stories is not
+        self.rows = {r["item_id"]: dict(r) for r in _story_members(conn, roots, text=False)}
+        self.rows.update({r["item_id"]: r for r in found})
+        self._by_story: dict[str, list[dict]] = {}
+        for r in self.rows.values():
+            self._by_story.setdefault(self.story(r), []).append(r)
 
     def story(self, row: dict) -> str:
         """The story ``row`` belongs to: its first report's item id."""
@@ -182,15 +198,24 @@ class _Stories:
 
     def members(self, story: str) -> list[dict]:
         """Every report of ``story`` known here (its first report included)."""
-        return [r for r in self.rows.values() if self.story(r) == story]
+        return list(self._by_story.get(story, ()))
 
     def bulletins(self, roots: set[str]) -> dict[str, set[str]]:
         """``story -> bulletin ids of its reports`` for the stories ``roots``."""
-        out: dict[str, set[str]] = {}
-        for r in self.rows.values():
-            if self.story(r) in roots:
-                out.setdefault(self.story(r), set()).add(r["bulletin_id"])
-        return out
+        return {
+            root: {r["bulletin_id"] for r in self._by_story[root]}
+            for root in roots
+            if root in self._by_story
+        }
+
+    def join(self, story: str, row: dict, score: float) -> None:
+        """``row`` (an item of the bulletin) joins ``story`` with similarity ``score``, stored
+        at once; the story's first report may change (an older bulletin read later)."""
+        members = [*self._by_story.pop(story, ()), row]
+        _set_story(self.conn, members, {row["item_id"]: score}, score)
+        self.rows[row["item_id"]] = row
+        for r in members:
+            self._by_story.setdefault(self.story(r), []).append(r)
 
 
 def link_bulletin(conn: Any, bulletin_id: str) -> int:
@@ -231,9 +256,7 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
             continue
         story, score = best
         linked += 1
-        mine = dict(row)
-        stories.rows[mine["item_id"]] = mine
-        _set_story(conn, [*stories.members(story), mine], {new.item_id: score}, score)
+        stories.join(story, dict(row), score)
     return linked
 
 
@@ -247,7 +270,7 @@ def relink_orphans(conn: Any) -> int:
         Stories given a new first report.
     """
     rows = conn.execute(
-        f"{_REPORT_SQL} WHERE i.repeat_of IS NOT NULL AND NOT EXISTS"
+        f"{_REPORT_SQL.format(text=_NO_TEXT)} WHERE i.repeat_of IS NOT NULL AND NOT EXISTS"
         " (SELECT 1 FROM items f WHERE f.item_id = i.repeat_of)"
     ).fetchall()
     stories: dict[str, list[Any]] = {}

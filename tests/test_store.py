@@ -692,6 +692,49 @@ def test_a_clause_held_by_too_many_items_finds_no_candidates(store, sample_text,
     assert store.ingest(_dated(sample_text, 6)).n_repeats == 6
 
 
+#: Long standing formulas a county's bulletins open many items with.
+_STOCK = (
+    "坚持以新时代中国特色社会主义思想为指导全面推进各项工作",
+    "深入贯彻落实上级决策部署和县委县政府工作要求",
+    "以高质量发展为首要任务统筹推进经济社会发展",
+)
+
+
+def _told_in_stock_phrases(bulletin: Bulletin, own: list[str]) -> Bulletin:
+    """``bulletin``'s first ``len(own)`` items, each told as the stock formulas and then its
+    own clause, all in the first item's place."""
+    import dataclasses
+
+    place = bulletin.items[0].place
+    items = [
+        dataclasses.replace(
+            it, headline="", body="，".join([*_STOCK, o]) + "。", metrics=[], place=place
+        )
+        for it, o in zip(bulletin.items, own, strict=False)
+    ]
+    return dataclasses.replace(bulletin, items=items)
+
+
+def test_an_item_told_mostly_in_stock_phrases_still_finds_its_repeat(
+    store, sample_text, monkeypatch
+):
+    """Its one clause that is not a stock phrase is enough to find the earlier report (the
+    similarity still decides), and the other items sharing only the formulas are not found."""
+    from geo import store_facts
+
+    own = [
+        "新建高标准农田两千亩",
+        "建成村级光伏电站一座",
+        "新修通村道路十二公里",
+        "改造老旧小区三处",
+    ]
+    feb = store.ingest(_told_in_stock_phrases(_dated(sample_text, 2), own))
+    monkeypatch.setattr(store_facts, "MAX_KEY_HOLDERS", 3)  # each formula: five holders
+    mar = store.ingest(_told_in_stock_phrases(_dated(sample_text, 3), own[:1]))
+    assert mar.n_repeats == 1
+    assert _links(store, mar.bulletin_id) == [item_id(feb.bulletin_id, 0)]
+
+
 def test_deleting_a_first_report_makes_the_next_report_first(store, sample_text):
     feb = store.ingest(_dated(sample_text, 2))
     mar = store.ingest(_dated(sample_text, 3))
