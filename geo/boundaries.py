@@ -286,6 +286,19 @@ def read_boundaries(
     text_encoding = gdf.attrs.get("encoding") or {}
     report.encoding = text_encoding.get("encoding", "")
     report.encoding_how = text_encoding.get("how", "")
+    gdf = _with_crs(gdf, crs, label=label, report=report)
+    gdf = _clean_geometries(gdf.reset_index(drop=True), report)
+    gdf = _to_wgs84_datum(gdf, datum, label=label)
+    report.n_kept = len(gdf)
+    gdf.attrs["report"] = report
+    return gdf
+
+
+def _with_crs(
+    gdf: gpd.GeoDataFrame, crs: Any, *, label: str, report: BoundaryReport
+) -> gpd.GeoDataFrame:
+    """``gdf`` with the planner's CRS assigned when one is given (not transformed), else its
+    own; noted in ``report``. A file without a CRS and none given is refused."""
     report.source_crs = gdf.crs.to_string() if gdf.crs is not None else None
     if crs is not None:
         try:
@@ -294,15 +307,18 @@ def read_boundaries(
             raise BoundaryReadError(
                 f"未知的坐标系“{sample_value(crs)}”", code="boundary.crs"
             ) from None
-        gdf = gdf.set_crs(user_crs, allow_override=True)
         report.source_crs, report.crs_assigned = user_crs.to_string(), True
-    elif gdf.crs is None:
+        return gdf.set_crs(user_crs, allow_override=True)
+    if gdf.crs is None:
         raise BoundaryReadError(
             f"{label} 没有坐标系（缺少 .prj）——请选择它的坐标系（命令行 --crs）",
             code="boundary.no_crs",
         )
+    return gdf
 
-    gdf = _clean_geometries(gdf.reset_index(drop=True), report)
+
+def _to_wgs84_datum(gdf: gpd.GeoDataFrame, datum: str, *, label: str) -> gpd.GeoDataFrame:
+    """``gdf`` in WGS84 longitude/latitude, GCJ-02 and BD-09 coordinates shifted back."""
     try:
         gdf = gdf.to_crs(_WGS84)
     except Exception as err:  # pyproj raises several types for impossible transforms
@@ -320,8 +336,6 @@ def read_boundaries(
         gdf.loc[bad, gdf.geometry.name] = [
             shapely.union_all(_polygon_parts(shapely.make_valid(g))) for g in gdf.geometry[bad]
         ]
-    report.n_kept = len(gdf)
-    gdf.attrs["report"] = report
     return gdf
 
 

@@ -315,19 +315,25 @@ def import_boundaries(
         source=f"{result.quality_source}（{label}）" if official else label,
         overrides=overrides,
     )
-    if result.position.offset:
-        if force:
-            result.forced = True
-        else:
-            result.refused.append(
-                "图层明显偏离县界，未设为当前图层——"
-                + (result.position.messages[-1] if result.position.messages else "")
-                + "；确认无误可加 --force"
-            )
-            result.refusal_codes.append("boundary.offset")
+    _refuse_offset(result, force=force)
     if store is not None and not result.refused:
         save_result(result, store=store)
     return result
+
+
+def _refuse_offset(result: ImportResult, *, force: bool) -> None:
+    """A layer clearly off the county is refused, unless the planner forces it."""
+    if not result.position.offset:
+        return
+    if force:
+        result.forced = True
+        return
+    result.refused.append(
+        "图层明显偏离县界，未设为当前图层——"
+        + (result.position.messages[-1] if result.position.messages else "")
+        + "；确认无误可加 --force"
+    )
+    result.refusal_codes.append("boundary.offset")
 
 
 # --------------------------------------------------------------------------- the table

@@ -876,7 +876,17 @@ def join_to_gazetteer(
         conflicts=one_to_one_conflicts(rows, gdf),
         outside_of=outside_of,
     )
-    if not any(r.township_code for r in rows):
+    _refuse_unjoined(gdf, report, county_name=county_name, refuse_conflicts=refuse_conflicts)
+    return joined_layer(gdf, rows, quality=quality, source=source), report
+
+
+def _refuse_unjoined(
+    gdf: gpd.GeoDataFrame, report: JoinReport, *, county_name: str, refuse_conflicts: bool
+) -> None:
+    """Raise :class:`BoundaryJoinError` when no feature matched a township, or (with
+    ``refuse_conflicts``) when the join breaks one-to-one."""
+    source = report.source
+    if not any(r.township_code for r in report.rows):
         raise BoundaryJoinError(
             f"{source}：{len(gdf)} 个要素都没有匹配到{county_name}的乡镇"
             f"（columns: {', '.join(sample_value(c) for c in _text_columns(gdf))}）——"
@@ -891,4 +901,3 @@ def join_to_gazetteer(
             + (f" 等 {len(report.conflicts)} 处" if len(report.conflicts) > 1 else ""),
             report=report,
         )
-    return joined_layer(gdf, rows, quality=quality, source=source), report

@@ -210,42 +210,7 @@ def _extract_zip(path: Path, label: str, dest: Path) -> list[Path]:
         ) from None
     with zf:
         infos = zf.infolist()
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise BoundaryReadError(
-                f"{label} 含 {len(infos)} 个文件（上限 {MAX_ZIP_ENTRIES}），"
-                "不予解压：只打包一套边界文件",
-                code="boundary.zip",
-            )
-        total = 0
-        for info in infos:
-            if _bad_entry_name(info.filename):
-                raise BoundaryReadError(
-                    f"{label}：其中的 '{info.filename}' 指向压缩包之外，不予解压：请重新打包",
-                    code="boundary.zip",
-                )
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise BoundaryReadError(
-                    f"{label}：其中的 '{info.filename}' 是符号链接，不予解压：请重新打包",
-                    code="boundary.zip",
-                )
-            if info.flag_bits & 0x1:
-                raise BoundaryReadError(
-                    f"{label} 设有密码：请去掉密码后重新打包上传", code="boundary.encrypted"
-                )
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO:
-                raise BoundaryReadError(
-                    f"{label}：其中的 '{info.filename}' 压缩比 {ratio:.0f} 倍"
-                    f"（上限 {MAX_ZIP_RATIO} 倍），疑似压缩炸弹，不予解压：请检查文件来源",
-                    code="boundary.zip",
-                )
-        if total > MAX_ZIP_TOTAL_BYTES:
-            raise BoundaryReadError(
-                f"{label} 解压后达 {total // 2**20} MB"
-                f"（上限 {MAX_ZIP_TOTAL_BYTES // 2**20} MB），不予解压：只打包一套边界文件",
-                code="boundary.zip",
-            )
+        _check_zip_entries(infos, label)
         dest.mkdir(parents=True)
         root = dest.resolve()
         written, out = 0, []
@@ -262,31 +227,80 @@ def _extract_zip(path: Path, label: str, dest: Path) -> list[Path]:
                     code="boundary.zip",
                 )
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(info) as src, open(target, "wb") as dst:
-                    size = 0
-                    while chunk := src.read(_CHUNK):
-                        size += len(chunk)
-                        written += len(chunk)
-                        # Headers can lie about sizes; count what really comes out.
-                        if size > info.file_size or written > MAX_ZIP_TOTAL_BYTES:
-                            raise BoundaryReadError(
-                                f"{label}：其中的 '{info.filename}' 解压后超过声明的大小，"
-                                "不予解压：请检查文件来源",
-                                code="boundary.zip",
-                            )
-                        dst.write(chunk)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
-                raise BoundaryReadError(
-                    f"{label} 是损坏的 zip 文件（{err}）：请重新打包", code="boundary.zip"
-                ) from None
-            except NotImplementedError:
-                raise BoundaryReadError(
-                    f"{label} 使用了不支持的 zip 压缩方式：请用普通 zip（deflate）重新打包",
-                    code="boundary.zip",
-                ) from None
+            written = _extract_entry(zf, info, target, label=label, written=written)
             out.append(target)
     return out
+
+
+def _check_zip_entries(infos: list[zipfile.ZipInfo], label: str) -> None:
+    """Refuse a zip before anything is extracted: too many entries, a name or link pointing
+    outside it, a password, a compression ratio or a total size of a zip bomb."""
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise BoundaryReadError(
+            f"{label} 含 {len(infos)} 个文件（上限 {MAX_ZIP_ENTRIES}），"
+            "不予解压：只打包一套边界文件",
+            code="boundary.zip",
+        )
+    total = 0
+    for info in infos:
+        if _bad_entry_name(info.filename):
+            raise BoundaryReadError(
+                f"{label}：其中的 '{info.filename}' 指向压缩包之外，不予解压：请重新打包",
+                code="boundary.zip",
+            )
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise BoundaryReadError(
+                f"{label}：其中的 '{info.filename}' 是符号链接，不予解压：请重新打包",
+                code="boundary.zip",
+            )
+        if info.flag_bits & 0x1:
+            raise BoundaryReadError(
+                f"{label} 设有密码：请去掉密码后重新打包上传", code="boundary.encrypted"
+            )
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO:
+            raise BoundaryReadError(
+                f"{label}：其中的 '{info.filename}' 压缩比 {ratio:.0f} 倍"
+                f"（上限 {MAX_ZIP_RATIO} 倍），疑似压缩炸弹，不予解压：请检查文件来源",
+                code="boundary.zip",
+            )
+    if total > MAX_ZIP_TOTAL_BYTES:
+        raise BoundaryReadError(
+            f"{label} 解压后达 {total // 2**20} MB"
+            f"（上限 {MAX_ZIP_TOTAL_BYTES // 2**20} MB），不予解压：只打包一套边界文件",
+            code="boundary.zip",
+        )
+
+
+def _extract_entry(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, *, label: str, written: int
+) -> int:
+    """Write one checked entry to ``target``, counting what really comes out (headers can lie
+    about sizes); returns the bytes written from the zip so far."""
+    try:
+        with zf.open(info) as src, open(target, "wb") as dst:
+            size = 0
+            while chunk := src.read(_CHUNK):
+                size += len(chunk)
+                written += len(chunk)
+                if size > info.file_size or written > MAX_ZIP_TOTAL_BYTES:
+                    raise BoundaryReadError(
+                        f"{label}：其中的 '{info.filename}' 解压后超过声明的大小，"
+                        "不予解压：请检查文件来源",
+                        code="boundary.zip",
+                    )
+                dst.write(chunk)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
+        raise BoundaryReadError(
+            f"{label} 是损坏的 zip 文件（{err}）：请重新打包", code="boundary.zip"
+        ) from None
+    except NotImplementedError:
+        raise BoundaryReadError(
+            f"{label} 使用了不支持的 zip 压缩方式：请用普通 zip（deflate）重新打包",
+            code="boundary.zip",
+        ) from None
+    return written
 
 
 def _pick_in_zip(files: list[Path], label: str, layer: str | None) -> Path:
