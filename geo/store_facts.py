@@ -176,46 +176,73 @@ def _set_story(
 
 
 class _Stories:
-    """The stored stories a bulletin's items may join, read once for the whole bulletin and
-    kept as stored while its items join them one by one (``repeat_of`` or the item itself
-    names a story); the reports are also kept by story, so each look-up reads only its own."""
+    """The stored stories a bulletin's items may join, read once for the whole bulletin: the
+    candidates (with their texts, to be compared) and each story's first report (to order a
+    new report against it). The other reports of a story are not read: a story's first
+    report is its earliest, so a new report either joins it or, dated before it, becomes the
+    first, and the database moves the other reports in one statement."""
 
-    def __init__(self, conn: Any, candidates: dict[str, list[str]]) -> None:
+    def __init__(self, conn: Any, bulletin_id: str, candidates: dict[str, list[str]]) -> None:
         wanted = {other for others in candidates.values() for other in others}
-        found = [dict(r) for r in _rows(conn, "i.item_id", sorted(wanted))]
-        roots = {r["repeat_of"] or r["item_id"] for r in found}
         self.conn = conn
-        # the candidates are compared (their texts read); the rest of their stories is not
-        self.rows = {r["item_id"]: dict(r) for r in _story_members(conn, roots, text=False)}
-        self.rows.update({r["item_id"]: r for r in found})
-        self._by_story: dict[str, list[dict]] = {}
-        for r in self.rows.values():
-            self._by_story.setdefault(self.story(r), []).append(r)
+        self.rows = {r["item_id"]: dict(r) for r in _rows(conn, "i.item_id", sorted(wanted))}
+        self.moved: dict[str, str] = {}  # a story whose first report changed -> the new one
+        roots = {self.story(r) for r in self.rows.values()}
+        firsts = _rows(conn, "i.item_id", sorted(roots), text=False)
+        self.firsts = {r["item_id"]: dict(r) for r in firsts}
+        held = conn.execute(
+            "SELECT DISTINCT repeat_of FROM items WHERE bulletin_id = ? AND repeat_of IS NOT NULL",
+            (bulletin_id,),
+        ).fetchall()
+        # stories already holding an item of this bulletin (two items of one bulletin are two
+        # facts): a reprint linked before, or a first report of its own
+        self.taken = {r[0] for r in held}
+        self.taken |= {k for k, r in self.firsts.items() if r["bulletin_id"] == bulletin_id}
 
     def story(self, row: dict) -> str:
         """The story ``row`` belongs to: its first report's item id."""
-        return row["repeat_of"] or row["item_id"]
+        return self._resolved(row["repeat_of"] or row["item_id"])
 
-    def members(self, story: str) -> list[dict]:
-        """Every report of ``story`` known here (its first report included)."""
-        return list(self._by_story.get(story, ()))
+    def _resolved(self, story: str) -> str:
+        while story in self.moved:
+            story = self.moved[story]
+        return story
 
-    def bulletins(self, roots: set[str]) -> dict[str, set[str]]:
-        """``story -> bulletin ids of its reports`` for the stories ``roots``."""
-        return {
-            root: {r["bulletin_id"] for r in self._by_story[root]}
-            for root in roots
-            if root in self._by_story
-        }
+    def bulletins(self, roots: set[str], bulletin_id: str) -> dict[str, set[str]]:
+        """``story -> {bulletin_id}`` for the stories ``roots`` holding an item of the
+        bulletin, an empty set for the others (as :func:`geo.near_duplicates.best_story`
+        reads it)."""
+        return {root: {bulletin_id} if root in self.taken else set() for root in roots}
 
     def join(self, story: str, row: dict, score: float) -> None:
         """``row`` (an item of the bulletin) joins ``story`` with similarity ``score``, stored
-        at once; the story's first report may change (an older bulletin read later)."""
-        members = [*self._by_story.pop(story, ()), row]
-        _set_story(self.conn, members, {row["item_id"]: score}, score)
-        self.rows[row["item_id"]] = row
-        for r in members:
-            self._by_story.setdefault(self.story(r), []).append(r)
+        at once; dated before the story's first report, it becomes the first."""
+        first = self.firsts.get(story)
+        new = _report(row)
+        if first is None:  # its first report is gone, not yet relinked: order all its reports
+            members = [*_story_members(self.conn, {story}, text=False), row]
+            _set_story(self.conn, members, {new.item_id: score}, score)
+            head = earliest(_report(r) for r in members).item_id
+            self.moved[story] = head
+            self.firsts[head] = next(dict(r) for r in members if r["item_id"] == head)
+        elif _report(first).sort_key < new.sort_key:
+            self.conn.execute(
+                "UPDATE items SET repeat_of = ?, repeat_score = ? WHERE item_id = ?",
+                (story, score, new.item_id),
+            )
+        else:
+            self.conn.execute(
+                "UPDATE items SET repeat_of = ?, repeat_score = COALESCE(repeat_score, ?)"
+                " WHERE repeat_of = ?",
+                (new.item_id, score, story),
+            )
+            self.conn.execute(
+                "UPDATE items SET repeat_of = ?, repeat_score = ? WHERE item_id = ?",
+                (new.item_id, score, story),
+            )
+            self.moved[story] = new.item_id
+            self.firsts[new.item_id] = row
+        self.taken.add(self._resolved(story))
 
 
 def link_bulletin(conn: Any, bulletin_id: str) -> int:
@@ -241,7 +268,7 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     if not candidates:
         return 0
     rules = load_rules()
-    stories = _Stories(conn, candidates)
+    stories = _Stories(conn, bulletin_id, candidates)
     linked = 0
     rows = sorted(_rows(conn, "i.item_id", sorted(candidates)), key=lambda r: int(r["idx"]))
     for row in rows:  # in the bulletin's order, on every backend
@@ -251,7 +278,7 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
             continue
         pairs = [(_report(r), stories.story(r)) for r in found]
         roots = {story for _, story in pairs}
-        best = best_story(new, pairs, stories.bulletins(roots), rules=rules)
+        best = best_story(new, pairs, stories.bulletins(roots, bulletin_id), rules=rules)
         if best is None:
             continue
         story, score = best
