@@ -626,6 +626,27 @@ def test_an_older_bulletin_ingested_later_becomes_the_first_report(store, sample
     assert march["repeat_of"].str.startswith(feb.bulletin_id[:12]).all()
 
 
+def test_an_older_bulletin_ingested_later_takes_every_report_of_its_story(store, sample_text):
+    """March and April tell February's stories; February comes last: its items become the
+    first reports and both later reports point at them, their scores kept."""
+    mar = store.ingest(_dated(sample_text, 3))
+    apr = store.ingest(_dated(sample_text, 4, ("2600", "2800")))
+    items, _ = store.frames()
+    april_scores = (
+        items[items["bulletin_id"] == apr.bulletin_id].sort_values("index")["repeat_score"].tolist()
+    )
+    feb = store.ingest(_dated(sample_text, 2))
+    assert feb.n_repeats == 6
+    items, _ = store.frames()
+    assert items.loc[items["bulletin_id"] == feb.bulletin_id, "repeat_of"].isna().all()
+    for later in (mar, apr):
+        rows = items[items["bulletin_id"] == later.bulletin_id].sort_values("index")
+        assert rows["repeat_of"].tolist() == [item_id(feb.bulletin_id, k) for k in range(6)]
+        assert rows["repeat_score"].notna().all()
+    april = items[items["bulletin_id"] == apr.bulletin_id].sort_values("index")
+    assert april["repeat_score"].tolist() == april_scores
+
+
 def _shortened(bulletin: Bulletin, index: int, share: float) -> Bulletin:
     """``bulletin`` with item ``index``'s body cut to its first ``share`` (a reprint that
     leaves the end out) and the figures of the cut part dropped."""
