@@ -8,9 +8,10 @@ township; villages, when both name one, equal), come from different bulletins at
 texts are near-identical by RapidFuzz's normalised Indel similarity (``fuzz.ratio``; a shortened
 reprint by ``fuzz.partial_ratio``).
 
-Candidates are found through an index, not by comparing every pair: each clause of an item
-(digits masked, so an updated figure still matches) gives a 64-bit key that also holds the
-item's place (:func:`repeat_keys`); the store keeps the keys and looks new items' keys up.
+Candidates are found through an index, not by comparing every pair: each of an item's four
+longest clauses (digits masked, so an updated figure still matches) gives a 64-bit key that also
+holds the item's place (:func:`repeat_keys`); the store keeps the keys and looks new items' keys
+up (:mod:`geo.store_facts`).
 
 The thresholds live in ``data/config/facts.json``.
 """
