@@ -44,7 +44,6 @@ __all__ = [
     "same_story",
 ]
 
-_SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"[0-9０-９]+(?:[.．][0-9０-９]+)?")
 _CLAUSE_ENDS = '，。；！？、：,;!?:\n（）()“”"'
 _MIN_CLAUSE = 6
@@ -118,7 +117,7 @@ class Report:
 
 def comparable_text(text: str | None) -> str:
     """``text`` without whitespace (line breaks of PDFs and reflowed copies do not count)."""
-    return _SPACE.sub("", str(text or ""))
+    return "".join(str(text or "").split())  # str.split's whitespace is the regex \s
 
 
 def _place(county_code: str | None, township_code: str | None) -> str:
