@@ -142,6 +142,7 @@ POPUP_TEXT = {
     "source": "来源：",
     "note": "位置为示意（乡镇/村内近似点）",
     "review": "定位待核对 · 置信度 ",
+    "review_place": "定位待核对：",
 }
 #: Legend entry of the hollow markers: items whose place still needs a reviewer.
 REVIEW_LEGEND = "空心圆：定位待核对"

@@ -694,14 +694,18 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
             ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40,
                 chunkedLoading: true, iconCreateFunction: groupIcon})
             : L.featureGroup();
-          var Q = {};
+          // records whose place needs review, with their words; per place (d.h), only the
+          // places where every item does are drawn hollow
+          var Q = {}, H = null;
           (d.q || []).forEach(function (i, j) { Q[i] = d.c[j]; });
+          if (d.h) { H = {}; d.h.forEach(function (i) { H[i] = true; }); }
           function popup(r, n) {
             var k = d.k[r[1]];
             var h = '<div class="geo-pop"><b>' + (S[r[2]] || t.untitled) + '</b><div>'
               + S[k[0]] + ' · ' + S[r[3]] + '</div>';
             if (Q.hasOwnProperty(n)) {
-              h += '<div class="geo-review">' + t.review + Q[n] + '</div>';
+              h += '<div class="geo-review">' + (H ? t.review_place : t.review) + Q[n]
+                + '</div>';
             }
             if (r[4]) { h += '<div>' + t.unit + S[r[4]] + '</div>'; }
             if (r[5]) { h += '<div>' + t.source + S[r[5]] + '</div>'; }
@@ -718,7 +722,7 @@ class _ItemLayer(JSCSSMixin, Layer, _Direct):
           var width = Math.max(200, Math.min(320, window.innerWidth - 60));
           var layers = d.i.map(function (r, n) {
             // a place that still needs review: a hollow ring in the sector's colour
-            var style = Q.hasOwnProperty(n)
+            var style = (H ? H.hasOwnProperty(n) : Q.hasOwnProperty(n))
               ? {radius: o.radius, color: d.k[r[1]][1], weight: 2.5, fillOpacity: 0,
                  className: "geo-review-marker"}
               : {radius: o.radius, color: o.stroke, weight: 1, fillColor: d.k[r[1]][1],
@@ -893,6 +897,7 @@ def _place_data(points, shift, *, top: int = 6) -> dict:
     frame = pd.DataFrame(
         {
             "spot": where,
+            "review": needs_review_mask(points).to_numpy(),
             "sector": [s if isinstance(s, str) and s else "other" for s in slugs],
             "place": [
                 t + v or (COUNTY_ITEMS_LABEL if sc == "county" else "地点不详")
@@ -904,6 +909,7 @@ def _place_data(points, shift, *, top: int = 6) -> dict:
     )
     counts = frame.groupby(["spot", "sector"], sort=False).size()
     places = frame.drop_duplicates("spot").set_index("spot")["place"]
+    to_review = frame.groupby("spot")["review"].sum()
     sectors: dict[str, int] = {}
     sector_rows: list[list] = []
     items = []
@@ -925,8 +931,30 @@ def _place_data(points, shift, *, top: int = 6) -> dict:
         for slug, k in per_sector.head(top).items():
             row += (add(_e(sector_label(slug)), len(table)), add(f"{int(k)} 条", len(table)))
         items.append(row)
-    # one record per place: no hollow rings (the queue under the map still lists them)
-    return {"s": list(table), "p": latlon, "k": sector_rows, "i": items}
+    flagged, texts, hollow = _place_review(to_review, counts.groupby(level="spot").sum())
+    return {
+        "s": list(table),
+        "p": latlon,
+        "k": sector_rows,
+        "i": items,
+        "q": flagged,
+        "c": texts,
+        "h": hollow,
+    }
+
+
+def _place_review(to_review: pd.Series, n_items: pd.Series) -> tuple[list, list, list]:
+    """Per place record (in spot order): those holding items whose place needs review, with
+    the words "3 条（共 8 条）", and those where every item does (hollow rings: the place
+    itself is unsure; a place with some sure items keeps its colour)."""
+    flagged, texts, hollow = [], [], []
+    for record, (k, n) in enumerate(zip(to_review.sort_index(), n_items.sort_index(), strict=True)):
+        if k:
+            flagged.append(record)
+            texts.append(f"{int(k)} 条（共 {int(n)} 条）")
+        if k and k == n:
+            hollow.append(record)
+    return flagged, texts, hollow
 
 
 def _review_flags(points) -> tuple[list[int], list[str]]:

@@ -376,6 +376,24 @@ def test_more_items_than_markers_are_drawn_one_marker_per_place(monkeypatch):
 # --------------------------------------------------------------------------- base maps
 
 
+def test_places_drawn_one_marker_each_say_how_many_items_need_review(monkeypatch):
+    """Per place: the popup counts the items whose place needs review; only a place where
+    every item does is drawn hollow (a place with sure items keeps its sector's colour)."""
+    items, metrics = make_frames()
+    items["needs_review"] = False
+    items.loc[items.index[0], "needs_review"] = True  # one of 项店镇's two items
+    items.loc[items["township"] == "孙庙乡", "needs_review"] = True
+    monkeypatch.setattr(webmap, "ITEM_MARKERS_MAX", 2)
+    m = build(make_townships(), items, metrics, outline=make_outline(), county_seat=SEAT)
+    data = _item_table(m)
+    place_of = {k: data["s"][r[3]] for k, r in enumerate(data["i"])}
+    words = {place_of[k]: text for k, text in zip(data["q"], data["c"], strict=True)}
+    assert words == {"项店镇": "1 条（共 2 条）", "孙庙乡": "1 条（共 1 条）"}
+    assert [place_of[k] for k in data["h"]] == ["孙庙乡"]
+    html = _html(m)
+    assert "review_place" in html and "定位待核对：" in html
+
+
 def test_basemaps_come_from_the_config_file():
     config = webmap.load_basemaps()
     assert list(webmap.BASEMAPS) == list(config) and next(iter(config)) == "none"
