@@ -51,7 +51,6 @@ class _County:
     metric: str
     basemap: str
     count_review: bool = True
-    n_review: int = 0  # placements still to check (the 核对定位 panel's count)
 
 
 def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) -> _County:
@@ -87,7 +86,6 @@ def _sidebar(store, store_path: str, counties: dict[str, str], sectors: dict) ->
         metric,
         basemap,
         count_review,
-        n_review,
     )
 
 
@@ -280,7 +278,7 @@ def main() -> None:
         focus = panels.table_focus(view, table)  # a row picked in the table opens the map on it
     _stage(c, view, view_key, store, sectors, focus)
     _notices(c)
-    panel = panels.panel_chooser(len(view.items_df), c.n_review)
+    panel = panels.panel_chooser()
     _panel(c, panel, view, view_key, table, store, sectors)
     panels.data_sources_section(areas.sources(c.active, c.sample_bulletin is not None))
     _sync_url(c)

@@ -373,15 +373,13 @@ def chosen_panel() -> str:
     return panel if panel in PANEL_LABELS else ""
 
 
-def panel_chooser(n_items: int, n_review: int | None = None) -> str:
-    """The row of panels under the map; returns the one open (kept in the URL)."""
-    counts = {"items": f"事项表（{n_items}）"}
-    if n_review:
-        counts["review"] = f"核对定位（{n_review}）"
+def panel_chooser() -> str:
+    """The row of panels under the map; returns the one open (kept in the URL). The labels
+    never change (no counts in them): the browser resets a radio whose labels change."""
     return st.radio(
         "地图下方显示",
         list(PANEL_LABELS),
-        format_func=lambda k: counts.get(k, PANEL_LABELS[k]),
+        format_func=PANEL_LABELS.get,
         horizontal=True,
         key="panel",
         help="一次打开一个面板：事项表、趋势、两期对比与核对更正；所选面板写在链接里。",

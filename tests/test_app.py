@@ -432,7 +432,7 @@ def test_first_view_opens_no_panel_and_every_panel_is_one_choice_away(monkeypatc
     assert chooser.value == "" and "panel" not in at.query_params
     assert chooser.options == [
         "无",
-        "事项表（6）",
+        "事项表",
         "趋势",
         "两期对比",
         "核对定位",
