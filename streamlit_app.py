@@ -213,8 +213,8 @@ def _stage(c: _County, view, view_key: tuple, store, sectors: dict, focus) -> No
         )
 
 
-def _time_section(c: _County, view, view_key: tuple) -> None:
-    """The trend and compare panels, over every month (all filters but the dates)."""
+def _time_section(c: _County, panel: str, view, view_key: tuple) -> None:
+    """The trend or compare panel, over every month (all filters but the dates)."""
     every = _every_month(c).filters
     every_key = (*c.data_key, repr(every))
     t_items, t_metrics = cache.shared_frames(
@@ -224,22 +224,35 @@ def _time_section(c: _County, view, view_key: tuple) -> None:
         "months_every", every_key, lambda: app_support.month_options(t_items)
     )
     townships = areas.townships_of(c.active)
-    panels.time_section(t_items, t_metrics, c.metric, townships, view, view_key, months=t_months)
+    panels.time_section(
+        panel, t_items, t_metrics, c.metric, townships, view, view_key, months=t_months
+    )
 
 
-def _review_sections(c: _County, store, sectors: dict) -> None:
-    """The review queue, the correction form and the cut review, each in its expander."""
-    # a fixed label: the expander stays open while the queue shrinks
-    with st.expander("核对定位（置信度低的事项）"):
+def _review_section(c: _County, panel: str, store, sectors: dict) -> None:
+    """The review queue, the correction form or the cut review, under its title."""
+    st.subheader(panels.REVIEW_TITLES[panel])
+    if panel == "review":
         placements.review_queue(
             store, c.items_df, c.sample_bulletin, c.gazetteer, data_key=c.data_key
         )
-    with st.expander("更正事项（乡镇、村、行业、重复、累计）"):
+    elif panel == "correct":
         review.review(
             store, c.items_df, c.sample_bulletin, c.gazetteer, sectors, data_key=c.data_key
         )
-    with st.expander("检查事项切分（合并 / 拆分）"):
+    else:
         review.cut_review(store, c.items_df, c.sample_bulletin, c.data_key)
+
+
+def _panel(c: _County, panel: str, view, view_key: tuple, table, store, sectors: dict) -> None:
+    """The one panel the planner opened under the map; nothing of the others is built or sent
+    (a first view loads only the map: issue 14)."""
+    if panel == "items":
+        panels.items_section(view, table, len(c.items_df))
+    elif panel in ("trend", "compare"):
+        _time_section(c, panel, view, view_key)
+    elif panel in panels.REVIEW_TITLES:
+        _review_section(c, panel, store, sectors)
 
 
 def main() -> None:
@@ -258,13 +271,15 @@ def main() -> None:
         c = _sidebar(store, store_path, counties, sectors)
     view_key = _view_key(c)
     view = _view(c, view_key)
-    table = panels.shared_table(view, view_key, sectors)
-    focus = panels.table_focus(view, table)  # a row picked in the table opens the map on it
+    panel = panels.chosen_panel()
+    table, focus = None, None
+    if panel == "items":
+        table = panels.shared_table(view, view_key, sectors)
+        focus = panels.table_focus(view, table)  # a row picked in the table opens the map on it
     _stage(c, view, view_key, store, sectors, focus)
     _notices(c)
-    _time_section(c, view, view_key)
-    panels.items_section(view, table, len(c.items_df))
-    _review_sections(c, store, sectors)
+    panel = panels.panel_chooser()
+    _panel(c, panel, view, view_key, table, store, sectors)
     panels.data_sources_section(areas.sources(c.active, c.sample_bulletin is not None))
     _sync_url(c)
 

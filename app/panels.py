@@ -111,11 +111,12 @@ def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None
         with st.expander(app_support.md_escape(display.item_title(row.headline, row.body))):
             st.text(row.body or "")
     if info["n_items"] > _PANEL_ITEMS:
-        st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在下表查看。")
+        st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在事项表中查看。")
 
 
 def _only_township(code: str) -> None:
     st.session_state["f_towns"] = [code]
+    st.session_state["panel"] = "items"  # the township's items, all of them, in the table
 
 
 def _close_township() -> None:
@@ -159,8 +160,8 @@ def map_and_panel(view, map_key, townships, sectors, start, focus=None, tianditu
     if not view.can_draw_map:  # no map, so nothing to click for the township panel either
         st.info(
             "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
-            "（shapefile zip / GeoJSON / GeoPackage）。下表及 CSV、GeoJSON、GeoPackage "
-            "导出不受影响。"
+            "（shapefile zip / GeoJSON / GeoPackage）。事项表（下方选择）及 CSV、GeoJSON、"
+            "GeoPackage 导出不受影响。"
         )
         return
     # ``start`` is fixed between full reruns, so panning (a fragment rerun) never changes the
@@ -343,36 +344,64 @@ def data_sources_section(rows: list[dict]) -> None:
             )
 
 
-_PANEL_LABELS = {"": "不显示", "trend": "趋势", "compare": "两期对比"}
+#: What the planner can open under the map, one at a time (``panel=`` in the URL). Nothing
+#: open by default: a first view loads the map, not the table's grid, the charts' Vega or the
+#: review forms (their scripts, styles and work cost each new browser and the server).
+PANEL_LABELS = {
+    "": "无",
+    "items": "事项表",
+    "trend": "趋势",
+    "compare": "两期对比",
+    "review": "核对定位",
+    "correct": "更正事项",
+    "recut": "检查切分",
+}
+#: The title over each review panel (what its expander used to say).
+REVIEW_TITLES = {
+    "review": "核对定位（置信度低的事项）",
+    "correct": "更正事项（乡镇、村、行业、重复、累计）",
+    "recut": "检查事项切分（合并 / 拆分）",
+}
+
+
+def chosen_panel() -> str:
+    """The panel open under the map (``""`` for none): the planner's choice, on a session's
+    first run the URL's. Read before the map is drawn (a row picked in the table moves it)."""
+    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
+    common.seed("panel", url_v.panel or "")
+    panel = st.session_state.get("panel") or ""
+    return panel if panel in PANEL_LABELS else ""
+
+
+def panel_chooser() -> str:
+    """The row of panels under the map; returns the one open (kept in the URL). The labels
+    never change (no counts in them): the browser resets a radio whose labels change."""
+    return st.radio(
+        "地图下方显示",
+        list(PANEL_LABELS),
+        format_func=PANEL_LABELS.get,
+        horizontal=True,
+        key="panel",
+        help="一次打开一个面板：事项表、趋势、两期对比与核对更正；所选面板写在链接里。",
+    )
 
 
 def time_section(
-    items_df, metrics_df, metric: str, townships, view, data_key: tuple, *, months=None
+    panel: str, items_df, metrics_df, metric: str, townships, view, data_key: tuple, *, months
 ) -> None:
-    """Under the map: the trend panel or the compare-two-periods map (kept in the URL).
+    """The trend panel or the compare-two-periods map (``panel``), under the map.
 
     ``items_df``/``metrics_df`` are the county's items with every filter but the dates (and
     what each repeat adds, :func:`geo.trends.counting_frames`); ``view`` gives the township
-    layer and the notes of the compare map; ``months`` their months when already known
+    layer and the notes of the compare map; ``months`` their months
     (:func:`geo.app_support.month_options`).
     """
-    url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
-    common.seed("panel", url_v.panel or "")
-    panel = st.radio(
-        "时间分析",
-        list(_PANEL_LABELS),
-        format_func=_PANEL_LABELS.get,
-        horizontal=True,
-        key="panel",
-    )
-    if months is None:
-        months = app_support.month_options(items_df)
     if panel == "trend":
         _trend_panel(items_df, metrics_df, metric, townships)
-    elif panel == "compare":
-        if len(months) < 2:
-            st.info("两期对比需要至少两个月的简报。")
-            return
+    elif len(months) < 2:
+        st.info("两期对比需要至少两个月的简报。")
+    else:
+        url_v: agg.ViewState = st.session_state.get("_url_view") or agg.ViewState()
         _compare_panel(items_df, metrics_df, metric, view, months, url_v.compare, data_key)
 
 

@@ -709,8 +709,10 @@ def aggregate_bulletins(
 # --------------------------------------------------------------------------- URL state
 
 
-#: Panels under the map the URL can open: the trend, the two-period compare map.
-PANELS = ("trend", "compare")
+#: Panels under the map the URL can open, one at a time: the item table, the trend, the
+#: two-period compare map, the placement review queue, the correction form, the cut review.
+#: None open (the default) leaves the map alone on the page, the cheapest first view.
+PANELS = ("items", "trend", "compare", "review", "correct", "recut")
 _MONTH_PAIR = re.compile(r"^(\d{4}-(?:0[1-9]|1[0-2])),(\d{4}-(?:0[1-9]|1[0-2]))$")
 
 
@@ -718,7 +720,7 @@ _MONTH_PAIR = re.compile(r"^(\d{4}-(?:0[1-9]|1[0-2])),(\d{4}-(?:0[1-9]|1[0-2]))$
 class ViewState:
     """Map view kept in the app's URL: centre, zoom, base map and metric; whether the
     choropleth counts items whose place still needs review (``review=0`` leaves them out);
-    the panel open under the map (``"trend"`` or ``"compare"``) and the two months compared
+    the panel open under the map (one of :data:`PANELS`) and the two months compared
     (``"2024-01,2024-02"``)."""
 
     lat: float | None = None
@@ -745,8 +747,8 @@ def filters_to_query(filters: Filters | None, view: ViewState | Mapping | None =
 
     Lists are comma-joined: ``{"sector": "employment,investment", "from": "2024-01-01",
     "q": "招工", "lat": "32.35", "zoom": "10", "metric": "investment_yuan"}``; the period
-    slider is ``from``/``to``, the panel under the map ``panel=trend|compare`` and the months
-    compared ``cmp=2024-01,2024-02``.
+    slider is ``from``/``to``, the panel under the map ``panel=items|trend|compare|…`` (one
+    of :data:`PANELS`) and the months compared ``cmp=2024-01,2024-02``.
     """
     f = filters or Filters()
     q: dict[str, str] = {}

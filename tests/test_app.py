@@ -365,12 +365,23 @@ _DOCX_TEXT = (
 )
 
 
-def _app(monkeypatch, tmp_path):
+def _app(monkeypatch, tmp_path, panel: str | None = "items"):
+    """The app in AppTest, opened with ``panel`` under the map (the item table unless told:
+    most tests read it; a planner's first view opens none, see
+    ``test_first_view_opens_no_panel_and_every_panel_is_one_choice_away``)."""
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("GEO_STORE", str(tmp_path / "store.sqlite"))
     monkeypatch.delenv("TIANDITU_KEY", raising=False)
-    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if panel:
+        at.query_params["panel"] = panel
+    return at
+
+
+def _open_panel(at, panel: str):
+    """Choose ``panel`` under the map, as a planner does (one at a time)."""
+    return at.radio(key="panel").set_value(panel).run()
 
 
 def _table(at) -> pd.DataFrame:
@@ -406,6 +417,42 @@ def _markdown_texts(at) -> list[str]:
                 if isinstance(v, str):
                     out.append(v)
     return out
+
+
+def test_first_view_opens_no_panel_and_every_panel_is_one_choice_away(monkeypatch, tmp_path):
+    """A planner's first view is the map alone: no item grid, chart or review form is built or
+    sent (each costs the planner's browser and the server, issue 14); every panel is one
+    choice under the map away, one at a time, and kept in the URL."""
+    at = _app(monkeypatch, tmp_path, panel=None).run()
+    assert not at.exception
+    assert not at.dataframe and not at.get("vega_lite_chart") and not at.info
+    assert not any(b.key and b.key.startswith(("rv_", "rq_", "cut_")) for b in at.button)
+    assert _n_shown(at) == 6 and _map_badge(at)  # the count and the map all the same
+    chooser = at.radio(key="panel")
+    assert chooser.value == "" and "panel" not in at.query_params
+    assert chooser.options == [
+        "无",
+        "事项表",
+        "趋势",
+        "两期对比",
+        "核对定位",
+        "更正事项",
+        "检查切分",
+    ]
+    _open_panel(at, "items")
+    assert len(_table(at)) == 6 and at.query_params["panel"] == "items"
+    _open_panel(at, "trend")  # the sample has no dates: the trend panel says so
+    assert not at.dataframe and [i.value for i in at.info] == ["没有带日期的事项，无法显示趋势。"]
+    _open_panel(at, "correct")
+    assert at.selectbox(key="rv_item") and not at.info
+    assert "更正事项（乡镇、村、行业、重复、累计）" in [s.value for s in at.subheader]
+    _open_panel(at, "recut")
+    assert at.selectbox(key="cut_bulletin") and at.query_params["panel"] == "recut"
+    _open_panel(at, "")
+    assert not at.dataframe and "panel" not in at.query_params
+    linked = _app(monkeypatch, tmp_path, panel="review").run()  # a shared link opens its panel
+    assert linked.radio(key="panel").value == "review"
+    assert "核对定位（置信度低的事项）" in [s.value for s in linked.subheader]
 
 
 def test_default_view_shows_the_six_sample_items(monkeypatch, tmp_path):
@@ -498,6 +545,7 @@ def test_upload_without_a_masthead_date_asks_for_it(monkeypatch, tmp_path):
 def test_review_corrects_an_item_and_marks_it(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path).run()
     first = _table(at).loc[0, "编号"]
+    _open_panel(at, "correct")  # the correction form, in its own panel
     at.selectbox(key="rv_item").set_value(first).run()
     gaz = __import__("geo.gazetteer", fromlist=["load_gazetteer"]).load_gazetteer("411528")
     town = next(t for t in gaz.townships if t.name.startswith("路口"))
@@ -505,12 +553,12 @@ def test_review_corrects_an_item_and_marks_it(monkeypatch, tmp_path):
     at.selectbox(key=f"rv_sector_{first}").set_value("agriculture").run()
     at.button(key="rv_save").click().run()
     assert not at.exception and not at.error
-    row = _table(at).set_index("编号").loc[first]
-    assert row["乡镇"] == town.name and row["行业"] == "农业" and bool(row["已更正"])
     captions = [c.value for c in at.caption]
     assert any(c.startswith("当前：") and "（已更正）" in c for c in captions)
     assert not any("nan" in c for c in captions)
     assert any("已保存更正" in m.value for m in at.success)
+    row = _table(_open_panel(at, "items")).set_index("编号").loc[first]
+    assert row["乡镇"] == town.name and row["行业"] == "农业" and bool(row["已更正"])
 
 
 def test_bulletin_html_is_never_rendered(monkeypatch, tmp_path):
@@ -1193,6 +1241,7 @@ def test_the_store_can_come_from_secrets_and_a_bad_url_is_one_line(monkeypatch, 
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.secrets["geo_store"] = str(tmp_path / "secret.sqlite")
     at.query_params["county"] = "411522"
+    at.query_params["panel"] = "items"
     at.run()
     assert not at.exception
     assert list(_table(at)["标题"]) == ["光山县槐店乡发展茶叶种植"]
@@ -1203,27 +1252,34 @@ def test_the_store_can_come_from_secrets_and_a_bad_url_is_one_line(monkeypatch, 
     assert "postgresql\\://" in error and "secret" not in error and "\n" not in error
 
 
+def _n_shown(at) -> int:
+    """Items of the current view, from the line over the map ("… · 6 条事项")."""
+    line = next(m.value for m in at.main.markdown if "条事项" in m.value)
+    return int(re.search(r"(\d+)(?: / \d+)? 条事项", line).group(1))
+
+
 def test_cut_review_merges_splits_and_undoes(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path).run()
     n = len(_table(at))
-    assert any(e.label == "检查事项切分（合并 / 拆分）" for e in at.expander)
+    assert _n_shown(at) == n
+    _open_panel(at, "recut")
+    assert "检查事项切分（合并 / 拆分）" in [s.value for s in at.subheader]
     assert any(c.value.startswith("版式：") for c in at.caption)
     at.button(key="cut_merge").click().run()  # the first item with the second
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert len(_table(at)) == n - 1
+    assert _n_shown(at) == n - 1
     assert any("已合并" in s.value for s in at.success)
     at.button(key="cut_undo").click().run()
-    assert not at.exception and len(_table(at)) == n
+    assert not at.exception and _n_shown(at) == n
     bid = at.selectbox(key="cut_bulletin").value
-    body = _table(at).loc[0, "正文"] if "正文" in _table(at) else None
     item_key = f"cut_words_{bid}_0"
     text = next(t.value for t in at.text if t.value)
     words = text.strip().splitlines()[-1][10:18]  # a few characters inside the first item
     at.text_input(key=item_key).input(words).run()
     at.button(key="cut_split").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert len(_table(at)) == n + 1
-    del body
+    assert _n_shown(at) == n + 1
+    assert len(_table(_open_panel(at, "items"))) == n + 1
 
 
 # --------------------------------------------------------------------------- review queue
@@ -1246,9 +1302,10 @@ def _queued_store(tmp_path):
 
 def test_review_queue_accepts_an_alternative_and_the_map_follows(monkeypatch, tmp_path):
     _queued_store(tmp_path)
-    at = _app(monkeypatch, tmp_path).run()
+    at = _app(monkeypatch, tmp_path, panel="review").run()
     assert not at.exception
     assert any("定位待核对：**1** 条" in m.value for m in at.sidebar.markdown)
+    assert at.radio(key="panel").value == "review"  # a link can open the queue
     labels = [b.label for b in at.button if b.key and b.key.startswith("rq_")]
     assert labels[0].startswith("确认：项店镇") and any("白土店乡" in x for x in labels)
     assert any("全县" in x for x in labels)
@@ -1261,7 +1318,7 @@ def test_review_queue_accepts_an_alternative_and_the_map_follows(monkeypatch, tm
     pick.click().run()
     assert not at.exception
     assert any("定位待核对：0 条" in c.value for c in at.sidebar.caption)
-    row = _table(at).set_index("标题").loc["春节期间文旅活动丰富"]
+    row = _table(_open_panel(at, "items")).set_index("标题").loc["春节期间文旅活动丰富"]
     assert row["乡镇"] == "白土店乡"
     from geo.store import Store
 

@@ -88,11 +88,23 @@ def app(tmp_path_factory):
 
 
 def _count_label(page) -> tuple[int, int]:
-    """(shown, total) from the table heading "事项（shown / total）"."""
-    heading = page.get_by_text(re.compile(r"^事项（\d+ / \d+）$")).first
-    heading.wait_for(timeout=TIMEOUT_MS)
-    m = re.search(r"（(\d+) / (\d+)）", heading.inner_text())
-    return int(m.group(1)), int(m.group(2))
+    """(shown, total) from the line over the map ("… · 6 条事项", "… · 1 / 6 条事项")."""
+    line = _count_line(page, r"\d+(?: / \d+)?")
+    line.wait_for(timeout=TIMEOUT_MS)
+    m = re.search(r"(\d+)(?: / (\d+))? 条事项", line.inner_text())
+    return int(m.group(1)), int(m.group(2) or m.group(1))
+
+
+def _count_line(page, count: str):
+    """The line over the map once its item count reads ``count`` (a regular expression)."""
+    return page.locator(".st-key-geo_head").get_by_text(re.compile(rf"· {count} 条事项")).first
+
+
+def _open_panel(page, label: str, key: str) -> None:
+    """Choose the panel ``label`` under the map (``key`` in the URL), as a planner does."""
+    chooser = page.locator('[data-testid="stRadio"]', has_text="事项表")
+    chooser.get_by_text(label, exact=True).click()
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('panel') === '{key}'")
 
 
 def _map_frame(page):
@@ -147,7 +159,7 @@ def test_app_draws_xixian_offline_and_filters(app):
         sidebar.locator('[data-testid="stMultiSelect"]').first.click()
         page.get_by_role("option", name=re.compile("就业")).first.click()
         page.keyboard.press("Escape")
-        page.get_by_text(re.compile(r"^事项（[1-5] / 6）$")).first.wait_for()
+        _count_line(page, "[1-5] / 6").wait_for()
         shown, total = _count_label(page)
         assert total == 6 and 0 < shown < 6
         page.wait_for_function(
@@ -257,7 +269,7 @@ def test_map_keeps_its_view_when_filters_change(app):
         sidebar.locator('[data-testid="stMultiSelect"]').first.click()
         page.get_by_role("option", name=re.compile("农业")).first.click()
         page.keyboard.press("Escape")
-        page.get_by_text("事项（1 / 6）").wait_for()
+        _count_line(page, "1 / 6").wait_for()
         _map_counts(page)
         view = _map_frame(page).evaluate(
             "() => ({z: window.map_div.getZoom(), lat: window.map_div.getCenter().lat})"
@@ -544,8 +556,13 @@ def test_laptop_the_map_is_the_page(app):
         page.locator(PANEL).get_by_text("白土店乡", exact=True).wait_for()
         _keep_screenshot(page, "screenshot-laptop.png", "screenshot.png")
 
+        _open_panel(page, "事项表", "items")  # under the map, opened when wanted
         grid = page.locator('[data-testid="stDataFrame"]')
         grid.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody tr')]"
+            ".some((r) => r.innerText.includes('鲜食玉米'))"
+        )
         row = next(i for i, t in enumerate(_table_rows(page)) if "鲜食玉米" in t)
         box = grid.bounding_box()
         page.mouse.click(box["x"] + 16, box["y"] + 35 * (row + 1) + 17)  # its row marker
@@ -666,7 +683,8 @@ def test_review_queue_walk_accept_alternative_keep_rule(tmp_path):
             sidebar = page.locator('[data-testid="stSidebar"]')
             sidebar.get_by_text(re.compile("定位待核对：1 条")).wait_for()
             assert _hollow_markers(page) == 1
-            page.get_by_text("核对定位（置信度低的事项）").click()
+            _open_panel(page, "核对定位", "review")
+            page.get_by_text("核对定位（置信度低的事项）").wait_for()
             page.get_by_text("决定定位的地名").first.wait_for()
             page.get_by_role("button", name=re.compile("^改为：白土店乡")).click()
             sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
@@ -680,6 +698,8 @@ def test_review_queue_walk_accept_alternative_keep_rule(tmp_path):
             page.reload(wait_until="domcontentloaded")
             sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
             _upload_bulletin(page, nxt)
+            _count_line(page, "4").wait_for()  # imported (a click now would cut the import)
+            _open_panel(page, "事项表", "items")
             page.get_by_text(re.compile(r"事项（4 / 4）")).wait_for()
             # the grid draws only the rows in view: bring it into view first
             page.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
@@ -734,7 +754,7 @@ def test_period_slider_trend_panel_and_compare_map(tmp_path):
             sidebar.get_by_text("时间（按月）").wait_for()
             sidebar.get_by_role("slider").first.focus()
             page.keyboard.press("ArrowRight")
-            page.get_by_text("事项（6 / 12）").wait_for()
+            _count_line(page, "6 / 12").wait_for()
             page.wait_for_function(
                 "() => new URLSearchParams(location.search).get('from') === '2024-03-01'"
             )

@@ -33,7 +33,9 @@ def _app_session(url: str, tag: str, ready, go, rerun, results) -> None:
     try:
         from streamlit.testing.v1 import AppTest
 
-        at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180).run()
+        at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=180)
+        at.query_params["panel"] = "items"  # the item table under the map (a shared link)
+        at.run()
         assert not at.exception, at.exception
         ready.wait(120)
         go.wait(120)

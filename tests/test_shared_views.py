@@ -38,10 +38,12 @@ def store_path(monkeypatch, tmp_path) -> str:
     return str(path)
 
 
-def _session():
+def _session(panel: str = "items"):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["panel"] = panel  # the panel under the map (a shared link opens it)
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -100,6 +102,7 @@ def test_a_correction_in_one_session_shows_in_the_other(store_path):
     planner, other = _session(), _session()
     first = _table(planner).loc[0, "编号"]
     assert not bool(_table(other).set_index("编号").loc[first, "已更正"])
+    planner.radio(key="panel").set_value("correct").run()  # the correction form's panel
     planner.selectbox(key="rv_item").set_value(first).run()
     planner.selectbox(key=f"rv_sector_{first}").set_value("agriculture").run()
     planner.button(key="rv_save").click().run()
@@ -128,9 +131,10 @@ def test_a_filter_change_never_serves_another_filters_map(store_path):
 
 
 def test_the_correction_menu_lists_a_bounded_page_found_by_search(store_path):
-    at = _session()
+    n_items = len(_table(_session()))
+    at = _session("correct")
     menu = at.selectbox(key="rv_item")
-    assert menu.value is None and len(menu.options) == len(_table(at))
+    assert menu.value is None and len(menu.options) == n_items
     at.text_input(key="rv_find").input("玉米").run()
     options = at.selectbox(key="rv_item").options
     assert len(options) == 1 and "玉米" in options[0]
