@@ -657,3 +657,15 @@ def test_specification_sentences():
         v_ok = d["village"] == "*" or same_village(g, d["village"], town, p.village_code)
         met += t_ok and v_ok
     assert met >= int(recorded.split("/")[0]) and len(lines) == int(recorded.split("/")[1])
+
+
+def test_person_who_comes_from_a_village_and_states_marks_a_home(gaz):
+    # 来自…的某某称: the village is where the speaker comes from, not where the item happens
+    p = place(
+        gaz,
+        "“离家近，工资也稳定。”来自白土店乡新庄村的王小明称，他已在县城找到工作。"
+        "全县招聘会提供岗位2000个。",
+    )
+    assert (p.township, p.village) == (None, None)
+    p = place(gaz, "在白土店乡新庄村，王小明称，今年蔬菜大棚增加到30座。")
+    assert (p.township, p.village) == ("白土店乡", "新庄村")
