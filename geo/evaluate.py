@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.errors import GeoInputError, error_line
+from geo.errors import CountyNotFoundError, GeoInputError, error_line
 from geo.gazetteer import Gazetteer, load_gazetteer, township_key
 from geo.geocode import geocode_item
 from geo.items import single_item
@@ -251,6 +251,18 @@ def _annotate(text: str, gaz: Gazetteer) -> Item | None:
     return items[0]
 
 
+def _item_gazetteer(d: dict) -> Gazetteer:
+    """The gazetteer of a labelled item's county; a name several counties share (海州区) is
+    qualified by the item's ``province`` when the label gives one."""
+    try:
+        return load_gazetteer(str(d["county"]))
+    except CountyNotFoundError:
+        province = d.get("province")
+        if not isinstance(province, str) or not province.strip():
+            raise
+        return load_gazetteer(province.strip() + str(d["county"]))
+
+
 def _score_item(d: dict) -> tuple[ItemResult, tuple[Item, Gazetteer] | None]:
     r = ItemResult(
         id=str(d.get("id", "")),
@@ -260,7 +272,7 @@ def _score_item(d: dict) -> tuple[ItemResult, tuple[Item, Gazetteer] | None]:
         sector=d.get("sector"),
     )
     try:
-        gaz = load_gazetteer(r.county)
+        gaz = _item_gazetteer(d)
     except GeoInputError as exc:
         r.error = str(exc)
         return r, None
@@ -389,7 +401,7 @@ def evaluate(items: list[dict], *, baseline_jionlp: bool = False) -> dict:
         for d, r in zip(items, results, strict=True):
             town, village = _baseline_jionlp(d)
             try:
-                gaz = load_gazetteer(r.county)
+                gaz = _item_gazetteer(d)
             except GeoInputError:
                 continue
             hits = gaz.match_township_name(town) if town else []

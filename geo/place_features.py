@@ -30,6 +30,7 @@ __all__ = [
     "TOWN_FEATURES",
     "VILLAGE_FEATURES",
     "ItemContext",
+    "county_scope_words",
     "item_context",
     "propagate_examples",
     "role_of",
@@ -396,6 +397,10 @@ class ItemContext:
     body: str
     headline: str
     body_unnamed: str = ""
+    # the county's own kind of county-wide word (全区 in a district) frames a single or
+    # person-only township mention; the item-wide ``county_scope`` feature keeps the 县 words
+    # the scorer was fitted on
+    county_frame_words: bool = False
 
 
 @functools.lru_cache(maxsize=256)
@@ -409,10 +414,19 @@ def _county_body_re(gaz: Gazetteer) -> re.Pattern:
     )
 
 
-def _has_county_scope(text: str, ms: list[Mention]) -> bool:
+def county_scope_words(county_name: str) -> list[str]:
+    """The county-wide words of one county: 全县/该县 for every county, and the words of its
+    own kind (全区 for a district, 全市 for a county-level city, 全旗 for a banner). 全市 in a
+    县's bulletin is the prefecture, so the kind words of other suffixes are not used."""
+    c = cues()
+    by_suffix = c.get("county_scope_words_by_suffix", {})
+    return [*c["county_scope_words"], *by_suffix.get(county_name[-1:], [])]
+
+
+def _has_county_scope(text: str, ms: list[Mention], words: list[str]) -> bool:
     """Whether a county-wide word (全县, 该县) frames the text, not just a place (该县某镇)."""
     starts = {m.start for m in ms if m.township_entry() or m.entry("village")}
-    for w in cues()["county_scope_words"]:
+    for w in words:
         for hit in re.finditer(re.escape(w), text):
             if hit.end() not in starts:
                 return True
@@ -430,7 +444,10 @@ def item_context(text: ItemText, cands: Candidates, gaz: Gazetteer) -> ItemConte
     return ItemContext(
         county_unit=county_unit,
         county_headline=county_headline,
-        county_scope=_has_county_scope(body, text.mentions["body"]),
+        county_scope=_has_county_scope(body, text.mentions["body"], cues()["county_scope_words"]),
+        county_frame_words=_has_county_scope(
+            body, text.mentions["body"], county_scope_words(gaz.county_name)
+        ),
         county_words=any(w in body or w in headline for w in words),
         county_named=sum(1 for f, _ in cands.county_named if f == "body"),
         body=body,
@@ -531,7 +548,7 @@ def town_features(
         "demoted_only": 1.0 if _demoted_only(uses, roles) and not cand.unit else 0.0,
         "listed_only": 1.0 if _only(uses, roles, ("listed", "example")) else 0.0,
         "person_county": 1.0
-        if (ctx.county_scope or ctx.county_headline)
+        if (ctx.county_frame_words or ctx.county_headline)
         and _only(uses, roles, ("person", "home", "quoted"))
         else 0.0,
         "short_only": 1.0
@@ -552,7 +569,7 @@ def town_features(
         "county_words": 1.0 if ctx.county_words else 0.0,
         "county_named": _log_count(ctx.county_named),
         "county_frame": 1.0
-        if (ctx.county_headline or ctx.county_scope)
+        if (ctx.county_headline or ctx.county_frame_words)
         and plain[cand.code] <= 1
         and not head
         and not cand.unit

@@ -165,3 +165,22 @@ def test_dev_set_evaluation_runs(dev_items):
     assert summary["items"] == len(dev_items)
     assert summary["township_accuracy"] >= 0.9
     assert summary["village_accuracy"] >= 0.85
+
+
+def test_a_county_name_several_counties_share_is_qualified_by_the_province():
+    # 海州区 is in 辽宁 and in 江苏: the label's province picks one instead of an error
+    item = {
+        "id": "shared-name",
+        "county": "海州区",
+        "province": "江苏省",
+        "text": "锦屏镇召开农业生产会议\n近日，锦屏镇召开会议，部署秋收秋种工作。",
+        "township": "锦屏镇",
+        "village": None,
+        "sector": "agriculture",
+        "metrics": [],
+    }
+    s = evaluate([item])
+    assert s["results"][0]["error"] in (None, "")
+    assert s["township_accuracy"] == 1.0
+    s = evaluate([{k: v for k, v in item.items() if k != "province"}])
+    assert "海州区" in s["results"][0]["error"]

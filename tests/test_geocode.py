@@ -9,6 +9,7 @@ import pytest
 from geo.gazetteer import load_gazetteer
 from geo.geocode import find_places, geocode_item, place_features_of
 from geo.models import Item
+from geo.place_features import county_scope_words
 
 
 @pytest.fixture(scope="module")
@@ -657,3 +658,34 @@ def test_specification_sentences():
         v_ok = d["village"] == "*" or same_village(g, d["village"], town, p.village_code)
         met += t_ok and v_ok
     assert met >= int(recorded.split("/")[0]) and len(lines) == int(recorded.split("/")[1])
+
+
+def test_person_who_comes_from_a_village_and_states_marks_a_home(gaz):
+    # 来自…的某某称: the village is where the speaker comes from, not where the item happens
+    p = place(
+        gaz,
+        "“离家近，工资也稳定。”来自白土店乡新庄村的王小明称，他已在县城找到工作。"
+        "全县招聘会提供岗位2000个。",
+    )
+    assert (p.township, p.village) == (None, None)
+    p = place(gaz, "在白土店乡新庄村，王小明称，今年蔬菜大棚增加到30座。")
+    assert (p.township, p.village) == ("白土店乡", "新庄村")
+
+
+def test_county_scope_words_follow_the_kind_of_county():
+    assert "全区" in county_scope_words("平桥区") and "全县" in county_scope_words("平桥区")
+    assert "全市" in county_scope_words("济源市") and "全旗" in county_scope_words("某某旗")
+    # 全市 in a 县's bulletin is the prefecture, not the county
+    assert "全市" not in county_scope_words("息县") and "全区" not in county_scope_words("息县")
+
+
+def test_district_wide_word_frames_a_single_township_mention():
+    district = load_gazetteer("信阳市平桥区")
+    body = "全区秋粮收获进度已达九成。明港镇组织农机300台。"
+    f = place_features_of(Item(index=0, headline="", body=body), district)
+    (feats,) = f.towns.values()
+    # the frame of a once-named township; the item-wide feature keeps the 县 words
+    assert (feats["county_frame"], feats["county_scope"]) == (1.0, 0.0)
+    f = place_features_of(Item(index=0, headline="", body=body.replace("全区", "全市")), district)
+    (feats,) = f.towns.values()
+    assert feats["county_frame"] == 0.0

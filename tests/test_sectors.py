@@ -379,3 +379,15 @@ def test_a_place_profile_takes_the_default_sector(taxonomy):
     # The same farming sentence in a report of an activity keeps its sector.
     report = "某镇组织农技人员下田指导群众种植小麦、玉米，蔬菜、水果种植初具规模，总面积6600亩。"
     assert classify_sector("某镇抓好秋播", report, None, taxonomy).primary == "agriculture"
+
+
+def test_forest_ecology_works_are_environment_not_farming(taxonomy):
+    # shelter belts and reserve forests are ecological works even when trees are planted
+    body = (
+        "全县实施农田防护林和国家储备林建设，完成森林抚育2万亩，"
+        "种植苗木30万株，建成生态廊道50公里。"
+    )
+    assert classify_sector("", body, None, taxonomy).primary == "environment"
+    assert classify_sector(
+        "", "种植苗木30万株，苗木销售收入达500万元。", None, taxonomy
+    ).primary == ("agriculture")
