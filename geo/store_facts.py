@@ -143,12 +143,12 @@ def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
     return {iid: [other for _, other in sorted(r)[:MAX_CANDIDATES]] for iid, r in shared.items()}
 
 
-def _story_members(conn: Any, roots: set[str], *, text: bool = True) -> list[Any]:
-    """Every stored report of the stories whose first reports are ``roots`` (``text``: as
-    :func:`_rows`)."""
+def _story_members(conn: Any, roots: set[str]) -> list[Any]:
+    """Every stored report of the stories whose first reports are ``roots``, without their
+    texts (they are ordered, never compared)."""
     roots_list = sorted(roots)
-    rows = _rows(conn, "i.item_id", roots_list, text=text)
-    rows += _rows(conn, "i.repeat_of", roots_list, text=text)
+    rows = _rows(conn, "i.item_id", roots_list, text=False)
+    rows += _rows(conn, "i.repeat_of", roots_list, text=False)
     seen: dict[str, Any] = {}
     for r in rows:
         seen.setdefault(r["item_id"], r)
@@ -220,7 +220,7 @@ class _Stories:
         first = self.firsts.get(story)
         new = _report(row)
         if first is None:  # its first report is gone, not yet relinked: order all its reports
-            members = [*_story_members(self.conn, {story}, text=False), row]
+            members = [*_story_members(self.conn, {story}), row]
             _set_story(self.conn, members, {new.item_id: score}, score)
             head = earliest(_report(r) for r in members).item_id
             self.moved[story] = head
