@@ -37,6 +37,7 @@ __all__ = [
     "Report",
     "best_story",
     "comparable_text",
+    "days_apart",
     "earliest",
     "link_reports",
     "load_rules",
@@ -157,7 +158,8 @@ def repeat_keys(
     ]
 
 
-def _days_apart(a: str | None, b: str | None) -> int | None:
+def days_apart(a: str | None, b: str | None) -> int | None:
+    """Days between two ISO dates (their first ten characters); None when either is not one."""
     try:
         return abs((dt.date.fromisoformat(a[:10]) - dt.date.fromisoformat(b[:10])).days)
     except (TypeError, ValueError):
@@ -215,7 +217,7 @@ def same_story(
         return None
     if new.village_code and old.village_code and new.village_code != old.village_code:
         return None
-    gap = _days_apart(new.date, old.date)
+    gap = days_apart(new.date, old.date)
     if gap is not None and gap > r.max_gap_days:
         return None
     (a, named_a), (b, named_b) = _prepared(new.text, r), _prepared(old.text, r)

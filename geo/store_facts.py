@@ -22,7 +22,14 @@ from typing import Any
 
 from geo.aggregate import item_id
 from geo.models import Item
-from geo.near_duplicates import Report, best_story, earliest, load_rules, repeat_keys
+from geo.near_duplicates import (
+    Report,
+    best_story,
+    days_apart,
+    earliest,
+    load_rules,
+    repeat_keys,
+)
 from geo.running_totals import is_running_total, load_running_total_rules
 
 __all__ = [
@@ -104,10 +111,14 @@ _SHARED_SQL = (
     # stock phrases left out (a key held more than MAX_KEY_HOLDERS times, i.e. one more holder
     # exists past the first MAX_KEY_HOLDERS: found in that many index steps, never by counting
     # every holder)
-    "SELECT a.item_id, b.item_id, COUNT(*) FROM repeat_keys a"
+    # with the stored item's date, so reports too far apart in time to be one story
+    # (:func:`geo.near_duplicates.same_story`) take no candidate's place nor have texts read
+    "SELECT s.own_id, s.other_id, s.n, ob.date FROM ("
+    "SELECT a.item_id AS own_id, b.item_id AS other_id, COUNT(*) AS n FROM repeat_keys a"
     " JOIN repeat_keys b ON b.key = a.key"
     " WHERE a.item_id IN ({own}) AND b.item_id NOT IN ({own})"
-    " AND {not_stock} GROUP BY a.item_id, b.item_id HAVING COUNT(*) >= ?"
+    " AND {not_stock} GROUP BY a.item_id, b.item_id HAVING COUNT(*) >= ?) s"
+    " JOIN items oi ON oi.item_id = s.other_id JOIN bulletins ob ON ob.id = oi.bulletin_id"
 )
 # a key held by no more than MAX_KEY_HOLDERS items (the holder past them is looked for)
 _NOT_STOCK = "NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = {key} LIMIT 1 OFFSET ?)"
@@ -115,9 +126,9 @@ _NOT_STOCK = "NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = {key} LIMIT 
 
 def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
     """Per item of the bulletin, stored items of other bulletins sharing keys with it, most
-    shared first (at most :data:`MAX_CANDIDATES`). Two queries for the whole bulletin, the
-    keys shared counted by the database, so a bulletin of new stories costs little more than
-    storing it."""
+    shared first (at most :data:`MAX_CANDIDATES`), none too far apart in time to be its story.
+    A few queries for the whole bulletin, the keys shared counted by the database, so a
+    bulletin of new stories costs little more than storing it."""
     n_keys = {
         r[0]: int(r[1])
         for r in conn.execute(
@@ -127,19 +138,27 @@ def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
             (bulletin_id, MAX_KEY_HOLDERS),
         )
     }
+    date = conn.execute("SELECT date FROM bulletins WHERE id = ?", (bulletin_id,)).fetchone()[0]
+    max_gap = load_rules().max_gap_days
+    # items asked for the same number of shared keys are asked together (one with a single
+    # key that is not a stock phrase needs one), so the database returns only pairs that count
+    by_need: dict[int, list[str]] = {}
+    for iid in sorted(n_keys):
+        by_need.setdefault(min(MIN_SHARED_KEYS, n_keys[iid]), []).append(iid)
     shared: dict[str, list[tuple[int, str]]] = {}
-    own = sorted(n_keys)
     step = (_CHUNK - 2) // 2
-    for at in range(0, len(own), step):
-        part = own[at : at + step]
-        # 1 for an item with one key that is not a stock phrase
-        need = min(MIN_SHARED_KEYS, *(n_keys[i] for i in part))
-        sql = _SHARED_SQL.format(
-            own=",".join("?" * len(part)), not_stock=_NOT_STOCK.format(key="a.key")
-        )
-        for iid, other, n in conn.execute(sql, [*part, *part, MAX_KEY_HOLDERS, need]):
-            if n >= min(MIN_SHARED_KEYS, n_keys[iid]):
-                shared.setdefault(iid, []).append((-int(n), other))
+    for need, own in by_need.items():
+        for at in range(0, len(own), step):
+            part = own[at : at + step]
+            sql = _SHARED_SQL.format(
+                own=",".join("?" * len(part)), not_stock=_NOT_STOCK.format(key="a.key")
+            )
+            for iid, other, n, other_date in conn.execute(
+                sql, [*part, *part, MAX_KEY_HOLDERS, need]
+            ):
+                gap = days_apart(date, other_date)
+                if gap is None or gap <= max_gap:
+                    shared.setdefault(iid, []).append((-int(n), other))
     return {iid: [other for _, other in sorted(r)[:MAX_CANDIDATES]] for iid, r in shared.items()}
 
 

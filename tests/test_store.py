@@ -687,6 +687,22 @@ def test_a_reprint_months_later_is_linked_within_the_window_only(store, sample_t
     assert sep.n_repeats == 0 and set(_links(store, sep.bulletin_id)) == {None}
 
 
+def test_reports_too_old_to_be_the_story_take_no_candidate_place(store, sample_text, monkeypatch):
+    """A stored report sharing more keys but beyond the window (max_gap_days) does not crowd
+    out a nearer one that shares fewer: with room for one candidate, the nearer one is it."""
+    import dataclasses
+
+    from geo import store_facts
+
+    old = _dated(sample_text, 6)
+    old = dataclasses.replace(old, header=dataclasses.replace(old.header, date="2023-06-01"))
+    store.ingest(old)  # 274 days before March 2024: too old to be the same story
+    feb = store.ingest(_shortened(_dated(sample_text, 2), 0, 0.7))  # fewer keys shared
+    monkeypatch.setattr(store_facts, "MAX_CANDIDATES", 1)
+    mar = store.ingest(_dated(sample_text, 3))
+    assert _links(store, mar.bulletin_id)[0] == item_id(feb.bulletin_id, 0)
+
+
 def test_an_older_bulletin_telling_a_story_twice_takes_one_report_into_it(store, sample_text):
     """Within one bulletin, the first copy becomes the story's first report; the second copy,
     whose candidates now belong to a story holding its bulletin, stays a fact of its own."""
