@@ -171,7 +171,12 @@ def _check_declared(quality: str, quality_source: str) -> None:
 
 
 def _join(gdf, gaz, result: ImportResult, **kwargs) -> None:
-    """Run the join into ``result``; a refused join keeps its report and why."""
+    """Run the join into ``result`` (its quality and source as declared); a refused join
+    keeps its report and why."""
+    official = result.quality == "official"
+    label = result.source_name
+    kwargs["quality"] = "official" if official else "user"
+    kwargs["source"] = f"{result.quality_source}（{label}）" if official else label
     try:
         result.layer, result.join = join_to_gazetteer(gdf, gaz, **kwargs)
     except BoundaryJoinError as err:
@@ -304,17 +309,7 @@ def import_boundaries(
     result.position = check_position(
         gdf, county_code=gaz.county_code, county_name=gaz.county_name, datum=datum
     )
-    official = declared_quality == "official"
-    _join(
-        gdf,
-        gaz,
-        result,
-        code_field=code_field,
-        name_field=name_field,
-        quality="official" if official else "user",
-        source=f"{result.quality_source}（{label}）" if official else label,
-        overrides=overrides,
-    )
+    _join(gdf, gaz, result, code_field=code_field, name_field=name_field, overrides=overrides)
     _refuse_offset(result, force=force)
     if store is not None and not result.refused:
         save_result(result, store=store)

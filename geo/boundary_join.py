@@ -854,13 +854,7 @@ def join_to_gazetteer(
         gdf, gazetteer, code_field=code_field, name_field=name_field, source=source
     )
     county_name = str(getattr(gazetteer, "county_name", "") or index.county_code)
-    outside, outside_of = outside_features(gdf, index.county_code, county_name, margin_km)
-    if len(gdf) and outside.all():
-        raise BoundaryReadError(
-            f"{source}：全部 {len(gdf)} 个要素都不在{outside_of}范围内——坐标系或基准面错了？"
-            "请检查文件的坐标系（选择坐标系/基准面）",
-            code="boundary.outside",
-        )
+    outside, outside_of = _outside_or_refuse(gdf, index, county_name, margin_km, source)
     rows, vintage, evidence = match_rows(
         gdf, index, code_field=code_field, name_field=name_field, outside=outside
     )
@@ -878,6 +872,21 @@ def join_to_gazetteer(
     )
     _refuse_unjoined(gdf, report, county_name=county_name, refuse_conflicts=refuse_conflicts)
     return joined_layer(gdf, rows, quality=quality, source=source), report
+
+
+def _outside_or_refuse(
+    gdf: gpd.GeoDataFrame, index: Any, county_name: str, margin_km: float, source: str
+) -> tuple[np.ndarray, str]:
+    """Which features lie outside the county (and what "the county" was checked against);
+    refused when every one does: the file's coordinates are not what they claim."""
+    outside, outside_of = outside_features(gdf, index.county_code, county_name, margin_km)
+    if len(gdf) and outside.all():
+        raise BoundaryReadError(
+            f"{source}：全部 {len(gdf)} 个要素都不在{outside_of}范围内——坐标系或基准面错了？"
+            "请检查文件的坐标系（选择坐标系/基准面）",
+            code="boundary.outside",
+        )
+    return outside, outside_of
 
 
 def _refuse_unjoined(
