@@ -780,6 +780,8 @@ def _trend_and_compare(page) -> None:
     main.get_by_text("在各乡镇中的排名").wait_for()
     page.wait_for_timeout(1500)
     chart.scroll_into_view_if_needed()
+    page.mouse.move(5, 5)  # over the sidebar: no map tooltip in the picture
+    page.wait_for_timeout(800)
     page.screenshot(path=str(ARTIFACTS / "app-trend.png"))
     main.get_by_text("两期对比", exact=True).click()
     picture = main.locator('[data-testid="stImage"] img').first
@@ -792,5 +794,6 @@ def _trend_and_compare(page) -> None:
     changes = main.locator('[data-testid="stDataFrame"]', has=page.locator("th", has_text="变化"))
     changes.first.wait_for()
     picture.scroll_into_view_if_needed()
+    page.mouse.move(5, 5)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "app-compare.png"))
