@@ -21,6 +21,7 @@ from geo import aggregate as agg
 from geo import app_support
 from geo.county_settings import county_choices, default_county_code
 from geo.errors import GeoInputError
+from geo.review import counted_frames
 from geo.workflows import ActiveTownships, PrefectureTownships
 
 st.set_page_config(
@@ -214,18 +215,30 @@ def _stage(c: _County, view, view_key: tuple, store, sectors: dict, focus) -> No
 
 
 def _time_section(c: _County, panel: str, view, view_key: tuple) -> None:
-    """The trend or compare panel, over every month (all filters but the dates)."""
+    """The trend or compare panel, over every month (all filters but the dates), counting what
+    the map counts (the review toggle decides on items whose place needs review)."""
     every = _every_month(c).filters
-    every_key = (*c.data_key, repr(every))
-    t_items, t_metrics = cache.shared_frames(
-        every_key, lambda: agg.filter_items(c.items_df, c.metrics_df, every)
-    )
+    every_key = (*c.data_key, repr(every), c.count_review)
+
+    def counted():
+        items, metrics = agg.filter_items(c.items_df, c.metrics_df, every)
+        return counted_frames(items, metrics, include_needs_review=c.count_review)
+
+    t_items, t_metrics, left_out = cache.shared_frames(every_key, counted)
     t_months = cache.data_fact(
         "months_every", every_key, lambda: app_support.month_options(t_items)
     )
     townships = areas.townships_of(c.active)
     panels.time_section(
-        panel, t_items, t_metrics, c.metric, townships, view, view_key, months=t_months
+        panel,
+        t_items,
+        t_metrics,
+        c.metric,
+        townships,
+        view,
+        view_key,
+        months=t_months,
+        left_out=left_out,
     )
 
 

@@ -387,15 +387,30 @@ def panel_chooser() -> str:
 
 
 def time_section(
-    panel: str, items_df, metrics_df, metric: str, townships, view, data_key: tuple, *, months
+    panel: str,
+    items_df,
+    metrics_df,
+    metric: str,
+    townships,
+    view,
+    data_key: tuple,
+    *,
+    months,
+    left_out: int = 0,
 ) -> None:
     """The trend panel or the compare-two-periods map (``panel``), under the map.
 
     ``items_df``/``metrics_df`` are the county's items with every filter but the dates (and
-    what each repeat adds, :func:`geo.trends.counting_frames`); ``view`` gives the township
-    layer and the notes of the compare map; ``months`` their months
-    (:func:`geo.app_support.month_options`).
+    what each repeat adds, :func:`geo.trends.counting_frames`) that the map counts;
+    ``left_out`` items whose place needs review were left out by the sidebar's toggle (said
+    under the panel, as the map's exports say it); ``view`` gives the township layer and the
+    notes of the compare map; ``months`` their months (:func:`geo.app_support.month_options`).
     """
+    if left_out:
+        st.caption(
+            f"未计入 {left_out} 条定位待核对的事项"
+            "（与地图分级一致：侧栏“分级统计计入待核对的定位”已关闭）。"
+        )
     if panel == "trend":
         _trend_panel(items_df, metrics_df, metric, townships)
     elif len(months) < 2:

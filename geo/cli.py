@@ -1043,7 +1043,14 @@ def _export_view(args: argparse.Namespace, items_df, metrics_df):
         finally:
             if store is not None:
                 store.close()
-        return prefecture_view(items_df, metrics_df, townships, filters=filters, metric_key=metric)
+        return prefecture_view(
+            items_df,
+            metrics_df,
+            townships,
+            filters=filters,
+            metric_key=metric,
+            count_needs_review=not args.without_review,
+        )
     filters, metric = _export_filters(args, area, _resolve_township)
     # without polygons the data exports still work; the map exports draw the outline or fail
     # with ExportError (one line)
@@ -1055,6 +1062,7 @@ def _export_view(args: argparse.Namespace, items_df, metrics_df):
         gazetteer=area,
         filters=filters,
         metric_key=metric,
+        count_needs_review=not args.without_review,
     )
 
 
@@ -1131,11 +1139,16 @@ def _repeat_rows(items_df) -> list[dict]:
 
 
 def _cmd_trend(args: argparse.Namespace) -> int:
+    from geo.review import counted_frames
     from geo.trends import counting_frames, trend_series
 
     metric = _check_metric(args.metric)
     gaz, items_df, metrics_df = _county_store_frames(args)
     items_df, metrics_df = counting_frames(items_df, metrics_df)
+    # as the app's map counts: every item by default, with --without-review those placed surely
+    items_df, metrics_df, left_out = counted_frames(
+        items_df, metrics_df, include_needs_review=not args.without_review
+    )
     code = _resolve_township(gaz, args.township) if args.township else None
     series = trend_series(items_df, metrics_df, metric, by=args.by, township_code=code or None)
     if code:
@@ -1154,10 +1167,13 @@ def _cmd_trend(args: argparse.Namespace) -> int:
             "county": gaz.county_name,
             "series": _json_records(series),
             "repeats": repeats,
+            "needs_review_left_out": left_out,
         }
         text = json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
     else:
         text = _trend_table(series, repeats, metric) + "\n"
+        if left_out:
+            text += f"\n未计入 {left_out} 条定位待核对的事项（--without-review）。\n"
     _emit(text, args.out)
     return 0
 
@@ -1194,7 +1210,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
             store.close()
     code = _resolve_township(gaz, args.township) if args.township else None
     view = county_view(
-        items_df, metrics_df, active, county=gaz.county_name, gazetteer=gaz, metric_key=metric
+        items_df,
+        metrics_df,
+        active,
+        county=gaz.county_name,
+        gazetteer=gaz,
+        metric_key=metric,
+        count_needs_review=not args.without_review,
     )
     report = monthly_report(view, period=args.period, township_code=code or None)
     out = Path(args.out)
@@ -1296,6 +1318,16 @@ def build_parser() -> argparse.ArgumentParser:
     for add in commands:
         add(sub)
     return p
+
+
+def _review_arg(sp: argparse.ArgumentParser, what: str) -> None:
+    """``--without-review``: the app's toggle 分级统计计入待核对的定位 switched off."""
+    sp.add_argument(
+        "--without-review",
+        action="store_true",
+        help=f"{what}不计定位待核对的事项（同应用侧栏“分级统计计入待核对的定位”关闭）；"
+        "默认计入，与应用默认一致",
+    )
 
 
 def _store_arg(sp: argparse.ArgumentParser) -> None:
@@ -1539,6 +1571,7 @@ def _add_export(sub) -> None:
         choices=PNG_PRESETS,
         help="PNG 预设：wechat 1080×1440，a4 / a4-landscape 300 dpi，slide 1920×1080",
     )
+    _review_arg(sp, "地图分级与乡镇合计")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_export)
 
@@ -1554,6 +1587,7 @@ def _add_time_commands(sub) -> None:
     sp.add_argument("--county", metavar="NAME_OR_CODE", help="县（默认：数据库中的县）")
     sp.add_argument("--format", choices=("table", "json", "csv"), default="table", help="输出格式")
     sp.add_argument("--out", metavar="FILE", help="写入此文件（默认输出到屏幕）")
+    _review_arg(sp, "趋势")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_trend)
 
@@ -1564,6 +1598,7 @@ def _add_time_commands(sub) -> None:
     sp.add_argument("--township", metavar="NAME_OR_CODE", help="同时给出此乡镇的趋势")
     sp.add_argument("--format", choices=("docx", "pdf"), help="默认按 --out 的扩展名")
     sp.add_argument("--out", required=True, metavar="FILE", help="月报文件")
+    _review_arg(sp, "地图、排名、两期对比与趋势")
     _store_arg(sp)
     sp.set_defaults(func=_cmd_report)
 

@@ -34,6 +34,7 @@ from geo.display import (
 )
 from geo.errors import ExportError
 from geo.export import target_path, writing_to
+from geo.review import counted_frames
 from geo.trends import (
     counting_frames,
     period_bounds,
@@ -160,13 +161,15 @@ def monthly_report(
     previous = previous_period(period)
     now = _period_view(view, period)
     codes = now.table.index.tolist()
-    change = period_change(items_all, metrics_all, view.metric_key, previous, period, codes)
-    county_series = trend_series(items_all, metrics_all, view.metric_key)
+    # the change, the trends and the ranking count what the map counts (view.counted_items)
+    items_c, metrics_c, _ = counted_frames(
+        items_all, metrics_all, include_needs_review=view.count_needs_review
+    )
+    change = period_change(items_c, metrics_c, view.metric_key, previous, period, codes)
+    county_series = trend_series(items_c, metrics_c, view.metric_key)
     town_series = None
     if township_code:
-        town_series = trend_series(
-            items_all, metrics_all, view.metric_key, township_code=township_code
-        )
+        town_series = trend_series(items_c, metrics_c, view.metric_key, township_code=township_code)
     report = MonthlyReport(
         period=period,
         previous=previous,

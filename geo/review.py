@@ -34,6 +34,7 @@ __all__ = [
     "alternatives_text",
     "choices",
     "count_for_map",
+    "counted_frames",
     "deciding_span",
     "highlight_spans",
     "needs_review_mask",
@@ -104,6 +105,37 @@ def count_for_map(items_df: pd.DataFrame, *, include_needs_review: bool) -> pd.S
     if include_needs_review or items_df.empty:
         return pd.Series(True, index=items_df.index)
     return ~needs_review_mask(items_df)
+
+
+def counted_frames(
+    items_df: pd.DataFrame, metrics_df: pd.DataFrame, *, include_needs_review: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The items (and their figures) the map counts, as :func:`count_for_map` says, and how
+    many were left out.
+
+    Filter after :func:`geo.trends.counting_frames`, as the map does: what a repeat adds is
+    decided over every item, so leaving a first report out does not make its repeat new.
+
+    Parameters
+    ----------
+    items_df, metrics_df : DataFrame
+        Frames of :data:`geo.aggregate.ITEM_COLUMNS` and their figures (``item_id``).
+    include_needs_review : bool
+        Keep items whose place still needs review (the app's toggle 分级统计计入待核对的定位,
+        on by default).
+
+    Returns
+    -------
+    tuple of (DataFrame, DataFrame, int)
+        The kept items, their figures, and the number of items left out (0 with
+        ``include_needs_review``).
+    """
+    keep = count_for_map(items_df, include_needs_review=include_needs_review).to_numpy()
+    if keep.all():
+        return items_df, metrics_df, 0
+    items = items_df[keep]
+    metrics = metrics_df[metrics_df["item_id"].isin(items["item_id"]).to_numpy()]
+    return items, metrics, int((~keep).sum())
 
 
 # --------------------------------------------------------------------------- highlighting

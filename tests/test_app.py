@@ -1343,6 +1343,97 @@ def test_choropleth_can_leave_out_placements_that_need_review(monkeypatch, tmp_p
     assert at2.toggle(key="count_review").value is False  # a shared link keeps it
 
 
+def _review_months_app(monkeypatch, tmp_path, panel: str):
+    """February: one sure item in 项店镇; March: the queue's bulletin (an item in 项店镇 that
+    needs review, a sure one in 白土店乡)."""
+    from geo.pipeline import parse_text
+    from geo.store import Store
+
+    february = (
+        "息县工作简报\n2024年第2期\n息县人民政府办公室 2024年2月1日\n"
+        "一、项店镇硬化村道\n项店镇完成李楼村道路硬化5公里。\n"
+    )
+    with Store(tmp_path / "store.sqlite") as store:
+        store.ingest(parse_text(february, county="息县", source_name="2.txt"))
+        store.ingest(parse_text(_QUEUE_TEXT, county="息县", source_name="3.txt"))
+    return _app(monkeypatch, tmp_path, panel=panel)
+
+
+def _review_months_app_again(monkeypatch, tmp_path, panel: str, review: str | None = None):
+    """A second session on the store :func:`_review_months_app` made."""
+    at = _app(monkeypatch, tmp_path, panel=panel)
+    if review is not None:
+        at.query_params["review"] = review
+    return at
+
+
+def _chart_series(at) -> dict[str, list[float]]:
+    """The trend chart's values per line (全县, a township), read from the data Streamlit
+    sends the browser."""
+    import pyarrow as pa
+
+    chart = at.get("vega_lite_chart")[0].proto
+    frames = [pa.ipc.open_stream(d.data.data).read_pandas() for d in chart.datasets]
+    data = pd.concat(frames) if frames else pd.DataFrame()
+    return {k: g.sort_values("period")["value"].tolist() for k, g in data.groupby("范围")}
+
+
+_LEFT_OUT = "未计入 1 条定位待核对的事项"
+
+
+def test_trend_and_compare_count_what_the_map_counts_under_the_review_toggle(monkeypatch, tmp_path):
+    at = _review_months_app(monkeypatch, tmp_path, "trend").run()
+    assert not at.exception
+    assert _chart_series(at)["全县"] == [1.0, 2.0]  # the toggle's default: every item
+    assert not any(_LEFT_OUT in c.value for c in at.caption)
+    at.toggle(key="count_review").set_value(False).run()
+    assert not at.exception and at.query_params["review"] == "0"
+    assert _chart_series(at)["全县"] == [1.0, 1.0]  # March's item needing review left out
+    assert any(_LEFT_OUT in c.value for c in at.caption)  # and said
+    # the township clicked: its line and ranks count the same way
+    at.session_state["town"] = "411528104"  # 项店镇
+    at.run()
+    assert _chart_series(at)["项店镇"] == [1.0, 0.0]
+    ranks = at.dataframe[0].value
+    assert ranks["排名"].tolist() == ["第 1 / 1", "—"]
+    # another planner's session (toggle on) is not served these figures, nor they its
+    other = _review_months_app_again(monkeypatch, tmp_path, "trend").run()
+    assert _chart_series(other)["全县"] == [1.0, 2.0]
+    other.session_state["town"] = "411528104"
+    other.run()
+    assert _chart_series(other)["项店镇"] == [1.0, 1.0]
+    assert other.dataframe[0].value["排名"].tolist() == ["第 1 / 1", "第 1 / 2"]
+    at.run()
+    assert _chart_series(at)["全县"] == [1.0, 1.0]
+
+
+def _image_url(at) -> str:
+    """Where the compare map's picture is served from (named by its content)."""
+    (image,) = at.get("image")
+    return image.proto.imgs[0].url
+
+
+def _changes(at) -> dict[str, str]:
+    table = at.dataframe[0].value
+    return dict(zip(table["乡镇"], table["变化"], strict=True))
+
+
+def test_compare_map_and_table_follow_the_review_toggle(monkeypatch, tmp_path):
+    at = _review_months_app(monkeypatch, tmp_path, "compare").run()
+    assert not at.exception and at.query_params["cmp"] == "2024-02,2024-03"
+    every = _changes(at)
+    png_every = _image_url(at)
+    off = _review_months_app_again(monkeypatch, tmp_path, "compare", review="0").run()
+    assert not off.exception and off.toggle(key="count_review").value is False
+    sure = _changes(off)
+    assert every["白土店乡"] == sure["白土店乡"] == display.format_change(1.0, "条")
+    assert every["项店镇"] == display.format_change(0.0, "条")
+    assert sure["项店镇"] == display.format_change(-1.0, "条")  # March's 项店镇 item left out
+    assert any(_LEFT_OUT in c.value for c in off.caption)
+    assert not any(_LEFT_OUT in c.value for c in at.caption)
+    assert _image_url(off) != png_every  # a change map of its own
+
+
 # --------------------------------------------------------------------------- time (issue 11)
 
 

@@ -767,6 +767,68 @@ def test_period_slider_trend_panel_and_compare_map(tmp_path):
             shutil.copyfile(ARTIFACTS / f"app-{name}", REPO / "docs" / name)
 
 
+def _review_store(path) -> None:
+    """February: one sure item in 项店镇; March: one in 项店镇 whose place needs review and a
+    sure one in 白土店乡."""
+    from geo.pipeline import parse_text
+    from geo.store import Store
+
+    head = "息县工作简报\n2024年第{m}期\n息县人民政府办公室 2024年{m}月1日\n"
+    feb = head.format(m=2) + "一、项店镇硬化村道\n项店镇完成李楼村道路硬化5公里。\n"
+    mar = head.format(m=3) + (
+        "一、春节期间文旅活动丰富\n春节期间，在白土店乡的花海，游客纷至沓来；在项店镇李楼村，"
+        "群众欢聚看大戏。\n（花海景区管委会 王五）\n"
+        "二、白土店乡发展鲜食玉米\n在白土店乡新庄村建设示范基地，种植鲜食玉米300亩。\n"
+    )
+    with Store(path) as store:
+        store.ingest(parse_text(feb, county="息县", source_name="2.txt"))
+        store.ingest(parse_text(mar, county="息县", source_name="3.txt"))
+
+
+def _change_row(page, township: str, change: str) -> None:
+    """Wait until the table of changes shows ``change`` for ``township``."""
+    page.wait_for_function(
+        "([t, c]) => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody tr')]"
+        ".some((r) => r.innerText.includes(t) && r.innerText.trim().endsWith(c))",
+        arg=[township, change],
+    )
+
+
+def test_compare_and_trend_follow_the_review_toggle(tmp_path):
+    """An item whose place needs review: counted by default, left out of the change (and said)
+    once the sidebar's toggle is off, as the map leaves it out of its classes."""
+    _review_store(tmp_path / "store.sqlite")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    running = start_app(tmp_path / "store.sqlite", ARTIFACTS / "streamlit-review.log")
+    try:
+        with browser.browser_page((1400, 1100)) as (page, blocked):
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running.url + "?panel=compare", wait_until="domcontentloaded")
+            main = page.locator('[data-testid="stMain"]')
+            main.locator('[data-testid="stImage"] img').first.wait_for()
+            main.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
+            _change_row(page, "项店镇", "0条")  # 1 in February, 1 (needing review) in March
+            _change_row(page, "白土店乡", "+1条")
+            note = main.get_by_text("未计入 1 条定位待核对的事项", exact=False)
+            assert not note.count()
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_text("分级统计计入待核对的定位").click()
+            page.wait_for_function(
+                "() => new URLSearchParams(location.search).get('review') === '0'"
+            )
+            note.first.wait_for()
+            main.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
+            _change_row(page, "项店镇", "−1条")  # March's item left out, as on the map
+            _change_row(page, "白土店乡", "+1条")
+            _open_panel(page, "趋势", "trend")
+            main.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+            note.first.wait_for()  # the trend panel says it too
+            page.screenshot(path=str(ARTIFACTS / "app-review-trend.png"))
+            assert blocked.urls == [], f"the page needed the network: {blocked.urls}"
+    finally:
+        running.stop()
+
+
 def _trend_and_compare(page) -> None:
     main = page.locator('[data-testid="stMain"]')
     main.get_by_text("趋势", exact=True).click()
@@ -780,6 +842,8 @@ def _trend_and_compare(page) -> None:
     main.get_by_text("在各乡镇中的排名").wait_for()
     page.wait_for_timeout(1500)
     chart.scroll_into_view_if_needed()
+    page.mouse.move(5, 5)  # over the sidebar: no map tooltip in the picture
+    page.wait_for_timeout(800)
     page.screenshot(path=str(ARTIFACTS / "app-trend.png"))
     main.get_by_text("两期对比", exact=True).click()
     picture = main.locator('[data-testid="stImage"] img').first
@@ -792,5 +856,6 @@ def _trend_and_compare(page) -> None:
     changes = main.locator('[data-testid="stDataFrame"]', has=page.locator("th", has_text="变化"))
     changes.first.wait_for()
     picture.scroll_into_view_if_needed()
+    page.mouse.move(5, 5)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "app-compare.png"))

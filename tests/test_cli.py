@@ -896,6 +896,57 @@ def test_monthly_report_docx_and_pdf(two_months, tmp_path):
     assert bad.returncode == 2 and "2024-02" in _err_line(bad)
 
 
+def _store_with_a_review_item(tmp_path):
+    """February: one sure item in 项店镇; March: one in 项店镇 whose place needs review and a
+    sure one in 白土店乡."""
+    head = "息县工作简报\n2024年第{m}期\n息县人民政府办公室 2024年{m}月1日\n"
+    feb = tmp_path / "2.txt"
+    feb.write_text(head.format(m=2) + "一、项店镇硬化村道\n项店镇完成李楼村道路硬化5公里。\n")
+    mar = tmp_path / "3.txt"
+    mar.write_text(
+        head.format(m=3) + "一、春节期间文旅活动丰富\n春节期间，在白土店乡的花海，游客纷至沓来；"
+        "在项店镇李楼村，群众欢聚看大戏。\n（花海景区管委会 王五）\n"
+        "二、白土店乡发展鲜食玉米\n在白土店乡新庄村建设示范基地，种植鲜食玉米300亩。\n"
+    )
+    store = tmp_path / "review.sqlite"
+    proc = _run("ingest", feb, mar, "--county", "息县", "--store", store)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert "待核 1 条（共 3 条）" in _run("review", "--store", store).stdout.decode()
+    return store
+
+
+def test_trend_and_report_count_items_needing_review_as_the_app_does_by_default(tmp_path):
+    store = _store_with_a_review_item(tmp_path)
+    assert "--without-review" in _run("trend", "--help").stdout.decode()
+    doc = json.loads(_run("trend", "--format", "json", "--store", store).stdout)
+    assert [s["value"] for s in doc["series"]] == [1, 2]  # the app's default: counted
+    assert doc["needs_review_left_out"] == 0
+    proc = _run("trend", "--format", "json", "--without-review", "--store", store)
+    doc = json.loads(proc.stdout)
+    assert [s["value"] for s in doc["series"]] == [1, 1]  # the toggle switched off
+    assert doc["needs_review_left_out"] == 1
+    table = _run("trend", "--without-review", "--store", store).stdout.decode()
+    assert "未计入 1 条定位待核对的事项" in table
+
+    import docx
+
+    texts = {}
+    for flag in ((), ("--without-review",)):
+        out = tmp_path / f"report{len(flag)}.docx"
+        proc = _run("report", "--period", "2024-03", "--out", out, *flag, "--store", store)
+        assert proc.returncode == 0, proc.stderr.decode()
+        document = docx.Document(str(out))
+        ranking = [[c.text for c in row.cells] for row in document.tables[0].rows]
+        texts[flag] = ("\n".join(p.text for p in document.paragraphs), ranking)
+    text, ranking = texts[()]
+    assert "事项数（条）：2条，较2024年2月+1条" in text
+    assert ["1", "项店镇", "1条", "1", "0", "0条"] in ranking
+    text, ranking = texts[("--without-review",)]
+    # the change and the trend leave it out like the ranking and the map
+    assert "事项数（条）：1条，较2024年2月0条" in text and "1 条定位待核对，未计入分级" in text
+    assert [r[1] for r in ranking[1:]] == ["白土店乡"]
+
+
 # --------------------------------------------------------------------------- review and rules
 
 NICKNAME = "老城区开展夜市整治\n老城区组织商户80家签订诚信经营承诺书，夜市秩序明显好转。\n"

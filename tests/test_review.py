@@ -15,6 +15,7 @@ from geo.review import (
     alternatives_text,
     choices,
     count_for_map,
+    counted_frames,
     deciding_span,
     highlight_spans,
     parse_alternatives,
@@ -59,6 +60,22 @@ def test_count_for_map_leaves_out_unreviewed_flagged_items():
     )
     assert count_for_map(df, include_needs_review=False).tolist() == [True, False, True]
     assert count_for_map(df, include_needs_review=True).all()
+
+
+def test_counted_frames_keep_what_the_map_counts_with_their_figures():
+    df = _frame(
+        [
+            {"item_id": "a", "needs_review": False, "corrected": False},
+            {"item_id": "b", "needs_review": True, "corrected": False},
+            {"item_id": "c", "needs_review": True, "corrected": True},
+        ]
+    )
+    metrics = pd.DataFrame({"item_id": ["a", "b", "b", "c"], "value": [1.0, 2.0, 3.0, 4.0]})
+    items, figures, left_out = counted_frames(df, metrics, include_needs_review=False)
+    assert items["item_id"].tolist() == ["a", "c"] and left_out == 1
+    assert figures["value"].tolist() == [1.0, 4.0]
+    same = counted_frames(df, metrics, include_needs_review=True)
+    assert same[0] is df and same[1] is metrics and same[2] == 0
 
 
 def test_deciding_span_and_highlights_index_the_item_fields(gaz):
