@@ -212,8 +212,9 @@ def _ranking(view: MapView, change: pd.DataFrame) -> pd.DataFrame:
 
 def _items(view: MapView) -> pd.DataFrame:
     """The period's items by township (county-wide and unplaced ones last), with bulletin,
-    date, figures and marks (重复, 累计)."""
-    it = view.items_df
+    date, figures and marks (重复, 累计); those the map counts (the review toggle), as the
+    summary and the ranking count them."""
+    it = view.counted_items
     if it.empty:
         return pd.DataFrame(columns=ITEM_COLUMNS)
     figures: dict[str, list[str]] = {}
