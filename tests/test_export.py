@@ -31,8 +31,8 @@ from geo.view import (
 HEADLINE = "<script>alert(1)</script>路口乡土地流转"
 
 
-def _view(**kw) -> MapView:
-    items, metrics = make_frames()
+def _view(*, frames=None, **kw) -> MapView:
+    items, metrics = frames or make_frames()
     kw.setdefault("metric_key", "investment_yuan")
     return make_view(
         items,
@@ -351,18 +351,7 @@ def _review_view(count_needs_review: bool) -> MapView:
     """:func:`_view` with every place sure but 孙庙乡's (its 1.2亿 item) needing review."""
     items, metrics = make_frames()
     items = items.assign(needs_review=items["township_code"] == "411528201", corrected=False)
-    return make_view(
-        items,
-        metrics,
-        make_townships(),
-        county="息县",
-        county_code="411528",
-        outline=make_outline(),
-        county_seat=SEAT,
-        metric_key="investment_yuan",
-        created="2024-03-05",
-        count_needs_review=count_needs_review,
-    )
+    return _view(frames=(items, metrics), count_needs_review=count_needs_review)
 
 
 def test_exports_count_what_the_choropleth_counts_under_the_review_toggle(tmp_path):
