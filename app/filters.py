@@ -207,6 +207,15 @@ def _date_range(items_df, url_f: agg.Filters, data_key: tuple) -> tuple[str | No
     return date_from, date_to
 
 
+#: What the review toggle covers: every count and total of the view, one rule everywhere.
+REVIEW_TOGGLE_HELP = (
+    "关闭后，待核对的定位不计入任何数字，只计已确认或置信度足够的定位：地图分级与乡镇提示、"
+    "地图上方的事项数、涉及乡镇、涉及行业、合计与占全县、乡镇面板的事项数、合计与排名、"
+    "趋势与两期对比、月报与导出（HTML、PNG、PDF、CSV 乡镇表）的统计。"
+    "待核对的事项仍以空心圆显示在地图上，并列在事项表与乡镇面板中，注明未计入的条数。"
+)
+
+
 def review_toggle(n_review: int) -> bool:
     """The review queue's size, and whether the choropleth counts items whose place still
     needs review (kept in the URL as ``review=0``)."""
@@ -219,7 +228,7 @@ def review_toggle(n_review: int) -> bool:
     return st.toggle(
         "分级统计计入待核对的定位",
         key="count_review",
-        help="关闭后，地图分级与乡镇合计只计已确认或置信度足够的定位；待核对的事项仍以空心圆显示。",
+        help=REVIEW_TOGGLE_HELP,
     )
 
 

@@ -46,15 +46,17 @@ def header_bar(
     the current filter, and the downloads one tap away (``report()``, when given, draws the
     monthly report's buttons among them)."""
 
-    def build():
-        line = figures.header_line(view, len(county_items))
-        return line, figures.key_figures(view, county_items, county_metrics)
-
-    line, key_figures = cache.data_fact("header", view_key, build)
+    # counted as the choropleth counts; the key holds the review toggle
+    head = cache.data_fact(
+        "header", view_key, lambda: figures.header(view, county_items, county_metrics)
+    )
+    line, key_figures = head.line, head.figures
     with st.container(key="geo_head", horizontal=True, vertical_alignment="center"):
         line = app_support.md_escape(line)
         name, _, rest = line.partition(" · ")
         badge = " :orange-badge[示例数据]" if sample else ""
+        if head.note:  # the note is fixed wording and a number: nothing to escape
+            badge += f" :gray-badge[{head.note}]"
         st.markdown(
             f"**{name}** · {rest}{badge}", width="content", help=SAMPLE_NOTE if sample else None
         )
@@ -77,7 +79,13 @@ def _metric_names(metrics_df) -> dict[str, str]:
 def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None:
     """The drawer of one township: rank, items, totals, and 只看此乡镇 near the top."""
     items_df, metrics_df = view.items_df, view.metrics_df
-    info = app_support.township_summary(items_df, metrics_df, code, _metric_names(metrics_df))
+    info = app_support.township_summary(
+        items_df,
+        metrics_df,
+        code,
+        _metric_names(metrics_df),
+        include_needs_review=view.count_needs_review,
+    )
     with st.container(key="town_head", horizontal=True, vertical_alignment="center"):
         st.subheader(app_support.md_escape(name or info["township"]), width="stretch")
         # The filter widget is already drawn: change it in a callback, then rerun the whole
@@ -112,6 +120,17 @@ def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None
             st.text(row.body or "")
     if info["n_items"] > _PANEL_ITEMS:
         st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在事项表中查看。")
+    _left_out_items(info["left_out"])
+
+
+def _left_out_items(left_out) -> None:
+    """The township's items the review toggle leaves out of its figures, listed after a note."""
+    if left_out.empty:
+        return
+    st.caption(display.left_out_note(len(left_out)) + "（地图上为空心圆，不计入以上数字）：")
+    for row in left_out.head(_PANEL_ITEMS).itertuples():
+        with st.expander(app_support.md_escape(display.item_title(row.headline, row.body))):
+            st.text(row.body or "")
 
 
 def _only_township(code: str) -> None:

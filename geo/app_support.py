@@ -31,6 +31,7 @@ from geo.errors import GeoInputError, one_line
 from geo.models import Bulletin, BulletinHeader
 from geo.picture import png_presets, sources_text
 from geo.prefecture import Prefecture, find_area, is_prefecture_code, parse_area_file
+from geo.review import count_for_map
 from geo.trends import period_bounds, period_label_zh, period_of, periods_between
 from geo.view import available_exports
 from geo.worker import run_bounded
@@ -662,6 +663,8 @@ def township_summary(
     metrics_df: pd.DataFrame,
     township_code: str,
     metric_labels: Mapping[str, str] | None = None,
+    *,
+    include_needs_review: bool = True,
 ) -> dict:
     """Items and totals of one township (the panel shown when it is clicked on the map).
 
@@ -672,17 +675,24 @@ def township_summary(
     township_code : str
     metric_labels : mapping, optional
         metric_key -> Chinese label (``geo.aggregate.metric_label``).
+    include_needs_review : bool
+        The review toggle (``MapView.count_needs_review``): False leaves the items whose place
+        needs review out of ``n_items``, ``items``, ``sectors`` and the totals, as the
+        choropleth and the rank do; they are in ``left_out``.
 
     Returns
     -------
     dict
         ``township`` (name or the code), ``n_items``, ``items`` (sub-frame of items_df),
-        ``sectors`` (slug -> count), ``totals`` (list of ``(label, value)``, largest first) and
+        ``sectors`` (slug -> count), ``totals`` (list of ``(label, value)``, largest first),
         ``total_texts`` (list of ``(name, readable total)``: ``("投资额", "1.66亿元")``), the
-        totals counting facts once as the map does.
+        totals counting facts once as the map does, and ``left_out`` (the township's items the
+        counts leave out; empty with ``include_needs_review``).
     """
-    sel = items_df[items_df["township_code"].astype(str) == str(township_code)]
-    names = sel["township"].dropna()
+    every = items_df[items_df["township_code"].astype(str) == str(township_code)]
+    names = every["township"].dropna()
+    keep = count_for_map(every, include_needs_review=include_needs_review).to_numpy()
+    sel, left_out = every[keep], every[~keep]
     sums = pd.Series(dtype=float)
     if metrics_df["item_id"].isin(sel["item_id"]).any():
         sums = agg.metric_totals(sel, metrics_df)
@@ -698,6 +708,7 @@ def township_summary(
             (agg.metric_name(k), format_value(float(v), agg.metric_unit_zh(k)))
             for k, v in sums.items()
         ],
+        "left_out": left_out,
     }
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "format_share",
     "format_value",
     "item_title",
+    "left_out_note",
     "metric_texts",
     "metric_units_zh",
     "metric_value_text",
@@ -96,6 +97,12 @@ def county_units_note(names: list[str]) -> str:
         return ""
     shown = "、".join(names[:6]) + (f"等 {len(names)} 个县（区）" if len(names) > 6 else "")
     return f"{shown}尚无乡镇边界：只显示县界与全县合计，不参与乡镇分级"
+
+
+def left_out_note(n: int) -> str:
+    """What a figure says when the review toggle left ``n`` items out of its counts: every
+    count and total of a view then counts what the choropleth counts (``""`` when none)."""
+    return f"未计入 {n} 条定位待核对" if n else ""
 
 
 #: Why a map export cannot be drawn.

@@ -34,6 +34,7 @@ from geo.display import (
     NO_TOWNSHIPS_NOTE,
     format_value,
     item_title,
+    left_out_note,
     metric_texts,
     sector_label,
 )
@@ -421,10 +422,12 @@ def _pdf_ranking(fig, view: MapView, *, x: float, y: float) -> float:
 
 
 def _pdf_items(fig, view: MapView, *, x: float, y: float, foot: float) -> None:
-    """The newest items, as many as fit above the notes."""
-    _pdf_text(fig, x, y, f"事项（共 {len(view.items_df)} 条）", size=11, weight="bold")
+    """The newest items the map counts (the review toggle), as many as fit above the notes."""
+    counted = view.counted_items
+    left_out = f"；{left_out_note(view.left_out)}" if view.left_out else ""
+    _pdf_text(fig, x, y, f"事项（共 {len(counted)} 条{left_out}）", size=11, weight="bold")
     y -= 0.035
-    items = view.items_df.sort_values(
+    items = counted.sort_values(
         ["bulletin_date", "index"], ascending=[False, True], na_position="last"
     )
     for _, row in items.head(_ITEMS_IN_PDF).iterrows():
@@ -439,7 +442,7 @@ def _pdf_items(fig, view: MapView, *, x: float, y: float, foot: float) -> None:
             y -= 0.022
         _pdf_text(fig, x + 0.01, y, meta, size=7.5, color="#666666")
         y -= 0.026
-    rest = len(view.items_df) - _ITEMS_IN_PDF
+    rest = len(counted) - _ITEMS_IN_PDF
     if rest > 0:
         _pdf_text(
             fig, x, max(y, foot + 0.03), f"……其余 {rest} 条见 CSV 导出", size=8, color="#666666"

@@ -14,12 +14,16 @@ import numpy as np
 import pandas as pd
 
 from geo import aggregate as agg
-from geo.display import format_share, format_value
+from geo.display import format_share, format_value, left_out_note
+from geo.review import counted_frames
 from geo.view import MapView, filter_parts
 
 __all__ = [
+    "Header",
     "KeyFigure",
     "TownshipRank",
+    "county_counted",
+    "header",
     "header_line",
     "key_figures",
     "metric_total",
@@ -114,15 +118,15 @@ def header_line(view: MapView, n_total: int | None = None) -> str:
     ----------
     view : MapView
     n_total : int, optional
-        Items of the county before filtering; the count reads ``"2 / 6 条事项"`` when fewer
-        are shown.
+        Items of the county before filtering, counted as the view counts
+        (:func:`county_counted`); the count reads ``"2 / 6 条事项"`` when fewer are shown.
 
     Returns
     -------
     str
         Plain text (escape it before Markdown: the county name may come from a user).
     """
-    n = len(view.items_df)
+    n = len(view.counted_items)  # what the choropleth counts (the review toggle)
     count = f"{n} 条事项" if n_total is None or n_total == n else f"{n} / {n_total} 条事项"
     county = view.county or view.county_code or ""
     parts = [county, agg.metric_label(view.metric_key), *filter_parts(view)]
@@ -170,20 +174,25 @@ def key_figures(
         The filtered view.
     county_items, county_metrics : DataFrame
         The county's frames before filtering (for the share); ``county_metrics`` with
-        ``metric_key``.
+        ``metric_key``. Counted as the view counts: with ``view.count_needs_review`` False,
+        items whose place needs review are left out of the part and the whole alike.
 
     Returns
     -------
     list of KeyFigure
     """
     key = view.metric_key
-    n, n_all = len(view.items_df), len(county_items)
+    county_items, county_metrics, _ = county_counted(view, county_items, county_metrics)
+    items, metrics = view.counted_items, view.counted_metrics
+    n, n_all = len(items), len(county_items)
     filtered = f"全县共 {n_all} 条，当前筛选 {n} 条" if n != n_all else f"全县共 {n_all} 条"
+    if view.left_out:
+        filtered += f"；{left_out_note(view.left_out)}（地图上为空心圆）"
     figures = [KeyFigure("事项", f"{n} 条", filtered), _townships_reached(view)]
-    part = metric_total(view.items_df, view.metrics_df, key)
+    part = metric_total(items, metrics, key)
     whole = metric_total(county_items, county_metrics, key)
     if key == "items":
-        sectors = view.items_df["sector"].fillna("other").nunique() if n else 0
+        sectors = items["sector"].fillna("other").nunique() if n else 0
         figures.append(KeyFigure("涉及行业", f"{sectors} 个", "当前事项所属行业的个数"))
         share_help = "当前筛选的事项占全县事项的比例"
     else:
@@ -199,6 +208,58 @@ def key_figures(
         share_help = f"当前筛选的{name}占全县（不筛选）{name}合计的比例"
     figures.append(KeyFigure("占全县", format_share(part, whole), share_help))
     return figures
+
+
+def county_counted(
+    view: MapView, county_items: pd.DataFrame, county_metrics: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The county's unfiltered frames counted as ``view`` counts them (the review toggle,
+    ``view.count_needs_review``): :func:`geo.review.counted_frames`."""
+    return counted_frames(
+        county_items, county_metrics, include_needs_review=view.count_needs_review
+    )
+
+
+@dataclass(frozen=True)
+class Header:
+    """The strip above the map: its line, its key figures and what they leave out.
+
+    Attributes
+    ----------
+    line : str
+        :func:`header_line` (plain text).
+    figures : list of KeyFigure
+        :func:`key_figures`.
+    note : str
+        ``"未计入 N 条定位待核对"`` when the review toggle leaves items of the view out of
+        every figure (:func:`geo.display.left_out_note`), else ``""``.
+    """
+
+    line: str
+    figures: list[KeyFigure]
+    note: str = ""
+
+
+def header(view: MapView, county_items: pd.DataFrame, county_metrics: pd.DataFrame) -> Header:
+    """Everything the strip above the map shows, counted as the choropleth counts.
+
+    Parameters
+    ----------
+    view : MapView
+        The filtered view.
+    county_items, county_metrics : DataFrame
+        The county's frames before filtering (the total and the shares).
+
+    Returns
+    -------
+    Header
+    """
+    n_total = len(county_counted(view, county_items, county_metrics)[0])
+    return Header(
+        header_line(view, n_total),
+        key_figures(view, county_items, county_metrics),
+        left_out_note(view.left_out),
+    )
 
 
 def township_rank(view: MapView, township_code: str) -> TownshipRank:

@@ -189,7 +189,8 @@ def _ranking(view: MapView, change: pd.DataFrame) -> pd.DataFrame:
     """Townships with something in the period, by the metric, largest first."""
     unit = agg.metric_unit_zh(view.metric_key)
     t = view.table.copy()
-    repeats = view.items_df[view.items_df.get("repeat", False) == True]  # noqa: E712
+    counted = view.counted_items  # as the table counts them (the review toggle)
+    repeats = counted[counted.get("repeat", False) == True]  # noqa: E712
     n_rep = repeats.groupby(repeats["township_code"].astype(str)).size()
     t["n_repeated"] = pd.Series(n_rep).reindex(t.index).fillna(0).astype(int)
     t = t[t["n_items"] > 0].copy()
@@ -211,8 +212,9 @@ def _ranking(view: MapView, change: pd.DataFrame) -> pd.DataFrame:
 
 def _items(view: MapView) -> pd.DataFrame:
     """The period's items by township (county-wide and unplaced ones last), with bulletin,
-    date, figures and marks (重复, 累计)."""
-    it = view.items_df
+    date, figures and marks (重复, 累计); those the map counts (the review toggle), as the
+    summary and the ranking count them."""
+    it = view.counted_items
     if it.empty:
         return pd.DataFrame(columns=ITEM_COLUMNS)
     figures: dict[str, list[str]] = {}
@@ -244,7 +246,7 @@ def _items(view: MapView) -> pd.DataFrame:
 
 
 def _summary(r: MonthlyReport) -> list[str]:
-    it = r.view.items_df
+    it = r.view.counted_items  # what the map counts; filter_summary says what it leaves out
     n_rep = int(it["repeat"].sum()) if "repeat" in it else 0
     unit = agg.metric_unit_zh(r.view.metric_key)
     row = r.county_series.set_index("period")

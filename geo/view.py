@@ -22,7 +22,14 @@ import pandas as pd
 from geo import aggregate as agg
 from geo import paths
 from geo.county_settings import county_entry
-from geo.display import QUALITY_ZH, SCOPE_ZH, format_value, note_zh, sector_label
+from geo.display import (
+    QUALITY_ZH,
+    SCOPE_ZH,
+    format_value,
+    left_out_note,
+    note_zh,
+    sector_label,
+)
 from geo.errors import ExportError
 from geo.review import count_for_map
 from geo.trends import counting_frames
@@ -142,6 +149,20 @@ class MapView:
         if self.count_needs_review:
             return self.items_df
         return self.items_df[count_for_map(self.items_df, include_needs_review=False)]
+
+    @cached_property
+    def counted_metrics(self) -> pd.DataFrame:
+        """The figures of :attr:`counted_items` (every count and total of the view sums these)."""
+        if self.count_needs_review:
+            return self.metrics_df
+        kept = self.metrics_df["item_id"].isin(self.counted_items["item_id"])
+        return self.metrics_df[kept.to_numpy()]
+
+    @property
+    def left_out(self) -> int:
+        """Items of the view the counts leave out (their place needs review and the review
+        toggle is off); they stay on the map as hollow markers."""
+        return len(self.items_df) - len(self.counted_items)
 
     @cached_property
     def county_table(self) -> pd.DataFrame:
@@ -608,9 +629,9 @@ def filter_summary(view: MapView) -> str:
     if f.scopes:
         parts.append("范围 " + "、".join(SCOPE_ZH.get(s, s) for s in f.scopes))
     head = "筛选：" + "；".join(parts) if parts else "全部事项"
-    left_out = len(view.items_df) - len(view.counted_items)
-    tail = f"（{left_out} 条定位待核对，未计入分级）" if left_out else ""
-    return f"{head} · 共 {len(view.items_df)} 条事项{tail}"
+    # the count is the choropleth's: with the review toggle off, what it leaves out is said
+    tail = f"（{left_out_note(view.left_out)}）" if view.left_out else ""
+    return f"{head} · 共 {len(view.counted_items)} 条事项{tail}"
 
 
 def boundary_label(meta: Mapping | None, default_note: str = "") -> str:

@@ -1343,6 +1343,62 @@ def test_choropleth_can_leave_out_placements_that_need_review(monkeypatch, tmp_p
     assert at2.toggle(key="count_review").value is False  # a shared link keeps it
 
 
+def _tooltip_count(script: str, code: str) -> int:
+    """The 事项数 a township's tooltip on the app's map gives (its feature's properties)."""
+    found = re.search(rf'"n_items": (\d+), [^{{}}]*?"township_code": "{code}"', script)
+    assert found, code
+    return int(found.group(1))
+
+
+def _head(at) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**息县**"))
+
+
+_XIANGDIAN = "411528104"  # 项店镇: the queue's item needing review is placed there
+_NOTE = ":gray-badge[未计入 1 条定位待核对]"
+
+
+def test_header_and_drawer_count_what_the_map_counts_under_the_review_toggle(monkeypatch, tmp_path):
+    _queued_store(tmp_path)
+    at = _app(monkeypatch, tmp_path)
+    at.session_state["town"] = _XIANGDIAN  # as if clicked on the map
+    at.run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["事项"] == "2 条" and shown["涉及乡镇"] == "2 / 23 个"
+    assert shown["涉及行业"] == "2 个" and shown["占全县"] == "100%"
+    assert _head(at).endswith("2 条事项") and _NOTE not in _head(at)
+    assert shown["事项数"] == "1" and shown["排名"] == "并列第 1 / 2"  # the drawer
+    at.toggle(key="count_review").set_value(False).run()
+    assert not at.exception
+    shown = {m.label: m.value for m in at.metric}
+    # the header strip counts what the classes count: 项店镇's item is left out
+    assert shown["事项"] == "1 条" and shown["涉及乡镇"] == "1 / 23 个"
+    assert shown["涉及行业"] == "1 个" and shown["占全县"] == "100%"
+    assert "1 条事项" in _head(at) and _NOTE in _head(at)  # and says so
+    # the drawer of 项店镇: nothing counted, its rank and count agree, the item listed apart
+    assert shown["事项数"] == display.NODATA_LABEL and shown["排名"] == "无数据"
+    assert any(c.value.startswith("未计入 1 条定位待核对") for c in at.caption)
+    assert "春节期间文旅活动丰富" in [e.label for e in at.expander]
+    # the map's tooltips count the same (项店镇 has no counted item)
+    comp = next(iter(at.get("component_instance")))
+    script = json.loads(comp.proto.json_args)["script"]
+    assert _tooltip_count(script, _XIANGDIAN) == 0
+    assert _tooltip_count(script, "411528206") == 1  # 白土店乡
+    # another planner's session (the toggle on) is not served these figures, nor they its
+    other = _app(monkeypatch, tmp_path)
+    other.session_state["town"] = _XIANGDIAN
+    other.run()
+    shown = {m.label: m.value for m in other.metric}
+    assert shown["事项"] == "2 条" and shown["事项数"] == "1" and _NOTE not in _head(other)
+    at.run()
+    assert _metric(at, "事项").value == "1 条" and _metric(at, "事项数").value == "无数据"
+    assert _NOTE in _head(at)
+    link = _review_months_app_again(monkeypatch, tmp_path, "items", review="0")
+    link.run()
+    assert _metric(link, "事项").value == "1 条" and _NOTE in _head(link)
+
+
 def _review_months_app(monkeypatch, tmp_path, panel: str):
     """February: one sure item in 项店镇; March: the queue's bulletin (an item in 项店镇 that
     needs review, a sure one in 白土店乡)."""

@@ -817,6 +817,10 @@ def test_compare_and_trend_follow_the_review_toggle(tmp_path):
                 "() => new URLSearchParams(location.search).get('review') === '0'"
             )
             note.first.wait_for()
+            # the header strip counts the same way and says so (a badge)
+            head = page.locator(".st-key-geo_head")
+            head.get_by_text("未计入 1 条定位待核对", exact=True).wait_for()
+            head.get_by_text(re.compile(r"· 2 条事项")).first.wait_for()
             main.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
             _change_row(page, "项店镇", "−1条")  # March's item left out, as on the map
             _change_row(page, "白土店乡", "+1条")

@@ -937,13 +937,16 @@ def test_trend_and_report_count_items_needing_review_as_the_app_does_by_default(
         assert proc.returncode == 0, proc.stderr.decode()
         document = docx.Document(str(out))
         ranking = [[c.text for c in row.cells] for row in document.tables[0].rows]
-        texts[flag] = ("\n".join(p.text for p in document.paragraphs), ranking)
-    text, ranking = texts[()]
+        cells = " ".join(c.text for t in document.tables for row in t.rows for c in row.cells)
+        texts[flag] = ("\n".join(p.text for p in document.paragraphs), ranking, cells)
+    text, ranking, cells = texts[()]
+    assert "春节期间文旅活动丰富" in cells
     assert "事项数（条）：2条，较2024年2月+1条" in text
     assert ["1", "项店镇", "1条", "1", "0", "0条"] in ranking
-    text, ranking = texts[("--without-review",)]
+    text, ranking, cells = texts[("--without-review",)]
+    assert "春节期间文旅活动丰富" not in cells  # the items listed are those counted
     # the change and the trend leave it out like the ranking and the map
-    assert "事项数（条）：1条，较2024年2月0条" in text and "1 条定位待核对，未计入分级" in text
+    assert "事项数（条）：1条，较2024年2月0条" in text and "未计入 1 条定位待核对" in text
     assert [r[1] for r in ranking[1:]] == ["白土店乡"]
 
 

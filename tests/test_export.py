@@ -31,8 +31,8 @@ from geo.view import (
 HEADLINE = "<script>alert(1)</script>路口乡土地流转"
 
 
-def _view(**kw) -> MapView:
-    items, metrics = make_frames()
+def _view(*, frames=None, **kw) -> MapView:
+    items, metrics = frames or make_frames()
     kw.setdefault("metric_key", "investment_yuan")
     return make_view(
         items,
@@ -345,6 +345,34 @@ def test_csv_utf8_bom_items_metrics_townships(tmp_path):
     assert tw.loc["411528201", "township"] == "孙庙乡" and tw.loc["411528201", "value"] == 1.2e8
     assert np.isnan(tw.loc["411528001", "value"])
     assert set(tw["metric"]) == {"投资额（元）"}
+
+
+def _review_view(count_needs_review: bool) -> MapView:
+    """:func:`_view` with every place sure but 孙庙乡's (its 1.2亿 item) needing review."""
+    items, metrics = make_frames()
+    items = items.assign(needs_review=items["township_code"] == "411528201", corrected=False)
+    return _view(frames=(items, metrics), count_needs_review=count_needs_review)
+
+
+def test_exports_count_what_the_choropleth_counts_under_the_review_toggle(tmp_path):
+    off, on = _review_view(False), _review_view(True)
+    summary = "全部事项 · 共 5 条事项（未计入 1 条定位待核对）"
+    html = export.export_html(off, tmp_path / "off.html").read_text(encoding="utf-8")
+    assert summary in html
+    on_html = export.export_html(on, tmp_path / "on.html").read_text(encoding="utf-8")
+    assert "共 6 条事项" in on_html and "未计入" not in on_html
+    assert summary in picture.sources_text(off)  # beside the PNG, as on it
+    text = pypdf.PdfReader(export.export_pdf(off, tmp_path / "off.pdf")).pages[0].extract_text()
+    assert summary in text and "事项（共 5 条；未计入 1 条定位待核对）" in text
+    assert "1.2亿元" not in text and "孙庙乡新签约农产品加工项目" not in text
+    text = pypdf.PdfReader(export.export_pdf(on, tmp_path / "on.pdf")).pages[0].extract_text()
+    assert "事项（共 6 条）" in text and "1.2亿元" in text
+    paths = export.export_csv(off, tmp_path / "off.csv", columns="keys")
+    items = pd.read_csv(paths[0], encoding="utf-8-sig")
+    assert len(items) == 6 and items["needs_review"].sum() == 1  # every item listed, flagged
+    tw = pd.read_csv(paths[2], encoding="utf-8-sig", dtype={"township_code": str})
+    tw = tw.set_index("township_code")
+    assert tw.loc["411528201", "n_items"] == 0 and np.isnan(tw.loc["411528201", "value"])
 
 
 def _coords(geom: dict):

@@ -87,3 +87,52 @@ def test_township_rank_by_the_views_metric_with_ties():
     assert tie.text == "并列第 2 / 3" and tie.tied
     assert figures.township_rank(count, "411528101").text == "第 1 / 3"
     assert figures.township_rank(count, "999999999").rank is None
+
+
+def _one_needs_review(**kw):
+    """The frames with every place sure but 孙庙乡's (its 1.2亿 item) needing review."""
+    items, metrics = make_frames()
+    items = items.assign(needs_review=items["township_code"] == "411528201", corrected=False)
+    view = make_view(items, metrics, make_townships(), county="息县", **kw)
+    return view, items, metrics
+
+
+def test_every_figure_of_a_view_counts_what_the_choropleth_counts_under_the_review_toggle():
+    from geo.app_support import township_summary
+    from geo.view import filter_summary
+
+    on, items, metrics = _one_needs_review(metric_key="investment_yuan")
+    head = figures.header(on, items, metrics)
+    assert head.line.endswith(" · 6 条事项") and head.note == ""
+    assert _by_label(head.figures)["投资额合计"] == "1.7亿元"
+    assert figures.township_rank(on, "411528201").text == "第 1 / 2"
+    off, _, _ = _one_needs_review(metric_key="investment_yuan", count_needs_review=False)
+    assert off.left_out == 1 and len(off.items_df) == 6  # the marker stays on the map
+    head = figures.header(off, items, metrics)
+    assert head.line.endswith(" · 5 条事项") and head.note == "未计入 1 条定位待核对"
+    shown = _by_label(head.figures)
+    assert shown == {
+        "事项": "5 条",
+        "涉及乡镇": "2 / 4 个",  # 孙庙乡's only item is left out, as in its class
+        "投资额合计": "5000万元",
+        "占全县": "100%",  # the county's total leaves it out too
+    }
+    assert "未计入 1 条定位待核对" in head.figures[0].help
+    assert figures.township_rank(off, "411528201").rank is None
+    assert filter_summary(off).endswith("共 5 条事项（未计入 1 条定位待核对）")
+    assert filter_summary(on).endswith("共 6 条事项")
+    # the drawer of 孙庙乡: nothing counted, the item listed apart
+    kw = {"include_needs_review": False}
+    town = township_summary(off.items_df, off.metrics_df, "411528201", **kw)
+    assert town["n_items"] == 0 and town["total_texts"] == [] and len(town["left_out"]) == 1
+    town = township_summary(on.items_df, on.metrics_df, "411528201")
+    assert town["n_items"] == 1 and town["left_out"].empty
+    assert ("投资额", "1.2亿元") in town["total_texts"]
+    # a filter: the share's whole is the county as counted
+    sub, _, _ = _one_needs_review(
+        metric_key="investment_yuan",
+        count_needs_review=False,
+        filters=agg.Filters(townships=("411528101",)),
+    )
+    assert figures.header(sub, items, metrics).line.endswith(" · 2 / 5 条事项")
+    assert sub.left_out == 0 and figures.header(sub, items, metrics).note == ""
