@@ -11,6 +11,11 @@ each session only serializes.
 control or centre/zoom override); ``tests/test_map_frame.py`` checks that a frame carries
 exactly the arguments ``st_folium`` sends, so an upgrade of streamlit-folium that changes them
 fails there.
+
+A metric change sends no new frame: the app's map carries no metric figure, and
+:func:`draw`'s ``restyle`` script (``geo.webmap.restyle_call``) colours it. streamlit-folium's
+frontend runs its ``feature_group`` argument on the drawn map, again whenever it changes, and
+keeps the map while the script (the component's key) is unchanged.
 """
 
 from __future__ import annotations
