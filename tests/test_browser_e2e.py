@@ -258,13 +258,18 @@ def _set_view_until_reported(page, lat: float, lon: float, zoom: int) -> None:
                 raise AssertionError(msg) from err
 
 
+def _open_and_zoom(page, url: str) -> None:
+    """Open the app, wait for the map and move it to zoom 12 near the county seat."""
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url, wait_until="domcontentloaded")
+    _count_label(page)
+    _map_counts(page)
+    _set_view_until_reported(page, 32.30, 114.75, 12)
+
+
 def test_map_keeps_its_view_when_filters_change(app):
     with browser.browser_page((1400, 1000)) as (page, blocked):
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app.url, wait_until="domcontentloaded")
-        _count_label(page)
-        _map_counts(page)
-        _set_view_until_reported(page, 32.30, 114.75, 12)
+        _open_and_zoom(page, app.url)
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.locator('[data-testid="stMultiSelect"]').first.click()
         page.get_by_role("option", name=re.compile("农业")).first.click()
@@ -823,11 +828,7 @@ def test_metric_change_restyles_the_map_in_place(app):
     """A metric change recolours the townships and rewrites the legend on the map already in
     the browser: the same Leaflet map (a mark set on it survives), at the planner's zoom."""
     with browser.browser_page((1400, 1000)) as (page, blocked):
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app.url, wait_until="domcontentloaded")
-        _count_label(page)
-        _map_counts(page)
-        _set_view_until_reported(page, 32.30, 114.75, 12)
+        _open_and_zoom(page, app.url)
         _map_frame(page).evaluate("() => { window.map_div.geoProbe = 'kept'; }")
         before = _map_frame(page).evaluate(_MAP_STYLE)
         assert before["restyled"] == 1 and before["legend"].startswith("事项数")

@@ -17,7 +17,7 @@ from geo.view import make_view
 _RETURNED = ["last_active_drawing", "last_object_clicked", "center", "zoom"]
 
 
-def _app_map():
+def _app_map(**kw):
     """A map as the app builds it (local assets, no title box, filling the frame)."""
     items, metrics = make_frames()
     m = build(
@@ -29,6 +29,7 @@ def _app_map():
         assets="static",
         title_box=False,
         fill_frame=True,
+        **kw,
     )
     m.get_root().render()
     return m
@@ -84,21 +85,7 @@ def test_frame_is_not_changed_by_drawing(monkeypatch):
 
 def _base_frame(metric_key: str) -> map_frame.MapFrame:
     """The app's map of one metric, restyle apart (as ``app.cache.built_map`` makes it)."""
-    items, metrics = make_frames()
-    m = build(
-        make_townships(),
-        items,
-        metrics,
-        outline=make_outline(),
-        county_seat=SEAT,
-        metric_key=metric_key,
-        assets="static",
-        title_box=False,
-        fill_frame=True,
-        restyle_inline=False,
-    )
-    m.get_root().render()
-    return map_frame.frame_of(m, key="map")
+    return map_frame.frame_of(_app_map(metric_key=metric_key, restyle_inline=False), key="map")
 
 
 def test_a_metric_change_keeps_the_component_and_sends_only_the_restyle(monkeypatch):
