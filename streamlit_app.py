@@ -205,7 +205,7 @@ def _stage(c: _County, view, view_key: tuple, store, sectors: dict, focus) -> No
         )
         panels.map_and_panel(
             view,
-            view_key,
+            (view_key, _view_key(replace(c, metric=""))),
             areas.townships_of(c.active),
             sectors,
             _start_view(c.code),

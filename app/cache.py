@@ -190,6 +190,7 @@ def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, expla
     builds["map"] += 1
     m = webmap.build_map(
         _view,
+        restyle_inline=False,
         assets="static",
         location=location,
         zoom=zoom,
@@ -201,6 +202,14 @@ def built_map(key: tuple, _view, location, zoom, tianditu_key, focus=None, expla
     )
     m.get_root().render()
     return map_frame.frame_of(m, key=MAP_KEY)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=_TTL_S)
+def map_restyle(key: tuple, _view) -> str:
+    """The script colouring the shared map by the view's metric (``webmap.restyle_call``),
+    made once per view ``key`` for every session; a metric change sends only it."""
+    builds["restyle"] += 1
+    return webmap.restyle_call(_view)
 
 
 @st.cache_data(show_spinner="正在绘制对比图…", max_entries=16)

@@ -11,6 +11,11 @@ each session only serializes.
 control or centre/zoom override); ``tests/test_map_frame.py`` checks that a frame carries
 exactly the arguments ``st_folium`` sends, so an upgrade of streamlit-folium that changes them
 fails there.
+
+A metric change sends no new frame: the app's map carries no metric figure, and
+:func:`draw`'s ``restyle`` script (``geo.webmap.restyle_call``) colours it. streamlit-folium's
+frontend runs its ``feature_group`` argument on the drawn map, again whenever it changes, and
+keeps the map while the script (the component's key) is unchanged.
 """
 
 from __future__ import annotations
@@ -142,9 +147,15 @@ def draw(
     returned_objects: Iterable[str],
     use_container_width: bool = True,
     width: int | None = 500,
+    restyle: str | None = None,
 ) -> dict | None:
     """Draw ``frame`` with streamlit-folium's component; returns what the map reports, as
-    ``st_folium`` does (and, as it does, keeps it in ``st.session_state[frame.key]``)."""
+    ``st_folium`` does (and, as it does, keeps it in ``st.session_state[frame.key]``).
+
+    ``restyle`` is a script run on the drawn map (``geo.webmap.restyle_call``). It goes where
+    ``st_folium`` sends a dynamic feature group's script: the component runs it once the map
+    is drawn and again whenever it changes, on the same map (the component's key is the
+    frame's), so a metric change recolours the map without drawing it again."""
     returned = list(returned_objects)
     everything = dict.fromkeys(_DEFAULT_KEYS)
     everything.update(bounds=copy.deepcopy(frame.bounds), zoom=frame.zoom)
@@ -166,7 +177,7 @@ def draw(
         default=defaults,
         zoom=None,
         center=None,
-        feature_group=None,
+        feature_group=restyle,
         return_on_hover=False,
         layer_control=None,
         pixelated=False,

@@ -172,10 +172,24 @@ def _keep_view(state, basemap: str) -> None:
             )
 
 
+def _opening(map_key: tuple, focus, start) -> tuple[tuple | None, int | None]:
+    """Where the map opens: where the planner left it when the map is new (other items or
+    townships), else where the map in the browser opened, so a metric change keeps the same
+    map (same script, same component) and only restyles it, at the planner's current view."""
+    location = (start.lat, start.lon) if start.lat is not None else None
+    opened = st.session_state.get("_map_opened")
+    if opened is not None and opened[0] == (map_key, focus):
+        return opened[1], opened[2]
+    st.session_state["_map_opened"] = ((map_key, focus), location, start.zoom)
+    return location, start.zoom
+
+
 @st.fragment
-def map_and_panel(view, map_key, townships, sectors, start, focus=None, tianditu_key=None) -> None:
+def map_and_panel(view, keys, townships, sectors, start, focus=None, tianditu_key=None) -> None:
     """Map and township drawer. A fragment: clicking or panning the map reruns only this part.
-    ``tianditu_key`` is given only while a 天地图 base map is on."""
+    ``keys`` are the view's key and the same key without the metric (the map in the browser
+    is kept across metrics, and only restyled); ``tianditu_key`` is given only while a 天地图
+    base map is on."""
     if not view.can_draw_map:  # no map, so nothing to click for the township panel either
         st.info(
             "该县尚无乡镇边界，无法绘制地图：请在侧栏“乡镇边界”一节上传乡镇边界"
@@ -185,16 +199,16 @@ def map_and_panel(view, map_key, townships, sectors, start, focus=None, tianditu
         return
     # ``start`` is fixed between full reruns, so panning (a fragment rerun) never changes the
     # map's HTML, which would re-mount it.
-    location = (start.lat, start.lon) if start.lat is not None else None
-    key = (*map_key, location, start.zoom, focus)
+    view_key, map_key = keys
+    location, zoom = _opening(map_key, focus, start)
+    key = (*map_key, location, zoom, focus)
     # the box holds the map and, once a township is clicked, the drawer over it
     with st.container(key="geo_mapbox"):
         with st.container(key="geo_map"):
-            frame = cache.built_map(
-                key, view, location, start.zoom, tianditu_key, focus, APP_EXPLANATION
-            )
+            frame = cache.built_map(key, view, location, zoom, tianditu_key, focus, APP_EXPLANATION)
             state = map_frame.draw(
                 frame,
+                restyle=cache.map_restyle(view_key, view),
                 height=560,  # the CSS of app/style.css sizes the frame to the screen
                 use_container_width=True,
                 returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],

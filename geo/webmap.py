@@ -65,6 +65,7 @@ __all__ = [
     "build_map",
     "display_to_wgs84",
     "load_basemaps",
+    "restyle_call",
 ]
 
 BASEMAPS_PATH = Path(__file__).resolve().parents[1] / "data" / "config" / "basemaps.json"
@@ -73,6 +74,9 @@ _CLUSTER_FROM = 40  # cluster item markers from this many on
 #: one per item: items sit on a few hundred township and village points, so 100,000 markers
 #: would only pile up, and every planner's browser would be sent all of them.
 ITEM_MARKERS_MAX = 20_000
+#: The township layer's name in the layer control (the legend names the metric).
+TOWNSHIP_LAYER_NAME = "乡镇（按指标着色）"
+_TOWNSHIP_STYLE = {"color": "#555555", "weight": 1}
 _SIMPLIFY = 1e-4  # degrees (~10 m): invisible at county scale, halves the payload
 _GRID = 1e-5  # coordinate rounding
 _DIGITS = 5  # decimals of point coordinates (= _GRID)
@@ -494,6 +498,85 @@ class _Box(_Direct):
         self.html = _safe_json(html_text)
         self.position = _safe_json(position)
         self.cls = _safe_json(cls)
+
+
+class _Restylable(_Direct):
+    """Names a layer on its map (``map.<slot>``) for :func:`restyle_call`'s script."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.{{ this.slot }} = {{ this.layer.get_name() }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, slot: str, layer: folium.GeoJson):
+        super().__init__()
+        self._name = "GeoRestylable"
+        self.slot = slot
+        self.layer = layer
+
+
+class _RestyleFunction(_Direct):
+    """``geoRestyle(map, payload)``: colours the townships, sets the township and county-unit
+    tooltips (HTML escaped in Python) and fills the legend. The app calls it again with a
+    new payload when only the metric changes, on the map already drawn."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>.geo-tip th { text-align: left; padding-right: 6px; font-weight: normal;
+        color: #555; } .geo-tip td { font-weight: bold; }</style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        window.geoRestyle = function (map, p) {
+          function tips(group, table, key) {
+            group.eachLayer(function (l) {
+              var tip = table[l.feature.properties[key]];
+              l.unbindTooltip();
+              if (tip) { l.bindTooltip(tip, {sticky: true}); }
+            });
+          }
+          var t = map.geoTownships;
+          if (t) {
+            t.options.style = function (f) {
+              var c = f.properties.township_code;
+              return {color: "#555555", weight: 1, fillColor: p.fill[c] || "#cccccc",
+                      fillOpacity: (c in p.opacity) ? p.opacity[c] : 0.6};
+            };
+            t.eachLayer(function (l) { t.resetStyle(l); });
+            tips(t, p.tips, "township_code");
+          }
+          if (map.geoUnits) { tips(map.geoUnits, p.units, "county_code"); }
+          var box = map.getContainer().querySelector(".geo-legend");
+          if (box && p.legend !== null) { box.innerHTML = p.legend; }
+          map.geoRestyled = (map.geoRestyled || 0) + 1;
+        };
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "GeoRestyleFunction"
+
+
+class _RestyleCall(_Direct):
+    """The restyle of an exported map, run as the page loads."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this.call }}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, call: str):
+        super().__init__()
+        self._name = "GeoRestyleCall"
+        self.call = call
 
 
 class _Badge(_Direct):
@@ -1043,6 +1126,7 @@ def build_map(
     explanation: tuple[str, ...] | list[str] = APPROXIMATE_EXPLANATION,
     focus_item: str | None = None,
     fill_frame: bool = False,
+    restyle_inline: bool = True,
 ) -> folium.Map:
     """The interactive township map of a view.
 
@@ -1081,6 +1165,11 @@ def build_map(
     fill_frame : bool
         The map fills the height of the streamlit-folium frame it is drawn in (the app sizes
         that frame with CSS).
+    restyle_inline : bool
+        The metric's colours, legend and township tooltips are applied by a script in the
+        map (:func:`restyle_call`). ``False`` leaves them out: the map then depends on no
+        metric, and the app sends :func:`restyle_call` apart, so a metric change only
+        restyles the map already in the browser.
 
     Returns
     -------
@@ -1093,8 +1182,9 @@ def build_map(
     """
     frame = _frame(view)
     m = _new_map(frame, location, zoom, fill_frame)
+    _RestyleFunction().add_to(m)
     _tile_layers(m, frame.basemap, tianditu_key, frame.notes)
-    classes, props = _add_choropleth(m, frame, view)
+    props = _add_choropleth(m, frame)
     _add_county_units(m, frame, view)
     _add_outline(m, frame)
     _add_villages(m, frame, view.villages)
@@ -1102,7 +1192,9 @@ def build_map(
         _add_labels(m, frame, props)
     _add_items(m, frame, view.metrics_df, focus_item)
     folium.LayerControl(collapsed=True).add_to(m)
-    _add_boxes(m, frame, view, classes, (caption if title_box else None), attribution)
+    _add_boxes(m, frame, view, (caption if title_box else None), attribution)
+    if restyle_inline:
+        _RestyleCall(restyle_call(view, frame=frame, map_name=m.get_name())).add_to(m)
     if frame.has_townships and view.approximate:
         _Badge(APPROXIMATE_BADGE, tuple(explanation), "topleft").add_to(m)
     if location is None:
@@ -1173,10 +1265,28 @@ def _new_map(frame: _Frame, location, zoom, fill_frame: bool = False) -> folium.
     return m
 
 
-def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classes, list[dict]]:
-    """Townships coloured by the view's metric; returns the classes and feature properties."""
+def _add_choropleth(m: folium.Map, frame: _Frame) -> list[dict]:
+    """The township polygons, grey until :func:`restyle_call` colours them by a metric (so
+    the app's map depends on no metric); returns the feature properties."""
     if not frame.has_townships:
-        return Classes(np.zeros(0, dtype=int), [], []), []
+        return []
+    tw = frame.tw
+    codes = tw["township_code"].tolist()
+    names = tw["township"].tolist() if "township" in tw else codes
+    props = [{"township_code": c, "township": _e(n)} for c, n in zip(codes, names, strict=True)]
+    layer = folium.GeoJson(
+        _features(_compact(frame.shift(tw)), props),
+        name=TOWNSHIP_LAYER_NAME,
+        style_function=lambda f: dict(_TOWNSHIP_STYLE, fillColor="#cccccc", fillOpacity=0.6),
+        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+        zoom_on_click=False,
+    ).add_to(m)
+    _Restylable("geoTownships", layer).add_to(m)
+    return props
+
+
+def _township_restyle(frame: _Frame, view: MapView) -> tuple[Classes, dict]:
+    """The metric's classes and, per township code, fill colour, opacity and tooltip HTML."""
     tw, key = frame.tw, view.metric_key
     unit_zh, label = agg.metric_unit_zh(key), agg.metric_label(key)
     codes = tw["township_code"].tolist()
@@ -1185,63 +1295,37 @@ def _add_choropleth(m: folium.Map, frame: _Frame, view: MapView) -> tuple[Classe
     n_items = table["n_items"].reindex(codes).fillna(0).astype(int).to_numpy()
     classes = classify(values, unit_zh)
     names = tw["township"].tolist() if "township" in tw else codes
-    props = []
+    fill, opacity, tips = {}, {}, {}
     for i, code in enumerate(codes):
         v, cls = values[i], int(classes.index[i])
-        props.append(
-            {
-                "township_code": code,
-                "township": _e(names[i]),
-                "value": None if not np.isfinite(v) else float(v),
-                "value_text": _e(format_value(v, unit_zh)),
-                "n_items": int(n_items[i]),
-                # a township without items says 无数据 like its value, never "0" beside it
-                "n_text": f"{int(n_items[i])} 条" if n_items[i] else NODATA_LABEL,
-                "fill": classes.colors[cls] if cls >= 0 else "url(#geo-nodata-hatch)",
-            }
-        )
-    # the number of items is the value itself on the 事项数 map: said once
-    fields, aliases = ["township", "value_text"], ["乡镇", _e(label)]
-    if key != "items":
-        fields, aliases = [*fields, "n_text"], [*aliases, "事项数"]
-    folium.GeoJson(
-        _features(_compact(frame.shift(tw)), props),
-        name=f"乡镇：{_e(label)}",
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "fillOpacity": 0.75 if f["properties"]["value"] is not None else 0.6,
-            "color": "#555555",
-            "weight": 1,
-        },
-        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases, sticky=True),
-        zoom_on_click=False,
-    ).add_to(m)
-    return classes, props
+        fill[code] = classes.colors[cls] if cls >= 0 else "url(#geo-nodata-hatch)"
+        opacity[code] = 0.75 if np.isfinite(v) else 0.6
+        rows = [("乡镇", names[i]), (label, format_value(v, unit_zh))]
+        # the number of items is the value itself on the 事项数 map: said once
+        if key != "items":  # a township without items says 无数据 like its value, never "0"
+            rows.append(("事项数", f"{int(n_items[i])} 条" if n_items[i] else NODATA_LABEL))
+        tips[code] = _tip_html(rows)
+    return classes, {"fill": fill, "opacity": opacity, "tips": tips}
+
+
+def _tip_html(rows) -> str:
+    """A tooltip's table of (name, value) rows, escaped."""
+    cells = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f'<table class="geo-tip">{cells}</table>'
 
 
 def _add_county_units(m: folium.Map, frame: _Frame, view: MapView) -> None:
     """A prefecture's counties without townships: hatched, outside the classes, with their
-    county-level totals in the tooltip and a label."""
+    county-level totals in the tooltip (:func:`restyle_call`) and a label."""
     if frame.units is None or not len(frame.units):
         return
     table = view.county_table
-    key = view.metric_key
-    unit_zh, label = agg.metric_unit_zh(key), agg.metric_label(key)
     props = []
     for code, name in zip(frame.units["county_code"], frame.units["county"], strict=True):
         n = int(table.at[code, "n_items"]) if code in table.index else 0
-        value = float(table.at[code, "value"]) if code in table.index else float("nan")
-        props.append(
-            {
-                "county": _e(f"{name}（全县合计，无乡镇边界）"),
-                "value_text": _e(format_value(value, unit_zh)),
-                "n_items": n,
-                "html": f"<span>{_e(name)}<br>全县 {n} 条</span>",
-            }
-        )
+        props.append({"county_code": str(code), "html": f"<span>{_e(name)}<br>全县 {n} 条</span>"})
     shapes = _compact(frame.shift(frame.units))
-    folium.GeoJson(
+    layer = folium.GeoJson(
         _features(shapes, props),
         name=COUNTY_UNIT_LEGEND,
         style_function=lambda f: {
@@ -1250,15 +1334,60 @@ def _add_county_units(m: folium.Map, frame: _Frame, view: MapView) -> None:
             "color": "#777777",
             "weight": 1,
         },
-        tooltip=folium.GeoJsonTooltip(
-            fields=["county", "value_text", "n_items"],
-            aliases=["县（区）", _e(label), "事项数"],
-            sticky=True,
-        ),
         zoom_on_click=False,
     ).add_to(m)
+    _Restylable("geoUnits", layer).add_to(m)
     at = gpd.GeoDataFrame(geometry=shapes.geometry.representative_point().values, crs=4326)
     _PointLayer(_features(at, props), name="县（区）合计", kind="label").add_to(m)
+
+
+def _unit_tips(frame: _Frame, view: MapView) -> dict[str, str]:
+    """Tooltip HTML of each county unit (county code → its totals of the view's metric)."""
+    if frame.units is None or not len(frame.units):
+        return {}
+    table, key = view.county_table, view.metric_key
+    unit_zh, label = agg.metric_unit_zh(key), agg.metric_label(key)
+    tips = {}
+    for code, name in zip(frame.units["county_code"], frame.units["county"], strict=True):
+        n = int(table.at[code, "n_items"]) if code in table.index else 0
+        value = float(table.at[code, "value"]) if code in table.index else float("nan")
+        rows = [
+            ("县（区）", f"{name}（全县合计，无乡镇边界）"),
+            (label, format_value(value, unit_zh)),
+            ("事项数", n),
+        ]
+        tips[str(code)] = _tip_html(rows)
+    return tips
+
+
+def restyle_call(
+    view: MapView, *, frame: _Frame | None = None, map_name: str = "window.map"
+) -> str:
+    """The script that colours a map of ``view`` (built by :func:`build_map`) by the view's
+    metric: township fills and tooltips, county units' tooltips and the legend.
+
+    Parameters
+    ----------
+    view : geo.view.MapView
+    frame : optional
+        The view's checked layers, when already made.
+    map_name : str
+        The JavaScript expression naming the Leaflet map (``window.map`` in
+        streamlit-folium's frame).
+
+    Returns
+    -------
+    str
+        ``geoRestyle(<map>, {...});`` with every text escaped.
+    """
+    frame = frame if frame is not None else _frame(view)
+    classes = Classes(np.zeros(0, dtype=int), [], [])
+    payload: dict = {"fill": {}, "opacity": {}, "tips": {}}
+    if frame.has_townships:
+        classes, payload = _township_restyle(frame, view)
+    payload["units"] = _unit_tips(frame, view)
+    payload["legend"] = _legend_of(frame, view, classes)
+    return f"geoRestyle({map_name}, {_safe_json(payload)});"
 
 
 def _add_outline(m: folium.Map, frame: _Frame) -> None:
@@ -1335,21 +1464,27 @@ def _append_record(data: dict, one: dict) -> int:
     return len(data["i"]) - 1
 
 
-def _add_boxes(m, frame: _Frame, view: MapView, classes: Classes, caption, attribution) -> None:
-    """Legend, title with caption (``caption=None``: no title box), notes and attribution,
-    each in its corner."""
+def _legend_of(frame: _Frame, view: MapView, classes: Classes) -> str | None:
+    """The legend's HTML (None: a map without townships or county units has none)."""
     points = frame.points
     units = frame.units is not None and len(frame.units) > 0
+    if not (frame.has_townships or units):
+        return None
+    county_items = "scope" in points and bool((points["scope"] == "county").any())
+    nodata = bool((classes.index < 0).any())
+    review = bool(len(points)) and bool(needs_review_mask(points).any())
+    grouped = bool(len(points)) and _clustered(points)
+    label = agg.metric_label(view.metric_key)
+    sectors = _sector_key(points)
+    return _legend_html(label, classes, nodata, units, sectors, grouped, county_items, review)
+
+
+def _add_boxes(m, frame: _Frame, view: MapView, caption, attribution) -> None:
+    """Legend (filled by :func:`restyle_call`), title with caption (``caption=None``: no
+    title box), notes and attribution, each in its corner."""
+    units = frame.units is not None and len(frame.units) > 0
     if frame.has_townships or units:
-        county_items = "scope" in points and bool((points["scope"] == "county").any())
-        label = agg.metric_label(view.metric_key)
-        nodata = bool((classes.index < 0).any())
-        review = bool(len(points)) and bool(needs_review_mask(points).any())
-        grouped = bool(len(points)) and _clustered(points)
-        legend = _legend_html(
-            label, classes, nodata, units, _sector_key(points), grouped, county_items, review
-        )
-        _Box(legend, "bottomright", "geo-box geo-legend").add_to(m)
+        _Box("", "bottomright", "geo-box geo-legend").add_to(m)
     title = view.title
     m.get_root().title = _e(title) if title else None
     if caption is not None and (title or caption):  # None: no title box

@@ -258,13 +258,18 @@ def _set_view_until_reported(page, lat: float, lon: float, zoom: int) -> None:
                 raise AssertionError(msg) from err
 
 
+def _open_and_zoom(page, url: str) -> None:
+    """Open the app, wait for the map and move it to zoom 12 near the county seat."""
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url, wait_until="domcontentloaded")
+    _count_label(page)
+    _map_counts(page)
+    _set_view_until_reported(page, 32.30, 114.75, 12)
+
+
 def test_map_keeps_its_view_when_filters_change(app):
     with browser.browser_page((1400, 1000)) as (page, blocked):
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(app.url, wait_until="domcontentloaded")
-        _count_label(page)
-        _map_counts(page)
-        _set_view_until_reported(page, 32.30, 114.75, 12)
+        _open_and_zoom(page, app.url)
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.locator('[data-testid="stMultiSelect"]').first.click()
         page.get_by_role("option", name=re.compile("农业")).first.click()
@@ -863,3 +868,65 @@ def _trend_and_compare(page) -> None:
     page.mouse.move(5, 5)
     page.wait_for_timeout(1000)
     page.screenshot(path=str(ARTIFACTS / "app-compare.png"))
+
+
+_MAP_STYLE = """() => {
+    const fills = {};
+    window.map_div.eachLayer((l) => {
+      const p = l.feature && l.feature.properties;
+      if (p && p.township_code && l.getLatLngs) fills[p.township_code] = l.options.fillColor;
+    });
+    const legend = document.querySelector('.geo-legend-title');
+    return {fills, legend: legend ? legend.innerText : null, probe: window.map_div.geoProbe || null,
+            zoom: window.map_div.getZoom(), restyled: window.map_div.geoRestyled || 0};
+}"""
+
+
+def _pick_metric(page) -> str:
+    """Choose another metric than the current one in the sidebar; returns its label."""
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]', has_text="指标")
+    box.click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    label = next(t for t in options.all_inner_texts() if t.strip() and "事项数" not in t).strip()
+    page.get_by_role("option", name=label, exact=True).click()
+    return label
+
+
+def test_metric_change_restyles_the_map_in_place(app):
+    """A metric change recolours the townships and rewrites the legend on the map already in
+    the browser: the same Leaflet map (a mark set on it survives), at the planner's zoom."""
+    with browser.browser_page((1400, 1000)) as (page, blocked):
+        _open_and_zoom(page, app.url)
+        _map_frame(page).evaluate("() => { window.map_div.geoProbe = 'kept'; }")
+        before = _map_frame(page).evaluate(_MAP_STYLE)
+        assert before["restyled"] == 1 and before["legend"].startswith("事项数")
+        label = _pick_metric(page)
+        page.wait_for_function(
+            "() => (new URLSearchParams(location.search).get('metric') || 'items') !== 'items'"
+        )
+        frame = _map_frame(page)
+        frame.wait_for_function("() => (window.map_div.geoRestyled || 0) >= 2")
+        after = frame.evaluate(_MAP_STYLE)
+        assert after["probe"] == "kept" and after["zoom"] == 12, after  # not drawn again
+        assert after["legend"] != before["legend"] and label.split("（")[0] in after["legend"]
+        assert set(after["fills"]) == set(before["fills"])
+        assert after["fills"] != before["fills"], (before, after)
+        assert "zoom=12" in page.url
+        # a filter that changes which items exist draws a new map, in the chosen metric
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.locator('[data-testid="stMultiSelect"]').first.click()
+        page.get_by_role("option", name=re.compile("就业")).first.click()
+        page.keyboard.press("Escape")
+        _count_line(page, "[1-5] / 6").wait_for()
+        shown, _ = _count_label(page)
+        page.wait_for_function(
+            "() => new URLSearchParams(location.search).get('sector') === 'employment'"
+        )
+        counts = _map_counts(page)
+        assert counts["markers"] == shown and counts["townships"] == _expected_townships()
+        rebuilt = _map_frame(page).evaluate(_MAP_STYLE)
+        assert rebuilt["probe"] is None and rebuilt["restyled"] == 1  # a new map ...
+        assert rebuilt["legend"] == after["legend"]  # ... coloured by the chosen metric
+        assert rebuilt["zoom"] == 12
+        assert blocked.urls == []

@@ -11,11 +11,13 @@ from test_aggregate import SEAT, make_frames, make_outline, make_townships
 from test_webmap import build
 
 from app import map_frame
+from geo import webmap
+from geo.view import make_view
 
 _RETURNED = ["last_active_drawing", "last_object_clicked", "center", "zoom"]
 
 
-def _app_map():
+def _app_map(**kw):
     """A map as the app builds it (local assets, no title box, filling the frame)."""
     items, metrics = make_frames()
     m = build(
@@ -27,6 +29,7 @@ def _app_map():
         assets="static",
         title_box=False,
         fill_frame=True,
+        **kw,
     )
     m.get_root().render()
     return m
@@ -78,3 +81,34 @@ def test_frame_is_not_changed_by_drawing(monkeypatch):
         )
         args["default"]["bounds"]["_southWest"]["lat"] = 0.0  # a caller changing its copy
     assert frame == before
+
+
+def _base_frame(metric_key: str) -> map_frame.MapFrame:
+    """The app's map of one metric, restyle apart (as ``app.cache.built_map`` makes it)."""
+    return map_frame.frame_of(_app_map(metric_key=metric_key, restyle_inline=False), key="map")
+
+
+def test_a_metric_change_keeps_the_component_and_sends_only_the_restyle(monkeypatch):
+    """One base map for every metric: the component's key and script stay, and only the
+    restyle script (streamlit-folium's feature-group argument) changes."""
+    frames = [_base_frame(k) for k in ("items", "investment_yuan")]
+    assert frames[0].hash_key == frames[1].hash_key
+    assert frames[0].header == frames[1].header and frames[0].html == frames[1].html
+    items, metrics = make_frames()
+    calls = [
+        webmap.restyle_call(
+            make_view(items, metrics, make_townships(), metric_key=k, county_seat=SEAT)
+        )
+        for k in ("items", "investment_yuan")
+    ]
+    sent = [
+        _recorded(
+            monkeypatch,
+            lambda f=f, c=c: map_frame.draw(f, height=560, returned_objects=_RETURNED, restyle=c),
+        )
+        for f, c in zip(frames, calls, strict=True)
+    ]
+    assert sent[0]["key"] == sent[1]["key"]
+    assert [s["feature_group"] for s in sent] == calls and calls[0] != calls[1]
+    assert "投资额" in calls[1] and "投资额" not in sent[1]["script"]
+    assert len(calls[1]) < len(sent[1]["script"]) / 2  # the restyle is the small part

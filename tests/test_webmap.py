@@ -39,7 +39,7 @@ def _resource_urls(html: str) -> list[str]:
 
 
 _DRAWING = {"assets", "location", "zoom", "tianditu_key", "labels", "caption", "attribution"}
-_DRAWING |= {"title_box", "explanation", "focus_item", "fill_frame"}
+_DRAWING |= {"title_box", "explanation", "focus_item", "fill_frame", "restyle_inline"}
 
 
 def build(townships, items, metrics, **kw) -> folium.Map:
@@ -60,6 +60,16 @@ def _map(**kw) -> folium.Map:
 
 def _township_layer(m: folium.Map) -> folium.GeoJson:
     return next(c for c in m._children.values() if isinstance(c, folium.GeoJson))
+
+
+def _restyle(page: str) -> dict:
+    """The payload the map's own restyle call applies (metric colours, tooltips, legend)."""
+    (payload,) = re.findall(r"geoRestyle\(map_\w+, (\{.*\})\);", page)
+    return json.loads(payload)
+
+
+def _tips(m: folium.Map) -> dict[str, str]:
+    return _restyle(_html(m))["tips"]
 
 
 # --------------------------------------------------------------------------- assets
@@ -139,10 +149,33 @@ def test_township_features_carry_codes_and_values():
     features = _township_layer(m).data["features"]
     props = {f["properties"]["township_code"]: f["properties"] for f in features}
     assert set(props) == {"411528001", "411528101", "411528201", "411528202"}
-    assert props["411528201"]["value"] == 1.2e8
-    assert props["411528201"]["value_text"] == "1.2亿元"
-    assert props["411528001"]["value"] is None
-    assert props["411528001"]["value_text"] == "无数据"
+    # the polygons carry no figure: the restyle payload colours them and fills the tooltips
+    assert all(set(p) == {"township_code", "township"} for p in props.values())
+    payload = _restyle(_html(m))
+    assert set(payload["fill"]) == set(props)
+    assert "<td>1.2亿元</td>" in payload["tips"]["411528201"]
+    assert "<td>无数据</td>" in payload["tips"]["411528001"]
+    assert payload["fill"]["411528001"] == "url(#geo-nodata-hatch)"
+    assert payload["fill"]["411528201"].startswith("#")
+
+
+def test_base_map_depends_on_no_metric():
+    """The app's map (restyle apart) is the same script for every metric; the restyle differs."""
+    items, metrics = make_frames()
+    views = [
+        make_view(items, metrics, make_townships(), metric_key=k, county_seat=SEAT, title="")
+        for k in ("items", "investment_yuan")
+    ]
+    pages = [
+        webmap.build_map(v, restyle_inline=False, location=(32.3, 114.7), zoom=11)
+        .get_root()
+        .render()
+        for v in views
+    ]
+    strip = [re.sub(r"_[0-9a-f]{32}", "", p) for p in pages]
+    assert strip[0] == strip[1] and "geoRestyle(map" not in strip[0]
+    calls = [webmap.restyle_call(v) for v in views]
+    assert calls[0] != calls[1] and all(c.startswith("geoRestyle(window.map, {") for c in calls)
 
 
 def test_legend_in_chinese_with_unit_and_nodata():
@@ -246,8 +279,9 @@ def test_map_without_items():
     empty_items = pd.DataFrame(columns=agg.ITEM_COLUMNS)
     empty_metrics = pd.DataFrame(columns=agg.METRIC_COLUMNS)
     m = build(make_townships(), empty_items, empty_metrics, metric_key="land_mu")
-    props = [f["properties"] for f in _township_layer(m).data["features"]]
-    assert all(p["value"] is None and p["n_items"] == 0 for p in props)
+    payload = _restyle(_html(m))
+    assert set(payload["fill"].values()) == {"url(#geo-nodata-hatch)"}
+    assert all("<td>无数据</td>" in t for t in payload["tips"].values())
     assert "流转土地（亩）" in _html(m) and "无数据" in _html(m)
 
 
@@ -832,7 +866,7 @@ def test_legend_keys_the_sector_dots_and_the_numbered_dot():
     items, metrics = _two_at_the_seat()
     m = build(make_townships(), items, metrics, outline=make_outline(), county_seat=SEAT)
     page = _html(m)
-    legend = next(b for b in _boxes(page) if "geo-legend-title" in b)
+    legend = _restyle(page)["legend"]
     assert display.SECTOR_KEY_TITLE in legend
     shown = set(items["sector"]) - {"other"}  # the unplaced item has no dot
     for slug in shown:
@@ -846,26 +880,21 @@ def test_legend_keys_the_sector_dots_and_the_numbered_dot():
     # without shared places there is no numbered dot to explain
     items, metrics = make_frames()
     apart = items.iloc[[0, 1, 2]]  # three townships, three places
-    alone = _boxes(_html(build(make_townships(), apart, metrics, county_seat=SEAT)))
-    assert not any(display.GROUP_MARKER_LABEL in b for b in alone)
-
-
-def _tooltip(m: folium.Map) -> folium.GeoJsonTooltip:
-    layer = _township_layer(m)
-    return next(c for c in layer._children.values() if isinstance(c, folium.GeoJsonTooltip))
+    alone = _restyle(_html(build(make_townships(), apart, metrics, county_seat=SEAT)))
+    assert display.GROUP_MARKER_LABEL not in alone["legend"]
 
 
 def test_tooltip_never_says_0_beside_nodata():
     m = _map(metric_key="investment_yuan")
-    assert _tooltip(m).fields == ["township", "value_text", "n_text"]
-    props = {
-        f["properties"]["township"]: f["properties"] for f in _township_layer(m).data["features"]
-    }
-    assert props["谯楼街道"]["value_text"] == "无数据" and props["谯楼街道"]["n_text"] == "无数据"
-    assert props["路口乡"]["value_text"] == "无数据" and props["路口乡"]["n_text"] == "1 条"
-    assert props["孙庙乡"]["n_text"] == "1 条"
+    features = _township_layer(m).data["features"]
+    names = {f["properties"]["township"]: f["properties"]["township_code"] for f in features}
+    tips = _tips(m)
+    nodata = "<td>无数据</td>"
+    assert tips[names["谯楼街道"]].count(nodata) == 2  # value and count: 无数据, never 0
+    assert nodata in tips[names["路口乡"]] and "<td>1 条</td>" in tips[names["路口乡"]]
+    assert "<td>1 条</td>" in tips[names["孙庙乡"]]
     # on the 事项数 map the count is the value: said once
-    assert _tooltip(_map(metric_key="items")).fields == ["township", "value_text"]
+    assert all(t.count("<tr>") == 2 for t in _tips(_map(metric_key="items")).values())
 
 
 @pytest.mark.browser
