@@ -1343,11 +1343,14 @@ def test_choropleth_can_leave_out_placements_that_need_review(monkeypatch, tmp_p
     assert at2.toggle(key="count_review").value is False  # a shared link keeps it
 
 
-def _tooltip_count(script: str, code: str) -> int:
-    """The 事项数 a township's tooltip on the app's map gives (its feature's properties)."""
-    found = re.search(rf'"n_items": (\d+), [^{{}}]*?"township_code": "{code}"', script)
-    assert found, code
-    return int(found.group(1))
+def _tooltip_count(args: dict, code: str) -> int:
+    """The 事项数 a township's tooltip on the app's map gives (the restyle script the app sends
+    with the map: :func:`geo.webmap.restyle_call`); 0 when it says 无数据."""
+    call = args["feature_group"]
+    tip = json.loads(call[call.index("{") : call.rindex("}") + 1])["tips"][code]
+    found = re.search(r"<th>事项数[^<]*</th><td>(\d+)", tip)
+    assert found or display.NODATA_LABEL in tip, tip
+    return int(found.group(1)) if found else 0
 
 
 def _head(at) -> str:
@@ -1382,9 +1385,9 @@ def test_header_and_drawer_count_what_the_map_counts_under_the_review_toggle(mon
     assert "春节期间文旅活动丰富" in [e.label for e in at.expander]
     # the map's tooltips count the same (项店镇 has no counted item)
     comp = next(iter(at.get("component_instance")))
-    script = json.loads(comp.proto.json_args)["script"]
-    assert _tooltip_count(script, _XIANGDIAN) == 0
-    assert _tooltip_count(script, "411528206") == 1  # 白土店乡
+    args = json.loads(comp.proto.json_args)
+    assert _tooltip_count(args, _XIANGDIAN) == 0
+    assert _tooltip_count(args, "411528206") == 1  # 白土店乡
     # another planner's session (the toggle on) is not served these figures, nor they its
     other = _app(monkeypatch, tmp_path)
     other.session_state["town"] = _XIANGDIAN
