@@ -49,6 +49,7 @@ from geo.display import (
     county_units_note,
     format_value,
     item_title,
+    left_out_note,
     metric_texts,
     sector_color,
     sector_label,
@@ -700,9 +701,11 @@ def _legend_html(
     grouped: bool = False,
     county_items: bool = False,
     review_items: bool = False,
+    left_out: int = 0,
 ) -> str:
     """The legend: the classes, 无数据, a prefecture's county units, then the key of the item
-    dots (one colour per sector shown, the numbered dot of items sharing a place)."""
+    dots (one colour per sector shown, the numbered dot of items sharing a place, the hollow
+    dot of a place needing review, saying how many items the counts leave out)."""
     rows = [f'<div class="geo-legend-title"><b>{_e(title)}</b></div>']
     for color, label in zip(classes.colors, classes.labels, strict=True):
         rows.append(f'<div><i style="background:{color}"></i>{_e(label)}</div>')
@@ -729,7 +732,8 @@ def _legend_html(
     if review_items:
         rows.append(
             '<div><i style="border-radius:50%;width:10px;height:10px;background:none;'
-            f'border:2px solid #737373;box-sizing:border-box"></i>{REVIEW_LEGEND}</div>'
+            f'border:2px solid #737373;box-sizing:border-box"></i>{REVIEW_LEGEND}'
+            f"{'（' + left_out_note(left_out) + '）' if left_out else ''}</div>"
         )
     return "".join(rows)
 
@@ -1476,7 +1480,9 @@ def _legend_of(frame: _Frame, view: MapView, classes: Classes) -> str | None:
     grouped = bool(len(points)) and _clustered(points)
     label = agg.metric_label(view.metric_key)
     sectors = _sector_key(points)
-    return _legend_html(label, classes, nodata, units, sectors, grouped, county_items, review)
+    return _legend_html(
+        label, classes, nodata, units, sectors, grouped, county_items, review, view.left_out
+    )
 
 
 def _add_boxes(m, frame: _Frame, view: MapView, caption, attribution) -> None:

@@ -428,6 +428,17 @@ def test_places_drawn_one_marker_each_say_how_many_items_need_review(monkeypatch
     assert "review_place" in html and "定位待核对：" in html
 
 
+def test_the_legend_says_how_many_items_the_counts_leave_out():
+    """With the review toggle off the hollow dot's legend line says how many items are not
+    counted (the classes leave them out); with it on, only what the dot means."""
+    items, metrics = make_frames()
+    items["needs_review"] = False
+    items.loc[items["township"] == "孙庙乡", "needs_review"] = True
+    for counted, line in ((True, "空心圆：定位待核对<"), (False, "（未计入 1 条定位待核对）")):
+        m = build(make_townships(), items, metrics, count_needs_review=counted)
+        assert line in _restyle(_html(m))["legend"]
+
+
 def test_basemaps_come_from_the_config_file():
     config = webmap.load_basemaps()
     assert list(webmap.BASEMAPS) == list(config) and next(iter(config)) == "none"
