@@ -31,7 +31,7 @@ from geo.display import (
     sector_label,
 )
 from geo.errors import ExportError
-from geo.review import count_for_map
+from geo.review import counted_frames
 from geo.trends import counting_frames
 
 __all__ = [
@@ -144,25 +144,26 @@ class MapView:
         return self.county_units is not None
 
     @cached_property
+    def _counted(self) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+        return counted_frames(
+            self.items_df, self.metrics_df, include_needs_review=self.count_needs_review
+        )
+
+    @property
     def counted_items(self) -> pd.DataFrame:
         """The items the choropleth and the township tables count (see ``count_needs_review``)."""
-        if self.count_needs_review:
-            return self.items_df
-        return self.items_df[count_for_map(self.items_df, include_needs_review=False)]
+        return self._counted[0]
 
-    @cached_property
+    @property
     def counted_metrics(self) -> pd.DataFrame:
         """The figures of :attr:`counted_items` (every count and total of the view sums these)."""
-        if self.count_needs_review:
-            return self.metrics_df
-        kept = self.metrics_df["item_id"].isin(self.counted_items["item_id"])
-        return self.metrics_df[kept.to_numpy()]
+        return self._counted[1]
 
     @property
     def left_out(self) -> int:
         """Items of the view the counts leave out (their place needs review and the review
         toggle is off); they stay on the map as hollow markers."""
-        return len(self.items_df) - len(self.counted_items)
+        return self._counted[2]
 
     @cached_property
     def county_table(self) -> pd.DataFrame:
