@@ -254,9 +254,10 @@ def header(view: MapView, county_items: pd.DataFrame, county_metrics: pd.DataFra
     -------
     Header
     """
-    n_total = len(county_counted(view, county_items, county_metrics)[0])
+    # counted once here; key_figures finds nothing more to leave out of these frames
+    county_items, county_metrics, _ = county_counted(view, county_items, county_metrics)
     return Header(
-        header_line(view, n_total),
+        header_line(view, len(county_items)),
         key_figures(view, county_items, county_metrics),
         left_out_note(view.left_out),
     )
