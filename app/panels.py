@@ -441,7 +441,7 @@ def time_section(
     """
     if left_out:
         st.caption(
-            f"未计入 {left_out} 条定位待核对的事项"
+            f"{display.left_out_note(left_out)}的事项"
             "（与地图分级一致：侧栏“分级统计计入待核对的定位”已关闭）。"
         )
     if panel == "trend":

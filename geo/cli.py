@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from geo import __version__
-from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH, metric_value_text
+from geo.display import QUALITY_ZH, SCOPE_ZH, UNIT_NAMES_ZH, left_out_note, metric_value_text
 from geo.errors import GeoInputError, error_line
 
 __all__ = ["build_parser", "display_width", "format_table", "main"]
@@ -1173,7 +1173,7 @@ def _cmd_trend(args: argparse.Namespace) -> int:
     else:
         text = _trend_table(series, repeats, metric) + "\n"
         if left_out:
-            text += f"\n未计入 {left_out} 条定位待核对的事项（--without-review）。\n"
+            text += f"\n{left_out_note(left_out)}的事项（--without-review）。\n"
     _emit(text, args.out)
     return 0
 
