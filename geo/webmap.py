@@ -1143,11 +1143,9 @@ def build_map(
         items make a page of about 1.5 MB.
     assets : {"static", "inline"}
         See :func:`geo.assets.localise`.
-    location : (lat, lon), optional
-        Initial centre in WGS84 (shifted to GCJ-02 on such base maps); with ``zoom``. By
-        default the map fits the townships.
-    zoom : int, optional
-        Initial zoom.
+    location, zoom : (lat, lon) and int, optional
+        Initial centre in WGS84 (shifted to GCJ-02 on such base maps) and zoom. By default
+        the map fits the townships.
     tianditu_key : str, optional
         天地图 key; without it the 天地图 layers are left out and a note says so.
     labels : bool
@@ -1170,10 +1168,9 @@ def build_map(
         The map fills the height of the streamlit-folium frame it is drawn in (the app sizes
         that frame with CSS).
     restyle_inline : bool
-        The metric's colours, legend and township tooltips are applied by a script in the
-        map (:func:`restyle_call`). ``False`` leaves them out: the map then depends on no
-        metric, and the app sends :func:`restyle_call` apart, so a metric change only
-        restyles the map already in the browser.
+        The metric's colours, legend and township tooltips applied by a script in the map
+        (:func:`restyle_call`). ``False``: the map depends on no metric, and the app sends
+        :func:`restyle_call` apart (a metric change restyles the map already drawn).
 
     Returns
     -------
@@ -1188,6 +1185,28 @@ def build_map(
     m = _new_map(frame, location, zoom, fill_frame)
     _RestyleFunction().add_to(m)
     _tile_layers(m, frame.basemap, tianditu_key, frame.notes)
+    _add_layers(m, frame, view, labels=labels, focus_item=focus_item)
+    _add_boxes(m, frame, view, (caption if title_box else None), attribution)
+    if restyle_inline:
+        _RestyleCall(restyle_call(view, frame=frame, map_name=m.get_name())).add_to(m)
+    if frame.has_townships and view.approximate:
+        _Badge(APPROXIMATE_BADGE, tuple(explanation), "topleft").add_to(m)
+    if location is None:
+        _fit(m, frame)
+    return localise(m, assets)
+
+
+def _fit(m: folium.Map, frame: _Frame) -> None:
+    """Open the map on the county's extent (on the base map's datum)."""
+    bounds = _to_wgs84(frame.shift(frame.extent)).total_bounds
+    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+
+
+def _add_layers(
+    m: folium.Map, frame: _Frame, view: MapView, *, labels: bool, focus_item: str | None
+) -> None:
+    """The overlays in drawing order (townships, county units, outline, villages, labels,
+    items) and the layer control over them."""
     props = _add_choropleth(m, frame)
     _add_county_units(m, frame, view)
     _add_outline(m, frame)
@@ -1196,15 +1215,6 @@ def build_map(
         _add_labels(m, frame, props)
     _add_items(m, frame, view.metrics_df, focus_item)
     folium.LayerControl(collapsed=True).add_to(m)
-    _add_boxes(m, frame, view, (caption if title_box else None), attribution)
-    if restyle_inline:
-        _RestyleCall(restyle_call(view, frame=frame, map_name=m.get_name())).add_to(m)
-    if frame.has_townships and view.approximate:
-        _Badge(APPROXIMATE_BADGE, tuple(explanation), "topleft").add_to(m)
-    if location is None:
-        bounds = _to_wgs84(frame.shift(frame.extent)).total_bounds
-        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    return localise(m, assets)
 
 
 def _frame(view: MapView) -> _Frame:
