@@ -206,6 +206,33 @@ def _write_csv(df, out) -> None:
     csv_safe(df).to_csv(out, index=False, lineterminator="\n")
 
 
+def _write_listing(df, args: argparse.Namespace, table: str, out=None) -> None:
+    """A listing's CSV on ``out`` (standard output): the 报表版 (Chinese headers and values,
+    codes as text, a BOM so Excel and WPS read the Chinese) unless ``--columns keys``.
+    ``table`` is ``items`` or one of :data:`geo.report_csv.LISTING_TABLES`."""
+    from geo import report_csv
+    from geo.export import csv_safe
+
+    out = out or sys.stdout
+    df = csv_safe(df)
+    if args.columns == "report":
+        if table == "items":
+            df = report_csv.report_items(df)
+        else:
+            df = report_csv.report_listing(df, table=table)
+        out.write("\ufeff")
+    df.to_csv(out, index=False, lineterminator="\n")
+
+
+def _columns_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument(
+        "--columns",
+        choices=("report", "keys"),
+        default="report",
+        help="CSV 列名：report = 报表版（中文表头，代码为文本；默认），keys = 英文键（供程序读取）",
+    )
+
+
 def _sector_names() -> dict[str, str]:
     try:
         from geo.sectors import sector_names
@@ -268,7 +295,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
         from geo.aggregate import items_frame
 
         items_df, _ = items_frame([bulletin])
-        _write_csv(items_df, out)
+        _write_listing(items_df, args, "items", out)
     else:
         out.write(_bulletin_table(bulletin) + "\n")
     return 0
@@ -382,7 +409,7 @@ def _cmd_bulletins(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.bulletins()
     if args.format == "csv":
-        _write_csv(df, sys.stdout)
+        _write_listing(df, args, "bulletins")
         return 0
     rows = [
         [r.id[:12], r.source_name, r.title, r.issue, r.date, r.county, r.n_items, r.n_corrections]
@@ -413,7 +440,7 @@ def _cmd_corrections(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.corrections()
     if args.format == "csv":
-        _write_csv(df, sys.stdout)
+        _write_listing(df, args, "corrections")
     elif args.format == "json":
         json.dump(df.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -602,7 +629,7 @@ def _cmd_recut_list(args: argparse.Namespace) -> int:
     ]
     df = df.assign(description=described)
     if args.format == "csv":
-        _write_csv(df, sys.stdout)
+        _write_listing(df, args, "cuts")
     elif args.format == "json":
         json.dump(df.to_dict(orient="records"), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -668,7 +695,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
     if args.limit:
         queue = queue.head(args.limit)
     if args.format == "csv":
-        _write_csv(queue, sys.stdout)
+        _write_listing(queue, args, "items")
         return 0
     rows = [
         [
@@ -782,7 +809,7 @@ def _cmd_counties(args: argparse.Namespace) -> int:
             code="county.not_found",
         )
     if args.format == "csv":
-        _write_csv(df, sys.stdout)
+        _write_listing(df, args, "counties")
         return 0
     cols = [c for c in ("code", "name", "city", "province") if c in df.columns]
     print(format_table(df[cols].itertuples(index=False), ["代码", "名称", "市", "省"][: len(cols)]))
@@ -852,7 +879,7 @@ def _cmd_boundaries_list(args: argparse.Namespace) -> int:
     with _open_store(args.store) as store:
         df = store.boundary_sets(county_code)
     if args.format == "csv":
-        _write_csv(df.drop(columns=["join_report", "report_json"]), sys.stdout)
+        _write_listing(df.drop(columns=["join_report", "report_json"]), args, "boundary_sets")
         return 0
     if df.empty:
         print("数据库中还没有导入的乡镇边界；各县使用默认图层")
@@ -1283,6 +1310,7 @@ def _add_recut_parser(sub, store_arg) -> None:
     rp = rsub.add_parser("list", help="列出切分更正")
     rp.add_argument("--bulletin", metavar="BULLETIN_ID", help="只列这份简报的更正")
     rp.add_argument("--format", choices=("table", "csv", "json"), default="table", help="输出格式")
+    _columns_arg(rp)
     store_arg(rp)
     rp.set_defaults(func=_cmd_recut_list)
     rp = rsub.add_parser("undo", help="撤销一条切分更正")
@@ -1367,6 +1395,7 @@ def _add_text_commands(sub) -> None:
     sp.add_argument("path", metavar="PATH", help="简报文件（.txt/.pdf/.docx），- 为标准输入")
     _county_args(sp)
     sp.add_argument("--format", choices=("json", "table", "csv"), default="json", help="输出格式")
+    _columns_arg(sp)
     sp.add_argument("--rules", metavar="FILE", help="要应用的本县规则文件（rules export 导出的）")
     sp.set_defaults(func=_cmd_parse)
 
@@ -1396,6 +1425,7 @@ def _add_text_commands(sub) -> None:
     sp = sub.add_parser("counties", help="列出行政区划中的县")
     sp.add_argument("--province", metavar="CODE", help="2 位省级代码或代码前缀，如 41")
     sp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
+    _columns_arg(sp)
     sp.set_defaults(func=_cmd_counties)
 
 
@@ -1403,6 +1433,7 @@ def _add_store_commands(sub) -> None:
     """bulletins, delete, corrections, correct, recut, regeocode."""
     sp = sub.add_parser("bulletins", help="列出已入库的简报")
     sp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
+    _columns_arg(sp)
     _store_arg(sp)
     sp.set_defaults(func=_cmd_bulletins)
 
@@ -1413,6 +1444,7 @@ def _add_store_commands(sub) -> None:
 
     sp = sub.add_parser("corrections", help="列出审核人员的更正")
     sp.add_argument("--format", choices=("table", "csv", "json"), default="table", help="输出格式")
+    _columns_arg(sp)
     _store_arg(sp)
     sp.set_defaults(func=_cmd_corrections)
 
@@ -1457,6 +1489,7 @@ def _add_review_commands(sub) -> None:
     sp.add_argument("--all", action="store_true", help="也列出无需核对的事项")
     sp.add_argument("--limit", type=int, default=0, metavar="N", help="最多列出 N 条")
     sp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
+    _columns_arg(sp)
     _store_arg(sp)
     sp.set_defaults(func=_cmd_review)
 
@@ -1535,6 +1568,7 @@ def _add_boundary_commands(sub) -> None:
     bp = bsub.add_parser("list", help="列出已保存的边界（* 为使用中）")
     bp.add_argument("--county", metavar="NAME_OR_CODE", help="只列这个县")
     bp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
+    _columns_arg(bp)
     _store_arg(bp)
     bp.set_defaults(func=_cmd_boundaries_list)
     bp = bsub.add_parser("delete", help="删除某县已保存的边界（恢复默认图层）")

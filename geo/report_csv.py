@@ -30,11 +30,14 @@ import pandas as pd
 
 from geo import aggregate as agg
 from geo.display import metric_units_zh, sector_label
+from geo.models import DATE_SOURCES_ZH
 from geo.paths import config_dir
 
 __all__ = [
     "COLUMN_STYLES",
+    "LISTING_TABLES",
     "report_items",
+    "report_listing",
     "report_metrics",
     "report_townships",
     "strip_text_codes",
@@ -42,6 +45,10 @@ __all__ = [
 
 #: ``columns=`` of the CSV exports: the 报表版 (default) and the machine version.
 COLUMN_STYLES = ("report", "keys")
+
+#: The CLI listings with a 报表版 (``geo bulletins --format csv`` …): tables of
+#: ``report_columns.json``.
+LISTING_TABLES = ("bulletins", "corrections", "cuts", "counties", "boundary_sets")
 
 #: Metric keys measured in 元 are written in 万元 in the 报表版.
 _WAN = 10_000
@@ -95,6 +102,9 @@ def _translate_values(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("sector", "sectors"):
         if col in df.columns:
             df[col] = df[col].map(_sector_names)
+    for col in ("date_source", "bulletin_date_source"):
+        if col in df.columns:
+            df[col] = df[col].map(lambda v: DATE_SOURCES_ZH.get(v, v) if v == v else v)
     return df
 
 
@@ -198,3 +208,26 @@ def report_townships(townships: pd.DataFrame, *, metric_key: str) -> pd.DataFram
     rename |= _config()["townships"]
     df = _codes_as_text(_translate_values(df))
     return df.rename(columns={c: rename[c] for c in df.columns if c in rename})
+
+
+def report_listing(df: pd.DataFrame, *, table: str) -> pd.DataFrame:
+    """The 报表版 of a CLI listing (``geo bulletins``, ``corrections``, ``recut list``,
+    ``counties``, ``boundaries list`` with ``--format csv``).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The listing with its English keys.
+    table : str
+        One of :data:`LISTING_TABLES`: the headers' table in ``report_columns.json``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Chinese headers and values, codes as text; columns the table does not name keep
+        their key.
+    """
+    if table not in LISTING_TABLES:
+        raise ValueError(f"unknown listing table {table!r}")
+    out = _codes_as_text(_translate_values(df.copy()))
+    return out.rename(columns=_config()[table])

@@ -185,7 +185,7 @@ def test_store_from_a_newer_version_is_one_line_error(tmp_path):
 
 
 def test_counties_lists_xi_county_in_henan():
-    proc = _run("counties", "--province", "41", "--format", "csv")
+    proc = _run("counties", "--province", "41", "--format", "csv", "--columns", "keys")
     assert proc.returncode == 0, proc.stderr.decode()
     rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8"))))
     assert {"code": "411528", "name": "息县"}.items() <= next(
@@ -195,6 +195,52 @@ def test_counties_lists_xi_county_in_henan():
     proc = _run("counties", "--province", "99")
     assert proc.returncode == 2
     _err_line(proc)
+
+
+def test_listing_csvs_are_report_tables_by_default(bulletin_file, tmp_path):
+    """A planner opens a listing's CSV in Excel or WPS: Chinese headers and values, a BOM,
+    codes kept as text; ``--columns keys`` gives programs the English keys."""
+    _pipeline_ready()
+    store = tmp_path / "s.sqlite"
+    assert (
+        _run("ingest", bulletin_file, "--county", "息县", "--date", D, "--store", store).returncode
+        == 0
+    )
+    expected = {
+        ("bulletins",): ["简报编号", "简报文件", "简报日期", "县代码", "事项数（条）", "日期来源"],
+        ("corrections",): ["事项编号", "更正字段", "更正为"],
+        ("recut", "list"): ["切分更正编号", "类型", "位置（字符）"],
+        ("review", "--all"): ["事项编号", "乡镇（街道）", "定位置信度", "定位待核对"],
+        ("boundaries", "list"): ["边界编号", "县代码", "边界来源", "使用中"],
+        ("counties", "--province", "4115"): ["县代码", "名称", "市", "省"],
+    }
+    for command, headers in expected.items():
+        if command[0] != "counties":  # the gazetteer's listing reads no store
+            command = (*command, "--store", store)
+        proc = _run(*command, "--format", "csv")
+        assert proc.returncode == 0, proc.stderr.decode()
+        text = proc.stdout.decode("utf-8")
+        assert text.startswith("\ufeff"), command
+        header = next(csv.reader(io.StringIO(text[1:])))
+        assert set(headers) <= set(header), (command, header)
+        assert not [h for h in header if re.fullmatch(r"[a-z_0-9]+", h)], (command, header)
+        keys = _run(*command, "--format", "csv", "--columns", "keys")
+        assert next(csv.reader(io.StringIO(keys.stdout.decode("utf-8"))))[0].isascii()
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                _run("bulletins", "--format", "csv", "--store", store).stdout.decode("utf-8-sig")
+            )
+        )
+    )
+    assert rows[0]["县代码"] == '="411528"' and rows[0]["日期来源"] == "上传时填写"
+    county = _run("counties", "--province", "4115", "--format", "csv")
+    xi = next(
+        r
+        for r in csv.DictReader(io.StringIO(county.stdout.decode("utf-8-sig")))
+        if r["名称"] == "息县"
+    )
+    assert xi["县代码"] == '="411528"' and xi["见于民政部 2025 区划"] == "是"
 
 
 # --------------------------------------------------------------------------- parse
@@ -251,7 +297,7 @@ def test_parse_table_is_aligned_for_people(bulletin_file):
 
 def test_parse_csv_has_item_columns(bulletin_file):
     _pipeline_ready()
-    proc = _run("parse", bulletin_file, "--format", "csv")
+    proc = _run("parse", bulletin_file, "--format", "csv", "--columns", "keys")
     assert proc.returncode == 0, proc.stderr.decode()
     rows = list(csv.reader(io.StringIO(proc.stdout.decode("utf-8"))))
     assert rows[0] == ITEM_COLUMNS
@@ -289,7 +335,7 @@ def test_ingest_reports_each_file_and_keeps_going_after_a_bad_one(
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().startswith("已存在")
 
-    proc = _run("bulletins", "--format", "csv", "--store", store)
+    proc = _run("bulletins", "--format", "csv", "--columns", "keys", "--store", store)
     rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8"))))
     assert sorted(r["source_name"] for r in rows) == ["简报-2026-03.txt", "简报-2026-04.txt"]
 
@@ -716,12 +762,15 @@ def test_parse_csv_quotes_formula_cells(tmp_path):
         ' =HYPERLINK("http://evil.example","点击") 路口乡组织群众疏浚沟渠 12 公里。\n',
         encoding="utf-8",
     )
-    proc = _run("parse", path, "--single-item", "--format", "csv")
-    assert proc.returncode == 0, proc.stderr.decode()
-    rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8"))))
-    cells = [v for r in rows for v in r.values() if v]
-    assert any("HYPERLINK" in v for v in cells)
-    assert not [v for v in cells if v.startswith(("=", "+", "-", "@"))]
+    for columns in ("keys", "report"):
+        proc = _run("parse", path, "--single-item", "--format", "csv", "--columns", columns)
+        assert proc.returncode == 0, proc.stderr.decode()
+        rows = list(csv.DictReader(io.StringIO(proc.stdout.decode("utf-8-sig"))))
+        cells = [v for r in rows for v in r.values() if v]
+        assert any("HYPERLINK" in v for v in cells)
+        # the 报表版 writes codes as ="411528" on purpose (text in Excel); nothing else
+        formulas = [v for v in cells if v.startswith(("=", "+", "-", "@"))]
+        assert all(re.fullmatch(r'="\d+"', v) for v in formulas), formulas
 
 
 def test_parse_table_calls_the_sector_column_hangye(bulletin_file):
