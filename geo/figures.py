@@ -28,6 +28,7 @@ __all__ = [
     "key_figures",
     "metric_total",
     "period_text",
+    "rank_text",
     "township_rank",
 ]
 
@@ -84,9 +85,15 @@ class TownshipRank:
     @property
     def text(self) -> str:
         """``"第 2 / 5"``, ``"并列第 1 / 5"`` or ``"无数据"``."""
-        if self.rank is None:
-            return "无数据"
-        return f"{'并列' if self.tied else ''}第 {self.rank} / {self.of}"
+        return rank_text(self.rank, self.of, tied=self.tied)
+
+
+def rank_text(rank: float | None, of: int, *, tied: bool = False) -> str:
+    """A rank as planners read it: ``"第 2 / 5"``, ``"并列第 1 / 5"``; ``"无数据"`` without
+    one (None or NaN)."""
+    if rank is None or rank != rank:
+        return "无数据"
+    return f"{'并列' if tied else ''}第 {int(rank)} / {of}"
 
 
 def period_text(items_df: pd.DataFrame) -> str:

@@ -276,8 +276,9 @@ def township_ranks(
     Returns
     -------
     DataFrame
-        Columns ``period``, ``rank`` (NaN when the township has nothing that period) and
-        ``n_ranked`` (townships with something that period).
+        Columns ``period``, ``rank`` (NaN when the township has nothing that period),
+        ``n_ranked`` (townships with something that period) and ``tied`` (another township
+        has the same value that period; equal values share the higher rank).
     """
     facts = _facts(items_df, metrics_df, metric_key, by)
     facts = facts[facts["township_code"].notna().to_numpy()]
@@ -288,13 +289,15 @@ def township_ranks(
         {"period": [s[0] for s in split], "code": [s[1] for s in split], "value": totals}
     )
     table["rank"] = table.groupby("period")["value"].rank(ascending=False, method="min")
+    table["tied"] = table.groupby(["period", "rank"])["rank"].transform("size") > 1
     all_periods = list(periods) if periods is not None else _span(items_df, by)
-    mine = table[table["code"] == str(township_code)].set_index("period")["rank"]
+    mine = table[table["code"] == str(township_code)].set_index("period")
     n = table.groupby("period").size()
     return pd.DataFrame(
         {
             "period": all_periods,
-            "rank": mine.reindex(all_periods).to_numpy(dtype=float),
+            "rank": mine["rank"].reindex(all_periods).to_numpy(dtype=float),
             "n_ranked": n.reindex(all_periods).fillna(0).to_numpy(dtype=int),
+            "tied": mine["tied"].reindex(all_periods).fillna(False).to_numpy(dtype=bool),
         }
     )

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from geo import aggregate as agg
-from geo import app_support, charts, trends
+from geo import app_support, charts, figures, trends
 from geo.display import DIVERGING, classify_change, format_change
 from geo.errors import GeoInputError
 from geo.pipeline import parse_text
@@ -80,6 +80,12 @@ def test_township_series_ranks_and_change(frames):
     assert set(town["township"]) == {"白土店乡"} and town["value"].tolist() == [1, 0, 1]
     ranks = trends.township_ranks(items, metrics, "items", code)
     assert ranks.loc[ranks["period"] == "2024-04", "rank"].item() == 1
+    feb = ranks.set_index("period").loc["2024-02"]
+    # in February 白土店乡 and 澺河街道 have one item each: they share the first rank, and say so
+    assert (feb["rank"], feb["n_ranked"], bool(feb["tied"])) == (1, 2, True)
+    assert not ranks.set_index("period").loc["2024-04", "tied"]
+    assert figures.rank_text(1.0, 5, tied=True) == "并列第 1 / 5"
+    assert figures.rank_text(float("nan"), 5) == "无数据"
     codes = items["township_code"].dropna().unique().tolist()
     change = trends.period_change(items, metrics, "items", "2024-03", "2024-04", codes)
     assert change.loc[code, "change"] == 1 and change.loc[code, "value_1"] == 0
