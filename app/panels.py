@@ -302,6 +302,8 @@ def items_section(view, table: ItemTable, n_total: int) -> None:
     hint += "点列标题排序。"
     if metric:
         hint += f"默认按{agg.metric_name(metric)}从大到小排列。"
+    if view.left_out:  # listed to be checked, but the map's figures leave them out
+        hint += f"表中列出全部事项，其中 {view.left_out} 条定位待核对，不计入地图分级与合计。"
     if table.n_rows > len(table.frame):
         hint += (
             f"表中列出前 {len(table.frame):,} 条（共 {table.n_rows:,} 条）：请用筛选缩小范围，"
