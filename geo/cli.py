@@ -1126,11 +1126,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _county_store_frames(args: argparse.Namespace):
     """The store's items of one county (``--county``, else the only one), metric keys on."""
     from geo import aggregate as agg
+    from geo.prefecture import Prefecture
     from geo.workflows import county_frames
 
     with _open_store(args.store) as store:
         items_df, metrics_df = store.frames()
     gaz = _export_county(args, items_df)
+    if isinstance(gaz, Prefecture):  # its townships are many counties' layers
+        example = gaz.counties[0][1] if gaz.counties else "息县"
+        raise _UsageError(
+            f"{gaz.name}是地级市：趋势与月报按县生成，请用 --county 选其中一个县（如 {example}）",
+            code="usage.prefecture",
+        )
     items_df, metrics_df = county_frames(items_df, metrics_df, gaz.county_code, keep_unknown=False)
     return gaz, items_df, agg.assign_metric_keys(metrics_df)
 

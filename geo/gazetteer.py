@@ -533,6 +533,13 @@ def load_gazetteer(county: str) -> Gazetteer:
         return _load_by_code(code)
     hits = _candidates(q)
     if hits.empty:
+        in_city = df[df["city"].isin([q, f"{q}市", f"{q}地区"])]
+        if len(in_city):  # a prefecture where a county is wanted
+            raise CountyNotFoundError(
+                f"“{county}”是地级市，此处需要一个县：请给出其中的县名或代码"
+                f"（如 {in_city.iloc[0]['name']}）",
+                code="county.prefecture",
+            )
         raise CountyNotFoundError(
             f"行政区划中找不到“{county}”：请检查县名，或改用 6 位代码（可用 counties 命令查询）"
         )

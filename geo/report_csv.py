@@ -228,6 +228,6 @@ def report_listing(df: pd.DataFrame, *, table: str) -> pd.DataFrame:
         their key.
     """
     if table not in LISTING_TABLES:
-        raise ValueError(f"unknown listing table {table!r}")
+        raise ValueError(f"未知的列表 {table!r}：可选 {'、'.join(LISTING_TABLES)}")
     out = _codes_as_text(_translate_values(df.copy()))
     return out.rename(columns=_config()[table])

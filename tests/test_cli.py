@@ -883,6 +883,19 @@ def test_correct_overrides_the_counting(two_months):
     assert proc.returncode == 2 and "yes 或 no" in _err_line(proc)
 
 
+def test_trend_and_report_of_a_prefecture_say_to_choose_a_county(two_months, tmp_path):
+    """Trends and the monthly report are a county's: a prefecture gets one clear line."""
+    for command in (
+        ("trend", "--county", "信阳市"),
+        ("report", "--county", "4115", "--period", "2024-03", "--out", tmp_path / "r.docx"),
+    ):
+        proc = _run(*command, "--store", two_months)
+        assert proc.returncode == 2
+        assert _err_code(proc) == "usage.prefecture"
+        assert "信阳市" in _err_line(proc) and "--county" in _err_line(proc)
+    assert not (tmp_path / "r.docx").exists()
+
+
 def test_monthly_report_docx_and_pdf(two_months, tmp_path):
     import docx
     import pypdf

@@ -70,6 +70,14 @@ def test_unknown_county_is_a_one_line_input_error(query):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("query", ["信阳市", "信阳"])
+def test_a_prefecture_where_a_county_is_wanted_says_so(query):
+    with pytest.raises(CountyNotFoundError) as err:
+        load_gazetteer(query)
+    assert err.value.code == "county.prefecture"
+    assert "地级市" in str(err.value) and "\n" not in str(err.value)
+
+
 def test_xixian_townships_include_newer_mca_units(xixian):
     codes = {t.code: t for t in xixian.townships}
     assert len(codes) == 23
