@@ -68,6 +68,8 @@ _SPACES = re.compile(r"\s+")
 class RuleFileError(GeoInputError):
     """A rule file or a rule that cannot be used (message in Chinese)."""
 
+    code = "rules"
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

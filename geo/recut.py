@@ -43,6 +43,8 @@ CUT_KINDS = {"merge": "合并", "split": "拆分"}
 class CutError(GeoInputError):
     """A merge or split that cannot be made (message in Chinese)."""
 
+    code = "recut"
+
 
 @dataclass(frozen=True)
 class Cut:

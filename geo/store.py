@@ -1205,7 +1205,7 @@ class Store:
         """The full id of a stored bulletin (a prefix of 6+ characters will do), or StoreError."""
         full = self._resolve_bulletin(conn, bulletin_id)
         if full is None:
-            raise StoreError(f"简报 {bulletin_id} 不在库中")
+            raise StoreError(f"简报 {bulletin_id} 不在库中", code="store.unknown_bulletin")
         return full
 
     @staticmethod
@@ -1213,7 +1213,7 @@ class Store:
         try:
             return make()
         except CutError as err:
-            raise StoreError(str(err)) from None
+            raise StoreError(str(err), code=err.code) from None
 
     def _locate(self, *ids: str) -> tuple[str, list[Item], list[int]]:
         """The bulletin of items ``ids``, its items, and their positions in it."""
@@ -1226,9 +1226,9 @@ class Store:
             ]
             missing = [i for i, r in zip(ids, rows, strict=True) if r is None]
             if missing:
-                raise StoreError(f"库中没有事项 {'、'.join(missing)}")
+                raise StoreError(f"库中没有事项 {'、'.join(missing)}", code="store.unknown_item")
             if len({r["bulletin_id"] for r in rows}) > 1:
-                raise StoreError("这几条事项不在同一份简报中，不能合并")
+                raise StoreError("这几条事项不在同一份简报中，不能合并", code="recut.bulletins")
             bulletin_id = rows[0]["bulletin_id"]
             items = [it for it, _ in self._items_of(conn, bulletin_id)]
         positions = {it.index: k for k, it in enumerate(items)}
