@@ -75,8 +75,9 @@ def test_split_inside_a_paragraph_and_at_a_paragraph_start(sample):
 
 def test_bad_fixes_are_refused_in_chinese(sample):
     text, items = sample
-    with pytest.raises(CutError, match="只能合并相邻的两条"):
+    with pytest.raises(CutError, match="只能合并相邻的两条") as err:
         merge_cut(items, 0, 2)
+    assert err.value.code == "recut"  # scripts tell a refused fix from other errors
     with pytest.raises(CutError, match="不是两条不同的事项"):
         merge_cut(items, 3, 3)
     with pytest.raises(CutError, match="不在第1条的范围内"):
