@@ -728,13 +728,17 @@ def _rules_county(args: argparse.Namespace) -> str | None:
     return load_gazetteer(args.county).county_code
 
 
+#: ``--columns`` of the rule commands -> :func:`geo.place_rules.rules_to_csv`'s headers.
+_RULE_HEADERS = {"report": "zh", "keys": "keys"}
+
+
 def _cmd_rules_list(args: argparse.Namespace) -> int:
     from geo.place_rules import RULE_KINDS_ZH, rules_to_csv, rules_to_json
 
     with _open_store(args.store) as store:
         rules = store.rules(_rules_county(args))
     if args.format == "csv":
-        sys.stdout.write(rules_to_csv(rules))
+        sys.stdout.write(rules_to_csv(rules, headers=_RULE_HEADERS[args.columns]))
         return 0
     if args.format == "json":
         sys.stdout.write(rules_to_json(rules))
@@ -767,7 +771,10 @@ def _cmd_rules_export(args: argparse.Namespace) -> int:
     fmt = args.format or ("json" if out.suffix.lower() == ".json" else "csv")
     with _open_store(args.store) as store:
         rules = store.rules(_rules_county(args))
-    text = rules_to_json(rules) if fmt == "json" else rules_to_csv(rules)
+    if fmt == "json":
+        text = rules_to_json(rules)
+    else:
+        text = rules_to_csv(rules, headers=_RULE_HEADERS[args.columns])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(f"已导出 {len(rules)} 条规则到 {out}")
@@ -1506,12 +1513,14 @@ def _add_review_commands(sub) -> None:
     rp = rsub.add_parser("list", help="列出已保存的规则")
     rp.add_argument("--county", metavar="NAME_OR_CODE", help="只看此县")
     rp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _columns_arg(rp)
     _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_list)
     rp = rsub.add_parser("export", help="把规则写入 CSV 或 JSON 文件")
     rp.add_argument("out", metavar="FILE", help=".csv 或 .json")
     rp.add_argument("--county", metavar="NAME_OR_CODE", help="只看此县")
     rp.add_argument("--format", choices=("csv", "json"), help="默认按文件扩展名")
+    _columns_arg(rp)
     _store_arg(rp)
     rp.set_defaults(func=_cmd_rules_export)
     rp = rsub.add_parser("import", help="导入 CSV 或 JSON 规则文件中的规则")

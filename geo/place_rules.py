@@ -30,6 +30,7 @@ from geo.gazetteer import Gazetteer, mask_pinyin_glosses, simplify_chars
 
 __all__ = [
     "RULE_COLUMNS",
+    "RULE_HEADERS_ZH",
     "RULE_KINDS",
     "RULE_KINDS_ZH",
     "CountyRules",
@@ -59,6 +60,22 @@ RULE_COLUMNS = (
     "created_at",
     "note",
 )
+#: Headers of the planners' CSV (the default of :func:`rules_to_csv`); a rule file may use
+#: either these or :data:`RULE_COLUMNS` (``headers="keys"``, for programs).
+RULE_HEADERS_ZH = {
+    "county_code": "县代码",
+    "kind": "类型",
+    "text": "文中写法",
+    "township_code": "乡镇代码",
+    "township": "乡镇",
+    "village_code": "村代码",
+    "village": "村",
+    "author": "提出人",
+    "created_at": "创建时间（UTC）",
+    "note": "说明",
+}
+_CODE_COLUMNS = ("county_code", "township_code", "village_code")
+_KINDS_BY_NAME = {zh: kind for kind, zh in RULE_KINDS_ZH.items()}
 _FORMAT = "township-activity-map place rules"
 _MAX_TEXT = 40
 _MAX_RULES_IN_FILE = 100_000
@@ -232,15 +249,34 @@ def _named(rule: PlaceRule, gaz: Gazetteer) -> PlaceRule:
 # --------------------------------------------------------------------------- files
 
 
-def rules_to_csv(rules: Iterable[PlaceRule]) -> str:
-    """Rules as CSV text (header :data:`RULE_COLUMNS`); cells cannot run as formulas."""
+def rules_to_csv(rules: Iterable[PlaceRule], *, headers: str = "zh") -> str:
+    """Rules as CSV text; cells cannot run as formulas.
+
+    Parameters
+    ----------
+    rules : iterable of PlaceRule
+    headers : {"zh", "keys"}
+        ``"zh"`` (default), for planners who edit the file in Excel or WPS: a BOM, the Chinese
+        headers of :data:`RULE_HEADERS_ZH`, kinds by their Chinese names and codes written as
+        ``="411528206212"`` (a spreadsheet keeps every digit, also when it saves the file);
+        ``"keys"``: :data:`RULE_COLUMNS` and plain values, for programs. :func:`read_rules`
+        reads both.
+    """
+    if headers not in ("zh", "keys"):
+        raise ValueError(f"未知的表头样式 {headers!r}：应为 zh 或 keys")
+    zh = headers == "zh"
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(RULE_COLUMNS)
+    writer.writerow([RULE_HEADERS_ZH[c] for c in RULE_COLUMNS] if zh else RULE_COLUMNS)
     for r in rules:
-        d = r.to_dict()
-        writer.writerow([_safe_cell(str(d[c] or "")) for c in RULE_COLUMNS])
-    return out.getvalue()
+        d = {c: str(v or "") for c, v in r.to_dict().items()}
+        if zh:
+            d["kind"] = RULE_KINDS_ZH.get(d["kind"], d["kind"])
+            d |= {c: f'="{d[c]}"' for c in _CODE_COLUMNS if d[c].isdigit()}
+        writer.writerow(
+            [d[c] if zh and c in _CODE_COLUMNS else _safe_cell(d[c]) for c in RULE_COLUMNS]
+        )
+    return ("\ufeff" if zh else "") + out.getvalue()
 
 
 def _safe_cell(value: str) -> str:
@@ -306,26 +342,34 @@ def _json_rows(text: str, label: str) -> list[tuple[int, dict]]:
 
 
 def _csv_rows(text: str) -> list[tuple[int, dict]]:
+    """Rows keyed by :data:`RULE_COLUMNS`, whichever headers (keys or Chinese) the file has."""
     reader = csv.DictReader(io.StringIO(text))
-    missing = {"county_code", "kind", "text", "township_code"} - set(reader.fieldnames or ())
+    keys = {zh: key for key, zh in RULE_HEADERS_ZH.items()}
+    names = [keys.get((h or "").strip(), (h or "").strip()) for h in reader.fieldnames or ()]
+    missing = [c for c in ("county_code", "kind", "text", "township_code") if c not in names]
     if missing:
-        raise RuleFileError("规则文件缺少列：" + "、".join(sorted(missing)))
-    return [(n, row) for n, row in enumerate(reader, 2)]
+        wanted = "、".join(f"{RULE_HEADERS_ZH[c]}（{c}）" for c in missing)
+        raise RuleFileError(f"规则文件缺少列：{wanted}")
+    rows = csv.reader(io.StringIO(text))
+    next(rows)
+    return [(n, dict(zip(names, row, strict=False))) for n, row in enumerate(rows, 2) if row]
 
 
 def _rule_from_row(row: dict[str, Any]) -> PlaceRule:
     def cell(key: str) -> str:
         value = row.get(key)
         value = "" if value is None else str(value).strip()
+        if key in _CODE_COLUMNS and value.startswith('="') and value.endswith('"'):
+            return value[2:-1]  # a code kept as text for spreadsheets
         # undo the quote rules_to_csv puts before a formula-like cell
         return value[1:] if value[:2] in ("'=", "'+", "'-", "'@") else value
 
     if not cell("created_at"):
-        raise RuleFileError("缺少创建时间 created_at")
+        raise RuleFileError("缺少创建时间（created_at）")
     return check_rule(
         PlaceRule(
             county_code=cell("county_code"),
-            kind=cell("kind"),
+            kind=_KINDS_BY_NAME.get(cell("kind"), cell("kind")),
             text=_SPACES.sub("", cell("text")),
             township_code=cell("township_code"),
             village_code=cell("village_code"),

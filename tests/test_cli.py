@@ -1060,8 +1060,14 @@ def test_review_correct_with_rule_export_import_and_apply(tmp_path):
     assert json.loads(out.read_text("utf-8"))["rules"][0]["author"] == "张三"
     proc = _run("rules", "import", out, "--store", other)
     assert proc.returncode == 0 and "已导入 1 条规则" in proc.stdout.decode()
-    proc = _run("rules", "list", "--format", "csv", "--store", other)
+    proc = _run("rules", "list", "--format", "csv", "--columns", "keys", "--store", other)
     assert "老城区,411528001,谯楼街道" in proc.stdout.decode()
+    # the planners' CSV (Chinese headers, codes as text) goes back in as the same rule
+    sheet = tmp_path / "规则.csv"
+    assert _run("rules", "export", sheet, "--store", other).returncode == 0
+    assert sheet.read_text("utf-8-sig").startswith("县代码,类型,文中写法,乡镇代码")
+    proc = _run("rules", "import", sheet, "--store", other)
+    assert proc.returncode == 0 and "替换 0 条，保留原有 1 条" in proc.stdout.decode()
     # a new bulletin ingested into the other installation is placed by the imported rule
     assert (
         _run(

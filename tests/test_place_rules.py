@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from geo.gazetteer import load_gazetteer
 from geo.place_rules import (
     RULE_COLUMNS,
+    RULE_HEADERS_ZH,
     CountyRules,
     RuleFileError,
     make_rule,
@@ -109,7 +112,7 @@ def test_landmark_village_must_be_in_the_township(gaz):
 
 def test_csv_and_json_round_trip_with_who_and_when(gaz, tmp_path):
     rules = _rules(gaz)
-    csv_text = rules_to_csv(rules)
+    csv_text = rules_to_csv(rules, headers="keys")
     assert csv_text.splitlines()[0] == ",".join(RULE_COLUMNS)
     (tmp_path / "r.csv").write_text(csv_text, "utf-8")
     (tmp_path / "r.json").write_text(rules_to_json(rules), "utf-8")
@@ -135,6 +138,24 @@ def test_formula_like_text_stays_text_in_csv(gaz):
     text = rules_to_csv([rule])
     assert "'=HYPERLINK(1)" in text
     assert read_rules(text.encode("utf-8"), name="r.csv")[0].text == "=HYPERLINK(1)"
+
+
+def test_the_planners_csv_has_chinese_headers_and_survives_a_spreadsheet(gaz, tmp_path):
+    """The default rule CSV is for Excel/WPS: Chinese headers and kinds, codes kept as text;
+    it reads back as the same rules, and so does the file a spreadsheet saves from it."""
+    rules = _rules(gaz)
+    text = rules_to_csv(rules)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text[1:])))
+    assert rows[0] == [RULE_HEADERS_ZH[c] for c in RULE_COLUMNS]
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["类型"] == "简称/别名" and first["乡镇代码"] == '="411528001"'
+    assert read_rules(text.encode("utf-8"), name="r.csv") == rules
+    # saved by a spreadsheet: the formulas become their values, the kinds stay Chinese
+    saved = text.replace('="', "").replace('"', "")
+    assert read_rules(saved.encode("utf-8"), name="r.csv") == rules
+    with pytest.raises(RuleFileError, match="乡镇代码（township_code）"):
+        read_rules("县代码,类型,文中写法\n411528,alias,老城区\n".encode(), name="r.csv")
 
 
 @pytest.mark.parametrize(
