@@ -70,6 +70,7 @@ class MetricGrammar:
     noun_cues: dict[str, str]
     skip_after: frozenset[str]
     skip_before: tuple[str, ...]
+    skip_before_chinese: tuple[str, ...]
     distance_cues: tuple[str, ...]
     distance_units: frozenset[str]
     distance_after: tuple[str, ...]
@@ -136,6 +137,7 @@ def _read_grammar(path: Path) -> MetricGrammar:
             noun_cues=dict(raw["noun_cues"]),
             skip_after=frozenset(raw["skip_after"]),
             skip_before=by_length(raw["skip_before"]),
+            skip_before_chinese=by_length(raw.get("skip_before_chinese", ())),
             distance_cues=tuple(raw["distance_cues"]),
             distance_units=frozenset(raw["distance_units"]),
             distance_after=tuple(raw.get("distance_after", ())),
@@ -389,7 +391,8 @@ def _resolve_noun(s: str, after: int, before: str, g: MetricGrammar) -> str | No
             best = (key, unit)
     if best:
         return best[1]
-    tail = before[-10:]
+    # blanks out (a masked pinyin gloss splits a noun: 項(xiàng)目17個)
+    tail = "".join(before.split())[-10:]
     best = None
     for cue, unit in g.noun_cues.items():
         k = tail.rfind(cue)
@@ -629,7 +632,10 @@ def _read_quantity(
         return None
     clause_from = _clause_start(s, num.start, last_end)
     before = s[clause_from : num.start]
-    if _ends_with_any(before.rstrip(_SPACES), g.skip_before):
+    stripped = before.rstrip(_SPACES)
+    if _ends_with_any(stripped, g.skip_before) or (
+        num.chinese and _ends_with_any(stripped, g.skip_before_chinese)
+    ):
         return num.end, None, False
     prev = s[num.start - 1] if num.start else ""
     if num.chinese and prev in _CN_DIGITS:

@@ -507,6 +507,23 @@ def test_round_sum_before_a_place_or_firm_is_a_grade_not_an_amount():
     ]
 
 
+def test_a_pinyin_gloss_inside_the_counted_noun_does_not_hide_it():
+    # mirrored copies print readings after characters: 項(xiàng)目17個(gè)
+    assert _triples("共簽約招商項(xiàng)目17個(gè),新簽約項(xiàng)目9個(gè)。") == [
+        (17.0, "project", "exact"),
+        (9.0, "project", "exact"),
+    ]
+
+
+def test_a_count_after_renshu_is_an_amount_but_shu_before_a_chinese_numeral_is_not():
+    # 人数/户数 name what is counted; 数万, 几十 are no amounts
+    assert _triples("入社户数3.8万户，带动人数10.4万人。") == [
+        (38000.0, "household", "exact"),
+        (104000.0, "person", "exact"),
+    ]
+    assert _triples("吸引数万名游客，几十个村参加。") == []
+
+
 def test_tuning_set_core_metric_f1_holds(repo_root):
     # The floor of the tuning part (eval/tuning.jsonl) on the core units, one item at a time.
     path = repo_root / "eval" / "tuning.jsonl"
