@@ -159,6 +159,7 @@ def _sync_url(c: _County) -> None:
     params = {"county": c.code, **agg.filters_to_query(c.filters, view_state)}
     if c.code == default_county_code():
         params.pop("county")
+    st.session_state["_url_params"] = params  # the map fragment writes the link from it
     if params != st.query_params.to_dict():
         st.query_params.from_dict(params)
 

@@ -167,9 +167,13 @@ def _keep_view(state, basemap: str) -> None:
         now = (round(lat, 5), round(lon, 5), int(zoom))
         if now != st.session_state.get("_view_now"):
             st.session_state["_view_now"] = now
-            st.query_params.update(
-                {"lat": f"{now[0]:.5f}", "lon": f"{now[1]:.5f}", "zoom": str(now[2])}
-            )
+            # the whole link as the last full run wrote it, with the new view: a fragment
+            # rerun can carry the browser's link from before that run (without the panel just
+            # opened), and updating that one would drop what the run had put in
+            params = dict(st.session_state.get("_url_params") or st.query_params.to_dict())
+            params |= {"lat": f"{now[0]:.5f}", "lon": f"{now[1]:.5f}", "zoom": str(now[2])}
+            st.session_state["_url_params"] = params
+            st.query_params.from_dict(params)
 
 
 def _opening(map_key: tuple, focus, start) -> tuple[tuple | None, int | None]:
