@@ -727,3 +727,15 @@ def test_county_figures_are_not_a_townships_figures(gaz):
     body = "息县白土店乡有茶园3.92万亩，年产干茶1967吨，实现产值9050万元。茶农忙着采茶。"
     (feats,) = place_features_of(Item(index=0, headline="", body=body), gaz).towns.values()
     assert feats["county_figures"] == 0.0
+
+
+def test_autonomous_county_short_name_is_the_county_not_its_seat_town():
+    nanjian = load_gazetteer("南涧彝族自治县")
+    body = "南涧县改造低产茶园10000亩，茶叶总产值1.86亿元。全县茶园面积10.6万亩。"
+    p = geocode_item(Item(index=0, headline="茶叶产业已成南涧骨干产业", body=body), nanjian)
+    assert (p.scope, p.township) == ("county", None)
+    p = geocode_item(
+        Item(index=0, headline="南涧镇开展茶园管理培训", body="南涧镇组织茶农200人参加培训。"),
+        nanjian,
+    )
+    assert p.township == "南涧镇"
