@@ -176,6 +176,17 @@ class Gazetteer:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Gazetteer) and other.county_code == self.county_code
 
+    def own_names(self) -> tuple[str, ...]:
+        """The names the county goes by in text: its name, its short name (two characters or
+        more), its former names and, for an autonomous county, its place name without the
+        peoples (南涧彝族自治县 → 南涧, 南涧县), as bulletins write it."""
+        names = [self.county_name, self.short_name if len(self.short_name) >= 2 else ""]
+        if self.county_name.endswith(("自治县", "自治旗")):
+            plain = _ETHNIC_RE.sub("", self.short_name)
+            if len(plain) >= 2 and plain != self.short_name:
+                names += [plain, plain + self.county_name[-1]]
+        return tuple(dict.fromkeys(n for n in (*names, *self.former_names) if n))
+
     def township_by_code(self, code: str) -> Township | None:
         """The township with this current 9-digit (or 12-digit) code, or None."""
         return self._by_code.get(str(code).strip()[:9])

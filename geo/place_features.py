@@ -92,6 +92,7 @@ TOWN_FEATURES = (
     "county_words",
     "county_named",
     "county_frame",
+    "county_figures",
 )
 #: Village features (for villages of the chosen township), in the model's order.
 VILLAGE_FEATURES = (
@@ -147,6 +148,7 @@ FEATURE_NAMES_ZH = {
     "top_rival": "最强对手占比",
     "tied": "有同样多提及的对手",
     "county_frame": "全县框架下仅一次提及",
+    "county_figures": "全县数字旁仅作一两次提及",
     "first": "最先提及",
     "single": "仅一次提及",
     "county_unit": "县直单位报送",
@@ -163,6 +165,7 @@ _SENTENCE_END = re.compile("[。！？!?\n]")
 _SENTENCE_MAX = 500
 _QUOTE_LOOKBACK = 1000
 _OUTSIDE_NEAR = 30
+_COUNTY_FIGURES_MIN = 3
 _VILLAGE_TAIL_RE = re.compile(r"[\u4e00-\u9fff]{1,5}?(?:村|社区|组)")
 
 
@@ -401,6 +404,8 @@ class ItemContext:
     # person-only township mention; the item-wide ``county_scope`` feature keeps the 县 words
     # the scorer was fitted on
     county_frame_words: bool = False
+    # figures in sentences about the county (全县茶园面积34万亩, 常宁油茶林种植面积达100万亩)
+    county_figures: int = 0
 
 
 @functools.lru_cache(maxsize=256)
@@ -433,6 +438,39 @@ def _has_county_scope(text: str, ms: list[Mention], words: list[str]) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=1)
+def _figure_re() -> re.Pattern:
+    units = sorted(cues().get("county_figure_units", []), key=len, reverse=True)
+    if not units:
+        return re.compile(r"(?!x)x")
+    words = "|".join(re.escape(u) for u in units)
+    return re.compile(rf"[0-9０-９]+(?:[.．][0-9０-９]+)?(?:余|多)?(?:{words})")
+
+
+def _county_figures(text: str, ms: list[Mention], words: list[str]) -> int:
+    """How many figures the county-wide sentences give: sentences with a county-wide word
+    (全县, not 该县某镇) or the county's name and no township or village of the county in them
+    (该县某镇有茶园3万亩 is the township's figure)."""
+    places = [m.start for m in ms if m.township_entry() or m.entry("village")]
+    starts = set(places)
+    anchors = [m.start for m in ms if m.entry("county")]
+    for w in words:
+        anchors += [h.start() for h in re.finditer(re.escape(w), text) if h.end() not in starts]
+    spans = {_sentence(text, a) for a in anchors}
+    return sum(
+        len(_figure_re().findall(text, s0, s1))
+        for s0, s1 in spans
+        if not any(s0 <= p < s1 for p in places)
+    )
+
+
+def _own_figures(cand: TownCandidate, text: ItemText) -> int:
+    """How many figures the body sentences naming the candidate or its villages give."""
+    body, ms = text.fields["body"].simple, text.mentions["body"]
+    spans = {_sentence(body, ms[u.index].start) for u in cand.all_uses() if u.field == "body"}
+    return sum(len(_figure_re().findall(body, s0, s1)) for s0, s1 in spans)
+
+
 def item_context(text: ItemText, cands: Candidates, gaz: Gazetteer) -> ItemContext:
     """Item-wide signals: a county body reports, the headline or 全县 frames the county."""
     unit = text.fields["unit"].simple
@@ -446,6 +484,9 @@ def item_context(text: ItemText, cands: Candidates, gaz: Gazetteer) -> ItemConte
         county_headline=county_headline,
         county_scope=_has_county_scope(body, text.mentions["body"], cues()["county_scope_words"]),
         county_frame_words=_has_county_scope(
+            body, text.mentions["body"], county_scope_words(gaz.county_name)
+        ),
+        county_figures=_county_figures(
             body, text.mentions["body"], county_scope_words(gaz.county_name)
         ),
         county_words=any(w in body or w in headline for w in words),
@@ -574,7 +615,27 @@ def town_features(
         and not head
         and not cand.unit
         else 0.0,
+        "county_figures": 1.0 if _example_of_county_figures(cand, ctx, roles, text) else 0.0,
     }
+
+
+def _example_of_county_figures(
+    cand: TownCandidate, ctx: ItemContext, roles: dict[Use, frozenset[str]], text: ItemText
+) -> bool:
+    """The story's figures are the county's (at least ``_COUNTY_FIGURES_MIN`` in sentences
+    about the county, none in those naming the candidate or its villages) and the township is
+    named at most twice, not in the headline, not as the reporting unit, not in a photo caption
+    (the labels place a caption's spot) and without 该镇/全乡 words: an example or a scene."""
+    uses = cand.all_uses()
+    return (
+        ctx.county_figures >= _COUNTY_FIGURES_MIN
+        and _text_count(cand.uses) <= 2
+        and not cand.unit
+        and not any(u.field == "headline" for u in uses)
+        and not any("caption" in roles[u] for u in uses)
+        and not _same_township_words(cand, ctx)
+        and _own_figures(cand, text) == 0
+    )
 
 
 def _text_count(uses: list[Use]) -> int:

@@ -258,8 +258,7 @@ def _county_automaton(gaz: Gazetteer) -> ahocorasick.Automaton:
     _township_entries(gaz, add)
     _village_entries(gaz, add)
     _alias_entries(gaz, add)
-    own = {gaz.county_name, gaz.short_name if len(gaz.short_name) >= 2 else "", *gaz.former_names}
-    for name in own - {""}:
+    for name in gaz.own_names():
         add(name, NameEntry("county", (gaz.county_code,), gaz.county_name))
     context = {gaz.city, _short_region(gaz.city), gaz.province, _short_region(gaz.province)}
     for name in context - {""}:

@@ -349,3 +349,11 @@ def test_village_names_lose_a_leading_county_and_township():
     # NBS writes some villages with their county and township: 栾川县庙子镇庄子村村民委员会
     names = {v.name for v in load_gazetteer("栾川县").villages}
     assert "庄子村" in names and not any(n.startswith("栾川县") for n in names)
+
+
+def test_an_autonomous_county_goes_by_its_place_name():
+    g = load_gazetteer("南涧彝族自治县")
+    assert {"南涧彝族自治县", "南涧", "南涧县"} <= set(g.own_names())
+    # an ordinary county keeps its names; a one-character short name is not one
+    assert load_gazetteer("光山县").own_names() == ("光山县", "光山")
+    assert load_gazetteer("息县").own_names() == ("息县",)

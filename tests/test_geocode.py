@@ -689,3 +689,53 @@ def test_district_wide_word_frames_a_single_township_mention():
     f = place_features_of(Item(index=0, headline="", body=body.replace("全区", "全市")), district)
     (feats,) = f.towns.values()
     assert feats["county_frame"] == 0.0
+
+
+_TEA_SCENE = (
+    "时下，走进息县白土店乡茶叶种植基地，随处能看到茶农采摘的身影。近年来，息县大力发展茶产业，"
+    "打造息县茶叶品牌。据统计，息县茶园面积达3.92万亩，年产干茶1967吨，实现产值9050万元。"
+)
+
+
+def test_opening_scene_of_county_figures_is_county_wide(gaz):
+    # the figures are the county's and the township is only the opening scene
+    p = place(gaz, _TEA_SCENE)
+    assert (p.scope, p.township) == ("county", None)
+    (feats,) = place_features_of(Item(index=0, headline="", body=_TEA_SCENE), gaz).towns.values()
+    assert feats["county_figures"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # one county figure is not a county-wide story
+        _TEA_SCENE.replace("，年产干茶1967吨，实现产值9050万元", ""),
+        # the township's own figure
+        _TEA_SCENE.replace("茶叶种植基地", "茶叶种植基地（茶园1200亩）"),
+        # a news agency's photo caption is labelled at its spot
+        _TEA_SCENE.replace("时下，走进息县白土店乡", "这是4月12日拍摄的息县白土店乡"),
+    ],
+)
+def test_county_figures_leave_a_township_with_its_own_evidence(gaz, body):
+    (feats,) = place_features_of(Item(index=0, headline="", body=body), gaz).towns.values()
+    assert feats["county_figures"] == 0.0
+    assert place(gaz, body).township == "白土店乡"
+
+
+def test_county_figures_are_not_a_townships_figures(gaz):
+    # 息县白土店乡有茶园3万亩 is the township's figure, not the county's
+    body = "息县白土店乡有茶园3.92万亩，年产干茶1967吨，实现产值9050万元。茶农忙着采茶。"
+    (feats,) = place_features_of(Item(index=0, headline="", body=body), gaz).towns.values()
+    assert feats["county_figures"] == 0.0
+
+
+def test_autonomous_county_short_name_is_the_county_not_its_seat_town():
+    nanjian = load_gazetteer("南涧彝族自治县")
+    body = "南涧县改造低产茶园10000亩，茶叶总产值1.86亿元。全县茶园面积10.6万亩。"
+    p = geocode_item(Item(index=0, headline="茶叶产业已成南涧骨干产业", body=body), nanjian)
+    assert (p.scope, p.township) == ("county", None)
+    p = geocode_item(
+        Item(index=0, headline="南涧镇开展茶园管理培训", body="南涧镇组织茶农200人参加培训。"),
+        nanjian,
+    )
+    assert p.township == "南涧镇"
