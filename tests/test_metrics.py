@@ -524,6 +524,19 @@ def test_a_count_after_renshu_is_an_amount_but_shu_before_a_chinese_numeral_is_n
     assert _triples("吸引数万名游客，几十个村参加。") == []
 
 
+def test_a_foreign_currency_is_never_yuan():
+    # 12亿港元 is no 12亿元: a figure in its own unit (other), never added to yuan totals
+    assert _triples("项目总投资12亿港元，出口创汇3500万美元，另投资5000万欧元。") == [
+        (1.2e9, "other", "exact"),
+        (3.5e7, "other", "exact"),
+        (5e7, "other", "exact"),
+    ]
+    assert _triples("项目投资1.2亿美金，配套资金2亿元。") == [
+        (1.2e8, "other", "exact"),
+        (2e8, "yuan", "exact"),
+    ]
+
+
 def test_tuning_set_core_metric_f1_holds(repo_root):
     # The floor of the tuning part (eval/tuning.jsonl) on the core units, one item at a time.
     path = repo_root / "eval" / "tuning.jsonl"
