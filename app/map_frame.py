@@ -13,14 +13,19 @@ exactly the arguments ``st_folium`` sends, so an upgrade of streamlit-folium tha
 fails there.
 
 A metric change sends no new frame: the app's map carries no metric figure, and
-:func:`draw`'s ``restyle`` script (``geo.webmap.restyle_call``) colours it. streamlit-folium's
-frontend runs its ``feature_group`` argument on the drawn map, again whenever it changes, and
-keeps the map while the script (the component's key) is unchanged.
+:func:`restyle` colours it (``geo.webmap.restyle_call``) from an element of its own, a hidden
+frame whose script finds the map's frame on the page and runs the call there. The map's
+component then gets the very same arguments on every rerun of its view, and Streamlit sends an
+element it has already sent as a reference to the browser's copy (its ForwardMsg cache, for
+messages of ``global.minCachedMessageSize`` and more): the map's data go over the wire once,
+and a metric change sends only the restyle (~10 KB, not the ~0.6 MB map of 10,000 items).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +33,10 @@ from typing import Any
 import folium
 import folium.elements
 import streamlit as st
+import streamlit.components.v1 as components
 import streamlit_folium as stf
 
-__all__ = ["MapFrame", "draw", "frame_of"]
+__all__ = ["MapFrame", "draw", "frame_of", "restyle", "restyle_page"]
 
 #: The keys of ``st_folium``'s defaults, in its order (what the map reports before any click).
 _DEFAULT_KEYS = (
@@ -147,15 +153,12 @@ def draw(
     returned_objects: Iterable[str],
     use_container_width: bool = True,
     width: int | None = 500,
-    restyle: str | None = None,
 ) -> dict | None:
     """Draw ``frame`` with streamlit-folium's component; returns what the map reports, as
     ``st_folium`` does (and, as it does, keeps it in ``st.session_state[frame.key]``).
 
-    ``restyle`` is a script run on the drawn map (``geo.webmap.restyle_call``). It goes where
-    ``st_folium`` sends a dynamic feature group's script: the component runs it once the map
-    is drawn and again whenever it changes, on the same map (the component's key is the
-    frame's), so a metric change recolours the map without drawing it again."""
+    The arguments depend on ``frame`` alone (no restyle among them: :func:`restyle`), so the
+    element is the same message for every rerun of the same map."""
     returned = list(returned_objects)
     everything = dict.fromkeys(_DEFAULT_KEYS)
     everything.update(bounds=copy.deepcopy(frame.bounds), zoom=frame.zoom)
@@ -177,7 +180,7 @@ def draw(
         default=defaults,
         zoom=None,
         center=None,
-        feature_group=restyle,
+        feature_group=None,
         return_on_hover=False,
         layer_control=None,
         pixelated=False,
@@ -186,3 +189,48 @@ def draw(
         on_change=on_change,
         wrap_longitude=False,
     )
+
+
+# Runs in the hidden frame of :func:`restyle`: finds the map's frame on the page (the one
+# whose window has the base map's ``geoRestyle``) and runs the call on its map, once per map
+# and call; it keeps looking, so a map drawn later (a first load, a new map) is coloured too.
+_RESTYLE_PAGE = """<!doctype html><meta charset="utf-8"><script>
+(function () {
+  var call = %(call)s, key = %(key)s;
+  function mapWindow() {
+    var frames = window.parent.document.querySelectorAll("iframe");
+    for (var i = 0; i < frames.length; i++) {
+      try {
+        var w = frames[i].contentWindow;
+        if (w && w.geoRestyle && w.map) { return w; }
+      } catch (e) { /* another origin's frame */ }
+    }
+    return null;
+  }
+  function apply() {
+    var w = mapWindow();
+    if (w && w.map.geoRestyleKey !== key) { w.eval(call); w.map.geoRestyleKey = key; }
+  }
+  apply();
+  setInterval(apply, 250);
+})();
+</script>"""
+
+
+def restyle_page(call: str) -> str:
+    """The hidden frame's page that runs ``call`` (``geo.webmap.restyle_call``, on
+    ``window.map``) on the map's frame; ``call`` goes in as a JavaScript string (no ``<`` in it,
+    so no text can close the script)."""
+    key = hashlib.sha256(call.encode("utf-8")).hexdigest()[:16]
+
+    def literal(text: str) -> str:
+        return json.dumps(text).replace("<", "\\u003c").replace(">", "\\u003e")
+
+    return _RESTYLE_PAGE % {"call": literal(call), "key": literal(key)}
+
+
+def restyle(call: str) -> None:
+    """Colour the map on the page by ``call`` from a hidden element of its own (the app's
+    CSS hides ``.st-key-geo_restyle``), so the map's own element never changes with it."""
+    with st.container(key="geo_restyle"):
+        components.html(restyle_page(call), height=0)

@@ -212,11 +212,11 @@ def map_and_panel(view, keys, townships, sectors, start, focus=None, tianditu_ke
             frame = cache.built_map(key, view, location, zoom, tianditu_key, focus, APP_EXPLANATION)
             state = map_frame.draw(
                 frame,
-                restyle=cache.map_restyle(view_key, view),
                 height=560,  # the CSS of app/style.css sizes the frame to the screen
                 use_container_width=True,
                 returned_objects=["last_active_drawing", "last_object_clicked", "center", "zoom"],
             )
+        map_frame.restyle(cache.map_restyle(view_key, view))  # colours, tips, legend
         _take_click(state, townships)
         _keep_view(state, view.basemap)
         code = st.session_state.get("town")

@@ -1343,10 +1343,16 @@ def test_choropleth_can_leave_out_placements_that_need_review(monkeypatch, tmp_p
     assert at2.toggle(key="count_review").value is False  # a shared link keeps it
 
 
-def _tooltip_count(args: dict, code: str) -> int:
-    """The 事项数 a township's tooltip on the app's map gives (the restyle script the app sends
-    with the map: :func:`geo.webmap.restyle_call`); 0 when it says 无数据."""
-    call = args["feature_group"]
+def _restyle_call(at) -> str:
+    """The restyle script the app colours its map with (:func:`geo.webmap.restyle_call`), as
+    the hidden frame of :func:`app.map_frame.restyle` carries it."""
+    (page,) = [f.proto.srcdoc for f in at.get("iframe") if "geoRestyleKey" in f.proto.srcdoc]
+    return json.loads(re.search(r'var call = ("(?:[^"\\]|\\.)*")', page).group(1))
+
+
+def _tooltip_count(call: str, code: str) -> int:
+    """The 事项数 a township's tooltip on the app's map gives (``call``: :func:`_restyle_call`);
+    0 when it says 无数据."""
     tip = json.loads(call[call.index("{") : call.rindex("}") + 1])["tips"][code]
     found = re.search(r"<th>事项数[^<]*</th><td>(\d+)", tip)
     assert found or display.NODATA_LABEL in tip, tip
@@ -1386,10 +1392,9 @@ def test_header_and_drawer_count_what_the_map_counts_under_the_review_toggle(mon
     # the item table still lists it, to be checked, and says the figures leave it out
     assert any("其中 1 条定位待核对，不计入地图分级与合计" in c.value for c in at.caption)
     # the map's tooltips count the same (项店镇 has no counted item)
-    comp = next(iter(at.get("component_instance")))
-    args = json.loads(comp.proto.json_args)
-    assert _tooltip_count(args, _XIANGDIAN) == 0
-    assert _tooltip_count(args, "411528206") == 1  # 白土店乡
+    call = _restyle_call(at)
+    assert _tooltip_count(call, _XIANGDIAN) == 0
+    assert _tooltip_count(call, "411528206") == 1  # 白土店乡
     # another planner's session (the toggle on) is not served these figures, nor they its
     other = _app(monkeypatch, tmp_path)
     other.session_state["town"] = _XIANGDIAN

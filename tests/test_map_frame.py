@@ -5,6 +5,8 @@ the shared frame instead of converting (and deep-copying) the map again."""
 from __future__ import annotations
 
 import copy
+import json
+import re
 
 import streamlit_folium as stf
 from test_aggregate import SEAT, make_frames, make_outline, make_townships
@@ -88,12 +90,12 @@ def _base_frame(metric_key: str) -> map_frame.MapFrame:
     return map_frame.frame_of(_app_map(metric_key=metric_key, restyle_inline=False), key="map")
 
 
-def test_a_metric_change_keeps_the_component_and_sends_only_the_restyle(monkeypatch):
-    """One base map for every metric: the component's key and script stay, and only the
-    restyle script (streamlit-folium's feature-group argument) changes."""
+def test_a_metric_change_sends_the_same_map_element_and_only_a_new_restyle(monkeypatch):
+    """One base map for every metric: the component gets the very same arguments (so
+    Streamlit sends the element again only as a reference to the browser's copy), and only
+    the restyle page of the hidden frame changes."""
     frames = [_base_frame(k) for k in ("items", "investment_yuan")]
     assert frames[0].hash_key == frames[1].hash_key
-    assert frames[0].header == frames[1].header and frames[0].html == frames[1].html
     items, metrics = make_frames()
     calls = [
         webmap.restyle_call(
@@ -103,12 +105,20 @@ def test_a_metric_change_keeps_the_component_and_sends_only_the_restyle(monkeypa
     ]
     sent = [
         _recorded(
-            monkeypatch,
-            lambda f=f, c=c: map_frame.draw(f, height=560, returned_objects=_RETURNED, restyle=c),
+            monkeypatch, lambda f=f: map_frame.draw(f, height=560, returned_objects=_RETURNED)
         )
-        for f, c in zip(frames, calls, strict=True)
+        for f in frames
     ]
-    assert sent[0]["key"] == sent[1]["key"]
-    assert [s["feature_group"] for s in sent] == calls and calls[0] != calls[1]
+    assert sent[0] == sent[1] and sent[0]["feature_group"] is None
+    pages = [map_frame.restyle_page(c) for c in calls]
+    assert calls[0] != calls[1] and pages[0] != pages[1]
     assert "投资额" in calls[1] and "投资额" not in sent[1]["script"]
-    assert len(calls[1]) < len(sent[1]["script"]) / 2  # the restyle is the small part
+    assert len(pages[1]) < len(sent[1]["script"]) / 2  # the restyle is the small part
+
+
+def test_the_restyle_page_carries_the_call_as_a_string_no_text_can_close():
+    call = 'geoRestyle(window.map, {"tips": {"1": "</script><script>alert(1)</script>"}});'
+    page = map_frame.restyle_page(call)
+    assert page.count("</script>") == 1 and "<script>alert" not in page
+    literal = re.search(r'var call = ("(?:[^"\\]|\\.)*")', page).group(1)
+    assert json.loads(literal) == call
