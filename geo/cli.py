@@ -945,6 +945,17 @@ def _boundaries_usage(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- export
 
 
+def _count(text: str) -> int:
+    """A count given on the command line: a whole number, 0 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} 应为 0 或正整数")
+    return n
+
+
 def _size(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"\s*(\d{2,5})\s*[xX×*]\s*(\d{2,5})\s*", text)
     if not m:
@@ -1423,7 +1434,7 @@ def _add_text_commands(sub) -> None:
     )
     sp.add_argument(
         "--jobs",
-        type=int,
+        type=_count,
         default=1,
         metavar="N",
         help="用 N 个进程解析（0 = 每个 CPU 核一个）；中断后再次运行即可续做，已入库的文件会跳过",
@@ -1501,7 +1512,9 @@ def _add_review_commands(sub) -> None:
     """review, rules list|export|import|delete."""
     sp = sub.add_parser("review", help="列出定位待核对的事项（置信度低的在前）")
     sp.add_argument("--all", action="store_true", help="也列出无需核对的事项")
-    sp.add_argument("--limit", type=int, default=0, metavar="N", help="最多列出 N 条")
+    sp.add_argument(
+        "--limit", type=_count, default=0, metavar="N", help="最多列出 N 条（0 = 全部）"
+    )
     sp.add_argument("--format", choices=("table", "csv"), default="table", help="输出格式")
     _columns_arg(sp)
     _store_arg(sp)

@@ -883,6 +883,15 @@ def test_correct_overrides_the_counting(two_months):
     assert proc.returncode == 2 and "yes 或 no" in _err_line(proc)
 
 
+def test_a_negative_count_is_a_usage_error(tmp_path):
+    for command in (("review", "--limit", "-1"), ("ingest", tmp_path, "--jobs", "-2")):
+        proc = _run(*command, "--store", tmp_path / "s.sqlite")
+        err = proc.stderr.decode("utf-8")
+        assert proc.returncode == 2 and "Traceback" not in err
+        assert err.splitlines()[-1].startswith("错误（usage）") and "0 或正整数" in err
+    assert not (tmp_path / "s.sqlite").exists()
+
+
 def test_trend_and_report_of_a_prefecture_say_to_choose_a_county(two_months, tmp_path):
     """Trends and the monthly report are a county's: a prefecture gets one clear line."""
     for command in (
