@@ -234,6 +234,9 @@ def test_listing_csvs_are_report_tables_by_default(bulletin_file, tmp_path):
         )
     )
     assert rows[0]["县代码"] == '="411528"' and rows[0]["日期来源"] == "上传时填写"
+    review = _run("review", "--all", "--format", "csv", "--store", store).stdout.decode("utf-8-sig")
+    others = [r["其他可能的位置"] for r in csv.DictReader(io.StringIO(review))]
+    assert any(others) and not [o for o in others if o.startswith("[")]  # 白土店乡 0.27；全县 0.05
     county = _run("counties", "--province", "4115", "--format", "csv")
     xi = next(
         r
