@@ -115,9 +115,7 @@ def _township_panel(view, code: str, name: str, sectors: dict[str, str]) -> None
             for name, text in info["total_texts"][:8]
         ]
         st.markdown("**合计**\n\n" + "\n".join(lines))
-    for row in info["items"].head(_PANEL_ITEMS).itertuples():
-        with st.expander(app_support.md_escape(display.item_title(row.headline, row.body))):
-            st.text(row.body or "")
+    _item_expanders(info["items"])
     if info["n_items"] > _PANEL_ITEMS:
         st.caption(f"另有 {info['n_items'] - _PANEL_ITEMS} 条，点“只看此乡镇”在事项表中查看。")
     _left_out_items(info["left_out"])
@@ -128,7 +126,12 @@ def _left_out_items(left_out) -> None:
     if left_out.empty:
         return
     st.caption(display.left_out_note(len(left_out)) + "（地图上为空心圆，不计入以上数字）：")
-    for row in left_out.head(_PANEL_ITEMS).itertuples():
+    _item_expanders(left_out)
+
+
+def _item_expanders(items) -> None:
+    """The first :data:`_PANEL_ITEMS` items, each a titled expander holding its text."""
+    for row in items.head(_PANEL_ITEMS).itertuples():
         with st.expander(app_support.md_escape(display.item_title(row.headline, row.body))):
             st.text(row.body or "")
 

@@ -7,10 +7,12 @@ must draw from ``/app/static`` alone. A missing chromium fails these tests (CI i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from browser_utils import ARTIFACTS, REPO, start_app
@@ -98,6 +100,21 @@ def _count_label(page) -> tuple[int, int]:
 def _count_line(page, count: str):
     """The line over the map once its item count reads ``count`` (a regular expression)."""
     return page.locator(".st-key-geo_head").get_by_text(re.compile(rf"· {count} 条事项")).first
+
+
+@contextlib.contextmanager
+def _app_page(store: Path, log: str, *, size: tuple[int, int], query: str = ""):
+    """A fresh app on ``store`` (its log in ``ARTIFACTS/log``) and one offline browser page
+    opened on it (``query`` after its URL): ``(page, blocked)``; the app stops after."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    running = start_app(store, ARTIFACTS / log)
+    try:
+        with browser.browser_page(size) as (page, blocked):
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(running.url + query, wait_until="domcontentloaded")
+            yield page, blocked
+    finally:
+        running.stop()
 
 
 def _open_panel(page, label: str, key: str) -> None:
@@ -680,49 +697,46 @@ def test_review_queue_walk_accept_alternative_keep_rule(tmp_path):
         store.ingest(parse_text(_QUEUE_TEXT, county="息县", source_name="文旅.txt"))
     nxt = tmp_path / "花海.txt"
     nxt.write_text(_NEXT_TEXT, encoding="utf-8")
-    running = start_app(tmp_path / "store.sqlite", ARTIFACTS / "streamlit-queue.log")
-    try:
-        with browser.browser_page((1400, 1000)) as (page, blocked):
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(running.url, wait_until="domcontentloaded")
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_text(re.compile("定位待核对：1 条")).wait_for()
-            assert _hollow_markers(page) == 1
-            _open_panel(page, "核对定位", "review")
-            page.get_by_text("核对定位（置信度低的事项）").wait_for()
-            page.get_by_text("决定定位的地名").first.wait_for()
-            page.get_by_role("button", name=re.compile("^改为：白土店乡")).click()
-            sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
-            page.get_by_text("没有待核对的定位。").wait_for()
-            assert _hollow_markers(page) == 0
-            rule = page.get_by_role(
-                "button", name=re.compile("保存为本县规则：报送单位「花海景区管委会」")
-            )
-            rule.click()
-            page.get_by_text(re.compile("已保存规则")).wait_for()
-            page.reload(wait_until="domcontentloaded")
-            sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
-            _upload_bulletin(page, nxt)
-            _count_line(page, "4").wait_for()  # imported (a click now would cut the import)
-            _open_panel(page, "事项表", "items")
-            page.get_by_text(re.compile(r"事项（4 / 4）")).wait_for()
-            # the grid draws only the rows in view: bring it into view first
-            page.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody tr')]"
-                ".some((r) => r.innerText.includes('花海景区举办元宵灯会'))"
-            )
-            row = next(r for r in _table_rows(page) if "花海景区举办元宵灯会" in r)
-            assert "白土店乡" in row
-            assert blocked.urls == []
-        with Store(tmp_path / "store.sqlite") as store:
-            items, _ = store.frames()
-            assert [r.kind for r in store.rules()] == ["unit"]
-        row = items.set_index("headline").loc["花海景区举办元宵灯会"]
-        assert row["township"] == "白土店乡"  # placed by the kept rule (county-wide without it)
-        assert items.set_index("headline").loc["春节期间文旅活动丰富", "township"] == "白土店乡"
-    finally:
-        running.stop()
+    with _app_page(tmp_path / "store.sqlite", "streamlit-queue.log", size=(1400, 1000)) as (
+        page,
+        blocked,
+    ):
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text(re.compile("定位待核对：1 条")).wait_for()
+        assert _hollow_markers(page) == 1
+        _open_panel(page, "核对定位", "review")
+        page.get_by_text("核对定位（置信度低的事项）").wait_for()
+        page.get_by_text("决定定位的地名").first.wait_for()
+        page.get_by_role("button", name=re.compile("^改为：白土店乡")).click()
+        sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
+        page.get_by_text("没有待核对的定位。").wait_for()
+        assert _hollow_markers(page) == 0
+        rule = page.get_by_role(
+            "button", name=re.compile("保存为本县规则：报送单位「花海景区管委会」")
+        )
+        rule.click()
+        page.get_by_text(re.compile("已保存规则")).wait_for()
+        page.reload(wait_until="domcontentloaded")
+        sidebar.get_by_text(re.compile("定位待核对：0 条")).wait_for()
+        _upload_bulletin(page, nxt)
+        _count_line(page, "4").wait_for()  # imported (a click now would cut the import)
+        _open_panel(page, "事项表", "items")
+        page.get_by_text(re.compile(r"事项（4 / 4）")).wait_for()
+        # the grid draws only the rows in view: bring it into view first
+        page.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody tr')]"
+            ".some((r) => r.innerText.includes('花海景区举办元宵灯会'))"
+        )
+        row = next(r for r in _table_rows(page) if "花海景区举办元宵灯会" in r)
+        assert "白土店乡" in row
+        assert blocked.urls == []
+    with Store(tmp_path / "store.sqlite") as store:
+        items, _ = store.frames()
+        assert [r.kind for r in store.rules()] == ["unit"]
+    row = items.set_index("headline").loc["花海景区举办元宵灯会"]
+    assert row["township"] == "白土店乡"  # placed by the kept rule (county-wide without it)
+    assert items.set_index("headline").loc["春节期间文旅活动丰富", "township"] == "白土店乡"
 
 
 # --------------------------------------------------------------------------- time (issue 11)
@@ -746,27 +760,23 @@ def test_period_slider_trend_panel_and_compare_map(tmp_path):
     """Move the month slider, open the trend panel and the compare map: all offline, all in
     the URL. Screenshots for the README (``UPDATE_SCREENSHOT=1``)."""
     _two_month_store(tmp_path / "store.sqlite")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    running = start_app(tmp_path / "store.sqlite", ARTIFACTS / "streamlit-time.log")
-    try:
-        with browser.browser_page((1400, 1100)) as (page, blocked):
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(running.url, wait_until="domcontentloaded")
-            assert _count_label(page) == (12, 12)
-            _map_counts(page)
-            # the period slider: its first thumb one month on → March only
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_text("时间（按月）").wait_for()
-            sidebar.get_by_role("slider").first.focus()
-            page.keyboard.press("ArrowRight")
-            _count_line(page, "6 / 12").wait_for()
-            page.wait_for_function(
-                "() => new URLSearchParams(location.search).get('from') === '2024-03-01'"
-            )
-            _trend_and_compare(page)
-            assert blocked.urls == [], f"the page needed the network: {blocked.urls}"
-    finally:
-        running.stop()
+    with _app_page(tmp_path / "store.sqlite", "streamlit-time.log", size=(1400, 1100)) as (
+        page,
+        blocked,
+    ):
+        assert _count_label(page) == (12, 12)
+        _map_counts(page)
+        # the period slider: its first thumb one month on → March only
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("时间（按月）").wait_for()
+        sidebar.get_by_role("slider").first.focus()
+        page.keyboard.press("ArrowRight")
+        _count_line(page, "6 / 12").wait_for()
+        page.wait_for_function(
+            "() => new URLSearchParams(location.search).get('from') === '2024-03-01'"
+        )
+        _trend_and_compare(page)
+        assert blocked.urls == [], f"the page needed the network: {blocked.urls}"
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         for name in ("trend.png", "compare.png"):
             shutil.copyfile(ARTIFACTS / f"app-{name}", REPO / "docs" / name)
@@ -803,39 +813,32 @@ def test_compare_and_trend_follow_the_review_toggle(tmp_path):
     """An item whose place needs review: counted by default, left out of the change (and said)
     once the sidebar's toggle is off, as the map leaves it out of its classes."""
     _review_store(tmp_path / "store.sqlite")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    running = start_app(tmp_path / "store.sqlite", ARTIFACTS / "streamlit-review.log")
-    try:
-        with browser.browser_page((1400, 1100)) as (page, blocked):
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(running.url + "?panel=compare", wait_until="domcontentloaded")
-            main = page.locator('[data-testid="stMain"]')
-            main.locator('[data-testid="stImage"] img').first.wait_for()
-            main.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
-            _change_row(page, "项店镇", "0条")  # 1 in February, 1 (needing review) in March
-            _change_row(page, "白土店乡", "+1条")
-            note = main.get_by_text("未计入 1 条定位待核对的事项", exact=False)
-            assert not note.count()
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_text("分级统计计入待核对的定位").click()
-            page.wait_for_function(
-                "() => new URLSearchParams(location.search).get('review') === '0'"
-            )
-            note.first.wait_for()
-            # the header strip counts the same way and says so (a badge)
-            head = page.locator(".st-key-geo_head")
-            head.get_by_text("未计入 1 条定位待核对", exact=True).wait_for()
-            head.get_by_text(re.compile(r"· 2 条事项")).first.wait_for()
-            main.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
-            _change_row(page, "项店镇", "−1条")  # March's item left out, as on the map
-            _change_row(page, "白土店乡", "+1条")
-            _open_panel(page, "趋势", "trend")
-            main.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
-            note.first.wait_for()  # the trend panel says it too
-            page.screenshot(path=str(ARTIFACTS / "app-review-trend.png"))
-            assert blocked.urls == [], f"the page needed the network: {blocked.urls}"
-    finally:
-        running.stop()
+    with _app_page(
+        tmp_path / "store.sqlite", "streamlit-review.log", size=(1400, 1100), query="?panel=compare"
+    ) as (page, blocked):
+        main = page.locator('[data-testid="stMain"]')
+        main.locator('[data-testid="stImage"] img').first.wait_for()
+        main.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
+        _change_row(page, "项店镇", "0条")  # 1 in February, 1 (needing review) in March
+        _change_row(page, "白土店乡", "+1条")
+        note = main.get_by_text("未计入 1 条定位待核对的事项", exact=False)
+        assert not note.count()
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("分级统计计入待核对的定位").click()
+        page.wait_for_function("() => new URLSearchParams(location.search).get('review') === '0'")
+        note.first.wait_for()
+        # the header strip counts the same way and says so (a badge)
+        head = page.locator(".st-key-geo_head")
+        head.get_by_text("未计入 1 条定位待核对", exact=True).wait_for()
+        head.get_by_text(re.compile(r"· 2 条事项")).first.wait_for()
+        main.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
+        _change_row(page, "项店镇", "−1条")  # March's item left out, as on the map
+        _change_row(page, "白土店乡", "+1条")
+        _open_panel(page, "趋势", "trend")
+        main.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+        note.first.wait_for()  # the trend panel says it too
+        page.screenshot(path=str(ARTIFACTS / "app-review-trend.png"))
+        assert blocked.urls == [], f"the page needed the network: {blocked.urls}"
 
 
 def _trend_and_compare(page) -> None:
