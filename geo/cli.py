@@ -212,8 +212,12 @@ def _write_listing(df, args: argparse.Namespace, table: str, out=None) -> None:
     ``table`` is ``items`` or one of :data:`geo.report_csv.LISTING_TABLES`."""
     from geo import report_csv
     from geo.export import csv_safe
+    from geo.review import alternatives_text
 
     out = out or sys.stdout
+    if args.columns == "report" and "alternatives" in df:
+        # one readable cell (白土店乡 0.27；全县 0.05), as the export writes it
+        df = df.assign(alternatives=df["alternatives"].map(alternatives_text))
     df = csv_safe(df)
     if args.columns == "report":
         if table == "items":

@@ -32,7 +32,6 @@ from geo import aggregate as agg
 from geo.display import metric_units_zh, sector_label
 from geo.models import DATE_SOURCES_ZH
 from geo.paths import config_dir
-from geo.review import alternatives_text
 
 __all__ = [
     "COLUMN_STYLES",
@@ -106,16 +105,7 @@ def _translate_values(df: pd.DataFrame) -> pd.DataFrame:
     for col in ("date_source", "bulletin_date_source"):
         if col in df.columns:
             df[col] = df[col].map(lambda v: DATE_SOURCES_ZH.get(v, v) if v == v else v)
-    if "alternatives" in df.columns:  # 项店镇/李楼村 0.12；全县 0.05, not the stored JSON
-        df["alternatives"] = df["alternatives"].map(_alternatives_cell)
     return df
-
-
-def _alternatives_cell(value: object) -> object:
-    try:
-        return alternatives_text(value)
-    except (TypeError, ValueError):  # not a list of alternatives: shown as it is
-        return value
 
 
 def _sector_names(value: object) -> object:
