@@ -343,16 +343,15 @@ def _json_rows(text: str, label: str) -> list[tuple[int, dict]]:
 
 def _csv_rows(text: str) -> list[tuple[int, dict]]:
     """Rows keyed by :data:`RULE_COLUMNS`, whichever headers (keys or Chinese) the file has."""
-    reader = csv.DictReader(io.StringIO(text))
+    rows = csv.reader(io.StringIO(text))
     keys = {zh: key for key, zh in RULE_HEADERS_ZH.items()}
-    names = [keys.get((h or "").strip(), (h or "").strip()) for h in reader.fieldnames or ()]
+    names = [keys.get(h.strip(), h.strip()) for h in next(rows, [])]
     missing = [c for c in ("county_code", "kind", "text", "township_code") if c not in names]
     if missing:
         wanted = "、".join(f"{RULE_HEADERS_ZH[c]}（{c}）" for c in missing)
         raise RuleFileError(f"规则文件缺少列：{wanted}")
-    rows = csv.reader(io.StringIO(text))
-    next(rows)
-    return [(n, dict(zip(names, row, strict=False))) for n, row in enumerate(rows, 2) if row]
+    rows = (row for row in rows if row)  # blank lines are no rules (nor counted)
+    return [(n, dict(zip(names, row, strict=False))) for n, row in enumerate(rows, 2)]
 
 
 def _rule_from_row(row: dict[str, Any]) -> PlaceRule:
