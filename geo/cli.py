@@ -228,12 +228,17 @@ def _write_listing(df, args: argparse.Namespace, table: str, out=None) -> None:
     df.to_csv(out, index=False, lineterminator="\n")
 
 
-def _columns_arg(sp: argparse.ArgumentParser) -> None:
+def _columns_arg(
+    sp: argparse.ArgumentParser,
+    report: str = "中文表头，代码为文本",
+    keys: str = "英文键（供程序读取）",
+) -> None:
+    """``--columns report|keys``: the 报表版 (default) or the machine version of a CSV."""
     sp.add_argument(
         "--columns",
         choices=("report", "keys"),
         default="report",
-        help="CSV 列名：report = 报表版（中文表头，代码为文本；默认），keys = 英文键（供程序读取）",
+        help=f"CSV 列名：report = 报表版（{report}；默认），keys = {keys}",
     )
 
 
@@ -1627,12 +1632,7 @@ def _add_export(sub) -> None:
     sp.add_argument("--format", choices=EXPORT_FORMATS, help="导出格式（默认：按 --out 的扩展名）")
     sp.add_argument("--out", required=True, metavar="FILE", help="输出文件")
     sp.add_argument("--size", type=_size, metavar="WxH", help="PNG 尺寸（像素），如 750x1334")
-    sp.add_argument(
-        "--columns",
-        choices=("report", "keys"),
-        default="report",
-        help="CSV 列名：report = 报表版（中文表头、单位，代码为文本；默认），keys = 英文键",
-    )
+    _columns_arg(sp, "中文表头、单位，代码为文本", "英文键")
     sp.add_argument(
         "--preset",
         choices=PNG_PRESETS,
