@@ -505,14 +505,8 @@ def make_view(
     ExportError
         Townships without ``township_code``.
     """
-    tw, township_list = _township_layers(townships)
-    outline = outline if outline is not None and len(outline) else None
-    villages = _village_layer(villages, tw)
-    f = filters or agg.Filters()
-    # what each repeat and figure adds is decided on all the data, before any filter
-    items_df, metrics_df = counting_frames(items_df, metrics_df)
-    items, metrics = agg.filter_items(items_df, metrics_df, f)
-    label = agg.metric_label(metric_key)
+    tw, township_list, outline, villages = _view_layers(townships, outline, villages)
+    f, items, metrics = _filtered_frames(items_df, metrics_df, filters)
     if attribution is None:
         attribution = _default_attribution(
             county_code, tw is not None, approximate, sources, outline, county_seat
@@ -527,7 +521,7 @@ def make_view(
         filters=f,
         metric_key=metric_key,
         basemap=basemap,
-        title=title if title is not None else f"{county or ''}乡镇活动图 · {label}",
+        title=title or "",
         approximate=approximate,
         sources=sources,
         created=created or pd.Timestamp.now().date().isoformat(),
@@ -538,9 +532,34 @@ def make_view(
         county_units=county_units,
         count_needs_review=count_needs_review,
     )
-    if title is None:  # the active filters belong in the title of every map and export
-        view.title = " · ".join([view.title, *filter_parts(view)])
+    if title is None:
+        view.title = _default_title(view)
     return view
+
+
+def _view_layers(townships, outline, villages) -> tuple:
+    """The view's township polygons (or None) and list, its outline (None when empty) and
+    its village points."""
+    tw, township_list = _township_layers(townships)
+    outline = outline if outline is not None and len(outline) else None
+    return tw, township_list, outline, _village_layer(villages, tw)
+
+
+def _filtered_frames(
+    items_df: pd.DataFrame, metrics_df: pd.DataFrame, filters: agg.Filters | None
+) -> tuple[agg.Filters, pd.DataFrame, pd.DataFrame]:
+    """The filters (none given: keep everything) and the items and figures they keep; what
+    each repeat and figure adds is decided on all the data, before any filter."""
+    f = filters or agg.Filters()
+    items_df, metrics_df = counting_frames(items_df, metrics_df)
+    return f, *agg.filter_items(items_df, metrics_df, f)
+
+
+def _default_title(view: MapView) -> str:
+    """``"<county>乡镇活动图 · <metric>"`` and the active filters: they belong in the title of
+    every map and export."""
+    head = f"{view.county}乡镇活动图 · {agg.metric_label(view.metric_key)}"
+    return " · ".join([head, *filter_parts(view)])
 
 
 def _names(names: list[str], what: str, most: int = 3) -> str:

@@ -77,7 +77,8 @@ _CLUSTER_FROM = 40  # cluster item markers from this many on
 ITEM_MARKERS_MAX = 20_000
 #: The township layer's name in the layer control (the legend names the metric).
 TOWNSHIP_LAYER_NAME = "乡镇（按指标着色）"
-_TOWNSHIP_STYLE = {"color": "#555555", "weight": 1}
+#: A township before :func:`restyle_call` colours it (and where its payload says nothing).
+_TOWNSHIP_STYLE = {"color": "#555555", "weight": 1, "fillColor": "#cccccc", "fillOpacity": 0.6}
 _SIMPLIFY = 1e-4  # degrees (~10 m): invisible at county scale, halves the payload
 _GRID = 1e-5  # coordinate rounding
 _DIGITS = 5  # decimals of point coordinates (= _GRID)
@@ -539,12 +540,13 @@ class _RestyleFunction(_Direct):
               if (tip) { l.bindTooltip(tip, {sticky: true}); }
             });
           }
-          var t = map.geoTownships;
+          var t = map.geoTownships, base = {{ this.base }};
           if (t) {
             t.options.style = function (f) {
-              var c = f.properties.township_code;
-              return {color: "#555555", weight: 1, fillColor: p.fill[c] || "#cccccc",
-                      fillOpacity: (c in p.opacity) ? p.opacity[c] : 0.6};
+              var c = f.properties.township_code, s = Object.assign({}, base);
+              if (p.fill[c]) { s.fillColor = p.fill[c]; }
+              if (c in p.opacity) { s.fillOpacity = p.opacity[c]; }
+              return s;
             };
             t.eachLayer(function (l) { t.resetStyle(l); });
             tips(t, p.tips, "township_code");
@@ -561,6 +563,7 @@ class _RestyleFunction(_Direct):
     def __init__(self):
         super().__init__()
         self._name = "GeoRestyleFunction"
+        self.base = _safe_json(_TOWNSHIP_STYLE)
 
 
 class _RestyleCall(_Direct):
@@ -1291,7 +1294,7 @@ def _add_choropleth(m: folium.Map, frame: _Frame) -> list[dict]:
     layer = folium.GeoJson(
         _features(_compact(frame.shift(tw)), props),
         name=TOWNSHIP_LAYER_NAME,
-        style_function=lambda f: dict(_TOWNSHIP_STYLE, fillColor="#cccccc", fillOpacity=0.6),
+        style_function=lambda f: dict(_TOWNSHIP_STYLE),
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
         zoom_on_click=False,
     ).add_to(m)
