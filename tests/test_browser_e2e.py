@@ -117,6 +117,16 @@ def _app_page(store: Path, log: str, *, size: tuple[int, int], query: str = ""):
         running.stop()
 
 
+def _pick_sector(page, name: str, count: str) -> None:
+    """Choose the sector ``name`` in the sidebar's 行业 filter, as a planner does, and wait
+    until the header counts ``count`` (a regex) items."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stMultiSelect"]').first.click()
+    page.get_by_role("option", name=re.compile(name)).first.click()
+    page.keyboard.press("Escape")
+    _count_line(page, count).wait_for()
+
+
 def _open_panel(page, label: str, key: str) -> None:
     """Choose the panel ``label`` under the map (``key`` in the URL), as a planner does."""
     chooser = page.locator('[data-testid="stRadio"]', has_text="事项表")
@@ -172,11 +182,7 @@ def test_app_draws_xixian_offline_and_filters(app):
         page.screenshot(path=str(ARTIFACTS / "app-default.png"))
 
         # Sector filter: only the 就业 items
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        sidebar.locator('[data-testid="stMultiSelect"]').first.click()
-        page.get_by_role("option", name=re.compile("就业")).first.click()
-        page.keyboard.press("Escape")
-        _count_line(page, "[1-5] / 6").wait_for()
+        _pick_sector(page, "就业", "[1-5] / 6")
         shown, total = _count_label(page)
         assert total == 6 and 0 < shown < 6
         page.wait_for_function(
@@ -287,11 +293,7 @@ def _open_and_zoom(page, url: str) -> None:
 def test_map_keeps_its_view_when_filters_change(app):
     with browser.browser_page((1400, 1000)) as (page, blocked):
         _open_and_zoom(page, app.url)
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        sidebar.locator('[data-testid="stMultiSelect"]').first.click()
-        page.get_by_role("option", name=re.compile("农业")).first.click()
-        page.keyboard.press("Escape")
-        _count_line(page, "1 / 6").wait_for()
+        _pick_sector(page, "农业", "1 / 6")
         _map_counts(page)
         view = _map_frame(page).evaluate(
             "() => ({z: window.map_div.getZoom(), lat: window.map_div.getCenter().lat})"
@@ -917,11 +919,7 @@ def test_metric_change_restyles_the_map_in_place(app):
         assert after["fills"] != before["fills"], (before, after)
         assert "zoom=12" in page.url
         # a filter that changes which items exist draws a new map, in the chosen metric
-        sidebar = page.locator('[data-testid="stSidebar"]')
-        sidebar.locator('[data-testid="stMultiSelect"]').first.click()
-        page.get_by_role("option", name=re.compile("就业")).first.click()
-        page.keyboard.press("Escape")
-        _count_line(page, "[1-5] / 6").wait_for()
+        _pick_sector(page, "就业", "[1-5] / 6")
         shown, _ = _count_label(page)
         page.wait_for_function(
             "() => new URLSearchParams(location.search).get('sector') === 'employment'"
