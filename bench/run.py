@@ -613,9 +613,10 @@ def _ingest_s(bulletins: list, stored: list, *, link: bool, repeats: int = 3) ->
 
     from geo import store as store_module
 
-    saved = store_module.insert_repeat_keys, store_module.link_bulletin
+    saved = store_module.insert_repeat_keys, store_module.link_bulletin, store_module.text_keys
     if not link:
         store_module.insert_repeat_keys = lambda *a, **k: None
+        store_module.text_keys = lambda *a, **k: {}
         store_module.link_bulletin = lambda *a, **k: 0
     times, cpu, found = [], [], 0
     try:
@@ -633,7 +634,11 @@ def _ingest_s(bulletins: list, stored: list, *, link: bool, repeats: int = 3) ->
                     cpu.append(time.process_time() - c)
                 found = sum(r.n_repeats for r in results)
     finally:
-        store_module.insert_repeat_keys, store_module.link_bulletin = saved
+        (
+            store_module.insert_repeat_keys,
+            store_module.link_bulletin,
+            store_module.text_keys,
+        ) = saved
     return statistics.median(times), statistics.median(cpu), found
 
 

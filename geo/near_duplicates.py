@@ -11,7 +11,8 @@ reprint by ``fuzz.partial_ratio``).
 Candidates are found through an index, not by comparing every pair: each of an item's four
 longest clauses (digits masked, so an updated figure still matches) gives a 64-bit key that also
 holds the item's place (:func:`repeat_keys`); the store keeps the keys and looks new items' keys
-up (:mod:`geo.store_facts`).
+up (:mod:`geo.store_facts`). A word-for-word reprint, the commonest repeat, is found before that
+by one key of its whole text and place (:func:`text_key`).
 
 The thresholds live in ``data/config/facts.json``.
 """
@@ -43,6 +44,7 @@ __all__ = [
     "load_rules",
     "repeat_keys",
     "same_story",
+    "text_key",
 ]
 
 _DIGITS = re.compile(r"[0-9０-９]+(?:[.．][0-9０-９]+)?")
@@ -156,6 +158,21 @@ def repeat_keys(
         )
         for c in longest
     ]
+
+
+def text_key(
+    text: str, *, county_code: str | None = None, township_code: str | None = None
+) -> int | None:
+    """One signed 64-bit key of an item's whole text (whitespace aside, figures kept) and
+    place: two items share it when one is a word-for-word reprint of the other in the same
+    county and township (their ``fuzz.ratio`` is 100). None for an empty text.
+    """
+    whole = comparable_text(text)
+    if not whole:
+        return None
+    salted = f"{_place(county_code, township_code)}\x1e{whole}"
+    digest = hashlib.blake2b(salted.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def days_apart(a: str | None, b: str | None) -> int | None:

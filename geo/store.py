@@ -59,10 +59,12 @@ from geo.recut import Cut, CutError, apply_cut, apply_cuts, merge_cut, split_cut
 from geo.store_backend import BOUNDARY_COLUMNS, StoreBackend, now
 from geo.store_facts import (
     backfill,
+    backfill_text_keys,
     insert_repeat_keys,
     link_bulletin,
     relink_all,
     relink_orphans,
+    text_keys,
 )
 from geo.store_sqlite import MIGRATIONS, SqliteBackend
 
@@ -89,9 +91,10 @@ SCHEMA_VERSION = len(MIGRATIONS)
 CORRECTABLE_FIELDS = ("township_code", "village_code", "sector", "repeat_of", "cumulative")
 _PLACE_AND_SECTOR = ("township_code", "village_code", "sector")
 #: Work done in Python right after a schema step, in the same transaction, on a store that
-#: had data before it (``version -> function(conn)``): step 8 marks running totals and links
-#: repeats of what was stored before (:func:`geo.store_facts.backfill`).
-AFTER_MIGRATION: dict[int, Callable[[Any], None]] = {8: backfill}
+#: had data before it (``version -> function(conn)``): step 8 marks running totals and keeps
+#: repeat keys of what was stored before (:func:`geo.store_facts.backfill`), step 10 its
+#: whole-text keys and links (:func:`geo.store_facts.backfill_text_keys`).
+AFTER_MIGRATION: dict[int, Callable[[Any], None]] = {8: backfill, 10: backfill_text_keys}
 # Writers that link stories (ingest, delete, recut, re-geocode) do it one at a time, to the
 # end of their transactions: each sees the links the one before made, and two never update
 # the same story's rows in opposite orders (a deadlock on a server).
@@ -126,6 +129,7 @@ _ITEM_FIELDS = (
     "sectors",
     "sector_cues",
     *_PLACE_FIELDS,
+    "text_key",
 )
 _BULLETIN_FIELDS = (
     "id",
@@ -728,6 +732,7 @@ class Store:
     @staticmethod
     def _insert_items(conn: Any, sha: str, b: Bulletin) -> None:
         items, metrics = [], []
+        whole = text_keys(sha, b.items, b.county_code)
         for it in b.items:
             iid = item_id(sha, it.index)
             items.append(
@@ -745,6 +750,7 @@ class Store:
                     _dumps(list(it.sectors)),
                     _dumps(list(it.sector_cues)),
                     *Store._place_values(it.place or Place(), fallback=(b.county, b.county_code)),
+                    whole.get(iid),
                 )
             )
             metrics += [
@@ -765,7 +771,7 @@ class Store:
                 f" VALUES ({', '.join('?' * len(_METRIC_FIELDS))})",
                 metrics,
             )
-        insert_repeat_keys(conn, sha, b.items, b.county_code)
+        insert_repeat_keys(conn, sha, b.items, b.county_code, with_text_keys=False)
 
     def ingest_many(
         self,

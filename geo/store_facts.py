@@ -6,10 +6,12 @@ inside the store's transactions (:meth:`geo.store.Store._transaction`):
 * :func:`insert_repeat_keys` keeps the index keys of new items (:func:`geo.near_duplicates.
   repeat_keys`);
 * :func:`link_bulletin` links a new bulletin's items that repeat stored stories (either way in
-  time: a bulletin dated earlier than a stored repeat becomes the story's first report);
+  time: a bulletin dated earlier than a stored repeat becomes the story's first report):
+  word-for-word reprints by their whole-text key (``items.text_key``), the others through the
+  clause keys;
 * :func:`relink_orphans` gives stories whose first report was deleted a new first report;
-* :func:`backfill` brings a store written before schema 6 up: running totals marked, keys and
-  links made.
+* :func:`backfill` and :func:`backfill_text_keys` bring a store written before schemas 8 and
+  10 up: running totals marked, keys and links made.
 
 An item's ``repeat_of`` always names the first report of its story (never a repeat), so a
 story is one hop: ``repeat_of`` or the item itself.
@@ -17,7 +19,9 @@ story is one hop: ``repeat_of`` or the item itself.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from geo.aggregate import item_id
@@ -25,10 +29,10 @@ from geo.models import Item
 from geo.near_duplicates import (
     Report,
     best_story,
-    days_apart,
     earliest,
     load_rules,
     repeat_keys,
+    text_key,
 )
 from geo.running_totals import is_running_total, load_running_total_rules
 
@@ -37,10 +41,12 @@ __all__ = [
     "MAX_KEY_HOLDERS",
     "MIN_SHARED_KEYS",
     "backfill",
+    "backfill_text_keys",
     "insert_repeat_keys",
     "link_bulletin",
     "relink_all",
     "relink_orphans",
+    "text_keys",
 ]
 
 #: Stored items compared with one new item at most (those sharing the most keys).
@@ -91,19 +97,89 @@ def _rows(conn: Any, where: str, ids: Sequence[str], *, text: bool = True) -> li
     return out
 
 
+def _salt(it: Item, county_code: str | None) -> dict[str, str | None]:
+    """The place an item's keys hold: its county (else the bulletin's) and township."""
+    county = (it.place.county_code if it.place else None) or county_code
+    return {"county_code": county, "township_code": it.place.township_code if it.place else None}
+
+
+def text_keys(
+    bulletin_id: str, items: Iterable[Item], county_code: str | None
+) -> dict[str, int | None]:
+    """``item_id -> whole-text key`` of a bulletin's items (:func:`geo.near_duplicates.
+    text_key`), stored in ``items.text_key`` as they are inserted."""
+    return {
+        item_id(bulletin_id, it.index): text_key(it.text, **_salt(it, county_code)) for it in items
+    }
+
+
 def insert_repeat_keys(
-    conn: Any, bulletin_id: str, items: Iterable[Item], county_code: str | None
+    conn: Any,
+    bulletin_id: str,
+    items: Iterable[Item],
+    county_code: str | None,
+    *,
+    with_text_keys: bool = True,
 ) -> None:
-    """Keep the index keys of a bulletin's (newly inserted) items."""
-    rows = []
-    for it in items:
-        iid = item_id(bulletin_id, it.index)
-        county = (it.place.county_code if it.place else None) or county_code
-        town = it.place.township_code if it.place else None
-        rows.extend(
-            (key, iid) for key in repeat_keys(it.text, county_code=county, township_code=town)
-        )
+    """Keep the index keys of a bulletin's stored items: their clause keys and (unless they
+    were inserted with them, ``with_text_keys=False``) their whole-text keys."""
+    items = list(items)
+    rows = [
+        (key, item_id(bulletin_id, it.index))
+        for it in items
+        for key in repeat_keys(it.text, **_salt(it, county_code))
+    ]
     conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", rows)
+    if with_text_keys:
+        whole = text_keys(bulletin_id, items, county_code)
+        conn.executemany(
+            "UPDATE items SET text_key = ? WHERE item_id = ?", [(k, i) for i, k in whole.items()]
+        )
+
+
+# per item of the bulletin, the stored items of other bulletins with the same whole-text key
+_COPIES_SQL = (
+    "SELECT n.item_id, o.item_id, ob.date, o.bulletin_id, o.idx,"
+    " COALESCE(o.repeat_of, o.item_id), o.village_code FROM items n"
+    " JOIN items o ON o.text_key = n.text_key JOIN bulletins ob ON ob.id = o.bulletin_id"
+    " WHERE n.bulletin_id = ? AND o.bulletin_id <> ? AND {window}"
+)
+
+
+def _bulletin_date(conn: Any, bulletin_id: str) -> str | None:
+    return conn.execute("SELECT date FROM bulletins WHERE id = ?", (bulletin_id,)).fetchone()[0]
+
+
+def _window(date: str | None, max_gap: int) -> tuple[str, list[str]]:
+    """SQL condition on ``ob.date`` (and its parameters) that leaves out bulletins dated more
+    than ``max_gap`` days from ``date``: the database returns no pair that could not be one
+    story (undated bulletins are kept, as :func:`geo.near_duplicates.days_apart` keeps them)."""
+    try:
+        day = dt.date.fromisoformat(str(date)[:10])
+    except ValueError:
+        return "1 = 1", []
+    gap = dt.timedelta(days=max_gap)
+    return "(ob.date IS NULL OR ob.date BETWEEN ? AND ?)", [
+        (day - gap).isoformat(),
+        f"{(day + gap).isoformat()}~",  # the last day's dates with a time after them too
+    ]
+
+
+def _copies(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
+    """Per item of the bulletin, its stored word-for-word copies (same whole text and place)
+    in other bulletins not too far apart in time to be its story: of each story (and village)
+    the earliest, earliest first. One indexed look-up for the bulletin: most repeats are
+    reprints, and a copy is the best match there is (similarity 100), so the earliest copy of
+    a story stands for all of its copies."""
+    window, limits = _window(_bulletin_date(conn, bulletin_id), load_rules().max_gap_days)
+    found: dict[str, dict[tuple, tuple]] = {}
+    for iid, other, other_date, other_bulletin, idx, story, village in conn.execute(
+        _COPIES_SQL.format(window=window), (bulletin_id, bulletin_id, *limits)
+    ):
+        order = (other_date or "9999-99-99", other_bulletin, int(idx), other)
+        kept = found.setdefault(iid, {})
+        kept[story, village] = min(kept.get((story, village), order), order)
+    return {iid: [o[-1] for o in sorted(r.values())] for iid, r in found.items()}
 
 
 _SHARED_SQL = (
@@ -111,24 +187,29 @@ _SHARED_SQL = (
     # stock phrases left out (a key held more than MAX_KEY_HOLDERS times, i.e. one more holder
     # exists past the first MAX_KEY_HOLDERS: found in that many index steps, never by counting
     # every holder)
-    # with the stored item's date, so reports too far apart in time to be one story
-    # (:func:`geo.near_duplicates.same_story`) take no candidate's place nor have texts read
-    "SELECT s.own_id, s.other_id, s.n, ob.date FROM ("
+    # only of bulletins dated near enough to be one story (:func:`_window`), so reports too far
+    # apart in time (:func:`geo.near_duplicates.same_story`) take no candidate's place
+    "SELECT s.own_id, s.other_id, s.n FROM ("
     "SELECT a.item_id AS own_id, b.item_id AS other_id, COUNT(*) AS n FROM repeat_keys a"
     " JOIN repeat_keys b ON b.key = a.key"
     " WHERE a.item_id IN ({own}) AND b.item_id NOT IN ({own})"
     " AND {not_stock} GROUP BY a.item_id, b.item_id HAVING COUNT(*) >= ?) s"
     " JOIN items oi ON oi.item_id = s.other_id JOIN bulletins ob ON ob.id = oi.bulletin_id"
+    " WHERE oi.bulletin_id <> ? AND {window}"
 )
 # a key held by no more than MAX_KEY_HOLDERS items (the holder past them is looked for)
 _NOT_STOCK = "NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = {key} LIMIT 1 OFFSET ?)"
 
 
-def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
-    """Per item of the bulletin, stored items of other bulletins sharing keys with it, most
-    shared first (at most :data:`MAX_CANDIDATES`), none too far apart in time to be its story.
-    A few queries for the whole bulletin, the keys shared counted by the database, so a
-    bulletin of new stories costs little more than storing it."""
+def _candidates(
+    conn: Any, bulletin_id: str, *, only: Iterable[str] | None = None, skip: Iterable[str] = ()
+) -> dict[str, list[str]]:
+    """Per item of the bulletin (``only`` those, or all but ``skip``), stored items of other
+    bulletins sharing keys with it, most shared first (at most :data:`MAX_CANDIDATES`), none
+    too far apart in time to be its story. A few queries for the whole bulletin, the keys
+    shared counted by the database, so a bulletin of new stories costs little more than
+    storing it."""
+    wanted, skipped = (set(only) if only is not None else None), set(skip)
     n_keys = {
         r[0]: int(r[1])
         for r in conn.execute(
@@ -137,28 +218,28 @@ def _candidates(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
             f" AND {_NOT_STOCK.format(key='k.key')} GROUP BY k.item_id",
             (bulletin_id, MAX_KEY_HOLDERS),
         )
+        if r[0] not in skipped and (wanted is None or r[0] in wanted)
     }
-    date = conn.execute("SELECT date FROM bulletins WHERE id = ?", (bulletin_id,)).fetchone()[0]
-    max_gap = load_rules().max_gap_days
+    window, limits = _window(_bulletin_date(conn, bulletin_id), load_rules().max_gap_days)
     # items asked for the same number of shared keys are asked together (one with a single
     # key that is not a stock phrase needs one), so the database returns only pairs that count
     by_need: dict[int, list[str]] = {}
     for iid in sorted(n_keys):
         by_need.setdefault(min(MIN_SHARED_KEYS, n_keys[iid]), []).append(iid)
     shared: dict[str, list[tuple[int, str]]] = {}
-    step = (_CHUNK - 2) // 2
+    step = (_CHUNK - 5) // 2
     for need, own in by_need.items():
         for at in range(0, len(own), step):
             part = own[at : at + step]
             sql = _SHARED_SQL.format(
-                own=",".join("?" * len(part)), not_stock=_NOT_STOCK.format(key="a.key")
+                own=",".join("?" * len(part)),
+                not_stock=_NOT_STOCK.format(key="a.key"),
+                window=window,
             )
-            for iid, other, n, other_date in conn.execute(
-                sql, [*part, *part, MAX_KEY_HOLDERS, need]
+            for iid, other, n in conn.execute(
+                sql, [*part, *part, MAX_KEY_HOLDERS, need, bulletin_id, *limits]
             ):
-                gap = days_apart(date, other_date)
-                if gap is None or gap <= max_gap:
-                    shared.setdefault(iid, []).append((-int(n), other))
+                shared.setdefault(iid, []).append((-int(n), other))
     return {iid: [other for _, other in sorted(r)[:MAX_CANDIDATES]] for iid, r in shared.items()}
 
 
@@ -196,27 +277,64 @@ def _set_story(
 
 class _Stories:
     """The stored stories a bulletin's items may join, read once for the whole bulletin: the
-    candidates (with their texts, to be compared) and each story's first report (to order a
-    new report against it). The other reports of a story are not read: a story's first
-    report is its earliest, so a new report either joins it or, dated before it, becomes the
-    first, and the database moves the other reports in one statement."""
+    candidates (with their texts, to be compared; a word-for-word copy without, its text being
+    the item's own) and each story's first report (to order a new report against it). The
+    other reports of a story are not read: a story's first report is its earliest, so a new
+    report either joins it or, dated before it, becomes the first, and the database moves the
+    other reports in one statement."""
 
-    def __init__(self, conn: Any, bulletin_id: str, candidates: dict[str, list[str]]) -> None:
-        wanted = {other for others in candidates.values() for other in others}
-        self.conn = conn
-        self.rows = {r["item_id"]: dict(r) for r in _rows(conn, "i.item_id", sorted(wanted))}
+    def __init__(
+        self,
+        conn: Any,
+        bulletin_id: str,
+        candidates: dict[str, list[str]],
+        copies: dict[str, list[str]],
+    ) -> None:
+        self.conn, self.bulletin_id = conn, bulletin_id
+        self.rows: dict[str, dict] = {}  # compared candidates, with their texts
+        self.copies: dict[str, dict] = {}  # word-for-word copies, without
+        self.firsts: dict[str, dict] = {}
         self.moved: dict[str, str] = {}  # a story whose first report changed -> the new one
-        roots = {self.story(r) for r in self.rows.values()}
-        firsts = _rows(conn, "i.item_id", sorted(roots), text=False)
-        self.firsts = {r["item_id"]: dict(r) for r in firsts}
         held = conn.execute(
             "SELECT DISTINCT repeat_of FROM items WHERE bulletin_id = ? AND repeat_of IS NOT NULL",
             (bulletin_id,),
         ).fetchall()
         # stories already holding an item of this bulletin (two items of one bulletin are two
-        # facts): a reprint linked before, or a first report of its own
+        # facts): a reprint linked before, or a first report of its own (see read)
         self.taken = {r[0] for r in held}
-        self.taken |= {k for k, r in self.firsts.items() if r["bulletin_id"] == bulletin_id}
+        self.read({other for others in candidates.values() for other in others})
+        self.read({other for others in copies.values() for other in others}, copies=True)
+
+    def read(self, ids: Iterable[str], *, copies: bool = False) -> None:
+        """Read the stored reports ``ids`` not read yet (with their texts, to be compared,
+        unless they are ``copies``) and the first reports of their stories."""
+        pool = self.copies if copies else self.rows
+        new = sorted(set(ids) - pool.keys())
+        pool.update(
+            {r["item_id"]: dict(r) for r in _rows(self.conn, "i.item_id", new, text=not copies)}
+        )
+        roots = {self.story(pool[i]) for i in new if i in pool} - self.firsts.keys()
+        firsts = _rows(self.conn, "i.item_id", sorted(roots), text=False)
+        self.firsts.update({r["item_id"]: dict(r) for r in firsts})
+        self.taken |= {r["item_id"] for r in firsts if r["bulletin_id"] == self.bulletin_id}
+
+    def best(
+        self, row: Any, others: Sequence[str], rules: Any, *, copies: bool = False
+    ) -> tuple[str, float] | None:
+        """The story the bulletin's item ``row`` repeats among those of the stored reports
+        ``others`` (read before; word-for-word ``copies`` of it, told with its text), with
+        its similarity (:func:`geo.near_duplicates.best_story`)."""
+        pool = self.copies if copies else self.rows
+        found = [pool[o] for o in others if o in pool]
+        if not found:
+            return None
+        new = _report(row)
+        pairs = [
+            (replace(_report(r), text=new.text) if copies else _report(r), self.story(r))
+            for r in found
+        ]
+        roots = {story for _, story in pairs}
+        return best_story(new, pairs, self.bulletins(roots), rules=rules)
 
     def story(self, row: dict) -> str:
         """The story ``row`` belongs to: its first report's item id."""
@@ -227,11 +345,11 @@ class _Stories:
             story = self.moved[story]
         return story
 
-    def bulletins(self, roots: set[str], bulletin_id: str) -> dict[str, set[str]]:
+    def bulletins(self, roots: set[str]) -> dict[str, set[str]]:
         """``story -> {bulletin_id}`` for the stories ``roots`` holding an item of the
         bulletin, an empty set for the others (as :func:`geo.near_duplicates.best_story`
         reads it)."""
-        return {root: {bulletin_id} if root in self.taken else set() for root in roots}
+        return {root: {self.bulletin_id} if root in self.taken else set() for root in roots}
 
     def join(self, story: str, row: dict, score: float) -> None:
         """``row`` (an item of the bulletin) joins ``story`` with similarity ``score``, stored
@@ -269,7 +387,9 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
 
     Each item joins the story of its best-matching stored report among stories holding no
     other item of the bulletin (:func:`geo.near_duplicates.best_story`); when the bulletin is
-    dated before the story's first report, its item becomes the first report. The
+    dated before the story's first report, its item becomes the first report. A word-for-word
+    reprint is matched with its stored copies (:func:`_copies`) and the clause index is asked
+    only for the other items (and a reprint whose copies' stories are all taken). The
     candidates, their stories and the bulletin's items are read once for the bulletin.
 
     Parameters
@@ -283,21 +403,24 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     int
         How many of the bulletin's items belong to a story told in another bulletin.
     """
-    candidates = _candidates(conn, bulletin_id)
-    if not candidates:
+    copies = _copies(conn, bulletin_id)
+    candidates = _candidates(conn, bulletin_id, skip=copies)
+    if not candidates and not copies:
         return 0
     rules = load_rules()
-    stories = _Stories(conn, bulletin_id, candidates)
+    stories = _Stories(conn, bulletin_id, candidates, copies)
     linked = 0
-    rows = sorted(_rows(conn, "i.item_id", sorted(candidates)), key=lambda r: int(r["idx"]))
-    for row in rows:  # in the bulletin's order, on every backend
-        new = _report(row)
-        found = [stories.rows[o] for o in candidates[new.item_id] if o in stories.rows]
-        if not found:
-            continue
-        pairs = [(_report(r), stories.story(r)) for r in found]
-        roots = {story for _, story in pairs}
-        best = best_story(new, pairs, stories.bulletins(roots, bulletin_id), rules=rules)
+    own = sorted({*candidates, *copies})
+    for row in sorted(_rows(conn, "i.item_id", own), key=lambda r: int(r["idx"])):
+        iid = row["item_id"]  # in the bulletin's order, on every backend
+        if iid in copies:
+            best = stories.best(row, copies[iid], rules, copies=True)
+        else:
+            best = stories.best(row, candidates[iid], rules)
+        if best is None and iid in copies:  # every copy's story holds an item of the bulletin
+            wider = _candidates(conn, bulletin_id, only={iid}).get(iid, [])
+            stories.read(wider)
+            best = stories.best(row, wider, rules)
         if best is None:
             continue
         story, score = best
@@ -346,13 +469,11 @@ def relink_all(conn: Any) -> int:
 
 
 def backfill(conn: Any) -> None:
-    """Schema 6 on a store written before it: running totals marked from the stored item
-    texts and metric spans, repeat keys of every item, and links."""
+    """Schema 8 on a store written before it: running totals marked from the stored item
+    texts and metric spans, and the repeat keys of every item (the links are made after
+    schema 10, :func:`backfill_text_keys`)."""
     rules = load_running_total_rules()
-    texts = {
-        r["item_id"]: (f"{r['headline']}\n{r['body']}" if r["headline"] else r["body"])
-        for r in conn.execute("SELECT item_id, headline, body FROM items")
-    }
+    texts = _stored_texts(conn)
     marks = [
         (1, r["item_id"], r["position"])
         for r in conn.execute("SELECT item_id, position, span_start FROM metrics")
@@ -360,16 +481,42 @@ def backfill(conn: Any) -> None:
     ]
     conn.executemany("UPDATE metrics SET cumulative = ? WHERE item_id = ? AND position = ?", marks)
     keys = []
-    for r in conn.execute(
+    for r in _stored_places(conn):
+        place = {"county_code": r["county_code"], "township_code": r["township_code"]}
+        keys.extend((k, r["item_id"]) for k in repeat_keys(texts[r["item_id"]], **place))
+    conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", keys)
+
+
+def backfill_text_keys(conn: Any) -> None:
+    """Schema 10 on a store written before it: the whole-text key of every item, then every
+    link made again by the current rules (as ingesting the bulletins anew would)."""
+    texts = _stored_texts(conn)
+    keys = [
+        (
+            text_key(
+                texts[r["item_id"]],
+                county_code=r["county_code"],
+                township_code=r["township_code"],
+            ),
+            r["item_id"],
+        )
+        for r in _stored_places(conn)
+    ]
+    conn.executemany("UPDATE items SET text_key = ? WHERE item_id = ?", keys)
+    relink_all(conn)
+
+
+def _stored_texts(conn: Any) -> dict[str, str]:
+    """``item_id -> headline and body`` of every stored item, as an item's ``text`` reads."""
+    return {
+        r["item_id"]: (f"{r['headline']}\n{r['body']}" if r["headline"] else r["body"])
+        for r in conn.execute("SELECT item_id, headline, body FROM items")
+    }
+
+
+def _stored_places(conn: Any) -> list[Any]:
+    """Every stored item's id with the county and township its keys are salted with."""
+    return conn.execute(
         "SELECT i.item_id, COALESCE(i.county_code, b.county_code) AS county_code,"
         " i.township_code FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
-    ):
-        text = texts[r["item_id"]]
-        keys.extend(
-            (k, r["item_id"])
-            for k in repeat_keys(
-                text, county_code=r["county_code"], township_code=r["township_code"]
-            )
-        )
-    conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", keys)
-    relink_all(conn)
+    ).fetchall()

@@ -269,6 +269,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
     """,
+    # 10: the whole-text key of word-for-word reprints, as in SQLite
+    """
+    ALTER TABLE items ADD COLUMN text_key BIGINT;
+    CREATE INDEX items_text_key ON items (text_key);
+    """,
 ]
 #: Tables (and views) of the current schema: one missing means the store is damaged.
 _RELATIONS = {

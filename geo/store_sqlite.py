@@ -204,6 +204,13 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
     """,
+    # 10: word-for-word reprints found by one key of an item's whole text and place
+    # (geo.near_duplicates.text_key); stored items get theirs, and their links are made again,
+    # by geo.store_facts.backfill_text_keys right after this step
+    """
+    ALTER TABLE items ADD COLUMN text_key INTEGER;
+    CREATE INDEX items_text_key ON items (text_key);
+    """,
 ]
 
 

@@ -17,6 +17,7 @@ from geo.near_duplicates import (
     load_rules,
     repeat_keys,
     same_story,
+    text_key,
 )
 from geo.pipeline import parse_text
 from geo.running_totals import is_running_total, mark_running_totals
@@ -97,6 +98,16 @@ def test_repeat_keys_hold_the_place_and_ignore_figures():
     b = repeat_keys(TEXT.replace("800", "950"), county_code="411528", township_code="411528201")
     c = repeat_keys(TEXT, county_code="411528", township_code="411528105")
     assert a and set(a) == set(b) and not set(a) & set(c)
+
+
+def test_text_key_is_the_whole_text_and_place_whitespace_aside():
+    place = {"county_code": "411528", "township_code": "411528201"}
+    key = text_key(TEXT, **place)
+    assert text_key(TEXT.replace("，", "，\n  "), **place) == key  # a reflowed copy
+    assert text_key(TEXT.replace("800", "950"), **place) != key  # a figure brought up to date
+    assert text_key(TEXT, county_code="411528", township_code="411528105") != key
+    assert text_key(" \n", **place) is None
+    assert -(2**63) <= key < 2**63  # a signed 64-bit column on both backends
 
 
 def _direct_score(a: str, b: str) -> float | None:

@@ -716,17 +716,22 @@ def test_an_older_bulletin_telling_a_story_twice_takes_one_report_into_it(store,
 
 
 def test_a_clause_held_by_too_many_items_finds_no_candidates(store, sample_text, monkeypatch):
+    """Each month's items are told with another comma (a clause end, so the clause keys are
+    the same), so no item is a word-for-word copy and only the clause index can find one."""
     from geo import store_facts
 
-    store.ingest(_dated(sample_text, 2))
-    store.ingest(_dated(sample_text, 3))
+    def month(n: int) -> Bulletin:
+        return _dated(sample_text, n, ("，", "，；、：,;"[n - 2]))
+
+    store.ingest(month(2))
+    store.ingest(month(3))
     # every clause of April's items is then held by three items (February's, March's, its own)
     monkeypatch.setattr(store_facts, "MAX_KEY_HOLDERS", 2)
-    assert store.ingest(_dated(sample_text, 4)).n_repeats == 0
+    assert store.ingest(month(4)).n_repeats == 0
     monkeypatch.setattr(store_facts, "MAX_KEY_HOLDERS", 3)  # May's: four holders, one too many
-    assert store.ingest(_dated(sample_text, 5)).n_repeats == 0
+    assert store.ingest(month(5)).n_repeats == 0
     monkeypatch.setattr(store_facts, "MAX_KEY_HOLDERS", 5)  # June's: five, just allowed
-    assert store.ingest(_dated(sample_text, 6)).n_repeats == 6
+    assert store.ingest(month(6)).n_repeats == 6
 
 
 #: Long standing formulas a county's bulletins open many items with.
@@ -772,6 +777,55 @@ def test_an_item_told_mostly_in_stock_phrases_still_finds_its_repeat(
     assert _links(store, mar.bulletin_id) == [item_id(feb.bulletin_id, 0)]
 
 
+_SHARED_CLAUSES = (
+    "全面推进高标准农田建设项目工程",
+    "持续完善沟渠路桥涵闸配套设施",
+    "组织技术人员深入田间地头指导",
+    "确保项目按期保质保量完成建设",
+)
+
+
+def _one_story(k: int, own: str, date: str) -> Bulletin:
+    """A hand-made bulletin (number ``k``, dated ``date``) of one item in 孙庙乡 told as the
+    four shared clauses and its ``own`` last clause."""
+    import dataclasses
+
+    base = _bulletin(f"篇{k}", n_items=1)
+    item = dataclasses.replace(
+        base.items[0], headline="", body="，".join([*_SHARED_CLAUSES, own]) + "。", metrics=[]
+    )
+    text = f"第{k}篇\n{item.body}"
+    header = dataclasses.replace(base.header, date=date)
+    return dataclasses.replace(
+        base,
+        text=text,
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        header=header,
+        items=[item],
+    )
+
+
+def test_a_word_for_word_reprint_is_found_among_many_stories_sharing_its_clauses(store):
+    """Sixty stored stories share all four clause keys of an item (none a stock phrase), so
+    the clause index gives sixteen of them at most; the reprint's own first report, a
+    word-for-word copy, is found by its whole text wherever it would have ranked."""
+    own = "今年新建机耕道路十二公里"
+    first = store.ingest(_one_story(0, own, "2024-01-05"))
+    for k in range(1, 61):  # other stories: the same clauses, another last clause (similarity ~82)
+        store.ingest(_one_story(k, f"今年新建灌溉泵站{k:03d}座次", f"2024-02-{k % 28 + 1:02d}"))
+    reprint = store.ingest(_one_story(99, own, "2024-03-10"))
+    assert reprint.n_repeats == 1
+    assert _links(store, reprint.bulletin_id) == [item_id(first.bulletin_id, 0)]
+    items = store.frames()[0].set_index("item_id")
+    assert items.loc[item_id(reprint.bulletin_id, 0), "repeat_score"] == 100
+
+
+def test_a_reprint_whose_copy_is_too_old_is_a_fact_of_its_own(store):
+    own = "今年新建机耕道路十二公里"
+    store.ingest(_one_story(0, own, "2023-01-05"))  # 430 days before: never the same story
+    assert store.ingest(_one_story(1, own, "2024-03-10")).n_repeats == 0
+
+
 def test_deleting_a_first_report_makes_the_next_report_first(store, sample_text):
     feb = store.ingest(_dated(sample_text, 2))
     mar = store.ingest(_dated(sample_text, 3))
@@ -808,8 +862,14 @@ def test_reviewers_override_repeats_and_running_totals_and_it_survives_reingest(
         store.correct(repeat, repeat_of="000000000000-000")
 
 
+_UNDO_STEP_10 = (
+    "DROP INDEX items_text_key",
+    "ALTER TABLE items DROP COLUMN text_key",
+    "DELETE FROM schema_version WHERE version = 10",
+)
 _UNDO_STEP_8 = (
-    "DROP TABLE settings",  # step 9, undone first
+    *_UNDO_STEP_10,  # steps 10 and 9, undone first
+    "DROP TABLE settings",
     "DELETE FROM schema_version WHERE version = 9",
     "DROP TABLE repeat_keys",
     "DROP INDEX items_repeat",
@@ -832,7 +892,7 @@ def test_a_schema_7_store_is_brought_up_with_running_totals_and_links(store_loca
         for sql in _UNDO_STEP_8:
             _run(conn, sql)
     with Store(store_location) as s:
-        assert s.schema_version == SCHEMA_VERSION == 9
+        assert s.schema_version == SCHEMA_VERSION == 10
         items, metrics = s.frames()
         assert items["repeat_of"].notna().sum() == 6
         assert metrics["cumulative"].any() and items["cumulative"].any()
@@ -840,6 +900,22 @@ def test_a_schema_7_store_is_brought_up_with_running_totals_and_links(store_loca
         first = items.loc[items["repeat_of"].notna(), "item_id"].iloc[0]
         s.correct(first, repeat_of="")  # the widened check takes counting corrections
         assert set(s.corrections()["field"]) == {"sector", "repeat_of"}
+
+
+def test_a_schema_9_store_gains_whole_text_keys_and_keeps_its_links(store_location, sample_text):
+    with Store(store_location) as s:
+        s.ingest(_dated(sample_text, 2))
+        s.ingest(_dated(sample_text, 3, ("2600", "2800")))
+    with _raw(store_location) as conn:  # what step 10 added is gone: a schema-9 store
+        for sql in _UNDO_STEP_10:
+            _run(conn, sql)
+    with Store(store_location) as s:
+        assert s.schema_version == SCHEMA_VERSION == 10
+        assert s.frames()[0]["repeat_of"].notna().sum() == 6
+        missing = s._conn.execute("SELECT COUNT(*) FROM items WHERE text_key IS NULL")
+        assert missing.fetchone()[0] == 0
+        april = s.ingest(_dated(sample_text, 4))  # February's items word for word
+        assert april.n_repeats == 6
 
 
 def test_step_8_on_an_empty_schema_7_store(store_location):
