@@ -483,9 +483,7 @@ def _trend_panel(items_df, metrics_df, metric: str, townships) -> None:
         rows = [
             {
                 "月份": trends.period_label_zh(r.period),
-                "排名": "—"
-                if r.rank != r.rank
-                else figures.rank_text(r.rank, r.n_ranked, tied=r.tied),
+                "排名": figures.rank_text(r.rank, r.n_ranked, tied=r.tied),
                 label: display.format_value(v, agg.metric_unit_zh(metric)),
             }
             for r, v in zip(ranks.itertuples(), town["value"], strict=True)

@@ -1461,7 +1461,7 @@ def test_trend_and_compare_count_what_the_map_counts_under_the_review_toggle(mon
     at.run()
     assert _chart_series(at)["项店镇"] == [1.0, 0.0]
     ranks = at.dataframe[0].value
-    assert ranks["排名"].tolist() == ["第 1 / 1", "—"]
+    assert ranks["排名"].tolist() == ["第 1 / 1", "无数据"]  # as the drawer says it
     # another planner's session (toggle on) is not served these figures, nor they its
     other = _review_months_app_again(monkeypatch, tmp_path, "trend").run()
     assert _chart_series(other)["全县"] == [1.0, 2.0]
