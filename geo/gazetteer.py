@@ -508,6 +508,27 @@ def _short_region(name: str) -> str:
     return name
 
 
+def _refuse_prefecture(county: object, q: str, df: pd.DataFrame, *, by_name: bool = False) -> None:
+    """Raise ``county.prefecture`` when ``q`` names a prefecture where a county is wanted: its
+    4-digit code, or (``by_name``, once no county has the name) its name — ``信阳市``, ``信阳``,
+    ``兴安盟``, ``延边朝鲜族自治州``, ``延边``."""
+    if by_name:
+        city = df["city"].astype(str)
+        named = city.isin([q, f"{q}市", f"{q}地区", f"{q}盟"])
+        named |= city.str.endswith("自治州") & city.str.startswith(q) & (len(q) >= 2)
+        in_city = df[named]
+    else:
+        in_city = df[df["city_code"].astype(str) == q] if len(q) == 4 else df.iloc[:0]
+    if len(in_city):
+        city, example = in_city.iloc[0]["city"], in_city.iloc[0]["name"]
+        named = "" if city == q else city
+        raise CountyNotFoundError(
+            f"“{county}”是地级市（州、盟）{named}，此处需要一个县：请给出其中的县名或代码"
+            f"（如 {example}）",
+            code="county.prefecture",
+        )
+
+
 @functools.lru_cache(maxsize=256)
 def load_gazetteer(county: str) -> Gazetteer:
     """Load the gazetteer of one county.
@@ -535,6 +556,7 @@ def load_gazetteer(county: str) -> Gazetteer:
             "未指定县：请给出县名或 6 位县级行政区划代码", code="county.missing"
         )
     df = _counties()
+    _refuse_prefecture(county, q, df)
     if q.isdigit():
         code = q[:6] if len(q) in (6, 9, 12) else q
         if code not in set(df["code"]):
@@ -544,13 +566,7 @@ def load_gazetteer(county: str) -> Gazetteer:
         return _load_by_code(code)
     hits = _candidates(q)
     if hits.empty:
-        in_city = df[df["city"].isin([q, f"{q}市", f"{q}地区"])]
-        if len(in_city):  # a prefecture where a county is wanted
-            raise CountyNotFoundError(
-                f"“{county}”是地级市，此处需要一个县：请给出其中的县名或代码"
-                f"（如 {in_city.iloc[0]['name']}）",
-                code="county.prefecture",
-            )
+        _refuse_prefecture(county, q, df, by_name=True)
         raise CountyNotFoundError(
             f"行政区划中找不到“{county}”：请检查县名，或改用 6 位代码（可用 counties 命令查询）"
         )

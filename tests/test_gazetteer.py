@@ -70,7 +70,7 @@ def test_unknown_county_is_a_one_line_input_error(query):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("query", ["信阳市", "信阳"])
+@pytest.mark.parametrize("query", ["信阳市", "信阳", "4115", "兴安盟", "延边", "延边朝鲜族自治州"])
 def test_a_prefecture_where_a_county_is_wanted_says_so(query):
     with pytest.raises(CountyNotFoundError) as err:
         load_gazetteer(query)
