@@ -514,11 +514,11 @@ def _refuse_prefecture(county: object, q: str, df: pd.DataFrame, *, by_name: boo
     ``兴安盟``, ``延边朝鲜族自治州``, ``延边``."""
     if by_name:
         city = df["city"].astype(str)
-        named = city.isin([q, f"{q}市", f"{q}地区", f"{q}盟"])
-        named |= city.str.endswith("自治州") & city.str.startswith(q) & (len(q) >= 2)
-        in_city = df[named]
+        short = city.map(lambda c: _ETHNIC_RE.sub("", _short_region(c)))  # 延边朝鲜族自治州 → 延边
+        in_city = df[(city == q) | (short == q)]
     else:
-        in_city = df[df["city_code"].astype(str) == q] if len(q) == 4 else df.iloc[:0]
+        is_code = len(q) == 4 and q.isdigit()
+        in_city = df[df["city_code"].astype(str) == q] if is_code else df.iloc[:0]
     if len(in_city):
         city, example = in_city.iloc[0]["city"], in_city.iloc[0]["name"]
         named = "" if city == q else city
