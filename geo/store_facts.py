@@ -151,9 +151,10 @@ def _bulletin_date(conn: Any, bulletin_id: str) -> str | None:
 
 
 def _window(date: str | None, max_gap: int) -> tuple[str, list[str]]:
-    """SQL condition on ``ob.date`` (and its parameters) that leaves out bulletins dated more
-    than ``max_gap`` days from ``date``: the database returns no pair that could not be one
-    story (undated bulletins are kept, as :func:`geo.near_duplicates.days_apart` keeps them)."""
+    """SQL condition on ``ob.date`` and its parameters (made once for all the queries of a
+    bulletin's linking) that leaves out bulletins dated more than ``max_gap`` days from
+    ``date``: the database returns no pair that could not be one story (undated bulletins are
+    kept, as :func:`geo.near_duplicates.days_apart` keeps them)."""
     try:
         day = dt.date.fromisoformat(str(date)[:10])
     except ValueError:
@@ -165,16 +166,15 @@ def _window(date: str | None, max_gap: int) -> tuple[str, list[str]]:
     ]
 
 
-def _copies(conn: Any, bulletin_id: str) -> dict[str, list[str]]:
+def _copies(conn: Any, bulletin_id: str, window: tuple[str, list[str]]) -> dict[str, list[str]]:
     """Per item of the bulletin, its stored word-for-word copies (same whole text and place)
     in other bulletins not too far apart in time to be its story: of each story (and village)
     the earliest, earliest first. One indexed look-up for the bulletin: most repeats are
     reprints, and a copy is the best match there is (similarity 100), so the earliest copy of
     a story stands for all of its copies."""
-    window, limits = _window(_bulletin_date(conn, bulletin_id), load_rules().max_gap_days)
     found: dict[str, dict[tuple, tuple]] = {}
     for iid, other, other_date, other_bulletin, idx, story, village in conn.execute(
-        _COPIES_SQL.format(window=window), (bulletin_id, bulletin_id, *limits)
+        _COPIES_SQL.format(window=window[0]), (bulletin_id, bulletin_id, *window[1])
     ):
         order = (other_date or "9999-99-99", other_bulletin, int(idx), other)
         kept = found.setdefault(iid, {})
@@ -202,7 +202,12 @@ _NOT_STOCK = "NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = {key} LIMIT 
 
 
 def _candidates(
-    conn: Any, bulletin_id: str, *, only: Iterable[str] | None = None, skip: Iterable[str] = ()
+    conn: Any,
+    bulletin_id: str,
+    window: tuple[str, list[str]],
+    *,
+    only: Iterable[str] | None = None,
+    skip: Iterable[str] = (),
 ) -> dict[str, list[str]]:
     """Per item of the bulletin (``only`` those, or all but ``skip``), stored items of other
     bulletins sharing keys with it, most shared first (at most :data:`MAX_CANDIDATES`), none
@@ -220,7 +225,6 @@ def _candidates(
         )
         if r[0] not in skipped and (wanted is None or r[0] in wanted)
     }
-    window, limits = _window(_bulletin_date(conn, bulletin_id), load_rules().max_gap_days)
     # items asked for the same number of shared keys are asked together (one with a single
     # key that is not a stock phrase needs one), so the database returns only pairs that count
     by_need: dict[int, list[str]] = {}
@@ -234,10 +238,10 @@ def _candidates(
             sql = _SHARED_SQL.format(
                 own=",".join("?" * len(part)),
                 not_stock=_NOT_STOCK.format(key="a.key"),
-                window=window,
+                window=window[0],
             )
             for iid, other, n in conn.execute(
-                sql, [*part, *part, MAX_KEY_HOLDERS, need, bulletin_id, *limits]
+                sql, [*part, *part, MAX_KEY_HOLDERS, need, bulletin_id, *window[1]]
             ):
                 shared.setdefault(iid, []).append((-int(n), other))
     return {iid: [other for _, other in sorted(r)[:MAX_CANDIDATES]] for iid, r in shared.items()}
@@ -403,11 +407,12 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     int
         How many of the bulletin's items belong to a story told in another bulletin.
     """
-    copies = _copies(conn, bulletin_id)
-    candidates = _candidates(conn, bulletin_id, skip=copies)
+    rules = load_rules()
+    window = _window(_bulletin_date(conn, bulletin_id), rules.max_gap_days)
+    copies = _copies(conn, bulletin_id, window)
+    candidates = _candidates(conn, bulletin_id, window, skip=copies)
     if not candidates and not copies:
         return 0
-    rules = load_rules()
     stories = _Stories(conn, bulletin_id, candidates, copies)
     linked = 0
     own = sorted({*candidates, *copies})
@@ -418,7 +423,7 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
         else:
             best = stories.best(row, candidates[iid], rules)
         if best is None and iid in copies:  # every copy's story holds an item of the bulletin
-            wider = _candidates(conn, bulletin_id, only={iid}).get(iid, [])
+            wider = _candidates(conn, bulletin_id, window, only={iid}).get(iid, [])
             stories.read(wider)
             best = stories.best(row, wider, rules)
         if best is None:
