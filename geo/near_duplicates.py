@@ -146,18 +146,25 @@ def repeat_keys(
     list of int
         At most four signed 64-bit keys (the longest clauses), without repeats.
     """
+    return list(_clause_keys(text, county_code, township_code))
+
+
+@lru_cache(maxsize=1024)
+def _clause_keys(text: str, county_code: str | None, township_code: str | None) -> tuple:
+    # cached: the store keys a bulletin's texts as it inserts them and reads the same texts
+    # back to link them, within one transaction
     masked = _DIGITS.sub("#", comparable_text(text))
     clauses = set(_LONG_CLAUSE.findall(masked))
     longest = sorted(clauses, key=lambda c: (-len(c), c))[:_MAX_KEYS]
     salt = _place(county_code, township_code) + "\x1f"
-    return [
+    return tuple(
         int.from_bytes(
             hashlib.blake2b((salt + c).encode("utf-8"), digest_size=8).digest(),
             "big",
             signed=True,
         )
         for c in longest
-    ]
+    )
 
 
 def text_key(

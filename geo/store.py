@@ -59,12 +59,14 @@ from geo.recut import Cut, CutError, apply_cut, apply_cuts, merge_cut, split_cut
 from geo.store_backend import BOUNDARY_COLUMNS, StoreBackend, now
 from geo.store_facts import (
     backfill,
+    backfill_repeat_keys,
     backfill_text_keys,
     insert_repeat_keys,
     link_bulletin,
     relink_all,
     relink_orphans,
     text_keys,
+    texts_replaced,
 )
 from geo.store_sqlite import MIGRATIONS, SqliteBackend
 
@@ -91,13 +93,19 @@ SCHEMA_VERSION = len(MIGRATIONS)
 CORRECTABLE_FIELDS = ("township_code", "village_code", "sector", "repeat_of", "cumulative")
 _PLACE_AND_SECTOR = ("township_code", "village_code", "sector")
 #: Work done in Python right after a schema step, in the same transaction, on a store that
-#: had data before it (``version -> function(conn)``): step 8 marks running totals and keeps
-#: repeat keys of what was stored before (:func:`geo.store_facts.backfill`), step 10 its
-#: whole-text keys and links (:func:`geo.store_facts.backfill_text_keys`).
-AFTER_MIGRATION: dict[int, Callable[[Any], None]] = {8: backfill, 10: backfill_text_keys}
-# Writers that link stories (ingest, delete, recut, re-geocode) do it one at a time, to the
-# end of their transactions: each sees the links the one before made, and two never update
-# the same story's rows in opposite orders (a deadlock on a server).
+#: had data before it (``version -> function(conn)``): step 8 marks running totals
+#: (:func:`geo.store_facts.backfill`), step 10 gives items their whole-text keys
+#: (:func:`geo.store_facts.backfill_text_keys`), step 11 keys the texts' clauses and makes the
+#: links (:func:`geo.store_facts.backfill_repeat_keys`).
+AFTER_MIGRATION: dict[int, Callable[[Any], None]] = {
+    8: backfill,
+    10: backfill_text_keys,
+    11: backfill_repeat_keys,
+}
+# Writers that key texts and link stories (ingest, delete, recut, re-geocode) do it one at a
+# time, to the end of their transactions: each sees the keys and links the one before made
+# (a text's clause keys are written by its first holder and dropped with its last), and two
+# never update the same story's rows in opposite orders (a deadlock on a server).
 _STORIES_LOCK = "stories"
 
 #: Place columns of the items table, in :meth:`Store._place_values` order.
@@ -668,14 +676,14 @@ class Store:
             ).fetchone()
             if row is not None and (row[0] or None) == (bulletin.county_code or None):
                 return IngestResult(sha, False, int(row[1]))
+            if row is not None and not reassign_county:
+                raise _county_conflict(bulletin, row[0])
+            # the texts' clause keys and the links are written by one writer at a time
+            self._backend.serialise(conn, _STORIES_LOCK)
             if row is not None:
-                if not reassign_county:
-                    raise _county_conflict(bulletin, row[0])
                 self._drop_for_reassignment(conn, sha)
-                self._backend.serialise(conn, _STORIES_LOCK)
                 relink_orphans(conn)
             self._insert(conn, sha, bulletin)
-            self._backend.serialise(conn, _STORIES_LOCK)
             repeats = link_bulletin(conn, sha)
         return IngestResult(sha, True, len(bulletin.items), repeats)
 
@@ -701,7 +709,8 @@ class Store:
             " AND item_id IN (SELECT item_id FROM items WHERE bulletin_id = ?)",
             (sha,),
         )
-        conn.execute("DELETE FROM bulletins WHERE id = ?", (sha,))
+        with texts_replaced(conn, bulletin_id=sha):
+            conn.execute("DELETE FROM bulletins WHERE id = ?", (sha,))
 
     @staticmethod
     def _insert(conn: Any, sha: str, b: Bulletin) -> None:
@@ -771,7 +780,7 @@ class Store:
                 f" VALUES ({', '.join('?' * len(_METRIC_FIELDS))})",
                 metrics,
             )
-        insert_repeat_keys(conn, sha, b.items, b.county_code, with_text_keys=False)
+        insert_repeat_keys(conn, sha, b.items, b.county_code, whole=whole)
 
     def ingest_many(
         self,
@@ -808,8 +817,9 @@ class Store:
             full = self._resolve_bulletin(conn, bulletin_id)
             if full is None:
                 return False
-            conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
             self._backend.serialise(conn, _STORIES_LOCK)
+            with texts_replaced(conn, bulletin_id=full):
+                conn.execute("DELETE FROM bulletins WHERE id = ?", (full,))
             relink_orphans(conn)
         return True
 
@@ -1025,26 +1035,26 @@ class Store:
                         moved.setdefault(b["id"], []).append(replace(item, place=place))
         if updates:
             with self._transaction() as conn:
-                conn.executemany(
-                    f"UPDATE items SET {', '.join(f'{c} = ?' for c in _PLACE_FIELDS)}"
-                    " WHERE item_id = ?",
-                    updates,
-                )
                 if moved:
                     self._backend.serialise(conn, _STORIES_LOCK)
-                self._relink_moved(conn, moved)
+                self._place_anew(conn, updates, moved)
         return len(updates)
 
     @staticmethod
-    def _relink_moved(conn: Any, moved: dict[str, list[Item]]) -> None:
-        """Repeats are of one place: keys and links follow items placed anew."""
-        if not moved:
-            return
-        for bulletin_id, items in moved.items():
-            ids = [(item_id(bulletin_id, it.index),) for it in items]
-            conn.executemany("DELETE FROM repeat_keys WHERE item_id = ?", ids)
-            insert_repeat_keys(conn, bulletin_id, items, None)
-        relink_all(conn)
+    def _place_anew(conn: Any, updates: list[tuple], moved: dict[str, list[Item]]) -> None:
+        """Store new places; repeats are of one place, so the keys and links of items
+        ``moved`` to another township follow them."""
+        ids = [item_id(b, it.index) for b, items in moved.items() for it in items]
+        with texts_replaced(conn, item_ids=ids):  # their old texts' keys read before
+            conn.executemany(
+                f"UPDATE items SET {', '.join(f'{c} = ?' for c in _PLACE_FIELDS)}"
+                " WHERE item_id = ?",
+                updates,
+            )
+            for bulletin_id, items in moved.items():
+                insert_repeat_keys(conn, bulletin_id, items, None)
+        if moved:
+            relink_all(conn)
 
     @staticmethod
     def _place_values(p: Place, fallback: tuple[Any, Any] = (None, None)) -> tuple:
@@ -1283,9 +1293,10 @@ class Store:
         )
         shell.items = new
         with self._transaction() as conn:
-            conn.execute("DELETE FROM items WHERE bulletin_id = ?", (bulletin_id,))
-            self._insert_items(conn, bulletin_id, shell)
             self._backend.serialise(conn, _STORIES_LOCK)
+            with texts_replaced(conn, bulletin_id=bulletin_id):
+                conn.execute("DELETE FROM items WHERE bulletin_id = ?", (bulletin_id,))
+                self._insert_items(conn, bulletin_id, shell)
             relink_orphans(conn)
             link_bulletin(conn, bulletin_id)
             moved = _move_corrections(conn, bulletin_id, old, new)

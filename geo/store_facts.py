@@ -3,15 +3,17 @@
 Plain SQL with ``?`` placeholders on the store's connection (rows readable by column name), run
 inside the store's transactions (:meth:`geo.store.Store._transaction`):
 
-* :func:`insert_repeat_keys` keeps the index keys of new items (:func:`geo.near_duplicates.
-  repeat_keys`);
+* :func:`insert_repeat_keys` keeps the index keys of new items: the clause keys
+  (:func:`geo.near_duplicates.repeat_keys`) once per text, by its whole-text key
+  (``items.text_key``: a reprint's clause keys are its copy's), and :func:`texts_replaced`
+  drops those of texts no item holds any more;
 * :func:`link_bulletin` links a new bulletin's items that repeat stored stories (either way in
   time: a bulletin dated earlier than a stored repeat becomes the story's first report):
   word-for-word reprints by their whole-text key (``items.text_key``), the others through the
   clause keys;
 * :func:`relink_orphans` gives stories whose first report was deleted a new first report;
-* :func:`backfill` and :func:`backfill_text_keys` bring a store written before schemas 8 and
-  10 up: running totals marked, keys and links made.
+* :func:`backfill`, :func:`backfill_text_keys` and :func:`backfill_repeat_keys` bring a store
+  written before schemas 8, 10 and 11 up: running totals marked, keys and links made.
 
 An item's ``repeat_of`` always names the first report of its story (never a repeat), so a
 story is one hop: ``repeat_of`` or the item itself.
@@ -19,9 +21,11 @@ story is one hop: ``repeat_of`` or the item itself.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from operator import itemgetter
 from typing import Any
 
 from geo.aggregate import item_id
@@ -41,12 +45,14 @@ __all__ = [
     "MAX_KEY_HOLDERS",
     "MIN_SHARED_KEYS",
     "backfill",
+    "backfill_repeat_keys",
     "backfill_text_keys",
     "insert_repeat_keys",
     "link_bulletin",
     "relink_all",
     "relink_orphans",
     "text_keys",
+    "texts_replaced",
 ]
 
 #: Stored items compared with one new item at most (those sharing the most keys).
@@ -70,12 +76,16 @@ _TEXT = "i.headline, i.body"
 _NO_TEXT = "'' AS headline, '' AS body"
 
 
+def _text(row: Any) -> str:
+    """A stored item's headline and body, as its ``text`` reads."""
+    return f"{row['headline']}\n{row['body']}" if row["headline"] else row["body"]
+
+
 def _report(row: Any) -> Report:
-    text = f"{row['headline']}\n{row['body']}" if row["headline"] else row["body"]
     return Report(
         item_id=row["item_id"],
         bulletin_id=row["bulletin_id"],
-        text=text,
+        text=_text(row),
         county_code=row["county_code"],
         township_code=row["township_code"],
         village_code=row["village_code"],
@@ -119,31 +129,107 @@ def insert_repeat_keys(
     items: Iterable[Item],
     county_code: str | None,
     *,
-    with_text_keys: bool = True,
+    whole: dict[str, int | None] | None = None,
 ) -> None:
-    """Keep the index keys of a bulletin's stored items: their clause keys and (unless they
-    were inserted with them, ``with_text_keys=False``) their whole-text keys."""
+    """Keep the index keys of a bulletin's stored items: the clause keys of each of their texts
+    no other bulletin holds (a word-for-word reprint's are its copy's: the same text and place
+    give the same clause keys), and their whole-text keys unless the items were inserted with
+    them (``whole``, from :func:`text_keys`). Under the stories lock: a text's keys are
+    written or dropped by one writer at a time."""
     items = list(items)
-    rows = [
-        (key, item_id(bulletin_id, it.index))
-        for it in items
-        for key in repeat_keys(it.text, **_salt(it, county_code))
-    ]
-    conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", rows)
-    if with_text_keys:
+    if whole is None:
         whole = text_keys(bulletin_id, items, county_code)
         conn.executemany(
             "UPDATE items SET text_key = ? WHERE item_id = ?", [(k, i) for i, k in whole.items()]
         )
+    texts = {whole[item_id(bulletin_id, it.index)]: it for it in items}
+    texts.pop(None, None)  # an empty text has no clause
+    held = _held_elsewhere(conn, bulletin_id, texts)
+    rows = {
+        (key, text)
+        for text, it in texts.items()
+        if text not in held
+        for key in repeat_keys(it.text, **_salt(it, county_code))
+    }
+    # the bulletin's own earlier copy of a text (recut, placed anew) may hold them: one row
+    conn.executemany(
+        "INSERT INTO repeat_keys (key, text_key) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        sorted(rows),
+    )
 
 
-# per item of the bulletin, the stored items of other bulletins with the same whole-text key
+def _held_elsewhere(conn: Any, bulletin_id: str, texts: Iterable[int]) -> set[int]:
+    """Those of ``texts`` an item of another bulletin holds: their clause keys are stored
+    (every stored text's are, :func:`texts_replaced` drops them with its last item)."""
+    texts = sorted(set(texts))
+    held: set[int] = set()
+    for k in range(0, len(texts), _CHUNK):
+        part = texts[k : k + _CHUNK]
+        marks = ",".join("?" * len(part))
+        sql = (
+            f"SELECT DISTINCT text_key FROM items WHERE text_key IN ({marks}) AND bulletin_id <> ?"
+        )
+        held |= {int(r[0]) for r in conn.execute(sql, [*part, bulletin_id])}
+    return held
+
+
+def _keyed_texts(conn: Any, where: str, params: Sequence[Any]) -> list[tuple[str, int, list]]:
+    """``(item_id, text_key, clause keys)`` of the stored items matching ``where`` (on items
+    ``i``), the keys made from their stored texts and places as :func:`insert_repeat_keys`
+    made them."""
+    rows = conn.execute(
+        "SELECT i.item_id, i.text_key, i.headline, i.body,"
+        " COALESCE(i.county_code, b.county_code) AS county_code, i.township_code"
+        f" FROM items i JOIN bulletins b ON b.id = i.bulletin_id WHERE {where}"
+        " AND i.text_key IS NOT NULL",
+        params,
+    )
+    return [
+        (
+            r["item_id"],
+            int(r["text_key"]),
+            repeat_keys(_text(r), **_stored_salt(r)),
+        )
+        for r in rows
+    ]
+
+
+@contextlib.contextmanager
+def texts_replaced(
+    conn: Any, *, bulletin_id: str | None = None, item_ids: Sequence[str] = ()
+) -> Iterator[None]:
+    """Around deleting, recutting or placing anew a bulletin's items (or the items
+    ``item_ids``): the clause keys of the texts they held that no stored item holds afterwards
+    are dropped (they would count as holders of their clauses, and stock phrases are told by
+    holders). Under the stories lock, as :func:`insert_repeat_keys`."""
+    if bulletin_id is not None:
+        before = _keyed_texts(conn, "i.bulletin_id = ?", [bulletin_id])
+    else:
+        ids, before = list(item_ids), []
+        for k in range(0, len(ids), _CHUNK):
+            part = ids[k : k + _CHUNK]
+            before += _keyed_texts(conn, f"i.item_id IN ({','.join('?' * len(part))})", part)
+    yield
+    rows = {(key, text, text) for _, text, keys in before for key in keys}
+    conn.executemany(
+        "DELETE FROM repeat_keys WHERE key = ? AND text_key = ?"
+        " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.text_key = ?)",
+        sorted(rows),
+    )
+
+
+# per item of the bulletin (own_id), the stored items of other bulletins with the same
+# whole-text key, as _REPORT_SQL reads a report without its text (a copy's is the item's own)
 _COPIES_SQL = (
-    "SELECT n.item_id, o.item_id, ob.date, o.bulletin_id, o.idx,"
-    " COALESCE(o.repeat_of, o.item_id), o.village_code FROM items n"
+    "SELECT n.item_id AS own_id, o.item_id, o.bulletin_id, '' AS headline, '' AS body,"
+    " COALESCE(o.county_code, ob.county_code) AS county_code, o.township_code,"
+    " o.village_code, ob.date, o.idx, o.repeat_of, o.repeat_score FROM items n"
     " JOIN items o ON o.text_key = n.text_key JOIN bulletins ob ON ob.id = o.bulletin_id"
     " WHERE n.bulletin_id = ? AND o.bulletin_id <> ? AND {window}"
 )
+# own_id, item_id, bulletin_id, village_code, date, idx, repeat_of: by position (many rows,
+# few kept)
+_COPY_FIELDS = itemgetter(0, 1, 2, 7, 8, 9, 10)
 
 
 def _bulletin_date(conn: Any, bulletin_id: str) -> str | None:
@@ -166,39 +252,51 @@ def _window(date: str | None, max_gap: int) -> tuple[str, list[str]]:
     ]
 
 
-def _copies(conn: Any, bulletin_id: str, window: tuple[str, list[str]]) -> dict[str, list[str]]:
+def _copies(
+    conn: Any, bulletin_id: str, window: tuple[str, list[str]]
+) -> tuple[dict[str, list[str]], dict[str, dict]]:
     """Per item of the bulletin, its stored word-for-word copies (same whole text and place)
     in other bulletins not too far apart in time to be its story: of each story (and village)
-    the earliest, earliest first. One indexed look-up for the bulletin: most repeats are
-    reprints, and a copy is the best match there is (similarity 100), so the earliest copy of
-    a story stands for all of its copies."""
+    the earliest, earliest first; and those copies' rows (without texts). One indexed look-up
+    for the bulletin: most repeats are reprints, and a copy is the best match there is
+    (similarity 100), so the earliest copy of a story stands for all of its copies."""
     found: dict[str, dict[tuple, tuple]] = {}
-    for iid, other, other_date, other_bulletin, idx, story, village in conn.execute(
-        _COPIES_SQL.format(window=window[0]), (bulletin_id, bulletin_id, *window[1])
-    ):
-        order = (other_date or "9999-99-99", other_bulletin, int(idx), other)
-        kept = found.setdefault(iid, {})
-        kept[story, village] = min(kept.get((story, village), order), order)
-    return {iid: [o[-1] for o in sorted(r.values())] for iid, r in found.items()}
+    rows: dict[str, Any] = {}
+    sql = _COPIES_SQL.format(window=window[0])
+    for row in conn.execute(sql, (bulletin_id, bulletin_id, *window[1])):
+        own, other, other_bulletin, village, date, idx, repeat_of = _COPY_FIELDS(row)
+        order = (date or "9999-99-99", other_bulletin, int(idx), other)
+        kept = found.setdefault(own, {})
+        story = (repeat_of or other, village)
+        if story not in kept or order < kept[story]:
+            kept[story] = order
+            rows[other] = row
+    copies = {iid: [o[-1] for o in sorted(r.values())] for iid, r in found.items()}
+    kept_ids = {other for others in copies.values() for other in others}
+    return copies, {i: dict(r) for i, r in rows.items() if i in kept_ids}
 
 
 _SHARED_SQL = (
-    # per item of the bulletin (a) and stored item of another bulletin (b): the keys they share,
-    # stock phrases left out (a key held more than MAX_KEY_HOLDERS times, i.e. one more holder
-    # exists past the first MAX_KEY_HOLDERS: found in that many index steps, never by counting
-    # every holder)
+    # per text of the bulletin (own: its clause keys that are not stock phrases) and other
+    # stored text (b): the keys they share; then the items of other bulletins holding text b,
     # only of bulletins dated near enough to be one story (:func:`_window`), so reports too far
-    # apart in time (:func:`geo.near_duplicates.same_story`) take no candidate's place
-    "SELECT s.own_id, s.other_id, s.n FROM ("
-    "SELECT a.item_id AS own_id, b.item_id AS other_id, COUNT(*) AS n FROM repeat_keys a"
-    " JOIN repeat_keys b ON b.key = a.key"
-    " WHERE a.item_id IN ({own}) AND b.item_id NOT IN ({own})"
-    " AND {not_stock} GROUP BY a.item_id, b.item_id HAVING COUNT(*) >= ?) s"
-    " JOIN items oi ON oi.item_id = s.other_id JOIN bulletins ob ON ob.id = oi.bulletin_id"
+    # apart in time (:func:`geo.near_duplicates.same_story`) take no candidate's place; a
+    # word-for-word copy (b the same text) is found by :func:`_copies`
+    "WITH own (own_text, key) AS (VALUES {own})"
+    " SELECT s.own_text, oi.item_id, s.n FROM ("
+    "SELECT own.own_text, b.text_key AS other_text, COUNT(*) AS n FROM own"
+    " JOIN repeat_keys b ON b.key = own.key WHERE b.text_key <> own.own_text"
+    " GROUP BY own.own_text, b.text_key HAVING COUNT(*) >= ?) s"
+    " JOIN items oi ON oi.text_key = s.other_text JOIN bulletins ob ON ob.id = oi.bulletin_id"
     " WHERE oi.bulletin_id <> ? AND {window}"
 )
-# a key held by no more than MAX_KEY_HOLDERS items (the holder past them is looked for)
-_NOT_STOCK = "NOT EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = {key} LIMIT 1 OFFSET ?)"
+# keys held by more than MAX_KEY_HOLDERS texts: one more holder exists past the first
+# MAX_KEY_HOLDERS, found in that many index steps, never by counting every holder
+_STOCK_SQL = (
+    "WITH own (key) AS (VALUES {own}) SELECT own.key FROM own"
+    " WHERE EXISTS (SELECT 1 FROM repeat_keys h WHERE h.key = own.key LIMIT 1 OFFSET ?)"
+)
+_TEXTS_PER_QUERY = (_CHUNK - 5) // 8  # at most four keys a text, two parameters a key
 
 
 def _candidates(
@@ -210,41 +308,46 @@ def _candidates(
     skip: Iterable[str] = (),
 ) -> dict[str, list[str]]:
     """Per item of the bulletin (``only`` those, or all but ``skip``), stored items of other
-    bulletins sharing keys with it, most shared first (at most :data:`MAX_CANDIDATES`), none
-    too far apart in time to be its story. A few queries for the whole bulletin, the keys
-    shared counted by the database, so a bulletin of new stories costs little more than
-    storing it."""
+    bulletins sharing clause keys with it, most shared first (at most
+    :data:`MAX_CANDIDATES`), none too far apart in time to be its story. A few queries for the
+    whole bulletin, the keys shared counted by the database, so a bulletin of new stories
+    costs little more than storing it."""
     wanted, skipped = (set(only) if only is not None else None), set(skip)
-    n_keys = {
-        r[0]: int(r[1])
-        for r in conn.execute(
-            "SELECT k.item_id, COUNT(*) FROM repeat_keys k"
-            " JOIN items i ON i.item_id = k.item_id WHERE i.bulletin_id = ?"
-            f" AND {_NOT_STOCK.format(key='k.key')} GROUP BY k.item_id",
-            (bulletin_id, MAX_KEY_HOLDERS),
-        )
-        if r[0] not in skipped and (wanted is None or r[0] in wanted)
-    }
-    # items asked for the same number of shared keys are asked together (one with a single
+    items_of: dict[int, list[str]] = {}  # text -> the items holding it (the same text twice)
+    keys_of: dict[int, list[int]] = {}
+    for iid, text, keys in _keyed_texts(conn, "i.bulletin_id = ?", [bulletin_id]):
+        if iid not in skipped and (wanted is None or iid in wanted):
+            items_of.setdefault(text, []).append(iid)
+            keys_of[text] = keys
+    stock = _stock_keys(conn, {k for keys in keys_of.values() for k in keys})
+    keys_of = {t: [k for k in keys if k not in stock] for t, keys in keys_of.items()}
+    # texts asked for the same number of shared keys are asked together (one with a single
     # key that is not a stock phrase needs one), so the database returns only pairs that count
-    by_need: dict[int, list[str]] = {}
-    for iid in sorted(n_keys):
-        by_need.setdefault(min(MIN_SHARED_KEYS, n_keys[iid]), []).append(iid)
+    by_need: dict[int, list[int]] = {}
+    for text in sorted(t for t, keys in keys_of.items() if keys):
+        by_need.setdefault(min(MIN_SHARED_KEYS, len(keys_of[text])), []).append(text)
     shared: dict[str, list[tuple[int, str]]] = {}
-    step = (_CHUNK - 5) // 2
-    for need, own in by_need.items():
-        for at in range(0, len(own), step):
-            part = own[at : at + step]
-            sql = _SHARED_SQL.format(
-                own=",".join("?" * len(part)),
-                not_stock=_NOT_STOCK.format(key="a.key"),
-                window=window[0],
-            )
-            for iid, other, n in conn.execute(
-                sql, [*part, *part, MAX_KEY_HOLDERS, need, bulletin_id, *window[1]]
-            ):
-                shared.setdefault(iid, []).append((-int(n), other))
+    for need, texts in by_need.items():
+        for at in range(0, len(texts), _TEXTS_PER_QUERY):
+            pairs = [(t, k) for t in texts[at : at + _TEXTS_PER_QUERY] for k in keys_of[t]]
+            sql = _SHARED_SQL.format(own=",".join(["(?, ?)"] * len(pairs)), window=window[0])
+            params = [*(v for pair in pairs for v in pair), need, bulletin_id, *window[1]]
+            for text, other, n in conn.execute(sql, params):
+                for iid in items_of[int(text)]:
+                    shared.setdefault(iid, []).append((-int(n), other))
     return {iid: [other for _, other in sorted(r)[:MAX_CANDIDATES]] for iid, r in shared.items()}
+
+
+def _stock_keys(conn: Any, keys: Iterable[int]) -> set[int]:
+    """Those of ``keys`` that are stock phrases (held by more than :data:`MAX_KEY_HOLDERS`
+    texts)."""
+    keys = sorted(keys)
+    stock: set[int] = set()
+    for k in range(0, len(keys), _CHUNK - 5):
+        part = keys[k : k + _CHUNK - 5]
+        sql = _STOCK_SQL.format(own=",".join(["(?)"] * len(part)))
+        stock |= {int(r[0]) for r in conn.execute(sql, [*part, MAX_KEY_HOLDERS])}
+    return stock
 
 
 def _story_members(conn: Any, roots: set[str]) -> list[Any]:
@@ -292,7 +395,7 @@ class _Stories:
         conn: Any,
         bulletin_id: str,
         candidates: dict[str, list[str]],
-        copies: dict[str, list[str]],
+        copies: dict[str, dict],
     ) -> None:
         self.conn, self.bulletin_id = conn, bulletin_id
         self.rows: dict[str, dict] = {}  # compared candidates, with their texts
@@ -307,16 +410,21 @@ class _Stories:
         # facts): a reprint linked before, or a first report of its own (see read)
         self.taken = {r[0] for r in held}
         self.read({other for others in candidates.values() for other in others})
-        self.read({other for others in copies.values() for other in others}, copies=True)
+        self.read(copies, copies=True, rows=copies)
 
-    def read(self, ids: Iterable[str], *, copies: bool = False) -> None:
+    def read(
+        self, ids: Iterable[str], *, copies: bool = False, rows: dict[str, dict] | None = None
+    ) -> None:
         """Read the stored reports ``ids`` not read yet (with their texts, to be compared,
-        unless they are ``copies``) and the first reports of their stories."""
+        unless they are ``copies``; ``rows`` those already read) and the first reports of
+        their stories."""
         pool = self.copies if copies else self.rows
         new = sorted(set(ids) - pool.keys())
-        pool.update(
-            {r["item_id"]: dict(r) for r in _rows(self.conn, "i.item_id", new, text=not copies)}
-        )
+        if rows is None:
+            rows = {
+                r["item_id"]: dict(r) for r in _rows(self.conn, "i.item_id", new, text=not copies)
+            }
+        pool.update({i: rows[i] for i in new if i in rows})
         roots = {self.story(pool[i]) for i in new if i in pool} - self.firsts.keys()
         firsts = _rows(self.conn, "i.item_id", sorted(roots), text=False)
         self.firsts.update({r["item_id"]: dict(r) for r in firsts})
@@ -409,11 +517,11 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     """
     rules = load_rules()
     window = _window(_bulletin_date(conn, bulletin_id), rules.max_gap_days)
-    copies = _copies(conn, bulletin_id, window)
+    copies, copy_rows = _copies(conn, bulletin_id, window)
     candidates = _candidates(conn, bulletin_id, window, skip=copies)
     if not candidates and not copies:
         return 0
-    stories = _Stories(conn, bulletin_id, candidates, copies)
+    stories = _Stories(conn, bulletin_id, candidates, copy_rows)
     linked = 0
     own = sorted({*candidates, *copies})
     for row in sorted(_rows(conn, "i.item_id", own), key=lambda r: int(r["idx"])):
@@ -475,8 +583,8 @@ def relink_all(conn: Any) -> int:
 
 def backfill(conn: Any) -> None:
     """Schema 8 on a store written before it: running totals marked from the stored item
-    texts and metric spans, and the repeat keys of every item (the links are made after
-    schema 10, :func:`backfill_text_keys`)."""
+    texts and metric spans (keys and links come with schemas 10 and 11,
+    :func:`backfill_text_keys`, :func:`backfill_repeat_keys`)."""
     rules = load_running_total_rules()
     texts = _stored_texts(conn)
     marks = [
@@ -485,43 +593,48 @@ def backfill(conn: Any) -> None:
         if is_running_total(texts.get(r["item_id"], ""), r["span_start"], rules=rules)
     ]
     conn.executemany("UPDATE metrics SET cumulative = ? WHERE item_id = ? AND position = ?", marks)
-    keys = []
-    for r in _stored_places(conn):
-        place = {"county_code": r["county_code"], "township_code": r["township_code"]}
-        keys.extend((k, r["item_id"]) for k in repeat_keys(texts[r["item_id"]], **place))
-    conn.executemany("INSERT INTO repeat_keys (key, item_id) VALUES (?, ?)", keys)
 
 
 def backfill_text_keys(conn: Any) -> None:
-    """Schema 10 on a store written before it: the whole-text key of every item, then every
-    link made again by the current rules (as ingesting the bulletins anew would)."""
+    """Schema 10 on a store written before it: the whole-text key of every item."""
     texts = _stored_texts(conn)
     keys = [
-        (
-            text_key(
-                texts[r["item_id"]],
-                county_code=r["county_code"],
-                township_code=r["township_code"],
-            ),
-            r["item_id"],
-        )
+        (text_key(texts[r["item_id"]], **_stored_salt(r)), r["item_id"])
         for r in _stored_places(conn)
     ]
     conn.executemany("UPDATE items SET text_key = ? WHERE item_id = ?", keys)
+
+
+def backfill_repeat_keys(conn: Any) -> None:
+    """Schema 11 on a store written before it: the clause keys of every stored text (once
+    per text), then every link made again by the current rules (as ingesting the bulletins
+    anew would)."""
+    texts = _stored_texts(conn)
+    holder = {r["text_key"]: r for r in _stored_places(conn) if r["text_key"] is not None}
+    rows = {
+        (key, int(text))
+        for text, r in holder.items()
+        for key in repeat_keys(texts[r["item_id"]], **_stored_salt(r))
+    }
+    conn.executemany("INSERT INTO repeat_keys (key, text_key) VALUES (?, ?)", sorted(rows))
     relink_all(conn)
+
+
+def _stored_salt(row: Any) -> dict[str, str | None]:
+    return {"county_code": row["county_code"], "township_code": row["township_code"]}
 
 
 def _stored_texts(conn: Any) -> dict[str, str]:
     """``item_id -> headline and body`` of every stored item, as an item's ``text`` reads."""
     return {
-        r["item_id"]: (f"{r['headline']}\n{r['body']}" if r["headline"] else r["body"])
-        for r in conn.execute("SELECT item_id, headline, body FROM items")
+        r["item_id"]: _text(r) for r in conn.execute("SELECT item_id, headline, body FROM items")
     }
 
 
 def _stored_places(conn: Any) -> list[Any]:
-    """Every stored item's id with the county and township its keys are salted with."""
+    """Every stored item's id with the county and township its keys are salted with, and its
+    whole-text key."""
     return conn.execute(
         "SELECT i.item_id, COALESCE(i.county_code, b.county_code) AS county_code,"
-        " i.township_code FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+        " i.township_code, i.text_key FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
     ).fetchall()

@@ -274,6 +274,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE items ADD COLUMN text_key BIGINT;
     CREATE INDEX items_text_key ON items (text_key);
     """,
+    # 11: clause keys held once per text, as in SQLite
+    """
+    DROP TABLE repeat_keys;
+    CREATE TABLE repeat_keys (
+        key BIGINT NOT NULL,
+        text_key BIGINT NOT NULL,
+        PRIMARY KEY (key, text_key)
+    );
+    """,
 ]
 #: Tables (and views) of the current schema: one missing means the store is damaged.
 _RELATIONS = {

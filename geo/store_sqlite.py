@@ -205,11 +205,23 @@ MIGRATIONS: list[str] = [
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
     """,
     # 10: word-for-word reprints found by one key of an item's whole text and place
-    # (geo.near_duplicates.text_key); stored items get theirs, and their links are made again,
-    # by geo.store_facts.backfill_text_keys right after this step
+    # (geo.near_duplicates.text_key); stored items get theirs by geo.store_facts.
+    # backfill_text_keys right after this step
     """
     ALTER TABLE items ADD COLUMN text_key INTEGER;
     CREATE INDEX items_text_key ON items (text_key);
+    """,
+    # 11: clause keys held once per text (by its whole-text key), not once per item: a
+    # reprint's are its copy's, so storing a reprint writes none. One B-tree, by key: a text's
+    # own keys are made again from its text when needed, never looked up (geo.store_facts.
+    # backfill_repeat_keys keys the stored texts and makes the links again right after)
+    """
+    DROP TABLE repeat_keys;
+    CREATE TABLE repeat_keys (
+        key INTEGER NOT NULL,
+        text_key INTEGER NOT NULL,
+        PRIMARY KEY (key, text_key)
+    ) WITHOUT ROWID;
     """,
 ]
 

@@ -154,3 +154,26 @@ def store_location(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "store.sqlite")
     return request.getfixturevalue("pg_url")
+
+
+def stored_clause_keys(store) -> set[tuple[int, int]]:
+    """``(clause key, text key)`` rows a store keeps."""
+    return {
+        (int(k), int(t)) for k, t in store._conn.execute("SELECT key, text_key FROM repeat_keys")
+    }
+
+
+def texts_clause_keys(store) -> set[tuple[int, int]]:
+    """The clause keys the stored items' texts and places give, by text."""
+    from geo.near_duplicates import repeat_keys, text_key
+
+    rows = store._conn.execute(
+        "SELECT i.headline, i.body, i.text_key, COALESCE(i.county_code, b.county_code),"
+        " i.township_code FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+    ).fetchall()
+    out = set()
+    for headline, body, key, county, township in rows:
+        text = f"{headline}\n{body}" if headline else body
+        assert key == text_key(text, county_code=county, township_code=township)
+        out |= {(k, key) for k in repeat_keys(text, county_code=county, township_code=township)}
+    return out

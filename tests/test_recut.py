@@ -10,6 +10,7 @@ import sys
 
 import bulletin_layouts as bl
 import pytest
+from conftest import stored_clause_keys, texts_clause_keys
 
 from geo.aggregate import item_id
 from geo.errors import GeoInputError
@@ -146,6 +147,7 @@ def test_store_merges_and_splits_and_corrections_follow(stored):
     store.correct(ids[2], sector="industry", note="第三条")
     store.correct(ids[4], sector="agriculture", note="第五条")
     assert store.merge_items(ids[2], ids[1], note="原文是一条") == ids[1]
+    assert stored_clause_keys(store) == texts_clause_keys(store)  # the merged text's, not theirs
     items_df = store.frames()[0]
     assert len(items_df) == 5
     fixes = store.corrections().set_index("note")["item_id"]

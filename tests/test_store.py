@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import pytest
+from conftest import stored_clause_keys, texts_clause_keys
 from error_codes import raises_code
 
 from geo import paths, store_postgis, store_sqlite
@@ -407,7 +408,9 @@ def test_regeocode_updates_places_but_corrections_still_win(store):
     store.ingest(b)
     first, second = item_id(b.sha256, 0), item_id(b.sha256, 1)
     store.correct(first, township_code="411528105", gazetteer=gaz)
+    keyed = stored_clause_keys(store)
     assert store.regeocode(lambda code: gaz) == 2
+    assert stored_clause_keys(store) == texts_clause_keys(store) != keyed  # moved: new salt
     items_df = store.frames(gazetteer_loader=lambda code: gaz)[0].set_index("item_id")
     assert items_df.loc[second, "township"] == "孙庙乡"
     assert items_df.loc[first, "township"] == "小茴店镇"
@@ -862,13 +865,22 @@ def test_reviewers_override_repeats_and_running_totals_and_it_survives_reingest(
         store.correct(repeat, repeat_of="000000000000-000")
 
 
+_UNDO_STEP_11 = (  # the clause keys held per item again, as schema 10 kept them
+    "DROP TABLE repeat_keys",
+    "CREATE TABLE repeat_keys (key BIGINT NOT NULL,"
+    " item_id TEXT NOT NULL REFERENCES items(item_id) ON DELETE CASCADE)",
+    "CREATE INDEX repeat_keys_key ON repeat_keys (key)",
+    "CREATE INDEX repeat_keys_item ON repeat_keys (item_id)",
+    "DELETE FROM schema_version WHERE version = 11",
+)
 _UNDO_STEP_10 = (
+    *_UNDO_STEP_11,
     "DROP INDEX items_text_key",
     "ALTER TABLE items DROP COLUMN text_key",
     "DELETE FROM schema_version WHERE version = 10",
 )
 _UNDO_STEP_8 = (
-    *_UNDO_STEP_10,  # steps 10 and 9, undone first
+    *_UNDO_STEP_10,  # steps 11, 10 and 9, undone first
     "DROP TABLE settings",
     "DELETE FROM schema_version WHERE version = 9",
     "DROP TABLE repeat_keys",
@@ -892,7 +904,7 @@ def test_a_schema_7_store_is_brought_up_with_running_totals_and_links(store_loca
         for sql in _UNDO_STEP_8:
             _run(conn, sql)
     with Store(store_location) as s:
-        assert s.schema_version == SCHEMA_VERSION == 10
+        assert s.schema_version == SCHEMA_VERSION == 11
         items, metrics = s.frames()
         assert items["repeat_of"].notna().sum() == 6
         assert metrics["cumulative"].any() and items["cumulative"].any()
@@ -906,16 +918,54 @@ def test_a_schema_9_store_gains_whole_text_keys_and_keeps_its_links(store_locati
     with Store(store_location) as s:
         s.ingest(_dated(sample_text, 2))
         s.ingest(_dated(sample_text, 3, ("2600", "2800")))
-    with _raw(store_location) as conn:  # what step 10 added is gone: a schema-9 store
+    with _raw(store_location) as conn:  # what steps 10 and 11 did is undone: a schema-9 store
         for sql in _UNDO_STEP_10:
             _run(conn, sql)
     with Store(store_location) as s:
-        assert s.schema_version == SCHEMA_VERSION == 10
+        assert s.schema_version == SCHEMA_VERSION == 11
         assert s.frames()[0]["repeat_of"].notna().sum() == 6
         missing = s._conn.execute("SELECT COUNT(*) FROM items WHERE text_key IS NULL")
         assert missing.fetchone()[0] == 0
         april = s.ingest(_dated(sample_text, 4))  # February's items word for word
         assert april.n_repeats == 6
+
+
+def _count(store, sql: str) -> int:
+    return int(store._conn.execute(sql).fetchone()[0])
+
+
+def test_a_schema_10_store_keys_each_text_once_and_keeps_its_links(store_location, sample_text):
+    with Store(store_location) as s:
+        s.ingest(_dated(sample_text, 2))
+        s.ingest(_dated(sample_text, 3, ("2600", "2800")))
+    with _raw(store_location) as conn:  # the clause keys held per item: a schema-10 store
+        for sql in _UNDO_STEP_11:
+            _run(conn, sql)
+    with Store(store_location) as s:
+        assert s.schema_version == SCHEMA_VERSION == 11
+        assert s.frames()[0]["repeat_of"].notna().sum() == 6
+        texts = _count(s, "SELECT COUNT(DISTINCT text_key) FROM items")
+        assert (
+            _count(s, "SELECT COUNT(DISTINCT text_key) FROM repeat_keys") == texts == 7
+        )  # one changed
+        april = s.ingest(_dated(sample_text, 4, ("2600", "3100")))  # one figure new again
+        assert april.n_repeats == 6
+
+
+def test_clause_keys_are_held_once_per_text_while_an_item_holds_it(store, sample_text):
+    feb = store.ingest(_dated(sample_text, 2))
+    held = _count(store, "SELECT COUNT(*) FROM repeat_keys")
+    mar = store.ingest(_dated(sample_text, 3))  # word for word: no clause key more
+    assert held > 0 and _count(store, "SELECT COUNT(*) FROM repeat_keys") == held
+    near = store.ingest(_dated(sample_text, 4, ("2600", "2800")))  # one text new
+    assert near.n_repeats == 6 and _count(store, "SELECT COUNT(*) FROM repeat_keys") > held
+    assert stored_clause_keys(store) == texts_clause_keys(store)
+    store.delete_bulletin(near.bulletin_id)
+    store.delete_bulletin(feb.bulletin_id)  # March still holds every text
+    assert _count(store, "SELECT COUNT(*) FROM repeat_keys") == held
+    assert stored_clause_keys(store) == texts_clause_keys(store)
+    store.delete_bulletin(mar.bulletin_id)
+    assert _count(store, "SELECT COUNT(*) FROM repeat_keys") == 0
 
 
 def test_step_8_on_an_empty_schema_7_store(store_location):
