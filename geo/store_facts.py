@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -144,7 +144,7 @@ def insert_repeat_keys(
         )
     texts = {whole[item_id(bulletin_id, it.index)]: it for it in items}
     texts.pop(None, None)  # an empty text has no clause
-    held = _held_elsewhere(conn, bulletin_id, texts)
+    held = _held_elsewhere(conn, bulletin_id, Counter(k for k in whole.values() if k in texts))
     rows = {
         (key, text)
         for text, it in texts.items()
@@ -158,25 +158,31 @@ def insert_repeat_keys(
     )
 
 
-def _held_elsewhere(conn: Any, bulletin_id: str, texts: Iterable[int]) -> set[int]:
-    """Those of ``texts`` an item of another bulletin holds: their clause keys are stored
-    (every stored text's are, :func:`texts_replaced` drops them with its last item)."""
-    texts = sorted(set(texts))
+def _held_elsewhere(conn: Any, bulletin_id: str, texts: dict[int, int]) -> set[int]:
+    """Those of ``texts`` (``text_key -> items of the bulletin holding it``) an item of another
+    bulletin holds too: their clause keys are stored (every stored text's are,
+    :func:`texts_replaced` drops them with its last item). Holders are counted in the
+    ``text_key`` index alone, never read."""
+    keys = sorted(texts)
     held: set[int] = set()
-    for k in range(0, len(texts), _CHUNK):
-        part = texts[k : k + _CHUNK]
+    for k in range(0, len(keys), _CHUNK):
+        part = keys[k : k + _CHUNK]
         marks = ",".join("?" * len(part))
-        sql = (
-            f"SELECT DISTINCT text_key FROM items WHERE text_key IN ({marks}) AND bulletin_id <> ?"
-        )
-        held |= {int(r[0]) for r in conn.execute(sql, [*part, bulletin_id])}
+        sql = f"SELECT text_key, COUNT(*) FROM items WHERE text_key IN ({marks}) GROUP BY text_key"
+        held |= {int(t) for t, n in conn.execute(sql, part) if int(n) > texts[int(t)]}
     return held
 
 
-def _keyed_texts(conn: Any, where: str, params: Sequence[Any]) -> list[tuple[str, int, list]]:
+def _keyed_texts(
+    conn: Any,
+    where: str,
+    params: Sequence[Any],
+    *,
+    keep: Callable[[str], bool] = lambda iid: True,
+) -> list[tuple[str, int, list]]:
     """``(item_id, text_key, clause keys)`` of the stored items matching ``where`` (on items
-    ``i``), the keys made from their stored texts and places as :func:`insert_repeat_keys`
-    made them."""
+    ``i``; of those, the item ids ``keep`` keeps), the keys made from their stored texts and
+    places as :func:`insert_repeat_keys` made them."""
     rows = conn.execute(
         "SELECT i.item_id, i.text_key, i.headline, i.body,"
         " COALESCE(i.county_code, b.county_code) AS county_code, i.township_code"
@@ -191,6 +197,7 @@ def _keyed_texts(conn: Any, where: str, params: Sequence[Any]) -> list[tuple[str
             repeat_keys(_text(r), **_stored_salt(r)),
         )
         for r in rows
+        if keep(r["item_id"])
     ]
 
 
@@ -223,7 +230,7 @@ def texts_replaced(
 _COPIES_SQL = (
     "SELECT n.item_id AS own_id, o.item_id, o.bulletin_id, '' AS headline, '' AS body,"
     " COALESCE(o.county_code, ob.county_code) AS county_code, o.township_code,"
-    " o.village_code, ob.date, o.idx, o.repeat_of, o.repeat_score FROM items n"
+    " o.village_code, ob.date, o.idx, o.repeat_of FROM items n"
     " JOIN items o ON o.text_key = n.text_key JOIN bulletins ob ON ob.id = o.bulletin_id"
     " WHERE n.bulletin_id = ? AND o.bulletin_id <> ? AND {window}"
 )
@@ -315,10 +322,13 @@ def _candidates(
     wanted, skipped = (set(only) if only is not None else None), set(skip)
     items_of: dict[int, list[str]] = {}  # text -> the items holding it (the same text twice)
     keys_of: dict[int, list[int]] = {}
-    for iid, text, keys in _keyed_texts(conn, "i.bulletin_id = ?", [bulletin_id]):
-        if iid not in skipped and (wanted is None or iid in wanted):
-            items_of.setdefault(text, []).append(iid)
-            keys_of[text] = keys
+
+    def asked(iid: str) -> bool:
+        return iid not in skipped and (wanted is None or iid in wanted)
+
+    for iid, text, keys in _keyed_texts(conn, "i.bulletin_id = ?", [bulletin_id], keep=asked):
+        items_of.setdefault(text, []).append(iid)
+        keys_of[text] = keys
     stock = _stock_keys(conn, {k for keys in keys_of.values() for k in keys})
     keys_of = {t: [k for k in keys if k not in stock] for t, keys in keys_of.items()}
     # texts asked for the same number of shared keys are asked together (one with a single
@@ -430,23 +440,33 @@ class _Stories:
         self.firsts.update({r["item_id"]: dict(r) for r in firsts})
         self.taken |= {r["item_id"] for r in firsts if r["bulletin_id"] == self.bulletin_id}
 
-    def best(
-        self, row: Any, others: Sequence[str], rules: Any, *, copies: bool = False
-    ) -> tuple[str, float] | None:
+    def best(self, row: Any, others: Sequence[str], rules: Any) -> tuple[str, float] | None:
         """The story the bulletin's item ``row`` repeats among those of the stored reports
-        ``others`` (read before; word-for-word ``copies`` of it, told with its text), with
-        its similarity (:func:`geo.near_duplicates.best_story`)."""
-        pool = self.copies if copies else self.rows
-        found = [pool[o] for o in others if o in pool]
+        ``others`` (read before), with its similarity (:func:`geo.near_duplicates.
+        best_story`)."""
+        found = [self.rows[o] for o in others if o in self.rows]
         if not found:
             return None
-        new = _report(row)
-        pairs = [
-            (replace(_report(r), text=new.text) if copies else _report(r), self.story(r))
-            for r in found
-        ]
+        pairs = [(_report(r), self.story(r)) for r in found]
         roots = {story for _, story in pairs}
-        return best_story(new, pairs, self.bulletins(roots), rules=rules)
+        return best_story(_report(row), pairs, self.bulletins(roots), rules=rules)
+
+    def best_copy(self, row: Any, others: Sequence[str]) -> tuple[str, float] | None:
+        """The story the bulletin's item ``row`` repeats among its word-for-word copies
+        ``others`` (read before, earliest first), with similarity 100: the earliest copy's
+        story that holds no item of the bulletin, the copy naming no other village. A copy
+        has the item's text and place (its key is salted with them) and is dated near enough
+        (:func:`_copies` asks for no other), so of what :func:`geo.near_duplicates.same_story`
+        checks only the village is left."""
+        village = row["village_code"]
+        for other in others:
+            r = self.copies.get(other)
+            if r is None or (village and r["village_code"] and r["village_code"] != village):
+                continue
+            story = self.story(r)
+            if story not in self.taken:
+                return story, 100.0
+        return None
 
     def story(self, row: dict) -> str:
         """The story ``row`` belongs to: its first report's item id."""
@@ -527,7 +547,7 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     for row in sorted(_rows(conn, "i.item_id", own), key=lambda r: int(r["idx"])):
         iid = row["item_id"]  # in the bulletin's order, on every backend
         if iid in copies:
-            best = stories.best(row, copies[iid], rules, copies=True)
+            best = stories.best_copy(row, copies[iid])
         else:
             best = stories.best(row, candidates[iid], rules)
         if best is None and iid in copies:  # every copy's story holds an item of the bulletin

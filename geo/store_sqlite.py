@@ -214,8 +214,12 @@ MIGRATIONS: list[str] = [
     # 11: clause keys held once per text (by its whole-text key), not once per item: a
     # reprint's are its copy's, so storing a reprint writes none. One B-tree, by key: a text's
     # own keys are made again from its text when needed, never looked up (geo.store_facts.
-    # backfill_repeat_keys keys the stored texts and makes the links again right after)
+    # backfill_repeat_keys keys the stored texts and makes the links again right after). The
+    # text-key index holds what finding a text's copies reads, so their rows are not read
     """
+    DROP INDEX items_text_key;
+    CREATE INDEX items_text_key ON items (text_key, bulletin_id, idx, item_id, repeat_of,
+        village_code, county_code, township_code);
     DROP TABLE repeat_keys;
     CREATE TABLE repeat_keys (
         key INTEGER NOT NULL,

@@ -871,6 +871,8 @@ _UNDO_STEP_11 = (  # the clause keys held per item again, as schema 10 kept them
     " item_id TEXT NOT NULL REFERENCES items(item_id) ON DELETE CASCADE)",
     "CREATE INDEX repeat_keys_key ON repeat_keys (key)",
     "CREATE INDEX repeat_keys_item ON repeat_keys (item_id)",
+    "DROP INDEX items_text_key",
+    "CREATE INDEX items_text_key ON items (text_key)",
     "DELETE FROM schema_version WHERE version = 11",
 )
 _UNDO_STEP_10 = (
