@@ -10,18 +10,28 @@ import multiprocessing
 import secrets
 import socket
 import time
+from dataclasses import replace
 
 import psycopg
 import pytest
-from conftest import schema_url
+from conftest import schema_url, stored_clause_keys, texts_clause_keys
 
 from geo.aggregate import item_id
 from geo.models import Bulletin, Item, Metric, Place
 from geo.store import SCHEMA_VERSION, Store, StoreError
 from geo.store_postgis import mask_url, migrate, to_pg_sql
 
+_SHARED_STORY = (
+    "孙庙乡推进高标准农田建设",
+    "全乡完成土地平整和沟渠清淤，新修田间道路，灌溉条件明显改善。",
+)
 
-def _bulletin(tag: str, county_code: str = "411528", n: int = 2) -> Bulletin:
+
+def _bulletin(
+    tag: str, county_code: str = "411528", n: int = 2, *, shared: bool = False
+) -> Bulletin:
+    """``n`` items of their own (``tag`` in each), and with ``shared`` one more told word
+    for word in every such bulletin."""
     items = [
         Item(
             index=i,
@@ -40,6 +50,9 @@ def _bulletin(tag: str, county_code: str = "411528", n: int = 2) -> Bulletin:
         )
         for i in range(n)
     ]
+    if shared:
+        headline, body = _SHARED_STORY
+        items.append(replace(items[0], index=n, headline=headline, body=body, metrics=[]))
     text = f"简报{tag}\n" + "\n".join(it.headline for it in items)
     return Bulletin(
         source_name=f"{tag}.txt",
@@ -252,20 +265,21 @@ def test_an_old_store_a_reader_cannot_upgrade_is_refused(postgis_cluster, pg_url
 # --------------------------------------------------------------------------- many at once
 
 
-def _open_and_ingest(url: str, tag: str, barrier, results) -> None:
+def _open_and_ingest(url: str, tag: str, barrier, results, shared: bool) -> None:
     barrier.wait()
     try:
         with Store(url) as store:
-            results.put(("ok", store.ingest(_bulletin(tag)).created))
+            results.put(("ok", store.ingest(_bulletin(tag, shared=shared)).created))
     except Exception as err:  # reported to the parent, which asserts
         results.put((f"{type(err).__name__}: {err}", None))
 
 
-def _race(url: str, tags: list[str]) -> list:
+def _race(url: str, tags: list[str], *, shared: bool = False) -> list:
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(len(tags)), ctx.Queue()
     procs = [
-        ctx.Process(target=_open_and_ingest, args=(url, tag, barrier, results)) for tag in tags
+        ctx.Process(target=_open_and_ingest, args=(url, tag, barrier, results, shared))
+        for tag in tags
     ]
     for p in procs:
         p.start()
@@ -292,6 +306,19 @@ def test_the_same_bulletin_ingested_by_several_processes_is_stored_once(pg_url):
     assert outcomes == [("ok", False)] * 3 + [("ok", True)]
     with Store(pg_url) as store:
         assert len(store.bulletins()) == 1 and len(store.frames()[0]) == 2
+
+
+def test_bulletins_telling_one_story_stored_at_once_keep_its_clause_keys_once(pg_url):
+    Store(pg_url).close()
+    outcomes = _race(pg_url, [f"同讲一事{k}" for k in range(4)], shared=True)
+    assert outcomes == [("ok", True)] * 4
+    with Store(pg_url) as store:
+        assert stored_clause_keys(store) == texts_clause_keys(store)
+        items = store.frames()[0]
+        story = items[items["headline"] == _SHARED_STORY[0]]
+        assert len(story) == 4 and story["repeat_of"].notna().sum() == 3  # one fact
+        store.delete_bulletin(story["bulletin_id"].iloc[0])
+        assert stored_clause_keys(store) == texts_clause_keys(store)
 
 
 def test_a_lost_connection_is_one_error_then_the_store_connects_again(postgis_cluster, pg_url):
