@@ -875,12 +875,12 @@ def parse_crs(text: str) -> str:
 
     m = re.fullmatch(r"\s*(?:epsg)?\s*[:：]?\s*(\d{4,6})\s*", text or "", flags=re.IGNORECASE)
     if not m:
-        raise GeoInputError(f"“{text.strip()}”不是 EPSG 代码（例如 EPSG:4547）")
+        raise GeoInputError(f"“{text.strip()}”不是 EPSG 代码（例如 EPSG:4547）", code="input.epsg")
     code = f"EPSG:{m.group(1)}"
     try:
         pyproj.CRS.from_user_input(code)
     except pyproj.exceptions.CRSError:
-        raise GeoInputError(f"未知的坐标系 {code}") from None
+        raise GeoInputError(f"未知的坐标系 {code}", code="input.crs") from None
     return code
 
 

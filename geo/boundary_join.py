@@ -845,7 +845,9 @@ def join_to_gazetteer(
         Missing column, no code/name column, every feature outside the county, nothing matched.
     """
     if quality not in QUALITIES:
-        raise BoundaryReadError(f"未知的边界质量“{quality}”（可选：{'、'.join(QUALITIES)}）")
+        raise BoundaryReadError(
+            f"未知的边界质量“{quality}”（可选：{'、'.join(QUALITIES)}）", code="boundary.quality"
+        )
     gdf = _to_wgs84(gdf)
     read = gdf.attrs.get("report")
     source = source or getattr(read, "source", None) or "upload"

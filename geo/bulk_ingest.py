@@ -217,7 +217,9 @@ def parse_one(
         else:
             bulletin = parse_text(raw, county=county, single=single, source_name=name)
         if not bulletin.items:
-            raise GeoInputError("文中没有找到事项（no items found in the text）")
+            raise GeoInputError(
+                "文中没有找到事项（no items found in the text）", code="bulletin.no_items"
+            )
         bulletin = date_bulletin(bulletin, given=date, file_date=file_date)
         if not bulletin.header.date:
             raise GeoInputError(

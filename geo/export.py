@@ -61,7 +61,7 @@ _TOWNSHIPS_IN_PDF = 10
 
 def _require_map(view: MapView) -> None:
     if not view.can_draw_map:
-        raise ExportError(NO_MAP_NOTE)
+        raise ExportError(NO_MAP_NOTE, code="export.no_map")
 
 
 def _caption(view: MapView) -> list[str]:
@@ -79,9 +79,11 @@ def target_path(path: str | Path, suffix: str | None = None) -> Path:
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ExportError(f"无法创建输出目录 {p.parent}：{err.strerror}") from err
+        raise ExportError(
+            f"无法创建输出目录 {p.parent}：{err.strerror}", code="export.folder"
+        ) from err
     if p.exists() and p.is_dir():
-        raise ExportError(f"输出路径是一个目录：{p}")
+        raise ExportError(f"输出路径是一个目录：{p}", code="export.is_folder")
     return p
 
 
@@ -94,7 +96,9 @@ def writing_to(p: Path):
 
         def __exit__(self, exc_type, exc, tb):
             if exc_type is not None and issubclass(exc_type, OSError):
-                raise ExportError(f"无法写入 {p}：{exc.strerror or exc}") from exc
+                raise ExportError(
+                    f"无法写入 {p}：{exc.strerror or exc}", code="export.write"
+                ) from exc
             return False
 
     return _Guard()
@@ -148,9 +152,9 @@ def _check_size(size) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in size)
     except (TypeError, ValueError) as err:
-        raise ExportError(f"图片尺寸应为 (宽, 高)，而不是 {size!r}") from err
+        raise ExportError(f"图片尺寸应为 (宽, 高)，而不是 {size!r}", code="export.size") from err
     if not (200 <= w <= 8000 and 200 <= h <= 8000):
-        raise ExportError(f"图片尺寸 {w}×{h} 超出范围（200–8000 像素）")
+        raise ExportError(f"图片尺寸 {w}×{h} 超出范围（200–8000 像素）", code="export.size")
     return w, h
 
 
@@ -216,7 +220,9 @@ def export_png(
             done = True
         except Exception as err:  # any browser failure falls back to the static render
             if browser:
-                raise ExportError(f"Chromium 截图失败：{str(err).splitlines()[0]}") from err
+                raise ExportError(
+                    f"Chromium 截图失败：{str(err).splitlines()[0]}", code="export.browser"
+                ) from err
     if not done:
         with writing_to(p):
             render.render_png(view, p, (w, h), labels=labels, dpi=dpi)

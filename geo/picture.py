@@ -65,7 +65,7 @@ def _config(path: str) -> dict:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise ExportError(f"无法读取图片尺寸配置 {path}：{err}") from err
+        raise ExportError(f"无法读取图片尺寸配置 {path}：{err}", code="export.size_config") from err
     return doc
 
 
@@ -100,7 +100,7 @@ def png_preset(key: str) -> PngPreset:
     """
     presets = png_presets()
     if key not in presets:
-        raise ExportError(f"未知的图片尺寸 {key!r}：可选 {'、'.join(presets)}")
+        raise ExportError(f"未知的图片尺寸 {key!r}：可选 {'、'.join(presets)}", code="export.size")
     return presets[key]
 
 

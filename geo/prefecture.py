@@ -134,7 +134,9 @@ def load_prefecture(query: str) -> Prefecture:
         return _prefecture_of(hits[0])
     if len(hits) > 1:
         listed = "、".join(f"{_cities()[c][1]}{_cities()[c][0]}({c})" for c in hits)
-        raise CountyNotFoundError(f"地级市名称“{query}”有多个：{listed}；请加省名或用代码")
+        raise CountyNotFoundError(
+            f"地级市名称“{query}”有多个：{listed}；请加省名或用代码", code="county.ambiguous"
+        )
     raise CountyNotFoundError(f"没有名为“{query}”的地级市（州、盟）")
 
 

@@ -90,10 +90,13 @@ def merge_cut(items: list[Item], first: int, second: int, *, note: str = "") -> 
     """
     a, b = sorted((first, second))
     if a == b or not (0 <= a < len(items) and 0 <= b < len(items)):
-        raise CutError(f"无法合并：第{first + 1}条和第{second + 1}条不是两条不同的事项")
+        raise CutError(
+            f"无法合并：第{first + 1}条和第{second + 1}条不是两条不同的事项", code="recut.same_item"
+        )
     if b != a + 1:
         raise CutError(
-            f"只能合并相邻的两条：第{a + 1}条和第{b + 1}条之间还有 {b - a - 1} 条，请逐对合并"
+            f"只能合并相邻的两条：第{a + 1}条和第{b + 1}条之间还有 {b - a - 1} 条，请逐对合并",
+            code="recut.not_adjacent",
         )
     return Cut("merge", items[b].start, note=note)
 
@@ -115,10 +118,11 @@ def split_cut(text: str, item: Item, at: int, *, note: str = "") -> Cut:
     if not item.start < at < end:
         raise CutError(
             f"拆分位置 {at} 不在第{item.index + 1}条的范围内（{item.start}–{end}），"
-            "或拆开后有一部分是空的"
+            "或拆开后有一部分是空的",
+            code="recut.outside",
         )
     if not text[item.start : at].strip() or not text[at:end].strip():
-        raise CutError("拆开后有一部分是空的，请换一个位置")
+        raise CutError("拆开后有一部分是空的，请换一个位置", code="recut.empty_part")
     return Cut("split", at, note=note)
 
 
@@ -150,19 +154,19 @@ def apply_cut(
     if cut.kind == "merge":
         k = next((k for k, it in enumerate(items) if it.start == cut.at), None)
         if not k:
-            raise CutError(f"位置 {cut.at} 不是两条事项的分界，无法合并")
+            raise CutError(f"位置 {cut.at} 不是两条事项的分界，无法合并", code="recut.not_boundary")
         merged = rebuild_item(text, items[k - 1].start, items[k].end, index=k - 1, heads=heads)
         new, changed = [*items[: k - 1], merged, *items[k + 1 :]], [k - 1]
     elif cut.kind == "split":
         k = _find(items, cut.at)
         if k is None or items[k].start == cut.at:
-            raise CutError(f"位置 {cut.at} 不在任何一条事项中间，无法拆分")
+            raise CutError(f"位置 {cut.at} 不在任何一条事项中间，无法拆分", code="recut.not_inside")
         it = items[k]
         first = rebuild_item(text, it.start, cut.at, index=k, heads=heads)
         second = rebuild_item(text, cut.at, it.end, index=k + 1, heads=heads)
         new, changed = [*items[:k], first, second, *items[k + 1 :]], [k, k + 1]
     else:
-        raise CutError(f"未知的切分更正类型 {cut.kind!r}（应为 merge 或 split）")
+        raise CutError(f"未知的切分更正类型 {cut.kind!r}（应为 merge 或 split）", code="recut.kind")
     return [it if it.index == i else replace(it, index=i) for i, it in enumerate(new)], changed
 
 
@@ -220,7 +224,9 @@ def split_offset(text: str, item: Item, before: str) -> int:
     needle = before.strip()
     pos = text.find(needle, item.start + 1, item.end) if needle else -1
     if pos < 0:
-        raise CutError(f"第{item.index + 1}条里（开头之后）找不到“{needle}”")
+        raise CutError(
+            f"第{item.index + 1}条里（开头之后）找不到“{needle}”", code="recut.not_found"
+        )
     return pos
 
 

@@ -155,7 +155,9 @@ def monthly_report(
         The view cannot draw a map (no township polygons and no outline).
     """
     if not view.can_draw_map:
-        raise ExportError("没有乡镇边界，无法生成月报：请先上传乡镇边界")
+        raise ExportError(
+            "没有乡镇边界，无法生成月报：请先上传乡镇边界", code="export.no_boundaries"
+        )
     items_all, metrics_all = counting_frames(view.items_df, view.metrics_df)
     view = replace(view, items_df=items_all, metrics_df=metrics_all)
     previous = previous_period(period)
@@ -514,5 +516,5 @@ def write_report(report: MonthlyReport, path: str | Path, fmt: str | None = None
     """
     fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
     if fmt not in REPORT_FORMATS:
-        raise ExportError(f"月报格式应为 docx 或 pdf，而不是“{fmt}”")
+        raise ExportError(f"月报格式应为 docx 或 pdf，而不是“{fmt}”", code="export.format")
     return write_report_docx(report, path) if fmt == "docx" else write_report_pdf(report, path)

@@ -1146,7 +1146,7 @@ class Store:
                 ).fetchone()
             )
         if row is None:
-            raise StoreError(f"没有编号为 {cut_id} 的切分更正")
+            raise StoreError(f"没有编号为 {cut_id} 的切分更正", code="store.unknown_cut")
         if not stored:  # the bulletin was deleted: only forget the fix
             with self._transaction() as conn:
                 conn.execute("DELETE FROM cuts WHERE id = ?", (int(cut_id),))

@@ -301,7 +301,9 @@ def _township_list(townships) -> pd.DataFrame | None:
         rows = [(t.code, t.name) for t in townships]
         df = pd.DataFrame(rows, columns=["township_code", "township"])
     if "township_code" not in df.columns:
-        raise ExportError("乡镇列表缺少 township_code 列：请先与行政区划对照")
+        raise ExportError(
+            "乡镇列表缺少 township_code 列：请先与行政区划对照", code="export.township_code"
+        )
     df = pd.DataFrame(df).copy()
     df["township_code"] = df["township_code"].astype(str)
     if "township" not in df.columns:
@@ -314,9 +316,9 @@ def _load_json(path: str) -> dict:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise ExportError(f"无法读取署名配置 {path}：{err}") from err
+        raise ExportError(f"无法读取署名配置 {path}：{err}", code="export.credits_config") from err
     if not isinstance(doc, dict):
-        raise ExportError(f"署名配置 {path} 不是 JSON 对象")
+        raise ExportError(f"署名配置 {path} 不是 JSON 对象", code="export.credits_config")
     return doc
 
 
@@ -392,7 +394,10 @@ def attribution_lines(
         Unknown ``boundary`` or an unreadable attribution file.
     """
     if boundary not in BOUNDARY_KINDS:
-        raise ExportError(f"未知的边界来源 {boundary!r}：应为 {'、'.join(BOUNDARY_KINDS)}")
+        raise ExportError(
+            f"未知的边界来源 {boundary!r}：应为 {'、'.join(BOUNDARY_KINDS)}",
+            code="export.boundary_kind",
+        )
     cfg = load_attribution(path)
     entry = county_entry(county_code)
     # the CC BY 4.0 line first: it must survive any truncation of the list
@@ -439,7 +444,9 @@ def _township_layers(townships) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame |
         has_rows = townships is not None and len(townships)
         return None, _township_list(townships) if has_rows else None
     if "township_code" not in townships.columns:
-        raise ExportError("乡镇边界缺少 township_code 列：请先与行政区划对照")
+        raise ExportError(
+            "乡镇边界缺少 township_code 列：请先与行政区划对照", code="export.township_code"
+        )
     tw = townships.to_crs(4326) if townships.crs and townships.crs.to_epsg() != 4326 else townships
     tw = tw[tw.geometry.notna()].copy()
     tw["township_code"] = tw["township_code"].astype(str)

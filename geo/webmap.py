@@ -1233,9 +1233,13 @@ def _frame(view: MapView) -> _Frame:
     has_townships = townships is not None and len(townships) > 0
     has_outline = outline is not None and len(outline) > 0
     if townships is not None and "township_code" not in townships.columns:
-        raise GeoInputError("乡镇边界缺少 township_code 列：请先与行政区划对照后再制图")
+        raise GeoInputError(
+            "乡镇边界缺少 township_code 列：请先与行政区划对照后再制图", code="map.township_code"
+        )
     if not has_townships and not has_outline:
-        raise GeoInputError("没有乡镇边界，无法制图：请先上传乡镇边界文件")
+        raise GeoInputError(
+            "没有乡镇边界，无法制图：请先上传乡镇边界文件", code="map.no_boundaries"
+        )
     if has_townships:
         tw = _to_wgs84(townships).reset_index(drop=True)
         tw["township_code"] = tw["township_code"].astype(str)

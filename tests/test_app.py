@@ -10,6 +10,7 @@ import re
 import geopandas as gpd
 import pandas as pd
 import pytest
+from error_codes import raises_code
 from shapely.geometry import box
 
 from geo import aggregate as agg
@@ -284,8 +285,8 @@ def test_township_totals_count_a_repeated_bulletin_once_in_readable_units(sample
 def test_parse_crs_accepts_epsg_codes_only():
     assert app_support.parse_crs("4547") == "EPSG:4547"
     assert app_support.parse_crs(" epsg：3857 ") == "EPSG:3857"
-    for bad in ("", "高斯", "EPSG:99999"):
-        with pytest.raises(GeoInputError):
+    for bad, code in (("", "input.epsg"), ("高斯", "input.epsg"), ("EPSG:99999", "input.crs")):
+        with raises_code(GeoInputError, code):
             app_support.parse_crs(bad)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from error_codes import raises_code
 from shapely.geometry import Point
 from test_aggregate import SEAT, make_frames, make_outline, make_townships
 
@@ -271,7 +272,7 @@ def test_townships_without_codes_are_a_user_error():
     from geo.errors import GeoInputError
 
     items, metrics = make_frames()
-    with pytest.raises(GeoInputError, match="township_code"):
+    with raises_code(GeoInputError, "export.township_code"):  # the view checks first
         build(make_townships().drop(columns="township_code"), items, metrics)
 
 
@@ -301,7 +302,7 @@ def test_map_without_townships_or_outline_is_a_user_error():
     from geo.errors import GeoInputError
 
     items, metrics = make_frames()
-    with pytest.raises(GeoInputError, match="请先上传乡镇边界"):
+    with raises_code(GeoInputError, "map.no_boundaries"):
         build(None, items, metrics)
 
 

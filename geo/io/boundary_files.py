@@ -380,9 +380,9 @@ def _read_path(
                 f"无法读取 {label}：{_first_line(err)}", code="boundary.unreadable"
             ) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
-        raise BoundaryReadError(f"{label} 没有几何字段")
+        raise BoundaryReadError(f"{label} 没有几何字段", code="boundary.no_geometry")
     if len(gdf) == 0:
-        raise BoundaryReadError(f"{label} 没有要素")
+        raise BoundaryReadError(f"{label} 没有要素", code="boundary.empty")
     gdf.attrs["read_warnings"] = messages
     if text_encoding:
         gdf.attrs["encoding"] = text_encoding
@@ -595,14 +595,14 @@ def _check_json(path: Path, label: str) -> str:
     kind = doc.get("type")
     if kind in _GEOJSON_TYPES:
         if kind == "FeatureCollection" and not doc.get("features"):
-            raise BoundaryReadError(f"{label} 没有要素")
+            raise BoundaryReadError(f"{label} 没有要素", code="boundary.empty")
         return "GeoJSON"
     esri = isinstance(doc.get("features"), list) and any(
         k in doc for k in ("geometryType", "spatialReference", "fields")
     )
     if esri:
         if not doc["features"]:
-            raise BoundaryReadError(f"{label} 没有要素")
+            raise BoundaryReadError(f"{label} 没有要素", code="boundary.empty")
         return "ESRIJSON"
     raise BoundaryReadError(
         f"{label} 是 JSON，但不是 GeoJSON（FeatureCollection）"
