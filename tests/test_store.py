@@ -737,6 +737,19 @@ def test_a_clause_held_by_too_many_items_finds_no_candidates(store, sample_text,
     assert store.ingest(month(6)).n_repeats == 6
 
 
+def test_a_story_reprinted_month_after_month_is_one_holder_of_its_clauses(
+    store, sample_text, monkeypatch
+):
+    """Stock phrases are told by the texts holding a clause, not the items: a story reprinted
+    word for word is one text, so a report of it with an updated figure still finds it."""
+    from geo import store_facts
+
+    for n in (2, 3, 4):
+        store.ingest(_dated(sample_text, n))  # February's items, word for word
+    monkeypatch.setattr(store_facts, "MAX_KEY_HOLDERS", 2)  # February's text and May's own
+    assert store.ingest(_dated(sample_text, 5, ("2600", "2800"))).n_repeats == 6
+
+
 #: Long standing formulas a county's bulletins open many items with.
 _STOCK = (
     "坚持以新时代中国特色社会主义思想为指导全面推进各项工作",
