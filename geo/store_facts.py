@@ -60,8 +60,9 @@ MAX_CANDIDATES = 16
 #: Keys a stored item must share with a new one to be compared (fewer when the new item has
 #: fewer): one shared stock phrase does not make a story.
 MIN_SHARED_KEYS = 2
-#: A clause held by more stored items than this is a stock phrase of the county's bulletins
-#: (a slogan, a standing formula), not a sign of one story: it finds no candidates.
+#: A clause held by more stored texts than this is a stock phrase of the county's bulletins
+#: (a slogan, a standing formula), not a sign of one story: it finds no candidates. Texts, not
+#: items: a story reprinted word for word month after month is one holder.
 MAX_KEY_HOLDERS = 64
 _CHUNK = 500  # host parameters per statement, well under SQLite's and PostgreSQL's limits
 
@@ -132,9 +133,9 @@ def insert_repeat_keys(
     whole: dict[str, int | None] | None = None,
 ) -> None:
     """Keep the index keys of a bulletin's stored items: the clause keys of each of their texts
-    no other bulletin holds (a word-for-word reprint's are its copy's: the same text and place
-    give the same clause keys), and their whole-text keys unless the items were inserted with
-    them (``whole``, from :func:`text_keys`). Under the stories lock: a text's keys are
+    no other stored item holds (a word-for-word reprint's are its copy's: the same text and
+    place give the same clause keys), and their whole-text keys unless the items were inserted
+    with them (``whole``, from :func:`text_keys`). Under the stories lock: a text's keys are
     written or dropped by one writer at a time."""
     items = list(items)
     if whole is None:
@@ -144,7 +145,7 @@ def insert_repeat_keys(
         )
     texts = {whole[item_id(bulletin_id, it.index)]: it for it in items}
     texts.pop(None, None)  # an empty text has no clause
-    held = _held_elsewhere(conn, bulletin_id, Counter(k for k in whole.values() if k in texts))
+    held = _held_by_others(conn, Counter(k for k in whole.values() if k in texts))
     rows = {
         (key, text)
         for text, it in texts.items()
@@ -158,9 +159,9 @@ def insert_repeat_keys(
     )
 
 
-def _held_elsewhere(conn: Any, bulletin_id: str, texts: dict[int, int]) -> set[int]:
-    """Those of ``texts`` (``text_key -> items of the bulletin holding it``) an item of another
-    bulletin holds too: their clause keys are stored (every stored text's are,
+def _held_by_others(conn: Any, texts: dict[int, int]) -> set[int]:
+    """Those of ``texts`` (``text_key -> how many of the items being keyed hold it``) another
+    stored item holds too: their clause keys are stored (every stored text's are,
     :func:`texts_replaced` drops them with its last item). Holders are counted in the
     ``text_key`` index alone, never read."""
     keys = sorted(texts)
