@@ -95,8 +95,8 @@ _PLACE_AND_SECTOR = ("township_code", "village_code", "sector")
 #: Work done in Python right after a schema step, in the same transaction, on a store that
 #: had data before it (``version -> function(conn)``): step 8 marks running totals
 #: (:func:`geo.store_facts.backfill`), step 10 gives items their whole-text keys
-#: (:func:`geo.store_facts.backfill_text_keys`), step 11 keys the texts' clauses and makes the
-#: links (:func:`geo.store_facts.backfill_repeat_keys`).
+#: (:func:`geo.store_facts.backfill_text_keys`), step 11 keys the texts' clauses and, on a store
+#: older than step 10, makes the links (:func:`geo.store_facts.backfill_repeat_keys`).
 AFTER_MIGRATION: dict[int, Callable[[Any], None]] = {
     8: backfill,
     10: backfill_text_keys,

@@ -617,19 +617,23 @@ def backfill(conn: Any) -> None:
 
 
 def backfill_text_keys(conn: Any) -> None:
-    """Schema 10 on a store written before it: the whole-text key of every item."""
+    """Schema 10 on a store written before it: the whole-text key of every item; its links are
+    made again after schema 11 (they need its clause index), noted as due in ``meta``."""
     texts = _stored_texts(conn)
     keys = [
         (text_key(texts[r["item_id"]], **_stored_salt(r)), r["item_id"])
         for r in _stored_places(conn)
     ]
     conn.executemany("UPDATE items SET text_key = ? WHERE item_id = ?", keys)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('links_due', 1)")
 
 
 def backfill_repeat_keys(conn: Any) -> None:
     """Schema 11 on a store written before it: the clause keys of every stored text (once
-    per text), then every link made again by the current rules (as ingesting the bulletins
-    anew would)."""
+    per text); on a store that was older than schema 10, every link made again by the current
+    rules (as ingesting the bulletins anew would). A schema-10 store keeps its links: they
+    were made with whole-text keys, and making them again would take minutes on a large
+    store."""
     texts = _stored_texts(conn)
     holder = {r["text_key"]: r for r in _stored_places(conn) if r["text_key"] is not None}
     rows = {
@@ -638,7 +642,8 @@ def backfill_repeat_keys(conn: Any) -> None:
         for key in repeat_keys(texts[r["item_id"]], **_stored_salt(r))
     }
     conn.executemany("INSERT INTO repeat_keys (key, text_key) VALUES (?, ?)", sorted(rows))
-    relink_all(conn)
+    if conn.execute("DELETE FROM meta WHERE key = 'links_due'").rowcount:
+        relink_all(conn)
 
 
 def _stored_salt(row: Any) -> dict[str, str | None]:

@@ -956,9 +956,11 @@ def test_a_schema_10_store_keys_each_text_once_and_keeps_its_links(store_locatio
     with _raw(store_location) as conn:  # the clause keys held per item: a schema-10 store
         for sql in _UNDO_STEP_11:
             _run(conn, sql)
+        _run(conn, "UPDATE items SET repeat_score = 42 WHERE repeat_of IS NOT NULL")
     with Store(store_location) as s:
         assert s.schema_version == SCHEMA_VERSION == 11
-        assert s.frames()[0]["repeat_of"].notna().sum() == 6
+        linked = s.frames()[0].dropna(subset=["repeat_of"])
+        assert len(linked) == 6 and (linked["repeat_score"] == 42).all()  # kept, not remade
         texts = _count(s, "SELECT COUNT(DISTINCT text_key) FROM items")
         assert (
             _count(s, "SELECT COUNT(DISTINCT text_key) FROM repeat_keys") == texts == 7
