@@ -625,7 +625,7 @@ def backfill_text_keys(conn: Any) -> None:
         for r in _stored_places(conn)
     ]
     conn.executemany("UPDATE items SET text_key = ? WHERE item_id = ?", keys)
-    conn.execute("INSERT INTO meta (key, value) VALUES ('links_due', 1)")
+    conn.execute("INSERT INTO meta (key, value) VALUES ('links_due', 1) ON CONFLICT DO NOTHING")
 
 
 def backfill_repeat_keys(conn: Any) -> None:
