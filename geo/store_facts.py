@@ -25,7 +25,6 @@ import contextlib
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from operator import itemgetter
 from typing import Any
 
 from geo.aggregate import item_id
@@ -227,17 +226,14 @@ def texts_replaced(
 
 
 # per item of the bulletin (own_id), the stored items of other bulletins with the same
-# whole-text key, as _REPORT_SQL reads a report without its text (a copy's is the item's own)
+# whole-text key: what orders them and names their story and village (a copy's text and place
+# are the item's own), all in the text-key index
 _COPIES_SQL = (
-    "SELECT n.item_id AS own_id, o.item_id, o.bulletin_id, '' AS headline, '' AS body,"
-    " COALESCE(o.county_code, ob.county_code) AS county_code, o.township_code,"
-    " o.village_code, ob.date, o.idx, o.repeat_of FROM items n"
+    "SELECT n.item_id AS own_id, o.item_id, o.bulletin_id, o.village_code, ob.date, o.idx,"
+    " o.repeat_of FROM items n"
     " JOIN items o ON o.text_key = n.text_key JOIN bulletins ob ON ob.id = o.bulletin_id"
     " WHERE n.bulletin_id = ? AND o.bulletin_id <> ? AND {window}"
 )
-# own_id, item_id, bulletin_id, village_code, date, idx, repeat_of: by position (many rows,
-# few kept)
-_COPY_FIELDS = itemgetter(0, 1, 2, 7, 8, 9, 10)
 
 
 def _bulletin_date(conn: Any, bulletin_id: str) -> str | None:
@@ -272,7 +268,7 @@ def _copies(
     rows: dict[str, Any] = {}
     sql = _COPIES_SQL.format(window=window[0])
     for row in conn.execute(sql, (bulletin_id, bulletin_id, *window[1])):
-        own, other, other_bulletin, village, date, idx, repeat_of = _COPY_FIELDS(row)
+        own, other, other_bulletin, village, date, idx, repeat_of = row  # many rows, few kept
         order = (date or "9999-99-99", other_bulletin, int(idx), other)
         kept = found.setdefault(own, {})
         story = (repeat_of or other, village)

@@ -219,7 +219,7 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX items_text_key;
     CREATE INDEX items_text_key ON items (text_key, bulletin_id, idx, item_id, repeat_of,
-        village_code, county_code, township_code);
+        village_code);
     DROP TABLE repeat_keys;
     CREATE TABLE repeat_keys (
         key INTEGER NOT NULL,
