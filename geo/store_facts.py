@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from geo.aggregate import item_id
@@ -68,7 +68,7 @@ _CHUNK = 500  # host parameters per statement, well under SQLite's and PostgreSQ
 _REPORT_SQL = (
     "SELECT i.item_id, i.bulletin_id, {text},"
     " COALESCE(i.county_code, b.county_code) AS county_code, i.township_code, i.village_code,"
-    " b.date, i.idx, i.repeat_of, i.repeat_score"
+    " b.date, i.idx, i.repeat_of, i.repeat_score, i.text_key"
     " FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
 )
 _TEXT = "i.headline, i.body"
@@ -94,17 +94,24 @@ def _report(row: Any) -> Report:
     )
 
 
+def _parts(values: Sequence[Any], size: int = _CHUNK) -> list[Sequence[Any]]:
+    """``values`` in pieces of at most ``size``: one statement's host parameters each."""
+    return [values[k : k + size] for k in range(0, len(values), size)]
+
+
+def _marks(part: Sequence[Any]) -> str:
+    return ",".join("?" * len(part))
+
+
 def _rows(conn: Any, where: str, ids: Sequence[str], *, text: bool = True) -> list[Any]:
     """``_REPORT_SQL`` rows whose ``where`` column is among ``ids`` (chunked); without
     ``text``, their headlines and bodies empty."""
-    out = []
-    ids = list(dict.fromkeys(ids))
     sql = _REPORT_SQL.format(text=_TEXT if text else _NO_TEXT)
-    for k in range(0, len(ids), _CHUNK):
-        part = ids[k : k + _CHUNK]
-        marks = ",".join("?" * len(part))
-        out.extend(conn.execute(f"{sql} WHERE {where} IN ({marks})", part).fetchall())
-    return out
+    return [
+        row
+        for part in _parts(list(dict.fromkeys(ids)))
+        for row in conn.execute(f"{sql} WHERE {where} IN ({_marks(part)})", part).fetchall()
+    ]
 
 
 def _salt(it: Item, county_code: str | None) -> dict[str, str | None]:
@@ -163,42 +170,23 @@ def _held_by_others(conn: Any, texts: dict[int, int]) -> set[int]:
     stored item holds too: their clause keys are stored (every stored text's are,
     :func:`texts_replaced` drops them with its last item). Holders are counted in the
     ``text_key`` index alone, never read."""
-    keys = sorted(texts)
     held: set[int] = set()
-    for k in range(0, len(keys), _CHUNK):
-        part = keys[k : k + _CHUNK]
-        marks = ",".join("?" * len(part))
-        sql = f"SELECT text_key, COUNT(*) FROM items WHERE text_key IN ({marks}) GROUP BY text_key"
-        held |= {int(t) for t, n in conn.execute(sql, part) if int(n) > texts[int(t)]}
+    for part in _parts(sorted(texts)):
+        sql = f"SELECT text_key, COUNT(*) FROM items WHERE text_key IN ({_marks(part)})"
+        counts = conn.execute(f"{sql} GROUP BY text_key", part)
+        held |= {int(t) for t, n in counts if int(n) > texts[int(t)]}
     return held
 
 
-def _keyed_texts(
-    conn: Any,
-    where: str,
-    params: Sequence[Any],
-    *,
-    keep: Callable[[str], bool] = lambda iid: True,
-) -> list[tuple[str, int, list]]:
-    """``(item_id, text_key, clause keys)`` of the stored items matching ``where`` (on items
-    ``i``; of those, the item ids ``keep`` keeps), the keys made from their stored texts and
-    places as :func:`insert_repeat_keys` made them."""
-    rows = conn.execute(
-        "SELECT i.item_id, i.text_key, i.headline, i.body,"
-        " COALESCE(i.county_code, b.county_code) AS county_code, i.township_code"
-        f" FROM items i JOIN bulletins b ON b.id = i.bulletin_id WHERE {where}"
-        " AND i.text_key IS NOT NULL",
-        params,
-    )
-    return [
-        (
-            r["item_id"],
-            int(r["text_key"]),
-            repeat_keys(_text(r), **_stored_salt(r)),
-        )
-        for r in rows
-        if keep(r["item_id"])
-    ]
+def _texts_keys(rows: Iterable[Any]) -> dict[int, list[int]]:
+    """``text_key -> clause keys`` of stored reports (``_REPORT_SQL`` rows with their texts),
+    made once per text from its stored text and place, as :func:`insert_repeat_keys` made
+    them."""
+    keys: dict[int, list[int]] = {}
+    for r in rows:
+        if r["text_key"] is not None and int(r["text_key"]) not in keys:
+            keys[int(r["text_key"])] = repeat_keys(_text(r), **_stored_salt(r))
+    return keys
 
 
 @contextlib.contextmanager
@@ -210,14 +198,11 @@ def texts_replaced(
     are dropped (they would count as holders of their clauses, and stock phrases are told by
     holders). Under the stories lock, as :func:`insert_repeat_keys`."""
     if bulletin_id is not None:
-        before = _keyed_texts(conn, "i.bulletin_id = ?", [bulletin_id])
+        before = _texts_keys(_rows(conn, "i.bulletin_id", [bulletin_id]))
     else:
-        ids, before = list(item_ids), []
-        for k in range(0, len(ids), _CHUNK):
-            part = ids[k : k + _CHUNK]
-            before += _keyed_texts(conn, f"i.item_id IN ({','.join('?' * len(part))})", part)
+        before = _texts_keys(_rows(conn, "i.item_id", item_ids))
     yield
-    rows = {(key, text, text) for _, text, keys in before for key in keys}
+    rows = {(key, text, text) for text, keys in before.items() for key in keys}
     conn.executemany(
         "DELETE FROM repeat_keys WHERE key = ? AND text_key = ?"
         " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.text_key = ?)",
@@ -304,28 +289,19 @@ _TEXTS_PER_QUERY = (_CHUNK - 5) // 8  # at most four keys a text, two parameters
 
 
 def _candidates(
-    conn: Any,
-    bulletin_id: str,
-    window: tuple[str, list[str]],
-    *,
-    only: Iterable[str] | None = None,
-    skip: Iterable[str] = (),
+    conn: Any, bulletin_id: str, window: tuple[str, list[str]], asked: Iterable[Any]
 ) -> dict[str, list[str]]:
-    """Per item of the bulletin (``only`` those, or all but ``skip``), stored items of other
-    bulletins sharing clause keys with it, most shared first (at most
+    """Per item of the bulletin ``asked`` about (its ``_REPORT_SQL`` rows, with texts), stored
+    items of other bulletins sharing clause keys with it, most shared first (at most
     :data:`MAX_CANDIDATES`), none too far apart in time to be its story. A few queries for the
     whole bulletin, the keys shared counted by the database, so a bulletin of new stories
     costs little more than storing it."""
-    wanted, skipped = (set(only) if only is not None else None), set(skip)
+    asked = list(asked)
     items_of: dict[int, list[str]] = {}  # text -> the items holding it (the same text twice)
-    keys_of: dict[int, list[int]] = {}
-
-    def asked(iid: str) -> bool:
-        return iid not in skipped and (wanted is None or iid in wanted)
-
-    for iid, text, keys in _keyed_texts(conn, "i.bulletin_id = ?", [bulletin_id], keep=asked):
-        items_of.setdefault(text, []).append(iid)
-        keys_of[text] = keys
+    for r in asked:
+        if r["text_key"] is not None:
+            items_of.setdefault(int(r["text_key"]), []).append(r["item_id"])
+    keys_of = _texts_keys(asked)
     stock = _stock_keys(conn, {k for keys in keys_of.values() for k in keys})
     keys_of = {t: [k for k in keys if k not in stock] for t, keys in keys_of.items()}
     # texts asked for the same number of shared keys are asked together (one with a single
@@ -335,8 +311,8 @@ def _candidates(
         by_need.setdefault(min(MIN_SHARED_KEYS, len(keys_of[text])), []).append(text)
     shared: dict[str, list[tuple[int, str]]] = {}
     for need, texts in by_need.items():
-        for at in range(0, len(texts), _TEXTS_PER_QUERY):
-            pairs = [(t, k) for t in texts[at : at + _TEXTS_PER_QUERY] for k in keys_of[t]]
+        for part in _parts(texts, _TEXTS_PER_QUERY):
+            pairs = [(t, k) for t in part for k in keys_of[t]]
             sql = _SHARED_SQL.format(own=",".join(["(?, ?)"] * len(pairs)), window=window[0])
             params = [*(v for pair in pairs for v in pair), need, bulletin_id, *window[1]]
             for text, other, n in conn.execute(sql, params):
@@ -348,10 +324,8 @@ def _candidates(
 def _stock_keys(conn: Any, keys: Iterable[int]) -> set[int]:
     """Those of ``keys`` that are stock phrases (held by more than :data:`MAX_KEY_HOLDERS`
     texts)."""
-    keys = sorted(keys)
     stock: set[int] = set()
-    for k in range(0, len(keys), _CHUNK - 5):
-        part = keys[k : k + _CHUNK - 5]
+    for part in _parts(sorted(keys), _CHUNK - 5):
         sql = _STOCK_SQL.format(own=",".join(["(?)"] * len(part)))
         stock |= {int(r[0]) for r in conn.execute(sql, [*part, MAX_KEY_HOLDERS])}
     return stock
@@ -534,21 +508,22 @@ def link_bulletin(conn: Any, bulletin_id: str) -> int:
     """
     rules = load_rules()
     window = _window(_bulletin_date(conn, bulletin_id), rules.max_gap_days)
+    own = {r["item_id"]: r for r in _rows(conn, "i.bulletin_id", [bulletin_id])}
     copies, copy_rows = _copies(conn, bulletin_id, window)
-    candidates = _candidates(conn, bulletin_id, window, skip=copies)
+    others = [r for iid, r in own.items() if iid not in copies]
+    candidates = _candidates(conn, bulletin_id, window, others)
     if not candidates and not copies:
         return 0
     stories = _Stories(conn, bulletin_id, candidates, copy_rows)
     linked = 0
-    own = sorted({*candidates, *copies})
-    for row in sorted(_rows(conn, "i.item_id", own), key=lambda r: int(r["idx"])):
-        iid = row["item_id"]  # in the bulletin's order, on every backend
+    for iid in sorted({*candidates, *copies}, key=lambda i: int(own[i]["idx"])):
+        row = own[iid]  # in the bulletin's order, on every backend
         if iid in copies:
             best = stories.best_copy(row, copies[iid])
         else:
             best = stories.best(row, candidates[iid], rules)
         if best is None and iid in copies:  # every copy's story holds an item of the bulletin
-            wider = _candidates(conn, bulletin_id, window, only={iid}).get(iid, [])
+            wider = _candidates(conn, bulletin_id, window, [row]).get(iid, [])
             stories.read(wider)
             best = stories.best(row, wider, rules)
         if best is None:
@@ -630,13 +605,8 @@ def backfill_repeat_keys(conn: Any) -> None:
     rules (as ingesting the bulletins anew would). A schema-10 store keeps its links: they
     were made with whole-text keys, and making them again would take minutes on a large
     store."""
-    texts = _stored_texts(conn)
-    holder = {r["text_key"]: r for r in _stored_places(conn) if r["text_key"] is not None}
-    rows = {
-        (key, int(text))
-        for text, r in holder.items()
-        for key in repeat_keys(texts[r["item_id"]], **_stored_salt(r))
-    }
+    stored = conn.execute(_REPORT_SQL.format(text=_TEXT))
+    rows = {(key, text) for text, keys in _texts_keys(stored).items() for key in keys}
     conn.executemany("INSERT INTO repeat_keys (key, text_key) VALUES (?, ?)", sorted(rows))
     if conn.execute("DELETE FROM meta WHERE key = 'links_due'").rowcount:
         relink_all(conn)
@@ -654,9 +624,8 @@ def _stored_texts(conn: Any) -> dict[str, str]:
 
 
 def _stored_places(conn: Any) -> list[Any]:
-    """Every stored item's id with the county and township its keys are salted with, and its
-    whole-text key."""
+    """Every stored item's id with the county and township its keys are salted with."""
     return conn.execute(
         "SELECT i.item_id, COALESCE(i.county_code, b.county_code) AS county_code,"
-        " i.township_code, i.text_key FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
+        " i.township_code FROM items i JOIN bulletins b ON b.id = i.bulletin_id"
     ).fetchall()
